@@ -1,0 +1,35 @@
+"""kampai: one engine, many frameworks.
+
+Three lines in a notebook::
+
+    import kampai
+    run = kampai.train(task="classification", data="sklearn:iris", model="RandomForestClassifier")
+    run.metrics, run.predict(df)
+
+Attributes are imported on first use so that ``import kampai`` (and the CLI) stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kampai.core.errors import KampaiError
+from kampai.core.markers import hookimpl, hookspec
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "train": "kampai.api", "load_run": "kampai.api", "config": "kampai.api",
+    "Run": "kampai.core.runs", "TaskData": "kampai.core.spec", "Prediction": "kampai.core.spec",
+    "Metric": "kampai.core.spec",
+}
+
+__all__ = ["KampaiError", "hookimpl", "hookspec", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kampai' has no attribute '{name}'")

@@ -1,0 +1,1 @@
+"""kampai's engine: hook specs, plugin loading, registries, config, data, runs and CLI."""

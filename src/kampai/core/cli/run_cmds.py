@@ -1,0 +1,116 @@
+"""``runner train``, ``evaluate``, ``predict``, ``config show`` and ``runs list``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from kampai.core.cli import options as o
+
+
+def train(
+    config: Path = o.Config, task: str = o.Task, framework: str = o.Framework, data: str = o.Data,
+    target: str = o.Target, model: str = o.Model, runs_dir: str = o.RunsDir,
+    json_out: bool = o.Json,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No step log."),
+    overrides: list[str] = o.Overrides,
+) -> None:
+    """Train, evaluate and save a model; writes runs/<run_id>/."""
+    from kampai.core import engine
+
+    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides)
+    run = engine.train(cfg, verbose=not (quiet or json_out))
+    if json_out:
+        typer.echo(engine.dumps({"run_id": run.run_id, "run_dir": str(run.run_dir),
+                                 "metrics": run.metrics}))
+
+
+def evaluate(
+    run: str = typer.Argument(..., help="Run folder (runs/<run_id>)."),
+    data: str = typer.Option(..., "--data", help="Labelled CSV/Parquet file or bundled dataset."),
+    json_out: bool = o.Json,
+) -> None:
+    """Score a trained run on other labelled data."""
+    from kampai.core import engine
+    from kampai.core.runs import load_run
+
+    metrics = engine.evaluate(load_run(run), data)
+    if json_out:
+        typer.echo(engine.dumps(metrics))
+        return
+    from kampai.core.cli.tables import print_table
+
+    print_table("Metrics", ["metric", "value"], [[k, f"{v:.4f}"] for k, v in metrics.items()])
+
+
+def predict(
+    run: str = typer.Argument(..., help="Run folder (runs/<run_id>)."),
+    data: str = typer.Option(..., "--data", help="CSV/Parquet file or bundled dataset."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write predictions here (.csv/.parquet); "
+                                "default: print CSV to stdout."),
+) -> None:
+    """Predict with a trained run; probabilities become proba_<class> columns."""
+    from kampai.core import engine
+    from kampai.core.runs import load_run
+
+    table = engine.predict(load_run(run), data)
+    if output is None:
+        typer.echo(table.to_csv(index=False), nl=False)
+        return
+    engine.write_predictions(table, output)
+    typer.echo(f"Wrote {len(table)} predictions to {output}", err=True)
+
+
+config_app = typer.Typer(help="Inspect experiment configs.", no_args_is_help=True)
+
+
+@config_app.command("show")
+def config_show(
+    config: Path = o.Config, task: str = o.Task, framework: str = o.Framework, data: str = o.Data,
+    target: str = o.Target, model: str = o.Model, runs_dir: str = o.RunsDir,
+    overrides: list[str] = o.Overrides,
+) -> None:
+    """Print the fully resolved config (defaults, file, flags and overrides merged)."""
+    from kampai.core import config as config_mod
+    from kampai.core import engine
+
+    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides)
+    if cfg.get("task"):
+        cfg, _, _ = engine.resolve(cfg)
+    typer.echo(config_mod.to_yaml(cfg), nl=False)
+
+
+runs_app = typer.Typer(help="Inspect finished runs.", no_args_is_help=True)
+
+
+@runs_app.command("list")
+def runs_list(runs_dir: str = typer.Option("runs", "--runs-dir"), json_out: bool = o.Json) -> None:
+    """List runs, newest first, with their main metrics."""
+    from kampai.core.runs import list_runs
+
+    runs = list_runs(runs_dir)
+    if json_out:
+        from kampai.core.engine import dumps
+
+        typer.echo(dumps([{"run_id": r.run_id, "run_dir": str(r.run_dir), "meta": r.meta,
+                           "metrics": r.metrics} for r in runs]))
+        return
+    from kampai.core.cli.tables import print_table
+
+    rows = []
+    for r in runs:
+        shown = [k for k in r.metrics if not k.endswith("_std")][:3]
+        rows.append([r.run_id, r.meta.get("task", ""), r.meta.get("framework", ""),
+                     r.meta.get("estimator", ""),
+                     "  ".join(f"{k}={r.metrics[k]:.4f}" for k in shown),
+                     f"{r.meta.get('fit_seconds', 0):.2f}s"])
+    print_table(f"Runs in {runs_dir}", ["run", "task", "framework", "estimator", "metrics", "fit"], rows)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command()(evaluate)
+    app.command()(predict)
+    app.add_typer(config_app, name="config")
+    app.add_typer(runs_app, name="runs")

@@ -1,0 +1,138 @@
+"""One place for all parameters: the experiment config.
+
+Layers, later wins: packaged defaults (``kampai/conf/defaults.yaml``) < the experiment
+YAML (``-c``) < CLI flags (``--task``, ``--data`` ...) < dotted overrides
+(``model.params.max_depth=5``).  Every key is checked against the defaults; an unknown
+key is a :class:`ConfigError` with a did-you-mean.  Free-form sections
+(``model.params``, ``model.search``) are checked later by the framework, against the
+real model.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kampai.core.errors import ConfigError, did_you_mean
+
+#: sections whose keys belong to the user or the framework, not to this schema
+FREE_FORM = {("model", "params"), ("model", "search")}
+
+
+def packaged_defaults() -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    text = resources.files("kampai.conf").joinpath("defaults.yaml").read_text()
+    return OmegaConf.to_container(OmegaConf.create(text), resolve=True)  # type: ignore[return-value]
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
+
+    if not path.is_file():
+        raise ConfigError(f"Config file '{path}' does not exist.")
+    try:
+        loaded = OmegaConf.load(path)
+    except (YAMLError, OmegaConfBaseException) as exc:
+        raise ConfigError(f"Config file '{path}' is not valid YAML: {exc}") from None
+    data = OmegaConf.to_container(loaded, resolve=False)
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file '{path}' must hold a mapping at the top level.")
+    return data
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, Any]:
+    """``["model.params.max_depth=5"]`` -> nested dict, values typed by YAML rules."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"Override '{item}' must look like 'section.key=value'.")
+    try:
+        return OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)))  # type: ignore[return-value]
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"Cannot parse overrides {overrides}: {exc}") from None
+
+
+def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``top`` into a copy of ``base`` (mappings merge, other values replace)."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def check_keys(user: dict[str, Any], schema: dict[str, Any], extra: dict[tuple, set[str]],
+               where: tuple[str, ...] = ()) -> None:
+    """Raise ConfigError for the first key of ``user`` that ``schema`` does not know."""
+    for key, value in user.items():
+        allowed = set(schema) | extra.get(where, set())
+        dotted = ".".join((*where, str(key)))
+        if key not in allowed:
+            hint = did_you_mean(str(key), allowed)
+            raise ConfigError(f"Unknown config key '{dotted}'.{hint} Valid keys here: "
+                              f"{', '.join(sorted(allowed))}.")
+        sub = (*where, key)
+        if sub in FREE_FORM or sub in extra:
+            if value is not None and not isinstance(value, dict):
+                raise ConfigError(f"Config key '{dotted}' must be a mapping, got {value!r}.")
+            continue
+        if isinstance(schema.get(key), dict):
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise ConfigError(f"Config key '{dotted}' must be a mapping, got {value!r}.")
+            check_keys(value, schema[key], extra, sub)
+
+
+def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
+         overrides: list[str] | None = None) -> dict[str, Any]:
+    """The user's layers merged (YAML < flags < overrides), keys checked, defaults filled.
+
+    Framework-specific ``model`` keys (``model.preprocess`` for scikit-learn) are checked
+    once the framework is known, by :func:`check_framework_keys`.
+    """
+    user: dict[str, Any] = {}
+    if config is not None:
+        user = _read_yaml(Path(config))
+    flag_layer: dict[str, Any] = {}
+    for dotted, value in (flags or {}).items():
+        if value is None:
+            continue
+        node = flag_layer
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    user = merge(user, flag_layer)
+    user = merge(user, parse_overrides(list(overrides or [])))
+    defaults = packaged_defaults()
+    model_keys = set((user.get("model") or {}).keys()) - set(defaults["model"])
+    # framework keys are checked later, when the framework is known
+    check_keys(user, defaults, {("model",): model_keys})
+    return merge(defaults, user)
+
+
+def check_framework_keys(cfg: dict[str, Any], framework: Any) -> None:
+    """Model keys beyond estimator/params/search must be ones the framework declares."""
+    allowed = {"estimator", "params", "search", *framework.model_keys}
+    for key in cfg.get("model") or {}:
+        if key not in allowed:
+            raise ConfigError(
+                f"Unknown config key 'model.{key}' for framework '{framework.name}'."
+                f"{did_you_mean(key, allowed)} Valid keys here: {', '.join(sorted(allowed))}."
+            )
+
+
+def to_yaml(cfg: dict[str, Any]) -> str:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.create(cfg))

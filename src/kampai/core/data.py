@@ -1,0 +1,79 @@
+"""Reading data: CSV and Parquet files, or bundled datasets by name (``sklearn:iris``)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kampai.core.errors import DataError, unknown
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+READERS = {".csv": "read_csv", ".tsv": "read_csv", ".parquet": "read_parquet", ".pq": "read_parquet"}
+
+
+def is_dataset_name(path: str) -> bool:
+    """``sklearn:iris`` is a bundled name; ``C:\\x.csv`` and ``data/x.csv`` are files."""
+    head, sep, _ = path.partition(":")
+    return bool(sep) and len(head) > 1 and "/" not in head and "\\" not in head
+
+
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """Read a CSV/Parquet file or a bundled dataset into a DataFrame."""
+    import pandas as pd
+
+    text = str(path)
+    if is_dataset_name(text):
+        from kampai.core import registries
+
+        datasets = registries.datasets()
+        if text not in datasets:
+            raise unknown("dataset", text, list(datasets), "List them with 'runner datasets list'.")
+        return datasets.get(text).loader()
+    file = Path(text)
+    if not file.exists():
+        raise DataError(f"Data file '{file}' does not exist.")
+    reader = READERS.get(file.suffix.lower())
+    if reader is None:
+        raise DataError(f"Cannot read '{file}': use a .csv, .tsv or .parquet file.")
+    try:
+        kwargs = {"sep": "\t"} if file.suffix.lower() == ".tsv" else {}
+        frame = getattr(pd, reader)(file, **kwargs)
+    except Exception as exc:
+        raise DataError(f"Cannot read '{file}': {exc}") from None
+    if frame.empty:
+        raise DataError(f"Data file '{file}' holds no rows.")
+    return frame
+
+
+def load(data_cfg: dict[str, Any], frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The frame for ``data_cfg`` (or the DataFrame given to the Python API)."""
+    if frame is not None:
+        return frame
+    if not data_cfg.get("path"):
+        raise DataError("No data given: set data.path in the config or pass --data FILE.")
+    return read_frame(data_cfg["path"])
+
+
+def default_target(path: str | None) -> str | None:
+    """A bundled dataset's own target column, if ``path`` names one."""
+    if path and is_dataset_name(str(path)):
+        from kampai.core import registries
+
+        datasets = registries.datasets()
+        if path in datasets:
+            return datasets.get(path).target
+    return None
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A stable content hash of a DataFrame (values, columns and dtypes)."""
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    digest.update(repr(list(map(str, frame.columns))).encode())
+    digest.update(repr([str(t) for t in frame.dtypes]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,252 @@
+"""The engine: one code path for ``runner train``/``predict``/``evaluate`` and the Python API.
+
+It resolves the task and framework by name, loads and splits the data, fits per fold,
+evaluates, saves, and calls the lifecycle hooks around each step.  It knows nothing about
+any particular framework: everything framework-specific goes through the
+:class:`kampai.core.spec.Framework` interface.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kampai.core import config as config_mod
+from kampai.core import data as data_mod
+from kampai.core import metrics as metrics_mod
+from kampai.core import registries
+from kampai.core.console import Reporter
+from kampai.core.errors import DataError, KampaiError
+from kampai.core.plugins import get_host
+from kampai.core.runs import (
+    Run, RunWriter, dir_size, git_info, load_run, new_run_id, package_versions, utc_now,
+)
+from kampai.core.spec import Framework, Prediction, RunContext, Task, TaskData
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
+    """Fill the defaults that depend on the task and framework; check they fit together."""
+    if not cfg.get("task"):
+        raise KampaiError("No task given: set 'task' in the config or pass --task "
+                          f"({', '.join(registries.tasks())}).")
+    task = registries.tasks().get(cfg["task"])
+    framework = registries.frameworks().get(cfg["framework"])
+    if task.name not in framework.tasks:
+        able = [n for n, f in registries.frameworks().items() if task.name in f.tasks]
+        raise KampaiError(
+            f"Framework '{framework.name}' does not support task '{task.name}' (it supports: "
+            f"{', '.join(framework.tasks)}). Frameworks for '{task.name}': {', '.join(able) or 'none'}."
+        )
+    config_mod.check_framework_keys(cfg, framework)
+    cfg = config_mod.merge(cfg, {})
+    if not cfg["split"].get("method"):
+        cfg["split"] = config_mod.merge(cfg["split"], task.default_split)
+    if cfg["split"].get("seed") is None:
+        cfg["split"]["seed"] = cfg["seed"]
+    registries.splitters().get(cfg["split"]["method"])
+    if not cfg["model"].get("estimator"):
+        cfg["model"]["estimator"] = framework.default_estimator(task)
+    if not cfg["data"].get("target"):
+        cfg["data"]["target"] = data_mod.default_target(cfg["data"].get("path"))
+    return cfg, task, framework
+
+
+@contextmanager
+def _observed(ctx: RunContext, step: str, **before: Any) -> Iterator[None]:
+    """Call ``kampai_before_<step>`` / ``kampai_on_<step>_error`` around a block."""
+    hook = get_host().hook
+    getattr(hook, f"kampai_before_{step}")(ctx=ctx, **before)
+    try:
+        yield
+    except BaseException as exc:
+        getattr(hook, f"kampai_on_{step}_error")(ctx=ctx, error=exc)
+        raise
+
+
+def fit(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> tuple[Any, float]:
+    framework, task = ctx.framework, ctx.task
+    with _observed(ctx, "fit", data=data):
+        model = framework.build(task, model_cfg, data, seed=int(ctx.config["seed"]))
+        start = time.perf_counter()
+        model = framework.fit(model, data, task)
+        seconds = time.perf_counter() - start
+    get_host().hook.kampai_after_fit(ctx=ctx, model=model, seconds=seconds)
+    return model, seconds
+
+
+def predict_data(ctx: RunContext, model: Any, data: TaskData) -> Prediction:
+    with _observed(ctx, "predict", data=data):
+        prediction = ctx.framework.predict(model, data, ctx.task)
+    get_host().hook.kampai_after_predict(ctx=ctx, prediction=prediction)
+    return prediction
+
+
+def evaluate_data(ctx: RunContext, metrics: list, data: TaskData, prediction: Prediction,
+                  announce: bool = True) -> dict[str, float]:
+    with _observed(ctx, "evaluate", data=data):
+        scores = metrics_mod.compute(metrics, data.y, prediction, data.X)
+    if announce:
+        get_host().hook.kampai_after_evaluate(ctx=ctx, metrics=scores)
+    return scores
+
+
+def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
+          verbose: bool = True) -> Run:
+    """Train, evaluate and save one run from a loaded config (see :func:`config.load`)."""
+    cfg, task, framework = resolve(cfg)
+    report = Reporter(verbose)
+    run_id = new_run_id(cfg.get("name") or f"{task.name}-{short_name(cfg['model']['estimator'])}")
+    writer = RunWriter(Path(cfg["output"]["runs_dir"]), run_id)
+    ctx = RunContext(config=cfg, run_id=run_id, run_dir=writer.tmp_dir, task=task,
+                     framework=framework)
+    hook = get_host().hook
+    started = time.perf_counter()
+    try:
+        with writer:
+            hook.kampai_before_train(ctx=ctx)
+            meta = _train_into(ctx, writer, frame, report)
+            meta["total_seconds"] = round(time.perf_counter() - started, 4)
+            writer.write_json("meta.json", meta)
+    except BaseException as exc:
+        hook.kampai_on_train_error(ctx=ctx, error=exc)
+        raise
+    ctx.run_dir = writer.final_dir
+    run = load_run(writer.final_dir)
+    run._model = ctx.state.pop("model")
+    report.info(f"[bold]Run[/bold] {run.run_id} → {writer.final_dir}")
+    hook.kampai_after_train(ctx=ctx, run=run)
+    return run
+
+
+def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter) -> dict[str, Any]:
+    cfg, task, framework = ctx.config, ctx.task, ctx.framework
+    with report.step("data loaded") as note:
+        frame = data_mod.load(cfg["data"], frame)
+        fingerprint = data_mod.fingerprint(frame)
+        data = task.prepare(frame, cfg["data"], training=True)
+        features = data.info.get("features")
+        shape = f"{len(data)} rows" + (f" × {len(features)} features" if features else "")
+        note["text"] = f"{shape} ({cfg['data'].get('path') or 'DataFrame'})"
+    splitter = registries.splitters().get(cfg["split"]["method"])
+    with report.step("split") as note:
+        folds = splitter.fn(data, cfg["split"])
+        note["text"] = (f"{splitter.name}: {len(folds)} folds" if splitter.cv else
+                        f"{splitter.name}: {len(folds[0][0])} train / {len(folds[0][1])} test")
+    metrics = metrics_mod.resolve(task, cfg.get("metrics"))
+    fold_scores, fold_tables, fold_seconds = [], [], []
+    model = None
+    for i, (train_idx, test_idx) in enumerate(folds):
+        ctx.fold = i if splitter.cv else None
+        train_data, test_data = data.take(train_idx), data.take(test_idx)
+        with report.step(f"fit {cfg['model']['estimator']}" + (f" fold {i + 1}/{len(folds)}" if splitter.cv else "")):
+            model, seconds = fit(ctx, cfg["model"], train_data)
+        fold_seconds.append(seconds)
+        prediction = predict_data(ctx, model, test_data)
+        fold_scores.append(evaluate_data(ctx, metrics, test_data, prediction))
+        table = task.format_predictions(test_data, prediction)
+        if splitter.cv:
+            table.insert(0, "fold", i)
+        fold_tables.append(table)
+    ctx.fold = None
+    if splitter.cv:
+        scores = metrics_mod.aggregate(fold_scores)
+        with report.step("refit on all rows"):
+            model, fit_seconds = fit(ctx, cfg["model"], data)
+    else:
+        scores, fit_seconds = fold_scores[0], fold_seconds[0]
+    get_host().hook.kampai_after_evaluate(ctx=ctx, metrics=scores)
+    report.info("  " + "  ".join(f"{k}={v:.4f}" for k, v in scores.items() if not k.endswith("_std")))
+    with report.step("saved") as note:
+        size = save_model(ctx, model, writer.tmp_dir / "model")
+        note["text"] = f"model {size / 1024:.1f} KiB"
+    (writer.tmp_dir / "config.yaml").write_text(config_mod.to_yaml(cfg))
+    writer.write_json("metrics.json", scores)
+    if cfg["output"].get("predictions", True):
+        import pandas as pd
+
+        pd.concat(fold_tables).to_csv(writer.tmp_dir / "predictions.csv", index_label="row")
+    ctx.state["model"] = model
+    return {
+        "run_id": ctx.run_id, "created": utc_now(), "task": task.name,
+        "framework": framework.name, "estimator": cfg["model"]["estimator"],
+        "split": splitter.name, "folds": len(folds),
+        "fit_seconds": round(fit_seconds, 4),
+        "cv_fit_seconds": [round(s, 4) for s in fold_seconds] if splitter.cv else None,
+        "model_size_bytes": size,
+        "data": {"source": str(cfg["data"].get("path") or "DataFrame"), "fingerprint": fingerprint,
+                 "rows": len(data), "features": data.info.get("features")},
+        "fold_metrics": fold_scores if splitter.cv else None,
+        "versions": package_versions(getattr(framework, "packages", ())),
+        "git": git_info(),
+    }
+
+
+def save_model(ctx: RunContext, model: Any, path: Path) -> int:
+    path.mkdir(parents=True, exist_ok=True)
+    with _observed(ctx, "serialize", path=path):
+        ctx.framework.save(model, path)
+    size = dir_size(path)
+    get_host().hook.kampai_after_serialize(ctx=ctx, path=path, size_bytes=size)
+    return size
+
+
+def short_name(estimator: str) -> str:
+    return str(estimator).replace(":", ".").rsplit(".", 1)[-1]
+
+
+def _run_context(run: Run) -> RunContext:
+    task = registries.tasks().get(run.config["task"])
+    framework = registries.frameworks().get(run.config["framework"])
+    return RunContext(config=run.config, run_id=run.run_id, run_dir=run.run_dir, task=task,
+                      framework=framework)
+
+
+def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskData:
+    frame = data if not isinstance(data, (str, Path)) else data_mod.read_frame(data)
+    data_cfg = dict(run.config["data"])
+    if run.meta["data"].get("features"):  # predict with exactly the training columns
+        data_cfg["features"] = run.meta["data"]["features"]
+    if not training:
+        data_cfg["drop"] = [c for c in data_cfg.get("drop") or [] if c in frame.columns]
+    return ctx.task.prepare(frame, data_cfg, training=training)
+
+
+def predict(run: Run, data: Any) -> pd.DataFrame:
+    """Predictions of a run's model for new data, as a table (label + proba columns)."""
+    ctx = _run_context(run)
+    task_data = _prepare_new(run, ctx, data, training=False)
+    prediction = predict_data(ctx, run.model, task_data)
+    return ctx.task.format_predictions(task_data, prediction)
+
+
+def evaluate(run: Run, data: Any) -> dict[str, float]:
+    """The run's metrics recomputed on other labelled data."""
+    ctx = _run_context(run)
+    task_data = _prepare_new(run, ctx, data, training=True)
+    if task_data.y is None and ctx.task.needs_target:
+        raise DataError("Evaluating needs the target column in the data.")
+    prediction = predict_data(ctx, run.model, task_data)
+    metrics = metrics_mod.resolve(ctx.task, run.config.get("metrics"))
+    return evaluate_data(ctx, metrics, task_data, prediction)
+
+
+def write_predictions(table: pd.DataFrame, output: str | Path) -> Path:
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        table.to_parquet(out)
+    else:
+        table.to_csv(out, index=False)
+    return out
+
+
+def dumps(payload: Any) -> str:
+    return json.dumps(payload, indent=2, default=str)
+

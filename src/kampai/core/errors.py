@@ -1,0 +1,63 @@
+"""Errors shown to the user.
+
+Anything raised as a :class:`KampaiError` is an *expected* failure (bad config, missing
+file, unknown name): the CLI prints its message in one line and exits with code 2, with
+no traceback unless ``--debug`` is given.  Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class KampaiError(Exception):
+    """An expected, user-facing failure. ``str(err)`` is what the user reads."""
+
+    exit_code = 2
+
+
+class ConfigError(KampaiError):
+    """The experiment config (file, flags or overrides) is wrong."""
+
+
+class DataError(KampaiError):
+    """The data cannot be read or does not fit the task's data contract."""
+
+
+class UnknownNameError(KampaiError):
+    """A name (task, framework, estimator, metric, split ...) is not registered."""
+
+
+class PluginError(KampaiError):
+    """A plugin could not be loaded or broke a contract; the message names the plugin."""
+
+
+class RunError(KampaiError):
+    """A run directory is missing, incomplete or corrupt."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
+    """Return ``" Did you mean 'x' or 'y'?"`` (or ``""``) for a mistyped ``name``."""
+    pool = list(candidates)
+    close = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in pool}
+        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), lowered, n=n)]
+    if not close:
+        # a suffix match catches 'strategy' -> 'preprocess__num__imputer__strategy'
+        close = [c for c in pool if c.endswith("__" + name) or c.endswith("." + name)][:n]
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+def unknown(kind: str, name: str, known: Iterable[str], hint: str = "") -> UnknownNameError:
+    """Build the one 'unknown X' error used for every registry lookup."""
+    known = sorted(known)
+    msg = f"Unknown {kind} '{name}'.{did_you_mean(name, known)}"
+    if known and len(known) <= 15:
+        msg += f" Known: {', '.join(known)}."
+    if hint:
+        msg += f" {hint}"
+    return UnknownNameError(msg)

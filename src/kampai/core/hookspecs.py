@@ -1,0 +1,236 @@
+"""Every hook a kampai plugin can implement, in one module.
+
+Two kinds of hooks:
+
+* **Registration hooks** (``kampai_register_*``) are called once per process, the first
+  time the engine needs the registry they fill.  Each receives a registry object and
+  calls ``registry.add(...)``.  They must not import heavy libraries: keep framework
+  imports inside the objects they register, so ``runner plugins list`` stays fast.
+* **Lifecycle hooks** (``kampai_before_*``, ``kampai_after_*``, ``kampai_on_*_error``) are
+  called by the engine around each step of a run (train, fit, evaluate, predict,
+  serialize).  Observers such as trackers and reports implement them.  All results are
+  ignored; after an ``on_*_error`` hook the engine re-raises the error.
+
+Every hook is called with keyword arguments, and an implementation may accept any subset
+of them (pluggy's rule).  None of the hooks is ``firstresult``: all implementations run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kampai.core.markers import hookspec
+
+if TYPE_CHECKING:
+    from kampai.core.registry import (
+        DatasetRegistry,
+        EstimatorRegistry,
+        FrameworkRegistry,
+        MetricRegistry,
+        SplitterRegistry,
+        TaskRegistry,
+    )
+    from kampai.core.runs import Run
+    from kampai.core.spec import Prediction, RunContext, TaskData
+
+
+# --------------------------------------------------------------------------------------
+# Registration hooks: called once per process, the first time a registry is needed.
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kampai_register_tasks(registry: TaskRegistry) -> None:
+    """Register tasks (``registry.add(task)``), each a :class:`kampai.core.spec.Task`.
+
+    Called by the engine the first time a task is looked up or listed
+    (``runner tasks list``).  A task owns its data contract, default split and
+    default metrics.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_register_frameworks(registry: FrameworkRegistry) -> None:
+    """Register framework adapters (``registry.add(framework)``).
+
+    Each adapter is a :class:`kampai.core.spec.Framework`: it builds, fits, predicts,
+    saves and loads models and says which tasks it supports.  Called the first time a
+    framework is looked up or listed.  The adapter must import its library lazily.
+    Return value ignored.
+    """
+
+
+@hookspec
+def kampai_register_estimators(registry: EstimatorRegistry) -> None:
+    """Register estimators that configs may name (``model.estimator``).
+
+    Add single classes or import paths with ``registry.add(name, "pkg.mod:Class",
+    kind=...)`` or a lazy collection with ``registry.add_source(name, loader,
+    description)``; the loader runs only when estimators are resolved or listed
+    (``runner estimators list``).  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_register_datasets(registry: DatasetRegistry) -> None:
+    """Register bundled datasets by name (``registry.add("sklearn:iris", loader, ...)``).
+
+    ``loader()`` returns a :class:`pandas.DataFrame`; ``data.path: sklearn:iris`` in a
+    config resolves through this registry.  Called the first time a dataset name is
+    resolved or listed.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_register_splitters(registry: SplitterRegistry) -> None:
+    """Register split strategies (``registry.add(name, fn, cv=..., description=...)``).
+
+    ``fn(data, cfg)`` receives a :class:`kampai.core.spec.TaskData` and the ``split``
+    config section and returns a list of ``(train_index, test_index)`` pairs.  Called the
+    first time a split is resolved.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_register_metrics(registry: MetricRegistry) -> None:
+    """Register metrics for one or more tasks (``registry.add(metric)``).
+
+    Each metric is a :class:`kampai.core.spec.Metric` naming the tasks it applies to.
+    Called the first time metrics are computed or listed.  Return value ignored.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Lifecycle hooks: around a whole training run.
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kampai_before_train(ctx: RunContext) -> None:
+    """Called by the engine once per ``train`` before any data is loaded.
+
+    ``ctx.config`` is the resolved experiment config; ``ctx.run_dir`` is the temporary
+    folder the run is written to.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_after_train(ctx: RunContext, run: Run) -> None:
+    """Called once per ``train`` after the run folder is complete and in place.
+
+    ``run`` is the finished :class:`kampai.core.runs.Run` (metrics, meta, run_dir).
+    Trackers log the run here.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_on_train_error(ctx: RunContext, error: BaseException) -> None:
+    """Called when a ``train`` fails or is interrupted, after its temporary folder is removed.
+
+    The engine re-raises ``error`` afterwards.  Return value ignored.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Lifecycle hooks: fit (once per fold, and once for the final model).
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kampai_before_fit(ctx: RunContext, data: TaskData) -> None:
+    """Called before each fit; ``ctx.fold`` is the fold index or ``None`` for the final fit.
+
+    ``data`` is the training data.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_after_fit(ctx: RunContext, model: Any, seconds: float) -> None:
+    """Called after each successful fit with the fitted model and the fit time in seconds.
+
+    Return value ignored.
+    """
+
+
+@hookspec
+def kampai_on_fit_error(ctx: RunContext, error: BaseException) -> None:
+    """Called when a fit raises; the engine re-raises afterwards.  Return value ignored."""
+
+
+# --------------------------------------------------------------------------------------
+# Lifecycle hooks: evaluate.
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kampai_before_evaluate(ctx: RunContext, data: TaskData) -> None:
+    """Called before metrics are computed on ``data`` (a test split or a user's file).
+
+    Return value ignored.
+    """
+
+
+@hookspec
+def kampai_after_evaluate(ctx: RunContext, metrics: dict[str, float]) -> None:
+    """Called with the computed metrics (per fold, then the aggregate with ``ctx.fold=None``).
+
+    Return value ignored.
+    """
+
+
+@hookspec
+def kampai_on_evaluate_error(ctx: RunContext, error: BaseException) -> None:
+    """Called when computing metrics raises; the engine re-raises.  Return value ignored."""
+
+
+# --------------------------------------------------------------------------------------
+# Lifecycle hooks: predict.
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kampai_before_predict(ctx: RunContext, data: TaskData) -> None:
+    """Called before a model predicts on ``data`` (test splits, ``runner predict``).
+
+    Return value ignored.
+    """
+
+
+@hookspec
+def kampai_after_predict(ctx: RunContext, prediction: Prediction) -> None:
+    """Called with the :class:`kampai.core.spec.Prediction` a model returned.
+
+    Return value ignored.
+    """
+
+
+@hookspec
+def kampai_on_predict_error(ctx: RunContext, error: BaseException) -> None:
+    """Called when predicting raises; the engine re-raises.  Return value ignored."""
+
+
+# --------------------------------------------------------------------------------------
+# Lifecycle hooks: serialize (save the final model into the run folder).
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kampai_before_serialize(ctx: RunContext, path: Path) -> None:
+    """Called before the framework saves the final model under ``path``.
+
+    Return value ignored.
+    """
+
+
+@hookspec
+def kampai_after_serialize(ctx: RunContext, path: Path, size_bytes: int) -> None:
+    """Called after the model is saved; ``size_bytes`` is its size on disk.
+
+    Return value ignored.
+    """
+
+
+@hookspec
+def kampai_on_serialize_error(ctx: RunContext, error: BaseException) -> None:
+    """Called when saving the model raises; the engine re-raises.  Return value ignored."""

@@ -1,0 +1,234 @@
+"""Registries that plugins fill through the ``kampai_register_*`` hooks.
+
+Each registry is built once per process, the first time it is needed, by calling the
+matching hook of every loaded plugin (built-in or third-party alike).  Each entry
+remembers the plugin that added it, for ``runner plugins list``.  Lookups of unknown names
+raise one error with a did-you-mean, owned here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from kampai.core.errors import KampaiError, PluginError, unknown
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Name -> object, remembering which plugin added each name."""
+
+    kind = "item"
+
+    def __init__(self) -> None:
+        self._items: dict[str, T] = {}
+        self.provided_by: dict[str, str] = {}
+        #: set by the plugin manager while a plugin's registration hook runs
+        self.current_plugin = "?"
+
+    def _put(self, name: str, item: T) -> None:
+        if name in self._items and self.provided_by.get(name) != self.current_plugin:
+            raise PluginError(
+                f"Plugin '{self.current_plugin}' registers {self.kind} '{name}', already "
+                f"registered by plugin '{self.provided_by[name]}'."
+            )
+        self._items[name] = item
+        self.provided_by[name] = self.current_plugin
+
+    def get(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise unknown(self.kind, name, self._items) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
+
+    def items(self) -> list[tuple[str, T]]:
+        return sorted(self._items.items())
+
+    def names_by_plugin(self, plugin: str) -> list[str]:
+        return sorted(n for n, p in self.provided_by.items() if p == plugin)
+
+
+class TaskRegistry(Registry[Any]):
+    kind = "task"
+
+    def add(self, task: Any) -> None:
+        """Register a :class:`kampai.core.spec.Task` under ``task.name``."""
+        self._put(task.name, task)
+
+
+class FrameworkRegistry(Registry[Any]):
+    kind = "framework"
+
+    def add(self, framework: Any) -> None:
+        """Register a :class:`kampai.core.spec.Framework` under ``framework.name``."""
+        self._put(framework.name, framework)
+
+
+@dataclass
+class Splitter:
+    """A split strategy: ``fn(data, cfg) -> [(train_idx, test_idx), ...]``."""
+
+    name: str
+    fn: Callable[..., list]
+    cv: bool
+    description: str = ""
+
+
+class SplitterRegistry(Registry[Splitter]):
+    kind = "split method"
+
+    def add(self, name: str, fn: Callable[..., list], *, cv: bool, description: str = "") -> None:
+        """Register a split strategy; ``cv=True`` for cross-validation (several folds)."""
+        self._put(name, Splitter(name, fn, cv, description))
+
+
+@dataclass
+class Dataset:
+    """A bundled dataset: ``loader()`` returns a DataFrame holding ``target`` (if any)."""
+
+    name: str
+    loader: Callable[[], Any]
+    task: str | None = None
+    target: str | None = None
+    description: str = ""
+
+
+class DatasetRegistry(Registry[Dataset]):
+    kind = "dataset"
+
+    def add(
+        self, name: str, loader: Callable[[], Any], *, task: str | None = None,
+        target: str | None = None, description: str = "",
+    ) -> None:
+        """Register a bundled dataset ``name`` (e.g. ``sklearn:iris``)."""
+        self._put(name, Dataset(name, loader, task, target, description))
+
+
+class MetricRegistry(Registry[Any]):
+    kind = "metric"
+
+    def add(self, metric: Any) -> None:
+        """Register a :class:`kampai.core.spec.Metric` (one name may serve several tasks)."""
+        self._put(metric.name, metric)
+
+    def for_task(self, task: str) -> list[Any]:
+        return [m for _, m in self.items() if task in m.tasks]
+
+
+@dataclass
+class Estimator:
+    """An estimator a config may name: ``target`` is a class or ``"module:Class"``."""
+
+    name: str
+    target: Any
+    kind: str | None = None
+    package: str = ""
+
+    @property
+    def path(self) -> str:
+        if isinstance(self.target, str):
+            return self.target.replace(":", ".")
+        return f"{self.target.__module__}.{self.target.__qualname__}"
+
+    def load(self) -> type:
+        if not isinstance(self.target, str):
+            return self.target
+        return import_object(self.target)
+
+
+@dataclass
+class EstimatorSource:
+    """A lazy collection of estimators: ``loader(registry)`` adds them when first needed."""
+
+    name: str
+    loader: Callable[[EstimatorRegistry], None]
+    description: str
+    plugin: str = "?"
+
+
+class EstimatorRegistry(Registry[Estimator]):
+    kind = "estimator"
+    KINDS = ("classifier", "regressor", "transformer", "cluster")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[EstimatorSource] = []
+        self._sources_loaded = False
+
+    def add(self, name: str, target: Any, *, kind: str | None = None, package: str = "") -> None:
+        """Register one estimator (a class or ``"module:Class"``, imported lazily)."""
+        if not package:
+            module = target.split(":")[0] if isinstance(target, str) else target.__module__
+            package = module.split(".")[0]
+        if name in self._items and self.provided_by.get(name) != self.current_plugin:
+            # Two packages may share a short name (sklearn vs sklego): keep the first,
+            # the other stays reachable by its full import path.
+            return
+        self._items[name] = Estimator(name, target, kind, package)
+        self.provided_by[name] = self.current_plugin
+
+    def add_source(self, name: str, loader: Callable[[EstimatorRegistry], None],
+                   description: str) -> None:
+        """Register a lazy collection (e.g. every scikit-learn estimator)."""
+        self.sources.append(EstimatorSource(name, loader, description, self.current_plugin))
+
+    def load_sources(self) -> None:
+        if self._sources_loaded:
+            return
+        self._sources_loaded = True
+        for source in self.sources:
+            self.current_plugin = source.plugin
+            source.loader(self)
+
+    def include(self, module_name: str, kind_of: Callable[[type], str | None]) -> int:
+        """Register every estimator class defined in ``module_name`` (``--include``)."""
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise KampaiError(f"Cannot import '{module_name}' to include its estimators: {exc}") from None
+        count = 0
+        self.current_plugin = f"include:{module_name}"
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and hasattr(cls, "fit") and hasattr(cls, "get_params"):
+                self.add(name, cls, kind=kind_of(cls), package=module_name.split(".")[0])
+                count += 1
+        return count
+
+    def resolve(self, name: str) -> type:
+        """A class from a short name (``RandomForestClassifier``) or an import path."""
+        if "." in name or ":" in name:
+            return import_object(name)
+        self.load_sources()
+        return self.get(name).load()
+
+    def listing(self, kind: str | None = None) -> list[Estimator]:
+        if kind is not None and kind not in self.KINDS:
+            raise unknown("estimator type", kind, self.KINDS)
+        self.load_sources()
+        return [e for _, e in self.items() if kind is None or e.kind == kind]
+
+
+def import_object(path: str) -> Any:
+    """Import ``pkg.mod.Name`` or ``pkg.mod:Name``; a clear error if it cannot be found."""
+    module_name, _, attr = path.replace(":", ".").rpartition(".")
+    if not module_name:
+        raise KampaiError(f"'{path}' is not an import path (expected 'package.module.Name').")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise KampaiError(f"Cannot import '{module_name}' for '{path}': {exc}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        names = [n for n in dir(module) if not n.startswith("_")]
+        raise unknown(f"name in module '{module_name}'", attr, names) from None

@@ -1,0 +1,179 @@
+"""Run folders: written atomically, read back for ``predict``/``evaluate``/``runs list``.
+
+A run is written into ``<runs_dir>/.tmp-<run_id>`` and renamed to ``<runs_dir>/<run_id>``
+only when complete, so a failed or interrupted run leaves nothing half-written (a killed
+process may leave a ``.tmp-*`` folder, which listings ignore and the next run removes).
+
+Layout of a run folder::
+
+    config.yaml       the resolved experiment config
+    metrics.json      the evaluation metrics (mean and _std over folds for CV)
+    meta.json         run id, task, framework, timings, model size, versions, git, data
+    predictions.csv   predictions on the test split(s), when output.predictions
+    model/            whatever the framework's save() wrote
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kampai.core.errors import RunError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+STALE_TMP_SECONDS = 24 * 3600
+
+
+def new_run_id(name: str | None) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in (name or "run"))[:40]
+    return f"{stamp}-{slug}-{uuid.uuid4().hex[:6]}"
+
+
+class RunWriter:
+    """Context manager: a temporary run folder, renamed into place on success."""
+
+    def __init__(self, runs_dir: Path, run_id: str) -> None:
+        self.runs_dir = Path(runs_dir)
+        self.run_id = run_id
+        self.tmp_dir = self.runs_dir / f".tmp-{run_id}"
+        self.final_dir = self.runs_dir / run_id
+
+    def __enter__(self) -> RunWriter:
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_stale()
+        self.tmp_dir.mkdir()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            return
+        os.replace(self.tmp_dir, self.final_dir)
+
+    def _remove_stale(self) -> None:
+        now = time.time()
+        for old in self.runs_dir.glob(".tmp-*"):
+            if now - old.stat().st_mtime > STALE_TMP_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def write_json(self, name: str, payload: Any) -> None:
+        (self.tmp_dir / name).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def dir_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    names = ("kampai", "scikit-learn", "pandas", "numpy", "pluggy", *extra)
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def git_info(cwd: Path | None = None) -> dict[str, Any] | None:
+    """The commit and dirty flag of the repository around ``cwd``, if any."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                                text=True, timeout=5)
+        if commit.returncode != 0:
+            return None
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=cwd, capture_output=True,
+                                text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Run:
+    """A finished run: its folder, config, metrics and meta; the model loads on demand."""
+
+    run_dir: Path
+    config: dict[str, Any]
+    metrics: dict[str, float]
+    meta: dict[str, Any]
+    _model: Any = field(default=None, repr=False)
+
+    @property
+    def run_id(self) -> str:
+        return self.meta.get("run_id", self.run_dir.name)
+
+    @property
+    def model(self) -> Any:
+        """The fitted model, loaded through the run's framework on first access."""
+        if self._model is None:
+            from kampai.core import registries
+
+            framework = registries.frameworks().get(self.config["framework"])
+            self._model = framework.load(self.run_dir / "model")
+        return self._model
+
+    def predict(self, data: Any) -> pd.DataFrame:
+        """Predictions for a DataFrame or a file path, as ``runner predict`` writes them."""
+        from kampai.core.engine import predict
+
+        return predict(self, data)
+
+    def evaluate(self, data: Any) -> dict[str, float]:
+        """Metrics of this run's model on other labelled data (a DataFrame or a path)."""
+        from kampai.core.engine import evaluate
+
+        return evaluate(self, data)
+
+
+def load_run(path: str | Path) -> Run:
+    """Open a run folder; a clear RunError when it is missing or incomplete."""
+    run_dir = Path(path)
+    if not run_dir.is_dir():
+        raise RunError(f"Run '{path}' does not exist (expected a run folder such as runs/<run_id>).")
+    try:
+        from omegaconf import OmegaConf
+
+        config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        meta = json.loads((run_dir / "meta.json").read_text())
+    except FileNotFoundError as exc:
+        raise RunError(f"Run '{path}' is incomplete: {Path(exc.filename).name} is missing.") from None
+    except Exception as exc:
+        raise RunError(f"Run '{path}' is corrupt: {exc}") from None
+    return Run(run_dir=run_dir, config=config, metrics=metrics, meta=meta)  # type: ignore[arg-type]
+
+
+def list_runs(runs_dir: str | Path) -> list[Run]:
+    """Every complete run under ``runs_dir``, newest first (broken folders are skipped)."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    runs = []
+    for child in root.iterdir():
+        if child.name.startswith(".") or not (child / "meta.json").exists():
+            continue
+        try:
+            runs.append(load_run(child))
+        except RunError:
+            continue
+    return sorted(runs, key=lambda r: r.meta.get("created", ""), reverse=True)

@@ -1,0 +1,1 @@
+"""Built-in framework plugins, one subpackage each, registered through entry points."""

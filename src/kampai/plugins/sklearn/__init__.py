@@ -1,0 +1,29 @@
+"""The scikit-learn framework plugin (registered through the ``kampai`` entry point ``sklearn``).
+
+Imports nothing from scikit-learn at module import: the adapter imports it when a model
+is built, and the estimator list is loaded only when an estimator is resolved or listed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kampai.core.markers import hookimpl
+from kampai.plugins.sklearn import datasets, estimators
+from kampai.plugins.sklearn.framework import SklearnFramework
+
+
+@hookimpl
+def kampai_register_frameworks(registry: Any) -> None:
+    registry.add(SklearnFramework())
+
+
+@hookimpl
+def kampai_register_estimators(registry: Any) -> None:
+    registry.add_source("sklearn", estimators.load_all,
+                        "every estimator in sklearn.utils.discovery.all_estimators()")
+
+
+@hookimpl
+def kampai_register_datasets(registry: Any) -> None:
+    datasets.register(registry)

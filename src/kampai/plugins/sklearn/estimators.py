@@ -1,0 +1,51 @@
+"""Every scikit-learn estimator, as a lazy source for the estimator registry.
+
+``sklearn.utils.discovery.all_estimators()`` imports all of scikit-learn (seconds), so
+its result is cached on disk per scikit-learn version; later runs register the names
+from the cache and import only the estimator a config uses.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from kampai.core.cache import cached_json
+
+
+def kind_of(cls: type) -> str | None:
+    """classifier / regressor / cluster / transformer, from scikit-learn's mixins."""
+    from sklearn.base import ClassifierMixin, ClusterMixin, RegressorMixin, TransformerMixin
+
+    for mixin, kind in ((ClassifierMixin, "classifier"), (RegressorMixin, "regressor"),
+                        (ClusterMixin, "cluster"), (TransformerMixin, "transformer")):
+        if issubclass(cls, mixin):
+            return kind
+    return None
+
+
+def public_path(cls: type) -> str:
+    """``sklearn.ensemble._forest`` -> ``sklearn.ensemble.RandomForestClassifier``."""
+    parts = []
+    for part in cls.__module__.split("."):
+        if part.startswith("_"):
+            break
+        parts.append(part)
+    return ".".join(parts) + "." + cls.__name__
+
+
+def _index() -> dict[str, list[Any]]:
+    """``{name: [import path, kind]}`` for every scikit-learn estimator."""
+    import warnings
+
+    from sklearn.utils.discovery import all_estimators
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {name: [f"{cls.__module__}:{name}", kind_of(cls)] for name, cls in all_estimators()}
+
+
+def load_all(registry: Any) -> None:
+    key = f"sklearn-estimators-{metadata.version('scikit-learn')}"
+    for name, (target, kind) in cached_json(key, _index).items():
+        registry.add(name, target, kind=kind, package="sklearn")

@@ -1,0 +1,140 @@
+"""The scikit-learn framework adapter: a Pipeline of preprocessing and any estimator."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+from kampai.core.errors import ConfigError, DataError, RunError, did_you_mean
+from kampai.core.spec import Prediction, TaskData
+
+DEFAULTS = {
+    "classification": "RandomForestClassifier",
+    "regression": "RandomForestRegressor",
+    "clustering": "KMeans",
+}
+MODEL_FILE = "model.joblib"
+INFO_FILE = "model.json"
+
+
+def estimator_class(name: str) -> type:
+    from kampai.core import registries
+
+    return registries.estimators().resolve(name)
+
+
+def split_params(params: dict[str, Any], valid: set[str]) -> dict[str, Any]:
+    """Map config params onto pipeline params.
+
+    ``n_estimators`` -> ``model__n_estimators``; pipeline names such as
+    ``preprocess__num__imputer__strategy`` stay as they are; an unknown name is a
+    ConfigError naming the closest valid ones.
+    """
+    out = {}
+    shown = sorted({k.removeprefix("model__") for k in valid})
+    for key, value in params.items():
+        if key in valid and (key.startswith("preprocess__") or key.startswith("model__")):
+            out[key] = value
+        elif f"model__{key}" in valid:
+            out[f"model__{key}"] = value
+        else:
+            raise ConfigError(f"Unknown parameter 'model.params.{key}'.{did_you_mean(key, shown)}"
+                              f" Run 'runner estimators show NAME' for the estimator's parameters.")
+    return out
+
+
+class SklearnFramework:
+    """Any scikit-learn compatible estimator (scikit-learn, scikit-lego, your own)."""
+
+    name = "sklearn"
+    description = "scikit-learn and compatible estimators, in a preprocessing Pipeline"
+    tasks = ("classification", "regression", "clustering")
+    model_keys = ("preprocess",)
+    extra = None
+    packages = ("joblib",)
+
+    def default_estimator(self, task: Any) -> str:
+        return DEFAULTS[task.name]
+
+    def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, seed: int = 42) -> Any:
+        from sklearn.pipeline import Pipeline
+
+        from kampai.plugins.sklearn.preprocess import build_preprocessor
+
+        cls = estimator_class(str(model_cfg["estimator"]))
+        if not (isinstance(cls, type) and hasattr(cls, "fit") and hasattr(cls, "get_params")):
+            raise ConfigError(f"'{model_cfg['estimator']}' is not a scikit-learn estimator "
+                              "(a class with fit and get_params).")
+        try:
+            estimator = cls()
+        except TypeError as exc:
+            raise ConfigError(f"Cannot create '{model_cfg['estimator']}' without arguments: {exc}") from None
+        if "random_state" in estimator.get_params():
+            estimator.set_params(random_state=seed)
+        preprocess = build_preprocessor(model_cfg.get("preprocess"), data.X, estimator_class)
+        steps = ([("preprocess", preprocess)] if preprocess is not None else []) + [("model", estimator)]
+        pipeline = Pipeline(steps)
+        params = split_params(dict(model_cfg.get("params") or {}), set(pipeline.get_params(deep=True)))
+        pipeline.set_params(**params)
+        return pipeline
+
+    def fit(self, model: Any, data: TaskData, task: Any) -> Any:
+        from sklearn.utils._param_validation import InvalidParameterError
+
+        y = data.y if task.needs_target else None
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*[Cc]onverge.*")
+                return model.fit(data.X, y)
+        except InvalidParameterError as exc:
+            raise ConfigError(f"Invalid parameter value: {exc}") from None
+        except ValueError as exc:
+            if "could not convert" in str(exc) or "Input contains NaN" in str(exc):
+                raise DataError(f"The estimator cannot use this data as given: {exc}") from None
+            raise
+
+    def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
+        if not hasattr(model, "predict"):
+            # transductive clusterers (DBSCAN, AgglomerativeClustering) cannot label new
+            # rows: they cluster the rows they are given, with the fitted params
+            from sklearn.base import clone
+
+            return Prediction(y=clone(model).fit_predict(data.X))
+        labels = model.predict(data.X)
+        proba = classes = None
+        if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+            proba = model.predict_proba(data.X)
+            classes = list(model.classes_)
+        return Prediction(y=labels, proba=proba, classes=classes)
+
+    def save(self, model: Any, path: Path) -> None:
+        import joblib
+        import sklearn
+
+        file = path / MODEL_FILE
+        joblib.dump(model, file)
+        info = {"format": "joblib", "sklearn": sklearn.__version__,
+                "estimator": type(model[-1]).__name__,
+                "sha256": hashlib.sha256(file.read_bytes()).hexdigest()}
+        (path / INFO_FILE).write_text(json.dumps(info, indent=2))
+
+    def load(self, path: Path) -> Any:
+        import joblib
+
+        file = path / MODEL_FILE
+        if not file.exists():
+            raise RunError(f"No model in '{path}': {MODEL_FILE} is missing.")
+        try:
+            expected = json.loads((path / INFO_FILE).read_text())["sha256"]
+        except (OSError, ValueError, KeyError):
+            raise RunError(f"Model metadata '{path / INFO_FILE}' is missing or corrupt.") from None
+        if hashlib.sha256(file.read_bytes()).hexdigest() != expected:
+            raise RunError(f"Model file '{file}' does not match its recorded hash: it is corrupt "
+                           "or was changed after training. Refusing to load it.")
+        try:
+            return joblib.load(file)
+        except Exception as exc:
+            raise RunError(f"Cannot load model '{file}': {exc}") from None

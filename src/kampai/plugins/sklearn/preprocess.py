@@ -1,0 +1,96 @@
+"""The preprocessing ColumnTransformer, built step by step from ``model.preprocess``."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from kampai.core.config import merge
+from kampai.core.errors import ConfigError, did_you_mean
+
+AUTO = {"auto-numeric", "auto-categorical"}
+GROUP_KEYS = {"columns", "steps"}
+
+
+def default_spec() -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    text = resources.files("kampai.conf.frameworks").joinpath("sklearn.yaml").read_text()
+    return OmegaConf.to_container(OmegaConf.create(text))  # type: ignore[return-value]
+
+
+def resolve_spec(user: Any) -> dict[str, Any] | None:
+    """The user's ``model.preprocess`` merged over the defaults; None when disabled."""
+    if user is False:
+        return None
+    if user is None or user is True:
+        return default_spec()
+    if not isinstance(user, dict):
+        raise ConfigError(f"model.preprocess must be a mapping or false, got {user!r}.")
+    spec = merge(default_spec(), user)
+    for group, body in spec.items():
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            raise ConfigError(f"model.preprocess.{group} must be a mapping with columns and steps.")
+        for key in body:
+            if key not in GROUP_KEYS:
+                raise ConfigError(f"Unknown config key 'model.preprocess.{group}.{key}'."
+                                  f"{did_you_mean(key, GROUP_KEYS)} Valid keys: columns, steps.")
+    return {g: b for g, b in spec.items() if b is not None}
+
+
+def _columns(selector: Any, X: Any, group: str) -> Any:
+    import pandas as pd
+
+    if selector == "auto-numeric":
+        return [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])
+                and not pd.api.types.is_bool_dtype(X[c])]
+    if selector == "auto-categorical":
+        return [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])
+                or pd.api.types.is_bool_dtype(X[c])]
+    names = [selector] if isinstance(selector, str) else list(selector or [])
+    for name in names:
+        if name not in X.columns:
+            raise ConfigError(f"model.preprocess.{group}.columns names '{name}', which is not a "
+                              f"feature column.{did_you_mean(name, map(str, X.columns))}")
+    return selector  # a single string stays a string: 1-D input for text vectorizers
+
+
+def make_step(spec: Any, where: str, resolve: Any) -> Any:
+    """``StandardScaler`` or ``{class: SimpleImputer, strategy: median}`` -> an instance."""
+    if isinstance(spec, str):
+        cls_name, params = spec, {}
+    elif isinstance(spec, dict) and "class" in spec:
+        params = {k: v for k, v in spec.items() if k != "class"}
+        cls_name = spec["class"]
+    else:
+        raise ConfigError(f"{where} must be a class name or a mapping with 'class', got {spec!r}.")
+    cls = resolve(cls_name)
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        valid = list(cls().get_params()) if hasattr(cls, "get_params") else []
+        bad = next((p for p in params if p not in valid), None)
+        hint = did_you_mean(bad, valid) if bad else ""
+        raise ConfigError(f"{where}: {exc}.{hint}") from None
+
+
+def build_preprocessor(user: Any, X: Any, resolve: Any) -> Any:
+    """A ColumnTransformer (or None when preprocessing is disabled)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    spec = resolve_spec(user)
+    if spec is None:
+        return None
+    transformers = []
+    for group, body in spec.items():
+        steps = [
+            (name, make_step(step, f"model.preprocess.{group}.steps.{name}", resolve))
+            for name, step in (body.get("steps") or {}).items() if step is not None
+        ]
+        columns = _columns(body.get("columns"), X, group)
+        transformers.append((group, Pipeline(steps) if steps else "passthrough", columns))
+    # dense output: many estimators (HistGradientBoosting, most clusterers) refuse sparse input
+    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)

@@ -1,0 +1,83 @@
+"""What the tabular tasks share: columns from the config, checked against the frame."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from kampai.core.data import default_target
+from kampai.core.errors import DataError, did_you_mean
+from kampai.core.spec import Prediction, TaskData
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def check_columns(frame: pd.DataFrame, names: list[str], role: str) -> None:
+    for name in names:
+        if name not in frame.columns:
+            columns = [str(c) for c in frame.columns]
+            raise DataError(
+                f"Column '{name}' ({role}) is not in the data.{did_you_mean(name, columns)} "
+                f"Columns: {', '.join(columns[:30])}{' ...' if len(columns) > 30 else ''}."
+            )
+
+
+class TabularTask:
+    """A task on one table: rows are samples, one optional target column."""
+
+    name: str = ""
+    description: str = ""
+    needs_target: bool = True
+    default_split: ClassVar[dict[str, Any]] = {"method": "random"}
+    default_metrics: ClassVar[tuple[str, ...]] = ()
+
+    def target_column(self, data_cfg: dict[str, Any]) -> str | None:
+        return data_cfg.get("target") or default_target(data_cfg.get("path"))
+
+    def prepare(self, frame: pd.DataFrame, data_cfg: dict[str, Any], *, training: bool) -> TaskData:
+        target = self.target_column(data_cfg)
+        if self.needs_target and training and not target:
+            raise DataError(f"Task '{self.name}' needs a target column: set data.target or --target.")
+        roles = {"group": data_cfg.get("group"), "time": data_cfg.get("time")}
+        for role, column in roles.items():
+            if column:
+                check_columns(frame, [column], role)
+        has_target = bool(target) and target in frame.columns
+        if target and training and self.needs_target:
+            check_columns(frame, [target], "target")
+        drop = list(data_cfg.get("drop") or [])
+        check_columns(frame, drop, "drop")
+        features = data_cfg.get("features")
+        if features:
+            check_columns(frame, list(features), "features")
+            X = frame[list(features)]
+        else:
+            used = {target, *roles.values(), *drop} - {None}
+            X = frame[[c for c in frame.columns if c not in used]]
+        if X.shape[1] == 0:
+            raise DataError("No feature columns are left after removing target/group/time/drop.")
+        y = frame[target] if has_target else None
+        if y is not None and training and y.isna().any():
+            raise DataError(f"Target column '{target}' has {int(y.isna().sum())} missing values.")
+        data = TaskData(
+            X=X, y=y,
+            groups=frame[roles["group"]] if roles["group"] else None,
+            order=frame[roles["time"]] if roles["time"] else None,
+            info={"features": [str(c) for c in X.columns]},
+        )
+        self.check(data, training=training)
+        return data
+
+    def check(self, data: TaskData, *, training: bool) -> None:
+        """Task-specific checks of the prepared data (override)."""
+
+    def format_predictions(self, data: TaskData, prediction: Prediction) -> pd.DataFrame:
+        import pandas as pd
+
+        out = pd.DataFrame({"prediction": prediction.y}, index=data.X.index)
+        if prediction.proba is not None and prediction.classes is not None:
+            for i, label in enumerate(prediction.classes):
+                out[f"proba_{label}"] = prediction.proba[:, i]
+        if data.y is not None:
+            out.insert(0, "target", data.y.to_numpy())
+        return out

@@ -1,0 +1,73 @@
+"""Classification: predict a class label per row (binary or multi-class)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from kampai.core.errors import DataError
+from kampai.core.spec import Metric, Prediction, TaskData
+from kampai.tasks.base import TabularTask
+
+
+class Classification(TabularTask):
+    name = "classification"
+    description = "predict a class label per row (binary or multi-class)"
+    needs_target = True
+    default_split: ClassVar[dict[str, Any]] = {"method": "stratified"}
+    default_metrics = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
+
+    def check(self, data: TaskData, *, training: bool) -> None:
+        if not training or data.y is None:
+            return
+        n_classes = data.y.nunique()
+        if n_classes < 2:
+            raise DataError(f"Classification needs at least 2 classes; the target has {n_classes}.")
+        if n_classes > max(50, len(data.y) // 2):
+            raise DataError(
+                f"The target has {n_classes} distinct values in {len(data.y)} rows: "
+                "this looks like a regression target. Use --task regression."
+            )
+
+
+def _accuracy(y: Any, p: Prediction, X: Any) -> float:
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(y, p.y))
+
+
+def _balanced_accuracy(y: Any, p: Prediction, X: Any) -> float:
+    from sklearn.metrics import balanced_accuracy_score
+
+    return float(balanced_accuracy_score(y, p.y))
+
+
+def _f1_macro(y: Any, p: Prediction, X: Any) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, p.y, average="macro"))
+
+
+def _roc_auc(y: Any, p: Prediction, X: Any) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    if len(p.classes) == 2:
+        return float(roc_auc_score(y, p.proba[:, 1], labels=p.classes))
+    return float(roc_auc_score(y, p.proba, multi_class="ovr", labels=p.classes))
+
+
+def _log_loss(y: Any, p: Prediction, X: Any) -> float:
+    from sklearn.metrics import log_loss
+
+    return float(log_loss(y, p.proba, labels=p.classes))
+
+
+TASKS = ("classification",)
+METRICS = [
+    Metric("accuracy", _accuracy, TASKS, description="share of correct labels"),
+    Metric("balanced_accuracy", _balanced_accuracy, TASKS, description="mean recall per class"),
+    Metric("f1_macro", _f1_macro, TASKS, description="F1 averaged over classes"),
+    Metric("roc_auc", _roc_auc, TASKS, needs_proba=True,
+           description="area under the ROC curve (one-vs-rest for multi-class)"),
+    Metric("log_loss", _log_loss, TASKS, greater_is_better=False, needs_proba=True,
+           description="cross-entropy of the predicted probabilities"),
+]

@@ -1,0 +1,52 @@
+"""Regression: predict a number per row."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from kampai.core.errors import DataError
+from kampai.core.spec import Metric, Prediction, TaskData
+from kampai.tasks.base import TabularTask
+
+
+class Regression(TabularTask):
+    name = "regression"
+    description = "predict a number per row"
+    needs_target = True
+    default_split: ClassVar[dict[str, Any]] = {"method": "random"}
+    default_metrics = ("rmse", "mae", "r2")
+
+    def check(self, data: TaskData, *, training: bool) -> None:
+        import pandas as pd
+
+        if training and data.y is not None and not pd.api.types.is_numeric_dtype(data.y):
+            raise DataError(
+                f"Regression needs a numeric target; '{data.y.name}' is {data.y.dtype}. "
+                "Use --task classification for labels."
+            )
+
+
+def _rmse(y: Any, p: Prediction, X: Any) -> float:
+    from sklearn.metrics import mean_squared_error
+
+    return float(mean_squared_error(y, p.y) ** 0.5)
+
+
+def _mae(y: Any, p: Prediction, X: Any) -> float:
+    from sklearn.metrics import mean_absolute_error
+
+    return float(mean_absolute_error(y, p.y))
+
+
+def _r2(y: Any, p: Prediction, X: Any) -> float:
+    from sklearn.metrics import r2_score
+
+    return float(r2_score(y, p.y))
+
+
+TASKS = ("regression",)
+METRICS = [
+    Metric("rmse", _rmse, TASKS, greater_is_better=False, description="root mean squared error"),
+    Metric("mae", _mae, TASKS, greater_is_better=False, description="mean absolute error"),
+    Metric("r2", _r2, TASKS, description="coefficient of determination"),
+]
