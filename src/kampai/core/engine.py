@@ -23,7 +23,14 @@ from kampai.core.console import Reporter
 from kampai.core.errors import DataError, KampaiError
 from kampai.core.plugins import get_host
 from kampai.core.runs import (
-    Run, RunWriter, dir_size, git_info, load_run, new_run_id, package_versions, utc_now,
+    Run,
+    RunWriter,
+    dir_size,
+    git_info,
+    load_run,
+    new_run_id,
+    package_versions,
+    utc_now,
 )
 from kampai.core.spec import Framework, Prediction, RunContext, Task, TaskData
 

@@ -101,6 +101,16 @@ def kampai_register_metrics(registry: MetricRegistry) -> None:
     """
 
 
+@hookspec
+def kampai_register_commands(app: Any) -> None:
+    """Add command groups to the ``runner`` CLI (``app.add_typer(sub, name="registry")``).
+
+    ``app`` is the :class:`typer.Typer` root.  Called by the CLI only when the command
+    line names no built-in command (or asks for ``--help``), so plugin commands cost
+    built-in commands nothing.  Return value ignored.
+    """
+
+
 # --------------------------------------------------------------------------------------
 # Lifecycle hooks: around a whole training run.
 # --------------------------------------------------------------------------------------

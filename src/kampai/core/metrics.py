@@ -39,10 +39,7 @@ def sklearn_scorer(name: str, task: Task, known: list[str]) -> Metric:
     sign = getattr(scorer, "_sign", 1)
 
     def score(y: Any, p: Prediction, X: Any) -> float:
-        if needs_proba:
-            values = p.proba[:, 1] if p.proba.shape[1] == 2 else p.proba
-        else:
-            values = p.y
+        values = (p.proba[:, 1] if p.proba.shape[1] == 2 else p.proba) if needs_proba else p.y
         return float(sign * scorer._score_func(y, values, **scorer._kwargs))
 
     return Metric(name, score, (task.name,), greater_is_better=True, needs_proba=needs_proba,

@@ -84,7 +84,7 @@ def time(data: TaskData, cfg: dict[str, Any]) -> list:
 
     ordered = _time_order(data, "time")
     size = _test_size(cfg)
-    n_test = int(round(size * len(data))) if isinstance(size, float) else int(size)
+    n_test = round(size * len(data)) if isinstance(size, float) else int(size)
     if not 0 < n_test < len(data):
         raise ConfigError(f"split.test_size={size} leaves no train or no test rows.")
     return [(np.sort(ordered[:-n_test]), np.sort(ordered[-n_test:]))]
@@ -118,7 +118,6 @@ def group_kfold(data: TaskData, cfg: dict[str, Any]) -> list:
 def timeseries(data: TaskData, cfg: dict[str, Any]) -> list:
     """Expanding-window folds in time order: each fold tests on the rows after its train."""
     import numpy as np
-
     from sklearn.model_selection import TimeSeriesSplit
 
     ordered = _time_order(data, "timeseries")

@@ -27,7 +27,7 @@ def _numeric(X: Any) -> Any:
 def _n_clusters_ok(p: Prediction) -> bool:
     import numpy as np
 
-    return 1 < len(set(np.asarray(p.y).tolist()))
+    return len(set(np.asarray(p.y).tolist())) > 1
 
 
 def _internal(fn_name: str):

@@ -1,0 +1,47 @@
+"""Shared fixtures: every test runs in its own folder with its own kampai cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # one estimator-index cache for the whole session, never the user's ~/.cache
+    os.environ.setdefault("KAMPAI_CACHE_DIR", str(tmp_path_factory.mktemp("kampai-cache")))
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugins() -> None:
+    """Each test sees freshly loaded plugins and registries (env vars may differ)."""
+    from kampai.core import plugins
+
+    plugins.reset()
+    yield
+    plugins.reset()
+
+
+def runner(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+           ) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess (``python -m kampai``)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "kampai", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=600)
+
+
+@pytest.fixture
+def cli():
+    return runner
