@@ -244,3 +244,56 @@ def kampai_after_serialize(ctx: RunContext, path: Path, size_bytes: int) -> None
 @hookspec
 def kampai_on_serialize_error(ctx: RunContext, error: BaseException) -> None:
     """Called when saving the model raises; the engine re-raises.  Return value ignored."""
+
+
+# --------------------------------------------------------------------------------------
+# Lifecycle hooks: tune (an Optuna study; search mode writes no run folder per trial).
+#
+# ``ctx`` is a RunContext whose ``run_id`` is the study name and whose ``run_dir`` is the
+# study's output folder (trial log, plots); ``ctx.state`` holds ``"storage"`` (the URL,
+# credentials masked), ``"metric"`` and ``"direction"``.  All four hooks run in the
+# ``runner tune`` / ``kampai.tune`` process itself, also with ``--jobs N`` (the workers
+# send each finished trial back), so a tracker can keep one parent run open.
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kampai_before_tune(ctx: RunContext, study: Any) -> None:
+    """Called once per ``tune`` after the study is created or loaded, before any trial.
+
+    ``study`` is the :class:`optuna.study.Study` (it may already hold trials of earlier
+    invocations: a resumed study).  ``ctx.config`` is the resolved config, its
+    ``model.search`` the space in use.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_after_trial(ctx: RunContext, trial: Any, metrics: dict[str, float]) -> None:
+    """Called once for every trial this process (or its ``--jobs`` workers) finished.
+
+    ``trial`` is the finished :class:`optuna.trial.FrozenTrial` (``trial.number``,
+    ``trial.params``, ``trial.value``, ``trial.state``, ``trial.duration``, and the user
+    attrs ``"metrics"`` and ``"fit_seconds"``).  ``metrics`` are the task's metrics for
+    the trial aggregated over the folds (``{"accuracy": 0.95, "accuracy_std": ...}``);
+    empty when the trial was pruned or failed.  Called in completion order.  Return value
+    ignored.
+    """
+
+
+@hookspec
+def kampai_after_tune(ctx: RunContext, study: Any, best: Any) -> None:
+    """Called once per ``tune`` after the last trial (also after a timeout or Ctrl-C).
+
+    ``best`` is the best :class:`optuna.trial.FrozenTrial` of the whole study, or
+    ``None`` when no trial has completed.  Called before the refit (``--refit``), which
+    is a normal ``train`` with its own hooks.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_on_tune_error(ctx: RunContext, error: BaseException) -> None:
+    """Called when a ``tune`` fails after its study was opened; the engine re-raises.
+
+    Completed trials are already in the study storage.  A Ctrl-C is not an error: the
+    study stops, ``kampai_after_tune`` is called.  Return value ignored.
+    """
