@@ -126,6 +126,29 @@ class MetricRegistry(Registry[Any]):
 
 
 @dataclass
+class Serializer:
+    """A model format chosen with ``--serializer NAME`` instead of the framework's own.
+
+    ``save(model, path)`` writes into the (empty, existing) folder ``path``; ``load(path)``
+    reads it back.  ``frameworks`` lists the frameworks whose models it can handle.
+    """
+
+    name: str
+    save: Callable[[Any, Any], None]
+    load: Callable[[Any], Any]
+    frameworks: tuple[str, ...]
+    description: str = ""
+
+
+class SerializerRegistry(Registry[Serializer]):
+    kind = "serializer"
+
+    def add(self, serializer: Serializer) -> None:
+        """Register a :class:`Serializer` under ``serializer.name``."""
+        self._put(serializer.name, serializer)
+
+
+@dataclass
 class Estimator:
     """An estimator a config may name: ``target`` is a class or ``"module:Class"``."""
 
@@ -136,9 +159,17 @@ class Estimator:
 
     @property
     def path(self) -> str:
+        """The public import path (``sklearn.ensemble._forest`` shows as ``sklearn.ensemble``)."""
         if isinstance(self.target, str):
-            return self.target.replace(":", ".")
-        return f"{self.target.__module__}.{self.target.__qualname__}"
+            module, _, name = self.target.replace(":", ".").rpartition(".")
+        else:
+            module, name = self.target.__module__, self.target.__qualname__
+        public = []
+        for part in module.split("."):
+            if part.startswith("_"):
+                break
+            public.append(part)
+        return ".".join([*public, name])
 
     def load(self) -> type:
         if not isinstance(self.target, str):
@@ -190,7 +221,7 @@ class EstimatorRegistry(Registry[Estimator]):
             self.current_plugin = source.plugin
             source.loader(self)
 
-    def include(self, module_name: str, kind_of: Callable[[type], str | None]) -> int:
+    def include(self, module_name: str) -> int:
         """Register every estimator class defined in ``module_name`` (``--include``)."""
         try:
             module = importlib.import_module(module_name)
@@ -200,7 +231,7 @@ class EstimatorRegistry(Registry[Estimator]):
         self.current_plugin = f"include:{module_name}"
         for name, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ == module.__name__ and hasattr(cls, "fit") and hasattr(cls, "get_params"):
-                self.add(name, cls, kind=kind_of(cls), package=module_name.split(".")[0])
+                self.add(name, cls, kind=estimator_kind(cls), package=module_name.split(".")[0])
                 count += 1
         return count
 
@@ -216,6 +247,18 @@ class EstimatorRegistry(Registry[Estimator]):
             raise unknown("estimator type", kind, self.KINDS)
         self.load_sources()
         return [e for _, e in self.items() if kind is None or e.kind == kind]
+
+
+def estimator_kind(cls: type) -> str | None:
+    """classifier / regressor / cluster / transformer, from scikit-learn's mixins (the
+    convention every scikit-learn compatible estimator follows)."""
+    from sklearn.base import ClassifierMixin, ClusterMixin, RegressorMixin, TransformerMixin
+
+    for mixin, kind in ((ClassifierMixin, "classifier"), (RegressorMixin, "regressor"),
+                        (ClusterMixin, "cluster"), (TransformerMixin, "transformer")):
+        if issubclass(cls, mixin):
+            return kind
+    return None
 
 
 def import_object(path: str) -> Any:

@@ -94,12 +94,11 @@ def estimators_list(
 ) -> None:
     """Every estimator configs can name: scikit-learn's, plugins' and your own."""
     from kampai.core import registries
-    from kampai.plugins.sklearn.estimators import kind_of
 
     registry = registries.estimators()
     registry.load_sources()
     for module in include:
-        registry.include(module, kind_of)
+        registry.include(module)
     listing = registry.listing(kind)
     payload = [{"name": e.name, "type": e.kind, "package": e.package, "path": e.path} for e in listing]
     rows = [[p["name"], p["type"] or "", p["package"], p["path"]] for p in payload]

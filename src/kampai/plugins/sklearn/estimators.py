@@ -11,27 +11,7 @@ from importlib import metadata
 from typing import Any
 
 from kampai.core.cache import cached_json
-
-
-def kind_of(cls: type) -> str | None:
-    """classifier / regressor / cluster / transformer, from scikit-learn's mixins."""
-    from sklearn.base import ClassifierMixin, ClusterMixin, RegressorMixin, TransformerMixin
-
-    for mixin, kind in ((ClassifierMixin, "classifier"), (RegressorMixin, "regressor"),
-                        (ClusterMixin, "cluster"), (TransformerMixin, "transformer")):
-        if issubclass(cls, mixin):
-            return kind
-    return None
-
-
-def public_path(cls: type) -> str:
-    """``sklearn.ensemble._forest`` -> ``sklearn.ensemble.RandomForestClassifier``."""
-    parts = []
-    for part in cls.__module__.split("."):
-        if part.startswith("_"):
-            break
-        parts.append(part)
-    return ".".join(parts) + "." + cls.__name__
+from kampai.core.registry import estimator_kind
 
 
 def _index() -> dict[str, list[Any]]:
@@ -42,7 +22,7 @@ def _index() -> dict[str, list[Any]]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return {name: [f"{cls.__module__}:{name}", kind_of(cls)] for name, cls in all_estimators()}
+        return {name: [f"{cls.__module__}:{name}", estimator_kind(cls)] for name, cls in all_estimators()}
 
 
 def load_all(registry: Any) -> None:

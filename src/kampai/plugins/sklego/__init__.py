@@ -21,7 +21,7 @@ def _index() -> dict[str, list[Any]]:
     import importlib
     import inspect
 
-    from kampai.plugins.sklearn.estimators import kind_of
+    from kampai.core.registry import estimator_kind
 
     index = {}
     for module_name in MODULES:
@@ -31,7 +31,7 @@ def _index() -> dict[str, list[Any]]:
             continue
         for name, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__.startswith("sklego") and hasattr(cls, "fit") and hasattr(cls, "get_params"):
-                index[name] = [f"{module_name}:{name}", kind_of(cls)]
+                index[name] = [f"{module_name}:{name}", estimator_kind(cls)]
     return index
 
 
