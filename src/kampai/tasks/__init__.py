@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from kampai.core.markers import hookimpl
-from kampai.tasks import classification, clustering, regression
+from kampai.tasks import classification, clustering, regression, text_classification
 
-_MODULES = (classification, regression, clustering)
+_MODULES = (classification, regression, clustering, text_classification)
 
 
 @hookimpl
@@ -18,6 +18,7 @@ def kampai_register_tasks(registry: Any) -> None:
     registry.add(classification.Classification())
     registry.add(regression.Regression())
     registry.add(clustering.Clustering())
+    registry.add(text_classification.TextClassification())
 
 
 @hookimpl
@@ -25,3 +26,8 @@ def kampai_register_metrics(registry: Any) -> None:
     for module in _MODULES:
         for metric in module.METRICS:
             registry.add(metric)
+
+
+@hookimpl
+def kampai_register_datasets(registry: Any) -> None:
+    text_classification.register_datasets(registry)

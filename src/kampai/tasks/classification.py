@@ -61,7 +61,7 @@ def _log_loss(y: Any, p: Prediction, X: Any) -> float:
     return float(log_loss(y, p.proba, labels=p.classes))
 
 
-TASKS = ("classification",)
+TASKS = ("classification", "text-classification")  # text classification shares them
 METRICS = [
     Metric("accuracy", _accuracy, TASKS, description="share of correct labels"),
     Metric("balanced_accuracy", _balanced_accuracy, TASKS, description="mean recall per class"),
