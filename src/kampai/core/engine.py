@@ -9,6 +9,7 @@ any particular framework: everything framework-specific goes through the
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,9 +29,11 @@ from kampai.core.runs import (
     dir_size,
     git_info,
     load_run,
+    model_store,
     new_run_id,
     package_versions,
     utc_now,
+    write_manifest,
 )
 from kampai.core.spec import Framework, Prediction, RunContext, Task, TaskData
 
@@ -58,6 +61,7 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
     if cfg["split"].get("seed") is None:
         cfg["split"]["seed"] = cfg["seed"]
     registries.splitters().get(cfg["split"]["method"])
+    check_serializer(cfg, framework)
     if not cfg["model"].get("estimator"):
         cfg["model"]["estimator"] = framework.default_estimator(task)
     if not cfg["data"].get("target"):
@@ -120,7 +124,9 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
             hook.kampai_before_train(ctx=ctx)
             meta = _train_into(ctx, writer, frame, report)
             meta["total_seconds"] = round(time.perf_counter() - started, 4)
+            meta["manifest"] = "manifest.json"
             writer.write_json("meta.json", meta)
+            write_manifest(writer.tmp_dir)
     except BaseException as exc:
         hook.kampai_on_train_error(ctx=ctx, error=exc)
         raise
@@ -198,10 +204,23 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
 def save_model(ctx: RunContext, model: Any, path: Path) -> int:
     path.mkdir(parents=True, exist_ok=True)
     with _observed(ctx, "serialize", path=path):
-        ctx.framework.save(model, path)
+        model_store(ctx.config).save(model, path)
     size = dir_size(path)
     get_host().hook.kampai_after_serialize(ctx=ctx, path=path, size_bytes=size)
     return size
+
+
+def check_serializer(cfg: dict[str, Any], framework: Framework) -> None:
+    """``output.serializer`` must be registered and handle the framework's models."""
+    name = (cfg.get("output") or {}).get("serializer")
+    if not name:
+        return
+    serializer = registries.serializers().get(name)
+    if framework.name not in serializer.frameworks:
+        raise KampaiError(
+            f"Serializer '{name}' cannot save '{framework.name}' models (it handles: "
+            f"{', '.join(serializer.frameworks)}). Drop --serializer to use the framework's own format."
+        )
 
 
 def short_name(estimator: str) -> str:
@@ -254,6 +273,18 @@ def write_predictions(table: pd.DataFrame, output: str | Path) -> Path:
     return out
 
 
+def _strict(value: Any) -> Any:
+    """NaN/inf (a metric undefined for one cluster, say) -> None: stdout JSON stays strict."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
 def dumps(payload: Any) -> str:
-    return json.dumps(payload, indent=2, default=str)
+    """JSON for ``--json`` outputs: strict (no NaN), so any JSON parser reads it."""
+    return json.dumps(_strict(payload), indent=2, default=str, allow_nan=False)
 

@@ -11,8 +11,13 @@ Two kinds of hooks:
   serialize).  Observers such as trackers and reports implement them.  All results are
   ignored; after an ``on_*_error`` hook the engine re-raises the error.
 
+* **Resolution hooks** (``kampai_resolve_*``) turn a user's reference into something the
+  core can open; they are ``firstresult``: the first non-None answer wins.
+* **Maintenance hooks** (``kampai_sync_runs``) are called by maintenance commands.
+
 Every hook is called with keyword arguments, and an implementation may accept any subset
-of them (pluggy's rule).  None of the hooks is ``firstresult``: all implementations run.
+of them (pluggy's rule).  Only the resolution hooks are ``firstresult``; for every other
+hook all implementations run.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
         EstimatorRegistry,
         FrameworkRegistry,
         MetricRegistry,
+        SerializerRegistry,
         SplitterRegistry,
         TaskRegistry,
     )
@@ -98,6 +104,17 @@ def kampai_register_metrics(registry: MetricRegistry) -> None:
 
     Each metric is a :class:`kampai.core.spec.Metric` naming the tasks it applies to.
     Called the first time metrics are computed or listed.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_register_serializers(registry: SerializerRegistry) -> None:
+    """Register model serializers (``registry.add(serializer)``) that ``--serializer NAME``
+    (config ``output.serializer``) selects instead of the framework's own save/load.
+
+    Each is a :class:`kampai.core.registry.Serializer`: a name, the frameworks it can
+    handle, and ``save(model, path)`` / ``load(path)`` callables that import their library
+    lazily.  Called the first time a serializer is looked up or listed.  Return value ignored.
     """
 
 
@@ -296,4 +313,38 @@ def kampai_on_tune_error(ctx: RunContext, error: BaseException) -> None:
 
     Completed trials are already in the study storage.  A Ctrl-C is not an error: the
     study stops, ``kampai_after_tune`` is called.  Return value ignored.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Resolution hooks (firstresult): turn a reference into something the core can open.
+# --------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def kampai_resolve_run(ref: str) -> Path | None:
+    """Turn a run reference that is not a folder (``churn@production``, ``churn@3``) into
+    the path of a complete, verified run folder.
+
+    Called by :func:`kampai.core.runs.load_run` (so by ``runner predict``/``evaluate`` and
+    the Python API) only when ``ref`` is not an existing folder.  Return ``None`` when the
+    reference is not yours; raise :class:`kampai.core.errors.RunError` when it is yours
+    but cannot be opened (unknown version, tampered artifact).  Stops at the first
+    non-None result.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Maintenance hooks.
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kampai_sync_runs(runs_dir: Path, tracking_uri: str | None) -> list[str] | None:
+    """Called by ``runner runs sync``: push the runs under ``runs_dir`` that an observer
+    could not record when they were made (e.g. a tracking server was unreachable).
+
+    ``tracking_uri`` overrides where they go (``None``: where each was meant to go).
+    Return the ids of the runs pushed (all implementations run; the CLI lists them).
+    Raise :class:`kampai.core.errors.KampaiError` when nothing can be pushed.
     """

@@ -52,9 +52,15 @@ def metrics() -> r.MetricRegistry:
     return _build("kampai_register_metrics", r.MetricRegistry())
 
 
+@cache
+def serializers() -> r.SerializerRegistry:
+    return _build("kampai_register_serializers", r.SerializerRegistry())
+
+
 ALL = {
     "tasks": tasks, "frameworks": frameworks, "estimators": estimators,
     "datasets": datasets, "splitters": splitters, "metrics": metrics,
+    "serializers": serializers,
 }
 
 

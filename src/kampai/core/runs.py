@@ -10,11 +10,13 @@ Layout of a run folder::
     metrics.json      the evaluation metrics (mean and _std over folds for CV)
     meta.json         run id, task, framework, timings, model size, versions, git, data
     predictions.csv   predictions on the test split(s), when output.predictions
-    model/            whatever the framework's save() wrote
+    model/            whatever the framework's save() (or the --serializer) wrote
+    manifest.json     the sha256 of every file above, checked before the model is loaded
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -104,6 +106,59 @@ def git_info(cwd: Path | None = None) -> dict[str, Any] | None:
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
+MANIFEST = "manifest.json"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(run_dir: Path) -> dict[str, str]:
+    """Record the sha256 of every file of a run folder in ``manifest.json``."""
+    files = {p.relative_to(run_dir).as_posix(): file_sha256(p)
+             for p in sorted(run_dir.rglob("*")) if p.is_file() and p.name != MANIFEST}
+    (run_dir / MANIFEST).write_text(json.dumps({"algorithm": "sha256", "files": files}, indent=2) + "\n")
+    return files
+
+
+def verify_manifest(run_dir: Path, required: bool = False) -> None:
+    """Refuse (RunError) a run folder whose files do not match their recorded hashes.
+
+    A folder without a manifest passes unless ``required`` (runs older than manifests).
+    """
+    file = Path(run_dir) / MANIFEST
+    if not file.exists():
+        if required:
+            raise RunError(f"Run '{run_dir}' has no {MANIFEST}: its files cannot be verified. "
+                           "Refusing to load it.")
+        return
+    try:
+        files = json.loads(file.read_text())["files"]
+    except (ValueError, KeyError, TypeError):
+        raise RunError(f"'{file}' is corrupt. Refusing to load the run.") from None
+    for rel, expected in files.items():
+        path = Path(run_dir) / rel
+        if not path.is_file():
+            raise RunError(f"Run '{run_dir}' is incomplete: '{rel}' is missing. Refusing to load it.")
+        if file_sha256(path) != expected:
+            raise RunError(f"'{path}' does not match its recorded sha256: it is corrupt or was "
+                           "changed after training. Refusing to load it.")
+
+
+def model_store(config: dict[str, Any]) -> Any:
+    """What saves and loads a run's model: the ``output.serializer`` plugin, else the framework."""
+    from kampai.core import registries
+
+    name = (config.get("output") or {}).get("serializer")
+    if name:
+        return registries.serializers().get(name)
+    return registries.frameworks().get(config["framework"])
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -124,12 +179,11 @@ class Run:
 
     @property
     def model(self) -> Any:
-        """The fitted model, loaded through the run's framework on first access."""
+        """The fitted model, loaded on first access through the run's framework (or its
+        serializer), after the run's files are checked against their recorded hashes."""
         if self._model is None:
-            from kampai.core import registries
-
-            framework = registries.frameworks().get(self.config["framework"])
-            self._model = framework.load(self.run_dir / "model")
+            verify_manifest(self.run_dir, required=bool(self.meta.get("manifest")))
+            self._model = model_store(self.config).load(self.run_dir / "model")
         return self._model
 
     def predict(self, data: Any) -> pd.DataFrame:
@@ -149,7 +203,13 @@ def load_run(path: str | Path) -> Run:
     """Open a run folder; a clear RunError when it is missing or incomplete."""
     run_dir = Path(path)
     if not run_dir.is_dir():
-        raise RunError(f"Run '{path}' does not exist (expected a run folder such as runs/<run_id>).")
+        from kampai.core.plugins import get_host
+
+        resolved = get_host().hook.kampai_resolve_run(ref=str(path))
+        if resolved is None:
+            raise RunError(f"Run '{path}' does not exist (expected a run folder such as runs/<run_id>, "
+                           "or NAME@stage / NAME@version of a model registry).")
+        run_dir = Path(resolved)
     try:
         from omegaconf import OmegaConf
 

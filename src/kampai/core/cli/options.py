@@ -15,15 +15,19 @@ Target = typer.Option(None, "--target", help="Target column.")
 Model = typer.Option(None, "--model", help="Estimator: short name or import path.")
 RunsDir = typer.Option(None, "--runs-dir", help="Where run folders are written (default: runs).")
 Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
+NoTrack = typer.Option(False, "--no-track", help="Log nothing to trackers (tracking.enabled=false).")
+TrackingUri = typer.Option(None, "--tracking-uri", help="Tracking store or server for this run (tracking.uri).")
+Serializer = typer.Option(None, "--serializer", help="Save the model with a serializer plugin (output.serializer).")
 Overrides = typer.Argument(None, help="Dotted overrides such as model.params.max_depth=5.",
                            show_default=False)
 
 
 def build_config(config: Path | None, task: str | None, framework: str | None, data: str | None,
                  target: str | None, model: str | None, runs_dir: str | None,
-                 overrides: list[str] | None) -> dict[str, Any]:
+                 overrides: list[str] | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The config from the shared flags; ``extra`` maps more dotted keys to flag values."""
     from kampai.core import config as config_mod
 
     flags = {"task": task, "framework": framework, "data.path": data, "data.target": target,
-             "model.estimator": model, "output.runs_dir": runs_dir}
+             "model.estimator": model, "output.runs_dir": runs_dir, **(extra or {})}
     return config_mod.load(config, flags, overrides or [])

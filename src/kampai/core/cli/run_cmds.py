@@ -14,12 +14,15 @@ def train(
     target: str = o.Target, model: str = o.Model, runs_dir: str = o.RunsDir,
     json_out: bool = o.Json,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No step log."),
+    no_track: bool = o.NoTrack, tracking_uri: str = o.TrackingUri, serializer: str = o.Serializer,
     overrides: list[str] = o.Overrides,
 ) -> None:
     """Train, evaluate and save a model; writes runs/<run_id>/."""
     from kampai.core import engine
 
-    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides)
+    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides,
+                         extra={"tracking.enabled": False if no_track else None,
+                                "tracking.uri": tracking_uri, "output.serializer": serializer})
     run = engine.train(cfg, verbose=not (quiet or json_out))
     if json_out:
         typer.echo(engine.dumps({"run_id": run.run_id, "run_dir": str(run.run_dir),
@@ -27,7 +30,7 @@ def train(
 
 
 def evaluate(
-    run: str = typer.Argument(..., help="Run folder (runs/<run_id>)."),
+    run: str = typer.Argument(..., help="Run folder (runs/<run_id>), or NAME@stage / NAME@version."),
     data: str = typer.Option(..., "--data", help="Labelled CSV/Parquet file or bundled dataset."),
     json_out: bool = o.Json,
 ) -> None:
@@ -45,7 +48,7 @@ def evaluate(
 
 
 def predict(
-    run: str = typer.Argument(..., help="Run folder (runs/<run_id>)."),
+    run: str = typer.Argument(..., help="Run folder (runs/<run_id>), or NAME@stage / NAME@version."),
     data: str = typer.Option(..., "--data", help="CSV/Parquet file or bundled dataset."),
     output: Path = typer.Option(None, "--output", "-o", help="Write predictions here (.csv/.parquet); "
                                 "default: print CSV to stdout."),

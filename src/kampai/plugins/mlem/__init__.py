@@ -1,0 +1,1 @@
+"""MLEM serializer plugin (stub)."""
