@@ -38,7 +38,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         loaded = OmegaConf.load(path)
     except (YAMLError, OmegaConfBaseException) as exc:
-        raise ConfigError(f"Config file '{path}' is not valid YAML: {exc}") from None
+        detail = " ".join(str(exc).split())  # one line, as every expected error
+        raise ConfigError(f"Config file '{path}' is not valid YAML: {detail}") from None
     data = OmegaConf.to_container(loaded, resolve=False)
     if not isinstance(data, dict):
         raise ConfigError(f"Config file '{path}' must hold a mapping at the top level.")

@@ -37,10 +37,25 @@ def sklearn_scorer(name: str, task: Task, known: list[str]) -> Metric:
     response = getattr(scorer, "_response_method", "predict")
     needs_proba = response != "predict"
     sign = getattr(scorer, "_sign", 1)
+    import inspect
+
+    accepted = set(inspect.signature(scorer._score_func).parameters)
 
     def score(y: Any, p: Prediction, X: Any) -> float:
+        import numpy as np
+
         values = (p.proba[:, 1] if p.proba.shape[1] == 2 else p.proba) if needs_proba else p.y
-        return float(sign * scorer._score_func(y, values, **scorer._kwargs))
+        kwargs = dict(scorer._kwargs)
+        classes = p.classes
+        if classes is None and task.name == "classification":
+            classes = sorted(set(np.asarray(y).tolist()) | set(np.asarray(p.y).tolist()))
+        # scikit-learn's scorers assume labels 0/1 (pos_label=1); name the real classes so
+        # string labels ('yes'/'no', 'benign'/'malignant') work as they do in a real scorer
+        if classes is not None and len(classes) == 2 and "pos_label" in accepted and "pos_label" not in kwargs:
+            kwargs["pos_label"] = classes[1]
+        if needs_proba and p.classes is not None and "labels" in accepted and "labels" not in kwargs:
+            kwargs["labels"] = p.classes
+        return float(sign * scorer._score_func(y, values, **kwargs))
 
     return Metric(name, score, (task.name,), greater_is_better=True, needs_proba=needs_proba,
                   description=f"scikit-learn scorer '{name}'")
