@@ -69,10 +69,23 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
     return cfg, task, framework
 
 
+class _Silent:
+    """A hook relay that calls nothing (tuning trials: search mode)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda **kwargs: []
+
+
+def _relay(ctx: RunContext) -> Any:
+    """The plugins' hooks, or none for a tuning trial (``ctx.state["quiet"]``): a trial
+    reports once through ``kampai_after_trial`` instead of per fit/predict/evaluate."""
+    return _Silent() if ctx.state.get("quiet") else get_host().hook
+
+
 @contextmanager
 def _observed(ctx: RunContext, step: str, **before: Any) -> Iterator[None]:
     """Call ``kampai_before_<step>`` / ``kampai_on_<step>_error`` around a block."""
-    hook = get_host().hook
+    hook = _relay(ctx)
     getattr(hook, f"kampai_before_{step}")(ctx=ctx, **before)
     try:
         yield
@@ -81,21 +94,31 @@ def _observed(ctx: RunContext, step: str, **before: Any) -> Iterator[None]:
         raise
 
 
+def build_model(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> Any:
+    """``framework.build``; frameworks whose ``build`` takes ``device`` get the config's."""
+    import inspect
+
+    kwargs: dict[str, Any] = {"seed": int(ctx.config["seed"])}
+    if "device" in inspect.signature(ctx.framework.build).parameters:
+        kwargs["device"] = ctx.config.get("device") or "auto"
+    return ctx.framework.build(ctx.task, model_cfg, data, **kwargs)
+
+
 def fit(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> tuple[Any, float]:
     framework, task = ctx.framework, ctx.task
     with _observed(ctx, "fit", data=data):
-        model = framework.build(task, model_cfg, data, seed=int(ctx.config["seed"]))
+        model = build_model(ctx, model_cfg, data)
         start = time.perf_counter()
         model = framework.fit(model, data, task)
         seconds = time.perf_counter() - start
-    get_host().hook.kampai_after_fit(ctx=ctx, model=model, seconds=seconds)
+    _relay(ctx).kampai_after_fit(ctx=ctx, model=model, seconds=seconds)
     return model, seconds
 
 
 def predict_data(ctx: RunContext, model: Any, data: TaskData) -> Prediction:
     with _observed(ctx, "predict", data=data):
         prediction = ctx.framework.predict(model, data, ctx.task)
-    get_host().hook.kampai_after_predict(ctx=ctx, prediction=prediction)
+    _relay(ctx).kampai_after_predict(ctx=ctx, prediction=prediction)
     return prediction
 
 
@@ -104,7 +127,7 @@ def evaluate_data(ctx: RunContext, metrics: list, data: TaskData, prediction: Pr
     with _observed(ctx, "evaluate", data=data):
         scores = metrics_mod.compute(metrics, data.y, prediction, data.X)
     if announce:
-        get_host().hook.kampai_after_evaluate(ctx=ctx, metrics=scores)
+        _relay(ctx).kampai_after_evaluate(ctx=ctx, metrics=scores)
     return scores
 
 

@@ -37,6 +37,10 @@ class RunError(KampaiError):
     """A run directory is missing, incomplete or corrupt."""
 
 
+class TuneError(KampaiError):
+    """A tuning study cannot start or go on (bad search space, sampler, storage, study)."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """Return ``" Did you mean 'x' or 'y'?"`` (or ``""``) for a mistyped ``name``."""
     pool = list(candidates)
