@@ -151,6 +151,9 @@ class Framework(Protocol):
         ``data`` is the training data (to size inputs or pick columns); ``seed`` seeds the
         model unless its params set their own.
 
+        A framework that trains on a device may add a ``device`` keyword (``auto``, ``cpu``,
+        ``cuda``, ``cuda:N``): the engine then passes the config's ``device`` (``--device``).
+
         Raise :class:`kampai.core.errors.ConfigError` (with a did-you-mean) for unknown
         params.
         """

@@ -17,6 +17,8 @@ RunsDir = typer.Option(None, "--runs-dir", help="Where run folders are written (
 Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
 NoTrack = typer.Option(False, "--no-track", help="Log nothing to trackers (tracking.enabled=false).")
 TrackingUri = typer.Option(None, "--tracking-uri", help="Tracking store or server for this run (tracking.uri).")
+Device = typer.Option(None, "--device", help="auto | cpu | cuda: where device frameworks train (device).")
+Text = typer.Option(None, "--text", help="Text column for text tasks (data.text); default: the free-text column.")
 Serializer = typer.Option(None, "--serializer", help="Save the model with a serializer plugin (output.serializer).")
 Overrides = typer.Argument(None, help="Dotted overrides such as model.params.max_depth=5.",
                            show_default=False)

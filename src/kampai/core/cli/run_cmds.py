@@ -15,6 +15,7 @@ def train(
     json_out: bool = o.Json,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No step log."),
     no_track: bool = o.NoTrack, tracking_uri: str = o.TrackingUri, serializer: str = o.Serializer,
+    device: str = o.Device, text: str = o.Text,
     overrides: list[str] = o.Overrides,
 ) -> None:
     """Train, evaluate and save a model; writes runs/<run_id>/."""
@@ -22,7 +23,8 @@ def train(
 
     cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides,
                          extra={"tracking.enabled": False if no_track else None,
-                                "tracking.uri": tracking_uri, "output.serializer": serializer})
+                                "tracking.uri": tracking_uri, "output.serializer": serializer,
+                                "device": device, "data.text": text})
     run = engine.train(cfg, verbose=not (quiet or json_out))
     if json_out:
         typer.echo(engine.dumps({"run_id": run.run_id, "run_dir": str(run.run_dir),
