@@ -19,6 +19,8 @@ from kampai.core.errors import ConfigError, did_you_mean
 
 #: sections whose keys belong to the user or the framework, not to this schema
 FREE_FORM = {("model", "params"), ("model", "search")}
+#: sections a task may extend with its own keys (checked by :func:`check_task_keys`)
+TASK_SECTIONS = ("data", "split")
 
 
 def packaged_defaults() -> dict[str, Any]:
@@ -82,16 +84,18 @@ def check_keys(user: dict[str, Any], schema: dict[str, Any], extra: dict[tuple, 
             raise ConfigError(f"Unknown config key '{dotted}'.{hint} Valid keys here: "
                               f"{', '.join(sorted(allowed))}.")
         sub = (*where, key)
-        if sub in FREE_FORM or sub in extra:
+        if sub in FREE_FORM:
             if value is not None and not isinstance(value, dict):
                 raise ConfigError(f"Config key '{dotted}' must be a mapping, got {value!r}.")
             continue
-        if isinstance(schema.get(key), dict):
+        # a section with extra keys (model: the framework's own) is still checked below,
+        # so model.params must be a mapping even before the framework is known
+        if isinstance(schema.get(key), dict) or sub in extra:
             if value is None:
                 continue
             if not isinstance(value, dict):
                 raise ConfigError(f"Config key '{dotted}' must be a mapping, got {value!r}.")
-            check_keys(value, schema[key], extra, sub)
+            check_keys(value, schema.get(key) or {}, extra, sub)
 
 
 def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
@@ -117,8 +121,11 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     user = merge(user, parse_overrides(list(overrides or [])))
     defaults = packaged_defaults()
     model_keys = set((user.get("model") or {}).keys()) - set(defaults["model"])
-    # framework keys are checked later, when the framework is known
-    check_keys(user, defaults, {("model",): model_keys})
+    # framework keys (model.*) and task keys (data.*, split.*) are checked later, when the
+    # framework and task are known
+    later = {(s,): set((user.get(s) or {}) if isinstance(user.get(s), dict) else ()) - set(defaults[s])
+             for s in TASK_SECTIONS}
+    check_keys(user, defaults, {("model",): model_keys, **later})
     return merge(defaults, user)
 
 
@@ -131,6 +138,20 @@ def check_framework_keys(cfg: dict[str, Any], framework: Any) -> None:
                 f"Unknown config key 'model.{key}' for framework '{framework.name}'."
                 f"{did_you_mean(key, allowed)} Valid keys here: {', '.join(sorted(allowed))}."
             )
+
+
+def check_task_keys(cfg: dict[str, Any], task: Any) -> None:
+    """``data``/``split`` keys beyond the defaults must be ones the task declares
+    (``Task.data_keys`` / ``Task.split_keys``, e.g. forecasting's ``split.horizon``)."""
+    defaults = packaged_defaults()
+    for section in TASK_SECTIONS:
+        allowed = set(defaults[section]) | set(getattr(task, f"{section}_keys", ()))
+        for key in cfg.get(section) or {}:
+            if key not in allowed:
+                raise ConfigError(
+                    f"Unknown config key '{section}.{key}' for task '{task.name}'."
+                    f"{did_you_mean(key, allowed)} Valid keys here: {', '.join(sorted(allowed))}."
+                )
 
 
 def to_yaml(cfg: dict[str, Any]) -> str:

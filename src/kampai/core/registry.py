@@ -117,12 +117,41 @@ class DatasetRegistry(Registry[Dataset]):
 class MetricRegistry(Registry[Any]):
     kind = "metric"
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: task -> metric name -> metric: 'rmse' of regression and 'rmse' of forecasting
+        #: are different functions under one name, so metrics are looked up per task
+        self._by_task: dict[str, dict[str, Any]] = {}
+        self._owner: dict[tuple[str, str], str] = {}
+
     def add(self, metric: Any) -> None:
-        """Register a :class:`kampai.core.spec.Metric` (one name may serve several tasks)."""
-        self._put(metric.name, metric)
+        """Register a :class:`kampai.core.spec.Metric` for each task in ``metric.tasks``.
+
+        One name may serve several tasks, and another metric may reuse a name for other
+        tasks; registering the same (name, task) from two plugins is an error.
+        """
+        for task in metric.tasks:
+            owner = self._owner.get((metric.name, task))
+            if owner is not None and owner != self.current_plugin:
+                raise PluginError(
+                    f"Plugin '{self.current_plugin}' registers metric '{metric.name}' for task "
+                    f"'{task}', already registered by plugin '{owner}'."
+                )
+            self._by_task.setdefault(task, {})[metric.name] = metric
+            self._owner[(metric.name, task)] = self.current_plugin
+        self._items.setdefault(metric.name, metric)
+        self.provided_by.setdefault(metric.name, self.current_plugin)
 
     def for_task(self, task: str) -> list[Any]:
-        return [m for _, m in self.items() if task in m.tasks]
+        return [m for _, m in sorted(self._by_task.get(task, {}).items())]
+
+    def items(self) -> list[tuple[str, Any]]:
+        """Every registered metric (a name reused for other tasks appears once per metric)."""
+        seen: dict[int, tuple[str, Any]] = {}
+        for task in sorted(self._by_task):
+            for name, metric in self._by_task[task].items():
+                seen.setdefault(id(metric), (name, metric))
+        return sorted(seen.values(), key=lambda item: (item[0], item[1].tasks))
 
 
 @dataclass
