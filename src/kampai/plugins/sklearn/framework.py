@@ -15,7 +15,10 @@ DEFAULTS = {
     "classification": "RandomForestClassifier",
     "regression": "RandomForestRegressor",
     "clustering": "KMeans",
+    "text-classification": "LogisticRegression",
 }
+#: tasks whose default preprocessing is another packaged spec (sparse output)
+PREPROCESS = {"text-classification": "sklearn-text.yaml"}
 MODEL_FILE = "model.joblib"
 INFO_FILE = "model.json"
 
@@ -51,7 +54,7 @@ class SklearnFramework:
 
     name = "sklearn"
     description = "scikit-learn and compatible estimators, in a preprocessing Pipeline"
-    tasks = ("classification", "regression", "clustering")
+    tasks = ("classification", "regression", "clustering", "text-classification")
     model_keys = ("preprocess",)
     extra = None
     packages = ("joblib",)
@@ -74,7 +77,9 @@ class SklearnFramework:
             raise ConfigError(f"Cannot create '{model_cfg['estimator']}' without arguments: {exc}") from None
         if "random_state" in estimator.get_params():
             estimator.set_params(random_state=seed)
-        preprocess = build_preprocessor(model_cfg.get("preprocess"), data.X, estimator_class)
+        preprocess = build_preprocessor(model_cfg.get("preprocess"), data.X, estimator_class,
+                                        defaults=PREPROCESS.get(task.name, "sklearn.yaml"),
+                                        sparse=task.name in PREPROCESS)
         steps = ([("preprocess", preprocess)] if preprocess is not None else []) + [("model", estimator)]
         pipeline = Pipeline(steps)
         params = split_params(dict(model_cfg.get("params") or {}), set(pipeline.get_params(deep=True)))

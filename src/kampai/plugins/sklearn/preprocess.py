@@ -12,22 +12,23 @@ AUTO = {"auto-numeric", "auto-categorical"}
 GROUP_KEYS = {"columns", "steps"}
 
 
-def default_spec() -> dict[str, Any]:
+def default_spec(name: str = "sklearn.yaml") -> dict[str, Any]:
+    """A packaged spec from kampai/conf/frameworks (``sklearn-text.yaml`` for text tasks)."""
     from omegaconf import OmegaConf
 
-    text = resources.files("kampai.conf.frameworks").joinpath("sklearn.yaml").read_text()
+    text = resources.files("kampai.conf.frameworks").joinpath(name).read_text()
     return OmegaConf.to_container(OmegaConf.create(text))  # type: ignore[return-value]
 
 
-def resolve_spec(user: Any) -> dict[str, Any] | None:
+def resolve_spec(user: Any, defaults: str = "sklearn.yaml") -> dict[str, Any] | None:
     """The user's ``model.preprocess`` merged over the defaults; None when disabled."""
     if user is False:
         return None
     if user is None or user is True:
-        return default_spec()
+        return default_spec(defaults)
     if not isinstance(user, dict):
         raise ConfigError(f"model.preprocess must be a mapping or false, got {user!r}.")
-    spec = merge(default_spec(), user)
+    spec = merge(default_spec(defaults), user)
     for group, body in spec.items():
         if body is None:
             continue
@@ -67,6 +68,7 @@ def make_step(spec: Any, where: str, resolve: Any) -> Any:
     else:
         raise ConfigError(f"{where} must be a class name or a mapping with 'class', got {spec!r}.")
     cls = resolve(cls_name)
+    params = tuples_where_needed(cls, params)
     try:
         return cls(**params)
     except TypeError as exc:
@@ -76,12 +78,25 @@ def make_step(spec: Any, where: str, resolve: Any) -> Any:
         raise ConfigError(f"{where}: {exc}.{hint}") from None
 
 
-def build_preprocessor(user: Any, X: Any, resolve: Any) -> Any:
-    """A ColumnTransformer (or None when preprocessing is disabled)."""
+def tuples_where_needed(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    """YAML has no tuples: a list becomes a tuple where the class accepts only tuples
+    (``TfidfVectorizer(ngram_range=[1, 2])``)."""
+    constraints = getattr(cls, "_parameter_constraints", {})
+    return {k: tuple(v) if isinstance(v, list) and tuple in constraints.get(k, ())
+            and list not in constraints.get(k, ()) and "array-like" not in constraints.get(k, ()) else v
+            for k, v in params.items()}
+
+
+def build_preprocessor(user: Any, X: Any, resolve: Any, defaults: str = "sklearn.yaml",
+                       sparse: bool = False) -> Any:
+    """A ColumnTransformer (or None when preprocessing is disabled).
+
+    ``defaults`` names the packaged spec; ``sparse`` keeps sparse output (text features).
+    """
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
-    spec = resolve_spec(user)
+    spec = resolve_spec(user, defaults)
     if spec is None:
         return None
     transformers = []
@@ -92,5 +107,6 @@ def build_preprocessor(user: Any, X: Any, resolve: Any) -> Any:
         ]
         columns = _columns(body.get("columns"), X, group)
         transformers.append((group, Pipeline(steps) if steps else "passthrough", columns))
-    # dense output: many estimators (HistGradientBoosting, most clusterers) refuse sparse input
-    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
+    # dense output: many estimators (HistGradientBoosting, most clusterers) refuse sparse input;
+    # text features stay sparse (a dense TF-IDF matrix would not fit in memory)
+    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=1.0 if sparse else 0.0)
