@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from kampai.core.cli import options as o
+from kampai.core.cli import runs_extra
 
 
 def train(
@@ -51,15 +52,19 @@ def evaluate(
 
 def predict(
     run: str = typer.Argument(..., help="Run folder (runs/<run_id>), or NAME@stage / NAME@version."),
-    data: str = typer.Option(..., "--data", help="CSV/Parquet file or bundled dataset."),
+    data: str = typer.Option(None, "--data", help="CSV/Parquet file or bundled dataset (forecasting: "
+                             "optional, the newer history to forecast from)."),
+    horizon: int = typer.Option(None, "--horizon", min=1, help="Forecasting: steps to forecast after the "
+                                "end of the series (default: the run's split.horizon)."),
     output: Path = typer.Option(None, "--output", "-o", help="Write predictions here (.csv/.parquet); "
                                 "default: print CSV to stdout."),
 ) -> None:
-    """Predict with a trained run; probabilities become proba_<class> columns."""
+    """Predict with a trained run; probabilities become proba_<class> columns, forecast
+    quantiles q<level> columns."""
     from kampai.core import engine
     from kampai.core.runs import load_run
 
-    table = engine.predict(load_run(run), data)
+    table = engine.predict(load_run(run), data, horizon=horizon)
     if output is None:
         typer.echo(table.to_csv(index=False), nl=False)
         return
@@ -119,3 +124,4 @@ def register(app: typer.Typer) -> None:
     app.command()(predict)
     app.add_typer(config_app, name="config")
     app.add_typer(runs_app, name="runs")
+    runs_extra.register(runs_app)  # runs compare / export / sync

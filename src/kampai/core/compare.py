@@ -1,0 +1,124 @@
+"""Across runs: a comparison table, score vs training time / model size plots, CSV export.
+
+Reads only run folders (``runs/<run_id>/``), so it works with or without a tracker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kampai.core.errors import KampaiError, did_you_mean
+from kampai.core.runs import Run, list_runs
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+META_COLUMNS = ("run_id", "created", "task", "framework", "estimator", "split", "folds",
+                "fit_seconds", "total_seconds", "model_size_bytes")
+
+
+def greater_is_better(metric: str) -> bool:
+    from kampai.core import registries
+
+    base = metric.removesuffix("_std")
+    if base in registries.metrics():
+        return bool(registries.metrics().get(base).greater_is_better)
+    return not any(word in base for word in ("loss", "error", "mae", "mse", "rmse", "mape"))
+
+
+def runs_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per run: its meta columns, data facts and every metric."""
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        meta = run.meta
+        row: dict[str, Any] = {key: meta.get(key) for key in META_COLUMNS}
+        row["run_id"] = run.run_id
+        data = meta.get("data") or {}
+        git = meta.get("git") or {}
+        row.update({"data_source": data.get("source"), "data_fingerprint": data.get("fingerprint"),
+                    "data_rows": data.get("rows"), "git_commit": git.get("commit"),
+                    "git_dirty": git.get("dirty"), "run_dir": str(run.run_dir)})
+        row.update(run.metrics)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def export(runs_dir: str | Path, fmt: str = "csv", output: str | Path | None = None) -> str | None:
+    """All runs' metrics as CSV (or JSON); written to ``output`` or returned as text."""
+    if fmt not in ("csv", "json"):
+        raise KampaiError(f"Unknown export format '{fmt}'.{did_you_mean(fmt, ['csv', 'json'])} Use csv or json.")
+    runs = list_runs(runs_dir)
+    if not runs:
+        raise KampaiError(f"No runs under '{runs_dir}' to export.")
+    table = runs_table(runs)
+    text = table.to_csv(index=False) if fmt == "csv" else table.to_json(orient="records", indent=2)
+    if output is None:
+        return text
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return None
+
+
+def pick_metric(runs: list[Run], metric: str | None) -> str:
+    """``metric``, checked; default: the primary (first) metric of the newest run."""
+    known = sorted({k for r in runs for k in r.metrics})
+    if metric is None:
+        return next(iter(runs[0].metrics))
+    if metric not in known:
+        raise KampaiError(f"No run has the metric '{metric}'.{did_you_mean(metric, known)} "
+                          f"Metrics in these runs: {', '.join(known)}.")
+    return metric
+
+
+def compare(runs_dir: str | Path, metric: str | None = None, task: str | None = None,
+            out_dir: str | Path | None = "reports", top: int | None = None) -> dict[str, Any]:
+    """The runs ranked by ``metric`` and, when ``out_dir``, two PNG plots written there."""
+    runs = [r for r in list_runs(runs_dir) if task is None or r.meta.get("task") == task]
+    if not runs:
+        raise KampaiError(f"No runs under '{runs_dir}'" + (f" for task '{task}'." if task else "."))
+    metric = pick_metric(runs, metric)
+    runs = [r for r in runs if isinstance(r.metrics.get(metric), (int, float))]
+    table = runs_table(runs)
+    higher = greater_is_better(metric)
+    table = table.sort_values(metric, ascending=not higher, kind="stable").reset_index(drop=True)
+    if top:
+        table = table.head(top)
+    plots: list[str] = []
+    if out_dir is not None:
+        plots = write_plots(table, metric, Path(out_dir))
+    return {"metric": metric, "greater_is_better": higher, "table": table, "plots": plots}
+
+
+def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for column, label, name in (("fit_seconds", "training time (s)", "score_vs_training_time.png"),
+                                ("model_size_bytes", "model size (KiB)", "score_vs_model_size.png")):
+        frame = table.dropna(subset=[column, metric])
+        x = frame[column].astype(float) / (1024 if column == "model_size_bytes" else 1)
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        ax.scatter(x, frame[metric].astype(float), s=36, alpha=0.8)
+        for xi, yi, est in zip(x, frame[metric], frame["estimator"], strict=False):
+            ax.annotate(str(est).replace(":", ".").rsplit(".", 1)[-1], (xi, yi), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+        if len(x) and float(x.min()) > 0 and float(x.max()) / float(x.min()) > 50:
+            ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric} vs {label} ({len(frame)} runs)")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out_dir / name
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(str(path))
+    return written

@@ -1,0 +1,145 @@
+"""``runner registry``: register, list, show, promote and pick the best model version."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+
+registry_app = typer.Typer(help="Model registry (MLflow): versions, aliases such as production, "
+                                "best version by a metric.", no_args_is_help=True)
+
+Uri = typer.Option(None, "--tracking-uri", help="Registry store or server; default $MLFLOW_TRACKING_URI, "
+                   "else .kampai/mlflow.db.")
+Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
+RunsDir = typer.Option("runs", "--runs-dir", help="Where run folders are (to find a run by id).")
+
+
+def _echo_json(payload: Any) -> None:
+    from kampai.core.engine import dumps
+
+    typer.echo(dumps(payload))
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from kampai.core.cli.tables import print_table
+
+    print_table(title, columns, rows)
+
+
+def _when(millis: Any) -> str:
+    if not millis:
+        return ""
+    return datetime.fromtimestamp(int(millis) / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _metrics_text(metrics: dict[str, float], first: str | None = None, n: int = 3) -> str:
+    keys = [k for k in metrics if not k.startswith("fold.") and not k.endswith("_std")
+            and k not in ("fit_seconds", "total_seconds", "model_size_bytes", "data_rows")]
+    if first in metrics:
+        keys = [first] + [k for k in keys if k != first]
+    return "  ".join(f"{k}={metrics[k]:.4f}" for k in keys[:n])
+
+
+@registry_app.command("register")
+def register_cmd(
+    run: str = typer.Argument(None, help="Run folder or run id; omit with --best."),
+    name: str = typer.Option(..., "--name", help="Registered model name (created if new)."),
+    best: bool = typer.Option(False, "--best", help="Register the best run under --runs-dir by --metric "
+                              "(of one study with --study)."),
+    metric: str = typer.Option(None, "--metric", help="Metric for --best."),
+    study: str = typer.Option(None, "--study", help="With --best: only runs of this study/experiment name."),
+    stage: str = typer.Option(None, "--stage", help="Also point this alias (e.g. production) at the new version."),
+    description: str = typer.Option(None, "--description"),
+    runs_dir: str = RunsDir, uri: str = Uri, json_out: bool = Json,
+) -> None:
+    """Register a run as a new version of NAME (pushing it to the tracking store if needed)."""
+    from kampai.core.errors import KampaiError
+    from kampai.plugins.mlflow import registry
+
+    if best:
+        if not metric:
+            raise KampaiError("--best needs --metric (e.g. --metric f1_macro).")
+        run = str(registry.best_local_run(runs_dir, metric, study).run_dir)
+    elif not run:
+        raise KampaiError("Give a RUN (folder or run id), or --best --metric M.")
+    mv = registry.register(run, name, uri=uri, runs_dir=runs_dir, description=description)
+    if stage:
+        client, _ = registry.registry_client(uri)
+        client.set_registered_model_alias(name, stage, mv.version)
+    payload = {"name": name, "version": int(mv.version), "run": run, "stage": stage, "source": mv.source}
+    if json_out:
+        _echo_json(payload)
+        return
+    typer.echo(f"Registered {name} version {mv.version} from {run}" + (f" ({name}@{stage})" if stage else ""))
+
+
+@registry_app.command("list")
+def list_cmd(uri: str = Uri, json_out: bool = Json) -> None:
+    """Registered models with their latest version and aliases."""
+    from kampai.plugins.mlflow import registry
+
+    client, where = registry.registry_client(uri)
+    models = registry.list_models(client)
+    if json_out:
+        _echo_json(models)
+        return
+    _table(f"Registered models ({where})", ["name", "latest", "aliases", "description"],
+           [[m["name"], m["latest_version"] or "",
+             ", ".join(f"{a}→v{v}" for a, v in sorted(m["aliases"].items())), m["description"]] for m in models])
+
+
+@registry_app.command("show")
+def show_cmd(name: str = typer.Argument(..., help="Registered model name."), uri: str = Uri,
+             json_out: bool = Json) -> None:
+    """Every version of NAME: aliases, run, estimator, metrics."""
+    from kampai.plugins.mlflow import registry
+
+    client, _ = registry.registry_client(uri)
+    rows = [registry.version_row(client, mv) for mv in registry.versions(client, name)]
+    if json_out:
+        _echo_json(rows)
+        return
+    _table(f"{name}", ["version", "aliases", "run", "estimator", "metrics", "created"],
+           [[r["version"], ", ".join(r["aliases"]), r["run_id"] or "", r["estimator"] or "",
+             _metrics_text(r["metrics"]), _when(r["created"])] for r in rows])
+
+
+@registry_app.command("promote")
+def promote_cmd(
+    ref: str = typer.Argument(..., help="NAME@VERSION (or NAME@ALIAS) to promote."),
+    stage: str = typer.Option(..., "--stage", help="Alias to set, e.g. production or staging."),
+    uri: str = Uri,
+) -> None:
+    """Point an alias (stage) at a version: NAME@STAGE then loads it."""
+    from kampai.plugins.mlflow import registry
+
+    client, _ = registry.registry_client(uri)
+    mv = registry.promote(client, ref, stage)
+    typer.echo(f"{mv.name}@{stage} → version {mv.version}")
+
+
+@registry_app.command("best")
+def best_cmd(
+    name: str = typer.Argument(..., help="Registered model name."),
+    metric: str = typer.Option(..., "--metric", help="Metric to rank versions by (direction from the metric)."),
+    stage: str = typer.Option(None, "--promote", help="Also point this alias at the best version."),
+    uri: str = Uri, json_out: bool = Json,
+) -> None:
+    """The best version of NAME by a metric (higher is better unless the metric is a loss/error)."""
+    from kampai.plugins.mlflow import registry
+
+    client, _ = registry.registry_client(uri)
+    best, scored = registry.best_version(client, name, metric)
+    if stage:
+        client.set_registered_model_alias(name, stage, best["version"])
+    if json_out:
+        _echo_json({**best, "metric": metric, "value": best["metrics"][metric], "promoted": stage})
+        return
+    ranked = sorted(scored, key=lambda r: r["metrics"][metric], reverse=registry.greater_is_better(metric))
+    _table(f"{name} by {metric}", ["version", metric, "aliases", "run"],
+           [[r["version"], f"{r['metrics'][metric]:.4f}", ", ".join(r["aliases"]), r["run_id"] or ""]
+            for r in ranked])
+    typer.echo(f"Best: {name}@{best['version']} ({metric}={best['metrics'][metric]:.4f})"
+               + (f"; {name}@{stage} → version {best['version']}" if stage else ""))

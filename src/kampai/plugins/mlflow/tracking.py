@@ -1,0 +1,553 @@
+"""Logging kampai runs and tuning studies to MLflow (imported only when something is logged).
+
+The run folder stays the source of truth: MLflow receives a copy of it (params, metrics,
+tags and every file as artifacts under ``run/``).  When the tracking store cannot be
+reached, the run folder gets a ``tracking-pending.json`` marker and ``runner runs sync``
+pushes it later.  After a successful push the folder gets ``tracking.json`` (where it
+went), which the registry uses to find the MLflow run of a kampai run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from kampai.core.errors import KampaiError
+
+PENDING = "tracking-pending.json"
+RECORD = "tracking.json"
+ARTIFACT_DIR = "run"
+DEFAULT_EXPERIMENT = "kampai"
+STORE_DIR = ".kampai"
+#: tags every logged run carries; the registry reads them back
+TAG_RUN_ID = "kampai.run_id"
+TAG_KIND = "kampai.kind"
+TAG_MANIFEST = "kampai.manifest_sha256"
+CONNECT_TIMEOUT = 3.0
+MAX_PARAM_VALUE = 6000
+
+log = logging.getLogger("kampai.mlflow")
+
+
+class TrackingUnavailable(KampaiError):
+    """The tracking store cannot be reached (the run is kept locally)."""
+
+
+# --------------------------------------------------------------------------------------
+# Where to log
+# --------------------------------------------------------------------------------------
+
+
+def default_store_uri(root: Path | None = None) -> str:
+    """The embedded store: ``sqlite:///<project>/.kampai/mlflow.db``."""
+    base = (root or Path.cwd()) / STORE_DIR
+    return "sqlite:///" + str((base / "mlflow.db").resolve())
+
+
+def tracking_uri(cfg: dict[str, Any] | None = None, override: str | None = None) -> str:
+    """``override`` (a flag) > ``tracking.uri`` > ``$MLFLOW_TRACKING_URI`` > the embedded store."""
+    uri = override or ((cfg or {}).get("tracking") or {}).get("uri") or os.environ.get("MLFLOW_TRACKING_URI")
+    return str(uri) if uri else default_store_uri()
+
+
+def experiment_name(cfg: dict[str, Any]) -> str:
+    tracking = cfg.get("tracking") or {}
+    return str(tracking.get("experiment") or cfg.get("name") or DEFAULT_EXPERIMENT)
+
+
+def enabled(cfg: dict[str, Any]) -> bool:
+    return bool((cfg.get("tracking") or {}).get("enabled", True))
+
+
+def is_remote(uri: str) -> bool:
+    return urlparse(uri).scheme in ("http", "https")
+
+
+def check_reachable(uri: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Fail fast (TrackingUnavailable) when an HTTP tracking server does not answer.
+
+    MLflow's own client retries for minutes; a training run should not wait that long.
+    """
+    if not is_remote(uri):
+        return
+    parsed = urlparse(uri)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "localhost", port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise TrackingUnavailable(f"tracking server {uri} is unreachable ({exc})") from None
+
+
+def _quiet_mlflow() -> None:
+    # bounded retries: an unreachable or failing server must not hang a training run
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    for name in ("mlflow", "alembic", "mlflow.store.db.utils"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def client(uri: str) -> Any:
+    """An ``MlflowClient`` for ``uri`` (tracking and registry); creates the embedded store."""
+    _quiet_mlflow()
+    check_reachable(uri)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def experiment_id(mlflow_client: Any, name: str, uri: str) -> str:
+    found = mlflow_client.get_experiment_by_name(name)
+    if found is not None:
+        if found.lifecycle_stage == "deleted":
+            mlflow_client.restore_experiment(found.experiment_id)
+        return found.experiment_id
+    location = None
+    if uri.startswith("sqlite:///"):  # artifacts beside the embedded database
+        location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts" / name).resolve().as_uri()
+    return mlflow_client.create_experiment(name, artifact_location=location)
+
+
+# --------------------------------------------------------------------------------------
+# What to log
+# --------------------------------------------------------------------------------------
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"params": {"a__b": 1}}}`` -> ``{"model.params.a__b": 1}``.
+
+    Lists become JSON text; ``__`` pipeline names stay as they are (they are one key).
+    """
+    out: dict[str, Any] = {}
+    if isinstance(tree, dict):
+        if not tree and prefix:
+            out[prefix] = "{}"
+        for key, value in tree.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(tree, (list, tuple)):
+        out[prefix] = json.dumps(list(tree), default=str)
+    else:
+        out[prefix] = tree
+    return out
+
+
+def _param_value(value: Any) -> str:
+    text = "None" if value is None else str(value)
+    return text if len(text) <= MAX_PARAM_VALUE else text[: MAX_PARAM_VALUE - 3] + "..."
+
+
+def model_params(model: Any) -> dict[str, Any]:
+    """The fitted model's own parameters (``get_params(deep=True)``: every ``a__b`` of a
+    Pipeline), scalars only, under ``estimator.``."""
+    get_params = getattr(model, "get_params", None)
+    if get_params is None:
+        return {}
+    try:
+        params = get_params(deep=True)
+    except Exception:
+        return {}
+    return {f"estimator.{k}": v for k, v in params.items()
+            if v is None or isinstance(v, (str, int, float, bool))}
+
+
+def run_params(config: dict[str, Any], model: Any = None) -> dict[str, str]:
+    params = {k: _param_value(v) for k, v in flatten(config).items()}
+    params.update({k: _param_value(v) for k, v in model_params(model).items()})
+    return params
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def run_metrics(run: Any) -> list[tuple[str, float, int]]:
+    """``(key, value, step)``: the run's metrics, timings, size and per-fold metrics."""
+    out = [(k, float(v), 0) for k, v in run.metrics.items() if _finite(v)]
+    meta = run.meta
+    for key in ("fit_seconds", "total_seconds", "model_size_bytes"):
+        if _finite(meta.get(key)):
+            out.append((key, float(meta[key]), 0))
+    if _finite((meta.get("data") or {}).get("rows")):
+        out.append(("data_rows", float(meta["data"]["rows"]), 0))
+    for fold, scores in enumerate(meta.get("fold_metrics") or []):
+        out.extend((f"fold.{k}", float(v), fold) for k, v in scores.items() if _finite(v))
+    for fold, seconds in enumerate(meta.get("cv_fit_seconds") or []):
+        if _finite(seconds):
+            out.append(("fold.fit_seconds", float(seconds), fold))
+    return out
+
+
+def manifest_digest(run_dir: Path) -> str | None:
+    from kampai.core.runs import MANIFEST, file_sha256
+
+    file = Path(run_dir) / MANIFEST
+    return file_sha256(file) if file.exists() else None
+
+
+def run_tags(run: Any) -> dict[str, str]:
+    meta, config = run.meta, run.config
+    data = meta.get("data") or {}
+    tags = {
+        "mlflow.runName": run.run_id,
+        "mlflow.source.name": "runner train",
+        "mlflow.source.type": "LOCAL",
+        TAG_KIND: "run",
+        TAG_RUN_ID: run.run_id,
+        "kampai.run_dir": str(Path(run.run_dir).resolve()),
+        "kampai.task": meta.get("task"),
+        "kampai.framework": meta.get("framework"),
+        "kampai.estimator": meta.get("estimator"),
+        "kampai.split": meta.get("split"),
+        "kampai.created": meta.get("created"),
+        "kampai.data.source": data.get("source"),
+        "kampai.data.fingerprint": data.get("fingerprint"),
+        "kampai.data.rows": data.get("rows"),
+        "kampai.serializer": (config.get("output") or {}).get("serializer") or meta.get("framework"),
+        TAG_MANIFEST: manifest_digest(run.run_dir),
+    }
+    for package, version in (meta.get("versions") or {}).items():
+        tags[f"kampai.version.{package}"] = version
+    git = meta.get("git") or {}
+    if git.get("commit"):
+        tags["mlflow.source.git.commit"] = git["commit"]
+        tags["kampai.git.commit"] = git["commit"]
+        tags["kampai.git.dirty"] = str(bool(git.get("dirty"))).lower()
+    return {k: str(v) for k, v in tags.items() if v is not None}
+
+
+def _batches(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def log_batch(mlflow_client: Any, run_id: str, params: dict[str, str] | None = None,
+              metrics: list[tuple[str, float, int]] | None = None, tags: dict[str, str] | None = None) -> None:
+    from mlflow.entities import Metric, Param, RunTag
+
+    stamp = int(time.time() * 1000)
+    plist = [Param(k[:250], v) for k, v in (params or {}).items()]
+    mlist = [Metric(k, v, stamp, step) for k, v, step in (metrics or [])]
+    tlist = [RunTag(k, v[:5000]) for k, v in (tags or {}).items()]
+    for chunk in _batches(plist, 100):
+        mlflow_client.log_batch(run_id, params=chunk)
+    for chunk in _batches(mlist, 1000):
+        mlflow_client.log_batch(run_id, metrics=chunk)
+    for chunk in _batches(tlist, 100):
+        mlflow_client.log_batch(run_id, tags=chunk)
+
+
+def _is_tracking_file(rel: Path) -> bool:
+    return len(rel.parts) == 1 and rel.name in (PENDING, RECORD)
+
+
+def log_folder(mlflow_client: Any, run_id: str, folder: Path, artifact_path: str = ARTIFACT_DIR) -> int:
+    """Upload every file of ``folder`` (but the tracking markers) under ``artifact_path``."""
+    count = 0
+    for file in sorted(Path(folder).rglob("*")):
+        rel = file.relative_to(folder)
+        if not file.is_file() or _is_tracking_file(rel):
+            continue
+        sub = "/".join((artifact_path, *rel.parts[:-1]))
+        mlflow_client.log_artifact(run_id, str(file), sub)
+        count += 1
+    return count
+
+
+# --------------------------------------------------------------------------------------
+# Runs
+# --------------------------------------------------------------------------------------
+
+
+def log_run(run: Any, uri: str, experiment: str, model: Any = None) -> dict[str, Any]:
+    """Log one finished kampai run; return (and record in the folder) where it went."""
+    mlflow_client = client(uri)
+    exp_id = experiment_id(mlflow_client, experiment, uri)
+    _drop_unfinished(mlflow_client, exp_id, run.run_id)
+    created = mlflow_client.create_run(exp_id, run_name=run.run_id, tags=run_tags(run))
+    mlflow_run_id = created.info.run_id
+    try:
+        log_batch(mlflow_client, mlflow_run_id, params=run_params(run.config, model),
+                  metrics=run_metrics(run))
+        log_folder(mlflow_client, mlflow_run_id, run.run_dir)
+    except BaseException:
+        _terminate(mlflow_client, mlflow_run_id, "FAILED")
+        raise
+    mlflow_client.set_terminated(mlflow_run_id, "FINISHED")
+    record = {"uri": uri, "experiment": experiment, "experiment_id": exp_id, "run_id": mlflow_run_id,
+              "artifact_uri": created.info.artifact_uri, "logged": _now()}
+    write_record(run.run_dir, record)
+    return record
+
+
+def _drop_unfinished(mlflow_client: Any, exp_id: str, kampai_run_id: str) -> None:
+    """A push that failed half-way left an unfinished MLflow run: delete it before retrying."""
+    try:
+        found = mlflow_client.search_runs(
+            [exp_id], filter_string=f"tags.`{TAG_RUN_ID}` = '{kampai_run_id}' and attributes.status != 'FINISHED'")
+    except Exception:
+        return
+    for stale in found:
+        mlflow_client.delete_run(stale.info.run_id)
+
+
+def _terminate(mlflow_client: Any, run_id: str, status: str) -> None:
+    with contextlib.suppress(Exception):
+        mlflow_client.set_terminated(run_id, status)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def read_record(run_dir: Path) -> dict[str, Any]:
+    """``tracking.json``: ``{"mlflow": {uri: {...}}}``; empty when the run was never pushed."""
+    file = Path(run_dir) / RECORD
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write_record(run_dir: Path, record: dict[str, Any]) -> None:
+    data = read_record(run_dir)
+    data.setdefault("mlflow", {})[record["uri"]] = record
+    (Path(run_dir) / RECORD).write_text(json.dumps(data, indent=2) + "\n")
+
+
+def record_for(run_dir: Path, uri: str) -> dict[str, Any] | None:
+    return (read_record(run_dir).get("mlflow") or {}).get(uri)
+
+
+def mark_pending(folder: Path, uri: str, experiment: str, error: BaseException, kind: str = "run") -> None:
+    payload = {"tracker": "mlflow", "kind": kind, "uri": uri, "experiment": experiment,
+               "error": f"{type(error).__name__}: {error}", "when": _now()}
+    (Path(folder) / PENDING).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def pending(runs_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Run (and study) folders under ``runs_dir`` holding a pending-push marker."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    out = []
+    for marker in sorted(root.glob(f"*/{PENDING}")) + sorted(root.glob(f"*/*/{PENDING}")):
+        if marker.parent.name.startswith("."):
+            continue
+        try:
+            out.append((marker.parent, json.loads(marker.read_text())))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def warn(message: str) -> None:
+    from kampai.core.console import console
+
+    console().print(f"[yellow]Warning:[/yellow] {message}", soft_wrap=True)
+
+
+def track_run(ctx: Any, run: Any) -> None:
+    """``kampai_after_train``: log the run; on any tracking failure keep it pending, warn once."""
+    cfg = run.config
+    uri, experiment = tracking_uri(cfg), experiment_name(cfg)
+    try:
+        record = log_run(run, uri, experiment, model=getattr(run, "_model", None))
+    except Exception as exc:
+        mark_pending(run.run_dir, uri, experiment, exc)
+        warn(f"run {run.run_id} was not tracked ({_short(exc)}). It is kept in {run.run_dir}; "
+             "push it later with 'runner runs sync'.")
+        return
+    ctx.state["mlflow_run_id"] = record["run_id"]
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+def sync(runs_dir: Path, override_uri: str | None = None) -> list[str]:
+    """Push every pending run folder; returns the ids pushed; raises when none could be."""
+    from kampai.core.runs import load_run
+
+    pushed, failures = [], []
+    for folder, marker in pending(runs_dir):
+        uri = override_uri or marker.get("uri") or tracking_uri()
+        experiment = marker.get("experiment") or DEFAULT_EXPERIMENT
+        try:
+            if marker.get("kind") == "study":
+                log_study_folder(folder, uri, experiment)
+            else:
+                run = load_run(folder)
+                try:
+                    model = run.model
+                except Exception:
+                    model = None
+                log_run(run, uri, experiment, model=model)
+        except Exception as exc:
+            failures.append(f"{folder.name}: {_short(exc)}")
+            continue
+        (folder / PENDING).unlink(missing_ok=True)
+        pushed.append(folder.name)
+    if failures and not pushed:
+        raise KampaiError("Nothing could be pushed: " + "; ".join(failures))
+    for failure in failures:
+        warn(f"not pushed: {failure}")
+    return pushed
+
+
+# --------------------------------------------------------------------------------------
+# Tuning studies: one parent run per study, trials as child runs only when asked
+# --------------------------------------------------------------------------------------
+
+
+class StudyTracker:
+    """Kept in ``ctx.state["mlflow_study"]`` between the tune hooks of one study."""
+
+    def __init__(self, ctx: Any) -> None:
+        cfg = ctx.config
+        self.uri, self.experiment = tracking_uri(cfg), experiment_name(cfg)
+        self.children = bool((cfg.get("tracking") or {}).get("trials"))
+        self.client: Any = None
+        self.run_id: str | None = None
+        self.error: BaseException | None = None
+        self.rows: list[dict[str, Any]] = []
+
+    def start(self, ctx: Any, study: Any) -> None:
+        try:
+            self.client = client(self.uri)
+            exp_id = experiment_id(self.client, self.experiment, self.uri)
+            tags = {"mlflow.runName": f"study-{ctx.run_id}", "mlflow.source.name": "runner tune",
+                    TAG_KIND: "study", "kampai.study": str(ctx.run_id),
+                    "kampai.study_dir": str(Path(ctx.run_dir).resolve()),
+                    "kampai.metric": str(ctx.state.get("metric")),
+                    "kampai.direction": str(ctx.state.get("direction")),
+                    "kampai.storage": str(ctx.state.get("storage"))}
+            created = self.client.create_run(exp_id, run_name=f"study-{ctx.run_id}", tags=tags)
+            self.run_id = created.info.run_id
+            log_batch(self.client, self.run_id, params=run_params(ctx.config))
+        except Exception as exc:
+            self._fail(ctx, exc)
+
+    def _fail(self, ctx: Any, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+            warn(f"study {ctx.run_id} is not tracked ({_short(exc)}); its folder keeps everything, "
+                 "'runner runs sync' pushes it later.")
+        self.run_id = None
+
+    def trial(self, ctx: Any, trial: Any, metrics: dict[str, float]) -> None:
+        row = trial_row(trial, metrics)
+        self.rows.append(row)
+        if not (self.run_id and self.children):
+            return
+        try:
+            tags = {"mlflow.parentRunId": self.run_id, "mlflow.runName": f"trial-{trial.number}",
+                    TAG_KIND: "trial", "kampai.study": str(ctx.run_id), "kampai.trial": str(trial.number),
+                    "kampai.trial_state": row["state"]}
+            child = self.client.create_run(self.client.get_run(self.run_id).info.experiment_id,
+                                           run_name=f"trial-{trial.number}", tags=tags)
+            scores = [(k, float(v), 0) for k, v in metrics.items() if _finite(v)]
+            if _finite(row.get("fit_seconds")):
+                scores.append(("fit_seconds", float(row["fit_seconds"]), 0))
+            log_batch(self.client, child.info.run_id,
+                      params={k: _param_value(v) for k, v in (trial.params or {}).items()}, metrics=scores)
+            self.client.set_terminated(child.info.run_id, "FINISHED" if row["state"] == "COMPLETE" else "FAILED")
+        except Exception as exc:
+            self._fail(ctx, exc)
+
+    def finish(self, ctx: Any, study: Any, best: Any, status: str = "FINISHED") -> None:
+        if self.run_id is None:
+            if self.error is not None:
+                mark_pending(ctx.run_dir, self.uri, self.experiment, self.error, kind="study")
+            return
+        try:
+            log_study(self.client, self.run_id, ctx.run_dir, study, best, self.rows,
+                      metric=ctx.state.get("metric"))
+            self.client.set_terminated(self.run_id, status)
+            write_record(ctx.run_dir, {"uri": self.uri, "experiment": self.experiment,
+                                       "run_id": self.run_id, "logged": _now()})
+        except Exception as exc:
+            _terminate(self.client, self.run_id, "FAILED")
+            self._fail(ctx, exc)
+            mark_pending(ctx.run_dir, self.uri, self.experiment, exc, kind="study")
+
+
+def trial_row(trial: Any, metrics: dict[str, float] | None = None) -> dict[str, Any]:
+    state = getattr(trial.state, "name", str(trial.state))
+    duration = getattr(trial, "duration", None)
+    attrs = getattr(trial, "user_attrs", {}) or {}
+    row: dict[str, Any] = {"number": trial.number, "state": state, "value": trial.value,
+                           "duration_seconds": duration.total_seconds() if duration else None,
+                           "fit_seconds": attrs.get("fit_seconds")}
+    row.update({f"params_{k}": v for k, v in (trial.params or {}).items()})
+    row.update({f"metric_{k}": v for k, v in (metrics or attrs.get("metrics") or {}).items()})
+    return row
+
+
+def study_table(study: Any, rows: list[dict[str, Any]]) -> Any:
+    """Every trial of the study (also those of earlier, resumed invocations)."""
+    import pandas as pd
+
+    if study is not None:
+        try:
+            return pd.DataFrame([trial_row(t) for t in study.trials])
+        except Exception:
+            pass
+    return pd.DataFrame(rows)
+
+
+def log_study(mlflow_client: Any, run_id: str, study_dir: Path, study: Any, best: Any,
+              rows: list[dict[str, Any]], metric: str | None) -> None:
+    import tempfile
+
+    table = study_table(study, rows)
+    states = table["state"].value_counts().to_dict() if "state" in table else {}
+    metrics = [("n_trials", float(len(table)), 0)]
+    metrics += [(f"n_trials_{str(k).lower()}", float(v), 0) for k, v in states.items()]
+    params: dict[str, str] = {}
+    if best is not None:
+        if _finite(best.value):
+            metrics.append(("best_value", float(best.value), 0))
+            if metric:
+                metrics.append((f"best_{metric}", float(best.value), 0))
+        for k, v in ((best.user_attrs or {}).get("metrics") or {}).items():
+            if _finite(v):
+                metrics.append((f"best.{k}", float(v), 0))
+        params = {f"best.{k}": _param_value(v) for k, v in (best.params or {}).items()}
+        params["best.trial"] = str(best.number)
+    log_batch(mlflow_client, run_id, params=params, metrics=metrics)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "trials.csv"
+        table.to_csv(path, index=False)
+        mlflow_client.log_artifact(run_id, str(path), "study")
+    if Path(study_dir).is_dir():
+        log_folder(mlflow_client, run_id, Path(study_dir), "study")
+
+
+def log_study_folder(folder: Path, uri: str, experiment: str) -> None:
+    """``runs sync`` for a study whose tracking failed: one parent run from its folder."""
+    mlflow_client = client(uri)
+    exp_id = experiment_id(mlflow_client, experiment, uri)
+    created = mlflow_client.create_run(exp_id, run_name=f"study-{folder.name}",
+                                       tags={TAG_KIND: "study", "kampai.study": folder.name,
+                                             "kampai.study_dir": str(folder.resolve()),
+                                             "mlflow.source.name": "runner runs sync"})
+    try:
+        log_folder(mlflow_client, created.info.run_id, folder, "study")
+    except BaseException:
+        _terminate(mlflow_client, created.info.run_id, "FAILED")
+        raise
+    mlflow_client.set_terminated(created.info.run_id, "FINISHED")
+    write_record(folder, {"uri": uri, "experiment": experiment, "run_id": created.info.run_id,
+                          "logged": _now()})
