@@ -174,3 +174,46 @@ class Framework(Protocol):
     def load(self, path: Path) -> Any:
         """Load a model written by :meth:`save`; raise RunError if it is corrupt."""
         ...
+
+
+class TunableFramework(Protocol):
+    """Optional methods a :class:`Framework` may add for tuning (``runner tune``).
+
+    None is required: every framework is tunable as it is, because a trial only builds,
+    fits and predicts through the methods above and scores with the task's metrics.  These
+    make tuning friendlier or cheaper; the tuner uses each one only when it exists
+    (``hasattr``), so adding one never breaks an older kampai.
+    """
+
+    def default_search_space(self, estimator: str, task: Task) -> dict[str, Any]:
+        """The ``model.search`` to use for ``estimator`` when the config gives none.
+
+        Same format as the config (``{"max_depth": {"type": "int", "low": 2, "high": 12}}``,
+        see :mod:`kampai.core.tuning.space`); ``{}`` when there is no default for it.
+        ``runner config show`` prints it.
+        """
+        ...
+
+    def split_preprocessing(self, model: Any) -> tuple[Any, Any]:
+        """``(preprocessing, estimator)`` of a built model, or ``(None, model)``.
+
+        ``preprocessing`` has ``fit_transform(X, y)`` and ``transform(X)``; ``estimator``
+        is a model :meth:`Framework.fit`/:meth:`Framework.predict` accept on the
+        transformed data.  With it, the tuner caches the fitted preprocessing of each fold
+        (keyed by data fingerprint, fold and preprocessing params) and fits only the
+        estimator in trials that change the estimator's params.
+        """
+        ...
+
+    def fit_incremental(self, model: Any, data: TaskData, task: Task,
+                        report: Callable[[int, Any], None]) -> Any:
+        """Fit like :meth:`Framework.fit`, calling ``report(step, model)`` along the way.
+
+        ``step`` counts increments from 0 (an epoch, a fifth of the trees) and must mean
+        the same thing in every trial; ``model`` must be able to predict at that point.
+        ``report`` scores it on the validation fold for the pruner and may raise to stop
+        the fit (a pruned trial): let that exception propagate.  A model that cannot grow
+        step by step is simply fitted, without calling ``report``.  Used only when a
+        pruner is configured (``tune.pruner``).
+        """
+        ...

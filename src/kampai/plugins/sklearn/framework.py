@@ -62,6 +62,23 @@ class SklearnFramework:
     def default_estimator(self, task: Any) -> str:
         return DEFAULTS[task.name]
 
+    # -- tuning (optional parts of the framework spec: kampai.core.spec.TunableFramework) --
+
+    def default_search_space(self, estimator: str, task: Any) -> dict[str, Any]:
+        from kampai.plugins.sklearn.tuning import default_search_space
+
+        return default_search_space(estimator, task)
+
+    def split_preprocessing(self, model: Any) -> tuple[Any, Any]:
+        from kampai.plugins.sklearn.tuning import split_preprocessing
+
+        return split_preprocessing(model)
+
+    def fit_incremental(self, model: Any, data: TaskData, task: Any, report: Any) -> Any:
+        from kampai.plugins.sklearn.tuning import fit_incremental
+
+        return fit_incremental(model, data, task, report, self.fit)
+
     def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, seed: int = 42) -> Any:
         from sklearn.pipeline import Pipeline
 

@@ -1,0 +1,95 @@
+"""Fitted preprocessing per fold, computed once and reused by every trial and worker.
+
+A trial that changes only the model's params needs the same transformed fold as the
+trial before it.  The key is the data fingerprint, the fold (its row indices) and the
+unfitted preprocessing itself (``joblib.hash``: every param of every step), so a trial
+that tunes a preprocessing param (``preprocess__num__imputer__strategy``) gets its own
+entry.  Both the transformed training rows and the transformed test rows are kept: an
+expensive ``transform`` (a KNN imputer) is saved as well as an expensive ``fit``.
+
+Two levels: a small in-process LRU, and files under the cache folder (``tune.cache_dir``)
+written atomically, with a per-key file lock so that two workers needing the same fold
+compute it once.  The folder is safe to share between workers and studies.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+class PreprocessCache:
+    def __init__(self, root: Path | None, max_items: int = 32) -> None:
+        self.root = Path(root) if root else None
+        self.max_items = max_items
+        self._memory: OrderedDict[str, Any] = OrderedDict()
+        self.stats = {"memory_hits": 0, "disk_hits": 0, "computed": 0}
+
+    @staticmethod
+    def key(fingerprint: str, fold: int, train_index: Any, test_index: Any, preprocessing: Any) -> str:
+        import joblib
+        import numpy as np
+
+        return joblib.hash((fingerprint, fold, np.asarray(train_index), np.asarray(test_index),
+                            preprocessing))
+
+    def _remember(self, key: str, value: Any) -> Any:
+        self._memory[key] = value
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.max_items:
+            self._memory.popitem(last=False)
+        return value
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The cached value for ``key``, computing (and storing) it on a miss."""
+        if key in self._memory:
+            self.stats["memory_hits"] += 1
+            self._memory.move_to_end(key)
+            return self._memory[key]
+        if self.root is None:
+            self.stats["computed"] += 1
+            return self._remember(key, compute())
+        import fcntl
+
+        import joblib
+
+        folder = self.root / key[:2]
+        folder.mkdir(parents=True, exist_ok=True)
+        file = folder / f"{key}.joblib"
+        value = self._load(file)
+        if value is not None:
+            self.stats["disk_hits"] += 1
+            return self._remember(key, value)
+        fd = os.open(folder / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # another worker may be computing it right now
+            value = self._load(file)
+            if value is not None:
+                self.stats["disk_hits"] += 1
+                return self._remember(key, value)
+            value = compute()
+            self.stats["computed"] += 1
+            tmp = folder / f".{key}.{os.getpid()}.tmp"
+            try:
+                joblib.dump(value, tmp)
+                os.replace(tmp, file)
+            except OSError:
+                tmp.unlink(missing_ok=True)  # a full or read-only disk only costs speed
+            return self._remember(key, value)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    @staticmethod
+    def _load(file: Path) -> Any:
+        if not file.exists():
+            return None
+        import joblib
+
+        try:
+            return joblib.load(file)
+        except Exception:  # a truncated file from a killed worker: recompute it
+            return None

@@ -1,0 +1,156 @@
+"""Where studies live, and a lock that serialises trial claims across processes.
+
+The default storage is a SQLite file under the project (``.kampai/optuna.db``); any
+SQLAlchemy URL Optuna's RDB storage accepts works (``postgresql://user:pw@host/db`` for
+several machines).  A plain path is taken as a SQLite file.
+
+The lock (one per study) makes "how many trials are left / which grid point is free /
+ask for a trial" one atomic step, so a study never runs more than its total and a grid
+point never runs twice: an ``flock`` beside a SQLite file, a PostgreSQL advisory lock, a
+MySQL ``GET_LOCK``.  The database releases the last two if a worker dies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+from kampai.core.errors import TuneError
+
+DEFAULT_FILE = Path(".kampai") / "optuna.db"
+#: seconds between heartbeats of a running trial, and silence after which it counts as dead
+HEARTBEAT_INTERVAL = 5
+GRACE_PERIOD = 30
+
+
+def resolve_url(url: str | None, root: Path | None = None) -> str:
+    """The storage URL to use: the default SQLite file, a path, or the URL as given."""
+    root = Path(root or Path.cwd())
+    if not url:
+        path = (root / DEFAULT_FILE).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    url = str(url)
+    if "://" not in url:
+        path = (root / url).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
+        path = (root / url[len("sqlite:///"):]).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    return url
+
+
+def mask(url: str) -> str:
+    """The URL with its password hidden (for messages, logs and hooks)."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url[len("sqlite:///"):])
+    return None
+
+
+def open_storage(url: str) -> Any:
+    """Optuna's RDB storage for ``url`` (heartbeats on); a TuneError if unreachable."""
+    import optuna
+
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs = {"connect_args": {"timeout": 120}}
+    elif url.startswith(("postgresql", "mysql")):
+        kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # heartbeats are "experimental"
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
+                                              heartbeat_interval=HEARTBEAT_INTERVAL,
+                                              grace_period=GRACE_PERIOD)
+    except ImportError as exc:
+        raise TuneError(f"Cannot open the study storage '{mask(url)}': a database driver is missing "
+                        f"({exc}). For PostgreSQL: pip install 'kampai[tune]' (psycopg2-binary).") from None
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TuneError(f"Cannot open the study storage '{mask(url)}': {first}") from None
+
+
+def _key(study_name: str) -> int:
+    digest = hashlib.sha256(f"kampai-study:{study_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class StudyLock:
+    """A re-usable cross-process lock for one study (``with lock: ...``)."""
+
+    def __init__(self, url: str, study_name: str) -> None:
+        self.url, self.study_name = url, study_name
+        self._local = threading.Lock()
+        self._fd: int | None = None
+        self._conn: Any = None
+        self._file = sqlite_path(url)
+        self._kind = ("file" if self._file is not None else
+                      "postgresql" if url.startswith("postgresql") else
+                      "mysql" if url.startswith("mysql") else "local")
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            from sqlalchemy import create_engine
+            from sqlalchemy.pool import NullPool
+
+            self._conn = create_engine(self.url, poolclass=NullPool).connect()
+        return self._conn
+
+    def __enter__(self) -> StudyLock:
+        self._local.acquire()
+        try:
+            if self._kind == "file":
+                import fcntl
+
+                self._fd = os.open(f"{self._file}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            elif self._kind in ("postgresql", "mysql"):
+                from sqlalchemy import text
+
+                conn = self._connection()
+                if self._kind == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _key(self.study_name)})
+                else:
+                    conn.execute(text("SELECT GET_LOCK(:k, -1)"), {"k": f"kampai-{_key(self.study_name)}"})
+                conn.commit()
+        except BaseException:
+            self._local.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._kind == "file" and self._fd is not None:
+                import fcntl
+
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+                self._fd = None
+            elif self._kind in ("postgresql", "mysql") and self._conn is not None:
+                from sqlalchemy import text
+
+                if self._kind == "postgresql":
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _key(self.study_name)})
+                else:
+                    self._conn.execute(text("SELECT RELEASE_LOCK(:k)"), {"k": f"kampai-{_key(self.study_name)}"})
+                self._conn.commit()
+        finally:
+            self._local.release()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None

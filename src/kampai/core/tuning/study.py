@@ -1,0 +1,431 @@
+"""``runner tune`` / ``kampai.tune``: prepare once, run workers, report, refit.
+
+Order of work, so that bad input costs nothing and loses nothing:
+
+1. resolve the config; check sampler, pruner, jobs, metric and direction; parse the
+   search space (``model.search``, else the framework's default for the estimator);
+2. load the data once, fingerprint it, split it; build the model once with the space's
+   first point so a misspelt param fails now, with a did-you-mean;
+3. open the storage and create or load the study under the study lock; a resumed study
+   must have the same task, estimator, metric, direction, data and param types;
+4. ``kampai_before_tune``; workers (this process, or ``jobs`` spawned processes) claim
+   and run trials; every finished trial goes through ``kampai_after_trial`` here;
+5. ``kampai_after_tune``; the trial log (CSV/Parquet), plots and the top-trials table;
+   with ``refit`` a normal ``train`` of the best params (registry mode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kampai.core import config as config_mod
+from kampai.core import data as data_mod
+from kampai.core import engine, registries
+from kampai.core import metrics as metrics_mod
+from kampai.core.errors import ConfigError, TuneError, unknown
+from kampai.core.plugins import get_host
+from kampai.core.spec import RunContext
+from kampai.core.tuning import report, samplers
+from kampai.core.tuning import space as space_mod
+from kampai.core.tuning.objective import Plan, build, part
+from kampai.core.tuning.storage import StudyLock, mask, open_storage, resolve_url
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kampai.core.runs import Run
+
+DEFAULT_TRIALS = 20
+META_KEY = "kampai"
+
+
+@dataclass
+class TuneResult:
+    """What :func:`tune` returns (``kampai.tune``)."""
+
+    study_name: str
+    storage: str
+    study: Any
+    metric: str
+    direction: str
+    best_value: float | None
+    best_params: dict[str, Any]
+    best_number: int | None
+    trials: pd.DataFrame
+    output_dir: Path
+    ran: int
+    interrupted: bool = False
+    run: Run | None = None
+    plots: list[Path] | None = None
+
+
+# -- the pieces ------------------------------------------------------------------------
+
+
+def search_in_use(cfg: dict[str, Any], task: Any, framework: Any) -> tuple[dict[str, Any], str]:
+    """``(model.search, where it comes from)``: the config's, else the framework default."""
+    search = (cfg.get("model") or {}).get("search") or {}
+    if search:
+        return dict(search), "config"
+    default = getattr(framework, "default_search_space", None)
+    if default is not None:
+        space = default(str(cfg["model"]["estimator"]), task) or {}
+        if space:
+            return dict(space), f"default of framework '{framework.name}'"
+    return {}, "none"
+
+
+def study_name_for(cfg: dict[str, Any]) -> str:
+    return str(cfg["tune"].get("study") or cfg.get("name")
+               or f"{cfg['task']}-{engine.short_name(cfg['model']['estimator'])}")
+
+
+def _metric_and_direction(cfg: dict[str, Any], task: Any) -> tuple[str, str, list[str]]:
+    names = list(cfg.get("metrics") or task.default_metrics)
+    metric = cfg["tune"].get("metric") or names[0]
+    if metric not in names:
+        names = [metric, *names]
+    resolved = {m.name: m for m in metrics_mod.resolve(task, names)}
+    direction = cfg["tune"].get("direction")
+    if direction is None:
+        direction = "maximize" if resolved[metric].greater_is_better else "minimize"
+    if direction not in ("maximize", "minimize"):
+        raise unknown("direction", str(direction), ["maximize", "minimize"])
+    return metric, direction, names
+
+
+def _probe(framework: Any, task: Any, cfg: dict[str, Any], space: space_mod.SearchSpace, data: Any) -> None:
+    """Build once with the space's first point: unknown names fail before any trial."""
+    model_cfg = dict(cfg["model"])
+    model_cfg["params"] = {**(model_cfg.get("params") or {}), **space.probe()}
+    ctx = RunContext(config=cfg, run_id="probe", run_dir=Path("."), task=task, framework=framework,
+                     state={"quiet": True})
+    try:
+        build(ctx, model_cfg, data)
+    except ConfigError as exc:
+        message = str(exc)
+        for name in space.names:
+            message = message.replace(f"'model.params.{name}'", f"'model.search.{name}'")
+        raise ConfigError(message) from None
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _open_study(plan: Plan, meta: dict[str, Any]) -> Any:
+    """Create or load the study (under the lock); refuse an incompatible resume."""
+    import optuna
+
+    storage = open_storage(plan.storage_url)
+    lock = StudyLock(plan.storage_url, plan.study_name)
+    try:
+        with lock:
+            try:
+                study = optuna.load_study(study_name=plan.study_name, storage=storage)
+            except KeyError:
+                study = optuna.create_study(study_name=plan.study_name, storage=storage,
+                                            direction=plan.direction)
+            old = study.user_attrs.get(META_KEY)
+            if old:
+                _check_resume(plan, old, meta)
+                if old.get("space") != meta["space"]:
+                    study.set_user_attr(META_KEY, {**old, "space": meta["space"], "config": meta["config"]})
+            else:
+                if study.trials and study.direction.name.lower() != plan.direction:
+                    raise TuneError(f"Study '{plan.study_name}' exists and {study.direction.name.lower()}s;"
+                                    f" this config asks to {plan.direction}.")
+                study.set_user_attr(META_KEY, meta)
+    finally:
+        lock.close()
+    return study
+
+
+def _check_resume(plan: Plan, old: dict[str, Any], new: dict[str, Any]) -> None:
+    problems = []
+    for key in ("task", "framework", "estimator", "metric", "direction", "fingerprint"):
+        if old.get(key) != new.get(key):
+            what = "the data" if key == "fingerprint" else key
+            problems.append(f"{what} was {old.get(key)!r}, now {new.get(key)!r}")
+    before, now = old.get("signature") or {}, new["signature"]
+    for name in sorted(set(before) | set(now)):
+        if name not in now:
+            problems.append(f"param '{name}' was removed")
+        elif name not in before:
+            problems.append(f"param '{name}' was added")
+        elif before[name] != now[name]:
+            problems.append(f"param '{name}' was {before[name]}, now {now[name]}")
+    if (old.get("sampler") == "grid") != (new["sampler"] == "grid"):
+        problems.append(f"the sampler was {old.get('sampler')!r}, now {new['sampler']!r}")
+    elif new["sampler"] == "grid" and old.get("space") != new["space"]:
+        problems.append("the grid changed")
+    if problems:
+        raise TuneError(f"Study '{plan.study_name}' cannot resume with this config: "
+                        f"{'; '.join(problems)}. Its trials are kept; start a new study with "
+                        "--study NAME (or tune.study).")
+
+
+def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any], Any, Any]:
+    """Steps 1-2: a checked :class:`Plan` (no storage touched yet)."""
+    cfg, task, framework = engine.resolve(cfg)
+    t = cfg["tune"]
+    sampler = samplers.check_sampler(str(t.get("sampler") or "tpe"))
+    pruner = samplers.check_pruner(t.get("pruner"))
+    jobs = int(t.get("jobs") or 1)
+    if jobs < 1:
+        raise ConfigError(f"tune.jobs must be 1 or more, got {jobs}.")
+    if t.get("trials") is not None and int(t["trials"]) < 0:
+        raise ConfigError(f"tune.trials must be 0 or more, got {t['trials']}.")
+    search, source = search_in_use(cfg, task, framework)
+    if not search:
+        raise TuneError(f"No search space for '{cfg['model']['estimator']}': set model.search in the "
+                        f"config (see docs/tuning.md); framework '{framework.name}' has no default for it.")
+    space = space_mod.parse(search)
+    cfg["model"]["search"] = space.to_config()
+    metric, direction, names = _metric_and_direction(cfg, task)
+    grid = order = None
+    if sampler == "grid":
+        grid = space.grid()
+        order = list(range(len(grid)))
+        random.Random(int(cfg["seed"])).shuffle(order)
+    total = int(t["trials"]) if t.get("trials") is not None else (len(grid) if grid else DEFAULT_TRIALS)
+    if grid is not None:
+        total = min(total, len(grid))
+    loaded = data_mod.load(cfg["data"], frame)
+    fingerprint = data_mod.fingerprint(loaded)
+    data = task.prepare(loaded, cfg["data"], training=True)
+    splitter = registries.splitters().get(cfg["split"]["method"])
+    folds = splitter.fn(data, cfg["split"])
+    _probe(framework, task, cfg, space, part(data, folds[0][0]))
+    name = study_name_for(cfg)
+    url = resolve_url(t.get("storage"))
+    if jobs > 1 and url.startswith("sqlite") and ":memory:" in url:
+        raise TuneError("An in-memory SQLite storage cannot be shared by --jobs workers: use a file.")
+    cache_dir = t.get("cache_dir") or str(Path(".kampai") / "cache" / "tune")
+    timeout = t.get("timeout")
+    from kampai.core import plugins
+
+    plan = Plan(
+        cfg=_jsonable(cfg), study_name=name, storage_url=url, data=data, folds=folds, cv=splitter.cv,
+        fingerprint=fingerprint, space=space, metric=metric, direction=direction, metric_names=names,
+        sampler=sampler, pruner=pruner, seed=int(cfg["seed"]), startup_trials=int(t.get("startup_trials") or 10),
+        total=total, deadline=None if timeout is None else float(timeout), cache_dir=str(Path(cache_dir).resolve()),
+        cache=bool(t.get("cache", True)), max_failures=max(1, int(t.get("max_failures") or 5)),
+        grid=grid, grid_order=order, blocked=set(plugins._blocked_from_cli),
+        output_dir=str(Path(t.get("output_dir") or "studies") / name),
+    )
+    meta = {"version": 1, "task": task.name, "framework": framework.name,
+            "estimator": str(cfg["model"]["estimator"]), "metric": metric, "direction": direction,
+            "fingerprint": fingerprint, "sampler": sampler, "space": space.to_config(),
+            "signature": space.signature(), "space_source": source, "config": plan.cfg}
+    return plan, _jsonable(meta), task, framework
+
+
+# -- running ---------------------------------------------------------------------------
+
+
+def _run_in_process(plan: Plan, on_trial: Any) -> bool:
+    from kampai.core.tuning.worker import Worker
+
+    try:
+        Worker(plan, on_trial).run()
+    except KeyboardInterrupt:
+        return True
+    return False
+
+
+def _run_processes(plan: Plan, jobs: int, on_trial: Any) -> bool:
+    """Spawn ``jobs`` worker processes; relay their trials; True if interrupted."""
+    import multiprocessing as mp
+    import os
+    import queue as queue_mod
+    import signal
+
+    from kampai.core.tuning.worker import process_main
+
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    procs = [context.Process(target=process_main, args=(plan, queue), name=f"kampai-tune-{i}")
+             for i in range(jobs)]
+    for p in procs:
+        p.start()
+    finished: set[int] = set()
+    errors: list[tuple[bool, str]] = []
+    interrupted = False
+
+    def stop_others() -> None:
+        for p in procs:
+            if p.is_alive() and p.pid not in finished:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGINT)
+
+    deadline_kill: float | None = None
+    while True:
+        try:
+            kind, a, b = queue.get(timeout=0.2)
+        except queue_mod.Empty:
+            if all(not p.is_alive() for p in procs):
+                try:  # the last messages may still be in the pipe
+                    kind, a, b = queue.get(timeout=0.5)
+                except queue_mod.Empty:
+                    break
+            else:
+                if deadline_kill is not None and time.time() > deadline_kill:
+                    for p in procs:
+                        if p.is_alive():
+                            p.terminate()
+                continue
+        except KeyboardInterrupt:
+            interrupted = True
+            stop_others()
+            deadline_kill = time.time() + 30
+            continue
+        if kind == "trial":
+            on_trial(a, b)
+        elif kind in ("done", "interrupted"):
+            finished.add(a)
+            interrupted = interrupted or kind == "interrupted"
+        elif kind == "error":
+            finished.add(a)
+            errors.append(b)
+            stop_others()
+            deadline_kill = time.time() + 30
+    for p in procs:
+        p.join(timeout=10)
+    if errors:
+        is_kampai, message = errors[0]
+        if is_kampai:
+            raise TuneError(message)
+        raise RuntimeError(f"A tuning worker failed: {message}")
+    return interrupted
+
+
+def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> TuneResult:
+    """Run (or resume) the study for ``cfg`` (a loaded config, see :func:`config.load`)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    plan, meta, task, framework = prepare(cfg, frame)
+    study = _open_study(plan, meta)
+    t = plan.cfg["tune"]
+    jobs = int(t.get("jobs") or 1)
+    if plan.deadline is not None:
+        plan.deadline = time.time() + plan.deadline
+    output_dir = Path(plan.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    ctx = RunContext(config=plan.cfg, run_id=plan.study_name, run_dir=output_dir, task=task,
+                     framework=framework, state={"storage": mask(plan.storage_url), "metric": plan.metric,
+                                                 "direction": plan.direction, "jobs": jobs})
+    hook = get_host().hook
+    from kampai.core.tuning.worker import counts_as_done
+
+    trials = study.get_trials(deepcopy=False)
+    done = sum(counts_as_done(x) for x in trials)
+    best = _best(study)
+    reporter = Reporter(verbose)
+    reporter.info(f"[bold]Study[/bold] {plan.study_name}  [dim]{mask(plan.storage_url)}[/dim]  "
+                  f"{plan.sampler} sampler, {len(plan.space)} params, {plan.metric} ({plan.direction}), "
+                  f"{len(plan.folds)} fold{'s' if len(plan.folds) > 1 else ''}, {jobs} worker{'s' if jobs > 1 else ''}"
+                  + (f"; resuming at {done}/{plan.total}" if done else ""))
+    progress = report.Progress(plan.total, done, best, plan.direction, plan.metric, verbose)
+    ran = 0
+
+    def on_trial(trial: Any, metrics: dict[str, float]) -> None:
+        nonlocal ran
+        ran += 1
+        progress.update(trial)
+        hook.kampai_after_trial(ctx=ctx, trial=trial, metrics=metrics)
+
+    interrupted = False
+    hook.kampai_before_tune(ctx=ctx, study=study)
+    try:
+        interrupted = _run_in_process(plan, on_trial) if jobs == 1 else _run_processes(plan, jobs, on_trial)
+    except BaseException as exc:
+        progress.stop()
+        hook.kampai_on_tune_error(ctx=ctx, error=exc)
+        raise
+    progress.stop()
+    best = _best(study)
+    hook.kampai_after_tune(ctx=ctx, study=study, best=best)
+    frame_out = report.export(study, output_dir)
+    written = None
+    if t.get("plots", True) and len(frame_out):
+        written = report.plots(study, frame_out, output_dir, plan.metric)
+    if best is not None:
+        (output_dir / "best.json").write_text(json.dumps(
+            {"study": plan.study_name, "number": best.number, "value": best.value, "params": best.params,
+             "metric": plan.metric, "direction": plan.direction}, indent=2, default=str) + "\n")
+    if verbose:
+        report.print_top(study, plan.direction, plan.metric, int(t.get("top") or 10))
+        reporter.info(f"Trial log and plots → {output_dir}")
+        if interrupted:
+            reporter.info("[yellow]Interrupted[/yellow]: finished trials are kept; run the same command "
+                          "again to continue the study.")
+    result = TuneResult(
+        study_name=plan.study_name, storage=mask(plan.storage_url), study=study, metric=plan.metric,
+        direction=plan.direction, best_value=best.value if best else None,
+        best_params=dict(best.params) if best else {}, best_number=best.number if best else None,
+        trials=frame_out, output_dir=output_dir, ran=ran, interrupted=interrupted, plots=written)
+    if t.get("refit") and not interrupted:
+        if best is None:
+            raise TuneError(f"Study '{plan.study_name}' has no completed trial to refit.")
+        result.run = engine.train(best_config(plan.cfg, best.params), frame, verbose=verbose)
+        study.set_user_attr("refit_run", str(result.run.run_dir))
+    return result
+
+
+class Reporter:
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+
+    def info(self, message: str) -> None:
+        if self.verbose:
+            from kampai.core.console import console
+
+            console().print(message)
+
+
+def _best(study: Any) -> Any:
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+# -- registry mode: from a study to a normal run ------------------------------------------
+
+
+def best_config(cfg: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """``cfg`` with the study's best params in ``model.params`` (the search space stays)."""
+    out = config_mod.merge(cfg, {})
+    out["model"]["params"] = {**(out["model"].get("params") or {}), **params}
+    return out
+
+
+def study_config(name: str, storage: str | None = None, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The config of study ``name`` (or ``base``) with its best params: ``train --from-study``."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = resolve_url(storage)
+    store = open_storage(url)
+    try:
+        study = optuna.load_study(study_name=name, storage=store)
+    except KeyError:
+        names = optuna.get_all_study_names(storage=store)
+        raise unknown(f"study in '{mask(url)}'", name, names) from None
+    best = _best(study)
+    if best is None:
+        raise TuneError(f"Study '{name}' has no completed trial yet.")
+    meta = study.user_attrs.get(META_KEY) or {}
+    if base is None:
+        if not meta.get("config"):
+            raise TuneError(f"Study '{name}' was not created by kampai: pass -c CONFIG with it.")
+        base = meta["config"]
+    return best_config(base, best.params)

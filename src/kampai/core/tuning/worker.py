@@ -1,0 +1,240 @@
+"""One worker: claim a trial, run it, store it; again until the study's total is reached.
+
+Claiming happens under the study lock (:class:`~.storage.StudyLock`), in one step:
+
+1. trials left RUNNING by a dead process are marked failed: a process on this machine
+   that no longer exists at once, others when their heartbeat is older than the grace
+   period; such a trial does not count and runs again;
+2. *done* = complete + pruned + failed-with-an-error trials; with *running* trials of
+   other live workers, if done + running reaches the total there is nothing to claim
+   (wait while others run, in case one of them dies; stop when none do);
+3. grid mode takes the next grid point that no trial holds (seeded order) and enqueues
+   it; otherwise the sampler for this trial number is set up;
+4. ``study.ask()``, a first heartbeat and the worker's name are recorded.
+
+So a study never runs more trials than asked, a grid point runs exactly once whatever
+the number of workers or machines, and a killed worker loses only its running trial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kampai.core.errors import KampaiError, TuneError
+from kampai.core.tuning import samplers
+from kampai.core.tuning.objective import Evaluator, Plan, Pruned
+from kampai.core.tuning.storage import HEARTBEAT_INTERVAL, StudyLock, open_storage
+
+OnTrial = Callable[[Any, dict], None]
+WAIT_SECONDS = 1.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def counts_as_done(trial: Any) -> bool:
+    from optuna.trial import TrialState
+
+    return (trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
+            or (trial.state == TrialState.FAIL and "error" in trial.user_attrs))
+
+
+def holds_grid_point(trial: Any) -> bool:
+    from optuna.trial import TrialState
+
+    return counts_as_done(trial) or trial.state in (TrialState.RUNNING, TrialState.WAITING)
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, storage: Any, trial_id: int) -> None:
+        super().__init__(daemon=True)
+        self.storage, self.trial_id = storage, trial_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(HEARTBEAT_INTERVAL):
+            with contextlib.suppress(Exception):
+                self.storage.record_heartbeat(self.trial_id)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+class Worker:
+    def __init__(self, plan: Plan, on_trial: OnTrial) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.plan = plan
+        self.on_trial = on_trial
+        self.name = worker_name()
+        self.host = socket.gethostname()
+        self.storage = open_storage(plan.storage_url)
+        self.study = optuna.load_study(study_name=plan.study_name, storage=self.storage,
+                                       pruner=samplers.make_pruner(plan.pruner))
+        self.lock = StudyLock(plan.storage_url, plan.study_name)
+        self.evaluator = Evaluator(plan)
+        self.ran = 0
+
+    # -- claiming -----------------------------------------------------------------------
+
+    def _reap(self, trials: list[Any]) -> bool:
+        """Fail RUNNING trials whose worker process on this machine is gone."""
+        from optuna.trial import TrialState
+
+        reaped = False
+        for t in trials:
+            if t.state != TrialState.RUNNING:
+                continue
+            host, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
+            if host == self.host and pid.isdigit() and not _alive(int(pid)):
+                self.storage.set_trial_user_attr(t._trial_id, "interrupted", "worker process died")
+                self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+                reaped = True
+        return reaped
+
+    def claim(self) -> Any:
+        """A new trial, or ``"wait"`` / ``"stop"``."""
+        import warnings
+
+        with warnings.catch_warnings():
+            # heartbeats are "experimental" and "meant for Study.optimize": we drive them
+            warnings.simplefilter("ignore")
+            return self._claim()
+
+    def _claim(self) -> Any:
+        import optuna
+        from optuna.trial import TrialState
+
+        plan, study = self.plan, self.study
+        with self.lock:
+            trials = study.get_trials(deepcopy=False)
+            before = sum(t.state == TrialState.FAIL for t in trials)
+            reaped = self._reap(trials)
+            optuna.storages.fail_stale_trials(study)
+            if reaped or sum(t.state == TrialState.FAIL for t in study.get_trials(deepcopy=False)) != before:
+                trials = study.get_trials(deepcopy=False)
+            done = sum(counts_as_done(t) for t in trials)
+            running = sum(t.state == TrialState.RUNNING for t in trials)
+            if done + running >= plan.total:
+                return "wait" if running else "stop"
+            if plan.grid is not None:
+                waiting = [t for t in trials if t.state == TrialState.WAITING]
+                if not waiting:
+                    held = {t.user_attrs.get("grid_index") for t in trials if holds_grid_point(t)}
+                    free = [i for i in plan.grid_order or [] if i not in held]
+                    if not free:
+                        return "wait" if running else "stop"
+                    study.enqueue_trial(plan.grid[free[0]], user_attrs={"grid_index": free[0]})
+                study.sampler = optuna.samplers.RandomSampler(seed=samplers.trial_seed(plan.seed, len(trials)))
+            else:
+                study.sampler = samplers.make_sampler(plan.sampler, plan.seed, len(trials),
+                                                      plan.startup_trials)
+            trial = study.ask()
+            self.storage.record_heartbeat(trial._trial_id)
+            trial.set_user_attr("worker", self.name)
+            return trial
+
+    # -- running ------------------------------------------------------------------------
+
+    def run_trial(self, trial: Any) -> tuple[Any, dict[str, float]]:
+        from optuna.trial import TrialState
+
+        heartbeat = _Heartbeat(self.storage, trial._trial_id)
+        heartbeat.start()
+        start = time.perf_counter()
+        metrics: dict[str, float] = {}
+        try:
+            try:
+                value, metrics, fit_seconds = self.evaluator(trial)
+            except Pruned as exc:
+                trial.set_user_attr("pruned", str(exc))
+                state, value = TrialState.PRUNED, None
+            except KeyboardInterrupt:
+                trial.set_user_attr("interrupted", "Ctrl-C")
+                heartbeat.stop()
+                self.study.tell(trial, state=TrialState.FAIL)
+                raise
+            except Exception as exc:
+                trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
+                trial.set_user_attr("error_is_config", isinstance(exc, KampaiError))
+                state, value = TrialState.FAIL, None
+            else:
+                state = TrialState.COMPLETE
+                trial.set_user_attr("metrics", metrics)
+                trial.set_user_attr("fit_seconds", round(fit_seconds, 6))
+            trial.set_user_attr("seconds", round(time.perf_counter() - start, 6))
+        finally:
+            heartbeat.stop()
+        frozen = self.study.tell(trial, value) if state == TrialState.COMPLETE else self.study.tell(trial, state=state)
+        return frozen, metrics
+
+    def run(self) -> int:
+        """Run trials until the total, the deadline or ``max_failures`` failures in a row."""
+        from optuna.trial import TrialState
+
+        plan = self.plan
+        failures = 0
+        try:
+            while plan.deadline is None or time.time() < plan.deadline:
+                claim = self.claim()
+                if claim == "stop":
+                    break
+                if claim == "wait":
+                    time.sleep(WAIT_SECONDS)
+                    continue
+                frozen, metrics = self.run_trial(claim)
+                self.ran += 1
+                self.on_trial(frozen, metrics)
+                if frozen.state == TrialState.FAIL:
+                    failures += 1
+                    if failures >= plan.max_failures:
+                        raise TuneError(f"{failures} trials in a row failed; the last one (#{frozen.number}) "
+                                        f"with: {frozen.user_attrs.get('error')}. Completed trials are kept "
+                                        "in the study.")
+                else:
+                    failures = 0
+        finally:
+            self.lock.close()
+        return self.ran
+
+
+def process_main(plan: Plan, queue: Any) -> None:
+    """Entry point of a ``--jobs`` worker process: results go back to the main process."""
+    import signal
+
+    try:
+        if plan.blocked:
+            from kampai.core import plugins
+
+            plugins.block(set(plan.blocked))
+        worker = Worker(plan, lambda trial, metrics: queue.put(("trial", trial, metrics)))
+        worker.run()
+        queue.put(("done", os.getpid(), None))
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        queue.put(("interrupted", os.getpid(), None))
+    except KampaiError as exc:
+        queue.put(("error", os.getpid(), (True, str(exc))))
+    except BaseException as exc:
+        import traceback
+
+        queue.put(("error", os.getpid(), (False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")))
