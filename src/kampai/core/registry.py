@@ -160,6 +160,8 @@ class Serializer:
 
     ``save(model, path)`` writes into the (empty, existing) folder ``path``; ``load(path)``
     reads it back.  ``frameworks`` lists the frameworks whose models it can handle.
+    ``check()``, when given, raises a KampaiError if the serializer cannot work here (its
+    library is missing); the engine calls it before training.
     """
 
     name: str
@@ -167,6 +169,7 @@ class Serializer:
     load: Callable[[Any], Any]
     frameworks: tuple[str, ...]
     description: str = ""
+    check: Callable[[], None] | None = None
 
 
 class SerializerRegistry(Registry[Serializer]):
@@ -253,7 +256,7 @@ class EstimatorRegistry(Registry[Estimator]):
     def include(self, module_name: str) -> int:
         """Register every estimator class defined in ``module_name`` (``--include``)."""
         try:
-            module = importlib.import_module(module_name)
+            module = import_user_module(module_name)
         except ImportError as exc:
             raise KampaiError(f"Cannot import '{module_name}' to include its estimators: {exc}") from None
         count = 0
@@ -290,13 +293,34 @@ def estimator_kind(cls: type) -> str | None:
     return None
 
 
+def import_user_module(module_name: str) -> Any:
+    """Import a module; a user's own module in the current folder is found too.
+
+    ``python -m kampai`` puts the current folder on ``sys.path`` but the ``runner``
+    console script does not, so ``--model mymodels.MyEstimator`` next to the data would
+    fail only when run as ``runner``.  The folder is appended (never shadows a package).
+    """
+    import os
+    import sys
+
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        cwd = os.getcwd()
+        top = module_name.split(".")[0]
+        if exc.name != top or cwd in sys.path or "" in sys.path:
+            raise
+        sys.path.append(cwd)
+        return importlib.import_module(module_name)
+
+
 def import_object(path: str) -> Any:
     """Import ``pkg.mod.Name`` or ``pkg.mod:Name``; a clear error if it cannot be found."""
     module_name, _, attr = path.replace(":", ".").rpartition(".")
     if not module_name:
         raise KampaiError(f"'{path}' is not an import path (expected 'package.module.Name').")
     try:
-        module = importlib.import_module(module_name)
+        module = import_user_module(module_name)
     except ImportError as exc:
         raise KampaiError(f"Cannot import '{module_name}' for '{path}': {exc}") from None
     try:
