@@ -46,10 +46,9 @@ def _metrics_text(metrics: dict[str, float], first: str | None = None, n: int = 
 def register_cmd(
     run: str = typer.Argument(None, help="Run folder or run id; omit with --best."),
     name: str = typer.Option(..., "--name", help="Registered model name (created if new)."),
-    best: bool = typer.Option(False, "--best", help="Register the best run under --runs-dir by --metric "
-                              "(of one study with --study)."),
-    metric: str = typer.Option(None, "--metric", help="Metric for --best."),
-    study: str = typer.Option(None, "--study", help="With --best: only runs of this study/experiment name."),
+    best: bool = typer.Option(False, "--best", help="Register the best run under --runs-dir by --metric."),
+    metric: str = typer.Option(None, "--metric", help="Metric for --best (or to rank a study's runs)."),
+    study: str = typer.Option(None, "--study", help="Register the trained (--refit) run of this tuning study."),
     stage: str = typer.Option(None, "--stage", help="Also point this alias (e.g. production) at the new version."),
     description: str = typer.Option(None, "--description"),
     runs_dir: str = RunsDir, uri: str = Uri, json_out: bool = Json,
@@ -58,12 +57,14 @@ def register_cmd(
     from kampai.core.errors import KampaiError
     from kampai.plugins.mlflow import registry
 
-    if best:
+    if study:
+        run = registry.study_run(study, metric, uri)
+    elif best:
         if not metric:
             raise KampaiError("--best needs --metric (e.g. --metric f1_macro).")
-        run = str(registry.best_local_run(runs_dir, metric, study).run_dir)
+        run = str(registry.best_local_run(runs_dir, metric).run_dir)
     elif not run:
-        raise KampaiError("Give a RUN (folder or run id), or --best --metric M.")
+        raise KampaiError("Give a RUN (folder or run id), --best --metric M, or --study STUDY.")
     mv = registry.register(run, name, uri=uri, runs_dir=runs_dir, description=description)
     if stage:
         client, _ = registry.registry_client(uri)

@@ -116,18 +116,45 @@ def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Pat
         description=description)
 
 
-def best_local_run(runs_dir: str | Path, metric: str, study: str | None = None) -> Any:
-    """The best complete run under ``runs_dir`` by ``metric`` (of one study when given)."""
+def best_local_run(runs_dir: str | Path, metric: str) -> Any:
+    """The best complete run under ``runs_dir`` by ``metric``."""
     from kampai.core.runs import list_runs
 
     runs = [r for r in list_runs(runs_dir) if t._finite(r.metrics.get(metric))]
-    if study:
-        runs = [r for r in runs if study in (str(r.config.get("name")), str(r.meta.get("study")))]
     if not runs:
-        where = f" of study '{study}'" if study else ""
-        raise KampaiError(f"No run{where} under {runs_dir}/ has the metric '{metric}'.")
+        raise KampaiError(f"No run under {runs_dir}/ has the metric '{metric}'.")
     sign = 1 if greater_is_better(metric) else -1
     return max(runs, key=lambda r: sign * r.metrics[metric])
+
+
+def study_run(study: str, metric: str | None = None, uri: str | None = None) -> str:
+    """The run folder of a study's trained model (its ``--refit`` run, tagged with the study).
+
+    Several (refit twice): the best by ``metric`` (default: the study's objective).
+    """
+    mlflow_client, _ = registry_client(uri)
+    parents = mlflow_client.search_runs(
+        [e.experiment_id for e in mlflow_client.search_experiments()],
+        filter_string=f"tags.`{t.TAG_KIND}` = 'study' and tags.`kampai.study` = '{study}'")
+    found = mlflow_client.search_runs(
+        [e.experiment_id for e in mlflow_client.search_experiments()],
+        filter_string=f"tags.`{t.TAG_KIND}` = 'run' and tags.`kampai.study` = '{study}'")
+    if not found:
+        hint = "" if parents else f" No study '{study}' was tracked either."
+        raise KampaiError(f"Study '{study}' has no trained run to register: tune it with --refit "
+                          f"(registry mode) first.{hint}")
+    metric = metric or (parents[0].data.tags.get("kampai.metric") if parents else None)
+    scored = [r for r in found if t._finite(r.data.metrics.get(metric))] if metric else []
+    if scored:
+        sign = 1 if greater_is_better(metric) else -1
+        best = max(scored, key=lambda r: sign * r.data.metrics[metric])
+    else:
+        best = max(found, key=lambda r: r.info.start_time or 0)
+    run_dir = best.data.tags.get("kampai.run_dir")
+    if not run_dir or not Path(run_dir).is_dir():
+        raise KampaiError(f"The run of study '{study}' ({best.data.tags.get(t.TAG_RUN_ID)}) is not on this "
+                          f"machine (expected {run_dir}).")
+    return run_dir
 
 
 # --------------------------------------------------------------------------------------
@@ -270,12 +297,10 @@ def check(folder: Path, expected: str, name: str, version: Any) -> None:
     """The manifest must hash to what the registry recorded, and every file to the manifest."""
     from kampai.core.runs import verify_manifest
 
+    label = f"Registered model {name} version {version}"
     actual = t.manifest_digest(folder)
     if actual != expected:
-        raise RunError(f"Registered model {name} version {version}: its manifest.json "
+        raise RunError(f"{label}: its manifest.json "
                        f"{'is missing' if actual is None else 'does not match the hash recorded at registration'}"
                        " (corrupt or tampered artifact). Refusing to load it.")
-    try:
-        verify_manifest(folder, required=True)
-    except RunError as exc:
-        raise RunError(f"Registered model {name} version {version}: {exc}") from None
+    verify_manifest(folder, required=True, label=label)

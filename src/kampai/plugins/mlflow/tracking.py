@@ -28,6 +28,7 @@ RECORD = "tracking.json"
 ARTIFACT_DIR = "run"
 DEFAULT_EXPERIMENT = "kampai"
 STORE_DIR = ".kampai"
+STUDIES_DIR = "studies"
 #: tags every logged run carries; the registry reads them back
 TAG_RUN_ID = "kampai.run_id"
 TAG_KIND = "kampai.kind"
@@ -93,6 +94,7 @@ def _quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow", "alembic", "mlflow.store.db.utils"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -269,12 +271,13 @@ def log_folder(mlflow_client: Any, run_id: str, folder: Path, artifact_path: str
 # --------------------------------------------------------------------------------------
 
 
-def log_run(run: Any, uri: str, experiment: str, model: Any = None) -> dict[str, Any]:
+def log_run(run: Any, uri: str, experiment: str, model: Any = None,
+            extra_tags: dict[str, str] | None = None) -> dict[str, Any]:
     """Log one finished kampai run; return (and record in the folder) where it went."""
     mlflow_client = client(uri)
     exp_id = experiment_id(mlflow_client, experiment, uri)
     _drop_unfinished(mlflow_client, exp_id, run.run_id)
-    created = mlflow_client.create_run(exp_id, run_name=run.run_id, tags=run_tags(run))
+    created = mlflow_client.create_run(exp_id, run_name=run.run_id, tags={**run_tags(run), **(extra_tags or {})})
     mlflow_run_id = created.info.run_id
     try:
         log_batch(mlflow_client, mlflow_run_id, params=run_params(run.config, model),
@@ -336,12 +339,14 @@ def mark_pending(folder: Path, uri: str, experiment: str, error: BaseException, 
 
 
 def pending(runs_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Run (and study) folders under ``runs_dir`` holding a pending-push marker."""
-    root = Path(runs_dir)
-    if not root.is_dir():
-        return []
+    """Run folders under ``runs_dir`` (and study folders under ``studies/``, the tuner's
+    default output folder) holding a pending-push marker."""
+    markers = []
+    for root in (Path(runs_dir), Path(STUDIES_DIR)):
+        if root.is_dir():
+            markers += sorted(root.glob(f"*/{PENDING}"))
     out = []
-    for marker in sorted(root.glob(f"*/{PENDING}")) + sorted(root.glob(f"*/*/{PENDING}")):
+    for marker in markers:
         if marker.parent.name.startswith("."):
             continue
         try:
@@ -357,12 +362,23 @@ def warn(message: str) -> None:
     console().print(f"[yellow]Warning:[/yellow] {message}", soft_wrap=True)
 
 
+#: the study this process just tuned: its refit run (a normal train) is linked to it
+last_study: dict[str, Any] = {}
+
+
 def track_run(ctx: Any, run: Any) -> None:
     """``kampai_after_train``: log the run; on any tracking failure keep it pending, warn once."""
     cfg = run.config
     uri, experiment = tracking_uri(cfg), experiment_name(cfg)
+    extra = {}
+    study = last_study.pop("name", None)
+    if study is not None:
+        extra = {"kampai.study": str(study)}
+        if last_study.get("run_id") and last_study.get("uri") == uri:
+            extra["mlflow.parentRunId"] = last_study["run_id"]
+    last_study.clear()
     try:
-        record = log_run(run, uri, experiment, model=getattr(run, "_model", None))
+        record = log_run(run, uri, experiment, model=getattr(run, "_model", None), extra_tags=extra)
     except Exception as exc:
         mark_pending(run.run_dir, uri, experiment, exc)
         warn(f"run {run.run_id} was not tracked ({_short(exc)}). It is kept in {run.run_dir}; "
@@ -467,6 +483,9 @@ class StudyTracker:
             self._fail(ctx, exc)
 
     def finish(self, ctx: Any, study: Any, best: Any, status: str = "FINISHED") -> None:
+        last_study.clear()
+        if status == "FINISHED":
+            last_study.update(name=str(ctx.run_id), run_id=self.run_id, uri=self.uri)
         if self.run_id is None:
             if self.error is not None:
                 mark_pending(ctx.run_dir, self.uri, self.experiment, self.error, kind="study")
