@@ -29,6 +29,14 @@ def resolve_spec(user: Any, defaults: str = "sklearn.yaml") -> dict[str, Any] | 
     if not isinstance(user, dict):
         raise ConfigError(f"model.preprocess must be a mapping or false, got {user!r}.")
     spec = merge(default_spec(defaults), user)
+    # a step given with its class is a whole new step: the default step's params belong to
+    # the default class (OneHotEncoder's sparse_output means nothing to OrdinalEncoder);
+    # a mapping without 'class' only tunes the default step's params
+    for group, body in user.items():
+        if isinstance(body, dict) and isinstance(body.get("steps"), dict) and isinstance(spec.get(group), dict):
+            for step, value in body["steps"].items():
+                if isinstance(value, str) or (isinstance(value, dict) and "class" in value):
+                    spec[group]["steps"][step] = value
     for group, body in spec.items():
         if body is None:
             continue
