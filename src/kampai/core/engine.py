@@ -55,6 +55,7 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
             f"{', '.join(framework.tasks)}). Frameworks for '{task.name}': {', '.join(able) or 'none'}."
         )
     config_mod.check_framework_keys(cfg, framework)
+    config_mod.check_task_keys(cfg, task)
     cfg = config_mod.merge(cfg, {})
     if not cfg["split"].get("method"):
         cfg["split"] = config_mod.merge(cfg["split"], task.default_split)
@@ -180,7 +181,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
     model = None
     for i, (train_idx, test_idx) in enumerate(folds):
         ctx.fold = i if splitter.cv else None
-        train_data, test_data = data.take(train_idx), data.take(test_idx)
+        train_data, test_data = _part(data, train_idx), _part(data, test_idx)
         with report.step(f"fit {cfg['model']['estimator']}" + (f" fold {i + 1}/{len(folds)}" if splitter.cv else "")):
             model, seconds = fit(ctx, cfg["model"], train_data)
         fold_seconds.append(seconds)
@@ -193,10 +194,12 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
     ctx.fold = None
     if splitter.cv:
         scores = metrics_mod.aggregate(fold_scores)
-        with report.step("refit on all rows"):
-            model, fit_seconds = fit(ctx, cfg["model"], data)
     else:
         scores, fit_seconds = fold_scores[0], fold_seconds[0]
+    refit = cfg["split"].get("refit")
+    if refit if refit is not None else (splitter.cv or task.default_split.get("refit", False)):
+        with report.step("refit on all rows"):
+            model, fit_seconds = fit(ctx, cfg["model"], data)
     get_host().hook.kampai_after_evaluate(ctx=ctx, metrics=scores)
     report.info("  " + "  ".join(f"{k}={v:.4f}" for k, v in scores.items() if not k.endswith("_std")))
     with report.step("saved") as note:
@@ -208,6 +211,13 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
         import pandas as pd
 
         pd.concat(fold_tables).to_csv(writer.tmp_dir / "predictions.csv", index_label="row")
+    write_artifacts = getattr(task, "write_artifacts", None)  # optional: plots, reports
+    if write_artifacts is not None:
+        import pandas as pd
+
+        with report.step("artifacts") as note:
+            written = write_artifacts(writer.tmp_dir, data, pd.concat(fold_tables))
+            note["text"] = ", ".join(p.name for p in written or [])
     ctx.state["model"] = model
     return {
         "run_id": ctx.run_id, "created": utc_now(), "task": task.name,
@@ -222,6 +232,12 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
         "versions": package_versions(getattr(framework, "packages", ())),
         "git": git_info(),
     }
+
+
+def _part(data: TaskData, part: Any) -> TaskData:
+    """A fold's side: row positions (tabular splits), or the task's own view already
+    (forecasting's holdout/backtest return TaskData pairs: history and horizon)."""
+    return part if isinstance(part, TaskData) else data.take(part)
 
 
 def save_model(ctx: RunContext, model: Any, path: Path) -> int:
@@ -267,10 +283,23 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskDa
     return ctx.task.prepare(frame, data_cfg, training=training)
 
 
-def predict(run: Run, data: Any) -> pd.DataFrame:
-    """Predictions of a run's model for new data, as a table (label + proba columns)."""
+def predict(run: Run, data: Any = None, *, horizon: int | None = None) -> pd.DataFrame:
+    """Predictions of a run's model for new data, as a table (label + proba columns).
+
+    Tasks that predict ahead in time (``task.predicts_ahead``: forecasting) take a
+    ``horizon`` and may omit ``data``: the model then continues the series it was
+    trained on; with ``data`` it forecasts after the end of those series.
+    """
     ctx = _run_context(run)
-    task_data = _prepare_new(run, ctx, data, training=False)
+    ahead = bool(getattr(ctx.task, "predicts_ahead", False))
+    if horizon is not None and not ahead:
+        raise KampaiError(f"Task '{ctx.task.name}' does not predict ahead in time: --horizon is for "
+                          "forecasting tasks.")
+    if data is None and not ahead:
+        raise DataError("No data given: pass --data FILE (CSV/Parquet or a bundled dataset).")
+    task_data = TaskData(X=None) if data is None else _prepare_new(run, ctx, data, training=False)
+    if ahead:
+        task_data.info = {**task_data.info, "mode": "ahead", "horizon": horizon}
     prediction = predict_data(ctx, run.model, task_data)
     return ctx.task.format_predictions(task_data, prediction)
 

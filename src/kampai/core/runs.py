@@ -186,11 +186,12 @@ class Run:
             self._model = model_store(self.config).load(self.run_dir / "model")
         return self._model
 
-    def predict(self, data: Any) -> pd.DataFrame:
-        """Predictions for a DataFrame or a file path, as ``runner predict`` writes them."""
+    def predict(self, data: Any = None, *, horizon: int | None = None) -> pd.DataFrame:
+        """Predictions for a DataFrame or a file path, as ``runner predict`` writes them
+        (forecasting: ``horizon`` steps ahead; ``data`` optional)."""
         from kampai.core.engine import predict
 
-        return predict(self, data)
+        return predict(self, data, horizon=horizon)
 
     def evaluate(self, data: Any) -> dict[str, float]:
         """Metrics of this run's model on other labelled data (a DataFrame or a path)."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from kampai.core.markers import hookimpl
-from kampai.tasks import classification, clustering, regression, text_classification
+from kampai.tasks import classification, clustering, forecasting, regression, text_classification
 
-_MODULES = (classification, regression, clustering, text_classification)
+_MODULES = (classification, regression, clustering, text_classification, forecasting)
 
 
 @hookimpl
@@ -19,6 +19,7 @@ def kampai_register_tasks(registry: Any) -> None:
     registry.add(regression.Regression())
     registry.add(clustering.Clustering())
     registry.add(text_classification.TextClassification())
+    registry.add(forecasting.Forecasting())
 
 
 @hookimpl
@@ -31,3 +32,9 @@ def kampai_register_metrics(registry: Any) -> None:
 @hookimpl
 def kampai_register_datasets(registry: Any) -> None:
     text_classification.register_datasets(registry)
+
+
+@hookimpl
+def kampai_register_splitters(registry: Any) -> None:
+    for name, (fn, description) in forecasting.SPLITS.items():
+        registry.add(name, fn, cv=False, description=description)
