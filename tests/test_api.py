@@ -1,0 +1,100 @@
+"""The Python API: ``kampai.train``/``kampai.load_run``, the same code path as the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_wine
+from sklearn.pipeline import Pipeline
+
+import kampai
+from conftest import ROOT
+from helpers import invoke, no_tracker  # noqa: F401  (autouse)
+from kampai.core.errors import KampaiError, UnknownNameError
+
+
+@pytest.fixture
+def wine() -> pd.DataFrame:
+    frame = load_wine(as_frame=True).frame
+    frame["target"] = frame["target"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
+    return frame
+
+
+def test_train_on_a_dataframe(wine: pd.DataFrame) -> None:
+    run = kampai.train(task="classification", data=wine, target="target", model="RandomForestClassifier",
+                       params={"n_estimators": 25}, verbose=False)
+    assert isinstance(run, kampai.Run)
+    assert set(run.metrics) == {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"}
+    assert run.metrics["accuracy"] > 0.85
+    assert isinstance(run.model, Pipeline) and run.model[-1].n_estimators == 25
+    assert Path(run.run_dir).is_dir() and Path(run.run_dir).parent == Path("runs")
+    assert run.meta["data"]["source"] == "DataFrame"
+    assert run.config["data"]["path"] is None
+
+    new = wine.drop(columns="target").sample(10, random_state=0)
+    preds = run.predict(new)
+    assert list(preds.index) == list(new.index)
+    assert list(preds.columns) == ["prediction", "proba_barbera", "proba_barolo", "proba_grignolino"]
+    assert set(preds["prediction"]) <= {"barolo", "grignolino", "barbera"}
+    assert list(preds["prediction"]) == list(run.model.predict(new))
+
+
+def test_load_run_gives_the_same_model(wine: pd.DataFrame) -> None:
+    run = kampai.train(task="classification", data=wine, target="target", params={"n_estimators": 10},
+                       verbose=False)
+    again = kampai.load_run(run.run_dir)
+    assert again.run_id == run.run_id and again.metrics == run.metrics
+    assert again.config == run.config
+    new = wine.drop(columns="target")
+    pd.testing.assert_frame_equal(again.predict(new), run.predict(new))
+    assert again.evaluate(wine)["accuracy"] > 0.95  # on its own training rows
+    assert kampai.load_run(str(run.run_dir)).run_id == run.run_id
+
+
+def test_train_from_a_config_with_overrides() -> None:
+    run = kampai.train(ROOT / "conf/experiments/iris.yaml", overrides=["model.params.n_estimators=10",
+                                                                       "split.folds=3"], verbose=False)
+    assert run.meta["folds"] == 3 and run.model[-1].n_estimators == 10
+    assert run.model[-1].max_depth == 5  # from the YAML
+    assert "accuracy_std" in run.metrics and "balanced_accuracy" not in run.metrics  # the YAML's metrics
+
+
+def test_same_code_path_as_the_cli() -> None:
+    api = kampai.train(task="regression", data="sklearn:diabetes", model="Ridge", params={"alpha": 0.3},
+                       verbose=False)
+    cli = invoke("train", "--task", "regression", "--data", "sklearn:diabetes", "--model", "Ridge",
+                 "model.params.alpha=0.3", "--json").json()
+    assert cli["metrics"] == pytest.approx(api.metrics)
+    assert kampai.load_run(cli["run_dir"]).config == api.config
+
+
+def test_config_function_and_sections() -> None:
+    cfg = kampai.config(task="classification", data="sklearn:iris", split={"method": "kfold", "folds": 3},
+                        seed=5, metrics=["accuracy"], output={"runs_dir": "elsewhere"})
+    assert cfg["split"]["method"] == "kfold" and cfg["split"]["folds"] == 3
+    assert cfg["seed"] == 5 and cfg["metrics"] == ["accuracy"] and cfg["output"]["runs_dir"] == "elsewhere"
+    run = kampai.train(task="classification", data="sklearn:iris", output={"runs_dir": "elsewhere"},
+                       params={"n_estimators": 5}, verbose=False)
+    assert Path(run.run_dir).parent == Path("elsewhere")
+
+
+def test_errors_are_kampai_errors() -> None:
+    with pytest.raises(UnknownNameError, match="Did you mean 'RandomForestClassifier'"):
+        kampai.train(task="classification", data="sklearn:iris", model="RandomForestClasifier", verbose=False)
+    with pytest.raises(KampaiError, match="No data given"):
+        kampai.train(task="classification", verbose=False)
+    assert issubclass(UnknownNameError, kampai.KampaiError)
+
+
+def test_verbose_logs_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    kampai.train(task="regression", data="sklearn:diabetes", model="Ridge")
+    err = capsys.readouterr().err
+    assert "data loaded" in err and "fit Ridge" in err and "saved" in err
+
+
+def test_import_kampai_is_light() -> None:
+    assert {"train", "load_run", "config", "Run", "hookimpl", "KampaiError"} <= set(kampai.__all__)
+    with pytest.raises(AttributeError):
+        _ = kampai.not_a_thing
