@@ -175,7 +175,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
     with report.step("split") as note:
         folds = splitter.fn(data, cfg["split"])
         note["text"] = (f"{splitter.name}: {len(folds)} folds" if splitter.cv else
-                        f"{splitter.name}: {len(folds[0][0])} train / {len(folds[0][1])} test")
+                        f"{splitter.name}: {_size(folds[0][0])} train / {_size(folds[0][1])} test")
     metrics = metrics_mod.resolve(task, cfg.get("metrics"))
     fold_scores, fold_tables, fold_seconds = [], [], []
     model = None
@@ -238,6 +238,12 @@ def _part(data: TaskData, part: Any) -> TaskData:
     """A fold's side: row positions (tabular splits), or the task's own view already
     (forecasting's holdout/backtest return TaskData pairs: history and horizon)."""
     return part if isinstance(part, TaskData) else data.take(part)
+
+
+def _size(part: Any) -> int:
+    """Rows of a fold's side; a TaskData side counts its target rows (a forecasting test
+    side holds the whole history in ``X`` but only the horizon in ``y``)."""
+    return len(part.y) if isinstance(part, TaskData) and part.y is not None else len(part)
 
 
 def save_model(ctx: RunContext, model: Any, path: Path) -> int:

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_PANELS = 6
+MIN_HISTORY = 120  # history points shown before the first forecast, at least
 
 
 def plot_forecasts(path: Path, series: Any, table: pd.DataFrame, title: str = "") -> Path:
@@ -36,6 +37,8 @@ def plot_forecasts(path: Path, series: Any, table: pd.DataFrame, title: str = ""
         rows = table[(table[SERIES] == key) & (table["target"] == target)]
         first = rows["time"].min() if len(rows) else None
         shown = history if first is None else history[history.index < first]
+        n_ahead = rows["time"].nunique() if len(rows) else 0
+        shown = shown.iloc[-max(MIN_HISTORY, 6 * n_ahead):]  # zoom on the end: the forecasts stay readable
         ax.plot(shown.index, shown.to_numpy(), color="0.3", lw=1, label="history")
         if len(rows) and "actual" in rows.columns:
             actual = history[history.index >= first]

@@ -242,6 +242,13 @@ class Forecasting:
             freq = freq or infer_freq(indexed.index, data_cfg.get("freq"))
             full = self._regular_index(indexed.index, freq)
             indexed = indexed.reindex(full)
+            known = indexed[targets].notna().any(axis=1).to_numpy()
+            if not known.any():
+                raise DataError(f"Series '{key}' has no target values.")
+            # rows after the last target value only carry future covariates (known ahead)
+            last = int(known.nonzero()[0][-1]) + 1
+            ahead = indexed.iloc[last:]
+            indexed = indexed.iloc[:last]
             missing = indexed[targets + past + future].isna().any(axis=1)
             if missing.any():
                 first = indexed.index[missing.to_numpy()][0]
@@ -250,6 +257,8 @@ class Forecasting:
             for role, cols in (("target", targets), ("past", past), ("future", future)):
                 if cols:
                     sets[role][key] = indexed[cols].astype(float)
+            if future and len(ahead):
+                sets["future"][key] = pd.concat([sets["future"][key], ahead[future].astype(float)])
         if gaps:
             self._fill(sets, gaps, fill)
         season = int(data_cfg.get("season") or season_of(freq))
@@ -297,7 +306,7 @@ class Forecasting:
     # ---------------------------------------------------------------- predictions
     def format_predictions(self, data: TaskData, prediction: Prediction) -> pd.DataFrame:
         table = prediction.y.copy()
-        if data.y is not None and "actual" not in table.columns and len(data.y):
+        if data.y is not None and data.info.get("mode") != "ahead" and "actual" not in table.columns:
             table = table.merge(data.y, on=[SERIES, "time", "target"], how="left")
             cols = [c for c in table.columns if c != "actual"]
             table = table[[*cols[:cols.index("forecast")], "actual", *cols[cols.index("forecast"):]]]

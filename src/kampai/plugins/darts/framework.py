@@ -14,7 +14,7 @@ import json
 import logging
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,8 +233,12 @@ class DartsFramework:
 
     # ------------------------------------------------------------------ fit
     def fit(self, model: Forecaster, data: TaskData, task: Any) -> Forecaster:
+        return self._fit_series(model, data)
+
+    def _fit_series(self, model: Forecaster, data: TaskData, epochs: int = 0) -> Forecaster:
         series: SeriesSet = data.X
-        model.scaling = Scaling.fit(series) if model.scale else None
+        if model.series is not series:
+            model.scaling = Scaling.fit(series) if model.scale else None
         target, past, future = model.inputs(series)
         kwargs = self._covariates(model, past, future)
         if not model.is_global and len(target) > 1:
@@ -253,6 +257,8 @@ class DartsFramework:
                 if role in kwargs:
                     kwargs[f"val_{role}"] = kwargs[role]
         try:
+            if epochs:
+                kwargs["epochs"] = epochs
             with _quiet():
                 model.model.fit(fit_series, **kwargs)
         except ValueError as exc:
@@ -328,8 +334,8 @@ class DartsFramework:
             kwargs["fit_kwargs"] = {"verbose": False}
             kwargs["predict_kwargs"] = {"verbose": False}
         common = dict(forecast_horizon=int(info["horizon"]), stride=int(info["stride"]), retrain=bool(retrain),
-                      train_length=info.get("train_length"), last_points_only=False, overlap_end=False,
-                      num_samples=model.num_samples, verbose=False, show_warnings=False)
+                      train_length=info.get("train_length") if retrain else None, last_points_only=False,
+                      overlap_end=False, num_samples=model.num_samples, verbose=False, show_warnings=False)
         results = []
         try:
             for i, start in enumerate(starts):  # one call per series: each has its own start
@@ -342,6 +348,27 @@ class DartsFramework:
         except ValueError as exc:
             raise DataError(f"Darts cannot backtest '{model.estimator}' with this split: {exc}") from None
         return model.output(to_prediction(series.ids, results, model.quantiles, cutoffs=True))
+
+    # ------------------------------------------------------------------ tuning (runner tune)
+    def default_search_space(self, estimator: str, task: Any) -> dict[str, Any]:
+        """A small ``model.search`` per model family (see kampai.core.tuning.space)."""
+        try:
+            cls = models.resolve(estimator)
+        except Exception:
+            return {}
+        return dict(SEARCH_SPACES.get(cls.__name__) or (TORCH_SPACE if models.is_torch(cls) else {}))
+
+    def fit_incremental(self, model: Forecaster, data: TaskData, task: Any,
+                        report: Callable[[int, Any], None]) -> Forecaster:
+        """Torch models: one epoch at a time (Darts continues from the current weights),
+        ``report(epoch, model)`` after each so the tuner can prune; others: a plain fit."""
+        if not model.is_torch:
+            return self.fit(model, data, task)
+        epochs = int(model.model.n_epochs)
+        for epoch in range(epochs):
+            self._fit_series(model, data, epochs=1)
+            report(epoch, model)
+        return model
 
     # ------------------------------------------------------------------ save / load
     def save(self, model: Forecaster, path: Path) -> None:
@@ -391,6 +418,23 @@ class DartsFramework:
                           num_samples=int(info["num_samples"]), quantiles=tuple(info["quantiles"]),
                           series=stored["series"], scaling=stored["scaling"], scale=stored["scaling"] is not None,
                           settings=info.get("settings") or {})
+
+
+# ---------------------------------------------------------------------- search spaces
+SEARCH_SPACES: dict[str, dict[str, Any]] = {
+    "ExponentialSmoothing": {"trend": ["additive", "multiplicative", None], "damped": [False, True],
+                             "seasonal": ["additive", "multiplicative", None]},
+    "Theta": {"theta": {"type": "float", "low": 0.5, "high": 4.0}},
+    "FourTheta": {"theta": {"type": "float", "low": 0.5, "high": 4.0}},
+    "ARIMA": {"p": {"type": "int", "low": 0, "high": 12}, "d": {"type": "int", "low": 0, "high": 2},
+              "q": {"type": "int", "low": 0, "high": 3}},
+    "LinearRegressionModel": {"lags": {"type": "int", "low": 2, "high": 48}},
+    "LightGBMModel": {"lags": {"type": "int", "low": 2, "high": 48},
+                      "n_estimators": {"type": "int", "low": 50, "high": 500, "log": True}},
+    "NaiveSeasonal": {},
+}
+TORCH_SPACE: dict[str, Any] = {"dropout": {"type": "float", "low": 0.0, "high": 0.3},
+                               "batch_size": [16, 32, 64]}
 
 
 # ---------------------------------------------------------------------- conversions
@@ -469,6 +513,17 @@ def _ts(value: str) -> Any:
         return int(value)
 
 
+def darts_freq(freq: Any) -> Any:
+    """The frequency Darts gets: with pandas 3 a calendar ``Day`` offset breaks Darts'
+    step arithmetic (``Timedelta // Day``), so ``D`` / ``3D`` become ``24h`` / ``72h``."""
+    import re
+
+    if isinstance(freq, int) or freq is None:
+        return None
+    match = re.fullmatch(r"(\d*)D", str(freq))
+    return f"{24 * int(match.group(1) or 1)}h" if match else freq
+
+
 def to_darts(series: SeriesSet) -> tuple[list, list | None, list | None]:
     """The task's pandas series as Darts TimeSeries lists (target, past, future)."""
     from darts import TimeSeries
@@ -477,8 +532,11 @@ def to_darts(series: SeriesSet) -> tuple[list, list | None, list | None]:
         if frames is None:
             return None
         out = []
+        freq = darts_freq(series.freq)
         for frame in frames.values():
-            freq = series.freq if not isinstance(series.freq, int) else None
+            if freq is not None and freq != series.freq:
+                frame = frame.copy()
+                frame.index.freq = None
             out.append(TimeSeries.from_dataframe(frame, freq=freq, fill_missing_dates=False))
         return out
 
