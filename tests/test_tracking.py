@@ -1,0 +1,122 @@
+"""MLflow tracking as an observer plugin: the embedded store, switches, unreachable servers.
+
+Real MLflow, in-process (its import is paid once); each test has its own project folder.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mlflow")
+
+from kampai import api
+from mlflow_helpers import cli, client, free_port, runs_of, store
+
+IRIS = {"task": "classification", "data": "sklearn:iris"}
+
+
+def test_train_is_an_mlflow_run_in_the_embedded_store(tmp_path: Path) -> None:
+    subprocess.run("git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -q "
+                   "--allow-empty -m init", shell=True, cwd=tmp_path, check=True)
+    run = api.train(**IRIS, model="LogisticRegression", verbose=False,
+                    params={"C": 0.5, "preprocess__num__imputer__strategy": "mean"},
+                    output={"runs_dir": "runs"})
+    record = json.loads((run.run_dir / "tracking.json").read_text())["mlflow"]
+    uri = store(tmp_path)
+    assert list(record) == [uri]  # the default store is embedded, under the project
+    logged = client(uri).get_run(record[uri]["run_id"])
+    params, metrics, tags = logged.data.params, logged.data.metrics, logged.data.tags
+    # the nested config, flattened; pipeline params keep their __ names
+    assert params["model.params.C"] == "0.5"
+    assert params["model.params.preprocess__num__imputer__strategy"] == "mean"
+    assert params["estimator.model__C"] == "0.5"
+    assert params["estimator.preprocess__num__imputer__strategy"] == "mean"
+    assert params["split.method"] == "stratified"
+    assert metrics["accuracy"] == pytest.approx(run.metrics["accuracy"])
+    assert metrics["fit_seconds"] > 0 and metrics["model_size_bytes"] == run.meta["model_size_bytes"]
+    assert tags["kampai.data.fingerprint"] == run.meta["data"]["fingerprint"]
+    assert tags["kampai.version.scikit-learn"] and tags["kampai.version.kampai"]
+    assert tags["mlflow.source.git.commit"] == run.meta["git"]["commit"]
+    assert tags["kampai.git.dirty"] in ("true", "false")
+    assert tags["kampai.run_id"] == run.run_id
+    artifacts = {a.path for a in client(uri).list_artifacts(logged.info.run_id, "run")}
+    assert {"run/config.yaml", "run/metrics.json", "run/meta.json", "run/model", "run/manifest.json"} <= artifacts
+    assert (run.run_dir / "config.yaml").exists()  # the run folder stays the source of truth
+
+
+def test_no_track_flag_and_blocked_plugin_log_nothing(tmp_path: Path, capsys) -> None:
+    assert cli("train", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB",
+               "-q", "--no-track") == 0
+    assert cli("-p", "no:mlflow", "train", "--task", "classification", "--data", "sklearn:iris",
+               "--model", "GaussianNB", "-q") == 0
+    assert not (tmp_path / ".kampai" / "mlflow.db").exists()
+    assert len(list((tmp_path / "runs").iterdir())) == 2
+    assert not list((tmp_path / "runs").glob("*/tracking*.json"))
+
+
+def test_unreachable_server_keeps_the_run_and_sync_pushes_it(tmp_path: Path, capsys) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    assert cli("train", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB",
+               "-q", "--tracking-uri", dead) == 0
+    err = capsys.readouterr().err
+    assert err.count("Warning") == 1 and "runner runs sync" in err and "unreachable" in err
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    marker = json.loads((run_dir / "tracking-pending.json").read_text())
+    assert marker["uri"] == dead and (run_dir / "model").is_dir()
+    # still unreachable: sync says so and keeps the marker
+    assert cli("runs", "sync") == 2
+    assert (run_dir / "tracking-pending.json").exists()
+    capsys.readouterr()
+    # pushed elsewhere (or to the same server once it is back)
+    uri = store(tmp_path)
+    assert cli("runs", "sync", "--tracking-uri", uri) == 0
+    assert run_dir.name in capsys.readouterr().out
+    assert not (run_dir / "tracking-pending.json").exists()
+    (logged,) = runs_of(uri)
+    assert logged.data.tags["kampai.run_id"] == run_dir.name
+    assert cli("runs", "sync") == 0
+    assert "Nothing to push" in capsys.readouterr().out
+
+
+def test_tracking_uri_from_config_and_env(tmp_path: Path, monkeypatch) -> None:
+    env_store = "sqlite:///" + str(tmp_path / "env.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", env_store)
+    run = api.train(**IRIS, model="GaussianNB", verbose=False, tracking={"experiment": "iris-exp"})
+    assert list(json.loads((run.run_dir / "tracking.json").read_text())["mlflow"]) == [env_store]
+    assert client(env_store).get_experiment_by_name("iris-exp") is not None
+    cfg_store = "sqlite:///" + str(tmp_path / "cfg.db")
+    run = api.train(**IRIS, model="GaussianNB", verbose=False, tracking={"uri": cfg_store})
+    assert list(json.loads((run.run_dir / "tracking.json").read_text())["mlflow"]) == [cfg_store]
+
+
+def test_tuning_study_is_one_parent_run_trials_only_when_asked(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    from kampai.core.tuning import tune
+
+    uri = store(tmp_path)
+    base = {**IRIS, "model": "LogisticRegression", "params": {"max_iter": 200},
+            "overrides": ["model.search.C={low: 0.01, high: 10.0, log: true}"]}
+    cfg = api.config(**base, tune={"trials": 3, "plots": False, "study": "quick", "refit": True})
+    result = tune(cfg, verbose=False)
+    (parent,) = runs_of(uri, "study")
+    assert parent.data.tags["kampai.study"] == "quick"
+    assert parent.data.metrics["n_trials"] == 3
+    assert parent.data.metrics["best_value"] == pytest.approx(result.best_value)
+    assert float(parent.data.params["best.C"]) == pytest.approx(result.best_params["C"])
+    assert {a.path for a in client(uri).list_artifacts(parent.info.run_id, "study")} >= {"study/trials.csv"}
+    assert runs_of(uri, "trial") == []  # search mode: no run per trial by default
+    (refit,) = runs_of(uri, "run")  # the --refit run is linked to its study
+    assert refit.data.tags["kampai.study"] == "quick"
+    assert refit.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    # trials as child runs when asked
+    cfg = api.config(**base, tune={"trials": 2, "plots": False, "study": "children"},
+                     tracking={"trials": True})
+    tune(cfg, verbose=False)
+    parent = next(r for r in runs_of(uri, "study") if r.data.tags["kampai.study"] == "children")
+    children = runs_of(uri, "trial")
+    assert len(children) == 2
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
