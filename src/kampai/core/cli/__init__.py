@@ -76,8 +76,11 @@ def _command_name(argv: list[str]) -> str | None:
 
 def add_plugin_commands(argv: list[str]) -> None:
     """Let plugins add command groups, unless a built-in command was asked for."""
-    builtin = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
-    if _command_name(argv) in builtin:
+    # app.command()(train) leaves CommandInfo.name None: the name comes from the function
+    builtin = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands
+               if c.callback is not None} | {g.name for g in app.registered_groups if g.name}
+    name = _command_name(argv)
+    if name is not None and name in builtin:
         return
     from kampai.core.plugins import get_host
 

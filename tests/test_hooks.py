@@ -1,0 +1,543 @@
+"""Every hook of kampai.core.hookspecs, fired for real by an inline plugin.
+
+Each ``test_hook_<name>`` proves that hook is called, when, and with what (the guard rail in
+test_guardrails.py checks that every hook has such a test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kampai
+from helpers import invoke, leftovers, no_tracker  # noqa: F401  (autouse)
+from kampai import hookimpl
+from kampai.core.plugins import get_host
+from kampai.core.spec import Metric, Prediction
+
+LIFECYCLE = [
+    "before_train", "after_train", "on_train_error", "before_fit", "after_fit", "on_fit_error",
+    "before_evaluate", "after_evaluate", "on_evaluate_error", "before_predict", "after_predict",
+    "on_predict_error", "before_serialize", "after_serialize", "on_serialize_error",
+]
+
+ODD_MODELS = '''
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+
+class FitBoom(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        raise RuntimeError("fit boom")
+
+
+class PredictBoom(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.classes_ = sorted(set(y))
+        return self
+
+    def predict(self, X):
+        raise RuntimeError("predict boom")
+
+
+class Unpicklable(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.first_ = list(y)[0]
+        self.helper_ = lambda: 0  # cannot be pickled: saving the model fails
+        return self
+
+    def predict(self, X):
+        return [self.first_] * len(X)
+'''
+
+
+class Recorder:
+    """Implements every lifecycle hook and records what it receives."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def _record(self, name: str, ctx: Any, **kwargs: Any) -> None:
+        tmp_exists = ctx.run_dir.exists()
+        self.calls.append((name, {"fold": ctx.fold, "run_dir": ctx.run_dir, "run_dir_exists": tmp_exists,
+                                  "ctx": ctx, **kwargs}))
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [kwargs for hook, kwargs in self.calls if hook == name]
+
+    def order(self) -> list[str]:
+        return [hook for hook, _ in self.calls]
+
+    @hookimpl
+    def kampai_before_train(self, ctx): self._record("before_train", ctx)
+
+    @hookimpl
+    def kampai_after_train(self, ctx, run): self._record("after_train", ctx, run=run)
+
+    @hookimpl
+    def kampai_on_train_error(self, ctx, error): self._record("on_train_error", ctx, error=error)
+
+    @hookimpl
+    def kampai_before_fit(self, ctx, data): self._record("before_fit", ctx, data=data)
+
+    @hookimpl
+    def kampai_after_fit(self, ctx, model, seconds): self._record("after_fit", ctx, model=model, seconds=seconds)
+
+    @hookimpl
+    def kampai_on_fit_error(self, ctx, error): self._record("on_fit_error", ctx, error=error)
+
+    @hookimpl
+    def kampai_before_evaluate(self, ctx, data): self._record("before_evaluate", ctx, data=data)
+
+    @hookimpl
+    def kampai_after_evaluate(self, ctx, metrics): self._record("after_evaluate", ctx, metrics=metrics)
+
+    @hookimpl
+    def kampai_on_evaluate_error(self, ctx, error): self._record("on_evaluate_error", ctx, error=error)
+
+    @hookimpl
+    def kampai_before_predict(self, ctx, data): self._record("before_predict", ctx, data=data)
+
+    @hookimpl
+    def kampai_after_predict(self, ctx, prediction): self._record("after_predict", ctx, prediction=prediction)
+
+    @hookimpl
+    def kampai_on_predict_error(self, ctx, error): self._record("on_predict_error", ctx, error=error)
+
+    @hookimpl
+    def kampai_before_serialize(self, ctx, path): self._record("before_serialize", ctx, path=path)
+
+    @hookimpl
+    def kampai_after_serialize(self, ctx, path, size_bytes):
+        self._record("after_serialize", ctx, path=path, size_bytes=size_bytes)
+
+    @hookimpl
+    def kampai_on_serialize_error(self, ctx, error): self._record("on_serialize_error", ctx, error=error)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    rec = Recorder()
+    get_host().register(rec, "recorder")
+    return rec
+
+
+@pytest.fixture
+def cv_run(recorder: Recorder):
+    """Iris, 3-fold CV then a refit: 4 fits, 3 predicts, 3+1 evaluations, one save."""
+    run = kampai.train(task="classification", data="sklearn:iris", params={"n_estimators": 5},
+                       split={"method": "stratified_kfold", "folds": 3}, verbose=False)
+    return run, recorder
+
+
+@pytest.fixture
+def odd_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    (tmp_path / "odd_models.py").write_text(textwrap.dedent(ODD_MODELS))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "odd_models"
+
+
+def test_inline_plugin_sees_every_lifecycle_hook_in_order(cv_run) -> None:
+    _run, rec = cv_run
+    order = rec.order()
+    assert order[0] == "before_train" and order[-1] == "after_train"
+    per_fold = ["before_fit", "after_fit", "before_predict", "after_predict", "before_evaluate", "after_evaluate"]
+    assert order[1:1 + 3 * len(per_fold)] == per_fold * 3
+    assert order[1 + 3 * len(per_fold):] == ["before_fit", "after_fit", "after_evaluate", "before_serialize",
+                                             "after_serialize", "after_train"]
+    assert not [h for h in order if h.startswith("on_")]
+    listed = {p["name"]: p for p in invoke("plugins", "list", "--json").json()}
+    assert "kampai_before_fit" in listed["recorder"]["hooks"]
+
+
+def test_hook_kampai_before_train(cv_run) -> None:
+    _run, rec = cv_run
+    [call] = rec.named("before_train")
+    assert call["run_dir"].name.startswith(".tmp-") and call["run_dir_exists"]
+    assert call["ctx"].config["split"]["method"] == "stratified_kfold"
+    assert call["ctx"].task.name == "classification" and call["ctx"].framework.name == "sklearn"
+
+
+def test_hook_kampai_after_train(cv_run) -> None:
+    run, rec = cv_run
+    [call] = rec.named("after_train")
+    assert call["run"].run_id == run.run_id and call["run"].metrics == run.metrics
+    assert call["run_dir"] == Path(run.run_dir) and (call["run_dir"] / "meta.json").is_file()
+
+
+def test_hook_kampai_before_fit(cv_run) -> None:
+    _, rec = cv_run
+    calls = rec.named("before_fit")
+    assert [c["fold"] for c in calls] == [0, 1, 2, None]
+    assert [len(c["data"]) for c in calls] == [100, 100, 100, 150]
+
+
+def test_hook_kampai_after_fit(cv_run) -> None:
+    _, rec = cv_run
+    calls = rec.named("after_fit")
+    assert [c["fold"] for c in calls] == [0, 1, 2, None]
+    assert all(c["seconds"] > 0 for c in calls)
+    assert all(len(c["model"][-1].estimators_) == 5 for c in calls)  # fitted models
+
+
+def test_hook_kampai_before_predict(cv_run) -> None:
+    _, rec = cv_run
+    assert [len(c["data"]) for c in rec.named("before_predict")] == [50, 50, 50]
+
+
+def test_hook_kampai_after_predict(cv_run) -> None:
+    _, rec = cv_run
+    for call in rec.named("after_predict"):
+        prediction = call["prediction"]
+        assert isinstance(prediction, Prediction)
+        assert len(prediction.y) == 50 and prediction.proba.shape == (50, 3)
+        assert prediction.classes == ["setosa", "versicolor", "virginica"]
+
+
+def test_hook_kampai_before_evaluate(cv_run) -> None:
+    _, rec = cv_run
+    calls = rec.named("before_evaluate")
+    assert [c["fold"] for c in calls] == [0, 1, 2]
+    assert all(c["data"].y is not None for c in calls)
+
+
+def test_hook_kampai_after_evaluate(cv_run) -> None:
+    run, rec = cv_run
+    calls = rec.named("after_evaluate")
+    assert [c["fold"] for c in calls] == [0, 1, 2, None]
+    assert "accuracy_std" not in calls[0]["metrics"]
+    assert calls[-1]["metrics"] == run.metrics and "accuracy_std" in calls[-1]["metrics"]
+
+
+def test_hook_kampai_before_serialize(cv_run) -> None:
+    _, rec = cv_run
+    [call] = rec.named("before_serialize")
+    assert call["path"].name == "model" and call["path"].parent.name.startswith(".tmp-")
+    assert call["path"].is_dir() is False  # the tmp folder was renamed into place since
+
+
+def test_hook_kampai_after_serialize(cv_run) -> None:
+    run, rec = cv_run
+    [call] = rec.named("after_serialize")
+    assert call["size_bytes"] == run.meta["model_size_bytes"] > 0
+
+
+def test_evaluate_and_predict_of_a_saved_run_fire_hooks(cv_run) -> None:
+    run, rec = cv_run
+    rec.calls.clear()
+    frame = kampai.load_run(run.run_dir)
+    from sklearn.datasets import load_iris
+
+    data = load_iris(as_frame=True).data
+    frame.predict(data)
+    assert rec.order() == ["before_predict", "after_predict"]
+    rec.calls.clear()
+    labelled = data.assign(target=["x"] * 150)
+    frame.evaluate(labelled.assign(target=np.where(np.arange(150) < 50, "setosa", "virginica")))
+    assert rec.order() == ["before_predict", "after_predict", "before_evaluate", "after_evaluate"]
+
+
+def test_hook_kampai_on_fit_error(recorder: Recorder, odd_models: str) -> None:
+    with pytest.raises(RuntimeError, match="fit boom"):
+        kampai.train(task="classification", data="sklearn:iris", model=f"{odd_models}.FitBoom", verbose=False)
+    [call] = recorder.named("on_fit_error")
+    assert isinstance(call["error"], RuntimeError) and call["fold"] is None
+    assert not recorder.named("after_fit")
+
+
+def test_hook_kampai_on_train_error(recorder: Recorder, odd_models: str) -> None:
+    with pytest.raises(RuntimeError, match="fit boom"):
+        kampai.train(task="classification", data="sklearn:iris", model=f"{odd_models}.FitBoom", verbose=False)
+    [call] = recorder.named("on_train_error")
+    assert isinstance(call["error"], RuntimeError)
+    assert not call["run_dir_exists"]  # the temporary folder is already removed
+    assert recorder.order()[-1] == "on_train_error" and not recorder.named("after_train")
+    assert leftovers(Path("runs")) == []
+
+
+def test_hook_kampai_on_predict_error(recorder: Recorder, odd_models: str) -> None:
+    with pytest.raises(RuntimeError, match="predict boom"):
+        kampai.train(task="classification", data="sklearn:iris", model=f"{odd_models}.PredictBoom",
+                     verbose=False)
+    [call] = recorder.named("on_predict_error")
+    assert str(call["error"]) == "predict boom"
+    assert recorder.order()[-2:] == ["on_predict_error", "on_train_error"]
+
+
+def test_hook_kampai_on_evaluate_error(recorder: Recorder) -> None:
+    def explode(y: Any, p: Prediction, X: Any) -> float:
+        raise ZeroDivisionError("metric boom")
+
+    class Metrics:
+        @hookimpl
+        def kampai_register_metrics(self, registry):
+            registry.add(Metric("explode", explode, ("classification",)))
+
+    get_host().register(Metrics(), "explosive-metric")
+    with pytest.raises(ZeroDivisionError):
+        kampai.train(task="classification", data="sklearn:iris", metrics=["accuracy", "explode"], verbose=False)
+    [call] = recorder.named("on_evaluate_error")
+    assert isinstance(call["error"], ZeroDivisionError)
+
+
+def test_hook_kampai_on_serialize_error(recorder: Recorder, odd_models: str) -> None:
+    with pytest.raises(Exception, match=r"(?i)pickl|lambda"):
+        kampai.train(task="classification", data="sklearn:iris", model=f"{odd_models}.Unpicklable",
+                     verbose=False)
+    [call] = recorder.named("on_serialize_error")
+    assert call["error"] is not None
+    assert recorder.named("before_serialize") and not recorder.named("after_serialize")
+    assert leftovers(Path("runs")) == []
+
+
+# ---------------------------------------------------------------------------------------
+# Registration hooks: one inline plugin adds a task, a framework, an estimator, a dataset,
+# a split, a metric and a serializer, and the engine uses each of them.
+# ---------------------------------------------------------------------------------------
+
+
+class MeanModel:
+    """Predicts the training mean (a framework of its own, not scikit-learn)."""
+
+    def fit(self, X: Any, y: Any) -> MeanModel:
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X: Any) -> Any:
+        return np.full(len(X), self.mean_)
+
+
+class MeanFramework:
+    name = "meanfw"
+    description = "predicts the mean"
+    tasks = ("mean-regression",)
+    model_keys = ()
+    extra = None
+
+    def default_estimator(self, task): return "Mean"
+
+    def build(self, task, model_cfg, data, seed=42): return MeanModel()
+
+    def fit(self, model, data, task): return model.fit(data.X, data.y)
+
+    def predict(self, model, data, task): return Prediction(y=model.predict(data.X))
+
+    def save(self, model, path): (path / "mean.json").write_text(json.dumps({"mean": model.mean_}))
+
+    def load(self, path):
+        model = MeanModel()
+        model.mean_ = json.loads((path / "mean.json").read_text())["mean"]
+        return model
+
+
+def _tiny() -> pd.DataFrame:
+    return pd.DataFrame({"x": np.arange(40.0), "z": np.arange(40.0) % 3, "y": np.arange(40.0) * 2 + 1})
+
+
+def _first_half(data: Any, cfg: dict) -> list:
+    n = len(data)
+    return [(np.arange(n // 2), np.arange(n // 2, n))]
+
+
+def _max_abs_error(y: Any, p: Prediction, X: Any) -> float:
+    return float(np.max(np.abs(np.asarray(y) - np.asarray(p.y))))
+
+
+def _pickle_save(model: Any, path: Path) -> None:
+    (path / "model.pkl").write_bytes(pickle.dumps(model))
+
+
+def _pickle_load(path: Path) -> Any:
+    return pickle.loads((path / "model.pkl").read_bytes())
+
+
+class Extras:
+    @hookimpl
+    def kampai_register_tasks(self, registry):
+        from kampai.tasks.regression import Regression
+
+        class MeanRegression(Regression):
+            name = "mean-regression"
+            description = "regression for the mean framework"
+            default_metrics = ("max_abs_error",)
+
+        registry.add(MeanRegression())
+
+    @hookimpl
+    def kampai_register_frameworks(self, registry):
+        registry.add(MeanFramework())
+
+    @hookimpl
+    def kampai_register_estimators(self, registry):
+        registry.add("MyRidge", "sklearn.linear_model:Ridge", kind="regressor")
+
+    @hookimpl
+    def kampai_register_datasets(self, registry):
+        registry.add("test:tiny", _tiny, task="regression", target="y", description="40 rows, y = 2x + 1")
+
+    @hookimpl
+    def kampai_register_splitters(self, registry):
+        registry.add("first_half", _first_half, cv=False, description="train on the first half")
+
+    @hookimpl
+    def kampai_register_metrics(self, registry):
+        registry.add(Metric("max_abs_error", _max_abs_error, ("regression", "mean-regression"),
+                            greater_is_better=False))
+
+    @hookimpl
+    def kampai_register_serializers(self, registry):
+        from kampai.core.registry import Serializer
+
+        registry.add(Serializer("pickle-test", _pickle_save, _pickle_load, ("sklearn",), "plain pickle"))
+
+
+@pytest.fixture
+def extras() -> Extras:
+    plugin = Extras()
+    get_host().register(plugin, "extras")
+    return plugin
+
+
+def test_hook_kampai_register_tasks(extras: Extras) -> None:
+    tasks = {t["name"]: t for t in invoke("tasks", "list", "--json").json()}
+    assert tasks["mean-regression"]["plugin"] == "extras"
+    assert "mean-regression" in next(p for p in invoke("plugins", "list", "--json").json()
+                                 if p["name"] == "extras")["provides"]["tasks"]
+
+
+def test_hook_kampai_register_frameworks(extras: Extras) -> None:
+    run = kampai.train(task="mean-regression", framework="meanfw", data="test:tiny", verbose=False)
+    preds = pd.read_csv(Path(run.run_dir) / "predictions.csv")
+    train_rows = _tiny().drop(index=preds["row"])
+    assert run.model.mean_ == pytest.approx(train_rows["y"].mean())
+    assert (preds["prediction"] == run.model.mean_).all()
+    assert kampai.load_run(run.run_dir).model.mean_ == run.model.mean_
+    assert set(run.metrics) == {"max_abs_error"}  # the task's own default metrics
+    result = invoke("train", "--task", "regression", "--framework", "meanfw", "--data", "test:tiny")
+    assert result.code == 2 and "does not support task 'regression'" in result.stderr
+
+
+def test_hook_kampai_register_estimators(extras: Extras) -> None:
+    run = kampai.train(task="regression", data="sklearn:diabetes", model="MyRidge", params={"alpha": 0.1},
+                       verbose=False)
+    assert type(run.model[-1]).__name__ == "Ridge" and run.model[-1].alpha == 0.1
+    listing = {e["name"]: e for e in invoke("estimators", "list", "--type", "regressor", "--json").json()}
+    assert listing["MyRidge"]["path"] == "sklearn.linear_model.Ridge"
+
+
+def test_hook_kampai_register_datasets(extras: Extras) -> None:
+    datasets = {d["name"]: d for d in invoke("datasets", "list", "--json").json()}
+    assert datasets["test:tiny"] == {"name": "test:tiny", "task": "regression", "target": "y",
+                                     "description": "40 rows, y = 2x + 1", "plugin": "extras"}
+    run = kampai.train(task="regression", data="test:tiny", model="LinearRegression", verbose=False)
+    assert run.metrics["r2"] == pytest.approx(1.0)
+
+
+def test_hook_kampai_register_splitters(extras: Extras) -> None:
+    run = kampai.train(task="regression", data="test:tiny", model="LinearRegression",
+                       split={"method": "first_half"}, verbose=False)
+    rows = pd.read_csv(Path(run.run_dir) / "predictions.csv")["row"]
+    assert list(rows) == list(range(20, 40))
+    assert {"name": "first_half", "cv": False, "description": "train on the first half"} in invoke(
+        "splits", "list", "--json").json()
+
+
+def test_hook_kampai_register_metrics(extras: Extras) -> None:
+    run = kampai.train(task="regression", data="test:tiny", model="DummyRegressor",
+                       metrics=["max_abs_error", "rmse"], verbose=False)
+    preds = pd.read_csv(Path(run.run_dir) / "predictions.csv")
+    assert run.metrics["max_abs_error"] == pytest.approx((preds["target"] - preds["prediction"]).abs().max())
+    names = {m["name"] for m in invoke("metrics", "list", "--task", "mean-regression", "--json").json()}
+    assert names == {"max_abs_error"}
+
+
+def test_hook_kampai_register_serializers(extras: Extras) -> None:
+    run = kampai.train(task="regression", data="test:tiny", model="LinearRegression",
+                       output={"serializer": "pickle-test"}, verbose=False)
+    assert (Path(run.run_dir) / "model" / "model.pkl").is_file()
+    again = kampai.load_run(run.run_dir)
+    assert list(again.predict(_tiny())["prediction"]) == pytest.approx(list(_tiny()["y"]))
+
+
+def test_hook_kampai_resolve_run(extras: Extras) -> None:
+    run = kampai.train(task="regression", data="test:tiny", model="LinearRegression", verbose=False)
+
+    class Aliases:
+        @hookimpl
+        def kampai_resolve_run(self, ref):
+            return Path(run.run_dir) if ref == "tiny@latest" else None
+
+    get_host().register(Aliases(), "aliases")
+    assert kampai.load_run("tiny@latest").run_id == run.run_id
+    result = invoke("predict", "tiny@latest", "--data", "test:tiny")
+    assert result.code == 0, result.stderr
+    assert invoke("predict", "other@latest", "--data", "test:tiny").code == 2
+
+
+def test_hook_kampai_sync_runs() -> None:
+    seen: list[tuple[Path, str | None]] = []
+
+    class Tracker:
+        @hookimpl
+        def kampai_sync_runs(self, runs_dir, tracking_uri):
+            seen.append((runs_dir, tracking_uri))
+            return ["run-a", "run-b"]
+
+    get_host().register(Tracker(), "fake-tracker")
+    result = invoke("runs", "sync", "--runs-dir", "somewhere", "--tracking-uri", "file:///tmp/x")
+    assert result.code == 0, result.stderr
+    assert "Pushed 2 run(s): run-a, run-b" in result.stdout
+    assert seen == [(Path("somewhere"), "file:///tmp/x")]
+
+
+COMMANDS_PLUGIN = '''
+import typer
+
+from kampai import hookimpl
+
+greet = typer.Typer(help="Say hello (a plugin command).")
+
+
+@greet.command("say")
+def say(name: str = "world") -> None:
+    typer.echo(f"hello {name}")
+
+
+@hookimpl
+def kampai_register_commands(app):
+    app.add_typer(greet, name="greet")
+'''
+
+
+def write_distribution(root: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str]) -> Path:
+    """A real installed distribution: a .dist-info with METADATA and entry_points.txt."""
+    info = root / f"{dist.replace('-', '_')}-0.3.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n")
+    (info / "entry_points.txt").write_text(
+        "[kampai]\n" + "".join(f"{name} = {target}\n" for name, target in entry_points.items()))
+    for name, source in modules.items():
+        (root / f"{name}.py").write_text(textwrap.dedent(source))
+    return root
+
+
+def test_hook_kampai_register_commands(tmp_path: Path) -> None:
+    site = write_distribution(tmp_path / "site", "kampai-greet", {"greet": "kampai_greet"},
+                              {"kampai_greet": COMMANDS_PLUGIN})
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    result = subprocess.run([sys.executable, "-m", "kampai", "greet", "say", "--name", "kampai"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello kampai"
+    helped = subprocess.run([sys.executable, "-m", "kampai", "--help"], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert "greet" in helped.stdout
