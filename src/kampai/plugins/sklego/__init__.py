@@ -36,7 +36,10 @@ def _index() -> dict[str, list[Any]]:
 
 
 def load_all(registry: Any) -> None:
-    key = f"sklego-estimators-{metadata.version('scikit-lego')}"
+    try:
+        key = f"sklego-estimators-{metadata.version('scikit-lego')}"
+    except metadata.PackageNotFoundError:  # find_spec was fooled (MLEM's import interceptor)
+        return
     for name, (target, kind) in cached_json(key, _index).items():
         registry.add(name, target, kind=kind, package="sklego")
 
