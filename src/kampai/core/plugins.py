@@ -61,7 +61,10 @@ class PluginHost:
     def load_entry_points(self) -> None:
         autoload = not os.environ.get("KAMPAI_DISABLE_PLUGIN_AUTOLOAD")
         allowed = _env_list("KAMPAI_PLUGINS")
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        found = metadata.entry_points(group=ENTRY_POINT_GROUP)
+        # kampai's own plugins first: registration hooks run in registration order, so a
+        # third-party plugin cannot take over a built-in name ('sklearn', 'classification')
+        for ep in sorted(found, key=lambda ep: getattr(ep.dist, "name", None) != "kampai"):
             if not autoload and ep.name not in allowed:
                 continue
             dist = getattr(ep, "dist", None)
@@ -96,7 +99,9 @@ class PluginHost:
         """Call a registration hook plugin by plugin, so each entry knows its plugin and a
         plugin that raises is marked broken instead of stopping the others."""
         hook = getattr(self.pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):
+        # get_hookimpls() is in registration order (pluggy *calls* them last-first): the
+        # first plugin to register a name keeps it, a later one is marked broken
+        for impl in hook.get_hookimpls():
             registry.current_plugin = impl.plugin_name
             kwargs = {"registry": registry} if "registry" in impl.argnames else {}
             try:
