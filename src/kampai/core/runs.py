@@ -125,28 +125,29 @@ def write_manifest(run_dir: Path) -> dict[str, str]:
     return files
 
 
-def verify_manifest(run_dir: Path, required: bool = False) -> None:
+def verify_manifest(run_dir: Path, required: bool = False, label: str | None = None) -> None:
     """Refuse (RunError) a run folder whose files do not match their recorded hashes.
 
     A folder without a manifest passes unless ``required`` (runs older than manifests).
+    ``label`` names the run in messages (default: its folder).
     """
     file = Path(run_dir) / MANIFEST
+    label = label or f"Run '{run_dir}'"
     if not file.exists():
         if required:
-            raise RunError(f"Run '{run_dir}' has no {MANIFEST}: its files cannot be verified. "
-                           "Refusing to load it.")
+            raise RunError(f"{label} has no {MANIFEST}: its files cannot be verified. Refusing to load it.")
         return
     try:
         files = json.loads(file.read_text())["files"]
     except (ValueError, KeyError, TypeError):
-        raise RunError(f"'{file}' is corrupt. Refusing to load the run.") from None
+        raise RunError(f"{label}: {MANIFEST} is corrupt. Refusing to load it.") from None
     for rel, expected in files.items():
         path = Path(run_dir) / rel
         if not path.is_file():
-            raise RunError(f"Run '{run_dir}' is incomplete: '{rel}' is missing. Refusing to load it.")
+            raise RunError(f"{label} is incomplete: '{rel}' is missing. Refusing to load it.")
         if file_sha256(path) != expected:
-            raise RunError(f"'{path}' does not match its recorded sha256: it is corrupt or was "
-                           "changed after training. Refusing to load it.")
+            raise RunError(f"{label}: '{rel}' does not match its recorded sha256 (corrupt, or changed "
+                           "after training). Refusing to load it.")
 
 
 def model_store(config: dict[str, Any]) -> Any:
