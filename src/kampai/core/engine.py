@@ -266,6 +266,8 @@ def check_serializer(cfg: dict[str, Any], framework: Framework) -> None:
             f"Serializer '{name}' cannot save '{framework.name}' models (it handles: "
             f"{', '.join(serializer.frameworks)}). Drop --serializer to use the framework's own format."
         )
+    if serializer.check is not None:
+        serializer.check()
 
 
 def short_name(estimator: str) -> str:
