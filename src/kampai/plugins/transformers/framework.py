@@ -20,6 +20,7 @@ dynamic padding and length-grouped batches on GPU, fused AdamW (transformers' de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,16 @@ class TransformersFramework:
         if data.y is None:
             raise DataError("Training a text classifier needs the label column.")
         return model.fit(data.X, data.y)
+
+    def fit_incremental(self, model: Any, data: TaskData, task: Any,
+                        report: Callable[[int, Any], None]) -> Any:
+        """Fit, calling ``report(epoch, model)`` after each epoch (tuning scores it and may
+        prune the trial by raising)."""
+        model.on_epoch_end = lambda epoch: report(epoch, model)
+        try:
+            return self.fit(model, data, task)
+        finally:
+            model.on_epoch_end = None
 
     def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
         import numpy as np

@@ -125,10 +125,8 @@ class TextClassifier:
     tokenizer: Any = None
     classes: list[Any] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
-    #: called as ``on_epoch(epoch, {"eval_loss": ..., "eval_accuracy": ...})`` (tuning/pruning)
-    on_epoch: Callable[[int, dict[str, float]], None] | None = None
-    #: held-out rows scored each epoch (tuning); None = a validation split when needed
-    eval_data: Any = None
+    #: called as ``on_epoch_end(epoch)`` after each training epoch (tuning reports and prunes)
+    on_epoch_end: Callable[[int], None] | None = None
 
     @property
     def pretrained(self) -> bool:
@@ -281,9 +279,6 @@ class TextClassifier:
         import numpy as np
 
         every = list(range(len(texts)))
-        if self.eval_data is not None:
-            X, y = self.eval_data
-            return every, X["text"].tolist(), self._label_ids(y)
         if not self.settings.early_stopping_patience:
             return every, None, None
         from sklearn.model_selection import train_test_split
@@ -337,6 +332,7 @@ class TextClassifier:
         if not texts:
             return out
         device = torch.device(self.device)
+        training = self.model.training  # called between epochs while tuning
         self.model.to(device)
         self.model.eval()
         cuda = device.type == "cuda"
@@ -354,6 +350,7 @@ class TextClassifier:
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                         logits = self.model(**batch).logits
                     out[rows] = torch.softmax(logits.double(), dim=-1).cpu().numpy()
+        self.model.train(training)
         return out
 
     # ----------------------------------------------------------------------------------
@@ -422,9 +419,9 @@ class _History:
                              if isinstance(v, (int, float)) and k != "total_flos"}
                     owner.history.append(entry)
 
-            def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None, **kw: Any) -> None:
-                if owner.on_epoch is not None and metrics:
-                    owner.on_epoch(round(float(state.epoch or 0)), dict(metrics))
+            def on_epoch_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+                if owner.on_epoch_end is not None:
+                    owner.on_epoch_end(round(float(state.epoch or 0)))
 
         return History()
 
