@@ -74,7 +74,8 @@ def kampai_register_estimators(registry: EstimatorRegistry) -> None:
     Add single classes or import paths with ``registry.add(name, "pkg.mod:Class",
     kind=...)`` or a lazy collection with ``registry.add_source(name, loader,
     description)``; the loader runs only when estimators are resolved or listed
-    (``runner estimators list``).  Return value ignored.
+    (``runner estimators list``).  Called by the engine the first time an estimator name
+    is resolved or listed.  Return value ignored.
     """
 
 
@@ -329,8 +330,8 @@ def kampai_resolve_run(ref: str) -> Path | None:
     Called by :func:`kampai.core.runs.load_run` (so by ``runner predict``/``evaluate`` and
     the Python API) only when ``ref`` is not an existing folder.  Return ``None`` when the
     reference is not yours; raise :class:`kampai.core.errors.RunError` when it is yours
-    but cannot be opened (unknown version, tampered artifact).  Stops at the first
-    non-None result.
+    but cannot be opened (unknown version, tampered artifact).  Stops at the
+    first non-None result.
     """
 
 
