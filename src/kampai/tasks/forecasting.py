@@ -157,18 +157,30 @@ def infer_freq(index: pd.Index, given: Any = None) -> Any:
         return int(steps.mode().iloc[0]) if len(steps) else 1
     if len(index) < 3:
         raise DataError("A series needs at least 3 time steps to infer its frequency; set data.freq.")
-    guess = pd.infer_freq(index)
+    guess = _pandas_freq(index)
     if guess:
         return guess
     votes: dict[str, int] = {}
     for start in range(0, max(1, len(index) - 6), max(1, len(index) // 50)):
-        f = pd.infer_freq(index[start:start + 7]) if len(index[start:start + 7]) >= 3 else None
+        f = _pandas_freq(index[start:start + 7]) if len(index[start:start + 7]) >= 3 else None
         if f:
             votes[f] = votes.get(f, 0) + 1
     if not votes:
         raise DataError("Cannot infer the frequency of the time column (irregular steps); set data.freq "
                         "(e.g. D, W-SUN, MS, h).")
     return max(votes, key=votes.get)
+
+
+def _pandas_freq(index: Any) -> str | None:
+    """``pd.infer_freq`` as a string (pandas 3 warns that it will return an offset)."""
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        guess = pd.infer_freq(index)
+    return None if guess is None else getattr(guess, "freqstr", guess)
 
 
 def season_of(freq: Any) -> int:
@@ -352,6 +364,7 @@ def holdout(data: TaskData, cfg: dict[str, Any]) -> list:
     ends = {k: len(f) - horizon for k, f in series.target.items()}
     train = series.cut(ends)
     truth = {k: f.iloc[ends[k]:] for k, f in series.target.items()}
+    data.info["horizon"] = horizon  # the final refit on all rows forecasts this far too
     info = {**data.info, "mode": "holdout", "horizon": horizon}
     return [(TaskData(X=train, y=train.long(), info=info),
              TaskData(X=train, y=series.long(truth), info=info))]
@@ -385,6 +398,7 @@ def backtest(data: TaskData, cfg: dict[str, Any]) -> list:
     stride = int(cfg.get("stride") or 1)
     if stride < 1:
         raise ConfigError("split.stride must be >= 1.")
+    data.info["horizon"] = horizon
     train = series.cut(ends)
     if train_length:
         train = replace(train, target={k: f.iloc[-int(train_length):] for k, f in train.target.items()})

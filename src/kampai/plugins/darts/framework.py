@@ -120,6 +120,9 @@ class DartsFramework:
         horizon = int(data.info.get("horizon") or 1)
         shortest = min(len(f) for f in series.target.values())
         self._auto_params(cls, valid, params, series.season, horizon, shortest)
+        if series.past and "output_chunk_length" in valid and "output_chunk_length" not in params:
+            # past covariates are unknown ahead: forecast the whole horizon at once
+            params["output_chunk_length"] = horizon
         quantiles = tuple(float(q) for q in (model_cfg.get("quantiles") or DEFAULT_QUANTILES))
         likelihood = params.get("likelihood")
         if isinstance(likelihood, str) and models.is_torch(cls):
@@ -163,7 +166,7 @@ class DartsFramework:
         if cls.__name__ == "ExponentialSmoothing" and "seasonal_periods" not in params:
             if season > 1:
                 params["seasonal_periods"] = season
-            elif "seasonal" not in params:
+            else:  # yearly or unknown seasonality: no seasonal component unless periods are given
                 params["seasonal"] = None
         if cls.__name__ == "NaiveSeasonal" and "K" not in params:
             params["K"] = season
@@ -422,8 +425,9 @@ class DartsFramework:
 
 # ---------------------------------------------------------------------- search spaces
 SEARCH_SPACES: dict[str, dict[str, Any]] = {
-    "ExponentialSmoothing": {"trend": ["additive", "multiplicative", None], "damped": [False, True],
-                             "seasonal": ["additive", "multiplicative", None]},
+    "ExponentialSmoothing": {"trend": ["additive", None],
+                             "damped": {"choices": [False, True], "when": {"trend": "additive"}},
+                             "seasonal": ["additive", "multiplicative"]},
     "Theta": {"theta": {"type": "float", "low": 0.5, "high": 4.0}},
     "FourTheta": {"theta": {"type": "float", "low": 0.5, "high": 4.0}},
     "ARIMA": {"p": {"type": "int", "low": 0, "high": 12}, "d": {"type": "int", "low": 0, "high": 2},

@@ -41,7 +41,8 @@ def resolve(name: str) -> type:
         names = model_names()
         real = name if name in names else ALIASES.get(name) or (f"{name}Model" if f"{name}Model" in names else None)
         if real is None:
-            raise unknown("Darts model", name, names, "List them with 'runner estimators list'.")
+            short = [n.removesuffix("Model") for n in names if n.endswith("Model")]
+            raise unknown("Darts model", name, [*names, *short], "List them with 'runner estimators list'.")
         cls = getattr(darts.models, real)
         name = real
     if not isinstance(cls, type):
