@@ -19,7 +19,7 @@ from kampai.core.markers import hookimpl, hookspec
 __version__ = "0.1.0"
 
 _LAZY = {
-    "train": "kampai.api", "load_run": "kampai.api", "config": "kampai.api",
+    "train": "kampai.api", "load_run": "kampai.api", "config": "kampai.api", "tune": "kampai.api",
     "Run": "kampai.core.runs", "TaskData": "kampai.core.spec", "Prediction": "kampai.core.spec",
     "Metric": "kampai.core.spec",
 }

@@ -12,7 +12,9 @@ from kampai.core.runs import Run, load_run
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["config", "load_run", "train"]
+    from kampai.core.tuning.study import TuneResult
+
+__all__ = ["config", "load_run", "train", "tune"]
 
 
 def config(config: str | Path | None = None, *, task: str | None = None,
@@ -50,3 +52,30 @@ def train(config: str | Path | None = None, *, data: str | Path | pd.DataFrame |
     cfg = globals()["config"](config, data=data, **kwargs)
     frame = data if _is_frame(data) else None
     return engine.train(cfg, frame, verbose=verbose)
+
+
+def tune(config: str | Path | None = None, *, data: str | Path | pd.DataFrame | None = None,
+         search: dict[str, Any] | None = None, trials: int | None = None, timeout: float | None = None,
+         metric: str | None = None, direction: str | None = None, sampler: str | None = None,
+         pruner: str | None = None, jobs: int | None = None, study: str | None = None,
+         storage: str | None = None, refit: bool | None = None, verbose: bool = True,
+         **kwargs: Any) -> TuneResult:
+    """Tune hyperparameters, as ``runner tune`` does (same code path; docs/tuning.md).
+
+    ``search`` replaces the config's ``model.search``; the keyword arguments named like
+    ``runner tune``'s flags set the ``tune`` section; the rest are those of
+    :func:`config`.  Returns a :class:`kampai.core.tuning.study.TuneResult` with
+    ``best_params``, ``best_value``, ``trials`` (a DataFrame), ``study`` (the Optuna
+    study) and ``run`` (the refit run, with ``refit=True``).
+    """
+    from kampai.core.tuning.study import tune as run_tune
+
+    flags = {"trials": trials, "timeout": timeout, "metric": metric, "direction": direction,
+             "sampler": sampler, "pruner": pruner, "jobs": jobs, "study": study, "storage": storage,
+             "refit": refit}
+    kwargs.update({f"tune.{k}": v for k, v in flags.items() if v is not None})
+    cfg = globals()["config"](config, data=data, **kwargs)
+    if search is not None:
+        cfg["model"]["search"] = dict(search)
+    frame = data if _is_frame(data) else None
+    return run_tune(cfg, frame, verbose=verbose)

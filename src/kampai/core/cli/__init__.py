@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from kampai.core.cli import inspect_cmds, run_cmds
+from kampai.core.cli import inspect_cmds, run_cmds, tune_cmds
 
 app = typer.Typer(
     name="runner",
@@ -59,6 +59,7 @@ def _global(
 
 run_cmds.register(app)
 inspect_cmds.register(app)
+tune_cmds.register(app)
 
 
 def _command_name(argv: list[str]) -> str | None:
