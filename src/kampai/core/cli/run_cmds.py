@@ -17,6 +17,9 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No step log."),
     no_track: bool = o.NoTrack, tracking_uri: str = o.TrackingUri, serializer: str = o.Serializer,
     device: str = o.Device, text: str = o.Text,
+    from_study: str = typer.Option(None, "--from-study", help="Train the best params of this tuning "
+                                   "study (its recorded config unless -c/--task is given)."),
+    storage: str = typer.Option(None, "--storage", help="The study's storage URL (with --from-study)."),
     overrides: list[str] = o.Overrides,
 ) -> None:
     """Train, evaluate and save a model; writes runs/<run_id>/."""
@@ -26,6 +29,11 @@ def train(
                          extra={"tracking.enabled": False if no_track else None,
                                 "tracking.uri": tracking_uri, "output.serializer": serializer,
                                 "device": device, "data.text": text})
+    if from_study:
+        from kampai.core.tuning.study import study_config
+
+        cfg = study_config(from_study, storage, base=cfg if (config or task) else None,
+                           overrides=overrides, runs_dir=runs_dir)
     run = engine.train(cfg, verbose=not (quiet or json_out))
     if json_out:
         typer.echo(engine.dumps({"run_id": run.run_id, "run_dir": str(run.run_dir),
@@ -87,7 +95,10 @@ def config_show(
 
     cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides)
     if cfg.get("task"):
-        cfg, _, _ = engine.resolve(cfg)
+        cfg, task_obj, framework_obj = engine.resolve(cfg)
+        from kampai.core.tuning.study import search_in_use
+
+        cfg["model"]["search"], _ = search_in_use(cfg, task_obj, framework_obj)  # the space runner tune uses
     typer.echo(config_mod.to_yaml(cfg), nl=False)
 
 

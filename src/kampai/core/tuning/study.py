@@ -408,8 +408,13 @@ def best_config(cfg: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def study_config(name: str, storage: str | None = None, base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The config of study ``name`` (or ``base``) with its best params: ``train --from-study``."""
+def study_config(name: str, storage: str | None = None, base: dict[str, Any] | None = None,
+                 overrides: list[str] | None = None, runs_dir: str | None = None) -> dict[str, Any]:
+    """The config of study ``name`` (or ``base``) with its best params: ``train --from-study``.
+
+    Without ``base``, the study's recorded config is used, with ``overrides`` (dotted) and
+    ``runs_dir`` applied on top.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -427,5 +432,7 @@ def study_config(name: str, storage: str | None = None, base: dict[str, Any] | N
     if base is None:
         if not meta.get("config"):
             raise TuneError(f"Study '{name}' was not created by kampai: pass -c CONFIG with it.")
-        base = meta["config"]
+        base = config_mod.merge(meta["config"], config_mod.parse_overrides(list(overrides or [])))
+        if runs_dir:
+            base["output"]["runs_dir"] = runs_dir
     return best_config(base, best.params)
