@@ -541,3 +541,118 @@ def test_hook_kampai_register_commands(tmp_path: Path) -> None:
     helped = subprocess.run([sys.executable, "-m", "kampai", "--help"], capture_output=True, text=True,
                             env=env, timeout=120)
     assert "greet" in helped.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# Tune hooks: one small study (3 trials of a logistic regression on iris) observed once.
+# ---------------------------------------------------------------------------------------
+
+SEARCH_C = "model.search.C={type: float, low: 0.01, high: 10, log: true}"
+
+
+class TuneRecorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [kwargs for hook, kwargs in self.calls if hook == name]
+
+    @hookimpl
+    def kampai_before_tune(self, ctx, study):
+        self.calls.append(("before_tune", {"ctx": ctx, "trials_before": len(study.trials)}))
+
+    @hookimpl
+    def kampai_after_trial(self, ctx, trial, metrics):
+        self.calls.append(("after_trial", {"trial": trial, "metrics": metrics}))
+
+    @hookimpl
+    def kampai_after_tune(self, ctx, study, best):
+        self.calls.append(("after_tune", {"study": study, "best": best}))
+
+    @hookimpl
+    def kampai_on_tune_error(self, ctx, error):
+        self.calls.append(("on_tune_error", {"error": error}))
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory: pytest.TempPathFactory):
+    """Runs outside the per-test fixtures (module scope): sets its own folder and plugins."""
+    from kampai.core import plugins
+    from kampai.core.tuning import tune
+
+    old_cwd, old_block = os.getcwd(), os.environ.get("KAMPAI_BLOCK_PLUGINS")
+    os.chdir(tmp_path_factory.mktemp("tune"))
+    os.environ["KAMPAI_BLOCK_PLUGINS"] = "mlflow"
+    plugins.reset()
+    rec = TuneRecorder()
+    try:
+        get_host().register(rec, "tune-recorder")
+        cfg = kampai.config(task="classification", data="sklearn:iris", model="LogisticRegression",
+                            overrides=[SEARCH_C, "tune.trials=3", "tune.plots=false", "tune.study=hooks"])
+        result = tune(cfg, verbose=False)
+    finally:
+        os.chdir(old_cwd)
+        if old_block is None:
+            os.environ.pop("KAMPAI_BLOCK_PLUGINS", None)
+        else:
+            os.environ["KAMPAI_BLOCK_PLUGINS"] = old_block
+        plugins.reset()
+    return result, rec
+
+
+def test_hook_kampai_before_tune(tuned) -> None:
+    _, rec = tuned
+    [call] = rec.named("before_tune")
+    assert call["trials_before"] == 0
+    assert call["ctx"].run_id == "hooks" and "C" in call["ctx"].config["model"]["search"]
+    assert rec.calls[0][0] == "before_tune"
+
+
+def test_hook_kampai_after_trial(tuned) -> None:
+    _, rec = tuned
+    calls = rec.named("after_trial")
+    assert sorted(c["trial"].number for c in calls) == [0, 1, 2]
+    for call in calls:
+        assert 0.01 <= call["trial"].params["C"] <= 10
+        assert {"accuracy", "f1_macro"} <= set(call["metrics"])
+        assert call["trial"].value == pytest.approx(call["metrics"]["accuracy"])
+
+
+def test_hook_kampai_after_tune(tuned) -> None:
+    _, rec = tuned
+    [call] = rec.named("after_tune")
+    assert rec.calls[-1][0] == "after_tune"
+    values = [c["trial"].value for c in rec.named("after_trial")]
+    assert call["best"].value == max(values)
+    assert len(call["study"].trials) == 3
+    assert not rec.named("on_tune_error")
+
+
+FAILING_SEARCHABLE = '''
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+
+class AlwaysFails(ClassifierMixin, BaseEstimator):
+    def __init__(self, x=1.0):
+        self.x = x
+
+    def fit(self, X, y):
+        raise RuntimeError("this estimator never fits")
+'''
+
+
+def test_hook_kampai_on_tune_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kampai.core.tuning import tune
+
+    (tmp_path / "failing_searchable.py").write_text(textwrap.dedent(FAILING_SEARCHABLE))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rec = TuneRecorder()
+    get_host().register(rec, "tune-recorder")
+    cfg = kampai.config(task="classification", data="sklearn:iris", model="failing_searchable.AlwaysFails",
+                        overrides=["model.search.x={type: float, low: 0, high: 1}", "tune.trials=5",
+                                   "tune.max_failures=2", "tune.plots=false"])
+    with pytest.raises(Exception, match="2 trials in a row failed"):
+        tune(cfg, verbose=False)
+    [call] = rec.named("on_tune_error")
+    assert "never fits" in str(call["error"])
+    assert len(rec.named("after_trial")) == 2 and not rec.named("after_tune")
