@@ -120,6 +120,8 @@ class DartsFramework:
         horizon = int(data.info.get("horizon") or 1)
         shortest = min(len(f) for f in series.target.values())
         self._auto_params(cls, valid, params, series.season, horizon, shortest)
+        if cls.__name__ == "TFTModel" and not series.future and "add_relative_index" not in params:
+            params["add_relative_index"] = True  # TFT needs future inputs: a relative time index will do
         if series.past and "output_chunk_length" in valid and "output_chunk_length" not in params:
             # past covariates are unknown ahead: forecast the whole horizon at once
             params["output_chunk_length"] = horizon
@@ -157,10 +159,11 @@ class DartsFramework:
         """Fill required or season-dependent params the config left out."""
         train_room = max(2, shortest - horizon)
         if "input_chunk_length" in valid and "input_chunk_length" not in params:
-            params["input_chunk_length"] = max(2, min(max(2 * season, horizon), train_room // 3))
+            params["input_chunk_length"] = max(2, min(max(2 * season, 2 * horizon), train_room // 3))
         if "output_chunk_length" in valid and "output_chunk_length" not in params and \
                 valid["output_chunk_length"].default is inspect.Parameter.empty:
-            params["output_chunk_length"] = max(1, min(horizon, train_room // 3))
+            longest_input = params.get("input_chunk_length", train_room // 3)
+            params["output_chunk_length"] = max(1, min(horizon, longest_input - 1))
         if "lags" in valid and not {"lags", "lags_past_covariates", "lags_future_covariates"} & set(params):
             params["lags"] = max(2, min(2 * season if season > 1 else 12, train_room // 3))
         if cls.__name__ == "ExponentialSmoothing" and "seasonal_periods" not in params:
