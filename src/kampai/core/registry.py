@@ -221,7 +221,7 @@ class EstimatorSource:
 
 class EstimatorRegistry(Registry[Estimator]):
     kind = "estimator"
-    KINDS = ("classifier", "regressor", "transformer", "cluster")
+    KINDS = ("classifier", "regressor", "transformer", "cluster", "forecaster")
 
     def __init__(self) -> None:
         super().__init__()
