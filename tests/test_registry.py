@@ -13,13 +13,14 @@ pytest.importorskip("mlflow")
 
 from kampai import api
 from kampai.core.errors import RunError
-from mlflow_helpers import cli, client, store
+from mlflow_helpers import cli, client, seed_store, store
 
 IRIS = {"task": "classification", "data": "sklearn:iris"}
 
 
 @pytest.fixture
 def two_runs(tmp_path: Path) -> list:
+    seed_store(tmp_path)
     fast = api.train(**IRIS, model="GaussianNB", verbose=False, tracking={"enabled": False})
     forest = api.train(**IRIS, model="RandomForestClassifier", params={"n_estimators": 10}, verbose=False)
     return [fast, forest]
@@ -92,7 +93,7 @@ def test_best_run_registration(tmp_path: Path, two_runs, capsys) -> None:
 
 
 def test_tampered_artifacts_are_refused(tmp_path: Path, two_runs, capsys) -> None:
-    fast, forest = two_runs
+    fast = two_runs[0]
     for run in two_runs:
         assert cli("registry", "register", str(run.run_dir), "--name", "iris") == 0
     # the registry's copy of version 2 is changed after registration
