@@ -1,0 +1,297 @@
+"""Tuning: search spaces, the Python API and the CLI, resume, cache, refit, bad input.
+
+Real scikit-learn on bundled data, tiny models and few trials: fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from kampai.core.errors import ConfigError, KampaiError, TuneError
+from kampai.core.tuning import space as space_mod
+
+HERE = Path(__file__).resolve().parent
+
+IRIS = """
+name: iris-tree
+task: classification
+data: {path: "sklearn:iris"}
+split: {method: stratified_kfold, folds: 3}
+model:
+  estimator: DecisionTreeClassifier
+  search:
+    max_depth: {type: int, low: 1, high: 6}
+    criterion: [gini, entropy]
+metrics: [accuracy, f1_macro]
+tune: {plots: false}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_tracker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # observers from other plugins are not what these tests measure
+    monkeypatch.setenv("KAMPAI_BLOCK_PLUGINS", "mlflow")
+
+
+@pytest.fixture
+def iris_yaml(tmp_path: Path) -> Path:
+    path = tmp_path / "iris.yaml"
+    path.write_text(IRIS)
+    return path
+
+
+def _tune(config: Path | None = None, **kwargs):
+    import kampai
+
+    return kampai.tune(config, verbose=False, **kwargs)
+
+
+def _cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from kampai.core.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# -- search spaces -----------------------------------------------------------------------
+
+
+def test_space_forms_and_grid() -> None:
+    space = space_mod.parse({
+        "n": {"type": "int", "low": 1, "high": 3},
+        "lr": {"low": 0.01, "high": 1.0, "log": True},
+        "penalty": ["l1", "elasticnet"],
+        "ratio": {"low": 0.0, "high": 1.0, "step": 0.5, "when": {"penalty": "elasticnet"}},
+    })
+    assert [d.type for d in space.dims] == ["int", "float", "categorical", "float"]
+    assert space.names.index("ratio") > space.names.index("penalty")
+    small = space_mod.parse({k: v for k, v in space.to_config().items() if k != "lr"})
+    grid = small.grid()
+    # n (3) x [l1 (ratio absent) + elasticnet x ratio (3)] = 3 x 4
+    assert len(grid) == 12
+    assert len({json.dumps(g, sort_keys=True) for g in grid}) == 12
+    assert all("ratio" not in g for g in grid if g["penalty"] == "l1")
+
+
+@pytest.mark.parametrize(("search", "fragment"), [
+    ({"a": {"type": "int", "low": 1, "hihg": 3}}, "Did you mean 'high'"),
+    ({"a": {"type": "integer", "low": 1, "high": 3}}, "unknown type 'integer'"),
+    ({"a": {"type": "float", "low": 0.0, "high": 1.0, "log": True}}, "log scale needs low > 0"),
+    ({"a": {"type": "int", "low": 5, "high": 1}}, "low (5) is above high (1)"),
+    ({"a": {"type": "categorical", "choices": []}}, "non-empty list"),
+    ({"a": {"low": 0.0, "high": 1.0, "when": {"b": "x"}}}, "'when' names 'b'"),
+    ({"a": 3}, "expected a mapping"),
+])
+def test_space_errors(search: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=None) as info:
+        space_mod.parse(search)
+    assert fragment in str(info.value)
+    assert "model.search.a" in str(info.value)
+
+
+def test_grid_needs_float_step() -> None:
+    with pytest.raises(TuneError, match="needs a step"):
+        space_mod.parse({"a": {"low": 0.0, "high": 1.0}}).grid()
+
+
+# -- Python API: a study, its log, hooks, resume ---------------------------------------------
+
+
+def test_tune_python_api_logs_hooks_and_resumes(iris_yaml: Path) -> None:
+    from kampai import hookimpl
+    from kampai.core.plugins import get_host
+
+    seen: dict[str, list] = {"before": [], "trial": [], "after": []}
+
+    class Observer:
+        @hookimpl
+        def kampai_before_tune(self, ctx, study):
+            seen["before"].append((ctx.run_id, study.study_name, ctx.state["metric"]))
+
+        @hookimpl
+        def kampai_after_trial(self, ctx, trial, metrics):
+            seen["trial"].append((trial.number, trial.state.name, metrics))
+
+        @hookimpl
+        def kampai_after_tune(self, ctx, study, best):
+            seen["after"].append(best.number if best is not None else None)
+
+        @hookimpl
+        def kampai_after_fit(self, ctx, model, seconds):  # search mode: never per fold
+            seen.setdefault("fit", []).append(1)
+
+    get_host().register(Observer(), "observer")
+    result = _tune(iris_yaml, trials=4)
+    assert result.ran == 4 and len(result.trials) == 4
+    assert result.metric == "accuracy" and result.direction == "maximize"
+    assert set(result.best_params) <= {"max_depth", "criterion"}
+    assert 0.5 < result.best_value <= 1.0
+    assert seen["before"] == [("iris-tree", "iris-tree", "accuracy")]
+    assert [n for n, _, _ in seen["trial"]] == [0, 1, 2, 3]
+    assert all(state == "COMPLETE" and "accuracy" in m and "f1_macro_std" in m for _, state, m in seen["trial"])
+    assert seen["after"] == [result.best_number]
+    assert "fit" not in seen
+    # the compact trial log: CSV and Parquet, params, metrics and durations per trial
+    import pandas as pd
+
+    out = Path("studies/iris-tree")
+    log = pd.read_csv(out / "trials.csv")
+    assert {"number", "state", "value", "seconds", "fit_seconds", "param:max_depth",
+            "metric:accuracy", "metric:f1_macro"} <= set(log.columns)
+    assert len(pd.read_parquet(out / "trials.parquet")) == 4
+    assert json.loads((out / "best.json").read_text())["params"] == result.best_params
+    assert not Path("runs").exists()  # search mode: no run folders
+    first = log.set_index("number")["value"].to_dict()
+
+    # same study name: resumes to the new total, keeps what was done
+    again = _tune(iris_yaml, trials=6)
+    assert again.ran == 2 and len(again.trials) == 6
+    assert again.trials.set_index("number")["value"].to_dict().items() >= first.items()
+    # already at the total: nothing to run
+    assert _tune(iris_yaml, trials=6).ran == 0
+
+
+def test_seeded_study_is_reproducible(iris_yaml: Path) -> None:
+    a = _tune(iris_yaml, trials=5, study="a", sampler="random")
+    b = _tune(iris_yaml, trials=5, study="b", sampler="random")
+    assert a.trials["value"].tolist() == b.trials["value"].tolist()
+    assert [json.dumps(t.params, sort_keys=True) for t in a.study.trials] == \
+           [json.dumps(t.params, sort_keys=True) for t in b.study.trials]
+
+
+def test_default_search_space_and_config_show(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _cli("config", "show", "--task", "classification", "--data", "sklearn:iris",
+                        "--model", "KNeighborsClassifier", capsys=capsys)
+    assert code == 0
+    assert "n_neighbors:" in out and "weights:" in out
+    result = _tune(task="classification", data="sklearn:iris", model="KNeighborsClassifier",
+                   trials=2, split={"method": "stratified_kfold", "folds": 3})
+    assert set(result.best_params) == {"n_neighbors", "weights", "metric"}
+
+
+def test_cache_fits_preprocessing_once_per_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "fits.log"
+    monkeypatch.setenv("KAMPAI_TEST_FIT_LOG", str(log))
+    preprocess = {"num": {"steps": {"count": {"class": "tune_helpers:CountingScaler"}}}}
+    common = dict(task="classification", data="sklearn:iris", model="LogisticRegression",
+                  search={"C": {"low": 0.01, "high": 10.0, "log": True}},
+                  split={"method": "stratified_kfold", "folds": 3}, trials=5)
+    cached = _tune(study="cached", overrides=[f"model.preprocess={json.dumps(preprocess)}"],
+                   **common)
+    assert cached.ran == 5
+    assert len(log.read_text().split()) == 3  # one preprocessing fit per fold, not per trial
+    entries = list(Path(".kampai/cache/tune").rglob("*.joblib"))
+    assert len(entries) == 3
+    # a second study on the same data and preprocessing reuses the files: no fit at all
+    _tune(study="cached-2", overrides=[f"model.preprocess={json.dumps(preprocess)}"], **common)
+    assert len(log.read_text().split()) == 3
+    # without the cache every trial refits it
+    log.unlink()
+    _tune(study="uncached", overrides=[f"model.preprocess={json.dumps(preprocess)}", "tune.cache=false"],
+          **common)
+    assert len(log.read_text().split()) == 15
+
+
+def test_pruner_gets_intermediate_scores(iris_yaml: Path) -> None:
+    result = _tune(task="classification", data="sklearn:iris", model="RandomForestClassifier",
+                   search={"n_estimators": {"low": 10, "high": 30}, "max_depth": {"low": 1, "high": 4}},
+                   split={"method": "stratified_kfold", "folds": 3}, trials=6, pruner="median",
+                   study="pruned")
+    states = {t.state.name for t in result.study.trials}
+    assert states <= {"COMPLETE", "PRUNED"}
+    assert all(t.intermediate_values for t in result.study.trials)  # warm-start steps reported
+
+
+def test_refit_and_train_from_study(iris_yaml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = _tune(iris_yaml, trials=3, refit=True)
+    assert result.run is not None
+    run_params = result.run.config["model"]["params"]
+    assert all(run_params[k] == v for k, v in result.best_params.items())
+    assert (result.run.run_dir / "model").is_dir()
+    code, out, _ = _cli("train", "--from-study", "iris-tree", "--json", "-q", capsys=capsys)
+    assert code == 0, out
+    run_dir = Path(json.loads(out)["run_dir"])
+    import yaml
+
+    params = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]["params"]
+    assert all(params[k] == v for k, v in result.best_params.items())
+
+
+# -- the CLI and bad input -------------------------------------------------------------------
+
+
+def test_cli_tune_json_plots_and_table(iris_yaml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _cli("tune", "-c", str(iris_yaml), "--trials", "3", "--sampler", "random",
+                        "--study", "cli", "--plots", "--json", capsys=capsys)
+    assert code == 0, out
+    payload = json.loads(out)
+    assert payload["study"] == "cli" and payload["ran"] == 3 and payload["trials"] == 3
+    for name in ("history.png", "importances.png", "duration.png"):
+        assert (Path("studies/cli") / name).stat().st_size > 1000
+    code, out, err = _cli("tune", "-c", str(iris_yaml), "--trials", "4", "--study", "cli",
+                          capsys=capsys)
+    assert code == 0
+    assert "Top trials of study 'cli'" in out
+    assert "resuming at 3/4" in err
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--sampler", "annealing"], "Unknown sampler 'annealing'"),
+    (["--pruner", "mediam"], "Did you mean 'median'"),
+    (["--metric", "accuracyy"], "Unknown metric for task 'classification' 'accuracyy'"),
+    (["--direction", "up"], "Unknown direction 'up'"),
+    (["--storage", "postgresql://kampai:secret@127.0.0.1:9/nope"], "Cannot open the study storage"),
+    (["model.search.max_dpth={low: 1, high: 3}"], "'model.search.max_dpth'"),
+    (["model.search.max_depth={low: 1, high: 2.5}"], "'high' must be an integer, got 2.5"),
+    (["--sampler", "grid", "model.search.ccp_alpha={low: 0.0, high: 0.1}"], "needs a step"),
+])
+def test_cli_bad_input_exits_2(iris_yaml: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                               fragment: str) -> None:
+    code, out, err = _cli("tune", "-c", str(iris_yaml), "--trials", "2", *args, capsys=capsys)
+    assert code == 2, out + err
+    text = " ".join(err.split())
+    assert fragment in text
+    assert "Traceback" not in err and "secret" not in err
+
+
+def test_empty_space_and_incompatible_resume(iris_yaml: Path) -> None:
+    with pytest.raises(TuneError, match=r"No search space for 'sklearn.dummy.DummyClassifier'"):
+        _tune(task="classification", data="sklearn:iris", model="sklearn.dummy.DummyClassifier")
+    _tune(iris_yaml, trials=2, study="fixed")
+    with pytest.raises(TuneError, match=r"param 'max_depth' was int, now float.*param 'splitter' was added"):
+        _tune(iris_yaml, trials=3, study="fixed",
+              search={"max_depth": {"low": 1.0, "high": 6.0}, "criterion": ["gini", "entropy"],
+                      "splitter": ["best", "random"]})
+    with pytest.raises(TuneError, match="metric was 'accuracy', now 'f1_macro'"):
+        _tune(iris_yaml, trials=3, study="fixed", metric="f1_macro")
+    # nothing lost: the study still holds its two trials and resumes with the old config
+    assert _tune(iris_yaml, trials=3, study="fixed").ran == 1
+
+
+def test_failing_trials_stop_the_study_with_one_message(iris_yaml: Path) -> None:
+    # max_depth=0 is invalid for a decision tree: every trial fails
+    with pytest.raises(KampaiError, match="3 trials in a row failed") as info:
+        _tune(iris_yaml, trials=10, study="broken", search={"max_depth": {"low": -3, "high": 0}},
+              overrides=["tune.max_failures=3"])
+    assert "max_depth" in str(info.value)
+
+
+def test_tune_help_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from kampai.core.cli import main\n"
+            "try: main(['tune', '--help'])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('optuna', 'sklearn', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ}, timeout=60).stdout
+    assert "--sampler" in out and out.strip().endswith("[]")
