@@ -18,6 +18,11 @@ from mlflow_helpers import cli, client, seed_store, store
 IRIS = {"task": "classification", "data": "sklearn:iris"}
 
 
+@pytest.fixture(autouse=True)
+def _tracking_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAMPAI_NO_TRACK", raising=False)  # tests/conftest.py sets it for the others
+
+
 @pytest.fixture
 def two_runs(tmp_path: Path) -> list:
     seed_store(tmp_path)

@@ -19,6 +19,11 @@ from mlflow_helpers import cli, client, free_port, runs_of, seed_store, store
 IRIS = {"task": "classification", "data": "sklearn:iris"}
 
 
+@pytest.fixture(autouse=True)
+def _tracking_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAMPAI_NO_TRACK", raising=False)  # tests/conftest.py sets it for the others
+
+
 def test_train_is_an_mlflow_run_in_the_embedded_store(tmp_path: Path) -> None:
     subprocess.run("git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -q "
                    "--allow-empty -m init", shell=True, cwd=tmp_path, check=True)
@@ -48,13 +53,15 @@ def test_train_is_an_mlflow_run_in_the_embedded_store(tmp_path: Path) -> None:
     assert (run.run_dir / "config.yaml").exists()  # the run folder stays the source of truth
 
 
-def test_no_track_flag_and_blocked_plugin_log_nothing(tmp_path: Path, capsys) -> None:
+def test_no_track_flag_and_blocked_plugin_log_nothing(tmp_path: Path, monkeypatch) -> None:
     assert cli("train", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB",
                "-q", "--no-track") == 0
     assert cli("-p", "no:mlflow", "train", "--task", "classification", "--data", "sklearn:iris",
                "--model", "GaussianNB", "-q") == 0
+    monkeypatch.setenv("KAMPAI_NO_TRACK", "1")  # the switch for CI and test suites
+    api.train(**IRIS, model="GaussianNB", verbose=False)
     assert not (tmp_path / ".kampai" / "mlflow.db").exists()
-    assert len(list((tmp_path / "runs").iterdir())) == 2
+    assert len(list((tmp_path / "runs").iterdir())) == 3
     assert not list((tmp_path / "runs").glob("*/tracking*.json"))
 
 

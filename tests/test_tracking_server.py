@@ -18,6 +18,11 @@ from mlflow_helpers import cli, client, free_port, mlflow_server, runs_of
 IRIS = {"task": "classification", "data": "sklearn:iris"}
 
 
+@pytest.fixture(autouse=True)
+def _tracking_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAMPAI_NO_TRACK", raising=False)  # tests/conftest.py sets it for the others
+
+
 @pytest.mark.slow
 def test_train_sync_register_promote_predict_through_a_real_server(
         tmp_path: Path, monkeypatch, capsys) -> None:

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import re
 import socket
 import time
 from datetime import UTC, datetime
@@ -66,6 +67,9 @@ def experiment_name(cfg: dict[str, Any]) -> str:
 
 
 def enabled(cfg: dict[str, Any]) -> bool:
+    """``tracking.enabled``, unless ``KAMPAI_NO_TRACK`` is set (CI, test suites)."""
+    if os.environ.get("KAMPAI_NO_TRACK", "").strip() not in ("", "0", "false"):
+        return False
     return bool((cfg.get("tracking") or {}).get("enabled", True))
 
 
@@ -229,6 +233,11 @@ def run_tags(run: Any) -> dict[str, str]:
     return {k: str(v) for k, v in tags.items() if v is not None}
 
 
+def safe_key(key: str) -> str:
+    """MLflow keys allow letters, digits, ``_ - . / space``, at most 250 characters."""
+    return re.sub(r"[^\w\-. /]", "_", str(key))[:250]
+
+
 def _batches(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
@@ -238,8 +247,8 @@ def log_batch(mlflow_client: Any, run_id: str, params: dict[str, str] | None = N
     from mlflow.entities import Metric, Param, RunTag
 
     stamp = int(time.time() * 1000)
-    plist = [Param(k[:250], v) for k, v in (params or {}).items()]
-    mlist = [Metric(k, v, stamp, step) for k, v, step in (metrics or [])]
+    plist = [Param(k, v) for k, v in {safe_key(k): v for k, v in (params or {}).items()}.items()]
+    mlist = [Metric(safe_key(k), v, stamp, step) for k, v, step in (metrics or [])]
     tlist = [RunTag(k, v[:5000]) for k, v in (tags or {}).items()]
     for chunk in _batches(plist, 100):
         mlflow_client.log_batch(run_id, params=chunk)
@@ -357,9 +366,11 @@ def pending(runs_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def warn(message: str) -> None:
+    from rich.markup import escape
+
     from kampai.core.console import console
 
-    console().print(f"[yellow]Warning:[/yellow] {message}", soft_wrap=True)
+    console().print(f"[yellow]Warning:[/yellow] {escape(message)}", soft_wrap=True)
 
 
 #: the study this process just tuned: its refit run (a normal train) is linked to it
