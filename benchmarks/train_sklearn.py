@@ -1,0 +1,110 @@
+"""``runner train`` vs the same plain scikit-learn script (target: wall-time ratio <= 1.15).
+
+Both run in fresh processes (imports included) and do the same work on a bundled dataset:
+load it, a stratified 80/20 split, a Pipeline of median imputation + scaling and a
+RandomForestClassifier, predict with probabilities, the same five metrics, save the model
+with joblib and write the predictions.  kampai adds its config, plugins, step log, run folder
+(meta.json with versions and git info, manifest) on top.
+
+    .venv/bin/python benchmarks/train_sklearn.py [--runs 5] [--trees 300] [--dataset breast_cancer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+TARGET = 1.15
+
+PLAIN = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+
+    import joblib
+    import pandas as pd
+    from sklearn import datasets, metrics
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    name, trees, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    bunch = getattr(datasets, f"load_{name}")(as_frame=True)
+    X, y = bunch.data, bunch.target.map(dict(enumerate(bunch.target_names)))
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=42)
+    pre = ColumnTransformer([("num", Pipeline([("imputer", SimpleImputer(strategy="median")),
+                                               ("scaler", StandardScaler())]), list(X.columns))])
+    model = Pipeline([("preprocess", pre), ("model", RandomForestClassifier(n_estimators=trees, random_state=42))])
+    model.fit(X_train, y_train)
+    pred, proba = model.predict(X_test), model.predict_proba(X_test)
+    scores = {
+        "accuracy": metrics.accuracy_score(y_test, pred),
+        "balanced_accuracy": metrics.balanced_accuracy_score(y_test, pred),
+        "f1_macro": metrics.f1_score(y_test, pred, average="macro"),
+        "roc_auc": metrics.roc_auc_score(y_test, proba[:, 1]) if proba.shape[1] == 2
+        else metrics.roc_auc_score(y_test, proba, multi_class="ovr"),
+        "log_loss": metrics.log_loss(y_test, proba, labels=model.classes_),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, out / "model.joblib")
+    pd.DataFrame({"target": y_test, "prediction": pred}).to_csv(out / "predictions.csv")
+    (out / "metrics.json").write_text(json.dumps(scores))
+    print(json.dumps(scores))
+""")
+
+
+def wall(cmd: list[str], cwd: str, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--trees", type=int, default=300)
+    parser.add_argument("--dataset", default="breast_cancer", choices=["breast_cancer", "iris", "wine", "digits"])
+    parser.add_argument("--track", action="store_true",
+                        help="leave installed tracker plugins on (default: --no-track, like the plain script)")
+    args = parser.parse_args()
+    runner = str(Path(sys.executable).with_name("runner"))
+    with tempfile.TemporaryDirectory() as cwd:
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached for both, as after pip install
+        env["PYTHONPYCACHEPREFIX"] = os.path.join(cwd, "pycache")
+        script = Path(cwd) / "plain.py"
+        script.write_text(PLAIN)
+        plain = [sys.executable, str(script), args.dataset, str(args.trees), "plain-out"]
+        kampai = [runner, "train", "--task", "classification", "--data", f"sklearn:{args.dataset}",
+                  "--model", "RandomForestClassifier", "-q", f"model.params.n_estimators={args.trees}",
+                  "model.preprocess.cat=null"]  # numeric data: the same single imputer+scaler group
+        if not args.track:
+            kampai.append("--no-track")
+        wall(plain, cwd, env), wall(kampai, cwd, env)  # warm caches (files, bytecode, estimator index)
+        plain_t, kampai_t = [], []
+        for _ in range(args.runs):  # interleaved, so load changes hit both alike
+            plain_t.append(wall(plain, cwd, env))
+            kampai_t.append(wall(kampai, cwd, env))
+    p, k = statistics.median(plain_t), statistics.median(kampai_t)
+    print(f"RandomForestClassifier(n_estimators={args.trees}) on sklearn:{args.dataset}, "
+          f"median of {args.runs} fresh processes each ({os.cpu_count()} CPUs)\n")
+    print(f"{'':<26}{'median':>10}{'min':>10}{'max':>10}")
+    print(f"{'plain scikit-learn script':<26}{p:>9.3f}s{min(plain_t):>9.3f}s{max(plain_t):>9.3f}s")
+    print(f"{'runner train':<26}{k:>9.3f}s{min(kampai_t):>9.3f}s{max(kampai_t):>9.3f}s")
+    print(f"\nratio runner/plain: {k / p:.3f} (median), {min(kampai_t) / min(plain_t):.3f} (best of each); "
+          f"overhead {k - p:+.3f} s")
+    print(f"load average during the run: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"target <= {TARGET}: {'OK' if k / p <= TARGET else 'OVER TARGET'}")
+
+
+if __name__ == "__main__":
+    main()
