@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("optuna")  # the tune extra
+
 from kampai.core.errors import ConfigError, KampaiError, TuneError
 from kampai.core.tuning import space as space_mod
 

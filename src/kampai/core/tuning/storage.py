@@ -44,6 +44,19 @@ def resolve_url(url: str | None, root: Path | None = None) -> str:
         path = (root / url[len("sqlite:///"):]).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
+    return _postgres_driver(url)
+
+
+def _postgres_driver(url: str) -> str:
+    """``postgresql://`` means psycopg 3 to SQLAlchemy 2.1; use psycopg2 if that is what
+    is installed (``kampai[tune]`` brings psycopg2-binary)."""
+    import importlib.util
+
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2"):
+                return "postgresql+psycopg2://" + url[len(prefix):]
+            return "postgresql://" + url[len(prefix):]
     return url
 
 

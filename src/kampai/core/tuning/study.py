@@ -308,7 +308,10 @@ def _run_processes(plan: Plan, jobs: int, on_trial: Any) -> bool:
 
 def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> TuneResult:
     """Run (or resume) the study for ``cfg`` (a loaded config, see :func:`config.load`)."""
-    import optuna
+    try:
+        import optuna
+    except ImportError:
+        raise TuneError("Tuning needs Optuna: pip install 'kampai[tune]'.") from None
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     plan, meta, task, framework = prepare(cfg, frame)

@@ -1,0 +1,147 @@
+"""Tuning with several processes: a killed study resumes, grid mode with --jobs 2 covers
+the grid exactly once, and several `runner tune` workers share one PostgreSQL study
+(set KAMPAI_TEST_PG_URL, as .ci/run does with .ci/postgres.sh; skipped otherwise)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+optuna = pytest.importorskip("optuna")  # the tune extra
+
+HERE = Path(__file__).resolve().parent
+SLOW = """
+name: slow
+task: classification
+data: {path: "sklearn:iris"}
+split: {method: stratified_kfold, folds: 2}
+model:
+  estimator: DecisionTreeClassifier
+  preprocess:
+    num: {steps: {slow: {class: "tune_helpers:SlowIdentity", seconds: 0.4}}}
+  search:
+    max_depth: {type: int, low: 1, high: 8}
+    min_samples_leaf: {type: int, low: 1, high: 10}
+tune: {cache: false, plots: false}
+"""
+GRID = """
+name: grid
+task: classification
+data: {path: "sklearn:iris"}
+split: {method: stratified_kfold, folds: 2}
+model:
+  estimator: DecisionTreeClassifier
+  search:
+    max_depth: {type: int, low: 1, high: 4}
+    criterion: [gini, entropy]
+tune: {sampler: grid, plots: false}
+"""
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(HERE), "KAMPAI_BLOCK_PLUGINS": "mlflow"}
+
+
+def _runner(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kampai", *args]
+
+
+def _study(name: str, url: str) -> optuna.Study:
+    from kampai.core.tuning.storage import open_storage, resolve_url
+
+    return optuna.load_study(study_name=name, storage=open_storage(resolve_url(url)))
+
+
+def _complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+
+
+def test_killed_study_resumes_to_its_total(tmp_path: Path) -> None:
+    (tmp_path / "slow.yaml").write_text(SLOW)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    cmd = _runner("tune", "-c", "slow.yaml", "--trials", "6", "--storage", url, "-q")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    done: list = []
+    while time.time() < deadline:
+        time.sleep(0.3)
+        assert proc.poll() is None, proc.communicate()
+        try:
+            done = _complete(_study("slow", url))
+        except (KeyError, Exception):
+            continue
+        if len(done) >= 2:
+            break
+    os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up
+    proc.wait()
+    before = {t.number: (t.params, t.value) for t in _complete(_study("slow", url))}
+    assert 2 <= len(before) < 6
+    again = subprocess.run(cmd + ["--json"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    study = _study("slow", url)
+    after = {t.number: (t.params, t.value) for t in _complete(study)}
+    assert len(after) == 6  # the requested total, not 6 more
+    assert all(after[n] == before[n] for n in before)  # completed trials were kept
+    assert json.loads(again.stdout)["ran"] == 6 - len(before)
+    # the trial that was running when the process died: failed, marked, run again later
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    assert "RUNNING" not in states
+    for t in study.get_trials(deepcopy=False):
+        if t.state.name == "FAIL":
+            assert "interrupted" in t.user_attrs and "error" not in t.user_attrs
+
+
+def test_grid_with_two_jobs_covers_the_grid_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kampai
+
+    monkeypatch.setenv("KAMPAI_BLOCK_PLUGINS", "mlflow")
+    (tmp_path / "grid.yaml").write_text(GRID)
+    result = kampai.tune(tmp_path / "grid.yaml", jobs=2, verbose=False)
+    trials = result.study.get_trials(deepcopy=False)
+    combos = [json.dumps(t.params, sort_keys=True) for t in trials]
+    assert len(trials) == 8 == len(set(combos))
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    assert sorted(t.user_attrs["grid_index"] for t in trials) == list(range(8))
+    assert len({t.user_attrs["worker"] for t in trials}) == 2  # two processes shared the work
+    assert result.ran == 8
+    # running it again finds the grid done
+    assert kampai.tune(tmp_path / "grid.yaml", jobs=2, verbose=False).ran == 0
+
+
+PG_URL = os.environ.get("KAMPAI_TEST_PG_URL")
+
+
+@pytest.mark.skipif(not PG_URL, reason="KAMPAI_TEST_PG_URL is not set (see .ci/postgres.sh)")
+@pytest.mark.parametrize("sampler", ["random", "grid"])
+def test_workers_share_a_postgresql_study(tmp_path: Path, sampler: str) -> None:
+    (tmp_path / "grid.yaml").write_text(GRID)
+    name = f"pg-{sampler}-{uuid.uuid4().hex[:8]}"
+    trials = "9" if sampler == "random" else "100"
+    cmd = _runner("tune", "-c", "grid.yaml", "--sampler", sampler, "--trials", trials,
+                  "--storage", PG_URL, "--study", name, "-q", "--json")
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+    ran = [json.loads(out)["ran"] for out, _ in outs]
+    study = _study(name, PG_URL)
+    trials_ = study.get_trials(deepcopy=False)
+    assert [t.number for t in trials_] == list(range(len(trials_)))  # each recorded once
+    assert all(t.state.name == "COMPLETE" for t in trials_)
+    assert sum(ran) == len(trials_)
+    if sampler == "random":
+        assert len(trials_) == 9
+    else:
+        combos = {json.dumps(t.params, sort_keys=True) for t in trials_}
+        assert len(trials_) == 8 == len(combos)
+        assert sorted(t.user_attrs["grid_index"] for t in trials_) == list(range(8))
