@@ -150,6 +150,10 @@ def test_cli_train_predict_horizon_and_bad_input(tmp_path: Path) -> None:
     result = invoke("predict", run_dir, "--horizon", "3", "--data", str(csv))
     assert result.code == 0, result.stderr
     assert result.stdout.splitlines()[1].startswith("1951-01-01")
+    # evaluate on labelled data: its last 10 years forecast from the years before
+    result = invoke("evaluate", run_dir, "--data", str(csv), "--json")
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["mae"] > 0
     # bad input exits 2 with one line
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n3,4\n5,6\n")
     for args, message in (

@@ -318,6 +318,9 @@ def evaluate(run: Run, data: Any) -> dict[str, float]:
     task_data = _prepare_new(run, ctx, data, training=True)
     if task_data.y is None and ctx.task.needs_target:
         raise DataError("Evaluating needs the target column in the data.")
+    evaluation_split = getattr(ctx.task, "evaluation_split", None)  # optional (forecasting)
+    if evaluation_split is not None:
+        task_data = evaluation_split(task_data, run.config["split"])
     prediction = predict_data(ctx, run.model, task_data)
     metrics = metrics_mod.resolve(ctx.task, run.config.get("metrics"))
     return evaluate_data(ctx, metrics, task_data, prediction)

@@ -104,7 +104,26 @@ class RunContext:
 
 @runtime_checkable
 class Task(Protocol):
-    """A machine-learning task: its data contract, default split and default metrics."""
+    """A machine-learning task: its data contract, default split and default metrics.
+
+    Optional members, used when present (``getattr``), so older tasks keep working:
+
+    * ``data_keys`` / ``split_keys``: extra keys the task accepts in the ``data`` and
+      ``split`` config sections (forecasting: ``series_id``, ``horizon`` ...), checked with
+      a did-you-mean by :func:`kampai.core.config.check_task_keys`;
+    * ``predicts_ahead``: ``predict`` takes a ``horizon`` (``runner predict --horizon``) and
+      data is optional; the framework finds ``info["mode"] == "ahead"`` and
+      ``info["horizon"]`` on the :class:`TaskData` it gets (``X`` is None without data);
+    * ``write_artifacts(run_dir, data, predictions) -> list[Path]``: task files written into
+      every run folder (forecasting: ``forecast.png``);
+    * ``evaluation_split(data, split_cfg) -> TaskData``: the part of new labelled data that
+      ``runner evaluate`` scores (forecasting: its last ``horizon`` steps, from the rest).
+
+    A split method registered for the task may return ``(train, test)`` pairs of
+    :class:`TaskData` instead of row positions (a forecasting test side holds the history
+    in ``X`` and the horizon's truth in ``y``); ``default_split["refit"]`` says whether
+    the saved model is refit on all rows after evaluation.
+    """
 
     name: str
     description: str

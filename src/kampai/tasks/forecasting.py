@@ -331,6 +331,11 @@ class Forecasting:
             table = table.rename(columns={"time": time_name})
         return table.reset_index(drop=True)
 
+    def evaluation_split(self, data: TaskData, split_cfg: dict[str, Any]) -> TaskData:
+        """``runner evaluate``: forecast the last ``horizon`` steps of the new data from the
+        steps before them (the run's horizon)."""
+        return holdout(data, {"horizon": split_cfg.get("horizon")})[0][1]
+
     def write_artifacts(self, run_dir: Path, data: TaskData, predictions: pd.DataFrame) -> list[Path]:
         """``forecast.png``: history, the test actuals and the forecasts (with intervals)."""
         from kampai.tasks.forecast_plot import plot_forecasts
