@@ -78,7 +78,10 @@ def test_list_everything_matches_all_estimators() -> None:
     from sklearn.utils.discovery import all_estimators
 
     names = {e["name"] for e in invoke("estimators", "list", "--json").json()}
-    assert {name for name, _ in all_estimators()} <= names
+    # experimental estimators (HalvingGridSearchCV) are listed only once their enable_* module
+    # was imported somewhere in this process: not part of the cached index
+    stable = {name for name, cls in all_estimators() if "successive_halving" not in cls.__module__}
+    assert stable <= names
 
 
 def test_sklego_entries_name_their_package() -> None:
