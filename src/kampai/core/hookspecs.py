@@ -94,7 +94,9 @@ def kampai_register_splitters(registry: SplitterRegistry) -> None:
     """Register split strategies (``registry.add(name, fn, cv=..., description=...)``).
 
     ``fn(data, cfg)`` receives a :class:`kampai.core.spec.TaskData` and the ``split``
-    config section and returns a list of ``(train_index, test_index)`` pairs.  Called the
+    config section and returns a list of ``(train_index, test_index)`` pairs (row
+    positions), or of ``(train, test)`` TaskData pairs for tasks whose folds are not row
+    subsets (forecasting's ``holdout``/``backtest``).  Called the
     first time a split is resolved.  Return value ignored.
     """
 

@@ -201,10 +201,11 @@ class DartsFramework:
     def _torch_settings(model_cfg: dict[str, Any], params: dict[str, Any], device: str) -> dict[str, Any]:
         """Map epochs, batch size, early stopping and ``--device`` onto Darts/Lightning."""
         _quiet_lightning()
+        # model.epochs / model.batch_size are defaults: model.params (and tuned values) win
         if model_cfg.get("epochs") is not None:
-            params["n_epochs"] = int(model_cfg["epochs"])
+            params.setdefault("n_epochs", int(model_cfg["epochs"]))
         if model_cfg.get("batch_size") is not None:
-            params["batch_size"] = int(model_cfg["batch_size"])
+            params.setdefault("batch_size", int(model_cfg["batch_size"]))
         trainer = {**QUIET_TRAINER, **dict(params.get("pl_trainer_kwargs") or {})}
         device = str(device or "auto").lower()
         if device not in ("auto", "cpu", "cuda", "gpu"):
