@@ -495,7 +495,7 @@ class StudyTracker:
 
     def finish(self, ctx: Any, study: Any, best: Any, status: str = "FINISHED") -> None:
         last_study.clear()
-        if status == "FINISHED":
+        if status == "FINISHED" and (ctx.config.get("tune") or {}).get("refit"):
             last_study.update(name=str(ctx.run_id), run_id=self.run_id, uri=self.uri)
         if self.run_id is None:
             if self.error is not None:
