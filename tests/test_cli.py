@@ -223,3 +223,40 @@ def test_json_outputs_are_strict_json(tmp_path: Path) -> None:
     listed = json.loads(invoke("runs", "list", "--json").stdout,
                         parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
     assert listed[0]["metrics"]["silhouette"] is None
+
+
+def test_data_formats(tmp_path: Path) -> None:
+    from helpers import churn_frame
+
+    frame = churn_frame(80)
+    frame.to_parquet("churn.parquet")
+    frame.to_csv("churn.tsv", sep="\t", index=False)
+    results = {}
+    for name in ("churn.parquet", "churn.tsv"):
+        result = invoke("train", "--task", "classification", "--data", name, "--target", "churn", "--json",
+                        "model.params.n_estimators=10")
+        assert result.code == 0, result.stderr
+        results[name] = json.loads((Path(result.json()["run_dir"]) / "meta.json").read_text())["data"]
+    assert results["churn.parquet"]["rows"] == results["churn.tsv"]["rows"] == 80
+    assert results["churn.parquet"]["features"] == results["churn.tsv"]["features"]
+    Path("churn.xlsx").write_text("not really")
+    bad = invoke("train", "--task", "classification", "--data", "churn.xlsx", "--target", "churn")
+    assert bad.code == 2 and "use a .csv, .tsv or .parquet file" in bad.stderr
+    Path("empty.csv").write_text("a,b\n")
+    empty = invoke("train", "--task", "classification", "--data", "empty.csv", "--target", "b")
+    assert empty.code == 2 and "holds no rows" in empty.stderr
+
+
+def test_every_bundled_dataset_loads_with_its_target() -> None:
+    from kampai.core import registries
+    from kampai.core.data import read_frame
+
+    for name in ("sklearn:iris", "sklearn:wine", "sklearn:breast_cancer", "sklearn:digits",
+                 "sklearn:diabetes", "sklearn:linnerud"):
+        dataset = registries.datasets().get(name)
+        frame = read_frame(name)
+        assert dataset.target in frame.columns and len(frame) >= 20, name
+        if dataset.task == "classification":
+            assert isinstance(frame[dataset.target].iloc[0], str)  # class names, not codes
+        else:
+            assert frame[dataset.target].dtype.kind == "f"
