@@ -221,3 +221,21 @@ def test_runs_list_is_newest_first(run) -> None:
     created = [r.meta["created"] for r in list_runs("runs")]
     assert created == sorted(created, reverse=True)
     assert run_dirs(Path("runs")) == sorted(Path("runs") / i for i in ids)
+
+
+def test_new_data_needs_no_split_only_columns(tmp_path: Path) -> None:
+    """group/time columns and dropped columns served training only: new data may lack them."""
+    frame = churn_frame(100)
+    frame.to_csv("churn.csv", index=False)
+    grouped = train(task="classification", data="churn.csv", target="churn", params={"n_estimators": 5},
+                    overrides=["data.group=customer", "data.drop=[day]", "split.method=group"])
+    new = frame.drop(columns=["customer", "day"])
+    preds = kampai.load_run(grouped.run_dir).predict(new.drop(columns="churn"))
+    assert len(preds) == 100
+    assert set(kampai.load_run(grouped.run_dir).evaluate(new)) >= {"accuracy", "roc_auc"}
+    timed = train(task="regression", data="churn.csv", target="income", model="Ridge",
+                  overrides=["data.time=day", "split.method=time", "data.drop=[churn]"])
+    assert len(timed.predict(frame.drop(columns=["day", "churn", "income"]))) == 100
+    result = invoke("evaluate", str(timed.run_dir), "--data", "churn.csv", "--json")
+    assert result.code == 0, result.stderr
+    assert set(result.json()) == {"rmse", "mae", "r2"}

@@ -286,8 +286,12 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskDa
     data_cfg = dict(run.config["data"])
     if run.meta["data"].get("features"):  # predict with exactly the training columns
         data_cfg["features"] = run.meta["data"]["features"]
-    if not training:
-        data_cfg["drop"] = [c for c in data_cfg.get("drop") or [] if c in frame.columns]
+    # new data need not carry the columns that only served training: dropped ones, and the
+    # group/time columns that only ordered or grouped the split (when they are absent)
+    data_cfg["drop"] = [c for c in data_cfg.get("drop") or [] if c in frame.columns]
+    for role in ("group", "time"):
+        if data_cfg.get(role) and data_cfg[role] not in frame.columns:
+            data_cfg[role] = None
     return ctx.task.prepare(frame, data_cfg, training=training)
 
 
