@@ -119,6 +119,9 @@ def test_tuning_study_is_one_parent_run_trials_only_when_asked(tmp_path: Path) -
     (refit,) = runs_of(uri, "run")  # the --refit run is linked to its study
     assert refit.data.tags["kampai.study"] == "quick"
     assert refit.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    # registry mode: the study's trained run goes to the registry and is served from it
+    assert cli("registry", "register", "--study", "quick", "--name", "tuned", "--stage", "production") == 0
+    assert api.load_run("tuned@production").run_id == result.run.run_id
     # trials as child runs when asked
     cfg = api.config(**base, tune={"trials": 2, "plots": False, "study": "children"},
                      tracking={"trials": True})

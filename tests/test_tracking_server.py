@@ -42,6 +42,7 @@ def test_train_sync_register_promote_predict_through_a_real_server(
         assert "not tracked" not in capsys.readouterr().err
         logged = {r.data.tags["kampai.run_id"]: r for r in runs_of(url)}
         assert set(logged) == {offline.run_id, online.run_id}
+        capsys.readouterr()
         assert logged[online.run_id].data.metrics["accuracy"] == pytest.approx(online.metrics["accuracy"])
         assert logged[online.run_id].info.artifact_uri.startswith("mlflow-artifacts:")
 
@@ -51,6 +52,18 @@ def test_train_sync_register_promote_predict_through_a_real_server(
         assert cli("registry", "best", "srv-iris", "--metric", "f1_macro", "--json") == 0
         capsys.readouterr()
         assert client(url).get_model_version_by_alias("srv-iris", "production").version in ("2", 2)
+
+        # a study: one parent run on the server, its refit run registered from the study
+        pytest.importorskip("optuna")
+        from kampai.core.tuning import tune
+
+        cfg = api.config(**IRIS, model="LogisticRegression", overrides=["model.search.C=[0.1, 1.0]"],
+                         tune={"trials": 2, "plots": False, "study": "srv-study", "refit": True})
+        tuned = tune(cfg, verbose=False)
+        (parent,) = runs_of(url, "study")
+        assert parent.data.metrics["n_trials"] == 2
+        assert cli("registry", "register", "--study", "srv-study", "--name", "srv-tuned") == 0
+        assert api.load_run("srv-tuned@1").run_id == tuned.run.run_id
 
         # the real CLI in its own process, pointed at the server by MLFLOW_TRACKING_URI
         result = runner("predict", "srv-iris@production", "--data", "sklearn:iris", "-o", "pred.csv")
