@@ -94,8 +94,11 @@ def compare(runs_dir: str | Path, metric: str | None = None, task: str | None = 
 
 
 def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise KampaiError("The plots of 'runs compare' need matplotlib (pip install matplotlib, or "
+                          "'kampai[mlflow]'); --no-plots prints the table only.") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
