@@ -92,22 +92,3 @@ def mlflow_server(root: Path, port: int, timeout: float = 150.0) -> Iterator[str
             proc.wait(timeout=15)
         log.close()
 
-
-_template: Path | None = None
-
-
-def seed_store(root: Path, db: Path | None = None) -> str:
-    """An empty embedded store at ``root/.kampai/mlflow.db`` (or ``db``), copied from one
-    created once per session (creating an MLflow database runs its migrations: seconds)."""
-    import shutil
-    import tempfile
-
-    global _template
-    if _template is None:
-        folder = Path(tempfile.mkdtemp(prefix="kampai-mlflow-template-"))
-        client("sqlite:///" + str(folder / "mlflow.db")).search_experiments()
-        _template = folder / "mlflow.db"
-    target = db or root / ".kampai" / "mlflow.db"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_template, target)
-    return "sqlite:///" + str(target.resolve())

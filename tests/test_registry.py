@@ -13,7 +13,7 @@ pytest.importorskip("mlflow")
 
 from kampai import api
 from kampai.core.errors import RunError
-from mlflow_helpers import cli, client, seed_store, store
+from mlflow_helpers import cli, client, store
 
 IRIS = {"task": "classification", "data": "sklearn:iris"}
 
@@ -25,7 +25,6 @@ def _tracking_on(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def two_runs(tmp_path: Path) -> list:
-    seed_store(tmp_path)
     fast = api.train(**IRIS, model="GaussianNB", verbose=False, tracking={"enabled": False})
     forest = api.train(**IRIS, model="RandomForestClassifier", params={"n_estimators": 10}, verbose=False)
     return [fast, forest]

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("mlflow")
 
 from kampai import api
-from mlflow_helpers import cli, client, free_port, runs_of, seed_store, store
+from mlflow_helpers import cli, client, free_port, runs_of, store
 
 IRIS = {"task": "classification", "data": "sklearn:iris"}
 
@@ -79,7 +79,7 @@ def test_unreachable_server_keeps_the_run_and_sync_pushes_it(tmp_path: Path, cap
     assert (run_dir / "tracking-pending.json").exists()
     capsys.readouterr()
     # pushed elsewhere (or to the same server once it is back)
-    uri = seed_store(tmp_path)
+    uri = store(tmp_path)
     assert cli("runs", "sync", "--tracking-uri", uri) == 0
     assert run_dir.name in capsys.readouterr().out
     assert not (run_dir / "tracking-pending.json").exists()
@@ -90,12 +90,12 @@ def test_unreachable_server_keeps_the_run_and_sync_pushes_it(tmp_path: Path, cap
 
 
 def test_tracking_uri_from_config_and_env(tmp_path: Path, monkeypatch) -> None:
-    env_store = seed_store(tmp_path, tmp_path / "env.db")
+    env_store = "sqlite:///" + str(tmp_path / "env.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", env_store)
     run = api.train(**IRIS, model="GaussianNB", verbose=False, tracking={"experiment": "iris-exp"})
     assert list(json.loads((run.run_dir / "tracking.json").read_text())["mlflow"]) == [env_store]
     assert client(env_store).get_experiment_by_name("iris-exp") is not None
-    cfg_store = seed_store(tmp_path, tmp_path / "cfg.db")
+    cfg_store = "sqlite:///" + str(tmp_path / "cfg.db")
     run = api.train(**IRIS, model="GaussianNB", verbose=False, tracking={"uri": cfg_store})
     assert list(json.loads((run.run_dir / "tracking.json").read_text())["mlflow"]) == [cfg_store]
 
@@ -104,7 +104,7 @@ def test_tuning_study_is_one_parent_run_trials_only_when_asked(tmp_path: Path) -
     pytest.importorskip("optuna")
     from kampai.core.tuning import tune
 
-    uri = seed_store(tmp_path)
+    uri = store(tmp_path)
     base = {**IRIS, "model": "LogisticRegression", "params": {"max_iter": 200},
             "overrides": ["model.search.C={low: 0.01, high: 10.0, log: true}"]}
     cfg = api.config(**base, tune={"trials": 3, "plots": False, "study": "quick", "refit": True})
@@ -130,3 +130,14 @@ def test_tuning_study_is_one_parent_run_trials_only_when_asked(tmp_path: Path) -
     children = runs_of(uri, "trial")
     assert len(children) == 2
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
+
+
+def test_new_embedded_stores_are_copied_from_a_cached_empty_one(tmp_path: Path) -> None:
+    from kampai.plugins.mlflow import tracking
+
+    tracking.client(store(tmp_path / "a")).search_experiments()  # created (or already seeded)
+    assert tracking._template().is_file()
+    seeded = tracking.client(store(tmp_path / "b"))
+    (default,) = seeded.search_experiments()
+    assert default.artifact_location == str((tmp_path / "b" / ".kampai" / "mlartifacts" / "0").resolve())
+    assert seeded.get_experiment(seeded.create_experiment("works")).name == "works"

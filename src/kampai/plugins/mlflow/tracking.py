@@ -107,11 +107,68 @@ def client(uri: str) -> Any:
     """An ``MlflowClient`` for ``uri`` (tracking and registry); creates the embedded store."""
     _quiet_mlflow()
     check_reachable(uri)
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    fresh = False
+    if db is not None and not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):
+            _seed_store(db)
+        fresh = not db.exists()
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    mlflow_client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    if fresh and db is not None:
+        with contextlib.suppress(Exception):
+            mlflow_client.search_experiments()  # MLflow creates the store (its migrations)
+            _save_template(db)
+    return mlflow_client
+
+
+# A new MLflow sqlite store runs ~50 schema migrations (4-14 s here); an empty one is kept
+# in kampai's cache, per MLflow version, and copied for every new project.
+
+
+def _template() -> Path:
+    from importlib.metadata import version
+
+    from kampai.core.cache import cache_dir
+
+    return cache_dir() / f"mlflow-{version('mlflow')}-empty-store.db"
+
+
+def _seed_store(db: Path) -> None:
+    import shutil
+    import sqlite3
+
+    template = _template()
+    if not template.is_file():
+        return
+    tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(template, tmp)
+        with contextlib.closing(sqlite3.connect(tmp)) as con:  # the Default experiment's folder
+            con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+                        (str((db.parent / "mlartifacts" / "0").resolve()),))
+            con.commit()
+        os.link(tmp, db)  # never replaces a store another process just created
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _save_template(db: Path) -> None:
+    import shutil
+    import sqlite3
+
+    template = _template()
+    if template.exists():
+        return
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        if con.execute("SELECT COUNT(*) FROM experiments").fetchone()[0] != 1:
+            return  # only a store holding nothing but MLflow's Default experiment
+    template.parent.mkdir(parents=True, exist_ok=True)
+    tmp = template.with_name(f".{template.name}.{os.getpid()}.tmp")
+    shutil.copyfile(db, tmp)
+    os.replace(tmp, template)
 
 
 def experiment_id(mlflow_client: Any, name: str, uri: str) -> str:
