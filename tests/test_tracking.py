@@ -141,3 +141,25 @@ def test_new_embedded_stores_are_copied_from_a_cached_empty_one(tmp_path: Path) 
     (default,) = seeded.search_experiments()
     assert default.artifact_location == str((tmp_path / "b" / ".kampai" / "mlartifacts" / "0").resolve())
     assert seeded.get_experiment(seeded.create_experiment("works")).name == "works"
+
+
+def test_a_study_tuned_while_the_server_is_down_is_synced_later(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("optuna")
+    from kampai.core.tuning import tune
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    cfg = api.config(**IRIS, model="GaussianNB", overrides=["model.search.var_smoothing=[1e-9, 1e-6]"],
+                     tune={"trials": 2, "plots": False, "study": "offline"}, tracking={"uri": dead})
+    tune(cfg, verbose=False)
+    assert capsys.readouterr().err.count("Warning") == 1
+    folder = tmp_path / "studies" / "offline"
+    assert json.loads((folder / "tracking-pending.json").read_text())["kind"] == "study"
+    uri = store(tmp_path)
+    assert cli("runs", "sync", "--tracking-uri", uri) == 0
+    assert not (folder / "tracking-pending.json").exists()
+    (parent,) = runs_of(uri, "study")
+    artifacts = {a.path for a in client(uri).list_artifacts(parent.info.run_id, "study")}
+    assert "study/trials.csv" in artifacts and "study/best.json" in artifacts
+    best = json.loads((folder / "best.json").read_text())
+    assert parent.data.metrics["best_value"] == pytest.approx(best["value"])
+    assert float(parent.data.params["best.var_smoothing"]) == pytest.approx(best["params"]["var_smoothing"])

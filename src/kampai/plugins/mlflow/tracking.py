@@ -631,6 +631,16 @@ def log_study_folder(folder: Path, uri: str, experiment: str) -> None:
                                              "kampai.study_dir": str(folder.resolve()),
                                              "mlflow.source.name": "runner runs sync"})
     try:
+        best_file = folder / "best.json"  # the tuner's summary, when it got that far
+        best = json.loads(best_file.read_text()) if best_file.is_file() else {}
+        if best:
+            metrics = [("best_value", float(best["value"]), 0)] if _finite(best.get("value")) else []
+            if metrics and best.get("metric"):
+                metrics.append((f"best_{best['metric']}", float(best["value"]), 0))
+            params = {f"best.{k}": _param_value(v) for k, v in (best.get("params") or {}).items()}
+            if best.get("number") is not None:
+                params["best.trial"] = str(best["number"])
+            log_batch(mlflow_client, created.info.run_id, params=params, metrics=metrics)
         log_folder(mlflow_client, created.info.run_id, folder, "study")
     except BaseException:
         _terminate(mlflow_client, created.info.run_id, "FAILED")
