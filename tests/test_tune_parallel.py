@@ -114,7 +114,7 @@ def test_grid_with_two_jobs_covers_the_grid_once(tmp_path: Path, monkeypatch: py
     assert len({t.user_attrs["worker"] for t in trials}) == 2  # two processes shared the work
     assert result.ran == 8
     # running it again finds the grid done
-    assert kampai.tune(tmp_path / "grid.yaml", jobs=2, verbose=False).ran == 0
+    assert kampai.tune(tmp_path / "grid.yaml", jobs=1, verbose=False).ran == 0
 
 
 PG_URL = os.environ.get("KAMPAI_TEST_PG_URL")

@@ -160,7 +160,6 @@ class Worker:
 
         heartbeat = _Heartbeat(self.storage, trial._trial_id)
         heartbeat.start()
-        start = time.perf_counter()
         metrics: dict[str, float] = {}
         try:
             try:
@@ -181,7 +180,6 @@ class Worker:
                 state = TrialState.COMPLETE
                 trial.set_user_attr("metrics", metrics)
                 trial.set_user_attr("fit_seconds", round(fit_seconds, 6))
-            trial.set_user_attr("seconds", round(time.perf_counter() - start, 6))
         finally:
             heartbeat.stop()
         frozen = self.study.tell(trial, value) if state == TrialState.COMPLETE else self.study.tell(trial, state=state)

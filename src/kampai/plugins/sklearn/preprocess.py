@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -14,6 +16,12 @@ GROUP_KEYS = {"columns", "steps"}
 
 def default_spec(name: str = "sklearn.yaml") -> dict[str, Any]:
     """A packaged spec from kampai/conf/frameworks (``sklearn-text.yaml`` for text tasks)."""
+    return copy.deepcopy(_packaged_spec(name))
+
+
+@cache
+def _packaged_spec(name: str) -> dict[str, Any]:
+    # parsed once per process: tuning builds a model per trial and fold
     from omegaconf import OmegaConf
 
     text = resources.files("kampai.conf.frameworks").joinpath(name).read_text()
@@ -52,12 +60,12 @@ def resolve_spec(user: Any, defaults: str = "sklearn.yaml") -> dict[str, Any] | 
 def _columns(selector: Any, X: Any, group: str) -> Any:
     import pandas as pd
 
-    if selector == "auto-numeric":
-        return [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])
-                and not pd.api.types.is_bool_dtype(X[c])]
+    if selector == "auto-numeric":  # by dtype: X[c] per column is slow on wide frames
+        return [c for c, t in X.dtypes.items() if pd.api.types.is_numeric_dtype(t)
+                and not pd.api.types.is_bool_dtype(t)]
     if selector == "auto-categorical":
-        return [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])
-                or pd.api.types.is_bool_dtype(X[c])]
+        return [c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
+                or pd.api.types.is_bool_dtype(t)]
     names = [selector] if isinstance(selector, str) else list(selector or [])
     for name in names:
         if name not in X.columns:
