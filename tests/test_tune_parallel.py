@@ -84,7 +84,7 @@ def test_killed_study_resumes_to_its_total(tmp_path: Path) -> None:
     proc.wait()
     before = {t.number: (t.params, t.value) for t in _complete(_study("slow", url))}
     assert 2 <= len(before) < 6
-    again = subprocess.run(cmd + ["--json"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+    again = subprocess.run([*cmd, "--json"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
                            timeout=300)
     assert again.returncode == 0, again.stderr
     study = _study("slow", url)
@@ -131,7 +131,7 @@ def test_workers_share_a_postgresql_study(tmp_path: Path, sampler: str) -> None:
     procs = [subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     ran = [json.loads(out)["ran"] for out, _ in outs]
     study = _study(name, PG_URL)
