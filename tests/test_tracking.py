@@ -114,7 +114,9 @@ def test_tuning_study_is_one_parent_run_trials_only_when_asked(tmp_path: Path) -
     assert parent.data.metrics["n_trials"] == 3
     assert parent.data.metrics["best_value"] == pytest.approx(result.best_value)
     assert float(parent.data.params["best.C"]) == pytest.approx(result.best_params["C"])
-    assert {a.path for a in client(uri).list_artifacts(parent.info.run_id, "study")} >= {"study/trials.csv"}
+    # the trial table; with --refit also what the tuner wrote after the study (best.json ...)
+    assert {a.path for a in client(uri).list_artifacts(parent.info.run_id, "study")} >= {
+        "study/trials.csv", "study/best.json"}
     assert runs_of(uri, "trial") == []  # search mode: no run per trial by default
     (refit,) = runs_of(uri, "run")  # the --refit run is linked to its study
     assert refit.data.tags["kampai.study"] == "quick"

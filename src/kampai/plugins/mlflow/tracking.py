@@ -438,15 +438,21 @@ def track_run(ctx: Any, run: Any) -> None:
     """``kampai_after_train``: log the run; on any tracking failure keep it pending, warn once."""
     cfg = run.config
     uri, experiment = tracking_uri(cfg), experiment_name(cfg)
-    extra = {}
+    extra, parent = {}, None
     study = last_study.pop("name", None)
     if study is not None:
         extra = {"kampai.study": str(study)}
         if last_study.get("run_id") and last_study.get("uri") == uri:
-            extra["mlflow.parentRunId"] = last_study["run_id"]
+            parent = last_study["run_id"]
+            extra["mlflow.parentRunId"] = parent
+    study_dir = last_study.get("dir")
     last_study.clear()
     try:
         record = log_run(run, uri, experiment, model=getattr(run, "_model", None), extra_tags=extra)
+        if parent and study_dir and Path(study_dir).is_dir():
+            # the tuner writes its plots and trial log after kampai_after_tune: upload them now
+            with contextlib.suppress(Exception):
+                log_folder(client(uri), parent, Path(study_dir), "study")
     except Exception as exc:
         mark_pending(run.run_dir, uri, experiment, exc)
         warn(f"run {run.run_id} was not tracked ({_short(exc)}). It is kept in {run.run_dir}; "
@@ -553,7 +559,7 @@ class StudyTracker:
     def finish(self, ctx: Any, study: Any, best: Any, status: str = "FINISHED") -> None:
         last_study.clear()
         if status == "FINISHED" and (ctx.config.get("tune") or {}).get("refit"):
-            last_study.update(name=str(ctx.run_id), run_id=self.run_id, uri=self.uri)
+            last_study.update(name=str(ctx.run_id), run_id=self.run_id, uri=self.uri, dir=str(ctx.run_dir))
         if self.run_id is None:
             if self.error is not None:
                 mark_pending(ctx.run_dir, self.uri, self.experiment, self.error, kind="study")
