@@ -48,6 +48,7 @@ def plain(model_name: str, epochs: int, out: str) -> float:
     from darts.dataprocessing.transformers import Scaler
     from darts.metrics import mae, mase, rmse
     from darts.models import ExponentialSmoothing, NBEATSModel
+    from sklearn.preprocessing import StandardScaler
     from statsmodels.datasets import co2
 
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
@@ -62,7 +63,10 @@ def plain(model_name: str, epochs: int, out: str) -> float:
         return NBEATSModel(**NBEATS, n_epochs=epochs, random_state=SEED, pl_trainer_kwargs=TRAINER,
                            work_dir=out)
 
-    scaler = Scaler() if model_name != "ExponentialSmoothing" else None
+    if model_name != "ExponentialSmoothing":  # torch: float32 and standardized, as kampai does
+        series = series.astype(np.float32)
+        train, test = series[:-HORIZON], series[-HORIZON:]
+    scaler = Scaler(StandardScaler()) if model_name != "ExponentialSmoothing" else None
     model = make()
     fit_on = scaler.fit_transform(train) if scaler else train
     model.fit(fit_on)
@@ -70,7 +74,7 @@ def plain(model_name: str, epochs: int, out: str) -> float:
     forecast = scaler.inverse_transform(forecast) if scaler else forecast
     scores = {"mae": mae(test, forecast), "rmse": rmse(test, forecast), "mase": mase(test, forecast, train, m=12)}
     final = make()
-    final_scaler = Scaler() if scaler else None
+    final_scaler = Scaler(StandardScaler()) if scaler else None
     final.fit(final_scaler.fit_transform(series) if final_scaler else series)
     final.save(os.path.join(out, "model.darts"))
     fig, ax = plt.subplots(figsize=(10, 3.2))

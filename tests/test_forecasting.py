@@ -193,3 +193,19 @@ def test_plugin_listing_stays_light() -> None:
     datasets = invoke("datasets", "list", "--json")
     names = {d["name"] for d in json.loads(datasets.stdout)}
     assert {"statsmodels:co2", "statsmodels:sunspots", "statsmodels:nile"} <= names
+
+
+def test_arima_by_name_and_missing_backends_are_named() -> None:
+    run = api.train(data="statsmodels:nile", model="ARIMA", params={"p": 2, "d": 1, "q": 1}, verbose=False,
+                    overrides=["split.horizon=10"], **FC)
+    assert np.isfinite(run.metrics["mase"])
+    from kampai.plugins.darts import models
+
+    for name, backend in (("LightGBM", "lightgbm"), ("AutoARIMA", "statsforecast")):
+        try:
+            __import__(backend)
+        except ImportError:
+            with pytest.raises(ConfigError, match=r"needs .* which is not installed"):
+                models.resolve(name)
+        else:
+            assert models.resolve(name).__name__.startswith(name)

@@ -56,8 +56,10 @@ class Forecaster:
     scale: bool = False
 
     def inputs(self, series: SeriesSet) -> tuple[list, list | None, list | None]:
-        """Darts TimeSeries for ``series``, scaled like the training series."""
-        return to_darts(self.scaling.apply(series) if self.scaling else series)
+        """Darts TimeSeries for ``series``, scaled like the training series; float32 for
+        torch models (they train in the series' dtype: float64 is about twice as slow)."""
+        return to_darts(self.scaling.apply(series) if self.scaling else series,
+                        dtype="float32" if self.is_torch else None)
 
     def output(self, prediction: Prediction) -> Prediction:
         return self.scaling.invert(prediction) if self.scaling else prediction
@@ -532,7 +534,7 @@ def darts_freq(freq: Any) -> Any:
     return f"{24 * int(match.group(1) or 1)}h" if match else freq
 
 
-def to_darts(series: SeriesSet) -> tuple[list, list | None, list | None]:
+def to_darts(series: SeriesSet, dtype: str | None = None) -> tuple[list, list | None, list | None]:
     """The task's pandas series as Darts TimeSeries lists (target, past, future)."""
     from darts import TimeSeries
 
@@ -545,6 +547,8 @@ def to_darts(series: SeriesSet) -> tuple[list, list | None, list | None]:
             if freq is not None and freq != series.freq:
                 frame = frame.copy()
                 frame.index.freq = None
+            if dtype is not None:
+                frame = frame.astype(dtype)
             out.append(TimeSeries.from_dataframe(frame, freq=freq, fill_missing_dates=False))
         return out
 
