@@ -179,3 +179,24 @@ def test_shipped_experiment_configs_resolve(name: str) -> None:
     assert result.code == 0, result.stderr
     cfg = yaml.safe_load(result.stdout)
     assert cfg["task"] and cfg["model"]["estimator"] and cfg["split"]["method"]
+
+
+def test_empty_sections_mean_the_defaults(tmp_path: Path) -> None:
+    """``model:`` with all its children commented out is YAML null."""
+    exp = write(tmp_path / "exp.yaml", "task: regression\ndata: {path: 'sklearn:diabetes'}\nmodel:\n"
+                                       "split:\noutput:\n")
+    cfg = config_mod.load(exp)
+    assert cfg["model"]["params"] == {} and cfg["split"]["folds"] == 5 and cfg["output"]["runs_dir"] == "runs"
+    result = invoke("train", "-c", str(exp), "--json", "model.params.n_estimators=10")
+    assert result.code == 0, result.stderr
+    assert set(result.json()["metrics"]) == {"rmse", "mae", "r2"}
+
+
+@pytest.mark.parametrize(("name", "overrides", "metric", "low"), [
+    ("diabetes.yaml", ["model.params.max_iter=50"], "r2", 0.3),
+    ("wine-clusters.yaml", ["model.params.n_init=3"], "ari", 0.8),
+])
+def test_shipped_experiment_configs_train(name: str, overrides: list[str], metric: str, low: float) -> None:
+    result = invoke("train", "-c", str(ROOT / "conf/experiments" / name), "--json", *overrides)
+    assert result.code == 0, result.stderr
+    assert result.json()["metrics"][metric] > low

@@ -126,7 +126,22 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     later = {(s,): set((user.get(s) or {}) if isinstance(user.get(s), dict) else ()) - set(defaults[s])
              for s in TASK_SECTIONS}
     check_keys(user, defaults, {("model",): model_keys, **later})
-    return merge(defaults, user)
+    return merge(defaults, _drop_empty_sections(user, defaults))
+
+
+def _drop_empty_sections(user: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``model:`` with every child commented out is YAML null: it means "the defaults",
+    not "no model section" (which would crash later)."""
+    out = {}
+    for key, value in user.items():
+        default = schema.get(key)
+        if isinstance(default, dict) and default:
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                value = _drop_empty_sections(value, default)
+        out[key] = value
+    return out
 
 
 def check_framework_keys(cfg: dict[str, Any], framework: Any) -> None:
