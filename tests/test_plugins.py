@@ -228,3 +228,10 @@ def test_two_plugins_claiming_one_name_mark_the_second_broken() -> None:
     assert "already registered by plugin 'sklearn'" in listed["impostor"]["error"]
     run = kampai.train(task="regression", data="sklearn:diabetes", model="Ridge", verbose=False)
     assert run.meta["framework"] == "sklearn"
+
+
+def test_dash_p_does_not_leak_into_the_next_command_in_one_process() -> None:
+    blocked = invoke("-p", "no:hello", "frameworks", "list", "--json")
+    assert "hello" not in [f["name"] for f in blocked.json()]
+    again = invoke("frameworks", "list", "--json")
+    assert "hello" in [f["name"] for f in again.json()]

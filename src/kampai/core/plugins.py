@@ -121,13 +121,22 @@ _blocked_from_cli: set[str] = set()
 
 
 def block(names: set[str]) -> None:
-    """Block plugins by name for this process (``runner -p no:NAME``); call before use."""
+    """Block plugins by name for this process (``runner -p no:NAME``); call before use.
+
+    Replaces the previous set, so a second ``main()`` in one process (tests, notebooks)
+    does not inherit the first one's ``-p``."""
     global _host
+    _blocked_from_cli.clear()
     _blocked_from_cli.update(names)
     _host = None
     from kampai.core import registries
 
     registries.reset()
+
+
+def blocked_names() -> set[str]:
+    """The plugins blocked with :func:`block` (``-p no:NAME``) in this process."""
+    return set(_blocked_from_cli)
 
 
 def get_host() -> PluginHost:

@@ -51,9 +51,9 @@ def _global(
         if not item.startswith("no:"):
             raise typer.BadParameter(f"-p takes 'no:NAME' to block a plugin, got '{item}'.")
         blocked.add(item[3:])
-    if blocked:
-        from kampai.core import plugins
+    from kampai.core import plugins
 
+    if blocked != plugins.blocked_names():  # also un-blocks what an earlier main() blocked
         plugins.block(blocked)
 
 
