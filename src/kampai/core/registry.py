@@ -251,7 +251,12 @@ class EstimatorRegistry(Registry[Estimator]):
         self._sources_loaded = True
         for source in self.sources:
             self.current_plugin = source.plugin
-            source.loader(self)
+            try:
+                source.loader(self)
+            except ImportError:
+                # its library is not installed (a find_spec check can be fooled: MLEM installs
+                # an import interceptor that claims every module exists): skip that source
+                continue
 
     def include(self, module_name: str) -> int:
         """Register every estimator class defined in ``module_name`` (``--include``)."""
