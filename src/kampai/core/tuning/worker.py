@@ -127,10 +127,9 @@ class Worker:
         plan, study = self.plan, self.study
         with self.lock:
             trials = study.get_trials(deepcopy=False)
-            before = sum(t.state == TrialState.FAIL for t in trials)
-            reaped = self._reap(trials)
-            optuna.storages.fail_stale_trials(study)
-            if reaped or sum(t.state == TrialState.FAIL for t in study.get_trials(deepcopy=False)) != before:
+            if any(t.state == TrialState.RUNNING for t in trials):  # others' (or dead) trials
+                self._reap(trials)
+                optuna.storages.fail_stale_trials(study)
                 trials = study.get_trials(deepcopy=False)
             done = sum(counts_as_done(t) for t in trials)
             running = sum(t.state == TrialState.RUNNING for t in trials)
