@@ -113,8 +113,9 @@ def main() -> None:
         print(f"{name:28}{seconds:10.2f}{1000 * seconds / n:10.0f}{seconds / base:19.2f}x")
     ratio = best["kampai tune, cache off"] / base
     like = best["kampai tune, cache off"] / best["bare Optuna, SQLite file"]
-    print(f"loop overhead (cache off): {ratio:.2f}x vs in memory, {like:.2f}x vs SQLite; target <= {TARGET}: "
-          f"{'met' if min(ratio, like) <= TARGET else 'NOT met'}")
+    print(f"loop overhead (cache off): {like:.2f}x vs the bare loop on the same storage (SQLite), "
+          f"{ratio:.2f}x vs the bare loop in memory; target <= {TARGET} on the same storage: "
+          f"{'met' if like <= TARGET else 'NOT met'}")
     if args.skip_jobs:
         return
     with tempfile.TemporaryDirectory() as folder:
