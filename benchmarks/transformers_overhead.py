@@ -5,7 +5,8 @@ split), same tiny BERT built from a config with a WordPiece tokenizer trained on
 training texts, same hyperparameters.  Both do the whole job: tokenizer, model, train,
 predict the test rows, accuracy, save_pretrained.  kampai also writes its run folder
 (config, metrics, predictions, meta, manifest).  Runs alternate and the median wall time
-of each is compared; target: kampai / plain <= 1.10.
+of each is compared (and the best run of each, steadier on a shared machine); target:
+kampai / plain <= 1.10.
 
     .venv/bin/python benchmarks/transformers_overhead.py [--rows 800] [--epochs 2] [--repeats 3]
 """
@@ -97,7 +98,8 @@ def plain(frame, train_idx, test_idx, epochs: int, out: str) -> float:
 def with_kampai(frame, train_idx, test_idx, epochs: int, out: str) -> float:
     import kampai
 
-    overrides = [f"model.architecture.{k}={v}" for k, v in HIDDEN.items()]
+    # the plain script trains its vocabulary with tokenizers' WordPieceTrainer: so does kampai here
+    overrides = [f"model.architecture.{k}={v}" for k, v in HIDDEN.items()] + ["model.tokenizer.subwords=true"]
     run = kampai.train(task="text-classification", framework="transformers", data=frame, target="source",
                        device="cpu", verbose=False, seed=SEED, output={"runs_dir": out},
                        split={"method": "stratified", "test_size": 0.2},
@@ -138,7 +140,9 @@ def main() -> None:
     for name in ("plain", "kampai"):
         print(f"{name:7s} median {med[name]:.2f}s  runs {', '.join(f'{t:.2f}' for t in times[name])}  "
               f"accuracy {accuracy[name]:.4f}")
-    print(f"ratio kampai/plain = {med['kampai'] / med['plain']:.3f} (target <= 1.10)")
+    best = {k: min(v) for k, v in times.items()}
+    print(f"ratio kampai/plain = {med['kampai'] / med['plain']:.3f} on medians, "
+          f"{best['kampai'] / best['plain']:.3f} on best runs (target <= 1.10)")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,9 @@ def test_cli_train_predict_and_reload_same_probabilities(tweets_csv: Path):
     stored = pd.read_csv(run_dir / "predictions.csv").set_index("row")
     again = pred.loc[stored.index]
     np.testing.assert_allclose(stored["proba_iphone"], again["proba_iphone"], atol=1e-6)
-    assert load_run(run_dir).model.device == "cpu"
+    import torch
+
+    assert load_run(run_dir).model.device == ("cuda" if torch.cuda.is_available() else "cpu")  # auto
 
 
 def test_python_api_fitted_and_loaded_models_agree():
@@ -145,12 +147,12 @@ def test_fit_incremental_reports_each_epoch_and_can_be_pruned():
     def report(epoch: int, fitted) -> None:
         prediction = framework.predict(fitted, TaskData(X=data.X.head(10)), task)
         seen.append((epoch, prediction.proba.shape))
-        if epoch == 2:
+        if epoch == 1:
             raise RuntimeError("pruned")
 
     with pytest.raises(RuntimeError, match="pruned"):
         framework.fit_incremental(model, data, task, report)
-    assert seen == [(1, (10, 2)), (2, (10, 2))]
+    assert seen == [(0, (10, 2)), (1, (10, 2))]  # steps count epochs from 0
     assert model.on_epoch_end is None
 
 
@@ -206,3 +208,22 @@ def test_pretrained_minilm_beats_tiny_model():
                           params={"epochs": 2, "max_length": 48, "batch_size": 16, "learning_rate": 5e-5})
     assert minilm.metrics["accuracy"] > tiny.metrics["accuracy"]
     assert minilm.metrics["accuracy"] >= 0.75, minilm.metrics
+
+
+def test_tiny_tokenizer_is_deterministic():
+    """The same texts give the same token ids: a seeded tiny-bert run is reproducible."""
+    from kampai.plugins.transformers.model import TextClassifier
+    from kampai.plugins.transformers.params import resolve
+
+    texts = tweets(200)["text"].tolist()
+
+    def vocab(**cfg):
+        clf = TextClassifier(estimator="tiny-bert", settings=resolve({}, pretrained=False), tokenizer_cfg=cfg)
+        return clf._train_tokenizer(texts)
+
+    first, second = vocab(vocab_size=300), vocab(vocab_size=300)
+    assert first.get_vocab() == second.get_vocab() and len(first) == 300
+    ids = first("Crooked media, totally dishonest!")["input_ids"]
+    assert ids[0] == first.cls_token_id and ids[-1] == first.sep_token_id
+    assert first.unk_token_id not in ids  # unknown words fall back to characters
+    assert len(vocab(subwords=True, vocab_size=300)) <= 300

@@ -77,10 +77,23 @@ class TransformersFramework:
             raise DataError("Training a text classifier needs the label column.")
         return model.fit(data.X, data.y)
 
+    def default_search_space(self, estimator: str, task: Any) -> dict[str, Any]:
+        """What ``runner tune`` searches when the config has no ``model.search``."""
+        from kampai.plugins.transformers.model import TINY
+
+        if estimator in TINY:
+            lr = {"type": "float", "low": 1e-4, "high": 3e-3, "log": True}
+            epochs = {"type": "int", "low": 2, "high": 8}
+        else:
+            lr = {"type": "float", "low": 1e-5, "high": 1e-4, "log": True}
+            epochs = {"type": "int", "low": 1, "high": 4}
+        return {"learning_rate": lr, "epochs": epochs, "batch_size": [16, 32, 64],
+                "warmup": {"type": "float", "low": 0.0, "high": 0.2}}
+
     def fit_incremental(self, model: Any, data: TaskData, task: Any,
                         report: Callable[[int, Any], None]) -> Any:
-        """Fit, calling ``report(epoch, model)`` after each epoch (tuning scores it and may
-        prune the trial by raising)."""
+        """Fit, calling ``report(step, model)`` after each epoch (step 0 after the first):
+        the tuner scores the model on its validation fold and may prune by raising."""
         model.on_epoch_end = lambda epoch: report(epoch, model)
         try:
             return self.fit(model, data, task)

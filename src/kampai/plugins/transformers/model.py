@@ -125,7 +125,7 @@ class TextClassifier:
     tokenizer: Any = None
     classes: list[Any] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
-    #: called as ``on_epoch_end(epoch)`` after each training epoch (tuning reports and prunes)
+    #: called as ``on_epoch_end(step)`` after each training epoch, step 0 first (tuning/pruning)
     on_epoch_end: Callable[[int], None] | None = None
 
     @property
@@ -137,20 +137,43 @@ class TextClassifier:
     # ----------------------------------------------------------------------------------
 
     def _train_tokenizer(self, texts: list[str]) -> Any:
-        """A BERT-style WordPiece tokenizer trained on the training texts (tokenizers)."""
+        """A BERT-style WordPiece tokenizer (``tokenizers``) with a vocabulary from the texts.
+
+        By default the vocabulary is counted here, deterministically: special tokens, every
+        character alone and as a ``##`` continuation, then the most frequent words (ties by
+        spelling) seen at least ``min_frequency`` times, up to ``vocab_size``.  The same
+        texts always give the same token ids, so a seeded run is reproducible.
+        ``subwords: true`` uses tokenizers' WordPieceTrainer instead (learned subword
+        pieces; its ties are broken differently from run to run).
+        """
+        from collections import Counter
+
         from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
         from transformers import PreTrainedTokenizerFast
 
         opts = {**TOKENIZER_KEYS, **self.tokenizer_cfg}
         specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=bool(opts["lowercase"]))
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        normalizer = normalizers.BertNormalizer(lowercase=bool(opts["lowercase"]))
+        pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        size, min_frequency = int(opts["vocab_size"]), int(opts["min_frequency"])
+        if opts["subwords"]:
+            tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+            tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizer
+            tok.train_from_iterator(texts, trainers.WordPieceTrainer(
+                vocab_size=size, min_frequency=min_frequency, special_tokens=specials, show_progress=False))
+        else:
+            counts: Counter[str] = Counter()
+            for text in texts:
+                counts.update(w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+            chars = sorted({c for word in counts for c in word})
+            vocab = [*specials, *chars, *(f"##{c}" for c in chars)]
+            known = set(vocab)
+            words = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                     if n >= min_frequency and w not in known]
+            vocab += words[:max(0, size - len(vocab))]
+            tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+            tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizer
         tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(vocab_size=int(opts["vocab_size"]),
-                                            min_frequency=int(opts["min_frequency"]),
-                                            special_tokens=specials, show_progress=False)
-        tok.train_from_iterator(texts, trainer)
         cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
@@ -421,7 +444,7 @@ class _History:
 
             def on_epoch_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
                 if owner.on_epoch_end is not None:
-                    owner.on_epoch_end(round(float(state.epoch or 0)))
+                    owner.on_epoch_end(round(float(state.epoch or 0)) - 1)
 
         return History()
 

@@ -54,7 +54,7 @@ PRETRAINED = {"num_train_epochs": 3, "learning_rate": 5e-5, "per_device_train_ba
               "warmup_steps": 0.1, "weight_decay": 0.01}
 
 #: keys a config-built model (tiny-bert) takes under model.tokenizer
-TOKENIZER_KEYS = {"vocab_size": 8000, "min_frequency": 2, "lowercase": True}
+TOKENIZER_KEYS = {"vocab_size": 8000, "min_frequency": 2, "lowercase": True, "subwords": False}
 #: BertConfig overrides for tiny-bert (any BertConfig field may be set in model.architecture)
 TINY_BERT = {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
              "intermediate_size": 256}
