@@ -58,3 +58,15 @@ def test_import_kampai_is_light() -> None:
                                            timeout=60, check=True).stdout))
     assert not loaded & set(HEAVY)
     assert "typer" not in loaded  # the Python API does not pay for the CLI
+
+
+def test_training_a_sklearn_model_imports_no_other_framework() -> None:
+    """Resolving 'RandomForestClassifier' searches scikit-learn's index first: no other
+    framework (Darts, torch, transformers) is imported, and no tracker with --no-track."""
+    args = ("train", "--task", "classification", "--data", "sklearn:iris", "-q", "--no-track",
+            "model.params.n_estimators=5")
+    probe(*args)  # the first run builds the cached estimator index (all_estimators imports a lot)
+    found = probe(*args)
+    assert found["code"] in (0, None)
+    assert not set(found["heavy"]) & {"torch", "darts", "transformers", "mlflow", "optuna"}, found["heavy"]
+    assert "sklearn" in found["heavy"]  # it did train

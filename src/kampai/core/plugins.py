@@ -24,6 +24,9 @@ import pluggy
 from kampai.core import hookspecs
 from kampai.core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
 
+#: kampai's own plugins registered first, in this order (the rest of kampai's follow)
+CORE_FIRST = ("tasks", "splitters", "sklearn", "sklego")
+
 
 @dataclass
 class PluginInfo:
@@ -62,9 +65,16 @@ class PluginHost:
         autoload = not os.environ.get("KAMPAI_DISABLE_PLUGIN_AUTOLOAD")
         allowed = _env_list("KAMPAI_PLUGINS")
         found = metadata.entry_points(group=ENTRY_POINT_GROUP)
-        # kampai's own plugins first: registration hooks run in registration order, so a
-        # third-party plugin cannot take over a built-in name ('sklearn', 'classification')
-        for ep in sorted(found, key=lambda ep: getattr(ep.dist, "name", None) != "kampai"):
+        # kampai's own plugins first, its core ones (CORE_FIRST) before the others:
+        # registration hooks run in registration order, so a third-party plugin cannot take
+        # over a built-in name ('sklearn', 'classification'), and scikit-learn's estimator
+        # index is searched before any other (resolving 'Ridge' never imports Darts).
+        # (Installed entry_points.txt files list names alphabetically, not as pyproject does.)
+        def order(ep: Any) -> tuple[bool, int]:
+            own = getattr(ep.dist, "name", None) == "kampai"
+            return (not own, CORE_FIRST.index(ep.name) if own and ep.name in CORE_FIRST else len(CORE_FIRST))
+
+        for ep in sorted(found, key=order):
             if not autoload and ep.name not in allowed:
                 continue
             dist = getattr(ep, "dist", None)

@@ -227,6 +227,7 @@ class EstimatorRegistry(Registry[Estimator]):
         super().__init__()
         self.sources: list[EstimatorSource] = []
         self._sources_loaded = False
+        self._next_source = 0
 
     def add(self, name: str, target: Any, *, kind: str | None = None, package: str = "") -> None:
         """Register one estimator (a class or ``"module:Class"``, imported lazily)."""
@@ -245,11 +246,16 @@ class EstimatorRegistry(Registry[Estimator]):
         """Register a lazy collection (e.g. every scikit-learn estimator)."""
         self.sources.append(EstimatorSource(name, loader, description, self.current_plugin))
 
-    def load_sources(self) -> None:
+    def load_sources(self, until: str | None = None) -> None:
+        """Run the lazy sources (in plugin order); with ``until``, stop as soon as that name
+        is registered, so resolving 'RandomForestClassifier' never imports Darts."""
         if self._sources_loaded:
             return
-        self._sources_loaded = True
-        for source in self.sources:
+        while self._next_source < len(self.sources):
+            if until is not None and until in self._items:
+                return
+            source = self.sources[self._next_source]
+            self._next_source += 1
             self.current_plugin = source.plugin
             try:
                 source.loader(self)
@@ -257,6 +263,7 @@ class EstimatorRegistry(Registry[Estimator]):
                 # its library is not installed (a find_spec check can be fooled: MLEM installs
                 # an import interceptor that claims every module exists): skip that source
                 continue
+        self._sources_loaded = True
 
     def include(self, module_name: str) -> int:
         """Register every estimator class defined in ``module_name`` (``--include``)."""
@@ -276,7 +283,7 @@ class EstimatorRegistry(Registry[Estimator]):
         """A class from a short name (``RandomForestClassifier``) or an import path."""
         if "." in name or ":" in name:
             return import_object(name)
-        self.load_sources()
+        self.load_sources(until=name)
         return self.get(name).load()
 
     def listing(self, kind: str | None = None) -> list[Estimator]:
