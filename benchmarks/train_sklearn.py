@@ -12,6 +12,7 @@ with joblib and write the predictions.  kampai adds its config, plugins, step lo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import statistics
@@ -79,11 +80,50 @@ def wall(cmd: list[str], cwd: str, env: dict[str, str], label: str = "") -> floa
     return seconds
 
 
+def in_process(dataset: str, trees: int, runs: int) -> None:
+    """Both in this one process, imports done: what kampai's engine itself adds per run."""
+    import runpy
+
+    os.environ["KAMPAI_BLOCK_PLUGINS"] = "mlflow"  # no tracker, like the plain script
+    import kampai
+
+    with tempfile.TemporaryDirectory() as cwd:
+        os.chdir(cwd)
+        script = Path(cwd) / "plain.py"
+        script.write_text(PLAIN)
+
+        def plain() -> None:
+            sys.argv = ["plain.py", dataset, str(trees), "plain-out"]
+            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                runpy.run_path(str(script), run_name="__main__")
+
+        def engine() -> float:
+            run = kampai.train(task="classification", data=f"sklearn:{dataset}", model="RandomForestClassifier",
+                               params={"n_estimators": trees}, overrides=["model.preprocess.cat=null"],
+                               verbose=False)
+            return run.meta["fit_seconds"]
+
+        plain(), engine()  # imports and caches
+        p_t, k_t, fits = [], [], []
+        for _ in range(runs):
+            start = time.perf_counter()
+            plain()
+            p_t.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            fits.append(engine())
+            k_t.append(time.perf_counter() - start)
+    p, k = statistics.median(p_t), statistics.median(k_t)
+    print(f"\nin one process, imports done (median of {runs}):")
+    print(f"  plain script {p:.3f} s, kampai.train {k:.3f} s (of which fit {statistics.median(fits):.3f} s): "
+          f"ratio {k / p:.3f}, engine overhead {k - p:+.3f} s per run")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--dataset", default="breast_cancer", choices=["breast_cancer", "iris", "wine", "digits"])
+    parser.add_argument("--in-process", action="store_true", help="also time both inside one process")
     parser.add_argument("--track", action="store_true",
                         help="leave installed tracker plugins on (default: --no-track, like the plain script)")
     args = parser.parse_args()
@@ -117,6 +157,8 @@ def main() -> None:
     print(f"CPU-time ratio runner/plain: {kc / pc:.3f} (median; steadier on a busy machine)")
     print(f"load average during the run: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"target <= {TARGET}: {'OK' if k / p <= TARGET else 'OVER TARGET'}")
+    if args.in_process:
+        in_process(args.dataset, args.trees, args.runs)
 
 
 if __name__ == "__main__":
