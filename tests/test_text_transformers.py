@@ -227,3 +227,22 @@ def test_tiny_tokenizer_is_deterministic():
     assert ids[0] == first.cls_token_id and ids[-1] == first.sep_token_id
     assert first.unk_token_id not in ids  # unknown words fall back to characters
     assert len(vocab(subwords=True, vocab_size=300)) <= 300
+
+
+def test_tune_reports_every_epoch_for_pruning():
+    """``kampai.tune`` (the shared Optuna mechanism) on the transformers framework: each
+    trial reports its validation score after every epoch (steps 0, 1, ...)."""
+    pytest.importorskip("optuna")
+    import kampai
+
+    frame = tweets(100)
+    result = kampai.tune(task="text-classification", framework="transformers", data=frame, target="source",
+                         device="cpu", verbose=False, trials=2, sampler="random", pruner="median",
+                         refit=False, params={"max_length": 16},
+                         search={"epochs": [2], "learning_rate": {"type": "float", "low": 5e-4, "high": 3e-3,
+                                                                  "log": True}},
+                         overrides=["tune.plots=false"])
+    trials = result.study.get_trials()
+    assert len(trials) == 2
+    assert all(sorted(t.intermediate_values) == [0, 1] for t in trials)
+    assert result.best_params["epochs"] == 2 and 0 <= result.best_value <= 1
