@@ -77,15 +77,18 @@ class SeriesSet:
 
     def long(self, frames: dict[Any, pd.DataFrame] | None = None, value: str = "actual") -> pd.DataFrame:
         """``series, time, target, <value>`` rows for ``frames`` (default: the targets)."""
+        import numpy as np
         import pandas as pd
 
-        parts = []
+        keys, times, targets, values = [], [], [], []
         for key, frame in (frames or self.target).items():
-            part = frame.rename_axis("time").reset_index().melt(
-                id_vars="time", var_name="target", value_name=value)
-            part.insert(0, SERIES, key)
-            parts.append(part)
-        return pd.concat(parts, ignore_index=True)
+            n, cols = len(frame), [str(c) for c in frame.columns]
+            keys.append(np.full(n * len(cols), key, dtype=object))
+            times.append(np.tile(frame.index.to_numpy(), len(cols)))
+            targets.append(np.repeat(np.asarray(cols, dtype=object), n))
+            values.append(frame.to_numpy(float).T.reshape(-1))
+        return pd.DataFrame({SERIES: np.concatenate(keys), "time": np.concatenate(times),
+                             "target": np.concatenate(targets), value: np.concatenate(values)})
 
 
 def _as_list(value: Any) -> list[str]:
@@ -417,10 +420,15 @@ def backtest(data: TaskData, cfg: dict[str, Any]) -> list:
 
 # ------------------------------------------------------------------------ metrics
 def _aligned(y: Any, p: Prediction) -> pd.DataFrame:
+    """Forecast rows joined with the actual values (computed once per prediction)."""
+    cached = getattr(p, "_aligned", None)
+    if cached is not None and cached[0] is y:
+        return cached[1]
     keys = [SERIES, "time", "target"]
     table = p.y.merge(y[[*keys, "actual"]], on=keys, how="inner")
     if table.empty:
         raise DataError("No forecast overlaps the actual values: nothing to score.")
+    p._aligned = (y, table)  # type: ignore[attr-defined]
     return table
 
 

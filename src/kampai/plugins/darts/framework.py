@@ -102,7 +102,7 @@ class DartsFramework:
     tasks = ("forecasting",)
     model_keys = ("epochs", "batch_size", "early_stopping", "num_samples", "quantiles", "scale")
     extra = "darts"
-    packages = ("darts", "torch", "pytorch-lightning", "statsmodels")
+    packages = ("darts", "torch", "statsmodels")
 
     def default_estimator(self, task: Any) -> str:
         return DEFAULT_MODEL
