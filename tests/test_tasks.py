@@ -160,6 +160,12 @@ def test_features_and_drop_choose_columns(tmp_path: Path) -> None:
     assert run.meta["data"]["features"] == ["age", "income", "city", "plan"]
 
 
+def test_target_cannot_be_a_feature(tmp_path: Path) -> None:
+    churn_frame(40).to_csv("c.csv", index=False)
+    with pytest.raises(DataError, match="includes the target column 'churn'"):
+        train(task="classification", data="c.csv", target="churn", overrides=["data.features=[income,churn]"])
+
+
 def test_metrics_json_is_what_run_metrics_says() -> None:
     run = train(task="classification", data="sklearn:iris", params={"n_estimators": 10})
     assert json.loads((Path(run.run_dir) / "metrics.json").read_text()) == run.metrics

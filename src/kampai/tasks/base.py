@@ -50,6 +50,9 @@ class TabularTask:
         features = data_cfg.get("features")
         if features:
             check_columns(frame, list(features), "features")
+            if target and target in features:
+                raise DataError(f"data.features includes the target column '{target}': the model would "
+                                "see the answer. Remove it from data.features.")
             X = frame[list(features)]
         else:
             used = {target, *roles.values(), *drop} - {None}
