@@ -577,6 +577,7 @@ class TuneRecorder:
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory: pytest.TempPathFactory):
     """Runs outside the per-test fixtures (module scope): sets its own folder and plugins."""
+    pytest.importorskip("optuna")  # the 'tune' extra
     from kampai.core import plugins
     from kampai.core.tuning import tune
 
@@ -642,6 +643,7 @@ class AlwaysFails(ClassifierMixin, BaseEstimator):
 
 
 def test_hook_kampai_on_tune_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("optuna")
     from kampai.core.tuning import tune
 
     (tmp_path / "failing_searchable.py").write_text(textwrap.dedent(FAILING_SEARCHABLE))
