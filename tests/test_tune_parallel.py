@@ -100,6 +100,30 @@ def test_killed_study_resumes_to_its_total(tmp_path: Path) -> None:
             assert "interrupted" in t.user_attrs and "error" not in t.user_attrs
 
 
+def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(tmp_path: Path) -> None:
+    (tmp_path / "slow.yaml").write_text(SLOW)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    cmd = _runner("tune", "-c", "slow.yaml", "--trials", "20", "--storage", url, "-q", "--json")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        time.sleep(0.3)
+        try:
+            if len(_complete(_study("slow", url))) >= 1:
+                break
+        except Exception:
+            continue
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert json.loads(out)["interrupted"] is True
+    study = _study("slow", url)
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    assert "RUNNING" not in states and states.count("COMPLETE") >= 1
+    assert (tmp_path / "studies" / "slow" / "trials.csv").exists()  # the log is written on the way out
+
+
 def test_grid_with_two_jobs_covers_the_grid_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import kampai
 

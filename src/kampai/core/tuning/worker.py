@@ -112,13 +112,40 @@ class Worker:
         return reaped
 
     def claim(self) -> Any:
-        """A new trial, or ``"wait"`` / ``"stop"``."""
+        """A new trial, or ``"wait"`` / ``"stop"``.
+
+        A Ctrl-C during the claim is held until the trial is recorded (worker, heartbeat),
+        then the trial is marked interrupted: no trial is left RUNNING by nobody.
+        """
+        import signal
         import warnings
 
-        with warnings.catch_warnings():
-            # heartbeats are "experimental" and "meant for Study.optimize": we drive them
-            warnings.simplefilter("ignore")
-            return self._claim()
+        held: list[int] = []
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, lambda *_: held.append(1)) if main else None
+        try:
+            with warnings.catch_warnings():
+                # heartbeats are "experimental" and "meant for Study.optimize": we drive them
+                warnings.simplefilter("ignore")
+                result = self._claim()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+        if held:
+            if not isinstance(result, str):
+                self.abandon(result, "Ctrl-C")
+            raise KeyboardInterrupt
+        return result
+
+    def abandon(self, trial: Any, why: str) -> None:
+        """Mark a trial of this worker failed-interrupted (it does not count; it runs again)."""
+        from optuna.trial import TrialState
+
+        try:
+            self.storage.set_trial_user_attr(trial._trial_id, "interrupted", why)
+            self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        except Exception:
+            pass  # the reaper or the heartbeat check will fail it later
 
     def _claim(self) -> Any:
         import optuna
@@ -198,7 +225,11 @@ class Worker:
                 if claim == "wait":
                     time.sleep(WAIT_SECONDS)
                     continue
-                frozen, metrics = self.run_trial(claim)
+                try:
+                    frozen, metrics = self.run_trial(claim)
+                except BaseException:
+                    self.abandon(claim, "stopped")  # a no-op when run_trial told it already
+                    raise
                 self.ran += 1
                 self.on_trial(frozen, metrics)
                 if frozen.state == TrialState.FAIL:
