@@ -24,12 +24,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from kampai.core.errors import KampaiError, TuneError
 from kampai.core.tuning import samplers
 from kampai.core.tuning.objective import Evaluator, Plan, Pruned
-from kampai.core.tuning.storage import HEARTBEAT_INTERVAL, StudyLock, open_storage
+from kampai.core.tuning.storage import GRACE_PERIOD, HEARTBEAT_INTERVAL, StudyLock, open_storage
 
 OnTrial = Callable[[Any, dict], None]
 WAIT_SECONDS = 1.0
@@ -101,11 +102,15 @@ class Worker:
         from optuna.trial import TrialState
 
         reaped = False
+        now = datetime.now()
         for t in trials:
             if t.state != TrialState.RUNNING:
                 continue
             host, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
-            if host == self.host and pid.isdigit() and not _alive(int(pid)):
+            # killed inside study.ask(): no worker, no heartbeat, so only its age tells
+            orphan = not host and t.datetime_start is not None and \
+                (now - t.datetime_start).total_seconds() > GRACE_PERIOD
+            if orphan or (host == self.host and pid.isdigit() and not _alive(int(pid))):
                 self.storage.set_trial_user_attr(t._trial_id, "interrupted", "worker process died")
                 self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
                 reaped = True
