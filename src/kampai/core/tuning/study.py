@@ -259,41 +259,44 @@ def _run_processes(plan: Plan, jobs: int, on_trial: Any) -> bool:
     errors: list[tuple[bool, str]] = []
     interrupted = False
 
+    signalled: set[int] = set()
+
     def stop_others() -> None:
         for p in procs:
-            if p.is_alive() and p.pid not in finished:
+            if p.is_alive() and p.pid not in finished and p.pid not in signalled:
+                signalled.add(p.pid)
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(p.pid, signal.SIGINT)
+                    os.kill(p.pid, signal.SIGTERM)  # workers ignore SIGINT; SIGTERM stops them once
 
     deadline_kill: float | None = None
     while True:
-        try:
-            kind, a, b = queue.get(timeout=0.2)
-        except queue_mod.Empty:
-            if all(not p.is_alive() for p in procs):
-                try:  # the last messages may still be in the pipe
-                    kind, a, b = queue.get(timeout=0.5)
-                except queue_mod.Empty:
-                    break
-            else:
-                if deadline_kill is not None and time.time() > deadline_kill:
-                    for p in procs:
-                        if p.is_alive():
-                            p.terminate()
-                continue
+        try:  # a Ctrl-C anywhere in here (also in a hook) stops the workers cleanly
+            try:
+                kind, a, b = queue.get(timeout=0.2)
+            except queue_mod.Empty:
+                if all(not p.is_alive() for p in procs):
+                    try:  # the last messages may still be in the pipe
+                        kind, a, b = queue.get(timeout=0.5)
+                    except queue_mod.Empty:
+                        break
+                else:
+                    if deadline_kill is not None and time.time() > deadline_kill:
+                        for p in procs:
+                            if p.is_alive():
+                                p.terminate()
+                    continue
+            if kind == "trial":
+                on_trial(a, b)
+            elif kind in ("done", "interrupted"):
+                finished.add(a)
+                interrupted = interrupted or kind == "interrupted"
+            elif kind == "error":
+                finished.add(a)
+                errors.append(b)
+                stop_others()
+                deadline_kill = time.time() + 30
         except KeyboardInterrupt:
             interrupted = True
-            stop_others()
-            deadline_kill = time.time() + 30
-            continue
-        if kind == "trial":
-            on_trial(a, b)
-        elif kind in ("done", "interrupted"):
-            finished.add(a)
-            interrupted = interrupted or kind == "interrupted"
-        elif kind == "error":
-            finished.add(a)
-            errors.append(b)
             stop_others()
             deadline_kill = time.time() + 30
     for p in procs:

@@ -127,15 +127,16 @@ class Worker:
 
         held: list[int] = []
         main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, lambda *_: held.append(1)) if main else None
+        previous = {s: signal.signal(s, lambda *_: held.append(1))
+                    for s in (signal.SIGINT, signal.SIGTERM)} if main else {}
         try:
             with warnings.catch_warnings():
                 # heartbeats are "experimental" and "meant for Study.optimize": we drive them
                 warnings.simplefilter("ignore")
                 result = self._claim()
         finally:
-            if main:
-                signal.signal(signal.SIGINT, previous)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
         if held:
             if not isinstance(result, str):
                 self.abandon(result, "Ctrl-C")
@@ -254,6 +255,14 @@ def process_main(plan: Plan, queue: Any) -> None:
     """Entry point of a ``--jobs`` worker process: results go back to the main process."""
     import signal
 
+    def stop(*_: Any) -> None:  # the main process asks once; a second SIGTERM kills
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise KeyboardInterrupt
+
+    # Ctrl-C in a terminal reaches the whole process group: the main process relays it
+    # (SIGTERM, once), so each worker stops exactly once, marking its running trial
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop)
     try:
         if plan.blocked:
             from kampai.core import plugins
@@ -263,7 +272,7 @@ def process_main(plan: Plan, queue: Any) -> None:
         worker.run()
         queue.put(("done", os.getpid(), None))
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         queue.put(("interrupted", os.getpid(), None))
     except KampaiError as exc:
         queue.put(("error", os.getpid(), (True, str(exc))))
