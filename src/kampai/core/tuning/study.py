@@ -349,8 +349,8 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
         hook.kampai_after_trial(ctx=ctx, trial=trial, metrics=metrics)
 
     interrupted = False
-    hook.kampai_before_tune(ctx=ctx, study=study)
     try:
+        hook.kampai_before_tune(ctx=ctx, study=study)
         interrupted = _run_in_process(plan, on_trial) if jobs == 1 else _run_processes(plan, jobs, on_trial)
     except BaseException as exc:
         progress.stop()
