@@ -80,11 +80,26 @@ def run_bare(data, trees: int, storage: str | None) -> float:
     return time.perf_counter() - start
 
 
+def report(times: dict[str, list[float]], n: int, args: argparse.Namespace) -> None:
+    best = {k: min(v) for k, v in times.items()}
+    base = best["bare Optuna, in memory"]
+    print(f"{n} trials (grid), 3-fold CV, breast_cancer, RandomForest({args.trees} trees); best of {args.rounds}")
+    print(f"{'':28}{'seconds':>10}{'ms/trial':>10}{'vs bare in memory':>20}")
+    for name, seconds in best.items():
+        print(f"{name:28}{seconds:10.2f}{1000 * seconds / n:10.0f}{seconds / base:19.2f}x")
+    ratio = best["kampai tune, cache off"] / base
+    like = best["kampai tune, cache off"] / best["bare Optuna, SQLite file"]
+    print(f"loop overhead (cache off): {like:.2f}x vs the bare loop on the same storage (SQLite), "
+          f"{ratio:.2f}x vs the bare loop in memory; target <= {TARGET} on the same storage: "
+          f"{'met' if like <= TARGET else 'NOT met'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--trees", type=int, default=30)
     parser.add_argument("--skip-jobs", action="store_true")
+    parser.add_argument("--only-jobs", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("KAMPAI_BLOCK_PLUGINS", "mlflow")
     warnings.filterwarnings("ignore")
@@ -95,7 +110,7 @@ def main() -> None:
     import kampai.core.tuning.study  # noqa: F401  (imports outside the timings)
 
     times: dict[str, list[float]] = {}
-    for r in range(args.rounds):
+    for r in range(0 if args.only_jobs else args.rounds):
         with tempfile.TemporaryDirectory() as folder:
             times.setdefault("bare Optuna, in memory", []).append(run_bare(data, args.trees, None))
             times.setdefault("bare Optuna, SQLite file", []).append(
@@ -104,18 +119,9 @@ def main() -> None:
                 run_kampai(data, args.trees, folder, cache=False, study=f"off{r}"))
             times.setdefault("kampai tune, cache on", []).append(
                 run_kampai(data, args.trees, folder, cache=True, study=f"on{r}"))
-    best = {k: min(v) for k, v in times.items()}
-    base = best["bare Optuna, in memory"]
     n = len(DEPTHS) * len(LEAVES)
-    print(f"{n} trials (grid), 3-fold CV, breast_cancer, RandomForest({args.trees} trees); best of {args.rounds}")
-    print(f"{'':28}{'seconds':>10}{'ms/trial':>10}{'vs bare in memory':>20}")
-    for name, seconds in best.items():
-        print(f"{name:28}{seconds:10.2f}{1000 * seconds / n:10.0f}{seconds / base:19.2f}x")
-    ratio = best["kampai tune, cache off"] / base
-    like = best["kampai tune, cache off"] / best["bare Optuna, SQLite file"]
-    print(f"loop overhead (cache off): {like:.2f}x vs the bare loop on the same storage (SQLite), "
-          f"{ratio:.2f}x vs the bare loop in memory; target <= {TARGET} on the same storage: "
-          f"{'met' if like <= TARGET else 'NOT met'}")
+    if not args.only_jobs:
+        report(times, n, args)
     if args.skip_jobs:
         return
     with tempfile.TemporaryDirectory() as folder:
