@@ -297,3 +297,11 @@ def test_tune_help_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ}, timeout=60).stdout
     assert "--sampler" in out and out.strip().endswith("[]")
+
+
+def test_cmaes_sampler_and_minimized_metric() -> None:
+    result = _tune(task="regression", data="sklearn:diabetes", model="Ridge", trials=4, sampler="cmaes",
+                   split={"method": "kfold", "folds": 3}, overrides=["tune.plots=false", "tune.startup_trials=2"])
+    assert result.metric == "rmse" and result.direction == "minimize"
+    assert list(result.trials["state"]) == ["COMPLETE"] * 4
+    assert result.best_value == result.trials["value"].min()
