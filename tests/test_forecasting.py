@@ -209,3 +209,11 @@ def test_arima_by_name_and_missing_backends_are_named() -> None:
                 models.resolve(name)
         else:
             assert models.resolve(name).__name__.startswith(name)
+
+
+def test_co2_experiment_config_resolves() -> None:
+    from conftest import ROOT
+
+    result = invoke("config", "show", "-c", str(ROOT / "conf/experiments/co2.yaml"))
+    assert result.code == 0, result.stdout + result.stderr
+    assert "method: backtest" in result.stdout and "horizon: 24" in result.stdout
