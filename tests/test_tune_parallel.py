@@ -103,17 +103,22 @@ def test_killed_study_resumes_to_its_total(tmp_path: Path) -> None:
 def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(tmp_path: Path) -> None:
     (tmp_path / "slow.yaml").write_text(SLOW)
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    cmd = _runner("tune", "-c", "slow.yaml", "--trials", "20", "--storage", url, "-q", "--json")
+    # far more trials than can finish before the signal: the study must stop because of it
+    cmd = _runner("tune", "-c", "slow.yaml", "--trials", "500", "--storage", url, "-q", "--json")
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.time() + 120
-    while time.time() < deadline:
+    seen, last_error = 0, None
+    while time.time() < deadline and proc.poll() is None:
         time.sleep(0.3)
         try:
-            if len(_complete(_study("slow", url))) >= 1:
-                break
-        except Exception:
+            seen = len(_complete(_study("slow", url)))
+        except Exception as exc:  # the study may not exist yet
+            last_error = exc
             continue
+        if seen >= 1:
+            break
+    assert seen >= 1 and proc.poll() is None, (seen, last_error, proc.poll())
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

@@ -181,7 +181,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
     model = None
     for i, (train_idx, test_idx) in enumerate(folds):
         ctx.fold = i if splitter.cv else None
-        train_data, test_data = _part(data, train_idx), _part(data, test_idx)
+        train_data, test_data = fold_part(data, train_idx), fold_part(data, test_idx)
         with report.step(f"fit {cfg['model']['estimator']}" + (f" fold {i + 1}/{len(folds)}" if splitter.cv else "")):
             model, seconds = fit(ctx, cfg["model"], train_data)
         fold_seconds.append(seconds)
@@ -234,7 +234,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
     }
 
 
-def _part(data: TaskData, part: Any) -> TaskData:
+def fold_part(data: TaskData, part: Any) -> TaskData:
     """A fold's side: row positions (tabular splits), or the task's own view already
     (forecasting's holdout/backtest return TaskData pairs: history and horizon)."""
     return part if isinstance(part, TaskData) else data.take(part)

@@ -57,17 +57,9 @@ class Plan:
     output_dir: str = "."
 
 
-def part(data: TaskData, side: Any) -> TaskData:
-    """A fold's side: row positions (tabular splits) or a TaskData already (forecasting)."""
-    return side if isinstance(side, TaskData) else data.take(side)
-
-
 def build(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> Any:
-    """The framework's model for ``model_cfg``, built as the engine builds it."""
-    build_model = getattr(engine, "build_model", None)
-    if build_model is not None:
-        return build_model(ctx, model_cfg, data)
-    return ctx.framework.build(ctx.task, model_cfg, data, seed=int(ctx.config["seed"]))
+    """The framework's model for ``model_cfg``, built as the engine builds it (seed, device)."""
+    return engine.build_model(ctx, model_cfg, data)
 
 
 class Pruned(Exception):
@@ -84,7 +76,7 @@ class Evaluator:
         self.framework = registries.frameworks().get(cfg["framework"])
         self.metrics = metrics_mod.resolve(self.task, plan.metric_names)
         self.objective = next(m for m in self.metrics if m.name == plan.metric)
-        self.folds = [(i, tr, te, part(plan.data, tr), part(plan.data, te))
+        self.folds = [(i, tr, te, engine.fold_part(plan.data, tr), engine.fold_part(plan.data, te))
                       for i, (tr, te) in enumerate(plan.folds)]
         self.cache = None
         if plan.cache and hasattr(self.framework, "split_preprocessing"):

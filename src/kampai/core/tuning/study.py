@@ -33,7 +33,7 @@ from kampai.core.plugins import get_host
 from kampai.core.spec import RunContext
 from kampai.core.tuning import report, samplers
 from kampai.core.tuning import space as space_mod
-from kampai.core.tuning.objective import Plan, build, part
+from kampai.core.tuning.objective import Plan, build
 from kampai.core.tuning.storage import StudyLock, mask, open_storage, resolve_url
 
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any
     data = task.prepare(loaded, cfg["data"], training=True)
     splitter = registries.splitters().get(cfg["split"]["method"])
     folds = splitter.fn(data, cfg["split"])
-    _probe(framework, task, cfg, space, part(data, folds[0][0]))
+    _probe(framework, task, cfg, space, engine.fold_part(data, folds[0][0]))
     name = study_name_for(cfg)
     url = resolve_url(t.get("storage"))
     if jobs > 1 and url.startswith("sqlite") and ":memory:" in url:
