@@ -10,31 +10,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import CPU, wall  # benchmarks/ is on sys.path when a script runs
 
 TARGET_HELP = 0.25
 
 
-CPU: dict[str, list[float]] = {}
-
-
-def wall(cmd: list[str], cwd: str, env: dict[str, str], label: str = "") -> float:
-    """Wall seconds of one fresh process; its CPU seconds (user + sys) go to CPU[label]:
-    on a busy machine CPU time is the steadier number."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    CPU.setdefault(label, []).append(cpu)
-    return seconds
 
 
 def environment(pycache: str, bytecode: bool) -> dict[str, str]:

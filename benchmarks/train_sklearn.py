@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+from _timing import CPU, wall  # benchmarks/ is on sys.path when a script runs
 
 TARGET = 1.15
 
@@ -64,20 +64,6 @@ PLAIN = textwrap.dedent("""
 """)
 
 
-CPU: dict[str, list[float]] = {}
-
-
-def wall(cmd: list[str], cwd: str, env: dict[str, str], label: str = "") -> float:
-    """Wall seconds of one fresh process; its CPU seconds (user + sys) go to CPU[label]:
-    on a busy machine CPU time is the steadier number."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    CPU.setdefault(label, []).append(cpu)
-    return seconds
 
 
 def in_process(dataset: str, trees: int, runs: int) -> None:

@@ -21,6 +21,9 @@ class Result:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
+    def __iter__(self):  # code, out, err = invoke(...)
+        return iter((self.code, self.stdout, self.stderr))
+
 
 def invoke(*args: str) -> Result:
     """Run ``runner ARGS`` in this process (fast: scikit-learn stays imported).

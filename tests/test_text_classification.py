@@ -7,25 +7,11 @@ it skip without it).
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pytest
 
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    """``runner ARGS`` in this process: (exit code, stdout, stderr)."""
-    from kampai.core import cli as cli_mod
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            cli_mod.main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return code, out.getvalue(), err.getvalue()
+from helpers import invoke
 
 
 @pytest.fixture(autouse=True)
