@@ -105,8 +105,11 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'study.db'}"
     # far more trials than can finish before the signal: the study must stop because of it
     cmd = _runner("tune", "-c", "slow.yaml", "--trials", "500", "--storage", url, "-q", "--json")
+    # A shell that runs a job in the background (CI scripts, nohup) starts it with SIGINT
+    # ignored, and Python then keeps ignoring it: restore the terminal's default, as Ctrl-C
+    # in a terminal would find it.
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     seen, last_error = 0, None
     while time.time() < deadline and proc.poll() is None:
@@ -120,7 +123,10 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(tmp_path: Path) -> None:
             break
     assert seen >= 1 and proc.poll() is None, (seen, last_error, proc.poll())
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
     assert proc.returncode == 130, err
     assert json.loads(out)["interrupted"] is True
     study = _study("slow", url)
