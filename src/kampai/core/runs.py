@@ -187,6 +187,12 @@ class Run:
             self._model = model_store(self.config).load(self.run_dir / "model")
         return self._model
 
+    @property
+    def loaded_model(self) -> Any:
+        """The model if it is already in memory (right after training), else None: for
+        observers that want it without paying for a load."""
+        return self._model
+
     def predict(self, data: Any = None, *, horizon: int | None = None) -> pd.DataFrame:
         """Predictions for a DataFrame or a file path, as ``runner predict`` writes them
         (forecasting: ``horizon`` steps ahead; ``data`` optional)."""

@@ -448,7 +448,7 @@ def track_run(ctx: Any, run: Any) -> None:
     study_dir = last_study.get("dir")
     last_study.clear()
     try:
-        record = log_run(run, uri, experiment, model=getattr(run, "_model", None), extra_tags=extra)
+        record = log_run(run, uri, experiment, model=run.loaded_model, extra_tags=extra)
         if parent and study_dir and Path(study_dir).is_dir():
             # the tuner writes its plots and trial log after kampai_after_tune: upload them now
             with contextlib.suppress(Exception):
