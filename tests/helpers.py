@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,16 @@ def no_tracker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Foundation tests block the MLflow tracker (an observer plugin with its own tests):
     logging every run to a fresh sqlite store costs seconds per run."""
     monkeypatch.setenv("KAMPAI_BLOCK_PLUGINS", "mlflow")
+
+
+def write_distribution(root: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str]) -> Path:
+    """A real installed distribution on disk: ``<dist>.dist-info`` with METADATA and
+    entry_points.txt, and its modules beside it (what pip would leave in site-packages)."""
+    info = root / f"{dist.replace('-', '_')}-0.3.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n")
+    (info / "entry_points.txt").write_text(
+        "[kampai]\n" + "".join(f"{name} = {target}\n" for name, target in entry_points.items()))
+    for name, source in modules.items():
+        (root / f"{name}.py").write_text(textwrap.dedent(source))
+    return root

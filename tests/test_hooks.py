@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import kampai
-from helpers import invoke, leftovers, no_tracker  # noqa: F401  (autouse)
+from helpers import invoke, leftovers, no_tracker, write_distribution  # noqa: F401  (autouse)
 from kampai import hookimpl
 from kampai.core.plugins import get_host
 from kampai.core.spec import Metric, Prediction
@@ -516,18 +516,6 @@ def say(name: str = "world") -> None:
 def kampai_register_commands(app):
     app.add_typer(greet, name="greet")
 '''
-
-
-def write_distribution(root: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str]) -> Path:
-    """A real installed distribution: a .dist-info with METADATA and entry_points.txt."""
-    info = root / f"{dist.replace('-', '_')}-0.3.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n")
-    (info / "entry_points.txt").write_text(
-        "[kampai]\n" + "".join(f"{name} = {target}\n" for name, target in entry_points.items()))
-    for name, source in modules.items():
-        (root / f"{name}.py").write_text(textwrap.dedent(source))
-    return root
 
 
 def test_hook_kampai_register_commands(tmp_path: Path) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
 import kampai
-from helpers import invoke, no_tracker  # noqa: F401  (autouse)
+from helpers import invoke, no_tracker, write_distribution  # noqa: F401  (autouse)
 from kampai import hookimpl
 from kampai.core import plugins
 from kampai.core.errors import UnknownNameError
@@ -32,19 +31,6 @@ from kampai import hookimpl
 def kampai_register_tasks(registry):
     raise RuntimeError("cannot build my task table")
 '''
-
-
-def write_distribution(root: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str]) -> Path:
-    """A real installed distribution on disk: ``<dist>.dist-info`` with METADATA and
-    entry_points.txt, and its modules beside it (what pip would leave in site-packages)."""
-    info = root / f"{dist.replace('-', '_')}-0.3.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n")
-    (info / "entry_points.txt").write_text(
-        "[kampai]\n" + "".join(f"{name} = {target}\n" for name, target in entry_points.items()))
-    for name, source in modules.items():
-        (root / f"{name}.py").write_text(textwrap.dedent(source))
-    return root
 
 
 def report() -> dict[str, dict]:
