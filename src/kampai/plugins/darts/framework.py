@@ -8,7 +8,6 @@ predicting needs later (the training series, the horizon, sampling and quantiles
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import logging
@@ -383,6 +382,8 @@ class DartsFramework:
     def save(self, model: Forecaster, path: Path) -> None:
         import darts
 
+        from kampai.core.runs import file_sha256
+
         model.model.save(str(path / MODEL_FILE))
         with open(path / SERIES_FILE, "wb") as fh:
             pickle.dump({"series": model.series, "scaling": model.scaling}, fh)
@@ -391,11 +392,12 @@ class DartsFramework:
                 "class": f"{type(model.model).__module__}:{type(model.model).__name__}",
                 "horizon": model.horizon, "num_samples": model.num_samples, "quantiles": list(model.quantiles),
                 "torch": model.is_torch, "settings": {k: v for k, v in model.settings.items()},
-                "sha256": {name: _sha256(path / name) for name in files}}
+                "sha256": {name: file_sha256(path / name) for name in files}}
         (path / INFO_FILE).write_text(json.dumps(info, indent=2, default=str))
 
     def load(self, path: Path) -> Forecaster:
         from kampai.core.registry import import_object
+        from kampai.core.runs import file_sha256
 
         try:
             info = json.loads((path / INFO_FILE).read_text())
@@ -403,7 +405,7 @@ class DartsFramework:
             raise RunError(f"Model metadata '{path / INFO_FILE}' is missing or corrupt.") from None
         for name, digest in info.get("sha256", {}).items():
             file = path / name
-            if not file.exists() or _sha256(file) != digest:
+            if not file.exists() or file_sha256(file) != digest:
                 raise RunError(f"Model file '{file}' is missing or does not match its recorded hash: refusing "
                                "to load it.")
         cls = import_object(info["class"])
@@ -508,10 +510,6 @@ class Scaling:
             qcols = [c for c in table.columns if c.startswith("q")]
             prediction.proba = np.asarray(table[qcols])
         return prediction
-
-
-def _sha256(file: Path) -> str:
-    return hashlib.sha256(file.read_bytes()).hexdigest()
 
 
 def _ts(value: str) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -136,15 +135,19 @@ class SklearnFramework:
         import joblib
         import sklearn
 
+        from kampai.core.runs import file_sha256
+
         file = path / MODEL_FILE
         joblib.dump(model, file)
         info = {"format": "joblib", "sklearn": sklearn.__version__,
                 "estimator": type(model[-1]).__name__,
-                "sha256": hashlib.sha256(file.read_bytes()).hexdigest()}
+                "sha256": file_sha256(file)}
         (path / INFO_FILE).write_text(json.dumps(info, indent=2))
 
     def load(self, path: Path) -> Any:
         import joblib
+
+        from kampai.core.runs import file_sha256
 
         file = path / MODEL_FILE
         if not file.exists():
@@ -153,7 +156,7 @@ class SklearnFramework:
             expected = json.loads((path / INFO_FILE).read_text())["sha256"]
         except (OSError, ValueError, KeyError):
             raise RunError(f"Model metadata '{path / INFO_FILE}' is missing or corrupt.") from None
-        if hashlib.sha256(file.read_bytes()).hexdigest() != expected:
+        if file_sha256(file) != expected:
             raise RunError(f"Model file '{file}' does not match its recorded hash: it is corrupt "
                            "or was changed after training. Refusing to load it.")
         try:
