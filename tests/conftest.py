@@ -30,7 +30,7 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(autouse=True)
 def _fresh_plugins() -> None:
     """Each test sees freshly loaded plugins and registries (env vars may differ)."""
-    from kampai.core import plugins
+    from kampai.core import host as plugins
 
     plugins.reset()
     yield

@@ -15,7 +15,7 @@ from pathlib import Path
 
 def cli(*args: str) -> int:
     """The real ``runner`` entry point, in-process; returns the exit code."""
-    from kampai.core import plugins
+    from kampai.core import host as plugins
     from kampai.core.cli import main
 
     try:

@@ -248,12 +248,12 @@ def test_data_formats(tmp_path: Path) -> None:
 
 
 def test_every_bundled_dataset_loads_with_its_target() -> None:
-    from kampai.core import registries
+    from kampai.core.host import get_host
     from kampai.core.data import read_frame
 
     for name in ("sklearn:iris", "sklearn:wine", "sklearn:breast_cancer", "sklearn:digits",
                  "sklearn:diabetes", "sklearn:linnerud"):
-        dataset = registries.datasets().get(name)
+        dataset = get_host().datasets().get(name)
         frame = read_frame(name)
         assert dataset.target in frame.columns and len(frame) >= 20, name
         if dataset.task == "classification":

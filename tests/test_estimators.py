@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers import invoke, no_tracker  # noqa: F401  (autouse)
-from kampai.core import registries
+from kampai.core.host import get_host
 from kampai.core.errors import UnknownNameError
 
 USER_MODULE = '''
@@ -132,7 +132,7 @@ def test_show_unknown_is_an_error() -> None:
 def test_registry_resolves_names_like_configs_do(user_module: str) -> None:
     from sklearn.ensemble import RandomForestClassifier
 
-    reg = registries.estimators()
+    reg = get_host().estimators()
     assert reg.resolve("RandomForestClassifier") is RandomForestClassifier
     assert reg.resolve("sklearn.ensemble.RandomForestClassifier") is RandomForestClassifier
     assert reg.resolve("sklearn.ensemble:RandomForestClassifier") is RandomForestClassifier
@@ -145,6 +145,6 @@ def test_index_is_cached_per_version(tmp_path: Path, monkeypatch: pytest.MonkeyP
     from importlib.metadata import version
 
     monkeypatch.setenv("KAMPAI_CACHE_DIR", str(tmp_path / "cache"))
-    registries.estimators().load_sources()
+    get_host().estimators().load_sources()
     cached = tmp_path / "cache" / f"sklearn-estimators-{version('scikit-learn')}.json"
     assert cached.is_file() and "RandomForestClassifier" in cached.read_text()

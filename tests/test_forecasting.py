@@ -21,7 +21,7 @@ pytest.importorskip("statsmodels")
 
 from kampai import api
 from kampai.core.errors import ConfigError, DataError, UnknownNameError
-from kampai.core.runs import load_run
+from kampai import load_run
 
 FC = {"task": "forecasting", "framework": "darts", "tracking": {"enabled": False}}
 

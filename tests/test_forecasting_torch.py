@@ -11,7 +11,7 @@ import pytest
 
 from kampai import api
 from kampai.core.errors import ConfigError
-from kampai.core.runs import load_run
+from kampai import load_run
 
 pytest.importorskip("darts")
 torch = pytest.importorskip("torch")

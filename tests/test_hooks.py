@@ -22,8 +22,8 @@ import pytest
 import kampai
 from helpers import invoke, leftovers, no_tracker, write_distribution  # noqa: F401  (autouse)
 from kampai import hookimpl
-from kampai.core.plugins import get_host
-from kampai.core.spec import Metric, Prediction
+from kampai.core.host import get_host
+from kampai.plugin import Framework, Metric, Prediction
 
 LIFECYCLE = [
     "before_train", "after_train", "on_train_error", "before_fit", "after_fit", "on_fit_error",
@@ -316,16 +316,14 @@ class MeanModel:
         return np.full(len(X), self.mean_)
 
 
-class MeanFramework:
+class MeanFramework(Framework):
     name = "meanfw"
     description = "predicts the mean"
     tasks = ("mean-regression",)
-    model_keys = ()
-    extra = None
 
     def default_estimator(self, task): return "Mean"
 
-    def build(self, task, model_cfg, data, seed=42): return MeanModel()
+    def build(self, task, model_cfg, data, ctx): return MeanModel()
 
     def fit(self, model, data, task): return model.fit(data.X, data.y)
 
@@ -566,7 +564,7 @@ class TuneRecorder:
 def tuned(tmp_path_factory: pytest.TempPathFactory):
     """Runs outside the per-test fixtures (module scope): sets its own folder and plugins."""
     pytest.importorskip("optuna")  # the 'tune' extra
-    from kampai.core import plugins
+    from kampai.core import host as plugins
     from kampai.core.tuning import tune
 
     old_cwd, old_block = os.getcwd(), os.environ.get("KAMPAI_BLOCK_PLUGINS")

@@ -13,9 +13,9 @@ import pytest
 import kampai
 from helpers import invoke, no_tracker, write_distribution  # noqa: F401  (autouse)
 from kampai import hookimpl
-from kampai.core import plugins
+from kampai.core import host as plugins
 from kampai.core.errors import UnknownNameError
-from kampai.core.plugins import get_host
+from kampai.core.host import get_host
 
 BUILTIN = {"tasks", "splitters", "sklearn"}
 
@@ -166,6 +166,7 @@ def test_block_one_plugin_from_the_command_line(cli) -> None:
     refused = cli("-p", "no:hello", "train", "--task", "classification", "--framework", "hello",
                   "--data", "sklearn:iris")
     assert refused.returncode == 2 and "Unknown framework 'hello'" in refused.stderr
+    assert "plugin 'hello' is blocked (-p no:hello" in refused.stderr
     # blocking the scikit-learn plugin takes its framework and its datasets away
     no_sklearn = cli("-p", "no:sklearn", "train", "--task", "classification", "--data", "sklearn:iris")
     assert no_sklearn.returncode == 2 and "Unknown" in no_sklearn.stderr

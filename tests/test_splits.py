@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from helpers import churn_frame, invoke, no_tracker  # noqa: F401  (autouse)
-from kampai.core import registries
+from kampai.core.host import get_host
 from kampai.core.errors import ConfigError
-from kampai.core.spec import TaskData
+from kampai.core.contract import TaskData
 
 N = 120
 
@@ -25,7 +25,7 @@ def data() -> TaskData:
 
 
 def split(name: str, data: TaskData, **cfg) -> list:
-    return registries.splitters().get(name).fn(data, {"test_size": 0.25, "folds": 4, "seed": 42,
+    return get_host().splitters().get(name).fn(data, {"test_size": 0.25, "folds": 4, "seed": 42,
                                                       "shuffle": True, **cfg})
 
 
@@ -35,7 +35,7 @@ def as_sets(folds: list) -> list[tuple[frozenset, frozenset]]:
 
 def test_every_registered_method_is_covered() -> None:
     assert {"none", "random", "stratified", "group", "time", "kfold", "stratified_kfold",
-            "group_kfold", "timeseries"} <= set(registries.splitters())
+            "group_kfold", "timeseries"} <= set(get_host().splitters())
 
 
 def test_none_uses_every_row_for_both(data: TaskData) -> None:

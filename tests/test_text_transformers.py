@@ -47,7 +47,7 @@ def test_cli_train_predict_and_reload_same_probabilities(tweets_csv: Path):
     import numpy as np
     import pandas as pd
 
-    from kampai.core.runs import load_run
+    from kampai import load_run
 
     code, out, err = invoke("train", "--task", "text-classification", "--framework", "transformers",
                             "--data", str(tweets_csv), "--target", "source", "--device", "cpu",
@@ -84,7 +84,7 @@ def test_python_api_fitted_and_loaded_models_agree():
     import numpy as np
 
     import kampai
-    from kampai.core.runs import load_run
+    from kampai import load_run
 
     frame = tweets(240)
     run = kampai.train(task="text-classification", framework="transformers", data=frame, target="source",
@@ -133,15 +133,15 @@ def test_training_args_pass_through_and_typos_exit_2(tweets_csv: Path):
 
 
 def test_fit_incremental_reports_each_epoch_and_can_be_pruned():
-    from kampai.core import registries
-    from kampai.core.spec import TaskData
+    from kampai.core.host import get_host
+    from kampai.plugin import BuildContext, TaskData
 
-    task = registries.tasks().get("text-classification")
-    framework = registries.frameworks().get("transformers")
+    task = get_host().tasks().get("text-classification")
+    framework = get_host().frameworks().get("transformers")
     frame = tweets(120)
     data = task.prepare(frame, {"target": "source"}, training=True)
     model = framework.build(task, {"estimator": "tiny-bert", "params": {"epochs": 3, "max_length": 16}},
-                            data, seed=1, device="cpu")
+                            data, BuildContext(seed=1, device="cpu"))
     seen = []
 
     def report(epoch: int, fitted) -> None:

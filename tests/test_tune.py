@@ -110,7 +110,7 @@ def test_grid_needs_float_step() -> None:
 
 def test_tune_python_api_logs_hooks_and_resumes(iris_yaml: Path) -> None:
     from kampai import hookimpl
-    from kampai.core.plugins import get_host
+    from kampai.core.host import get_host
 
     seen: dict[str, list] = {"before": [], "trial": [], "after": []}
 

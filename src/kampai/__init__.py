@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "train": "kampai.api", "load_run": "kampai.api", "config": "kampai.api", "tune": "kampai.api",
-    "Run": "kampai.core.runs", "TaskData": "kampai.core.spec", "Prediction": "kampai.core.spec",
-    "Metric": "kampai.core.spec",
+    "Run": "kampai.api", "TaskData": "kampai.core.contract", "Prediction": "kampai.core.contract",
+    "Metric": "kampai.core.contract",
 }
 
 __all__ = ["KampaiError", "hookimpl", "hookspec", *_LAZY]

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from kampai.core import config as config_mod
 from kampai.core import engine
-from kampai.core.runs import Run, load_run
+from kampai.core.engine import TrainedRun as Run
+from kampai.core.engine import load_run
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -19,11 +19,11 @@ META_COLUMNS = ("run_id", "created", "task", "framework", "estimator", "split", 
 
 
 def greater_is_better(metric: str) -> bool:
-    from kampai.core import registries
+    from kampai.core.host import get_host
 
     base = metric.removesuffix("_std")
-    if base in registries.metrics():
-        return bool(registries.metrics().get(base).greater_is_better)
+    if base in get_host().metrics():
+        return bool(get_host().metrics().get(base).greater_is_better)
     return not any(word in base for word in ("loss", "error", "mae", "mse", "rmse", "mape"))
 
 

@@ -11,8 +11,6 @@ real model.
 from __future__ import annotations
 
 import copy
-import functools
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +23,11 @@ TASK_SECTIONS = ("data", "split")
 
 
 def packaged_defaults() -> dict[str, Any]:
-    """The packaged defaults (a fresh copy: callers may change it)."""
-    return copy.deepcopy(_parsed_defaults())
+    """The defaults of every key: the core's (``kampai/conf/defaults.yaml``) and those the
+    loaded plugins declare (``kampai_add_settings``); a fresh copy callers may change."""
+    from kampai.core.host import get_host
 
-
-@functools.cache
-def _parsed_defaults() -> dict[str, Any]:
-    # parsed once per process: every train/tune trial reads it several times (~25 ms a parse)
-    from omegaconf import OmegaConf
-
-    text = resources.files("kampai.conf").joinpath("defaults.yaml").read_text()
-    return OmegaConf.to_container(OmegaConf.create(text), resolve=True)  # type: ignore[return-value]
+    return get_host().settings().defaults()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -127,14 +119,30 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
         node[leaf] = value
     user = merge(user, flag_layer)
     user = merge(user, parse_overrides(list(overrides or [])))
-    defaults = packaged_defaults()
+    from kampai.core.host import get_host
+
+    settings = get_host().settings()
+    defaults = settings.defaults()
     model_keys = set((user.get("model") or {}).keys()) - set(defaults["model"])
     # framework keys (model.*) and task keys (data.*, split.*) are checked later, when the
     # framework and task are known
     later = {(s,): set((user.get(s) or {}) if isinstance(user.get(s), dict) else ()) - set(defaults[s])
              for s in TASK_SECTIONS}
-    check_keys(user, defaults, {("model",): model_keys, **later})
-    return merge(defaults, _drop_empty_sections(user, defaults))
+    try:
+        check_keys(user, defaults, {("model",): model_keys, **later})
+    except ConfigError as exc:
+        raise ConfigError(str(exc) + _absent_plugins_hint()) from None
+    cfg = merge(defaults, _drop_empty_sections(user, defaults))
+    settings.check_values(cfg)
+    return cfg
+
+
+def _absent_plugins_hint() -> str:
+    """An unknown key may belong to a plugin that is not loaded: say which ones are not."""
+    from kampai.core.host import get_host
+
+    off = sorted(f"{n} ({i.status})" for n, i in get_host().infos.items() if i.status != "ok")
+    return f" Plugins not loaded, whose keys are unknown: {', '.join(off)}." if off else ""
 
 
 def _drop_empty_sections(user: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kampai.core.errors import DataError, unknown
+from kampai.core.errors import DataError, did_you_mean, unknown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,9 +26,9 @@ def read_frame(path: str | Path) -> pd.DataFrame:
 
     text = str(path)
     if is_dataset_name(text):
-        from kampai.core import registries
+        from kampai.core.host import get_host
 
-        datasets = registries.datasets()
+        datasets = get_host().datasets()
         if text not in datasets:
             raise unknown("dataset", text, list(datasets), "List them with 'runner datasets list'.")
         return datasets.get(text).loader()
@@ -60,9 +60,9 @@ def load(data_cfg: dict[str, Any], frame: pd.DataFrame | None = None) -> pd.Data
 def default_target(path: str | None) -> str | None:
     """A bundled dataset's own target column, if ``path`` names one."""
     if path and is_dataset_name(str(path)):
-        from kampai.core import registries
+        from kampai.core.host import get_host
 
-        datasets = registries.datasets()
+        datasets = get_host().datasets()
         if path in datasets:
             return datasets.get(path).target
     return None
@@ -77,3 +77,15 @@ def fingerprint(frame: pd.DataFrame) -> str:
     digest.update(repr([str(t) for t in frame.dtypes]).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
     return digest.hexdigest()[:16]
+
+
+def check_columns(frame: pd.DataFrame, names: list[str], role: str) -> None:
+    """DataError naming the first of ``names`` that is not a column of ``frame`` (its ``role``
+    in the message), with a did-you-mean and the columns there are."""
+    for name in names:
+        if name not in frame.columns:
+            columns = [str(c) for c in frame.columns]
+            raise DataError(
+                f"Column '{name}' ({role}) is not in the data.{did_you_mean(name, columns)} "
+                f"Columns: {', '.join(columns[:30])}{' ...' if len(columns) > 30 else ''}."
+            )

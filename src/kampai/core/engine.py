@@ -3,13 +3,11 @@
 It resolves the task and framework by name, loads and splits the data, fits per fold,
 evaluates, saves, and calls the lifecycle hooks around each step.  It knows nothing about
 any particular framework: everything framework-specific goes through the
-:class:`kampai.core.spec.Framework` interface.
+:class:`kampai.core.contract.Framework` interface.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,23 +17,22 @@ from typing import TYPE_CHECKING, Any
 from kampai.core import config as config_mod
 from kampai.core import data as data_mod
 from kampai.core import metrics as metrics_mod
-from kampai.core import registries
-from kampai.core.console import Reporter
-from kampai.core.errors import DataError, KampaiError
-from kampai.core.plugins import get_host
+from kampai.core.console import Steps
+from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
+from kampai.core.errors import ConfigError, DataError, KampaiError
+from kampai.core.host import get_host
 from kampai.core.runs import (
     Run,
     RunWriter,
     dir_size,
     git_info,
-    load_run,
     model_store,
     new_run_id,
+    open_run,
     package_versions,
     utc_now,
     write_manifest,
 )
-from kampai.core.spec import Framework, Prediction, RunContext, Task, TaskData
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,11 +42,12 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
     """Fill the defaults that depend on the task and framework; check they fit together."""
     if not cfg.get("task"):
         raise KampaiError("No task given: set 'task' in the config or pass --task "
-                          f"({', '.join(registries.tasks())}).")
-    task = registries.tasks().get(cfg["task"])
-    framework = registries.frameworks().get(cfg["framework"])
+                          f"({', '.join(get_host().tasks())}).")
+    host = get_host()
+    task = host.task(cfg["task"])
+    framework = host.framework(cfg["framework"])
     if task.name not in framework.tasks:
-        able = [n for n, f in registries.frameworks().items() if task.name in f.tasks]
+        able = [n for n, f in get_host().frameworks().items() if task.name in f.tasks]
         raise KampaiError(
             f"Framework '{framework.name}' does not support task '{task.name}' (it supports: "
             f"{', '.join(framework.tasks)}). Frameworks for '{task.name}': {', '.join(able) or 'none'}."
@@ -61,8 +59,9 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
         cfg["split"] = config_mod.merge(cfg["split"], task.default_split)
     if cfg["split"].get("seed") is None:
         cfg["split"]["seed"] = cfg["seed"]
-    registries.splitters().get(cfg["split"]["method"])
+    get_host().splitters().get(cfg["split"]["method"])
     check_serializer(cfg, framework)
+    check_device(cfg, framework)
     if not cfg["model"].get("estimator"):
         cfg["model"]["estimator"] = framework.default_estimator(task)
     if not cfg["data"].get("target"):
@@ -78,9 +77,9 @@ class _Silent:
 
 
 def _relay(ctx: RunContext) -> Any:
-    """The plugins' hooks, or none for a tuning trial (``ctx.state["quiet"]``): a trial
-    reports once through ``kampai_after_trial`` instead of per fit/predict/evaluate."""
-    return _Silent() if ctx.state.get("quiet") else get_host().hook
+    """The plugins' hooks, or none for a tuning trial (``ctx.quiet``): a trial reports once
+    through ``kampai_after_trial`` instead of per fit/predict/evaluate."""
+    return _Silent() if ctx.quiet else get_host().hook
 
 
 @contextmanager
@@ -95,14 +94,18 @@ def _observed(ctx: RunContext, step: str, **before: Any) -> Iterator[None]:
         raise
 
 
-def build_model(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> Any:
-    """``framework.build``; frameworks whose ``build`` takes ``device`` get the config's."""
-    import inspect
+def build_context(ctx: RunContext) -> BuildContext:
+    """What ``framework.build`` gets: seed, device, the estimator resolver, folders."""
+    from kampai.core.diskcache import cache_dir
 
-    kwargs: dict[str, Any] = {"seed": int(ctx.config["seed"])}
-    if "device" in inspect.signature(ctx.framework.build).parameters:
-        kwargs["device"] = ctx.config.get("device") or "auto"
-    return ctx.framework.build(ctx.task, model_cfg, data, **kwargs)
+    return BuildContext(seed=int(ctx.config["seed"]), device=str(ctx.config.get("device") or "auto"),
+                        resolve=get_host().estimators().resolve, cache_dir=cache_dir(),
+                        run_dir=None if ctx.quiet else ctx.run_dir, config=ctx.config)
+
+
+def build_model(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> Any:
+    """``framework.build`` with the run's :class:`BuildContext`."""
+    return ctx.framework.build(ctx.task, model_cfg, data, build_context(ctx))
 
 
 def fit(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> tuple[Any, float]:
@@ -133,20 +136,21 @@ def evaluate_data(ctx: RunContext, metrics: list, data: TaskData, prediction: Pr
 
 
 def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
-          verbose: bool = True) -> Run:
-    """Train, evaluate and save one run from a loaded config (see :func:`config.load`)."""
+          verbose: bool = True, parent: RunContext | None = None) -> TrainedRun:
+    """Train, evaluate and save one run from a loaded config (see :func:`config.load`);
+    ``parent`` is the study's context when this is a tuning refit."""
     cfg, task, framework = resolve(cfg)
-    report = Reporter(verbose)
+    report = Steps(verbose)
     run_id = new_run_id(cfg.get("name") or f"{task.name}-{short_name(cfg['model']['estimator'])}")
     writer = RunWriter(Path(cfg["output"]["runs_dir"]), run_id)
     ctx = RunContext(config=cfg, run_id=run_id, run_dir=writer.tmp_dir, task=task,
-                     framework=framework)
+                     framework=framework, parent=parent)
     hook = get_host().hook
     started = time.perf_counter()
     try:
         with writer:
             hook.kampai_before_train(ctx=ctx)
-            meta = _train_into(ctx, writer, frame, report)
+            meta, model = _train_into(ctx, writer, frame, report)
             meta["total_seconds"] = round(time.perf_counter() - started, 4)
             meta["manifest"] = "manifest.json"
             writer.write_json("meta.json", meta)
@@ -155,14 +159,13 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
         hook.kampai_on_train_error(ctx=ctx, error=exc)
         raise
     ctx.run_dir = writer.final_dir
-    run = load_run(writer.final_dir)
-    run._model = ctx.state.pop("model")
+    run = TrainedRun.of(open_run(writer.final_dir), model)
     report.info(f"[bold]Run[/bold] {run.run_id} → {writer.final_dir}")
     hook.kampai_after_train(ctx=ctx, run=run)
     return run
 
 
-def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter) -> dict[str, Any]:
+def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -> tuple[dict[str, Any], Any]:
     cfg, task, framework = ctx.config, ctx.task, ctx.framework
     with report.step("data loaded") as note:
         frame = data_mod.load(cfg["data"], frame)
@@ -171,7 +174,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
         features = data.info.get("features")
         shape = f"{len(data)} rows" + (f" × {len(features)} features" if features else "")
         note["text"] = f"{shape} ({cfg['data'].get('path') or 'DataFrame'})"
-    splitter = registries.splitters().get(cfg["split"]["method"])
+    splitter = get_host().splitters().get(cfg["split"]["method"])
     with report.step("split") as note:
         folds = splitter.fn(data, cfg["split"])
         note["text"] = (f"{splitter.name}: {len(folds)} folds" if splitter.cv else
@@ -211,14 +214,14 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
         import pandas as pd
 
         pd.concat(fold_tables).to_csv(writer.tmp_dir / "predictions.csv", index_label="row")
-    write_artifacts = getattr(task, "write_artifacts", None)  # optional: plots, reports
-    if write_artifacts is not None:
+    if "artifacts" in task.capabilities:  # plots, reports
         import pandas as pd
 
         with report.step("artifacts") as note:
-            written = write_artifacts(writer.tmp_dir, data, pd.concat(fold_tables))
+            written = task.write_artifacts(writer.tmp_dir, data, pd.concat(fold_tables))
             note["text"] = ", ".join(p.name for p in written or [])
-    ctx.state["model"] = model
+    versions = package_versions(framework.packages)
+    writer.write_json(SIGNATURE, signature(task, framework, data, fold_tables[0], versions))
     return {
         "run_id": ctx.run_id, "created": utc_now(), "task": task.name,
         "framework": framework.name, "estimator": cfg["model"]["estimator"],
@@ -229,9 +232,45 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Reporter
         "data": {"source": str(cfg["data"].get("path") or "DataFrame"), "fingerprint": fingerprint,
                  "rows": len(data), "features": data.info.get("features")},
         "fold_metrics": fold_scores if splitter.cv else None,
-        "versions": package_versions(getattr(framework, "packages", ())),
+        "versions": versions,
         "git": git_info(),
-    }
+    }, model
+
+
+SIGNATURE = "signature.json"
+
+
+def signature(task: Task, framework: Framework, data: TaskData, predictions: pd.DataFrame,
+              versions: dict[str, str]) -> dict[str, Any]:
+    """What a server or another tool needs without importing the framework: task,
+    framework, the inputs (columns and dtypes, or the task's input kind), the classes,
+    the output columns, and the packages with their versions."""
+    return {"version": 1, "task": task.name, "framework": framework.name, **task.signature(data),
+            "outputs": [str(c) for c in predictions.columns if c not in ("fold", "target", "actual")],
+            "packages": versions}
+
+
+class TrainedRun(Run):
+    """A run with its actions: what ``kampai.train`` and ``kampai.load_run`` return."""
+
+    @classmethod
+    def of(cls, run: Run, model: Any = None) -> TrainedRun:
+        return cls(run_dir=run.run_dir, config=run.config, metrics=run.metrics, meta=run.meta,
+                   _model=model if model is not None else run.loaded_model)
+
+    def predict(self, data: Any = None, *, horizon: int | None = None) -> pd.DataFrame:
+        """Predictions for a DataFrame or a file path, as ``runner predict`` writes them
+        (forecasting: ``horizon`` steps ahead; ``data`` optional)."""
+        return predict(self, data, horizon=horizon)
+
+    def evaluate(self, data: Any) -> dict[str, float]:
+        """Metrics of this run's model on other labelled data (a DataFrame or a path)."""
+        return evaluate(self, data)
+
+
+def load_run(ref: str | Path) -> TrainedRun:
+    """Open a run folder or ``NAME@stage`` / ``NAME@version``, ready to predict."""
+    return TrainedRun.of(open_run(ref))
 
 
 def fold_part(data: TaskData, part: Any) -> TaskData:
@@ -260,7 +299,7 @@ def check_serializer(cfg: dict[str, Any], framework: Framework) -> None:
     name = (cfg.get("output") or {}).get("serializer")
     if not name:
         return
-    serializer = registries.serializers().get(name)
+    serializer = get_host().serializers().get(name)
     if framework.name not in serializer.frameworks:
         raise KampaiError(
             f"Serializer '{name}' cannot save '{framework.name}' models (it handles: "
@@ -274,9 +313,20 @@ def short_name(estimator: str) -> str:
     return str(estimator).replace(":", ".").rsplit(".", 1)[-1]
 
 
+def check_device(cfg: dict[str, Any], framework: Framework) -> None:
+    """One rule for every framework: a device other than auto/cpu needs the ``device``
+    capability."""
+    device = str(cfg.get("device") or "auto").lower()
+    if device not in ("auto", "cpu") and "device" not in framework.capabilities:
+        raise ConfigError(f"Framework '{framework.name}' does not train on a device: device={device!r} "
+                          "is for frameworks with the 'device' capability (runner frameworks list). "
+                          "Drop --device or use auto/cpu.")
+
+
 def _run_context(run: Run) -> RunContext:
-    task = registries.tasks().get(run.config["task"])
-    framework = registries.frameworks().get(run.config["framework"])
+    host = get_host()
+    task = host.task(run.config["task"])
+    framework = host.framework(run.config["framework"])
     return RunContext(config=run.config, run_id=run.run_id, run_dir=run.run_dir, task=task,
                       framework=framework)
 
@@ -302,8 +352,10 @@ def predict(run: Run, data: Any = None, *, horizon: int | None = None) -> pd.Dat
     ``horizon`` and may omit ``data``: the model then continues the series it was
     trained on; with ``data`` it forecasts after the end of those series.
     """
+    from kampai.kinds.series import ForecastWindow
+
     ctx = _run_context(run)
-    ahead = bool(getattr(ctx.task, "predicts_ahead", False))
+    ahead = "ahead" in ctx.task.capabilities
     if horizon is not None and not ahead:
         raise KampaiError(f"Task '{ctx.task.name}' does not predict ahead in time: --horizon is for "
                           "forecasting tasks.")
@@ -311,7 +363,7 @@ def predict(run: Run, data: Any = None, *, horizon: int | None = None) -> pd.Dat
         raise DataError("No data given: pass --data FILE (CSV/Parquet or a bundled dataset).")
     task_data = TaskData(X=None) if data is None else _prepare_new(run, ctx, data, training=False)
     if ahead:
-        task_data.info = {**task_data.info, "mode": "ahead", "horizon": horizon}
+        task_data.window = ForecastWindow(mode="ahead", horizon=horizon)  # type: ignore[arg-type]
     prediction = predict_data(ctx, run.model, task_data)
     return ctx.task.format_predictions(task_data, prediction)
 
@@ -322,9 +374,8 @@ def evaluate(run: Run, data: Any) -> dict[str, float]:
     task_data = _prepare_new(run, ctx, data, training=True)
     if task_data.y is None and ctx.task.needs_target:
         raise DataError("Evaluating needs the target column in the data.")
-    evaluation_split = getattr(ctx.task, "evaluation_split", None)  # optional (forecasting)
-    if evaluation_split is not None:
-        task_data = evaluation_split(task_data, run.config["split"])
+    if "evaluation_split" in ctx.task.capabilities:  # forecasting: the last horizon steps
+        task_data = ctx.task.evaluation_split(task_data, run.config["split"])
     prediction = predict_data(ctx, run.model, task_data)
     metrics = metrics_mod.resolve(ctx.task, run.config.get("metrics"))
     return evaluate_data(ctx, metrics, task_data, prediction)
@@ -338,20 +389,3 @@ def write_predictions(table: pd.DataFrame, output: str | Path) -> Path:
     else:
         table.to_csv(out, index=False)
     return out
-
-
-def _strict(value: Any) -> Any:
-    """NaN/inf (a metric undefined for one cluster, say) -> None: stdout JSON stays strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    return value
-
-
-def dumps(payload: Any) -> str:
-    """JSON for ``--json`` outputs: strict (no NaN), so any JSON parser reads it."""
-    return json.dumps(_strict(payload), indent=2, default=str, allow_nan=False)
-

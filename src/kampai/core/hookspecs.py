@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from kampai.core.markers import hookspec
 
 if TYPE_CHECKING:
+    from kampai.core.contract import Metric, Prediction, RunContext, TaskData
     from kampai.core.registry import (
         DatasetRegistry,
         EstimatorRegistry,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
         TaskRegistry,
     )
     from kampai.core.runs import Run
-    from kampai.core.spec import Prediction, RunContext, TaskData
+    from kampai.core.settings import SettingRegistry
 
 
 # --------------------------------------------------------------------------------------
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
 
 @hookspec
 def kampai_register_tasks(registry: TaskRegistry) -> None:
-    """Register tasks (``registry.add(task)``), each a :class:`kampai.core.spec.Task`.
+    """Register tasks (``registry.add(task)``), each a :class:`kampai.plugin.Task` instance
+    (refused, with the plugin marked broken, when it breaks the contract).
 
     Called by the engine the first time a task is looked up or listed
     (``runner tasks list``).  A task owns its data contract, default split and
@@ -60,7 +62,9 @@ def kampai_register_tasks(registry: TaskRegistry) -> None:
 def kampai_register_frameworks(registry: FrameworkRegistry) -> None:
     """Register framework adapters (``registry.add(framework)``).
 
-    Each adapter is a :class:`kampai.core.spec.Framework`: it builds, fits, predicts,
+    Each adapter is a :class:`kampai.plugin.Framework` instance (refused, with the plugin
+    marked broken, when a required method is missing, a declared capability is not backed by
+    its method, or it names an unknown task): it builds, fits, predicts,
     saves and loads models and says which tasks it supports.  Called the first time a
     framework is looked up or listed.  The adapter must import its library lazily.
     Return value ignored.
@@ -93,7 +97,7 @@ def kampai_register_datasets(registry: DatasetRegistry) -> None:
 def kampai_register_splitters(registry: SplitterRegistry) -> None:
     """Register split strategies (``registry.add(name, fn, cv=..., description=...)``).
 
-    ``fn(data, cfg)`` receives a :class:`kampai.core.spec.TaskData` and the ``split``
+    ``fn(data, cfg)`` receives a :class:`kampai.plugin.TaskData` and the ``split``
     config section and returns a list of ``(train_index, test_index)`` pairs (row
     positions), or of ``(train, test)`` TaskData pairs for tasks whose folds are not row
     subsets (forecasting's ``holdout``/``backtest``).  Called the
@@ -105,7 +109,7 @@ def kampai_register_splitters(registry: SplitterRegistry) -> None:
 def kampai_register_metrics(registry: MetricRegistry) -> None:
     """Register metrics for one or more tasks (``registry.add(metric)``).
 
-    Each metric is a :class:`kampai.core.spec.Metric` naming the tasks it applies to.
+    Each metric is a :class:`kampai.plugin.Metric` naming the tasks it applies to.
     Called the first time metrics are computed or listed.  Return value ignored.
     """
 
@@ -115,9 +119,22 @@ def kampai_register_serializers(registry: SerializerRegistry) -> None:
     """Register model serializers (``registry.add(serializer)``) that ``--serializer NAME``
     (config ``output.serializer``) selects instead of the framework's own save/load.
 
-    Each is a :class:`kampai.core.registry.Serializer`: a name, the frameworks it can
+    Each is a :class:`kampai.plugin.Serializer`: a name, the frameworks it can
     handle, and ``save(model, path)`` / ``load(path)`` callables that import their library
     lazily.  Called the first time a serializer is looked up or listed.  Return value ignored.
+    """
+
+
+@hookspec
+def kampai_add_settings(settings: SettingRegistry) -> None:
+    """Declare the plugin's config keys and CLI options (``settings.add(Setting(...))``).
+
+    Called once per process by the host, the first time a config is loaded or the CLI
+    builds a command that takes options (``train``, ``tune``, ``config show``).  Each
+    :class:`kampai.plugin.Setting` names a dotted key (a new section such as ``wandb.project``
+    or a key inside a core section such as ``data.text``), its default, type and help,
+    and optionally a flag added to commands.  Keys are validated with a did-you-mean like
+    the core's; they exist only while the plugin is loaded.  Return value ignored.
     """
 
 
@@ -229,7 +246,7 @@ def kampai_before_predict(ctx: RunContext, data: TaskData) -> None:
 
 @hookspec
 def kampai_after_predict(ctx: RunContext, prediction: Prediction) -> None:
-    """Called with the :class:`kampai.core.spec.Prediction` a model returned.
+    """Called with the :class:`kampai.plugin.Prediction` a model returned.
 
     Return value ignored.
     """
@@ -329,10 +346,22 @@ def kampai_resolve_run(ref: str) -> Path | None:
     """Turn a run reference that is not a folder (``churn@production``, ``churn@3``) into
     the path of a complete, verified run folder.
 
-    Called by :func:`kampai.core.runs.load_run` (so by ``runner predict``/``evaluate`` and
+    Called by :func:`kampai.plugin.open_run` (so by ``runner predict``/``evaluate`` and
     the Python API) only when ``ref`` is not an existing folder.  Return ``None`` when the
     reference is not yours; raise :class:`kampai.core.errors.RunError` when it is yours
     but cannot be opened (unknown version, tampered artifact).  Stops at the
+    first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def kampai_resolve_metric(name: str, task: str) -> Metric | None:
+    """Turn a metric name that no plugin registered for ``task`` into a
+    :class:`kampai.plugin.Metric` (the scikit-learn plugin answers with its scorers:
+    ``precision_macro``, ``neg_median_absolute_error`` ...).
+
+    Called by the engine when a config's ``metrics`` (or ``--metric``) names a metric the
+    task does not have.  Return ``None`` when the name is not yours.  Stops at the
     first non-None result.
     """
 

@@ -19,6 +19,12 @@ from kampai.core.errors import KampaiError, PluginError, unknown
 T = TypeVar("T")
 
 
+def _refuse(registry: Registry, what: str, problems: list[str]) -> None:
+    if problems:
+        raise PluginError(f"Plugin '{registry.current_plugin}' registers {registry.kind} {what}, which "
+                          + "; ".join(problems) + ".")
+
+
 class Registry(Generic[T]):
     """Name -> object, remembering which plugin added each name."""
 
@@ -27,8 +33,10 @@ class Registry(Generic[T]):
     def __init__(self) -> None:
         self._items: dict[str, T] = {}
         self.provided_by: dict[str, str] = {}
-        #: set by the plugin manager while a plugin's registration hook runs
+        #: set by the host while a plugin's registration hook runs
         self.current_plugin = "?"
+        #: the host that builds this registry (other registries are reached through it)
+        self.host: Any = None
 
     def _put(self, name: str, item: T) -> None:
         if name in self._items and self.provided_by.get(name) != self.current_plugin:
@@ -62,7 +70,11 @@ class TaskRegistry(Registry[Any]):
     kind = "task"
 
     def add(self, task: Any) -> None:
-        """Register a :class:`kampai.core.spec.Task` under ``task.name``."""
+        """Register a :class:`kampai.plugin.Task` instance under ``task.name``; refused
+        (PluginError naming the plugin) when it breaks the contract."""
+        from kampai.core.contract import task_problems
+
+        _refuse(self, repr(getattr(task, "name", task)), task_problems(task))
         self._put(task.name, task)
 
 
@@ -70,7 +82,17 @@ class FrameworkRegistry(Registry[Any]):
     kind = "framework"
 
     def add(self, framework: Any) -> None:
-        """Register a :class:`kampai.core.spec.Framework` under ``framework.name``."""
+        """Register a :class:`kampai.plugin.Framework` instance under ``framework.name``;
+        refused (PluginError naming the plugin) when it breaks the contract or names a task
+        no plugin registered."""
+        from kampai.core.contract import framework_problems
+
+        problems = framework_problems(framework)
+        if not problems and self.host is not None:
+            tasks = self.host.tasks()
+            problems = [f"names unknown task '{t}' (known: {', '.join(tasks)})"
+                        for t in framework.tasks if t not in tasks]
+        _refuse(self, repr(getattr(framework, "name", framework)), problems)
         self._put(framework.name, framework)
 
 
@@ -89,6 +111,8 @@ class SplitterRegistry(Registry[Splitter]):
 
     def add(self, name: str, fn: Callable[..., list], *, cv: bool, description: str = "") -> None:
         """Register a split strategy; ``cv=True`` for cross-validation (several folds)."""
+        _refuse(self, repr(name), [] if callable(fn) and isinstance(name, str) and name else
+                ["is not a (name, callable fn) pair"])
         self._put(name, Splitter(name, fn, cv, description))
 
 
@@ -111,6 +135,8 @@ class DatasetRegistry(Registry[Dataset]):
         target: str | None = None, description: str = "",
     ) -> None:
         """Register a bundled dataset ``name`` (e.g. ``sklearn:iris``)."""
+        _refuse(self, repr(name), [] if callable(loader) and isinstance(name, str) and ":" in name else
+                ["is not a 'source:name' with a callable loader"])
         self._put(name, Dataset(name, loader, task, target, description))
 
 
@@ -125,11 +151,15 @@ class MetricRegistry(Registry[Any]):
         self._owner: dict[tuple[str, str], str] = {}
 
     def add(self, metric: Any) -> None:
-        """Register a :class:`kampai.core.spec.Metric` for each task in ``metric.tasks``.
+        """Register a :class:`kampai.plugin.Metric` for each task in ``metric.tasks``.
 
         One name may serve several tasks, and another metric may reuse a name for other
         tasks; registering the same (name, task) from two plugins is an error.
         """
+        from kampai.core.contract import Metric
+
+        _refuse(self, repr(getattr(metric, "name", metric)), [] if isinstance(metric, Metric) and
+                callable(metric.fn) else ["is not a kampai.plugin.Metric with a callable fn"])
         for task in metric.tasks:
             owner = self._owner.get((metric.name, task))
             if owner is not None and owner != self.current_plugin:
@@ -177,6 +207,9 @@ class SerializerRegistry(Registry[Serializer]):
 
     def add(self, serializer: Serializer) -> None:
         """Register a :class:`Serializer` under ``serializer.name``."""
+        _refuse(self, repr(getattr(serializer, "name", serializer)), [] if isinstance(serializer, Serializer)
+                and callable(serializer.save) and callable(serializer.load) else
+                ["is not a kampai.plugin.Serializer with callable save and load"])
         self._put(serializer.name, serializer)
 
 
@@ -220,14 +253,30 @@ class EstimatorSource:
 
 
 class EstimatorRegistry(Registry[Estimator]):
+    """Named models of any framework.  ``kind`` is free text chosen by the plugin
+    (classifier, regressor, forecaster, recommender ...); ``add_kind_rule`` lets a plugin
+    say what kind a class is, for the classes a user ``--include``s."""
+
     kind = "estimator"
-    KINDS = ("classifier", "regressor", "transformer", "cluster", "forecaster")
 
     def __init__(self) -> None:
         super().__init__()
         self.sources: list[EstimatorSource] = []
         self._sources_loaded = False
         self._next_source = 0
+        self._kind_rules: list[Callable[[type], str | None]] = []
+
+    def add_kind_rule(self, rule: Callable[[type], str | None]) -> None:
+        """``rule(cls)`` returns the kind of a model class, or None when it does not know it."""
+        self._kind_rules.append(rule)
+
+    def kind_of(self, cls: type) -> str | None:
+        """The kind the first rule that knows ``cls`` gives; None when none does."""
+        for rule in self._kind_rules:
+            kind = rule(cls)
+            if kind:
+                return kind
+        return None
 
     def add(self, name: str, target: Any, *, kind: str | None = None, package: str = "") -> None:
         """Register one estimator (a class or ``"module:Class"``, imported lazily)."""
@@ -273,9 +322,10 @@ class EstimatorRegistry(Registry[Estimator]):
             raise KampaiError(f"Cannot import '{module_name}' to include its estimators: {exc}") from None
         count = 0
         self.current_plugin = f"include:{module_name}"
+        self.load_sources()  # the kind rules come with the plugins' sources
         for name, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ == module.__name__ and hasattr(cls, "fit") and hasattr(cls, "get_params"):
-                self.add(name, cls, kind=estimator_kind(cls), package=module_name.split(".")[0])
+            if cls.__module__ == module.__name__ and not name.startswith("_") and hasattr(cls, "fit"):
+                self.add(name, cls, kind=self.kind_of(cls), package=module_name.split(".")[0])
                 count += 1
         return count
 
@@ -287,22 +337,11 @@ class EstimatorRegistry(Registry[Estimator]):
         return self.get(name).load()
 
     def listing(self, kind: str | None = None) -> list[Estimator]:
-        if kind is not None and kind not in self.KINDS:
-            raise unknown("estimator type", kind, self.KINDS)
         self.load_sources()
+        kinds = {e.kind for e in self._items.values() if e.kind}
+        if kind is not None and kind not in kinds:
+            raise unknown("estimator type", kind, kinds)
         return [e for _, e in self.items() if kind is None or e.kind == kind]
-
-
-def estimator_kind(cls: type) -> str | None:
-    """classifier / regressor / cluster / transformer, from scikit-learn's mixins (the
-    convention every scikit-learn compatible estimator follows)."""
-    from sklearn.base import ClassifierMixin, ClusterMixin, RegressorMixin, TransformerMixin
-
-    for mixin, kind in ((ClassifierMixin, "classifier"), (RegressorMixin, "regressor"),
-                        (ClusterMixin, "cluster"), (TransformerMixin, "transformer")):
-        if issubclass(cls, mixin):
-            return kind
-    return None
 
 
 def import_user_module(module_name: str) -> Any:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from kampai.core.errors import RunError
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 STALE_TMP_SECONDS = 24 * 3600
 
@@ -152,12 +152,12 @@ def verify_manifest(run_dir: Path, required: bool = False, label: str | None = N
 
 def model_store(config: dict[str, Any]) -> Any:
     """What saves and loads a run's model: the ``output.serializer`` plugin, else the framework."""
-    from kampai.core import registries
+    from kampai.core.host import get_host
 
     name = (config.get("output") or {}).get("serializer")
     if name:
-        return registries.serializers().get(name)
-    return registries.frameworks().get(config["framework"])
+        return get_host().serializers().get(name)
+    return get_host().framework(config["framework"])
 
 
 def utc_now() -> str:
@@ -166,7 +166,9 @@ def utc_now() -> str:
 
 @dataclass
 class Run:
-    """A finished run: its folder, config, metrics and meta; the model loads on demand."""
+    """A finished run, as a record: its folder, config, metrics and meta; the model loads on
+    demand (hash-checked).  Actions on a run (predict, evaluate) live in the engine
+    (:class:`kampai.core.engine.TrainedRun`, what ``kampai.train``/``kampai.load_run`` return)."""
 
     run_dir: Path
     config: dict[str, Any]
@@ -193,25 +195,14 @@ class Run:
         observers that want it without paying for a load."""
         return self._model
 
-    def predict(self, data: Any = None, *, horizon: int | None = None) -> pd.DataFrame:
-        """Predictions for a DataFrame or a file path, as ``runner predict`` writes them
-        (forecasting: ``horizon`` steps ahead; ``data`` optional)."""
-        from kampai.core.engine import predict
 
-        return predict(self, data, horizon=horizon)
-
-    def evaluate(self, data: Any) -> dict[str, float]:
-        """Metrics of this run's model on other labelled data (a DataFrame or a path)."""
-        from kampai.core.engine import evaluate
-
-        return evaluate(self, data)
-
-
-def load_run(path: str | Path) -> Run:
-    """Open a run folder; a clear RunError when it is missing or incomplete."""
+def open_run(path: str | Path) -> Run:
+    """Open a run folder, or a ``NAME@stage`` / ``NAME@version`` a plugin resolves
+    (``kampai_resolve_run``), as a :class:`Run` record; a clear RunError when it is missing
+    or incomplete."""
     run_dir = Path(path)
     if not run_dir.is_dir():
-        from kampai.core.plugins import get_host
+        from kampai.core.host import get_host
 
         resolved = get_host().hook.kampai_resolve_run(ref=str(path))
         if resolved is None:
@@ -241,7 +232,7 @@ def list_runs(runs_dir: str | Path) -> list[Run]:
         if child.name.startswith(".") or not (child / "meta.json").exists():
             continue
         try:
-            runs.append(load_run(child))
+            runs.append(open_run(child))
         except RunError:
             continue
     return sorted(runs, key=lambda r: r.meta.get("created", ""), reverse=True)

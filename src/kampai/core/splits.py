@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kampai.core.contract import TaskData
 from kampai.core.errors import ConfigError, DataError
 from kampai.core.markers import hookimpl
-from kampai.core.spec import TaskData
 
 
 def _seed(cfg: dict[str, Any]) -> int:

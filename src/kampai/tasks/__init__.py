@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kampai.core.markers import hookimpl
+from kampai.plugin import hookimpl
 from kampai.tasks import classification, clustering, forecasting, regression, text_classification
 
 _MODULES = (classification, regression, clustering, text_classification, forecasting)
@@ -20,6 +20,14 @@ def kampai_register_tasks(registry: Any) -> None:
     registry.add(clustering.Clustering())
     registry.add(text_classification.TextClassification())
     registry.add(forecasting.Forecasting())
+
+
+@hookimpl
+def kampai_add_settings(settings: Any) -> None:
+    from kampai.plugin import Setting
+
+    settings.add(Setting("data.text", None, "text column for text tasks; null = the one free-text column",
+                         type=str, option="--text"))
 
 
 @hookimpl

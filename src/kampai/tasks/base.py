@@ -4,32 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.core.data import default_target
-from kampai.core.errors import DataError, did_you_mean
-from kampai.core.spec import Prediction, TaskData
+from kampai.plugin import DataError, Prediction, Task, TaskData, check_columns, default_target
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def check_columns(frame: pd.DataFrame, names: list[str], role: str) -> None:
-    for name in names:
-        if name not in frame.columns:
-            columns = [str(c) for c in frame.columns]
-            raise DataError(
-                f"Column '{name}' ({role}) is not in the data.{did_you_mean(name, columns)} "
-                f"Columns: {', '.join(columns[:30])}{' ...' if len(columns) > 30 else ''}."
-            )
-
-
-class TabularTask:
+class TabularTask(Task):
     """A task on one table: rows are samples, one optional target column."""
 
-    name: str = ""
-    description: str = ""
-    needs_target: bool = True
     default_split: ClassVar[dict[str, Any]] = {"method": "random"}
-    default_metrics: ClassVar[tuple[str, ...]] = ()
 
     def target_column(self, data_cfg: dict[str, Any]) -> str | None:
         return data_cfg.get("target") or default_target(data_cfg.get("path"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from kampai.core.spec import Metric, Prediction
+from kampai.plugin import Metric, Prediction
 from kampai.tasks.base import TabularTask
 
 

@@ -19,7 +19,8 @@ def plot_forecasts(path: Path, series: Any, table: pd.DataFrame, title: str = ""
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kampai.tasks.forecasting import SERIES, quantile_columns
+    from kampai.plugin import SERIES
+    from kampai.tasks.forecasting import quantile_columns
 
     table = table.copy()
     id_col = series.series_id

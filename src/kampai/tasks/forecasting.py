@@ -22,12 +22,22 @@ expanding|sliding, ``train_length``, ``retrain``), both evaluated by the framewo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.core.errors import ConfigError, DataError, did_you_mean
-from kampai.core.spec import Metric, Prediction, TaskData
+from kampai.plugin import (
+    SERIES,
+    ConfigError,
+    DataError,
+    ForecastWindow,
+    Metric,
+    Prediction,
+    SeriesSet,
+    Task,
+    TaskData,
+    did_you_mean,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,58 +47,6 @@ FILL_POLICIES = ("interpolate", "ffill", "zero", "error")
 #: seasonal period per pandas frequency prefix (MASE's seasonal naive forecast)
 SEASONS = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
            "h": 24, "H": 24, "min": 60, "T": 60, "YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1}
-SERIES = "series"  # the internal column naming a series in long tables
-
-
-@dataclass
-class SeriesSet:
-    """Time series in pandas form: ``target[id]`` is a frame indexed by time (one column
-    per target); ``past``/``future`` hold covariate frames for the same ids."""
-
-    target: dict[Any, pd.DataFrame]
-    past: dict[Any, pd.DataFrame] | None = None
-    future: dict[Any, pd.DataFrame] | None = None
-    freq: Any = None
-    time: str = "time"
-    series_id: str | None = None
-    season: int = 1
-
-    def __len__(self) -> int:
-        return sum(len(f) for f in self.target.values())
-
-    @property
-    def targets(self) -> list[str]:
-        return [str(c) for c in next(iter(self.target.values())).columns]
-
-    @property
-    def ids(self) -> list[Any]:
-        return list(self.target)
-
-    def cut(self, ends: dict[Any, int], cut_future: bool = False) -> SeriesSet:
-        """Every series up to position ``ends[id]`` (exclusive); future covariates stay
-        whole unless ``cut_future`` (they are known ahead)."""
-        def head(frames: dict | None, keep_all: bool) -> dict | None:
-            if frames is None:
-                return None
-            return {k: (f if keep_all else f.iloc[:ends[k]]) for k, f in frames.items()}
-
-        return replace(self, target=head(self.target, False), past=head(self.past, False),
-                       future=head(self.future, not cut_future))
-
-    def long(self, frames: dict[Any, pd.DataFrame] | None = None, value: str = "actual") -> pd.DataFrame:
-        """``series, time, target, <value>`` rows for ``frames`` (default: the targets)."""
-        import numpy as np
-        import pandas as pd
-
-        keys, times, targets, values = [], [], [], []
-        for key, frame in (frames or self.target).items():
-            n, cols = len(frame), [str(c) for c in frame.columns]
-            keys.append(np.full(n * len(cols), key, dtype=object))
-            times.append(np.tile(frame.index.to_numpy(), len(cols)))
-            targets.append(np.repeat(np.asarray(cols, dtype=object), n))
-            values.append(frame.to_numpy(float).T.reshape(-1))
-        return pd.DataFrame({SERIES: np.concatenate(keys), "time": np.concatenate(times),
-                             "target": np.concatenate(targets), value: np.concatenate(values)})
 
 
 def _as_list(value: Any) -> list[str]:
@@ -199,7 +157,7 @@ def season_of(freq: Any) -> int:
     return max(1, season // mult) if season > 1 else 1
 
 
-class Forecasting:
+class Forecasting(Task):
     """Forecast the next steps of one or more time series."""
 
     name = "forecasting"
@@ -210,8 +168,10 @@ class Forecasting:
     #: config keys this task adds to the ``data`` and ``split`` sections
     data_keys = ("series_id", "past_covariates", "future_covariates", "freq", "fill", "season")
     split_keys = ("horizon", "start", "stride", "window", "train_length", "retrain")
-    #: ``predict`` forecasts ``horizon`` steps ahead; new data is optional
-    predicts_ahead = True
+    input_kind = "series"
+    #: ``predict`` forecasts ``horizon`` steps ahead (new data optional); forecast.png in
+    #: every run; ``runner evaluate`` scores the last horizon steps of new data
+    capabilities = frozenset({"ahead", "artifacts", "evaluation_split"})
 
     # ---------------------------------------------------------------- data contract
     def prepare(self, frame: pd.DataFrame, data_cfg: dict[str, Any], *, training: bool) -> TaskData:
@@ -321,7 +281,8 @@ class Forecasting:
     # ---------------------------------------------------------------- predictions
     def format_predictions(self, data: TaskData, prediction: Prediction) -> pd.DataFrame:
         table = prediction.y.copy()
-        if data.y is not None and data.info.get("mode") != "ahead" and "actual" not in table.columns:
+        ahead = data.window is not None and data.window.mode == "ahead"
+        if data.y is not None and not ahead and "actual" not in table.columns:
             table = table.merge(data.y, on=[SERIES, "time", "target"], how="left")
             cols = [c for c in table.columns if c != "actual"]
             table = table[[*cols[:cols.index("forecast")], "actual", *cols[cols.index("forecast"):]]]
@@ -372,10 +333,10 @@ def holdout(data: TaskData, cfg: dict[str, Any]) -> list:
     ends = {k: len(f) - horizon for k, f in series.target.items()}
     train = series.cut(ends)
     truth = {k: f.iloc[ends[k]:] for k, f in series.target.items()}
-    data.info["horizon"] = horizon  # the final refit on all rows forecasts this far too
-    info = {**data.info, "mode": "holdout", "horizon": horizon}
-    return [(TaskData(X=train, y=train.long(), info=info),
-             TaskData(X=train, y=series.long(truth), info=info))]
+    data.window = ForecastWindow("fit", horizon)  # the final refit on all rows forecasts this far too
+    window = ForecastWindow("holdout", horizon)
+    return [(TaskData(X=train, y=train.long(), info=data.info, window=ForecastWindow("fit", horizon)),
+             TaskData(X=train, y=series.long(truth), info=data.info, window=window))]
 
 
 def backtest(data: TaskData, cfg: dict[str, Any]) -> list:
@@ -406,16 +367,16 @@ def backtest(data: TaskData, cfg: dict[str, Any]) -> list:
     stride = int(cfg.get("stride") or 1)
     if stride < 1:
         raise ConfigError("split.stride must be >= 1.")
-    data.info["horizon"] = horizon
+    data.window = ForecastWindow("fit", horizon)
     train = series.cut(ends)
     if train_length:
         train = replace(train, target={k: f.iloc[-int(train_length):] for k, f in train.target.items()})
     truth = {k: f.iloc[ends[k]:] for k, f in series.target.items()}
-    info = {**data.info, "mode": "backtest", "horizon": horizon, "stride": stride, "window": window,
-            "train_length": int(train_length) if train_length else None, "retrain": cfg.get("retrain"),
-            "start": {str(k): str(series.target[k].index[e]) for k, e in ends.items()}}
-    return [(TaskData(X=train, y=train.long(), info=info),
-             TaskData(X=series, y=series.long(truth), info=info))]
+    asked = ForecastWindow("backtest", horizon, stride=stride, window=window,
+                           train_length=int(train_length) if train_length else None, retrain=cfg.get("retrain"),
+                           start={str(k): str(series.target[k].index[e]) for k, e in ends.items()})
+    return [(TaskData(X=train, y=train.long(), info=data.info, window=ForecastWindow("fit", horizon)),
+             TaskData(X=series, y=series.long(truth), info=data.info, window=asked))]
 
 
 # ------------------------------------------------------------------------ metrics

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from kampai.core.errors import DataError
-from kampai.core.spec import Metric, Prediction, TaskData
+from kampai.plugin import DataError, Metric, Prediction, TaskData
 from kampai.tasks.base import TabularTask
 
 

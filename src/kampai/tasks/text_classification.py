@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.core.errors import DataError
-from kampai.core.spec import TaskData
-from kampai.tasks.base import check_columns
+from kampai.plugin import DataError, TaskData, check_columns
 from kampai.tasks.classification import Classification
 
 if TYPE_CHECKING:
@@ -51,6 +49,7 @@ class TextClassification(Classification):
 
     name = "text-classification"
     description = "predict a class label for a text column (binary or multi-class)"
+    input_kind = "texts"
     needs_target = True
     default_split: ClassVar[dict[str, Any]] = {"method": "stratified"}
     default_metrics = ("accuracy", "f1_macro", "roc_auc", "log_loss")

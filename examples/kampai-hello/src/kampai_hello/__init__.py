@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kampai import Prediction, hookimpl
+from kampai.plugin import BuildContext, ConfigError, Framework, Prediction, hookimpl
 
 
 class NearestCentroid:
@@ -38,19 +38,16 @@ class NearestCentroid:
         return np.asarray(self.classes_)[dist.argmin(axis=1)]
 
 
-class HelloFramework:
+class HelloFramework(Framework):
     name = "hello"
     description = "NumPy nearest-centroid classifier (example third-party plugin)"
     tasks = ("classification",)
-    model_keys = ()
-    extra = None
+    packages = ("kampai-hello", "numpy")
 
     def default_estimator(self, task: Any) -> str:
         return "NearestCentroid"
 
-    def build(self, task: Any, model_cfg: dict, data: Any, seed: int = 42) -> NearestCentroid:
-        from kampai.core.errors import ConfigError
-
+    def build(self, task: Any, model_cfg: dict, data: Any, ctx: BuildContext) -> NearestCentroid:
         params = dict(model_cfg.get("params") or {})
         unknown = set(params) - {"metric"}
         if unknown:

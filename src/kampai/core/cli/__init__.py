@@ -9,6 +9,7 @@ engine (and through it pandas, scikit-learn ...) inside its body.  Expected fail
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -51,10 +52,10 @@ def _global(
         if not item.startswith("no:"):
             raise typer.BadParameter(f"-p takes 'no:NAME' to block a plugin, got '{item}'.")
         blocked.add(item[3:])
-    from kampai.core import plugins
+    from kampai.core import host
 
-    if blocked != plugins.blocked_names():  # also un-blocks what an earlier main() blocked
-        plugins.block(blocked)
+    if blocked != host.blocked_names():  # also un-blocks what an earlier main() blocked
+        host.block(blocked)
 
 
 run_cmds.register(app)
@@ -62,17 +63,55 @@ inspect_cmds.register(app)
 tune_cmds.register(app)
 
 
-def _command_name(argv: list[str]) -> str | None:
-    """The first word that is not a global option (or the value of ``-p``)."""
-    skip = False
+def _command_words(argv: list[str]) -> list[str]:
+    """The words that are not global options (or the value of ``-p``)."""
+    skip, words = False, []
     for arg in argv:
         if skip:
             skip = False
         elif arg == "-p":
             skip = True
         elif not arg.startswith("-"):
-            return arg
-    return None
+            words.append(arg)
+    return words
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The first word that is not a global option (or the value of ``-p``)."""
+    words = _command_words(argv)
+    return words[0] if words else None
+
+
+#: commands that take the options plugins declare (``kampai_add_settings``)
+OPTION_COMMANDS = ("train", "tune", "config show")
+
+
+def _blocked_in(argv: list[str]) -> set[str]:
+    return {argv[i + 1][3:] for i, a in enumerate(argv[:-1]) if a == "-p" and argv[i + 1].startswith("no:")}
+
+
+def build_command(argv: list[str]) -> Any:
+    """The click command for ``argv``: the typer app, plus the plugins' options on the
+    command being run (loading plugins only when that command takes them)."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+    words = _command_words(argv)
+    for path in OPTION_COMMANDS:
+        parts = path.split()
+        if words[:len(parts)] != parts:
+            continue
+        from kampai.core import host
+        from kampai.core.cli import options
+
+        blocked = _blocked_in(argv)
+        if blocked != host.blocked_names():  # the options of a blocked plugin do not exist
+            host.block(blocked)
+        command = root
+        for part in parts:
+            command = command.commands[part]
+        options.add_plugin_options(command, path)
+    return root
 
 
 def add_plugin_commands(argv: list[str]) -> None:
@@ -83,7 +122,7 @@ def add_plugin_commands(argv: list[str]) -> None:
     name = _command_name(argv)
     if name is not None and name in builtin:
         return
-    from kampai.core.plugins import get_host
+    from kampai.core.host import get_host
 
     host = get_host()
     for impl in reversed(host.hook.kampai_register_commands.get_hookimpls()):
@@ -100,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         add_plugin_commands(argv)
-        app(args=argv, prog_name="runner")
+        build_command(argv)(args=argv, prog_name="runner")
     except KampaiError as exc:
         if _debug:
             raise

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from kampai.core.cli import options as o
-from kampai.core.cli.tables import print_table
+from kampai.core.console import print_table
 
 
 def _emit(json_out: bool, payload: Any, title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -28,11 +28,10 @@ plugins_app = typer.Typer(help="Installed plugins.", no_args_is_help=True)
 
 def plugin_report() -> list[dict[str, Any]]:
     """Every plugin with what it provides (also used by tests and docs)."""
-    from kampai.core import registries
-    from kampai.core.plugins import get_host
+    from kampai.core.host import REGISTRIES, get_host
 
     host = get_host()
-    built = {kind: build() for kind, build in registries.ALL.items()}
+    built = {kind: host.registry(kind) for kind in REGISTRIES}
     report = []
     for name, info in sorted(host.infos.items()):
         provides = {kind: reg.names_by_plugin(name) for kind, reg in built.items()}
@@ -60,9 +59,9 @@ def plugins_list(json_out: bool = o.Json) -> None:
 
 def tasks_list(json_out: bool = o.Json) -> None:
     """Registered tasks with their default split and metrics."""
-    from kampai.core import registries
+    from kampai.core.host import get_host
 
-    tasks = registries.tasks()
+    tasks = get_host().tasks()
     payload = [{"name": n, "description": t.description, "plugin": tasks.provided_by[n],
                 "default_split": t.default_split["method"], "default_metrics": list(t.default_metrics)}
                for n, t in tasks.items()]
@@ -73,13 +72,15 @@ def tasks_list(json_out: bool = o.Json) -> None:
 
 def frameworks_list(json_out: bool = o.Json) -> None:
     """Registered frameworks and the tasks each supports."""
-    from kampai.core import registries
+    from kampai.core.host import get_host
 
-    frameworks = registries.frameworks()
+    frameworks = get_host().frameworks()
     payload = [{"name": n, "description": f.description, "tasks": list(f.tasks),
-                "extra": f.extra, "plugin": frameworks.provided_by[n]} for n, f in frameworks.items()]
-    rows = [[p["name"], ", ".join(p["tasks"]), p["description"], p["plugin"]] for p in payload]
-    _emit(json_out, payload, "Frameworks", ["framework", "tasks", "description", "plugin"], rows)
+                "capabilities": sorted(f.capabilities), "extra": f.extra,
+                "plugin": frameworks.provided_by[n]} for n, f in frameworks.items()]
+    rows = [[p["name"], ", ".join(p["tasks"]), ", ".join(p["capabilities"]), p["description"], p["plugin"]]
+            for p in payload]
+    _emit(json_out, payload, "Frameworks", ["framework", "tasks", "capabilities", "description", "plugin"], rows)
 
 
 estimators_app = typer.Typer(help="The estimator registry.", no_args_is_help=True)
@@ -93,9 +94,9 @@ def estimators_list(
     json_out: bool = o.Json,
 ) -> None:
     """Every estimator configs can name: scikit-learn's, plugins' and your own."""
-    from kampai.core import registries
+    from kampai.core.host import get_host
 
-    registry = registries.estimators()
+    registry = get_host().estimators()
     registry.load_sources()
     for module in include:
         registry.include(module)
@@ -109,19 +110,38 @@ def estimators_list(
 def estimators_show(name: str = typer.Argument(..., help="Short name or import path."),
                     json_out: bool = o.Json) -> None:
     """An estimator's parameters and their defaults."""
-    from kampai.core import registries
+    from kampai.core.errors import KampaiError
+    from kampai.core.host import get_host
 
-    cls = registries.estimators().resolve(name)
-    params = cls().get_params(deep=False)
+    host = get_host()
+    registry = host.estimators()
+    cls = registry.resolve(name)
+    plugin = registry.provided_by.get(name, "")
+    # the frameworks of the plugin that registered the name first, then any other
+    frameworks = sorted(host.frameworks().items(), key=lambda item: host.frameworks().provided_by[item[0]] != plugin)
+    from kampai.core.contract import BuildContext
+    from kampai.core.diskcache import cache_dir
+
+    ctx = BuildContext(resolve=registry.resolve, cache_dir=cache_dir())
+    params = {}
+    for _, framework in frameworks:
+        try:
+            params = framework.describe(name, ctx)
+        except Exception:
+            continue
+        if params:
+            break
+    if not params and not frameworks:
+        raise KampaiError(f"No framework can describe '{name}'.")
     _emit(json_out, params, f"{cls.__module__}.{cls.__name__}", ["parameter", "default"],
           [[k, repr(v)] for k, v in params.items()])
 
 
 def datasets_list(json_out: bool = o.Json) -> None:
     """Bundled datasets usable as --data NAME."""
-    from kampai.core import registries
+    from kampai.core.host import get_host
 
-    reg = registries.datasets()
+    reg = get_host().datasets()
     payload = [{"name": n, "task": d.task, "target": d.target, "description": d.description,
                 "plugin": reg.provided_by[n]} for n, d in reg.items()]
     rows = [[p["name"], p["task"] or "", p["target"] or "", p["description"]] for p in payload]
@@ -130,9 +150,9 @@ def datasets_list(json_out: bool = o.Json) -> None:
 
 def splits_list(json_out: bool = o.Json) -> None:
     """Split methods for split.method."""
-    from kampai.core import registries
+    from kampai.core.host import get_host
 
-    reg = registries.splitters()
+    reg = get_host().splitters()
     payload = [{"name": n, "cv": s.cv, "description": s.description} for n, s in reg.items()]
     rows = [[p["name"], "cv" if p["cv"] else "holdout", p["description"]] for p in payload]
     _emit(json_out, payload, "Split methods", ["method", "kind", "description"], rows)
@@ -140,9 +160,9 @@ def splits_list(json_out: bool = o.Json) -> None:
 
 def metrics_list(task: str = typer.Option(None, "--task"), json_out: bool = o.Json) -> None:
     """Registered metrics (any scikit-learn scorer name works as well)."""
-    from kampai.core import registries
+    from kampai.core.host import get_host
 
-    reg = registries.metrics()
+    reg = get_host().metrics()
     chosen = reg.for_task(task) if task else [m for _, m in reg.items()]
     payload = [{"name": m.name, "tasks": list(m.tasks), "greater_is_better": m.greater_is_better,
                 "needs_proba": m.needs_proba, "description": m.description} for m in chosen]

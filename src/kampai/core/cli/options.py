@@ -13,13 +13,9 @@ Framework = typer.Option(None, "--framework", help="Framework name (runner frame
 Data = typer.Option(None, "--data", help="CSV/Parquet file or bundled dataset (sklearn:iris).")
 Target = typer.Option(None, "--target", help="Target column.")
 Model = typer.Option(None, "--model", help="Estimator: short name or import path.")
-RunsDir = typer.Option(None, "--runs-dir", help="Where run folders are written (default: runs).")
+RUNS_DIR = "runs"
+RunsDir = typer.Option(None, "--runs-dir", help="Where run folders are (default: runs).")
 Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
-NoTrack = typer.Option(False, "--no-track", help="Log nothing to trackers (tracking.enabled=false).")
-TrackingUri = typer.Option(None, "--tracking-uri", help="Tracking store or server for this run (tracking.uri).")
-Device = typer.Option(None, "--device", help="auto | cpu | cuda: where device frameworks train (device).")
-Text = typer.Option(None, "--text", help="Text column for text tasks (data.text); default: the free-text column.")
-Serializer = typer.Option(None, "--serializer", help="Save the model with a serializer plugin (output.serializer).")
 Overrides = typer.Argument(None, help="Dotted overrides such as model.params.max_depth=5.",
                            show_default=False)
 
@@ -31,5 +27,46 @@ def build_config(config: Path | None, task: str | None, framework: str | None, d
     from kampai.core import config as config_mod
 
     flags = {"task": task, "framework": framework, "data.path": data, "data.target": target,
-             "model.estimator": model, "output.runs_dir": runs_dir, **(extra or {})}
+             "model.estimator": model, "output.runs_dir": runs_dir, **plugin_flags, **(extra or {})}
     return config_mod.load(config, flags, overrides or [])
+
+
+#: values of the plugins' options on the command being run (filled by :func:`add_plugin_options`)
+plugin_flags: dict[str, Any] = {}
+
+
+def add_plugin_options(command: Any, path: str) -> None:
+    """Add the options plugins declare for ``path`` (``train``, ``tune``, ``config show``) to
+    the click ``command``; their values land in :data:`plugin_flags` under their config key."""
+    from typer.core import TyperOption  # typer's own click (vendored), not the click package
+
+    from kampai.core.host import get_host
+
+    declared = get_host().settings().options(path)
+    if not declared:
+        return
+    names = {}
+    for setting in declared:
+        param = "plugin_" + setting.key.replace(".", "__").replace("-", "_")
+        names[param] = setting
+        if setting.option_value is not None:
+            option = TyperOption(param_decls=[setting.option, param], is_flag=True, default=False,
+                                  help=f"{setting.help} ({setting.key}={setting.option_value!r}; "
+                                  f"plugin {setting.owner}).")
+        else:
+            option = TyperOption(param_decls=[setting.option, param], default=None, metavar="VALUE",
+                                  help=f"{setting.help} ({setting.key}; plugin {setting.owner}).")
+        command.params.insert(len(command.params) - 1, option)  # before the overrides argument
+    inner = command.callback
+
+    def callback(**kwargs: Any) -> Any:
+        plugin_flags.clear()
+        for param, setting in names.items():
+            value = kwargs.pop(param, None)
+            if setting.option_value is not None:
+                value = setting.option_value if value else None
+            if value is not None:
+                plugin_flags[setting.key] = value
+        return inner(**kwargs)
+
+    command.callback = callback

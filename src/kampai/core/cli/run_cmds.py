@@ -15,8 +15,6 @@ def train(
     target: str = o.Target, model: str = o.Model, runs_dir: str = o.RunsDir,
     json_out: bool = o.Json,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No step log."),
-    no_track: bool = o.NoTrack, tracking_uri: str = o.TrackingUri, serializer: str = o.Serializer,
-    device: str = o.Device, text: str = o.Text,
     from_study: str = typer.Option(None, "--from-study", help="Train the best params of this tuning "
                                    "study (its recorded config unless -c/--task is given)."),
     storage: str = typer.Option(None, "--storage", help="The study's storage URL (with --from-study)."),
@@ -24,11 +22,9 @@ def train(
 ) -> None:
     """Train, evaluate and save a model; writes runs/<run_id>/."""
     from kampai.core import engine
+    from kampai.core.console import dumps
 
-    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides,
-                         extra={"tracking.enabled": False if no_track else None,
-                                "tracking.uri": tracking_uri, "output.serializer": serializer,
-                                "device": device, "data.text": text})
+    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides)
     if from_study:
         from kampai.core.tuning.study import study_config
 
@@ -36,7 +32,7 @@ def train(
                            overrides=overrides, runs_dir=runs_dir)
     run = engine.train(cfg, verbose=not (quiet or json_out))
     if json_out:
-        typer.echo(engine.dumps({"run_id": run.run_id, "run_dir": str(run.run_dir),
+        typer.echo(dumps({"run_id": run.run_id, "run_dir": str(run.run_dir),
                                  "metrics": run.metrics}))
 
 
@@ -47,13 +43,14 @@ def evaluate(
 ) -> None:
     """Score a trained run on other labelled data."""
     from kampai.core import engine
-    from kampai.core.runs import load_run
+    from kampai.core.console import dumps
+    from kampai.core.runs import open_run
 
-    metrics = engine.evaluate(load_run(run), data)
+    metrics = engine.evaluate(open_run(run), data)
     if json_out:
-        typer.echo(engine.dumps(metrics))
+        typer.echo(dumps(metrics))
         return
-    from kampai.core.cli.tables import print_table
+    from kampai.core.console import print_table
 
     print_table("Metrics", ["metric", "value"], [[k, f"{v:.4f}"] for k, v in metrics.items()])
 
@@ -70,9 +67,9 @@ def predict(
     """Predict with a trained run; probabilities become proba_<class> columns, forecast
     quantiles q<level> columns."""
     from kampai.core import engine
-    from kampai.core.runs import load_run
+    from kampai.core.runs import open_run
 
-    table = engine.predict(load_run(run), data, horizon=horizon)
+    table = engine.predict(open_run(run), data, horizon=horizon)
     if output is None:
         typer.echo(table.to_csv(index=False), nl=False)
         return
@@ -87,12 +84,26 @@ config_app = typer.Typer(help="Inspect experiment configs.", no_args_is_help=Tru
 def config_show(
     config: Path = o.Config, task: str = o.Task, framework: str = o.Framework, data: str = o.Data,
     target: str = o.Target, model: str = o.Model, runs_dir: str = o.RunsDir,
+    schema: bool = typer.Option(False, "--schema", help="Print every config key with its default, owner "
+                                "(core or the plugin that declares it), CLI option and help."),
+    json_out: bool = o.Json,
     overrides: list[str] = o.Overrides,
 ) -> None:
     """Print the fully resolved config (defaults, file, flags and overrides merged)."""
     from kampai.core import config as config_mod
     from kampai.core import engine
 
+    if schema:
+        from kampai.core.console import dumps, print_table
+        from kampai.core.host import get_host
+
+        rows = get_host().settings().rows()
+        if json_out:
+            typer.echo(dumps(rows))
+        else:
+            print_table("Config keys", ["key", "default", "owner", "option", "help"],
+                        [[r["key"], repr(r["default"]), r["owner"], r["option"] or "", r["help"]] for r in rows])
+        return
     cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides)
     if cfg.get("task"):
         cfg, task_obj, framework_obj = engine.resolve(cfg)
@@ -106,18 +117,19 @@ runs_app = typer.Typer(help="Inspect finished runs.", no_args_is_help=True)
 
 
 @runs_app.command("list")
-def runs_list(runs_dir: str = typer.Option("runs", "--runs-dir"), json_out: bool = o.Json) -> None:
+def runs_list(runs_dir: str = o.RunsDir, json_out: bool = o.Json) -> None:
     """List runs, newest first, with their main metrics."""
     from kampai.core.runs import list_runs
 
+    runs_dir = runs_dir or o.RUNS_DIR
     runs = list_runs(runs_dir)
     if json_out:
-        from kampai.core.engine import dumps
+        from kampai.core.console import dumps
 
         typer.echo(dumps([{"run_id": r.run_id, "run_dir": str(r.run_dir), "meta": r.meta,
                            "metrics": r.metrics} for r in runs]))
         return
-    from kampai.core.cli.tables import print_table
+    from kampai.core.console import print_table
 
     rows = []
     for r in runs:

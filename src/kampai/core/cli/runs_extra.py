@@ -8,8 +8,6 @@ import typer
 
 from kampai.core.cli import options as o
 
-RunsDir = typer.Option("runs", "--runs-dir", help="Where run folders are.")
-
 
 def compare(
     metric: str = typer.Option(None, "--metric", help="Metric to rank by (default: the primary metric)."),
@@ -17,20 +15,20 @@ def compare(
     top: int = typer.Option(None, "--top", help="Show only the N best runs."),
     out_dir: Path = typer.Option(Path("reports"), "--out-dir", help="Where the PNG plots go."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Table only."),
-    runs_dir: str = RunsDir, json_out: bool = o.Json,
+    runs_dir: str = o.RunsDir, json_out: bool = o.Json,
 ) -> None:
     """Rank runs by a metric; plot score vs training time and score vs model size (PNG)."""
     from kampai.core import compare as compare_mod
 
-    result = compare_mod.compare(runs_dir, metric, task, None if no_plots else out_dir, top)
+    result = compare_mod.compare(runs_dir or o.RUNS_DIR, metric, task, None if no_plots else out_dir, top)
     table, metric = result["table"], result["metric"]
     if json_out:
-        from kampai.core.engine import dumps
+        from kampai.core.console import dumps
 
         typer.echo(dumps({"metric": metric, "greater_is_better": result["greater_is_better"],
                           "plots": result["plots"], "runs": table.to_dict(orient="records")}))
         return
-    from kampai.core.cli.tables import print_table
+    from kampai.core.console import print_table
 
     rows = [[i + 1, r["run_id"], r["estimator"], f"{r[metric]:.4f}", f"{(r['fit_seconds'] or 0):.3f}s",
              f"{(r['model_size_bytes'] or 0) / 1024:.1f} KiB"] for i, r in table.iterrows()]
@@ -43,12 +41,12 @@ def compare(
 def export(
     fmt: str = typer.Option("csv", "--format", "-f", help="csv or json."),
     output: Path = typer.Option(None, "--output", "-o", help="Write here; default stdout."),
-    runs_dir: str = RunsDir,
+    runs_dir: str = o.RunsDir,
 ) -> None:
     """Write the metrics (and meta) of every run as one CSV/JSON table."""
     from kampai.core import compare as compare_mod
 
-    text = compare_mod.export(runs_dir, fmt, output)
+    text = compare_mod.export(runs_dir or o.RUNS_DIR, fmt, output)
     if text is not None:
         typer.echo(text, nl=False)
     else:
@@ -56,18 +54,18 @@ def export(
 
 
 def sync(
-    runs_dir: str = RunsDir,
+    runs_dir: str = o.RunsDir,
     tracking_uri: str = typer.Option(None, "--tracking-uri", help="Push there instead of where each run "
                                      "was meant to go."),
 ) -> None:
     """Push runs that trackers could not record when they were made (server unreachable)."""
     from kampai.core.errors import KampaiError
-    from kampai.core.plugins import get_host
+    from kampai.core.host import get_host
 
     hook = get_host().hook.kampai_sync_runs
     if not hook.get_hookimpls():
         raise KampaiError("No tracker plugin is installed (or all are blocked): nothing to sync.")
-    results = hook(runs_dir=Path(runs_dir), tracking_uri=tracking_uri)
+    results = hook(runs_dir=Path(runs_dir or o.RUNS_DIR), tracking_uri=tracking_uri)
     pushed = [run_id for result in results for run_id in (result or [])]
     if not pushed:
         typer.echo("Nothing to push: every run is tracked.")

@@ -30,8 +30,6 @@ def tune(
     refit: bool = typer.Option(None, "--refit/--no-refit", help="Train the best params as a normal run after."),
     cache: bool = typer.Option(None, "--cache/--no-cache", help="Reuse fitted preprocessing per fold (tune.cache)."),
     plots: bool = typer.Option(None, "--plots/--no-plots", help="Write PNG plots after the study (tune.plots)."),
-    no_track: bool = o.NoTrack, tracking_uri: str = o.TrackingUri,
-    device: str = o.Device, text: str = o.Text,
     json_out: bool = o.Json,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
     overrides: list[str] = o.Overrides,
@@ -42,12 +40,11 @@ def tune(
     extra = {"tune.trials": trials, "tune.timeout": timeout, "tune.metric": metric,
              "tune.direction": direction, "tune.sampler": sampler, "tune.pruner": pruner,
              "tune.jobs": jobs, "tune.study": study, "tune.storage": storage, "tune.refit": refit,
-             "tune.cache": cache, "tune.plots": plots, "tracking.enabled": False if no_track else None,
-             "tracking.uri": tracking_uri, "device": device, "data.text": text}
+             "tune.cache": cache, "tune.plots": plots}
     cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides, extra=extra)
     result = run_tune(cfg, verbose=not (quiet or json_out))
     if json_out:
-        from kampai.core.engine import dumps
+        from kampai.core.console import dumps
 
         typer.echo(dumps({
             "study": result.study_name, "storage": result.storage, "metric": result.metric,

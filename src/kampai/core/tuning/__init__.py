@@ -4,7 +4,7 @@ The search space lives in the experiment config (``model.search``) next to the p
 tunes; the objective is the task's metric on the configured split, computed through the
 same build/fit/predict/metric path as ``runner train``.  A framework gets tuning without
 code of its own; it may add default search spaces, a preprocessing split for the cache and
-incremental fits for pruning (see :class:`kampai.core.spec.TunableFramework`).
+incremental fits for pruning (see :class:`kampai.core.contract.TunableFramework`).
 
 Modules, small on purpose:
 

@@ -3,7 +3,7 @@
 Framework-generic: it goes through the framework's ``build``/``fit``/``predict`` and the
 engine's ``predict_data``/``evaluate_data`` (in quiet mode: no per-fold hooks), with the
 task's metrics.  Two optional framework methods make it cheaper (see
-:class:`kampai.core.spec.TunableFramework`): ``split_preprocessing`` lets the fitted
+the framework's capabilities): ``split_preprocessing`` lets the fitted
 preprocessing of each fold come from the :class:`~.cache.PreprocessCache`, and
 ``fit_incremental`` reports intermediate scores for pruning.
 """
@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kampai.core import engine, registries
+from kampai.core import engine
 from kampai.core import metrics as metrics_mod
+from kampai.core.contract import RunContext, TaskData
 from kampai.core.errors import TuneError
-from kampai.core.spec import RunContext, TaskData
-from kampai.core.tuning.cache import PreprocessCache
+from kampai.core.host import get_host
+from kampai.core.tuning.fold_cache import PreprocessCache
 from kampai.core.tuning.space import SearchSpace
 
 #: intermediate-score steps of fold ``f`` are ``f * FOLD_STRIDE + step``
@@ -72,19 +73,19 @@ class Evaluator:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         cfg = plan.cfg
-        self.task = registries.tasks().get(cfg["task"])
-        self.framework = registries.frameworks().get(cfg["framework"])
+        self.task = get_host().tasks().get(cfg["task"])
+        self.framework = get_host().frameworks().get(cfg["framework"])
         self.metrics = metrics_mod.resolve(self.task, plan.metric_names)
         self.objective = next(m for m in self.metrics if m.name == plan.metric)
         self.folds = [(i, tr, te, engine.fold_part(plan.data, tr), engine.fold_part(plan.data, te))
                       for i, (tr, te) in enumerate(plan.folds)]
         self.cache = None
-        if plan.cache and hasattr(self.framework, "split_preprocessing"):
+        if plan.cache and "cached_preprocessing" in self.framework.capabilities:
             self.cache = PreprocessCache(Path(plan.cache_dir) if plan.cache_dir else None)
         self.ctx = RunContext(config=cfg, run_id=plan.study_name, run_dir=Path(plan.output_dir),
-                              task=self.task, framework=self.framework, state={"quiet": True})
+                              task=self.task, framework=self.framework, quiet=True)
         self.prune = plan.pruner != "none"
-        self.incremental = self.prune and hasattr(self.framework, "fit_incremental")
+        self.incremental = self.prune and "incremental" in self.framework.capabilities
 
     def params_config(self, params: dict[str, Any]) -> dict[str, Any]:
         model_cfg = dict(self.plan.cfg["model"])

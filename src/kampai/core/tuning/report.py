@@ -127,7 +127,7 @@ def top_rows(study: Any, direction: str, n: int) -> list[Any]:
 
 
 def print_top(study: Any, direction: str, metric: str, n: int) -> None:
-    from kampai.core.cli.tables import print_table
+    from kampai.core.console import print_table
 
     rows = []
     for t in top_rows(study, direction, n):

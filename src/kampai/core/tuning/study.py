@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from kampai.core import config as config_mod
 from kampai.core import data as data_mod
-from kampai.core import engine, registries
+from kampai.core import engine
 from kampai.core import metrics as metrics_mod
+from kampai.core.console import Steps
+from kampai.core.contract import RunContext
 from kampai.core.errors import ConfigError, TuneError, unknown
-from kampai.core.plugins import get_host
-from kampai.core.spec import RunContext
+from kampai.core.host import get_host
 from kampai.core.tuning import report, samplers
 from kampai.core.tuning import space as space_mod
 from kampai.core.tuning.objective import Plan, build
@@ -73,9 +74,8 @@ def search_in_use(cfg: dict[str, Any], task: Any, framework: Any) -> tuple[dict[
     search = (cfg.get("model") or {}).get("search") or {}
     if search:
         return dict(search), "config"
-    default = getattr(framework, "default_search_space", None)
-    if default is not None:
-        space = default(str(cfg["model"]["estimator"]), task) or {}
+    if "search_space" in framework.capabilities:
+        space = framework.default_search_space(str(cfg["model"]["estimator"]), task) or {}
         if space:
             return dict(space), f"default of framework '{framework.name}'"
     return {}, "none"
@@ -200,7 +200,7 @@ def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any
     loaded = data_mod.load(cfg["data"], frame)
     fingerprint = data_mod.fingerprint(loaded)
     data = task.prepare(loaded, cfg["data"], training=True)
-    splitter = registries.splitters().get(cfg["split"]["method"])
+    splitter = get_host().splitters().get(cfg["split"]["method"])
     folds = splitter.fn(data, cfg["split"])
     _probe(framework, task, cfg, space, engine.fold_part(data, folds[0][0]))
     name = study_name_for(cfg)
@@ -209,7 +209,7 @@ def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any
         raise TuneError("An in-memory SQLite storage cannot be shared by --jobs workers: use a file.")
     cache_dir = t.get("cache_dir") or str(Path(".kampai") / "cache" / "tune")
     timeout = t.get("timeout")
-    from kampai.core import plugins
+    from kampai.core import host as plugins
 
     plan = Plan(
         cfg=_jsonable(cfg), study_name=name, storage_url=url, data=data, folds=folds, cv=splitter.cv,
@@ -217,7 +217,7 @@ def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any
         sampler=sampler, pruner=pruner, seed=int(cfg["seed"]), startup_trials=int(t.get("startup_trials") or 10),
         total=total, deadline=None if timeout is None else float(timeout), cache_dir=str(Path(cache_dir).resolve()),
         cache=bool(t.get("cache", True)), max_failures=max(1, int(t.get("max_failures") or 5)),
-        grid=grid, grid_order=order, blocked=set(plugins._blocked_from_cli),
+        grid=grid, grid_order=order, blocked=plugins.blocked_names(),
         output_dir=str(Path(t.get("output_dir") or "studies") / name),
     )
     meta = {"version": 1, "task": task.name, "framework": framework.name,
@@ -334,7 +334,7 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
     trials = study.get_trials(deepcopy=False)
     done = sum(counts_as_done(x) for x in trials)
     best = _best(study)
-    reporter = Reporter(verbose)
+    reporter = Steps(verbose)
     reporter.info(f"[bold]Study[/bold] {plan.study_name}  [dim]{mask(plan.storage_url)}[/dim]  "
                   f"{plan.sampler} sampler, {len(plan.space)} params, {plan.metric} ({plan.direction}), "
                   f"{len(plan.folds)} fold{'s' if len(plan.folds) > 1 else ''}, {jobs} worker{'s' if jobs > 1 else ''}"
@@ -381,20 +381,9 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
     if t.get("refit") and not interrupted:
         if best is None:
             raise TuneError(f"Study '{plan.study_name}' has no completed trial to refit.")
-        result.run = engine.train(best_config(plan.cfg, best.params), frame, verbose=verbose)
+        result.run = engine.train(best_config(plan.cfg, best.params), frame, verbose=verbose, parent=ctx)
         study.set_user_attr("refit_run", str(result.run.run_dir))
     return result
-
-
-class Reporter:
-    def __init__(self, verbose: bool) -> None:
-        self.verbose = verbose
-
-    def info(self, message: str) -> None:
-        if self.verbose:
-            from kampai.core.console import console
-
-            console().print(message)
 
 
 def _best(study: Any) -> Any:

@@ -265,7 +265,7 @@ def process_main(plan: Plan, queue: Any) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         if plan.blocked:
-            from kampai.core import plugins
+            from kampai.core import host as plugins
 
             plugins.block(set(plan.blocked))
         worker = Worker(plan, lambda trial, metrics: queue.put(("trial", trial, metrics)))

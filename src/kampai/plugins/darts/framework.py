@@ -19,13 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kampai.core.errors import ConfigError, DataError, RunError, did_you_mean
-from kampai.core.spec import Prediction, TaskData
+from kampai.plugin import (
+    BuildContext,
+    ConfigError,
+    DataError,
+    Framework,
+    Prediction,
+    RunError,
+    TaskData,
+    did_you_mean,
+    file_sha256,
+    import_object,
+)
 from kampai.plugins.darts import models
 
 if TYPE_CHECKING:
-
-    from kampai.tasks.forecasting import SeriesSet
+    from kampai.plugin import SeriesSet
 
 DEFAULT_MODEL = "ExponentialSmoothing"
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
@@ -93,7 +102,7 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-class DartsFramework:
+class DartsFramework(Framework):
     """Darts: statistical, regression and torch forecasting models behind one adapter."""
 
     name = "darts"
@@ -101,14 +110,16 @@ class DartsFramework:
     tasks = ("forecasting",)
     model_keys = ("epochs", "batch_size", "early_stopping", "num_samples", "quantiles", "scale")
     extra = "darts"
+    requires = ("darts",)
     packages = ("darts", "torch", "statsmodels")
+    capabilities = frozenset({"device", "search_space", "incremental"})
 
     def default_estimator(self, task: Any) -> str:
         return DEFAULT_MODEL
 
     # ------------------------------------------------------------------ build
-    def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, seed: int = 42,
-              device: str = "auto") -> Forecaster:
+    def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> Forecaster:
+        seed, device = ctx.seed, ctx.device
         name = str(model_cfg["estimator"])
         cls = models.resolve(name)
         valid = init_params(cls)
@@ -118,7 +129,7 @@ class DartsFramework:
                 raise ConfigError(f"Unknown parameter 'model.params.{key}' for Darts model '{cls.__name__}'."
                                   f"{did_you_mean(key, valid)} Valid: {', '.join(sorted(valid))}.")
         series: SeriesSet = data.X
-        horizon = int(data.info.get("horizon") or 1)
+        horizon = int(data.window.horizon if data.window is not None and data.window.horizon else 1)
         shortest = min(len(f) for f in series.target.values())
         self._auto_params(cls, valid, params, series.season, horizon, shortest)
         if cls.__name__ == "TFTModel" and not series.future and "add_relative_index" not in params:
@@ -290,11 +301,11 @@ class DartsFramework:
 
     # ------------------------------------------------------------------ predict
     def predict(self, model: Forecaster, data: TaskData, task: Any) -> Prediction:
-        mode = data.info.get("mode", "ahead")
-        if mode == "backtest":
+        window = data.window
+        if window is not None and window.mode == "backtest":
             return self._backtest(model, data)
         history = data.X if data.X is not None else model.series
-        horizon = int(data.info.get("horizon") or model.horizon)
+        horizon = int(window.horizon if window is not None and window.horizon else model.horizon)
         return self._forecast(model, history, horizon, same=history is model.series)
 
     def _forecast(self, model: Forecaster, history: SeriesSet, horizon: int, same: bool) -> Prediction:
@@ -327,22 +338,22 @@ class DartsFramework:
         return prediction
 
     def _backtest(self, model: Forecaster, data: TaskData) -> Prediction:
-        info, series = data.info, data.X
+        window, series = data.window, data.X
         target, past, future = model.inputs(series)
-        retrain = info.get("retrain")
+        retrain = window.retrain
         if retrain is None:
             retrain = not model.is_global
         if not retrain and not model.is_global:
             raise ConfigError(f"split.retrain=false needs a global model; '{model.estimator}' is local "
                               "(it must be refitted at every cut-off).")
         starts = [series.target[k].index.get_loc(series.target[k].index[series.target[k].index >= _ts(v)][0])
-                  for k, v in zip(series.ids, info["start"].values(), strict=True)]
+                  for k, v in zip(series.ids, window.start.values(), strict=True)]
         kwargs = self._covariates(model, past, future)
         if model.is_torch:
             kwargs["fit_kwargs"] = {"verbose": False}
             kwargs["predict_kwargs"] = {"verbose": False}
-        common = dict(forecast_horizon=int(info["horizon"]), stride=int(info["stride"]), retrain=bool(retrain),
-                      train_length=info.get("train_length") if retrain else None, last_points_only=False,
+        common = dict(forecast_horizon=int(window.horizon), stride=int(window.stride), retrain=bool(retrain),
+                      train_length=window.train_length if retrain else None, last_points_only=False,
                       overlap_end=False, num_samples=model.num_samples, verbose=False, show_warnings=False)
         results = []
         try:
@@ -382,8 +393,6 @@ class DartsFramework:
     def save(self, model: Forecaster, path: Path) -> None:
         import darts
 
-        from kampai.core.runs import file_sha256
-
         model.model.save(str(path / MODEL_FILE))
         with open(path / SERIES_FILE, "wb") as fh:
             pickle.dump({"series": model.series, "scaling": model.scaling}, fh)
@@ -396,9 +405,6 @@ class DartsFramework:
         (path / INFO_FILE).write_text(json.dumps(info, indent=2, default=str))
 
     def load(self, path: Path) -> Forecaster:
-        from kampai.core.registry import import_object
-        from kampai.core.runs import file_sha256
-
         try:
             info = json.loads((path / INFO_FILE).read_text())
         except (OSError, ValueError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kampai.core.errors import ConfigError, unknown
+from kampai.plugin import ConfigError, import_object, unknown
 
 #: darts.models names that are not forecasting models
 NOT_FORECASTERS = {"GaussianProcessFilter", "KalmanFilter", "MovingAverageFilter"}
@@ -31,8 +31,6 @@ def requirement(name: str) -> str | None:
 
 def resolve(name: str) -> type:
     """A Darts forecasting model class from ``NBEATSModel``, ``NBEATS`` or an import path."""
-    from kampai.core.registry import import_object
-
     if "." in name or ":" in name:
         cls = import_object(name)
     else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kampai.core.markers import hookimpl
+from kampai.plugin import hookimpl
 
 MODEL_NAME = "model"  # MLEM writes model/model and model/model.mlem
 #: frameworks whose models MLEM 0.4 can save (scikit-learn pipelines and estimators)
@@ -27,7 +27,7 @@ def _mlem_api() -> Any:
     try:
         from mlem import api
     except ImportError as exc:
-        from kampai.core.errors import KampaiError
+        from kampai.plugin import KampaiError
 
         raise KampaiError(
             f"The MLEM serializer needs MLEM, which cannot be imported here ({exc}). MLEM 0.4.14 needs "
@@ -46,7 +46,7 @@ def _check_installed() -> None:
 def _check_model(model: Any) -> None:
     module = type(model).__module__.split(".")[0]
     if module in ("torch", "lightning", "pytorch_lightning", "darts", "transformers", "fastai"):
-        from kampai.core.errors import KampaiError
+        from kampai.plugin import KampaiError
 
         raise KampaiError(f"MLEM cannot serialize {type(model).__name__} ({module}) models: kampai's "
                           "MLEM serializer handles scikit-learn models only. Drop --serializer mlem.")
@@ -61,7 +61,7 @@ def save(model: Any, path: Path) -> None:
 
 def load(path: Path) -> Any:
     """Load the model back through MLEM (``mlem.api.load``)."""
-    from kampai.core.errors import RunError
+    from kampai.plugin import RunError
 
     meta = Path(path) / f"{MODEL_NAME}.mlem"
     if not meta.exists():
@@ -75,7 +75,7 @@ def load(path: Path) -> Any:
 
 @hookimpl
 def kampai_register_serializers(registry: Any) -> None:
-    from kampai.core.registry import Serializer
+    from kampai.plugin import Serializer
 
     registry.add(Serializer("mlem", save=save, load=load, frameworks=FRAMEWORKS,
                             description="MLEM 0.4 (model + .mlem metadata); scikit-learn models only",

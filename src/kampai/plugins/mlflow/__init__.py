@@ -12,7 +12,9 @@ only public hooks:
   score), trials as child runs when ``tracking.trials`` is true;
 * ``kampai_sync_runs``: ``runner runs sync`` pushes runs the server missed;
 * ``kampai_resolve_run``: ``NAME@stage`` / ``NAME@version`` for predict and evaluate;
-* ``kampai_register_commands``: the ``runner registry`` command group.
+* ``kampai_register_commands``: the ``runner registry`` command group;
+* ``kampai_add_settings``: its ``tracking:`` section and the ``--no-track`` /
+  ``--tracking-uri`` options of ``runner train`` and ``runner tune``.
 
 This module imports nothing heavy: MLflow is imported only when something is logged.
 """
@@ -23,12 +25,28 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from kampai.core.markers import hookimpl
+from kampai.plugin import hookimpl
 
 if find_spec("mlflow") is None:  # listed as broken by `runner plugins list`, nothing else breaks
     raise ImportError("mlflow is not installed: pip install 'kampai[mlflow]'")
 
 STATE_KEY = "mlflow_study"
+#: URI schemes MLflow can track to (a typo such as foo://bar is refused before the run)
+URI_SCHEMES = ("", "file", "sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks")
+
+
+@hookimpl
+def kampai_add_settings(settings: Any) -> None:
+    from kampai.plugin import Setting
+
+    settings.add(Setting("tracking.enabled", True, "false (or --no-track): log nothing, keep only runs/",
+                         type=bool, option="--no-track", option_value=False))
+    settings.add(Setting("tracking.uri", None, "tracking store or server; null = $MLFLOW_TRACKING_URI, "
+                         "else .kampai/mlflow.db", type=str, option="--tracking-uri"))
+    settings.add(Setting("tracking.experiment", None, 'experiment name; null = the config\'s name, else "kampai"',
+                         type=str))
+    settings.add(Setting("tracking.trials", False, "tuning: also log every trial as a child run of the "
+                         "study's run", type=bool))
 
 
 def _tracking_on(ctx: Any) -> bool:
@@ -87,7 +105,7 @@ def kampai_sync_runs(runs_dir: Path, tracking_uri: str | None) -> list[str]:
 
 @hookimpl
 def kampai_resolve_run(ref: str) -> Path | None:
-    from kampai.plugins.mlflow import registry
+    from kampai.plugins.mlflow import model_registry as registry
 
     if registry.parse_ref(ref) is None:
         return None

@@ -17,13 +17,13 @@ RunsDir = typer.Option("runs", "--runs-dir", help="Where run folders are (to fin
 
 
 def _echo_json(payload: Any) -> None:
-    from kampai.core.engine import dumps
+    from kampai.plugin import dumps
 
     typer.echo(dumps(payload))
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    from kampai.core.cli.tables import print_table
+    from kampai.plugin import print_table
 
     print_table(title, columns, rows)
 
@@ -54,8 +54,8 @@ def register_cmd(
     runs_dir: str = RunsDir, uri: str = Uri, json_out: bool = Json,
 ) -> None:
     """Register a run as a new version of NAME (pushing it to the tracking store if needed)."""
-    from kampai.core.errors import KampaiError
-    from kampai.plugins.mlflow import registry
+    from kampai.plugin import KampaiError
+    from kampai.plugins.mlflow import model_registry as registry
 
     if study:
         run = registry.study_run(study, metric, uri)
@@ -79,7 +79,7 @@ def register_cmd(
 @registry_app.command("list")
 def list_cmd(uri: str = Uri, json_out: bool = Json) -> None:
     """Registered models with their latest version and aliases."""
-    from kampai.plugins.mlflow import registry
+    from kampai.plugins.mlflow import model_registry as registry
 
     client, where = registry.registry_client(uri)
     models = registry.list_models(client)
@@ -95,7 +95,7 @@ def list_cmd(uri: str = Uri, json_out: bool = Json) -> None:
 def show_cmd(name: str = typer.Argument(..., help="Registered model name."), uri: str = Uri,
              json_out: bool = Json) -> None:
     """Every version of NAME: aliases, run, estimator, metrics."""
-    from kampai.plugins.mlflow import registry
+    from kampai.plugins.mlflow import model_registry as registry
 
     client, _ = registry.registry_client(uri)
     rows = [registry.version_row(client, mv) for mv in registry.versions(client, name)]
@@ -114,7 +114,7 @@ def promote_cmd(
     uri: str = Uri,
 ) -> None:
     """Point an alias (stage) at a version: NAME@STAGE then loads it."""
-    from kampai.plugins.mlflow import registry
+    from kampai.plugins.mlflow import model_registry as registry
 
     client, _ = registry.registry_client(uri)
     mv = registry.promote(client, ref, stage)
@@ -129,7 +129,7 @@ def best_cmd(
     uri: str = Uri, json_out: bool = Json,
 ) -> None:
     """The best version of NAME by a metric (higher is better unless the metric is a loss/error)."""
-    from kampai.plugins.mlflow import registry
+    from kampai.plugins.mlflow import model_registry as registry
 
     client, _ = registry.registry_client(uri)
     best, scored = registry.best_version(client, name, metric)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from kampai.core.errors import KampaiError
+from kampai.plugin import KampaiError
 
 PENDING = "tracking-pending.json"
 RECORD = "tracking.json"
@@ -131,7 +131,7 @@ def client(uri: str) -> Any:
 def _template() -> Path:
     from importlib.metadata import version
 
-    from kampai.core.cache import cache_dir
+    from kampai.plugin import cache_dir
 
     return cache_dir() / f"mlflow-{version('mlflow')}-empty-store.db"
 
@@ -253,7 +253,7 @@ def run_metrics(run: Any) -> list[tuple[str, float, int]]:
 
 
 def manifest_digest(run_dir: Path) -> str | None:
-    from kampai.core.runs import MANIFEST, file_sha256
+    from kampai.plugin import MANIFEST, file_sha256
 
     file = Path(run_dir) / MANIFEST
     return file_sha256(file) if file.exists() else None
@@ -423,15 +423,13 @@ def pending(runs_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def warn(message: str) -> None:
-    from rich.markup import escape
+    from kampai.plugin import warn as print_warning
 
-    from kampai.core.console import console
-
-    console().print(f"[yellow]Warning:[/yellow] {escape(message)}", soft_wrap=True)
+    print_warning(message)
 
 
-#: the study this process just tuned: its refit run (a normal train) is linked to it
-last_study: dict[str, Any] = {}
+#: where StudyTracker.finish leaves, in the study context's state, what its refit links to
+LINK_KEY = "mlflow_refit_link"
 
 
 def track_run(ctx: Any, run: Any) -> None:
@@ -439,14 +437,13 @@ def track_run(ctx: Any, run: Any) -> None:
     cfg = run.config
     uri, experiment = tracking_uri(cfg), experiment_name(cfg)
     extra, parent = {}, None
-    study = last_study.pop("name", None)
-    if study is not None:
-        extra = {"kampai.study": str(study)}
-        if last_study.get("run_id") and last_study.get("uri") == uri:
-            parent = last_study["run_id"]
+    link = ctx.parent.state.pop(LINK_KEY, {}) if ctx.parent is not None else {}
+    if link:
+        extra = {"kampai.study": str(link["name"])}
+        if link.get("run_id") and link.get("uri") == uri:
+            parent = link["run_id"]
             extra["mlflow.parentRunId"] = parent
-    study_dir = last_study.get("dir")
-    last_study.clear()
+    study_dir = link.get("dir")
     try:
         record = log_run(run, uri, experiment, model=run.loaded_model, extra_tags=extra)
         if parent and study_dir and Path(study_dir).is_dir():
@@ -468,7 +465,7 @@ def _short(exc: BaseException) -> str:
 
 def sync(runs_dir: Path, override_uri: str | None = None) -> list[str]:
     """Push every pending run folder; returns the ids pushed; raises when none could be."""
-    from kampai.core.runs import load_run
+    from kampai.plugin import open_run
 
     pushed, failures = [], []
     for folder, marker in pending(runs_dir):
@@ -478,7 +475,7 @@ def sync(runs_dir: Path, override_uri: str | None = None) -> list[str]:
             if marker.get("kind") == "study":
                 log_study_folder(folder, uri, experiment)
             else:
-                run = load_run(folder)
+                run = open_run(folder)
                 try:
                     model = run.model
                 except Exception:
@@ -557,9 +554,9 @@ class StudyTracker:
             self._fail(ctx, exc)
 
     def finish(self, ctx: Any, study: Any, best: Any, status: str = "FINISHED") -> None:
-        last_study.clear()
         if status == "FINISHED" and (ctx.config.get("tune") or {}).get("refit"):
-            last_study.update(name=str(ctx.run_id), run_id=self.run_id, uri=self.uri, dir=str(ctx.run_dir))
+            ctx.state[LINK_KEY] = {"name": str(ctx.run_id), "run_id": self.run_id, "uri": self.uri,
+                                   "dir": str(ctx.run_dir)}
         if self.run_id is None:
             if self.error is not None:
                 mark_pending(ctx.run_dir, self.uri, self.experiment, self.error, kind="study")

@@ -2,13 +2,14 @@
 
 Imports nothing from scikit-learn at module import: the adapter imports it when a model
 is built, and the estimator list is loaded only when an estimator is resolved or listed.
+Like every plugin it imports only :mod:`kampai.plugin` and its own library.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kampai.core.markers import hookimpl
+from kampai.plugin import hookimpl
 from kampai.plugins.sklearn import datasets, estimators
 from kampai.plugins.sklearn.framework import SklearnFramework
 
@@ -20,6 +21,7 @@ def kampai_register_frameworks(registry: Any) -> None:
 
 @hookimpl
 def kampai_register_estimators(registry: Any) -> None:
+    registry.add_kind_rule(estimators.estimator_kind)
     registry.add_source("sklearn", estimators.load_all,
                         "every estimator in sklearn.utils.discovery.all_estimators()")
 
@@ -27,3 +29,10 @@ def kampai_register_estimators(registry: Any) -> None:
 @hookimpl
 def kampai_register_datasets(registry: Any) -> None:
     datasets.register(registry)
+
+
+@hookimpl
+def kampai_resolve_metric(name: str, task: str) -> Any:
+    from kampai.plugins.sklearn.scorers import scorer_metric
+
+    return scorer_metric(name, task)

@@ -10,8 +10,21 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
-from kampai.core.cache import cached_json
-from kampai.core.registry import estimator_kind
+from kampai.plugin import cached_json
+
+
+def estimator_kind(cls: type) -> str | None:
+    """classifier / regressor / cluster / transformer, from scikit-learn's mixins (the
+    convention every scikit-learn compatible estimator follows); None for other classes."""
+    try:
+        from sklearn.base import ClassifierMixin, ClusterMixin, RegressorMixin, TransformerMixin
+    except ImportError:
+        return None
+    for mixin, kind in ((ClassifierMixin, "classifier"), (RegressorMixin, "regressor"),
+                        (ClusterMixin, "cluster"), (TransformerMixin, "transformer")):
+        if isinstance(cls, type) and issubclass(cls, mixin):
+            return kind
+    return None
 
 
 def _index() -> dict[str, list[Any]]:

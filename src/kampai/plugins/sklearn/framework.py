@@ -7,8 +7,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from kampai.core.errors import ConfigError, DataError, RunError, did_you_mean
-from kampai.core.spec import Prediction, TaskData
+from kampai.plugin import (
+    BuildContext,
+    ConfigError,
+    DataError,
+    Framework,
+    Prediction,
+    RunError,
+    TaskData,
+    did_you_mean,
+    file_sha256,
+)
 
 DEFAULTS = {
     "classification": "RandomForestClassifier",
@@ -20,12 +29,6 @@ DEFAULTS = {
 PREPROCESS = {"text-classification": "sklearn-text.yaml"}
 MODEL_FILE = "model.joblib"
 INFO_FILE = "model.json"
-
-
-def estimator_class(name: str) -> type:
-    from kampai.core import registries
-
-    return registries.estimators().resolve(name)
 
 
 def split_params(params: dict[str, Any], valid: set[str]) -> dict[str, Any]:
@@ -48,7 +51,7 @@ def split_params(params: dict[str, Any], valid: set[str]) -> dict[str, Any]:
     return out
 
 
-class SklearnFramework:
+class SklearnFramework(Framework):
     """Any scikit-learn compatible estimator (scikit-learn, scikit-lego, your own)."""
 
     name = "sklearn"
@@ -56,12 +59,14 @@ class SklearnFramework:
     tasks = ("classification", "regression", "clustering", "text-classification")
     model_keys = ("preprocess",)
     extra = None
-    packages = ("joblib",)
+    requires = ("sklearn",)
+    packages = ("scikit-learn", "scikit-lego", "joblib")
+    capabilities = frozenset({"search_space", "cached_preprocessing", "incremental"})
 
     def default_estimator(self, task: Any) -> str:
         return DEFAULTS[task.name]
 
-    # -- tuning (optional parts of the framework spec: kampai.core.spec.TunableFramework) --
+    # -- capabilities (tuning) --
 
     def default_search_space(self, estimator: str, task: Any) -> dict[str, Any]:
         from kampai.plugins.sklearn.tuning import default_search_space
@@ -78,12 +83,17 @@ class SklearnFramework:
 
         return fit_incremental(model, data, task, report, self.fit)
 
-    def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, seed: int = 42) -> Any:
+    def describe(self, estimator: str, ctx: BuildContext) -> dict[str, Any]:
+        cls = ctx.resolve(estimator)
+        return cls().get_params(deep=False) if hasattr(cls, "get_params") else {}
+
+    def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> Any:
         from sklearn.pipeline import Pipeline
 
         from kampai.plugins.sklearn.preprocess import build_preprocessor
 
-        cls = estimator_class(str(model_cfg["estimator"]))
+        seed = ctx.seed
+        cls = ctx.resolve(str(model_cfg["estimator"]))
         if not (isinstance(cls, type) and hasattr(cls, "fit") and hasattr(cls, "get_params")):
             raise ConfigError(f"'{model_cfg['estimator']}' is not a scikit-learn estimator "
                               "(a class with fit and get_params).")
@@ -93,7 +103,7 @@ class SklearnFramework:
             raise ConfigError(f"Cannot create '{model_cfg['estimator']}' without arguments: {exc}") from None
         if "random_state" in estimator.get_params():
             estimator.set_params(random_state=seed)
-        preprocess = build_preprocessor(model_cfg.get("preprocess"), data.X, estimator_class,
+        preprocess = build_preprocessor(model_cfg.get("preprocess"), data.X, ctx.resolve,
                                         defaults=PREPROCESS.get(task.name, "sklearn.yaml"),
                                         sparse=task.name in PREPROCESS)
         steps = ([("preprocess", preprocess)] if preprocess is not None else []) + [("model", estimator)]
@@ -135,8 +145,6 @@ class SklearnFramework:
         import joblib
         import sklearn
 
-        from kampai.core.runs import file_sha256
-
         file = path / MODEL_FILE
         joblib.dump(model, file)
         info = {"format": "joblib", "sklearn": sklearn.__version__,
@@ -146,8 +154,6 @@ class SklearnFramework:
 
     def load(self, path: Path) -> Any:
         import joblib
-
-        from kampai.core.runs import file_sha256
 
         file = path / MODEL_FILE
         if not file.exists():

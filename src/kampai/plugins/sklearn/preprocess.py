@@ -7,25 +7,24 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from kampai.core.config import merge
-from kampai.core.errors import ConfigError, did_you_mean
+from kampai.plugin import ConfigError, did_you_mean, merge
 
 AUTO = {"auto-numeric", "auto-categorical"}
 GROUP_KEYS = {"columns", "steps"}
 
 
 def default_spec(name: str = "sklearn.yaml") -> dict[str, Any]:
-    """A packaged spec from kampai/conf/frameworks (``sklearn-text.yaml`` for text tasks)."""
+    """A spec packaged with this plugin (``sklearn-text.yaml`` for text tasks)."""
     return copy.deepcopy(_packaged_spec(name))
 
 
 @cache
 def _packaged_spec(name: str) -> dict[str, Any]:
     # parsed once per process: tuning builds a model per trial and fold
-    from omegaconf import OmegaConf
+    import yaml
 
-    text = resources.files("kampai.conf.frameworks").joinpath(name).read_text()
-    return OmegaConf.to_container(OmegaConf.create(text))  # type: ignore[return-value]
+    text = resources.files("kampai.plugins.sklearn").joinpath(name).read_text()
+    return yaml.safe_load(text)
 
 
 def resolve_spec(user: Any, defaults: str = "sklearn.yaml") -> dict[str, Any] | None:

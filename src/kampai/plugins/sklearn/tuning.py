@@ -1,5 +1,5 @@
 """What the scikit-learn framework tells the tuner about itself (all optional parts of the
-framework spec, :class:`kampai.core.spec.TunableFramework`):
+framework contract, its capabilities):
 
 * default search spaces per estimator (``search_spaces.yaml``);
 * the preprocessing/estimator split of its Pipeline, so the tuner can cache the fitted
@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from kampai.core.spec import TaskData
+from kampai.plugin import TaskData
 
 INCREMENTS = 5
 

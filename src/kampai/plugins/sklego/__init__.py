@@ -9,19 +9,16 @@ from importlib import metadata
 from importlib.util import find_spec
 from typing import Any
 
-from kampai.core.cache import cached_json
-from kampai.core.markers import hookimpl
+from kampai.plugin import cached_json, hookimpl
 
 #: scikit-lego modules whose public estimator classes are registered
 MODULES = ("sklego.linear_model", "sklego.mixture", "sklego.naive_bayes", "sklego.neighbors",
            "sklego.meta", "sklego.preprocessing", "sklego.dummy")
 
 
-def _index() -> dict[str, list[Any]]:
+def _index(registry: Any) -> dict[str, list[Any]]:
     import importlib
     import inspect
-
-    from kampai.core.registry import estimator_kind
 
     index = {}
     for module_name in MODULES:
@@ -31,7 +28,7 @@ def _index() -> dict[str, list[Any]]:
             continue
         for name, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__.startswith("sklego") and hasattr(cls, "fit") and hasattr(cls, "get_params"):
-                index[name] = [f"{module_name}:{name}", estimator_kind(cls)]
+                index[name] = [f"{module_name}:{name}", registry.kind_of(cls)]
     return index
 
 
@@ -40,7 +37,7 @@ def load_all(registry: Any) -> None:
         key = f"sklego-estimators-{metadata.version('scikit-lego')}"
     except metadata.PackageNotFoundError:  # find_spec was fooled (MLEM's import interceptor)
         return
-    for name, (target, kind) in cached_json(key, _index).items():
+    for name, (target, kind) in cached_json(key, lambda: _index(registry)).items():
         registry.add(name, target, kind=kind, package="sklego")
 
 

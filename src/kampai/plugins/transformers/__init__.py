@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kampai.core.markers import hookimpl
+from kampai.plugin import hookimpl
 from kampai.plugins.transformers.framework import TransformersFramework
 
 

@@ -24,12 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kampai.core.errors import ConfigError, DataError
-from kampai.core.spec import Prediction, TaskData
+from kampai.plugin import BuildContext, ConfigError, DataError, Framework, Prediction, TaskData
 from kampai.plugins.transformers import params as params_mod
 
 
-class TransformersFramework:
+class TransformersFramework(Framework):
     """Fine-tune (or train from scratch) a transformer text classifier with ``Trainer``."""
 
     name = "transformers"
@@ -37,13 +36,15 @@ class TransformersFramework:
     tasks = ("text-classification",)
     model_keys = ("architecture", "tokenizer")
     extra = "transformers"
+    requires = ("torch", "transformers")
     packages = ("torch", "transformers", "accelerate", "tokenizers")
+    capabilities = frozenset({"device", "search_space", "incremental"})
 
     def default_estimator(self, task: Any) -> str:
         return "tiny-bert"
 
-    def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, seed: int = 42,
-              device: str = "auto") -> Any:
+    def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> Any:
+        seed, device = ctx.seed, ctx.device
         try:
             import torch  # noqa: F401
             import transformers  # noqa: F401

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kampai.core.errors import ConfigError, DataError, RunError
+from kampai.plugin import ConfigError, DataError, RunError
 from kampai.plugins.transformers.params import TINY_BERT, TOKENIZER_KEYS, Settings
 
 #: estimator names that build a small model from a config (no download, for tests/offline)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kampai.core.errors import ConfigError, did_you_mean
+from kampai.plugin import ConfigError, did_you_mean
 
 ALIASES = {
     "epochs": "num_train_epochs",

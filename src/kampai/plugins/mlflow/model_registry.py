@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kampai.core.errors import KampaiError, RunError
+from kampai.plugin import KampaiError, RunError
 from kampai.plugins.mlflow import tracking as t
 
 CACHE_DIR = Path(t.STORE_DIR) / "models"
@@ -57,7 +57,7 @@ def registry_client(uri: str | None = None, *, create: bool = False) -> tuple[An
 
 def local_run(ref: str, runs_dir: str | Path = "runs") -> Any:
     """A kampai run from a folder path or a run id under ``runs_dir``."""
-    from kampai.core.runs import load_run
+    from kampai.plugin import open_run
 
     path = Path(ref)
     if not path.is_dir() and (Path(runs_dir) / ref).is_dir():
@@ -65,7 +65,7 @@ def local_run(ref: str, runs_dir: str | Path = "runs") -> Any:
     if not path.is_dir():
         raise RunError(f"Run '{ref}' does not exist (a run folder such as runs/<run_id>, or a run id "
                        f"under {runs_dir}/).")
-    return load_run(path)
+    return open_run(path)
 
 
 def ensure_tracked(run: Any, mlflow_client: Any, uri: str) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def ensure_tracked(run: Any, mlflow_client: Any, uri: str) -> dict[str, Any]:
 def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Path = "runs",
              description: str | None = None) -> Any:
     """Register a run as a new version of ``name``; returns the ``ModelVersion``."""
-    from kampai.core.runs import verify_manifest
+    from kampai.plugin import verify_manifest
 
     run = local_run(ref, runs_dir)
     verify_manifest(run.run_dir, required=True)
@@ -118,7 +118,7 @@ def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Pat
 
 def best_local_run(runs_dir: str | Path, metric: str) -> Any:
     """The best complete run under ``runs_dir`` by ``metric``."""
-    from kampai.core.runs import list_runs
+    from kampai.plugin import list_runs
 
     runs = [r for r in list_runs(runs_dir) if t._finite(r.metrics.get(metric))]
     if not runs:
@@ -163,11 +163,12 @@ def study_run(study: str, metric: str | None = None, uri: str | None = None) -> 
 
 
 def greater_is_better(metric: str) -> bool:
-    from kampai.core import registries
+    from kampai.plugin import registry_of
 
     base = metric.removesuffix("_std")
-    if base in registries.metrics():
-        return bool(registries.metrics().get(base).greater_is_better)
+    metrics = registry_of("metrics")
+    if base in metrics:
+        return bool(metrics.get(base).greater_is_better)
     return not any(word in base for word in ("loss", "error", "seconds", "size", "mae", "mse", "rmse"))
 
 
@@ -177,7 +178,7 @@ def versions(mlflow_client: Any, name: str) -> list[Any]:
     except Exception as exc:
         if _mlflow_error(exc):
             names = [m.name for m in mlflow_client.search_registered_models()]
-            from kampai.core.errors import unknown
+            from kampai.plugin import unknown
 
             raise unknown("registered model", name, names, "List them with 'runner registry list'.") from None
         raise
@@ -247,7 +248,7 @@ def best_version(mlflow_client: Any, name: str, metric: str) -> tuple[dict[str, 
     scored = [r for r in rows if t._finite(r["metrics"].get(metric))]
     if not scored:
         have = sorted({k for r in rows for k in r["metrics"]})
-        from kampai.core.errors import did_you_mean
+        from kampai.plugin import did_you_mean
 
         raise KampaiError(f"No version of '{name}' has the metric '{metric}'.{did_you_mean(metric, have)}"
                           + (f" Metrics: {', '.join(have)}." if have else ""))
@@ -295,7 +296,7 @@ def resolve(ref: str) -> Path | None:
 
 def check(folder: Path, expected: str, name: str, version: Any) -> None:
     """The manifest must hash to what the registry recorded, and every file to the manifest."""
-    from kampai.core.runs import verify_manifest
+    from kampai.plugin import verify_manifest
 
     label = f"Registered model {name} version {version}"
     actual = t.manifest_digest(folder)

@@ -1,0 +1,351 @@
+"""The contracts between the engine, tasks and frameworks (public through :mod:`kampai.plugin`).
+
+A *task* (classification, forecasting ...) owns the data contract, the default split and
+the metrics.  A *framework* (scikit-learn, Darts ...) builds, fits, predicts, saves and
+loads models.  Both are classes a plugin subclasses: required methods are abstract,
+optional ones are switched on by naming a *capability*, never found by looking.  The
+registries refuse an object that breaks the contract (:func:`check_framework`,
+:func:`check_task`), naming the plugin and what is wrong.
+
+Nothing here imports pandas or a framework at module import time.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+@dataclass
+class TaskData:
+    """A task's view of a dataset: features, target and the columns splits need.
+
+    ``X`` is whatever the task's frameworks consume: a DataFrame for tabular and text
+    tasks, a :class:`kampai.core.datakinds.SeriesSet` for forecasting.  ``y`` is the
+    target (``None`` when the task or the file has none).  ``groups`` and ``order`` feed
+    grouped and time-ordered splits.  ``info`` carries task facts such as the feature
+    names.  ``window`` is the forecasting split's typed description of what is asked
+    (:class:`kampai.core.datakinds.ForecastWindow`), ``None`` elsewhere.
+    """
+
+    X: Any
+    y: Any = None
+    groups: Any = None
+    order: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+    window: Any = None
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def take(self, index: np.ndarray) -> TaskData:
+        """Rows ``index`` (positions) of every part, as a new :class:`TaskData`."""
+
+        def pick(part: Any) -> Any:
+            if part is None:
+                return None
+            return part.iloc[index] if hasattr(part, "iloc") else part[index]
+
+        return TaskData(
+            X=pick(self.X), y=pick(self.y), groups=pick(self.groups), order=pick(self.order),
+            info=self.info, window=self.window,
+        )
+
+
+@dataclass
+class Prediction:
+    """What a framework returns from ``predict``.
+
+    ``y`` holds one prediction per row (label, value or cluster).  ``proba`` is an
+    ``(n_rows, n_classes)`` array of class probabilities when the model gives them, with
+    ``classes`` naming its columns.  ``extra`` holds task-specific outputs (forecast
+    quantiles, ranked items) that the task's ``format_predictions`` knows about.
+    """
+
+    y: Any
+    proba: Any = None
+    classes: list[Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Metric:
+    """A named metric for one or more tasks.
+
+    ``fn(y_true, prediction, X)`` returns a float.  ``needs_proba`` metrics are skipped
+    when the model gives no probabilities; ``needs_target`` ones when there is no ground
+    truth.
+    """
+
+    name: str
+    fn: Callable[[Any, Prediction, Any], float]
+    tasks: tuple[str, ...]
+    greater_is_better: bool = True
+    needs_proba: bool = False
+    needs_target: bool = True
+    description: str = ""
+
+
+@dataclass
+class RunContext:
+    """What lifecycle hooks receive about the run in progress.
+
+    ``fold`` is the index of the cross-validation fold being fitted or evaluated, or
+    ``None`` for the final model.  ``state`` is free space for observers (the engine
+    keeps nothing of its own there, except the documented study facts of the tune hooks).
+    ``quiet`` is True inside a tuning trial: the engine then calls no per-fit hooks (a
+    trial reports once through ``kampai_after_trial``).  ``parent`` is the study's context
+    when this train is a tuning refit (``--refit``): an observer links the two there.
+    """
+
+    config: dict[str, Any]
+    run_id: str
+    run_dir: Path
+    task: Task
+    framework: Framework
+    fold: int | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    quiet: bool = False
+    parent: RunContext | None = None
+
+
+@dataclass
+class BuildContext:
+    """What :meth:`Framework.build` gets besides the model section.
+
+    ``seed`` seeds the model unless its params set their own.  ``device`` is the
+    config's ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``), meaningful to frameworks
+    with the ``device`` capability.  ``resolve(name)`` turns an estimator name or import
+    path into a class through the estimator registry (any plugin's models, the user's
+    ``--include``d ones).  ``cache_dir`` is a folder the framework may keep derived
+    files in (tokenizers, embeddings); ``run_dir`` the run being written (``None``
+    inside a tuning trial).  ``config`` is the whole resolved config (read it, do not
+    change it).
+    """
+
+    seed: int = 42
+    device: str = "auto"
+    resolve: Callable[[str], Any] = field(default=lambda name: name, repr=False)
+    cache_dir: Path | None = None
+    run_dir: Path | None = None
+    config: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+# --------------------------------------------------------------------------------------
+# Capabilities: optional members a framework or task switches on by naming them.
+# --------------------------------------------------------------------------------------
+
+#: framework capability -> the method that must back it
+FRAMEWORK_CAPABILITIES: dict[str, str | None] = {
+    "device": None,                          # build() honours ctx.device (--device)
+    "search_space": "default_search_space",  # default model.search per estimator
+    "cached_preprocessing": "split_preprocessing",  # tuner caches fitted preprocessing
+    "incremental": "fit_incremental",        # per-epoch/step scores for pruning
+}
+
+#: task capability -> the method that must back it
+TASK_CAPABILITIES: dict[str, str | None] = {
+    "ahead": None,                          # predict takes a horizon; data optional
+    "artifacts": "write_artifacts",         # task files in every run folder (plots)
+    "evaluation_split": "evaluation_split",  # which part of new data `runner evaluate` scores
+}
+
+
+class Task(ABC):
+    """A machine-learning task: its data contract, default split and default metrics.
+
+    Subclass it, set the class attributes, implement :meth:`prepare` and
+    :meth:`format_predictions`.  Optional parts are switched on through
+    ``capabilities`` (see :data:`TASK_CAPABILITIES`):
+
+    * ``"ahead"``: ``predict`` takes a ``horizon`` (``runner predict --horizon``) and data
+      is optional; the framework gets a :class:`TaskData` whose ``window.mode`` is
+      ``"ahead"`` (``X`` is None without data);
+    * ``"artifacts"``: :meth:`write_artifacts` writes task files into every run folder;
+    * ``"evaluation_split"``: :meth:`evaluation_split` picks the part of new labelled data
+      that ``runner evaluate`` scores.
+
+    ``data_keys`` / ``split_keys`` are extra keys the task accepts in the ``data`` and
+    ``split`` config sections (checked with a did-you-mean).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: whether the data must hold a target column to train
+    needs_target: ClassVar[bool] = True
+    #: the ``split`` section used when the config gives none (may set ``refit``)
+    default_split: ClassVar[dict[str, Any]] = {"method": "random"}
+    #: metric names computed when the config lists none; the first is the primary one
+    default_metrics: ClassVar[Sequence[str]] = ()
+    #: what one input is, for run signatures: table, texts, series, images, graph, interactions
+    input_kind: ClassVar[str] = "table"
+    data_keys: ClassVar[tuple[str, ...]] = ()
+    split_keys: ClassVar[tuple[str, ...]] = ()
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    @abstractmethod
+    def prepare(self, frame: pd.DataFrame, data_cfg: dict[str, Any], *, training: bool) -> TaskData:
+        """Check ``frame`` against the contract and return the task's view of it.
+
+        ``training`` is False for ``predict``: the target may then be missing.  Raise
+        :class:`kampai.core.errors.DataError` with a clear message on bad data.
+        """
+
+    @abstractmethod
+    def format_predictions(self, data: TaskData, prediction: Prediction) -> pd.DataFrame:
+        """Turn a prediction into the table ``runner predict`` writes."""
+
+    def signature(self, data: TaskData) -> dict[str, Any]:
+        """What a server needs to know about the inputs, without the framework: the
+        default describes a DataFrame ``X`` (columns and dtypes) and the classes of ``y``."""
+        out: dict[str, Any] = {"input_kind": self.input_kind}
+        if hasattr(data.X, "dtypes"):
+            out["inputs"] = [{"name": str(c), "dtype": str(t)} for c, t in data.X.dtypes.items()]
+        if data.y is not None and self.name.endswith("classification") and hasattr(data.y, "unique"):
+            out["classes"] = sorted(map(_plain, data.y.unique()), key=str)
+        return out
+
+    def write_artifacts(self, run_dir: Path, data: TaskData, predictions: pd.DataFrame) -> list[Path]:
+        """Capability ``artifacts``: write task files (plots) into ``run_dir``; return them."""
+        raise NotImplementedError
+
+    def evaluation_split(self, data: TaskData, split_cfg: dict[str, Any]) -> TaskData:
+        """Capability ``evaluation_split``: the part of new labelled data to score."""
+        raise NotImplementedError
+
+
+class Framework(ABC):
+    """A framework adapter: builds, fits, predicts, saves and loads models.
+
+    Subclass it, set the class attributes and implement the six abstract methods.
+    Optional parts are switched on through ``capabilities`` (see
+    :data:`FRAMEWORK_CAPABILITIES`):
+
+    * ``"device"``: :meth:`build` honours ``ctx.device`` (``--device``);
+    * ``"search_space"``: :meth:`default_search_space` gives ``runner tune`` a default space;
+    * ``"cached_preprocessing"``: :meth:`split_preprocessing` lets the tuner cache the
+      fitted preprocessing of each fold;
+    * ``"incremental"``: :meth:`fit_incremental` reports scores along the fit (pruning).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: the tasks this framework can train
+    tasks: ClassVar[tuple[str, ...]] = ()
+    #: keys the ``model`` config section may hold besides estimator/params/search
+    model_keys: ClassVar[tuple[str, ...]] = ()
+    #: the pip extra that installs the framework (``pip install 'kampai[extra]'``)
+    extra: ClassVar[str | None] = None
+    #: modules that must be importable for the framework to work (checked before use)
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: distributions whose versions go into every run's meta and signature
+    packages: ClassVar[tuple[str, ...]] = ()
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    @abstractmethod
+    def default_estimator(self, task: Task) -> str:
+        """The estimator used when the config names none."""
+
+    @abstractmethod
+    def build(self, task: Task, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> Any:
+        """Return an unfitted model from the ``model`` section; validate its params.
+
+        ``data`` is the training data (to size inputs or pick columns).  Raise
+        :class:`kampai.core.errors.ConfigError` (with a did-you-mean) for unknown params.
+        """
+
+    @abstractmethod
+    def fit(self, model: Any, data: TaskData, task: Task) -> Any:
+        """Fit ``model`` on ``data`` and return the fitted model."""
+
+    @abstractmethod
+    def predict(self, model: Any, data: TaskData, task: Task) -> Prediction:
+        """Predict for ``data`` with a fitted model."""
+
+    @abstractmethod
+    def save(self, model: Any, path: Path) -> None:
+        """Write the fitted model into the (empty, existing) folder ``path``."""
+
+    @abstractmethod
+    def load(self, path: Path) -> Any:
+        """Load a model written by :meth:`save`; raise RunError if it is corrupt."""
+
+    def describe(self, estimator: str, ctx: BuildContext) -> dict[str, Any]:
+        """The parameters of ``estimator`` and their defaults (``runner estimators show``);
+        ``{}`` when the framework cannot tell."""
+        return {}
+
+    # -- capabilities --------------------------------------------------------------------
+
+    def default_search_space(self, estimator: str, task: Task) -> dict[str, Any]:
+        """Capability ``search_space``: the ``model.search`` to use for ``estimator``
+        when the config gives none (same format as the config; ``{}`` when none)."""
+        raise NotImplementedError
+
+    def split_preprocessing(self, model: Any) -> tuple[Any, Any]:
+        """Capability ``cached_preprocessing``: ``(preprocessing, estimator)`` of a built
+        model, or ``(None, model)``.  ``preprocessing`` has ``fit_transform(X, y)`` and
+        ``transform(X)``; :meth:`fit`/:meth:`predict` accept ``estimator`` on its output."""
+        raise NotImplementedError
+
+    def fit_incremental(self, model: Any, data: TaskData, task: Task,
+                        report: Callable[[int, Any], None]) -> Any:
+        """Capability ``incremental``: fit like :meth:`fit`, calling ``report(step, model)``
+        after each epoch or step (``step`` counts from 0 and means the same in every
+        trial; ``model`` can predict at that point).  ``report`` may raise to stop the fit
+        (a pruned trial): let it propagate."""
+        raise NotImplementedError
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value JSON can hold."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _contract_problems(obj: Any, base: type, capabilities: dict[str, str | None],
+                       attributes: Sequence[str]) -> list[str]:
+    problems = []
+    if not isinstance(obj, base):
+        kind = base.__name__
+        hint = " (a class was given: register an instance, add '()')" if isinstance(obj, type) else ""
+        return [f"is a {type(obj).__name__}, not a kampai.plugin.{kind}{hint}"]
+    missing = sorted(getattr(type(obj), "__abstractmethods__", ()))
+    if missing:
+        problems.append(f"does not implement {', '.join(missing)}")
+    for attr in attributes:
+        if not getattr(obj, attr, None):
+            problems.append(f"has no '{attr}'")
+    for cap in sorted(obj.capabilities):
+        if cap not in capabilities:
+            problems.append(f"declares unknown capability '{cap}' (known: {', '.join(capabilities)})")
+            continue
+        method = capabilities[cap]
+        if method and getattr(type(obj), method) is getattr(base, method):
+            problems.append(f"declares capability '{cap}' but does not implement {method}()")
+    for cap, method in capabilities.items():
+        if method and cap not in obj.capabilities and getattr(type(obj), method) is not getattr(base, method):
+            problems.append(f"implements {method}() but does not declare capability '{cap}'")
+    return problems
+
+
+def framework_problems(framework: Any) -> list[str]:
+    """What is wrong with ``framework`` as a :class:`Framework` (empty when nothing)."""
+    problems = _contract_problems(framework, Framework, FRAMEWORK_CAPABILITIES, ("name", "tasks"))
+    if not problems and isinstance(framework.tasks, str):
+        problems.append("has 'tasks' as a string: use a tuple of task names")
+    return problems
+
+
+def task_problems(task: Any) -> list[str]:
+    """What is wrong with ``task`` as a :class:`Task` (empty when nothing)."""
+    problems = _contract_problems(task, Task, TASK_CAPABILITIES, ("name",))
+    if not problems and not isinstance(task.default_split, dict):
+        problems.append("has a default_split that is not a mapping")
+    return problems

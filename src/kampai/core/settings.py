@@ -1,0 +1,215 @@
+"""Every config key and every plugin CLI option, with its owner, type, default and help.
+
+The core's keys are the packaged ``kampai/conf/defaults.yaml`` (its comments are their
+help).  A plugin adds its own through the ``kampai_add_settings`` hook, as tox's
+``add_config`` and pytest's ``addoption`` do::
+
+    @hookimpl
+    def kampai_add_settings(settings):
+        settings.add(Setting("wandb.project", None, "W&B project", type=str, option="--wandb-project"))
+
+A plugin's key exists only while the plugin is loaded: without it, its section is an
+unknown key (with a did-you-mean) and its option an unknown option.  The config loader
+checks every key against :meth:`SettingRegistry.defaults`; ``runner config show --schema``
+prints :meth:`SettingRegistry.rows`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from kampai.core.errors import ConfigError, PluginError
+
+#: what a plugin-declared setting may not redefine: sections the core owns as a whole
+CORE_OWNER = "core"
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config key, optionally with a CLI option on some commands.
+
+    ``key`` is dotted (``tracking.uri``; a new top-level section or a key inside a core
+    section such as ``data.text``).  ``type`` (a type or tuple of types) and ``choices``
+    are checked when the value is not None.  ``option`` is the flag (``--tracking-uri``)
+    added to ``commands``; with ``option_value`` set the flag takes no value and sets the
+    key to it (``--no-track`` sets ``tracking.enabled`` to False).
+    """
+
+    key: str
+    default: Any = None
+    help: str = ""
+    type: type | tuple[type, ...] | None = None
+    choices: tuple[Any, ...] | None = None
+    option: str | None = None
+    option_value: Any = None
+    commands: tuple[str, ...] = ("train", "tune")
+    owner: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not valid for this key (None when it is)."""
+        if value is None:
+            return None
+        if self.type is not None:
+            types = self.type if isinstance(self.type, tuple) else (self.type,)
+            ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+            if not ok:
+                names = " or ".join(t.__name__ for t in types)
+                return f"must be {names}, got {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+        if self.key == "device" and not DEVICE_PATTERN.match(str(value).lower()):
+            return f"must be auto, cpu, cuda, cuda:N or mps, got {value!r}"
+        return None
+
+
+class SettingRegistry:
+    """The assembled schema: the core's keys plus every loaded plugin's."""
+
+    def __init__(self) -> None:
+        self._settings: dict[str, Setting] = {}
+        #: set by the host while a plugin's ``kampai_add_settings`` runs
+        self.current_plugin = "?"
+
+    @classmethod
+    def core(cls) -> SettingRegistry:
+        registry = cls()
+        for key, default, help_text in _core_keys():
+            registry._settings[key] = Setting(key, default, help_text, owner=CORE_OWNER)
+        return registry
+
+    def add(self, setting: Setting) -> None:
+        """Declare a key (and its option).  Refused (PluginError naming the plugin) when it is
+        not a :class:`Setting`, when it redefines a key another owner declared, or when it
+        puts a key under a value that is not a section."""
+        plugin = self.current_plugin
+        if not isinstance(setting, Setting):
+            raise PluginError(f"Plugin '{plugin}' adds a setting that is not a kampai.plugin.Setting: {setting!r}.")
+        key = setting.key
+        if not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*", key or ""):
+            raise PluginError(f"Plugin '{plugin}' adds setting {key!r}: not a dotted key such as 'section.name'.")
+        existing = self._settings.get(key)
+        if existing is not None and existing.owner != plugin:
+            raise PluginError(f"Plugin '{plugin}' adds setting '{key}', already declared by '{existing.owner}'.")
+        parent = key.rpartition(".")[0]
+        while parent:
+            holder = self._settings.get(parent)
+            if holder is not None and not isinstance(holder.default, dict):
+                raise PluginError(f"Plugin '{plugin}' adds setting '{key}' under '{parent}', which is a key, "
+                                  "not a section.")
+            parent = parent.rpartition(".")[0]
+        if setting.option and any(s.option == setting.option and s.key != key for s in self._settings.values()):
+            raise PluginError(f"Plugin '{plugin}' adds option '{setting.option}', already taken.")
+        self._settings[key] = replace(setting, owner=plugin)
+
+    def add_capability_settings(self, host: Any) -> None:
+        """Keys the core declares for what plugins provide: ``device`` (``--device``) exists
+        when a loaded framework trains on a device, with one rule for the values;
+        ``output.serializer`` (``--serializer``) when a plugin registers a serializer."""
+        serializers = list(host.serializers())
+        if serializers and "output.serializer" not in self._settings:
+            self._settings["output.serializer"] = Setting(
+                "output.serializer", None, "null = the framework's own model format; or a serializer "
+                f"plugin ({', '.join(serializers)})", type=str, option="--serializer", commands=("train",),
+                owner=f"core (serializer plugins: {', '.join(host.serializers().provided_by[n] for n in serializers)})")
+        able = [n for n, f in host.frameworks().items() if "device" in f.capabilities]
+        if able and "device" not in self._settings:
+            self._settings["device"] = Setting(
+                "device", "auto", "auto | cpu | cuda | cuda:N | mps: where frameworks with the 'device' "
+                "capability train (auto = cuda if present)", type=str, option="--device",
+                owner=f"core (device frameworks: {', '.join(able)})")
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._settings
+
+    def get(self, key: str) -> Setting | None:
+        return self._settings.get(key)
+
+    def items(self) -> list[Setting]:
+        return [self._settings[k] for k in sorted(self._settings)]
+
+    def defaults(self) -> dict[str, Any]:
+        """The nested defaults of every key (the schema the config loader checks against)."""
+        out: dict[str, Any] = {}
+        for key in sorted(self._settings, key=lambda k: k.count(".")):
+            node = out
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            default = self._settings[key].default
+            if isinstance(default, dict) and isinstance(node.get(leaf), dict):
+                continue
+            node[leaf] = _copy(default)
+        return out
+
+    def options(self, command: str) -> list[Setting]:
+        """The plugin options of ``command`` (``train``, ``tune``, ``config show``)."""
+        return [s for s in self.items() if s.option and command in s.commands]
+
+    def check_values(self, cfg: dict[str, Any]) -> None:
+        """Raise ConfigError for the first value that breaks its key's type or choices."""
+        for setting in self._settings.values():
+            if setting.type is None and setting.choices is None and setting.key != "device":
+                continue
+            node: Any = cfg
+            for part in setting.key.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            problem = setting.problem(node)
+            if problem:
+                raise ConfigError(f"Config key '{setting.key}' {problem}."
+                                  + (f" ({setting.help})" if setting.help else ""))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """``runner config show --schema``: key, default, owner, option and help of every leaf."""
+        out = []
+        for s in self.items():
+            if isinstance(s.default, dict) and s.default and any(k.startswith(s.key + ".") for k in self._settings):
+                continue
+            out.append({"key": s.key, "default": s.default, "owner": s.owner, "option": s.option,
+                        "help": s.help})
+        return out
+
+
+def _copy(value: Any) -> Any:
+    import copy
+
+    return copy.deepcopy(value)
+
+
+@cache
+def _core_keys() -> tuple[tuple[str, Any, str], ...]:
+    """``(dotted key, default, help)`` for every key of defaults.yaml, help from its comments."""
+    from omegaconf import OmegaConf
+
+    text = resources.files("kampai.conf").joinpath("defaults.yaml").read_text()
+    values = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
+    helps: dict[str, str] = {}
+    stack: list[tuple[int, str]] = []
+    last = None
+    for line in text.splitlines():
+        match = re.match(r"^(\s*)([A-Za-z_][\w-]*):(.*)$", line)
+        if match:
+            indent, name, rest = len(match.group(1)), match.group(2), match.group(3)
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            key = ".".join([*(k for _, k in stack), name])
+            stack.append((indent, name))
+            helps[key] = rest.partition("#")[2].strip()
+            last = key
+        elif last and line.strip().startswith("#") and line.startswith(" "):
+            helps[last] = (helps[last] + " " + line.strip().lstrip("#").strip()).strip()
+    out = []
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for name, value in node.items():
+            key = f"{prefix}{name}"
+            out.append((key, value, helps.get(key, "")))
+            if isinstance(value, dict) and value:
+                walk(value, key + ".")
+
+    walk(values, "")  # type: ignore[arg-type]
+    return tuple(out)

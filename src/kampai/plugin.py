@@ -1,0 +1,111 @@
+"""The plugin SDK: the one module a kampai plugin imports.
+
+Everything a plugin author needs, and nothing else; versioned with :data:`API_VERSION`
+(semantic: a name here changes or goes only with a major version, see docs/plugins.md)::
+
+    from kampai.plugin import Framework, Prediction, hookimpl
+
+    class Hello(Framework):
+        name = "hello"
+        tasks = ("classification",)
+        ...
+
+    @hookimpl
+    def kampai_register_frameworks(registry):
+        registry.add(Hello())
+
+Conformance checks for a plugin's own test suite live in :mod:`kampai.testing`.
+
+Names are imported on first use, so ``import kampai.plugin`` costs nothing that a plugin
+module (imported by ``runner plugins list``) should not pay.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from kampai.core.contract import (
+    FRAMEWORK_CAPABILITIES,
+    TASK_CAPABILITIES,
+    BuildContext,
+    Framework,
+    Metric,
+    Prediction,
+    RunContext,
+    Task,
+    TaskData,
+)
+from kampai.core.errors import (
+    ConfigError,
+    DataError,
+    KampaiError,
+    PluginError,
+    RunError,
+    TuneError,
+    UnknownNameError,
+    did_you_mean,
+    unknown,
+)
+from kampai.core.markers import hookimpl
+
+API_VERSION = "1.0"
+
+#: name -> module, imported when first used
+_LAZY = {
+    # registry entries
+    "Serializer": "kampai.core.registry",
+    "Dataset": "kampai.core.registry",
+    "Estimator": "kampai.core.registry",
+    "Setting": "kampai.core.settings",
+    # data kinds
+    "SeriesSet": "kampai.kinds.series",
+    "ForecastWindow": "kampai.kinds.series",
+    "SERIES": "kampai.kinds.series",
+    # runs
+    "Run": "kampai.core.runs",
+    "open_run": "kampai.core.runs",
+    "list_runs": "kampai.core.runs",
+    "MANIFEST": "kampai.core.runs",
+    "file_sha256": "kampai.core.runs",
+    "verify_manifest": "kampai.core.runs",
+    # output
+    "console": "kampai.core.console",
+    "warn": "kampai.core.console",
+    "Steps": "kampai.core.console",
+    "print_table": "kampai.core.console",
+    "dumps": "kampai.core.console",
+    # helpers
+    "import_object": "kampai.core.registry",
+    "import_user_module": "kampai.core.registry",
+    "cache_dir": "kampai.core.diskcache",
+    "cached_json": "kampai.core.diskcache",
+    "merge": "kampai.core.config",
+    "default_target": "kampai.core.data",
+    "check_columns": "kampai.core.data",
+    "read_frame": "kampai.core.data",
+    "registry_of": "kampai.core.host",
+}
+
+__all__ = [
+    "API_VERSION", "FRAMEWORK_CAPABILITIES", "TASK_CAPABILITIES", "BuildContext", "ConfigError",
+    "DataError", "Framework", "KampaiError", "Metric", "PluginError", "Prediction", "RunContext",
+    "RunError", "Task", "TaskData", "TuneError", "UnknownNameError", "did_you_mean", "hookimpl",
+    "unknown", *_LAZY,
+]
+
+if TYPE_CHECKING:
+    pass
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kampai.plugin' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
