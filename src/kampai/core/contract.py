@@ -212,6 +212,11 @@ class Task(ABC):
             out["classes"] = sorted(map(_plain, data.y.unique()), key=str)
         return out
 
+    def example(self) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+        """A tiny real dataset of this task and its ``data`` section, for the conformance
+        checks of :mod:`kampai.testing` (a few hundred rows at most); None when there is none."""
+        return None
+
     def write_artifacts(self, run_dir: Path, data: TaskData, predictions: pd.DataFrame) -> list[Path]:
         """Capability ``artifacts``: write task files (plots) into ``run_dir``; return them."""
         raise NotImplementedError

@@ -15,6 +15,12 @@ class Classification(TabularTask):
     default_split: ClassVar[dict[str, Any]] = {"method": "stratified"}
     default_metrics = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
 
+
+    def example(self) -> tuple[Any, dict[str, Any]]:
+        from kampai.plugin import read_frame
+
+        return read_frame("sklearn:iris").sample(frac=1.0, random_state=0), {"target": "target"}
+
     def check(self, data: TaskData, *, training: bool) -> None:
         if not training or data.y is None:
             return

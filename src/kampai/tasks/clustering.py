@@ -15,6 +15,11 @@ class Clustering(TabularTask):
     default_split: ClassVar[dict[str, Any]] = {"method": "none"}
     default_metrics = ("silhouette", "calinski_harabasz", "davies_bouldin", "ari", "nmi")
 
+    def example(self) -> tuple[Any, dict[str, Any]]:
+        from kampai.plugin import read_frame
+
+        return read_frame("sklearn:iris").drop(columns="target"), {}
+
 
 def _numeric(X: Any) -> Any:
     """Internal cluster metrics need numbers: one-hot encode and fill like the pipeline."""
@@ -31,6 +36,7 @@ def _n_clusters_ok(p: Prediction) -> bool:
 
 
 def _internal(fn_name: str):
+
     def score(y: Any, p: Prediction, X: Any) -> float:
         import sklearn.metrics as m
         from sklearn.preprocessing import StandardScaler

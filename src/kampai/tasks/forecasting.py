@@ -174,6 +174,12 @@ class Forecasting(Task):
     capabilities = frozenset({"ahead", "artifacts", "evaluation_split"})
 
     # ---------------------------------------------------------------- data contract
+
+    def example(self) -> tuple[Any, dict[str, Any]]:
+        from kampai.plugin import read_frame
+
+        return read_frame("statsmodels:co2").tail(96).reset_index(drop=True), {}
+
     def prepare(self, frame: pd.DataFrame, data_cfg: dict[str, Any], *, training: bool) -> TaskData:
         import pandas as pd
 

@@ -15,6 +15,12 @@ class Regression(TabularTask):
     default_split: ClassVar[dict[str, Any]] = {"method": "random"}
     default_metrics = ("rmse", "mae", "r2")
 
+
+    def example(self) -> tuple[Any, dict[str, Any]]:
+        from kampai.plugin import read_frame
+
+        return read_frame("sklearn:diabetes").head(150), {"target": "target"}
+
     def check(self, data: TaskData, *, training: bool) -> None:
         import pandas as pd
 

@@ -54,6 +54,11 @@ class TextClassification(Classification):
     default_split: ClassVar[dict[str, Any]] = {"method": "stratified"}
     default_metrics = ("accuracy", "f1_macro", "roc_auc", "log_loss")
 
+
+    def example(self) -> tuple[Any, dict[str, Any]]:
+        return _tweets(("android", "iphone")).groupby("source").head(60).reset_index(drop=True), \
+            {"target": "source"}
+
     def text_column(self, frame: pd.DataFrame, data_cfg: dict[str, Any], target: str | None) -> str:
         named = data_cfg.get("text")
         if not named and len(data_cfg.get("features") or []) == 1:

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import BuildContext, ConfigError, Framework, Prediction, hookimpl
+from kampai.plugin import BuildContext, ConfigError, Framework, Prediction, RunError, hookimpl
 
 
 class NearestCentroid:
@@ -69,7 +69,10 @@ class HelloFramework(Framework):
     def load(self, path: Path) -> NearestCentroid:
         import numpy as np
 
-        payload = json.loads((path / "centroids.json").read_text())
+        try:
+            payload = json.loads((path / "centroids.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise RunError(f"No nearest-centroid model in '{path}': {exc}") from None
         model = NearestCentroid(payload["metric"])
         model.classes_ = payload["classes"]
         model.centroids_ = np.asarray(payload["centroids"])

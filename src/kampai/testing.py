@@ -1,0 +1,376 @@
+"""Conformance checks for plugin authors, in the spirit of scikit-learn's
+``parametrize_with_checks``: a framework (or task) that passes them works with the engine,
+the tuner and ``runner predict``.
+
+In a plugin's own test suite::
+
+    from kampai.testing import parametrize_with_checks
+    from my_plugin import MyFramework
+
+    @parametrize_with_checks(MyFramework(), params={"epochs": 1})
+    def test_conformance(check):
+        check()
+
+Each check builds, fits, predicts, saves and loads on the tiny dataset of every task the
+framework declares (:meth:`kampai.plugin.Task.example`), checks that each declared
+capability behaves, and that mistakes surface as :class:`kampai.plugin.KampaiError`.
+A check raises :class:`AssertionError` naming the framework, the task and what broke.
+:func:`check_framework` runs them all at once (outside pytest).
+
+Tasks are looked up by name through the installed plugins, so a framework for a task of
+another plugin is checked against that plugin's task.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kampai.core.contract import BuildContext, Framework, Prediction, Task, TaskData, framework_problems, task_problems
+from kampai.core.errors import KampaiError
+
+__all__ = ["Check", "check_framework", "check_task", "framework_checks", "parametrize_with_checks",
+           "task_checks"]
+
+
+@dataclass
+class Check:
+    """One named conformance check; call it to run it."""
+
+    name: str
+    fn: Callable[[], None]
+
+    def __call__(self) -> None:
+        self.fn()
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+@contextmanager
+def _folder() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="kampai-check-") as tmp:
+        yield Path(tmp)
+
+
+def _fail(who: str, what: str) -> AssertionError:
+    return AssertionError(f"{who}: {what}")
+
+
+def _task(name: str) -> Task:
+    from kampai.core.host import get_host
+
+    return get_host().task(name)
+
+
+def _example(task: Task, who: str) -> tuple[TaskData, dict[str, Any]]:
+    example = task.example()
+    if example is None:
+        raise _fail(who, f"task '{task.name}' has no example() data to check with")
+    frame, data_cfg = example
+    return task.prepare(frame, dict(data_cfg), training=True), dict(data_cfg)
+
+
+def _model_cfg(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None) -> dict[str, Any]:
+    return {"estimator": estimator or framework.default_estimator(task), "params": dict(params), "search": {}}
+
+
+def _context(seed: int = 0) -> BuildContext:
+    from kampai.core.diskcache import cache_dir
+    from kampai.core.host import get_host
+
+    return BuildContext(seed=seed, device="cpu", resolve=get_host().estimators().resolve, cache_dir=cache_dir())
+
+
+def _split(task: Task, data: TaskData, data_cfg: dict[str, Any]) -> tuple[TaskData, TaskData]:
+    """The task's default split of its example: (train, test)."""
+    from kampai.core.host import get_host
+
+    split_cfg = {"test_size": 0.3, "folds": 3, "shuffle": True, "seed": 0, **task.default_split}
+    splitter = get_host().splitters().get(split_cfg["method"])
+    train, test = splitter.fn(data, split_cfg)[0]
+    pick = (lambda part: part if isinstance(part, TaskData) else data.take(part))
+    return pick(train), pick(test)
+
+
+def _rows(prediction: Prediction) -> int:
+    return len(prediction.y)
+
+
+def _same(a: Prediction, b: Prediction) -> bool:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(a.y, pd.DataFrame):
+        num = a.y.select_dtypes("number").columns
+        return a.y.shape == b.y.shape and np.allclose(a.y[num].to_numpy(float), b.y[num].to_numpy(float),
+                                                      equal_nan=True, atol=1e-6)
+    if a.proba is not None:
+        return b.proba is not None and np.allclose(np.asarray(a.proba, float), np.asarray(b.proba, float),
+                                                   atol=1e-5)
+    try:
+        return bool(np.allclose(np.asarray(a.y, float), np.asarray(b.y, float), atol=1e-6, equal_nan=True))
+    except (TypeError, ValueError):
+        return list(np.asarray(a.y)) == list(np.asarray(b.y))
+
+
+# --------------------------------------------------------------------------------------
+# Framework checks
+# --------------------------------------------------------------------------------------
+
+
+def framework_checks(framework: Framework, *, params: dict[str, Any] | None = None,
+                     estimator: str | None = None, tasks: tuple[str, ...] | None = None) -> list[Check]:
+    """The conformance checks of ``framework``, one :class:`Check` each.
+
+    ``params`` go into ``model.params`` of every model the checks build (keep trainings
+    short: ``{"epochs": 1}``); ``estimator`` replaces the framework's default; ``tasks``
+    narrows the declared tasks.
+    """
+    params = dict(params or {})
+    who = f"framework '{getattr(framework, 'name', framework)}'"
+    checks = [Check(f"{getattr(framework, 'name', '?')}:contract", lambda: _check_contract(framework, who))]
+    for task_name in tasks or getattr(framework, "tasks", ()):
+        prefix = f"{framework.name}:{task_name}"
+
+        def bind(fn: Callable[..., None], task_name: str = task_name) -> Callable[[], None]:
+            return lambda: fn(framework, _task(task_name), params, estimator, f"{who}, task '{task_name}'")
+
+        checks += [Check(f"{prefix}:fit_predict", bind(_check_fit_predict)),
+                   Check(f"{prefix}:save_load", bind(_check_save_load)),
+                   Check(f"{prefix}:unknown_param", bind(_check_unknown_param)),
+                   Check(f"{prefix}:load_errors", bind(_check_load_errors))]
+        for capability, fn in _CAPABILITY_CHECKS.items():
+            if capability in framework.capabilities:
+                checks.append(Check(f"{prefix}:{capability}", bind(fn)))
+    return checks
+
+
+def _check_contract(framework: Framework, who: str) -> None:
+    problems = framework_problems(framework)
+    if problems:
+        raise _fail(who, "; ".join(problems))
+    for name in framework.tasks:
+        try:
+            _task(name)
+        except KampaiError as exc:
+            raise _fail(who, f"declares task '{name}', which no installed plugin provides ({exc})") from None
+
+
+def _fitted(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+            who: str) -> tuple[Any, TaskData, TaskData, dict[str, Any]]:
+    data, _ = _example(task, who)
+    train, test = _split(task, data, {})
+    model_cfg = _model_cfg(framework, task, params, estimator)
+    model = framework.build(task, model_cfg, train, _context())
+    model = framework.fit(model, train, task)
+    if model is None:
+        raise _fail(who, "fit() returned None: return the fitted model")
+    return model, train, test, model_cfg
+
+
+def _check_fit_predict(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+                       who: str) -> None:
+    model, _train, test, _ = _fitted(framework, task, params, estimator, who)
+    prediction = framework.predict(model, test, task)
+    if not isinstance(prediction, Prediction):
+        raise _fail(who, f"predict() returned {type(prediction).__name__}, not a kampai.plugin.Prediction")
+    if prediction.proba is not None:
+        if prediction.classes is None or len(prediction.classes) != prediction.proba.shape[1]:
+            raise _fail(who, "predict() gives proba without one class name per column in classes")
+        if prediction.proba.shape[0] != _rows(prediction):
+            raise _fail(who, "predict() gives a proba row count that differs from its predictions")
+    table = task.format_predictions(test, prediction)
+    if not len(table):
+        raise _fail(who, "the task's format_predictions() of the prediction is empty")
+
+
+def _check_save_load(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+                     who: str) -> None:
+    model, _train, test, _ = _fitted(framework, task, params, estimator, who)
+    before = framework.predict(model, test, task)
+    with _folder() as folder:
+        path = folder / "model"
+        path.mkdir()
+        framework.save(model, path)
+        if not any(path.iterdir()):
+            raise _fail(who, "save() wrote nothing into the model folder")
+        loaded = framework.load(path)
+        after = framework.predict(loaded, test, task)
+    if not _same(before, after):
+        raise _fail(who, "the loaded model predicts differently from the model that was saved")
+
+
+def _check_unknown_param(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+                         who: str) -> None:
+    data, _ = _example(task, who)
+    model_cfg = _model_cfg(framework, task, {**params, "no_such_param_kampai_check": 1}, estimator)
+    try:
+        model = framework.build(task, model_cfg, data, _context())
+        framework.fit(model, data, task)
+    except KampaiError:
+        return
+    except Exception as exc:
+        raise _fail(who, f"an unknown model.params key raised {type(exc).__name__} ({exc}), not a "
+                         "KampaiError (ConfigError with a did-you-mean)") from None
+    raise _fail(who, "an unknown model.params key was accepted silently")
+
+
+def _check_load_errors(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+                       who: str) -> None:
+    with _folder() as folder:
+        try:
+            framework.load(folder)
+        except KampaiError:
+            return
+        except Exception as exc:
+            raise _fail(who, f"load() of an empty folder raised {type(exc).__name__} ({exc}), not a "
+                             "KampaiError (RunError)") from None
+    raise _fail(who, "load() of an empty folder returned a model")
+
+
+def _check_search_space(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+                        who: str) -> None:
+    from kampai.core.tuning.space import parse
+
+    space = framework.default_search_space(estimator or framework.default_estimator(task), task)
+    if not isinstance(space, dict):
+        raise _fail(who, "default_search_space() must return a mapping (model.search format)")
+    if space:
+        try:
+            parse(space)
+        except KampaiError as exc:
+            raise _fail(who, f"default_search_space() is not a valid model.search: {exc}") from None
+
+
+def _check_cached_preprocessing(framework: Framework, task: Task, params: dict[str, Any],
+                                estimator: str | None, who: str) -> None:
+    data, _ = _example(task, who)
+    train, test = _split(task, data, {})
+    model = framework.build(task, _model_cfg(framework, task, params, estimator), train, _context())
+    split = framework.split_preprocessing(model)
+    if not (isinstance(split, tuple) and len(split) == 2):
+        raise _fail(who, "split_preprocessing() must return (preprocessing, estimator)")
+    pre, est = split
+    if pre is None:
+        return
+    X_train = pre.fit_transform(train.X, train.y if task.needs_target else None)
+    X_test = pre.transform(test.X)
+    fitted = framework.fit(est, TaskData(X=X_train, y=train.y, info=train.info), task)
+    prediction = framework.predict(fitted, TaskData(X=X_test, y=test.y, info=test.info), task)
+    if _rows(prediction) != len(test):
+        raise _fail(who, "the estimator of split_preprocessing() predicts a row count that differs from its input")
+
+
+def _check_incremental(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+                       who: str) -> None:
+    data, _ = _example(task, who)
+    train, test = _split(task, data, {})
+    model = framework.build(task, _model_cfg(framework, task, params, estimator), train, _context())
+    steps: list[int] = []
+
+    def report(step: int, current: Any) -> None:
+        if not isinstance(step, int) or (steps and step <= steps[-1]):
+            raise _fail(who, f"fit_incremental() reported step {step!r} after {steps}: steps are increasing ints")
+        framework.predict(current, test, task)  # the model must predict at every step
+        steps.append(step)
+
+    fitted = framework.fit_incremental(model, train, task, report)
+    if fitted is None:
+        raise _fail(who, "fit_incremental() returned None: return the fitted model")
+    framework.predict(fitted, test, task)
+
+    class Stop(Exception):
+        pass
+
+    if steps:  # a report that raises stops the fit (a pruned trial): it must propagate
+        model = framework.build(task, _model_cfg(framework, task, params, estimator), train, _context())
+
+        def stop(step: int, current: Any) -> None:
+            raise Stop
+
+        try:
+            framework.fit_incremental(model, train, task, stop)
+        except Stop:
+            return
+        raise _fail(who, "fit_incremental() swallowed the exception its report raised (pruning cannot stop it)")
+
+
+def _check_device(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+                  who: str) -> None:
+    data, _ = _example(task, who)
+    framework.build(task, _model_cfg(framework, task, params, estimator), data, _context())  # device="cpu"
+
+
+_CAPABILITY_CHECKS: dict[str, Callable[..., None]] = {
+    "search_space": _check_search_space,
+    "cached_preprocessing": _check_cached_preprocessing,
+    "incremental": _check_incremental,
+    "device": _check_device,
+}
+
+
+# --------------------------------------------------------------------------------------
+# Task checks
+# --------------------------------------------------------------------------------------
+
+
+def task_checks(task: Task) -> list[Check]:
+    """The conformance checks of ``task``: its contract, its example data, its split."""
+    who = f"task '{getattr(task, 'name', task)}'"
+    name = getattr(task, "name", "?")
+
+    def contract() -> None:
+        problems = task_problems(task)
+        if problems:
+            raise _fail(who, "; ".join(problems))
+
+    def example() -> None:
+        data, data_cfg = _example(task, who)
+        if not len(data):
+            raise _fail(who, "prepare() of its example() gives no rows")
+        if task.needs_target and data.y is None:
+            raise _fail(who, "needs a target but prepare() of its example() gives none")
+        task.signature(data)  # JSON-able facts for serving
+        for metric in task.default_metrics:
+            from kampai.core.metrics import resolve
+
+            resolve(task, [metric])
+
+    def split() -> None:
+        data, data_cfg = _example(task, who)
+        train, test = _split(task, data, data_cfg)
+        if not len(train) or not len(test):
+            raise _fail(who, "its default split of its example() leaves an empty side")
+
+    return [Check(f"{name}:contract", contract), Check(f"{name}:example", example), Check(f"{name}:split", split)]
+
+
+# --------------------------------------------------------------------------------------
+# Runners
+# --------------------------------------------------------------------------------------
+
+
+def parametrize_with_checks(obj: Framework | Task, **options: Any) -> Any:
+    """A ``pytest.mark.parametrize("check", ...)`` over the checks of a framework or task
+    (``options`` as :func:`framework_checks`), each test id naming its check."""
+    import pytest
+
+    checks = framework_checks(obj, **options) if isinstance(obj, Framework) else task_checks(obj)
+    return pytest.mark.parametrize("check", checks, ids=[c.name for c in checks])
+
+
+def check_framework(framework: Framework, **options: Any) -> None:
+    """Run every check of ``framework``; the first failure raises AssertionError."""
+    for check in framework_checks(framework, **options):
+        check()
+
+
+def check_task(task: Task) -> None:
+    """Run every check of ``task``; the first failure raises AssertionError."""
+    for check in task_checks(task):
+        check()
