@@ -248,8 +248,8 @@ def test_data_formats(tmp_path: Path) -> None:
 
 
 def test_every_bundled_dataset_loads_with_its_target() -> None:
-    from kampai.core.host import get_host
     from kampai.core.data import read_frame
+    from kampai.core.host import get_host
 
     for name in ("sklearn:iris", "sklearn:wine", "sklearn:breast_cancer", "sklearn:digits",
                  "sklearn:diabetes", "sklearn:linnerud"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from kampai_hello import HelloFramework
 
 from kampai.plugin import Framework, Prediction
 from kampai.plugins.darts.framework import DartsFramework
@@ -14,7 +15,6 @@ from kampai.plugins.sklearn.framework import SklearnFramework
 from kampai.plugins.transformers.framework import TransformersFramework
 from kampai.tasks import classification, clustering, forecasting, regression, text_classification
 from kampai.testing import check_framework, framework_checks, parametrize_with_checks
-from kampai_hello import HelloFramework
 
 
 @parametrize_with_checks(SklearnFramework())

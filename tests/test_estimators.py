@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from helpers import invoke, no_tracker  # noqa: F401  (autouse)
-from kampai.core.host import get_host
 from kampai.core.errors import UnknownNameError
+from kampai.core.host import get_host
 
 USER_MODULE = '''
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin

@@ -19,9 +19,8 @@ from helpers import invoke
 pytest.importorskip("darts")
 pytest.importorskip("statsmodels")
 
-from kampai import api
+from kampai import api, load_run
 from kampai.core.errors import ConfigError, DataError, UnknownNameError
-from kampai import load_run
 
 FC = {"task": "forecasting", "framework": "darts", "tracking": {"enabled": False}}
 

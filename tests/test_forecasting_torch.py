@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kampai import api
+from kampai import api, load_run
 from kampai.core.errors import ConfigError
-from kampai import load_run
 
 pytest.importorskip("darts")
 torch = pytest.importorskip("torch")

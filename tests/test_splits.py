@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from helpers import churn_frame, invoke, no_tracker  # noqa: F401  (autouse)
-from kampai.core.host import get_host
-from kampai.core.errors import ConfigError
 from kampai.core.contract import TaskData
+from kampai.core.errors import ConfigError
+from kampai.core.host import get_host
 
 N = 120
 

@@ -92,9 +92,10 @@ def _split(task: Task, data: TaskData, data_cfg: dict[str, Any]) -> tuple[TaskDa
 
     split_cfg = {"test_size": 0.3, "folds": 3, "shuffle": True, "seed": 0, **task.default_split}
     splitter = get_host().splitters().get(split_cfg["method"])
+    from kampai.core.engine import fold_part
+
     train, test = splitter.fn(data, split_cfg)[0]
-    pick = (lambda part: part if isinstance(part, TaskData) else data.take(part))
-    return pick(train), pick(test)
+    return fold_part(data, train), fold_part(data, test)
 
 
 def _rows(prediction: Prediction) -> int:
@@ -330,7 +331,7 @@ def task_checks(task: Task) -> list[Check]:
             raise _fail(who, "; ".join(problems))
 
     def example() -> None:
-        data, data_cfg = _example(task, who)
+        data, _ = _example(task, who)
         if not len(data):
             raise _fail(who, "prepare() of its example() gives no rows")
         if task.needs_target and data.y is None:

@@ -155,6 +155,7 @@ TASK_CAPABILITIES: dict[str, str | None] = {
     "ahead": None,                          # predict takes a horizon; data optional
     "artifacts": "write_artifacts",         # task files in every run folder (plots)
     "evaluation_split": "evaluation_split",  # which part of new data `runner evaluate` scores
+    "predict_options": "predict_input",     # runner predict takes the task's own options
 }
 
 
@@ -170,7 +171,10 @@ class Task(ABC):
       ``"ahead"`` (``X`` is None without data);
     * ``"artifacts"``: :meth:`write_artifacts` writes task files into every run folder;
     * ``"evaluation_split"``: :meth:`evaluation_split` picks the part of new labelled data
-      that ``runner evaluate`` scores.
+      that ``runner evaluate`` scores;
+    * ``"predict_options"``: :meth:`predict_input` turns ``runner predict``'s task options
+      (settings declared under ``predict.``, e.g. ``--k``, ``--users``) into what the
+      framework predicts for; data is then optional.
 
     ``data_keys`` / ``split_keys`` are extra keys the task accepts in the ``data`` and
     ``split`` config sections (checked with a did-you-mean).
@@ -223,6 +227,12 @@ class Task(ABC):
 
     def evaluation_split(self, data: TaskData, split_cfg: dict[str, Any]) -> TaskData:
         """Capability ``evaluation_split``: the part of new labelled data to score."""
+        raise NotImplementedError
+
+    def predict_input(self, data: TaskData | None, options: dict[str, Any], config: dict[str, Any]) -> TaskData:
+        """Capability ``predict_options``: what to predict for, from the prepared new data
+        (``None`` when none was given), the ``predict.*`` options (``{"k": 10}``; keys
+        without the ``predict.`` prefix) and the run's config."""
         raise NotImplementedError
 
 

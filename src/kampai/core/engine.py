@@ -258,10 +258,11 @@ class TrainedRun(Run):
         return cls(run_dir=run.run_dir, config=run.config, metrics=run.metrics, meta=run.meta,
                    _model=model if model is not None else run.loaded_model)
 
-    def predict(self, data: Any = None, *, horizon: int | None = None) -> pd.DataFrame:
+    def predict(self, data: Any = None, *, horizon: int | None = None, **options: Any) -> pd.DataFrame:
         """Predictions for a DataFrame or a file path, as ``runner predict`` writes them
-        (forecasting: ``horizon`` steps ahead; ``data`` optional)."""
-        return predict(self, data, horizon=horizon)
+        (forecasting: ``horizon`` steps ahead; ``data`` optional; ``options``: the task's
+        predict options, such as ``k=10``)."""
+        return predict(self, data, horizon=horizon, options=options)
 
     def evaluate(self, data: Any) -> dict[str, float]:
         """Metrics of this run's model on other labelled data (a DataFrame or a path)."""
@@ -345,7 +346,8 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskDa
     return ctx.task.prepare(frame, data_cfg, training=training)
 
 
-def predict(run: Run, data: Any = None, *, horizon: int | None = None) -> pd.DataFrame:
+def predict(run: Run, data: Any = None, *, horizon: int | None = None,
+            options: dict[str, Any] | None = None) -> pd.DataFrame:
     """Predictions of a run's model for new data, as a table (label + proba columns).
 
     Tasks that predict ahead in time (``task.predicts_ahead``: forecasting) take a
@@ -356,12 +358,17 @@ def predict(run: Run, data: Any = None, *, horizon: int | None = None) -> pd.Dat
 
     ctx = _run_context(run)
     ahead = "ahead" in ctx.task.capabilities
+    own_options = "predict_options" in ctx.task.capabilities
     if horizon is not None and not ahead:
         raise KampaiError(f"Task '{ctx.task.name}' does not predict ahead in time: --horizon is for "
                           "forecasting tasks.")
-    if data is None and not ahead:
+    if options and not own_options:
+        raise KampaiError(f"Task '{ctx.task.name}' takes no predict options (got {', '.join(options)}).")
+    if data is None and not (ahead or own_options):
         raise DataError("No data given: pass --data FILE (CSV/Parquet or a bundled dataset).")
     task_data = TaskData(X=None) if data is None else _prepare_new(run, ctx, data, training=False)
+    if own_options:
+        task_data = ctx.task.predict_input(None if data is None else task_data, dict(options or {}), run.config)
     if ahead:
         task_data.window = ForecastWindow(mode="ahead", horizon=horizon)  # type: ignore[arg-type]
     prediction = predict_data(ctx, run.model, task_data)

@@ -106,6 +106,20 @@ class SettingRegistry:
             raise PluginError(f"Plugin '{plugin}' adds option '{setting.option}', already taken.")
         self._settings[key] = replace(setting, owner=plugin)
 
+    def add_option(self, key: str, option: str, commands: tuple[str, ...] = ("train", "tune")) -> None:
+        """Give an existing key (a core one such as ``data.time``) a CLI option of this
+        plugin's (``--time``).  Refused when the key does not exist or the option is taken."""
+        plugin = self.current_plugin
+        setting = self._settings.get(key)
+        if setting is None:
+            raise PluginError(f"Plugin '{plugin}' adds option '{option}' for '{key}', which is not a config key.")
+        if any(s.option == option for s in self._settings.values()):
+            raise PluginError(f"Plugin '{plugin}' adds option '{option}', already taken.")
+        if setting.option:
+            raise PluginError(f"Plugin '{plugin}' adds option '{option}' for '{key}', which already has "
+                              f"'{setting.option}'.")
+        self._settings[key] = replace(setting, option=option, commands=commands)
+
     def add_capability_settings(self, host: Any) -> None:
         """Keys the core declares for what plugins provide: ``device`` (``--device``) exists
         when a loaded framework trains on a device, with one rule for the values;

@@ -83,7 +83,7 @@ def _command_name(argv: list[str]) -> str | None:
 
 
 #: commands that take the options plugins declare (``kampai_add_settings``)
-OPTION_COMMANDS = ("train", "tune", "config show")
+OPTION_COMMANDS = ("train", "tune", "config show", "predict")
 
 
 def _blocked_in(argv: list[str]) -> set[str]:

@@ -36,7 +36,8 @@ plugin_flags: dict[str, Any] = {}
 
 
 def add_plugin_options(command: Any, path: str) -> None:
-    """Add the options plugins declare for ``path`` (``train``, ``tune``, ``config show``) to
+    """Add the options plugins declare for ``path`` (``train``, ``tune``, ``config show``,
+    ``predict``) to
     the click ``command``; their values land in :data:`plugin_flags` under their config key."""
     from typer.core import TyperOption  # typer's own click (vendored), not the click package
 
@@ -56,7 +57,11 @@ def add_plugin_options(command: Any, path: str) -> None:
         else:
             option = TyperOption(param_decls=[setting.option, param], default=None, metavar="VALUE",
                                   help=f"{setting.help} ({setting.key}; plugin {setting.owner}).")
-        command.params.insert(len(command.params) - 1, option)  # before the overrides argument
+        # before the overrides argument, if the command ends with one
+        last = command.params[-1] if command.params else None
+        at = len(command.params) - 1 if last is not None and last.param_type_name == "argument" \
+            and last.nargs == -1 else len(command.params)
+        command.params.insert(at, option)
     inner = command.callback
 
     def callback(**kwargs: Any) -> Any:

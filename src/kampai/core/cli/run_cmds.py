@@ -69,7 +69,8 @@ def predict(
     from kampai.core import engine
     from kampai.core.runs import open_run
 
-    table = engine.predict(open_run(run), data, horizon=horizon)
+    options = {k.removeprefix("predict."): v for k, v in o.plugin_flags.items() if k.startswith("predict.")}
+    table = engine.predict(open_run(run), data, horizon=horizon, options=options)
     if output is None:
         typer.echo(table.to_csv(index=False), nl=False)
         return
