@@ -51,7 +51,7 @@ from kampai.core.markers import hookimpl
 
 API_VERSION = "1.0"
 
-#: name -> module, imported when first used
+#: name -> module (or module:attribute), imported when first used
 _LAZY = {
     # registry entries
     "Serializer": "kampai.core.registry",
@@ -64,7 +64,8 @@ _LAZY = {
     "SERIES": "kampai.kinds.series",
     # runs
     "Run": "kampai.core.runs",
-    "open_run": "kampai.core.runs",
+    "TrainedRun": "kampai.core.engine",
+    "open_run": "kampai.core.engine:load_run",
     "list_runs": "kampai.core.runs",
     "MANIFEST": "kampai.core.runs",
     "file_sha256": "kampai.core.runs",
@@ -102,7 +103,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kampai.plugin' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = module.partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 

@@ -95,6 +95,9 @@ def build_command(argv: list[str]) -> Any:
     command being run (loading plugins only when that command takes them)."""
     import typer.main
 
+    from kampai.core.cli import options
+
+    options.plugin_flags.clear()  # a second main() in one process starts from nothing
     root = typer.main.get_command(app)
     words = _command_words(argv)
     for path in OPTION_COMMANDS:
@@ -102,7 +105,6 @@ def build_command(argv: list[str]) -> Any:
         if words[:len(parts)] != parts:
             continue
         from kampai.core import host
-        from kampai.core.cli import options
 
         blocked = _blocked_in(argv)
         if blocked != host.blocked_names():  # the options of a blocked plugin do not exist
