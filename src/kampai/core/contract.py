@@ -199,7 +199,7 @@ class Task(ABC):
         """Check ``frame`` against the contract and return the task's view of it.
 
         ``training`` is False for ``predict``: the target may then be missing.  Raise
-        :class:`kampai.core.errors.DataError` with a clear message on bad data.
+        :class:`kampai.plugin.DataError` with a clear message on bad data.
         """
 
     @abstractmethod
@@ -273,7 +273,7 @@ class Framework(ABC):
         """Return an unfitted model from the ``model`` section; validate its params.
 
         ``data`` is the training data (to size inputs or pick columns).  Raise
-        :class:`kampai.core.errors.ConfigError` (with a did-you-mean) for unknown params.
+        :class:`kampai.plugin.ConfigError` (with a did-you-mean) for unknown params.
         """
 
     @abstractmethod

@@ -348,7 +348,7 @@ def kampai_resolve_run(ref: str) -> Path | None:
 
     Called by :func:`kampai.plugin.open_run` (so by ``runner predict``/``evaluate`` and
     the Python API) only when ``ref`` is not an existing folder.  Return ``None`` when the
-    reference is not yours; raise :class:`kampai.core.errors.RunError` when it is yours
+    reference is not yours; raise :class:`kampai.plugin.RunError` when it is yours
     but cannot be opened (unknown version, tampered artifact).  Stops at the
     first non-None result.
     """
@@ -378,5 +378,5 @@ def kampai_sync_runs(runs_dir: Path, tracking_uri: str | None) -> list[str] | No
 
     ``tracking_uri`` overrides where they go (``None``: where each was meant to go).
     Return the ids of the runs pushed (all implementations run; the CLI lists them).
-    Raise :class:`kampai.core.errors.KampaiError` when nothing can be pushed.
+    Raise :class:`kampai.plugin.KampaiError` when nothing can be pushed.
     """
