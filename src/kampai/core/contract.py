@@ -331,7 +331,7 @@ def _contract_problems(obj: Any, base: type, capabilities: dict[str, str | None]
         kind = base.__name__
         hint = " (a class was given: register an instance, add '()')" if isinstance(obj, type) else ""
         return [f"is a {type(obj).__name__}, not a kampai.plugin.{kind}{hint}"]
-    missing = sorted(getattr(type(obj), "__abstractmethods__", ()))
+    missing = sorted(m for m in base.__abstractmethods__ if not callable(getattr(obj, m, None)))
     if missing:
         problems.append(f"does not implement {', '.join(missing)}")
     for attr in attributes:

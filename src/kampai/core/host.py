@@ -140,7 +140,7 @@ class Host:
         except pluggy.PluginValidationError as exc:
             if self.pm.get_plugin(name) is not None:  # pluggy adds impls one by one
                 self.pm.unregister(name=name)
-            raise PluginError(f"Plugin '{name}': {exc}") from None
+            raise PluginError(" ".join(str(exc).split())) from None
         info = self.infos.setdefault(name, PluginInfo(name=name, module=repr(plugin)))
         info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         self._registries.clear()

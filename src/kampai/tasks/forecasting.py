@@ -270,7 +270,7 @@ class Forecasting(Task):
         if policy == "error":
             raise DataError(f"The series have {total} missing time steps or values: {where}. Set data.fill "
                             f"to one of {', '.join(p for p in FILL_POLICIES if p != 'error')} to fill them.")
-        from kampai.core.console import console
+        from kampai.plugin import console
 
         console().print(f"[yellow]![/yellow] {total} missing time steps/values ({where}) filled by "
                         f"data.fill={policy}")

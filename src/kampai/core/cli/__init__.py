@@ -104,11 +104,6 @@ def build_command(argv: list[str]) -> Any:
         parts = path.split()
         if words[:len(parts)] != parts:
             continue
-        from kampai.core import host
-
-        blocked = _blocked_in(argv)
-        if blocked != host.blocked_names():  # the options of a blocked plugin do not exist
-            host.block(blocked)
         command = root
         for part in parts:
             command = command.commands[part]
@@ -132,6 +127,14 @@ def add_plugin_commands(argv: list[str]) -> None:
             impl.function(app=app)
         except Exception as exc:  # a broken plugin must not break the CLI
             host.infos[impl.plugin_name].error = f"kampai_register_commands: {exc}"
+    known = builtin | {g.name for g in app.registered_groups if g.name} | {
+        c.name for c in app.registered_commands if c.name}
+    off = sorted(f"{n} ({i.status})" for n, i in host.infos.items() if i.status != "ok")
+    if name is not None and name not in known and off:
+        from kampai.core.errors import UnknownNameError
+
+        raise UnknownNameError(f"No such command '{name}'. It may come from a plugin that is not loaded: "
+                               f"{', '.join(off)} (runner plugins list).")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -140,6 +143,11 @@ def main(argv: list[str] | None = None) -> None:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        from kampai.core import host
+
+        blocked = _blocked_in(argv)
+        if blocked != host.blocked_names():  # before plugins add commands and options
+            host.block(blocked)
         add_plugin_commands(argv)
         build_command(argv)(args=argv, prog_name="runner")
     except KampaiError as exc:
