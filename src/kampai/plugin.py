@@ -51,7 +51,8 @@ from kampai.core.markers import hookimpl
 
 API_VERSION = "1.0"
 
-#: name -> module (or module:attribute), imported when first used
+#: name -> module (``module:attribute`` for another name, ``module:`` for the module itself),
+#: imported when first used
 _LAZY = {
     # registry entries
     "Serializer": "kampai.core.registry",
@@ -76,6 +77,8 @@ _LAZY = {
     "Steps": "kampai.core.console",
     "print_table": "kampai.core.console",
     "dumps": "kampai.core.console",
+    # the CLI options commands share (typer: Json, RunsDir + RUNS_DIR, Config, Overrides ...)
+    "cli_options": "kampai.core.cli.options:",
     # helpers
     "import_object": "kampai.core.registry",
     "import_user_module": "kampai.core.registry",
@@ -103,8 +106,9 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kampai.plugin' has no attribute '{name}'")
-    module, _, attribute = module.partition(":")
-    value = getattr(importlib.import_module(module), attribute or name)
+    module, colon, attribute = module.partition(":")
+    loaded = importlib.import_module(module)
+    value = loaded if colon and not attribute else getattr(loaded, attribute or name)
     globals()[name] = value
     return value
 

@@ -7,13 +7,15 @@ from typing import Any
 
 import typer
 
+from kampai.plugin import cli_options
+
 registry_app = typer.Typer(help="Model registry (MLflow): versions, aliases such as production, "
                                 "best version by a metric.", no_args_is_help=True)
 
 Uri = typer.Option(None, "--tracking-uri", help="Registry store or server; default $MLFLOW_TRACKING_URI, "
                    "else .kampai/mlflow.db.")
-Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
-RunsDir = typer.Option("runs", "--runs-dir", help="Where run folders are (to find a run by id).")
+Json = cli_options.Json
+RunsDir = cli_options.RunsDir
 
 
 def _echo_json(payload: Any) -> None:
@@ -62,10 +64,10 @@ def register_cmd(
     elif best:
         if not metric:
             raise KampaiError("--best needs --metric (e.g. --metric f1_macro).")
-        run = str(registry.best_local_run(runs_dir, metric).run_dir)
+        run = str(registry.best_local_run(runs_dir or cli_options.RUNS_DIR, metric).run_dir)
     elif not run:
         raise KampaiError("Give a RUN (folder or run id), --best --metric M, or --study STUDY.")
-    mv = registry.register(run, name, uri=uri, runs_dir=runs_dir, description=description)
+    mv = registry.register(run, name, uri=uri, runs_dir=runs_dir or cli_options.RUNS_DIR, description=description)
     if stage:
         client, _ = registry.registry_client(uri)
         client.set_registered_model_alias(name, stage, mv.version)
