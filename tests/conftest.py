@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     # one estimator-index cache for the whole session, never the user's ~/.cache
     os.environ.setdefault("KAMPAI_CACHE_DIR", str(tmp_path_factory.mktemp("kampai-cache")))
+    # one signing key for the session (never the user's ~/.config/kampai/secret.key)
+    os.environ.setdefault("KAMPAI_KEY_FILE", str(tmp_path_factory.mktemp("kampai-key") / "secret.key"))
     # trackers (the mlflow plugin) log nothing unless a test asks: tests/test_tracking*.py
     # and test_registry*.py unset it
     os.environ.setdefault("KAMPAI_NO_TRACK", "1")

@@ -117,32 +117,66 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _signed_payload(files: dict[str, str]) -> bytes:
+    return json.dumps({"algorithm": "sha256", "files": files}, sort_keys=True, separators=(",", ":")).encode()
+
+
 def write_manifest(run_dir: Path) -> dict[str, str]:
-    """Record the sha256 of every file of a run folder in ``manifest.json``."""
+    """Record the sha256 of every file of a run folder in ``manifest.json``, authenticated
+    with an HMAC of this machine's (or ``$KAMPAI_SECRET_KEY``'s) secret key."""
+    from kampai.core import signing
+
     files = {p.relative_to(run_dir).as_posix(): file_sha256(p)
-             for p in sorted(run_dir.rglob("*")) if p.is_file() and p.name != MANIFEST}
-    (run_dir / MANIFEST).write_text(json.dumps({"algorithm": "sha256", "files": files}, indent=2) + "\n")
+             for p in sorted(Path(run_dir).rglob("*")) if p.is_file() and p.name != MANIFEST}
+    manifest = {"algorithm": "sha256", "files": files,
+                "signature": {"algorithm": "hmac-sha256", "key_id": signing.key_id(),
+                              "value": signing.sign(_signed_payload(files))}}
+    (Path(run_dir) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return files
 
 
-def verify_manifest(run_dir: Path, required: bool = False, label: str | None = None) -> None:
-    """Refuse (RunError) a run folder whose files do not match their recorded hashes.
+def verify_manifest(run_dir: Path, required: bool = True, label: str | None = None) -> None:
+    """Refuse (RunError) a run folder whose files cannot be trusted, before anything in it is
+    unpickled: ``manifest.json`` must exist, carry a valid HMAC of this key, list every file
+    of ``model/``, and every listed file must match its sha256.
 
-    A folder without a manifest passes unless ``required`` (runs older than manifests).
+    ``required`` is kept for callers of the 0.1 API: a manifest is always required now.
     ``label`` names the run in messages (default: its folder).
     """
-    file = Path(run_dir) / MANIFEST
+    from kampai.core import signing
+
+    run_dir = Path(run_dir)
+    file = run_dir / MANIFEST
     label = label or f"Run '{run_dir}'"
+    trust = f"If you trust it, re-sign it with 'runner runs trust {run_dir}' (docs/security.md)."
     if not file.exists():
-        if required:
-            raise RunError(f"{label} has no {MANIFEST}: its files cannot be verified. Refusing to load it.")
-        return
+        raise RunError(f"{label} has no {MANIFEST}: its files cannot be verified. Refusing to load it. {trust}")
     try:
-        files = json.loads(file.read_text())["files"]
+        manifest = json.loads(file.read_text())
+        files = manifest["files"]
+        if not isinstance(files, dict):
+            raise TypeError
     except (ValueError, KeyError, TypeError):
         raise RunError(f"{label}: {MANIFEST} is corrupt. Refusing to load it.") from None
+    signature = manifest.get("signature") or {}
+    if not signature.get("value"):
+        raise RunError(f"{label}: {MANIFEST} is not signed (written by an older kampai, or edited). "
+                       f"Refusing to load it. {trust}")
+    if signature.get("key_id") != signing.key_id():
+        raise RunError(f"{label} was signed with another key ({signature.get('key_id')}; this machine's is "
+                       f"{signing.key_id()}). Share the key through $KAMPAI_SECRET_KEY, or: {trust}")
+    if not signing.valid(signature["value"], signing.sign(_signed_payload(files))):
+        raise RunError(f"{label}: {MANIFEST} does not match its signature (changed after training). "
+                       "Refusing to load it.")
+    model_dir = run_dir / "model"
+    if model_dir.is_dir():
+        for path in sorted(model_dir.rglob("*")):
+            rel = path.relative_to(run_dir).as_posix()
+            if path.is_file() and rel not in files:
+                raise RunError(f"{label}: '{rel}' is not in its signed {MANIFEST} (added after training). "
+                               "Refusing to load it.")
     for rel, expected in files.items():
-        path = Path(run_dir) / rel
+        path = run_dir / rel
         if not path.is_file():
             raise RunError(f"{label} is incomplete: '{rel}' is missing. Refusing to load it.")
         if file_sha256(path) != expected:
@@ -185,7 +219,7 @@ class Run:
         """The fitted model, loaded on first access through the run's framework (or its
         serializer), after the run's files are checked against their recorded hashes."""
         if self._model is None:
-            verify_manifest(self.run_dir, required=bool(self.meta.get("manifest")))
+            verify_manifest(self.run_dir)
             self._model = model_store(self.config).load(self.run_dir / "model")
         return self._model
 

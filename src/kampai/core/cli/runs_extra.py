@@ -73,7 +73,26 @@ def sync(
     typer.echo(f"Pushed {len(pushed)} run(s): " + ", ".join(pushed))
 
 
+def trust(
+    run: str = typer.Argument(..., help="Run folder to re-sign (runs/<run_id>)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+) -> None:
+    """Re-sign a run folder you trust (an older run, or one made with another key): its files
+    are hashed anew and the manifest signed with this machine's key."""
+    from kampai.core.errors import RunError
+    from kampai.core.runs import MANIFEST, write_manifest
+
+    folder = Path(run)
+    if not (folder / "meta.json").is_file():
+        raise RunError(f"'{run}' is not a run folder (no meta.json).")
+    if not yes and not typer.confirm(f"Trust every file in {folder} (models are unpickled when loaded)?"):
+        raise typer.Exit(1)
+    files = write_manifest(folder)
+    typer.echo(f"Signed {len(files)} files of {folder} ({MANIFEST}).", err=True)
+
+
 def register(runs_app: typer.Typer) -> None:
     runs_app.command("compare")(compare)
     runs_app.command("export")(export)
     runs_app.command("sync")(sync)
+    runs_app.command("trust")(trust)

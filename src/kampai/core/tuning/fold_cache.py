@@ -9,7 +9,11 @@ expensive ``transform`` (a KNN imputer) is saved as well as an expensive ``fit``
 
 Two levels: a small in-process LRU, and files under the cache folder (``tune.cache_dir``)
 written atomically, with a per-key file lock so that two workers needing the same fold
-compute it once.  The folder is safe to share between workers and studies.
+compute it once.  The folder is safe to share between workers and studies of one user:
+every entry carries an HMAC of the user's secret key (:mod:`kampai.core.signing`) and is
+unpickled only when it verifies, so whoever can write the folder but not read the key
+cannot make a later ``runner tune`` run code (a bad entry is recomputed, with a warning).
+Workers on other machines share the key through ``$KAMPAI_SECRET_KEY``.
 """
 
 from __future__ import annotations
@@ -75,6 +79,10 @@ class PreprocessCache:
             tmp = folder / f".{key}.{os.getpid()}.tmp"
             try:
                 joblib.dump(value, tmp)
+                from kampai.core import signing
+
+                signature = file.with_suffix(".sig")
+                signature.write_text(signing.sign_file(tmp))  # before the entry appears
                 os.replace(tmp, file)
             except OSError:
                 tmp.unlink(missing_ok=True)  # a full or read-only disk only costs speed
@@ -89,6 +97,18 @@ class PreprocessCache:
             return None
         import joblib
 
+        from kampai.core import signing
+
+        try:
+            trusted = signing.valid(file.with_suffix(".sig").read_text().strip(), signing.sign_file(file))
+        except OSError:
+            trusted = False
+        if not trusted:  # never unpickle what this key did not sign: recompute (and overwrite) it
+            from kampai.core.console import warn
+
+            warn(f"Ignoring tuning cache entry '{file}': its signature is missing or wrong (written by "
+                 "another key, or tampered). It is recomputed.", once=True)
+            return None
         try:
             return joblib.load(file)
         except Exception:  # a truncated file from a killed worker: recompute it
