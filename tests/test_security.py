@@ -115,7 +115,7 @@ def test_a_planted_pickle_never_runs(run_dir: Path, tmp_path: Path, tamper: Any,
     assert result.returncode == 2, result.stderr
     assert phrase in result.stderr
     assert "Refusing to load it" in result.stderr or "another key" in result.stderr
-    with pytest.raises(kampai.KampaiError, match="manifest|sha256|signed"):
+    with pytest.raises(kampai.KampaiError, match=r"manifest|sha256|signed"):
         _ = frame.model
     assert not marker.exists(), "the payload ran"
 

@@ -37,6 +37,7 @@ from kampai.core.contract import (
     TaskData,
 )
 from kampai.core.errors import (
+    NAME_RULE,
     ConfigError,
     DataError,
     KampaiError,
@@ -44,6 +45,7 @@ from kampai.core.errors import (
     RunError,
     TuneError,
     UnknownNameError,
+    check_name,
     did_you_mean,
     unknown,
 )
@@ -92,7 +94,8 @@ _LAZY = {
 }
 
 __all__ = [
-    "API_VERSION", "FRAMEWORK_CAPABILITIES", "TASK_CAPABILITIES", "BuildContext", "ConfigError",
+    "API_VERSION", "FRAMEWORK_CAPABILITIES", "NAME_RULE",
+    "check_name", "TASK_CAPABILITIES", "BuildContext", "ConfigError",
     "DataError", "Framework", "KampaiError", "Metric", "PluginError", "Prediction", "RunContext",
     "RunError", "Task", "TaskData", "TuneError", "UnknownNameError", "did_you_mean", "hookimpl",
     "unknown", *_LAZY,

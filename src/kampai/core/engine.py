@@ -43,6 +43,10 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
     if not cfg.get("task"):
         raise KampaiError("No task given: set 'task' in the config or pass --task "
                           f"({', '.join(get_host().tasks())}).")
+    if cfg.get("name") is not None:
+        from kampai.core.errors import check_name
+
+        check_name("run", cfg["name"])
     host = get_host()
     task = host.task(cfg["task"])
     framework = host.framework(cfg["framework"])
@@ -79,7 +83,7 @@ class _Silent:
 def _relay(ctx: RunContext) -> Any:
     """The plugins' hooks, or none for a tuning trial (``ctx.quiet``): a trial reports once
     through ``kampai_after_trial`` instead of per fit/predict/evaluate."""
-    return _Silent() if ctx.quiet else get_host().hook
+    return _Silent() if ctx.quiet else get_host().observers
 
 
 @contextmanager
@@ -145,7 +149,7 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
     writer = RunWriter(Path(cfg["output"]["runs_dir"]), run_id)
     ctx = RunContext(config=cfg, run_id=run_id, run_dir=writer.tmp_dir, task=task,
                      framework=framework, parent=parent)
-    hook = get_host().hook
+    hook = get_host().observers
     started = time.perf_counter()
     try:
         with writer:
@@ -203,7 +207,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
     if refit if refit is not None else (splitter.cv or task.default_split.get("refit", False)):
         with report.step("refit on all rows"):
             model, fit_seconds = fit(ctx, cfg["model"], data)
-    get_host().hook.kampai_after_evaluate(ctx=ctx, metrics=scores)
+    get_host().observers.kampai_after_evaluate(ctx=ctx, metrics=scores)
     report.info("  " + "  ".join(f"{k}={v:.4f}" for k, v in scores.items() if not k.endswith("_std")))
     with report.step("saved") as note:
         size = save_model(ctx, model, writer.tmp_dir / "model")
@@ -292,7 +296,7 @@ def save_model(ctx: RunContext, model: Any, path: Path) -> int:
     with _observed(ctx, "serialize", path=path):
         model_store(ctx.config).save(model, path)
     size = dir_size(path)
-    get_host().hook.kampai_after_serialize(ctx=ctx, path=path, size_bytes=size)
+    get_host().observers.kampai_after_serialize(ctx=ctx, path=path, size_bytes=size)
     return size
 
 

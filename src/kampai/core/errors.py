@@ -8,6 +8,7 @@ no traceback unless ``--debug`` is given.  Anything else is a bug and keeps its 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
@@ -65,3 +66,17 @@ def unknown(kind: str, name: str, known: Iterable[str], hint: str = "") -> Unkno
     if hint:
         msg += f" {hint}"
     return UnknownNameError(msg)
+
+
+#: the one rule for every name that becomes part of a path or a key (runs, studies, registry)
+NAME_RULE = ("letters, digits, '.', '_' and '-', starting with a letter or a digit, at most 100 "
+             "characters (no '/', no '..')")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_name(kind: str, name: object) -> str:
+    """``name`` if it is a valid run, study or registry name, else a ConfigError naming the rule."""
+    text = str(name)
+    if not _NAME.fullmatch(text) or ".." in text:
+        raise ConfigError(f"Invalid {kind} name {text!r}: use {NAME_RULE}.")
+    return text

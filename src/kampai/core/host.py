@@ -83,6 +83,9 @@ class Host:
         self._registries: dict[str, r.Registry] = {}
         self._settings: SettingRegistry | None = None
         self._spec_names = {n for n in vars(hookspecs) if n.startswith("kampai_")}
+        #: observers' exceptions become errors (``--strict-plugins``, KAMPAI_STRICT_PLUGINS=1)
+        self.strict = os.environ.get("KAMPAI_STRICT_PLUGINS", "").strip() not in ("", "0", "false")
+        self.observers = _Observers(self)
         if os.environ.get("KAMPAI_TRACE_PLUGINS"):
             self.pm.trace.root.setwriter(print)
             self.pm.enable_tracing()
@@ -159,6 +162,22 @@ class Host:
     @property
     def hook(self) -> Any:
         return self.pm.hook
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call a lifecycle hook so that no observer can break the command: an exception in
+        one implementation is reported once as a warning naming its plugin and the others
+        still run (unless :attr:`strict`, for plugin developers, which re-raises it)."""
+        hook = getattr(self.pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):  # pluggy's call order
+            try:
+                impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+            except Exception as exc:
+                if self.strict:
+                    raise
+                from kampai.core.console import warn
+
+                warn(f"plugin '{impl.plugin_name}' failed in {hook_name} ({type(exc).__name__}: {exc}); "
+                     "the command goes on (--strict-plugins makes this an error)", once=True)
 
     def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call a hook plugin by plugin in registration order, each plugin's failure marking
@@ -260,6 +279,17 @@ class Host:
         return unknown(kind, name, list(registry), hint)
 
 
+class _Observers:
+    """``host.observers.kampai_after_train(ctx=..., run=...)``: lifecycle hooks through
+    :meth:`Host.notify`."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda **kwargs: self._host.notify(name, **kwargs)
+
+
 def _find(find_spec: Any, module: str) -> Any:
     try:
         return find_spec(module)
@@ -269,6 +299,15 @@ def _find(find_spec: Any, module: str) -> Any:
 
 _host: Host | None = None
 _blocked_from_cli: set[str] = set()
+_strict_from_cli = False
+
+
+def set_strict(strict: bool) -> None:
+    """``runner --strict-plugins``: observers' exceptions stop the command."""
+    global _strict_from_cli
+    _strict_from_cli = strict
+    if _host is not None:
+        _host.strict = _host.strict or strict
 
 
 def block(names: set[str]) -> None:
@@ -292,6 +331,7 @@ def get_host() -> Host:
     global _host
     if _host is None:
         host = Host(blocked=_blocked_from_cli)
+        host.strict = host.strict or _strict_from_cli
         host.load_entry_points()
         _host = host
     return _host

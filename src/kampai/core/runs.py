@@ -45,34 +45,70 @@ def new_run_id(name: str | None) -> str:
 
 
 class RunWriter:
-    """Context manager: a temporary run folder, renamed into place on success."""
+    """Context manager: a temporary run folder, renamed into place on success.
+
+    ``<runs_dir>/.tmp-<run_id>.pid`` names the process writing it: the next run removes a
+    temporary folder whose process is gone (checked by pid on this host, by age elsewhere).
+    """
 
     def __init__(self, runs_dir: Path, run_id: str) -> None:
         self.runs_dir = Path(runs_dir)
         self.run_id = run_id
         self.tmp_dir = self.runs_dir / f".tmp-{run_id}"
         self.final_dir = self.runs_dir / run_id
+        self.pid_file = self.runs_dir / f".tmp-{run_id}.pid"
 
     def __enter__(self) -> RunWriter:
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self._remove_stale()
-        self.tmp_dir.mkdir()
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            self._remove_stale()
+            self.pid_file.write_text(f"{os.getpid()} {platform.node()}\n")
+            self.tmp_dir.mkdir()
+        except OSError as exc:
+            self.pid_file.unlink(missing_ok=True)
+            raise RunError(f"Cannot write runs into '{self.runs_dir}': {exc.strerror or exc}.") from None
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp_dir, ignore_errors=True)
-            return
-        os.replace(self.tmp_dir, self.final_dir)
+        try:
+            if exc_type is not None:
+                shutil.rmtree(self.tmp_dir, ignore_errors=True)
+                return
+            os.replace(self.tmp_dir, self.final_dir)
+        finally:
+            self.pid_file.unlink(missing_ok=True)
 
     def _remove_stale(self) -> None:
         now = time.time()
         for old in self.runs_dir.glob(".tmp-*"):
-            if now - old.stat().st_mtime > STALE_TMP_SECONDS:
-                shutil.rmtree(old, ignore_errors=True)
+            if not old.is_dir():
+                continue
+            owner = old.with_name(old.name + ".pid")
+            if _writer_alive(owner) if owner.exists() else now - old.stat().st_mtime < STALE_TMP_SECONDS:
+                continue
+            shutil.rmtree(old, ignore_errors=True)
+            owner.unlink(missing_ok=True)
 
     def write_json(self, name: str, payload: Any) -> None:
         (self.tmp_dir / name).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def _writer_alive(pid_file: Path) -> bool:
+    """Whether the process named in a ``.tmp-*.pid`` file still runs (another host's: by age)."""
+    try:
+        pid_text, _, host = pid_file.read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    if host != platform.node():
+        return time.time() - pid_file.stat().st_mtime < STALE_TMP_SECONDS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def dir_size(path: Path) -> int:

@@ -29,6 +29,31 @@ CORE_OWNER = "core"
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
+#: core keys whose type or range the default alone does not tell: (types, minimum)
+CORE_TYPES: dict[str, tuple[Any, float | None]] = {
+    "seed": (int, 0), "split.folds": (int, 2), "split.test_size": ((int, float), 0),
+    "split.seed": (int, 0), "tune.trials": (int, 1), "tune.timeout": ((int, float), 0),
+    "tune.jobs": (int, 1), "tune.max_failures": (int, 0), "tune.startup_trials": (int, 0),
+    "tune.top": (int, 1), "tune.study": (str, None), "tune.storage": (str, None),
+    "tune.metric": (str, None), "tune.direction": (str, None), "task": (str, None), "framework": (str, None),
+    "name": ((str, int), None), "metrics": (list, None), "data.features": (list, None),
+    "data.target": ((str, list, int), None), "data.group": ((str, int), None), "data.time": ((str, int), None),
+    "split.method": (str, None), "split.refit": (bool, None), "tune.refit": (bool, None),
+    "tune.cache_dir": (str, None), "tune.output_dir": (str, None),
+}
+
+
+def _type_of(default: Any) -> Any:
+    """The type a core key takes, from its default (None: any; a float also takes an int)."""
+    if default is None or isinstance(default, dict):
+        return None
+    if isinstance(default, bool):
+        return bool
+    if isinstance(default, float):
+        return (int, float)
+    return type(default)
+
+
 @dataclass(frozen=True)
 class Setting:
     """One config key, optionally with a CLI option on some commands.
@@ -49,6 +74,10 @@ class Setting:
     option_value: Any = None
     commands: tuple[str, ...] = ("train", "tune")
     owner: str = ""
+    #: the smallest value a number may take (``split.folds``: 2)
+    minimum: float | None = None
+    #: ``check(value)`` returns why a value is wrong (None when it is fine): rules beyond types
+    check: Any = None
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is not valid for this key (None when it is)."""
@@ -62,8 +91,12 @@ class Setting:
                 return f"must be {names}, got {value!r}"
         if self.choices is not None and value not in self.choices:
             return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+        if self.minimum is not None and isinstance(value, (int, float)) and value < self.minimum:
+            return f"must be >= {self.minimum:g}, got {value!r}"
         if self.key == "device" and not DEVICE_PATTERN.match(str(value).lower()):
             return f"must be auto, cpu, cuda, cuda:N or mps, got {value!r}"
+        if self.check is not None:
+            return self.check(value)
         return None
 
 
@@ -79,7 +112,9 @@ class SettingRegistry:
     def core(cls) -> SettingRegistry:
         registry = cls()
         for key, default, help_text in _core_keys():
-            registry._settings[key] = Setting(key, default, help_text, owner=CORE_OWNER)
+            kind, minimum = CORE_TYPES.get(key, (_type_of(default), None))
+            registry._settings[key] = Setting(key, default, help_text, type=kind, minimum=minimum,
+                                              owner=CORE_OWNER)
         return registry
 
     def add(self, setting: Setting) -> None:
@@ -167,7 +202,8 @@ class SettingRegistry:
     def check_values(self, cfg: dict[str, Any]) -> None:
         """Raise ConfigError for the first value that breaks its key's type or choices."""
         for setting in self._settings.values():
-            if setting.type is None and setting.choices is None and setting.key != "device":
+            if setting.type is None and setting.choices is None and setting.key != "device" \
+                    and setting.minimum is None and setting.check is None:
                 continue
             node: Any = cfg
             for part in setting.key.split("."):

@@ -38,6 +38,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _global(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
+    strict_plugins: bool = typer.Option(False, "--strict-plugins", help="An exception in a plugin's "
+                                        "lifecycle hook stops the command (for plugin developers)."),
     plugin: list[str] = typer.Option(
         [], "-p", metavar="no:NAME", help="Block a plugin for this command (repeatable), as in pytest."
     ),
@@ -47,6 +49,9 @@ def _global(
     """Global options."""
     global _debug
     _debug = debug
+    from kampai.core import host as host_mod
+
+    host_mod.set_strict(strict_plugins)
     blocked = set()
     for item in plugin:
         if not item.startswith("no:"):
@@ -137,26 +142,70 @@ def add_plugin_commands(argv: list[str]) -> None:
                                f"{', '.join(off)} (runner plugins list).")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, CI cancellation, Kubernetes), handled like Ctrl-C:
+    a run being written is removed, a study stops its workers and writes its trial log."""
+
+
+_terminated = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    import signal
+
+    global _terminated
+    _terminated = True
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, turning expected errors into exit code 2."""
+    """Console-script entry point: run the app, turning expected errors into exit code 2
+    (a file-system error naming its path too) and SIGTERM into a clean stop (exit 143)."""
+    import signal
+    import threading
+
     from kampai.core.errors import KampaiError
 
+    global _terminated
     argv = list(sys.argv[1:] if argv is None else argv)
+    _terminated = False
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
-        from kampai.core import host
-
-        blocked = _blocked_in(argv)
-        if blocked != host.blocked_names():  # before plugins add commands and options
-            host.block(blocked)
-        add_plugin_commands(argv)
-        build_command(argv)(args=argv, prog_name="runner")
+        _main(argv)
+    except (Terminated, SystemExit):
+        if _terminated:  # stopped cleanly after a SIGTERM (click turns it into Abort)
+            sys.exit(143)
+        raise
+    except OSError as exc:
+        if _debug or not exc.filename:
+            raise
+        _error(f"Cannot use '{exc.filename}': {exc.strerror or exc}.", 2)
     except KampaiError as exc:
         if _debug:
             raise
-        from kampai.core.console import console
+        _error(str(exc), exc.exit_code)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
-        console().print("[bold red]Error:[/bold red] " + _escape(str(exc)), soft_wrap=True)
-        sys.exit(exc.exit_code)
+
+def _error(message: str, code: int) -> None:
+    from kampai.core.console import console
+
+    console().print("[bold red]Error:[/bold red] " + _escape(message), soft_wrap=True)
+    sys.exit(code)
+
+
+def _main(argv: list[str]) -> None:
+    from kampai.core import host
+
+    blocked = _blocked_in(argv)
+    if blocked != host.blocked_names():  # before plugins add commands and options
+        host.block(blocked)
+    add_plugin_commands(argv)
+    build_command(argv)(args=argv, prog_name="runner")
 
 
 def _escape(text: str) -> str:

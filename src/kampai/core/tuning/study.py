@@ -82,8 +82,11 @@ def search_in_use(cfg: dict[str, Any], task: Any, framework: Any) -> tuple[dict[
 
 
 def study_name_for(cfg: dict[str, Any]) -> str:
-    return str(cfg["tune"].get("study") or cfg.get("name")
-               or f"{cfg['task']}-{engine.short_name(cfg['model']['estimator'])}")
+    """The study's name (also its output folder under ``tune.output_dir``): a checked name."""
+    from kampai.core.errors import check_name
+
+    return check_name("study", cfg["tune"].get("study") or cfg.get("name")
+                      or f"{cfg['task']}-{engine.short_name(cfg['model']['estimator'])}")
 
 
 def _metric_and_direction(cfg: dict[str, Any], task: Any) -> tuple[str, str, list[str]]:
@@ -328,7 +331,7 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
     ctx = RunContext(config=plan.cfg, run_id=plan.study_name, run_dir=output_dir, task=task,
                      framework=framework, state={"storage": mask(plan.storage_url), "metric": plan.metric,
                                                  "direction": plan.direction, "jobs": jobs})
-    hook = get_host().hook
+    hook = get_host().observers
     from kampai.core.tuning.worker import counts_as_done
 
     trials = study.get_trials(deepcopy=False)

@@ -251,6 +251,34 @@ class Worker:
         return self.ran
 
 
+def _die_with_parent() -> None:
+    """A worker stops (SIGTERM: its trial is marked failed) when the main process dies, even
+    by SIGKILL: Linux's parent-death signal, and a watcher thread where that is missing."""
+    import multiprocessing
+    import signal
+
+    spawner = multiprocessing.parent_process()
+    parent = spawner.pid if spawner is not None else os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            time.sleep(1.0)
+
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, name="kampai-parent-watch", daemon=True).start()
+
+
 def process_main(plan: Plan, queue: Any) -> None:
     """Entry point of a ``--jobs`` worker process: results go back to the main process."""
     import signal
@@ -263,6 +291,7 @@ def process_main(plan: Plan, queue: Any) -> None:
     # (SIGTERM, once), so each worker stops exactly once, marking its running trial
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, stop)
+    _die_with_parent()
     try:
         if plan.blocked:
             from kampai.core import host as plugins

@@ -35,6 +35,15 @@ STATE_KEY = "mlflow_study"
 URI_SCHEMES = ("", "file", "sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks")
 
 
+def _check_uri(uri: str) -> str | None:
+    from urllib.parse import urlparse
+
+    scheme = urlparse(str(uri)).scheme.split("+")[0]
+    if len(scheme) > 1 and scheme not in URI_SCHEMES:  # one letter: a Windows drive
+        return f"has the scheme '{scheme}', which MLflow cannot track to (use {', '.join(s for s in URI_SCHEMES if s)})"
+    return None
+
+
 @hookimpl
 def kampai_add_settings(settings: Any) -> None:
     from kampai.plugin import Setting
@@ -42,7 +51,7 @@ def kampai_add_settings(settings: Any) -> None:
     settings.add(Setting("tracking.enabled", True, "false (or --no-track): log nothing, keep only runs/",
                          type=bool, option="--no-track", option_value=False))
     settings.add(Setting("tracking.uri", None, "tracking store or server; null = $MLFLOW_TRACKING_URI, "
-                         "else .kampai/mlflow.db", type=str, option="--tracking-uri"))
+                         "else .kampai/mlflow.db", type=str, option="--tracking-uri", check=_check_uri))
     settings.add(Setting("tracking.experiment", None, 'experiment name; null = the config\'s name, else "kampai"',
                          type=str))
     settings.add(Setting("tracking.trials", False, "tuning: also log every trial as a child run of the "

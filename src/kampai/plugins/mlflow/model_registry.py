@@ -95,8 +95,9 @@ def ensure_tracked(run: Any, mlflow_client: Any, uri: str) -> dict[str, Any]:
 def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Path = "runs",
              description: str | None = None) -> Any:
     """Register a run as a new version of ``name``; returns the ``ModelVersion``."""
-    from kampai.plugin import verify_manifest
+    from kampai.plugin import check_name, verify_manifest
 
+    check_name("registered model", name)  # before anything is pushed
     run = local_run(ref, runs_dir)
     verify_manifest(run.run_dir, required=True)
     digest = t.manifest_digest(run.run_dir)

@@ -1,0 +1,112 @@
+"""Signals lose nothing: SIGTERM of `runner train` removes its half-written run; SIGTERM or
+SIGKILL of `runner tune --jobs N` stops its workers (no process outlives its parent) and no
+trial stays RUNNING; a dead process's temporary run folder is removed by the next run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SLOW_TRAIN = ["train", "--task", "classification", "--data", "sklearn:breast_cancer", "--no-track",
+              "--model", "RandomForestClassifier", "model.params.n_estimators=3000", "split.method=kfold"]
+
+
+def _start(args: list[str], marker: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "KAMPAI_TEST_MARK": marker}
+    code = "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); from kampai.core.cli import main; main()"
+    return subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _marked(marker: str) -> list[int]:
+    """Pids of live processes whose environment carries ``marker`` (the command and its workers)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if f"KAMPAI_TEST_MARK={marker}".encode() in (proc / "environ").read_bytes():
+                status = (proc / "status").read_text()
+                if "\nState:\tZ" not in status:
+                    pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _wait_for(predicate, timeout: float = 120.0) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+def test_sigterm_during_train_leaves_nothing(tmp_path: Path) -> None:
+    proc = _start(SLOW_TRAIN, uuid.uuid4().hex)
+    runs = Path("runs")
+    _wait_for(lambda: any(runs.glob(".tmp-*/")) if runs.exists() else False)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert list(runs.iterdir()) == [], "a half-written run (or its pid file) was left behind"
+
+
+def test_a_dead_writers_temporary_folder_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    import kampai
+
+    runs = Path("runs")
+    runs.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    import platform
+
+    for name, pid in (("dead", dead.pid), ("alive", os.getpid())):
+        (runs / f".tmp-{name}").mkdir()
+        (runs / f".tmp-{name}.pid").write_text(f"{pid} {platform.node()}\n")
+    kampai.train(task="classification", data="sklearn:iris", verbose=False, tracking={"enabled": False})
+    assert not (runs / ".tmp-dead").exists() and not (runs / ".tmp-dead.pid").exists()
+    assert (runs / ".tmp-alive").exists()  # its writer still runs: never touched
+
+
+def _slow_tune(study: str) -> list[str]:
+    return ["tune", "--task", "classification", "--data", "sklearn:breast_cancer", "--no-track",
+            "--model", "RandomForestClassifier", "--trials", "200", "--jobs", "2", "--study", study,
+            "--no-plots", "split.method=kfold",
+            'model.search={n_estimators: {type: int, low: 400, high: 800}}']
+
+
+def _running_trials(study: str) -> list[int]:
+    import optuna
+
+    from kampai.core.tuning.storage import open_storage, resolve_url
+
+    loaded = optuna.load_study(study_name=study, storage=open_storage(resolve_url(None)))
+    return [t.number for t in loaded.get_trials(deepcopy=False) if t.state.name == "RUNNING"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_killing_the_main_tune_process_stops_its_workers(tmp_path: Path, sig: int) -> None:
+    marker = uuid.uuid4().hex
+    study = f"sig-{sig}"
+    proc = _start(_slow_tune(study), marker)
+    _wait_for(lambda: len(_marked(marker)) >= 3)  # the main process and its two workers
+    time.sleep(3.0)  # let the workers start trials
+    proc.send_signal(sig)
+    proc.communicate(timeout=90)
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 143
+        assert (Path("studies") / study / "trials.csv").exists(), "the trial log is written on the way out"
+    _wait_for(lambda: not _marked(marker), timeout=30)  # no worker outlives its parent
+    assert _running_trials(study) == []
