@@ -180,3 +180,39 @@ def test_workers_share_a_postgresql_study(tmp_path: Path, sampler: str) -> None:
         combos = {json.dumps(t.params, sort_keys=True) for t in trials_}
         assert len(trials_) == 8 == len(combos)
         assert sorted(t.user_attrs["grid_index"] for t in trials_) == list(range(8))
+
+
+_OPEN = """
+import sys
+from kampai.core.tuning.storage import open_storage
+storage = open_storage(sys.argv[1])
+import optuna
+optuna.create_study(study_name="race", storage=storage, load_if_exists=True)
+"""
+
+
+@pytest.mark.slow
+def test_four_processes_opening_a_fresh_database_at_once(tmp_path: Path) -> None:
+    """Schema creation is safe when N processes start together (4 processes, 10 rounds)."""
+    import subprocess
+    import sys
+
+    for round_ in range(10):
+        url = f"sqlite:///{tmp_path / f'fresh-{round_}.db'}"
+        procs = [subprocess.Popen([sys.executable, "-c", _OPEN, url], stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+
+
+@pytest.mark.slow
+def test_four_runner_tunes_starting_together_on_a_fresh_database(cli) -> None:
+    import subprocess
+    import sys
+
+    args = ["tune", "--task", "classification", "--data", "sklearn:iris", "--model", "LogisticRegression",
+            "--trials", "4", "--study", "together", "--no-track", "--no-plots", "--quiet"]
+    procs = [subprocess.Popen([sys.executable, "-m", "kampai", *args], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors

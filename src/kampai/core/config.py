@@ -39,6 +39,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Config file '{path}' does not exist.")
     try:
         loaded = OmegaConf.load(path)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Config file '{path}' is not valid UTF-8 text (byte {exc.start}): save it as "
+                          "UTF-8 YAML.") from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read config file '{path}': {exc.strerror or exc}.") from None
     except (YAMLError, OmegaConfBaseException) as exc:
         detail = " ".join(str(exc).split())  # one line, as every expected error
         raise ConfigError(f"Config file '{path}' is not valid YAML: {detail}") from None
@@ -52,14 +57,17 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
     """``["model.params.max_depth=5"]`` -> nested dict, values typed by YAML rules."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
 
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"Override '{item}' must look like 'section.key=value'.")
     try:
         return OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)))  # type: ignore[return-value]
-    except OmegaConfBaseException as exc:
-        raise ConfigError(f"Cannot parse overrides {overrides}: {exc}") from None
+    except (OmegaConfBaseException, YAMLError) as exc:
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"Cannot parse overrides {overrides}: {detail} (values are YAML: quote a string "
+                          "that holds ':', '[' or '{').") from None
 
 
 def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

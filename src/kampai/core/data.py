@@ -38,6 +38,10 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     reader = READERS.get(file.suffix.lower())
     if reader is None:
         raise DataError(f"Cannot read '{file}': use a .csv, .tsv or .parquet file.")
+    if reader == "read_csv":
+        from kampai.core.checks import check_header
+
+        check_header(file)
     try:
         kwargs = {"sep": "\t"} if file.suffix.lower() == ".tsv" else {}
         frame = getattr(pd, reader)(file, **kwargs)

@@ -175,6 +175,9 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         frame = data_mod.load(cfg["data"], frame)
         fingerprint = data_mod.fingerprint(frame)
         data = task.prepare(frame, cfg["data"], training=True)
+        from kampai.core.checks import check_training
+
+        check_training(data.X)
         features = data.info.get("features")
         shape = f"{len(data)} rows" + (f" × {len(features)} features" if features else "")
         note["text"] = f"{shape} ({cfg['data'].get('path') or 'DataFrame'})"
@@ -348,7 +351,23 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskDa
     for role in ("group", "time"):
         if data_cfg.get(role) and data_cfg[role] not in frame.columns:
             data_cfg[role] = None
-    return ctx.task.prepare(frame, data_cfg, training=training)
+    from kampai.core import checks
+
+    signature = _signature(run)
+    prepared = ctx.task.prepare(frame, data_cfg, training=training)
+    checks.check_against_signature(prepared.X, signature)
+    if training and ctx.task.name.endswith("classification"):
+        checks.check_labels(prepared.y, signature)
+    return prepared
+
+
+def _signature(run: Run) -> dict[str, Any] | None:
+    import json
+
+    try:
+        return json.loads((Path(run.run_dir) / SIGNATURE).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def predict(run: Run, data: Any = None, *, horizon: int | None = None,

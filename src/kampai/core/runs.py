@@ -16,6 +16,7 @@ Layout of a run folder::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -65,7 +66,8 @@ class RunWriter:
             self.pid_file.write_text(f"{os.getpid()} {platform.node()}\n")
             self.tmp_dir.mkdir()
         except OSError as exc:
-            self.pid_file.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.pid_file.unlink(missing_ok=True)
             raise RunError(f"Cannot write runs into '{self.runs_dir}': {exc.strerror or exc}.") from None
         return self
 

@@ -12,6 +12,7 @@ MySQL ``GET_LOCK``.  The database releases the last two if a worker dies.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -81,11 +82,7 @@ def open_storage(url: str) -> Any:
     elif url.startswith(("postgresql", "mysql")):
         kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # heartbeats are "experimental"
-            storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
-                                                 heartbeat_interval=HEARTBEAT_INTERVAL,
-                                                 grace_period=GRACE_PERIOD)
+        storage = _create(optuna, url, kwargs)
         if url.startswith("sqlite"):
             _fast_sqlite(storage.engine)
         return storage
@@ -95,6 +92,44 @@ def open_storage(url: str) -> Any:
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TuneError(f"Cannot open the study storage '{mask(url)}': {first}") from None
+
+
+#: what a database says when another process created the schema at the same moment
+SCHEMA_RACE = ("already exists", "UNIQUE constraint failed", "duplicate key", "database is locked")
+
+
+def _create(optuna: Any, url: str, kwargs: dict[str, Any]) -> Any:
+    """``RDBStorage(url)``, safe when N processes start together on a fresh database: a file
+    lock beside a SQLite file serialises the schema creation; any database's "already
+    exists" race (PostgreSQL, MySQL) is retried, as the schema is then there."""
+    import time
+
+    path = sqlite_path(url)
+    for attempt in range(8):
+        lock = _file_lock(path.with_name(path.name + ".schema.lock")) if path else contextlib.nullcontext()
+        try:
+            with lock, warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # heartbeats are "experimental"
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_INTERVAL,
+                                                  grace_period=GRACE_PERIOD)
+        except Exception as exc:
+            if attempt == 7 or not any(phrase in str(exc) for phrase in SCHEMA_RACE):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Any:
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _fast_sqlite(engine: Any) -> None:

@@ -1,0 +1,97 @@
+"""Checks of tabular data the engine makes around a task's ``prepare``: at training time
+(infinite values, numeric-looking columns with stray strings), and at predict/evaluate time
+against the run's signature (the columns' kinds, the labels seen in training), so a user's
+mistake is one line naming the column and the values, never a framework's traceback."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kampai.core.console import warn
+from kampai.core.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _examples(values: Any, n: int = 3) -> str:
+    shown = [repr(v) for v in list(dict.fromkeys(values))[:n]]
+    return ", ".join(shown) + (" ..." if len(set(values)) > n else "")
+
+
+def _non_numeric(column: pd.Series) -> Any:
+    import pandas as pd
+
+    present = column.dropna()
+    parsed = pd.to_numeric(present, errors="coerce")
+    return present[parsed.isna()]
+
+
+def check_training(X: Any) -> None:
+    """Infinite values are refused; an object column whose values are numbers but for a few
+    strings gets a warning (it would otherwise be one-hot encoded as categories)."""
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(X, pd.DataFrame):
+        return
+    numeric = X.select_dtypes("number")
+    if len(numeric.columns):
+        infinite = [c for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=float, na_value=np.nan)).any()]
+        if infinite:
+            raise DataError(f"Column '{infinite[0]}' holds infinite values (inf): replace them (e.g. by an empty "
+                            "cell, which the preprocessing imputes) or drop the column with data.drop.")
+    for name in X.select_dtypes(include=["object", "string"]).columns:
+        column = X[name].dropna()
+        if len(column) < 5:
+            continue
+        bad = _non_numeric(column)
+        if 0 < len(bad) <= 0.1 * len(column):
+            warn(f"Column '{name}' looks numeric but holds {len(bad)} non-numbers ({_examples(bad)}): it is "
+                 "treated as categories. Clean those cells (or cast the column) to use it as a number.")
+
+
+def check_against_signature(X: Any, signature: dict[str, Any] | None) -> None:
+    """New data must give numeric columns numbers, as in training: name the column and values."""
+    import pandas as pd
+
+    if not signature or not isinstance(X, pd.DataFrame):
+        return
+    for spec in signature.get("inputs") or []:
+        name, dtype = spec.get("name"), str(spec.get("dtype", ""))
+        if name not in X.columns:
+            continue
+        numeric_then = dtype.startswith(("int", "float", "uint", "Int", "Float", "UInt"))
+        if numeric_then and not pd.api.types.is_numeric_dtype(X[name]):
+            bad = _non_numeric(X[name])
+            if len(bad):
+                raise DataError(f"Column '{name}' was numeric ({dtype}) in training but holds "
+                                f"{_examples(bad)} here: fix those values or drop the rows.")
+
+
+def check_labels(y: Any, signature: dict[str, Any] | None) -> None:
+    """Evaluating a classifier on labels it never saw: name them."""
+    if y is None or not signature or not signature.get("classes"):
+        return
+    known = {str(c) for c in signature["classes"]}
+    unseen = sorted({str(v) for v in y.dropna().unique()} - known)
+    if unseen:
+        raise DataError(f"The target holds labels the model never saw in training: {', '.join(unseen[:5])}"
+                        f"{' ...' if len(unseen) > 5 else ''} (it knows {', '.join(sorted(known)[:10])}).")
+
+
+def check_header(path: Any) -> None:
+    """A CSV whose header repeats a column name: pandas would rename it silently (``a.1``)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            header = next(csv.reader(handle, delimiter="\t" if str(path).endswith(".tsv") else ","), [])
+    except OSError:
+        return
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise DataError(f"'{path}' has two columns named '{name}': rename one (kampai would not know "
+                            "which is which).")
+        seen.add(name)

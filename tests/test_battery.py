@@ -1,0 +1,297 @@
+"""The bad-input battery: every mistake a careless or hostile user makes gets one readable
+line (no traceback) and exit code 2, and nothing is left half-written.
+
+Table-driven: each case is (id, setup, command, expected exit code, a phrase the message
+must contain).  ``setup(tmp)`` writes the files the case needs and returns a mapping its
+command can use (``{csv}``, ``{run}`` ...).  After every case ``runs/`` holds no new run
+and no ``.tmp-*`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import invoke, write_churn_csv
+
+Setup = Callable[[Path], dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real run (churn table, RandomForest) that the predict/evaluate cases use."""
+    import kampai
+
+    root = tmp_path_factory.mktemp("battery-run")
+    csv = write_churn_csv(root / "churn.csv")
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        run = kampai.train(task="classification", data=str(csv), target="churn", verbose=False,
+                           model="RandomForestClassifier", params={"n_estimators": 20})
+    finally:
+        os.chdir(old)
+    return (root / run.run_dir).resolve()
+
+
+def _nothing(tmp: Path) -> dict[str, str]:
+    return {}
+
+
+def _csv(tmp: Path) -> dict[str, str]:
+    return {"csv": str(write_churn_csv(tmp / "churn.csv"))}
+
+
+def _write(name: str, text: str | bytes) -> Setup:
+    def setup(tmp: Path) -> dict[str, str]:
+        path = tmp / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        return {"file": str(path), **_csv(tmp)}
+
+    return setup
+
+
+def _frame(name: str, edit: Callable[[Any], Any]) -> Setup:
+    def setup(tmp: Path) -> dict[str, str]:
+        from helpers import churn_frame
+
+        path = tmp / name
+        edit(churn_frame()).to_csv(path, index=False)
+        return {"file": str(path), **_csv(tmp)}
+
+    return setup
+
+
+def _inf(frame: Any) -> Any:
+    frame.loc[3, "income"] = float("inf")
+    return frame
+
+
+def _stringy_age(frame: Any) -> Any:
+    frame["age"] = frame["age"].astype(object)
+    frame.loc[[2, 5], "age"] = "unknown"
+    return frame
+
+
+def _unseen_label(frame: Any) -> Any:
+    frame.loc[:4, "churn"] = "maybe"
+    return frame
+
+
+def _tamper_run(edit: Callable[[Path], None]) -> Callable[[Path, Path], dict[str, str]]:
+    def setup(tmp: Path, trained: Path) -> dict[str, str]:
+        copy = tmp / "runs-copy" / trained.name
+        shutil.copytree(trained, copy)
+        edit(copy)
+        return {"run": str(copy), **_csv(tmp)}
+
+    return setup
+
+
+def _delete(rel: str) -> Callable[[Path], None]:
+    return lambda run: (run / rel).unlink()
+
+
+def _garble(rel: str) -> Callable[[Path], None]:
+    return lambda run: (run / rel).write_text("{not json")
+
+
+TRAIN = ["train", "--task", "classification", "--data", "{csv}", "--target", "churn", "--no-track", "--quiet"]
+TUNE = ["tune", "--task", "classification", "--data", "sklearn:iris", "--no-track", "--quiet", "--no-plots",
+        "--model", "LogisticRegression", "--trials", "1"]
+
+# (id, setup, command, exit code, phrase)
+CASES: list[tuple[str, Setup, list[str], int, str]] = [
+    # -- configs and overrides
+    ("unknown-key", _csv, [*TRAIN, "split.fold=3"], 2, "Did you mean 'folds'"),
+    ("unknown-section", _csv, [*TRAIN, "trainer.epochs=3"], 2, "Unknown config key 'trainer'"),
+    ("unknown-param", _csv, [*TRAIN, "model.params.n_estimatrs=3"], 2, "Did you mean 'n_estimators'"),
+    ("negative-folds", _csv, [*TRAIN, "split.method=kfold", "split.folds=-3"], 2, "split.folds' must be >= 2"),
+    ("one-fold", _csv, [*TRAIN, "split.method=kfold", "split.folds=1"], 2, "must be >= 2"),
+    ("seed-text", _csv, [*TRAIN, "seed=abc"], 2, "Config key 'seed' must be int"),
+    ("seed-negative", _csv, [*TRAIN, "seed=-1"], 2, "must be >= 0"),
+    ("test-size-text", _csv, [*TRAIN, "split.test_size=half"], 2, "split.test_size' must be int or float"),
+    ("shuffle-text", _csv, [*TRAIN, "split.shuffle=maybe"], 2, "split.shuffle' must be bool"),
+    ("predictions-text", _csv, [*TRAIN, "output.predictions=sometimes"], 2, "must be bool"),
+    ("bad-yaml-override", _csv, [*TRAIN, "model.params={a: [}"], 2, "Cannot parse overrides"),
+    ("override-without-equals", _csv, [*TRAIN, "split.folds"], 2, "must look like 'section.key=value'"),
+    ("params-not-mapping", _csv, [*TRAIN, "model.params=3"], 2, "must be a mapping"),
+    ("missing-config", _nothing, ["train", "-c", "nowhere.yaml"], 2, "does not exist"),
+    ("config-not-mapping", _write("list.yaml", "- a\n- b\n"), ["train", "-c", "{file}"], 2,
+     "must hold a mapping"),
+    ("config-invalid-yaml", _write("bad.yaml", "task: [classification\n"), ["train", "-c", "{file}"], 2,
+     "is not valid YAML"),
+    ("config-latin1", _write("latin.yaml", "name: caf\xe9\n".encode("latin-1")), ["train", "-c", "{file}"], 2,
+     "is not valid"),
+    ("config-binary", _write("bin.yaml", bytes(range(256))), ["train", "-c", "{file}"], 2, "is not valid"),
+    ("no-task", _csv, ["train", "--data", "{csv}", "--no-track"], 2, "No task given"),
+    ("unknown-task", _csv, ["train", "--task", "clasification", "--data", "{csv}"], 2,
+     "Did you mean 'classification'"),
+    ("unknown-framework", _csv, [*TRAIN, "--framework", "sklern"], 2, "Did you mean 'sklearn'"),
+    ("framework-wrong-task", _csv, ["train", "--task", "regression", "--framework", "darts", "--data", "{csv}",
+                                    "--target", "income", "--no-track"], 2, "does not support task 'regression'"),
+    ("unknown-estimator", _csv, [*TRAIN, "--model", "RandomForestClasifier"], 2,
+     "Did you mean 'RandomForestClassifier'"),
+    ("unknown-split", _csv, [*TRAIN, "split.method=stratifed"], 2, "Did you mean 'stratified'"),
+    ("unknown-metric", _csv, [*TRAIN, "metrics=[acurracy]"], 2, "Did you mean 'accuracy'"),
+    ("bad-run-name", _csv, [*TRAIN, "name=../../x"], 2, "Invalid run name '../../x'"),
+    ("device-for-sklearn", _csv, [*TRAIN, "--device", "cuda"], 2, "does not train on a device"),
+    ("device-typo", _csv, [*TRAIN, "--device", "gpu"], 2, "must be auto, cpu, cuda, cuda:N or mps"),
+    ("unknown-serializer", _csv, [*TRAIN, "--serializer", "pickel"], 2, "Unknown serializer 'pickel'"),
+    ("unknown-option", _csv, [*TRAIN, "--trakcing-uri", "x"], 2, "No such option"),
+    ("tracking-uri-scheme", _csv, [*TRAIN[:-2], "--tracking-uri", "foo://bar"], 2, "has the scheme 'foo'"),
+    ("block-syntax", _csv, ["-p", "mlflow", "train"], 2, "-p takes 'no:NAME'"),
+    # -- data files
+    ("missing-data", _nothing, ["train", "--task", "classification", "--data", "nope.csv", "--no-track"], 2,
+     "does not exist"),
+    ("wrong-suffix", _write("data.xlsx", "a,b\n1,2\n"), ["train", "--task", "classification", "--data", "{file}",
+                                                          "--no-track"], 2, "use a .csv, .tsv or .parquet file"),
+    ("empty-csv", _write("empty.csv", "a,b\n"), ["train", "--task", "classification", "--data", "{file}",
+                                                  "--target", "b", "--no-track"], 2, "holds no rows"),
+    ("unknown-dataset", _nothing, ["train", "--task", "classification", "--data", "sklearn:irs"], 2,
+     "Did you mean 'sklearn:iris'"),
+    ("missing-target", _csv, [*TRAIN[:5], "--target", "chrun", "--no-track"], 2, "Did you mean 'churn'"),
+    ("regression-target-for-classification", _csv, [*TRAIN[:5], "--target", "income", "--no-track"], 2,
+     "looks like a regression target"),
+    ("one-class", _frame("one.csv", lambda f: f.assign(churn="yes")),
+     ["train", "--task", "classification", "--data", "{file}", "--target", "churn", "--no-track"], 2,
+     "at least 2 classes"),
+    ("missing-target-values", _frame("holes.csv", lambda f: f.assign(churn=f["churn"].where(f.index % 5 > 0))),
+     ["train", "--task", "classification", "--data", "{file}", "--target", "churn", "--no-track"], 2,
+     "missing values"),
+    ("infinite-values", _frame("inf.csv", _inf),
+     ["train", "--task", "classification", "--data", "{file}", "--target", "churn", "--no-track"], 2,
+     "Column 'income' holds infinite values"),
+    ("duplicate-columns", _write("dup.csv", "a,a,y\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n"),
+     ["train", "--task", "classification", "--data", "{file}", "--target", "y", "--no-track"], 2,
+     "has two columns named 'a'"),
+    ("features-include-target", _csv, [*TRAIN, "data.features=[age,churn]"], 2, "includes the target column"),
+    ("drop-unknown", _csv, [*TRAIN, "data.drop=[agee]"], 2, "Did you mean 'age'"),
+    ("group-unknown", _csv, [*TRAIN, "split.method=group", "data.group=custommer"], 2, "Did you mean 'customer'"),
+    ("all-dropped", _csv, [*TRAIN, "data.features=[]", "data.drop=[age,income,city,plan,customer,day]"], 2,
+     "No feature columns are left"),
+    # -- tuning
+    ("trials-text", _nothing, [*TUNE[:-2], "tune.trials=lots"], 2, "tune.trials' must be int"),
+    ("jobs-zero", _nothing, [*TUNE, "tune.jobs=0"], 2, "tune.jobs' must be >= 1"),
+    ("max-failures-negative", _nothing, [*TUNE, "tune.max_failures=-1"], 2, "must be >= 0"),
+    ("study-traversal", _nothing, [*TUNE, "--study", "../../x"], 2, "Invalid study name '../../x'"),
+    ("study-slash", _nothing, [*TUNE, "--study", "a/b"], 2, "Invalid study name 'a/b'"),
+    ("study-absolute", _nothing, [*TUNE, "--study", "/abs/path"], 2, "Invalid study name '/abs/path'"),
+    ("unknown-sampler", _nothing, [*TUNE, "--sampler", "tpee"], 2, "Did you mean 'tpe'"),
+    ("unknown-pruner", _nothing, [*TUNE, "--pruner", "median2"], 2, "median"),
+    ("bad-search-space", _nothing, [*TUNE, "model.search={C: {type: float, low: 5, high: 1}}"], 2, "C"),
+    ("unknown-direction", _nothing, [*TUNE, "--direction", "up"], 2, "Unknown direction 'up'"),
+    ("storage-unreachable", _nothing, [*TUNE, "--storage", "postgresql://u:secret@127.0.0.1:1/db"], 2,
+     "Cannot open the study storage"),
+    ("from-unknown-study", _nothing, ["train", "--from-study", "never-tuned", "--no-track"], 2, "never-tuned"),
+    # -- file system
+    ("runs-dir-is-a-file", _write("afile", "x"), [*TRAIN, "--runs-dir", "{file}"], 2, "Cannot write runs into"),
+    # -- plugins
+    ("blocked-framework", _csv, ["-p", "no:sklearn", *TRAIN], 2, "plugin 'sklearn' is blocked"),
+    ("unknown-command", _nothing, ["-p", "no:mlflow", "registry", "list"], 2, "may come from a plugin"),
+]
+
+# predict / evaluate cases on the trained run (setup gets the run too)
+RUN_CASES: list[tuple[str, Callable[[Path, Path], dict[str, str]], list[str], int, str]] = [
+    ("predict-missing-run", lambda tmp, run: {}, ["predict", "runs/nope", "--data", "sklearn:iris"], 2,
+     "does not exist"),
+    ("predict-no-data", lambda tmp, run: {"run": str(run)}, ["predict", "{run}"], 2, "No data given"),
+    ("predict-missing-column", lambda tmp, run: {"run": str(run), **_frame("few.csv", lambda f: f.drop(
+        columns=["income"]))(tmp)}, ["predict", "{run}", "--data", "{file}"], 2, "Column 'income'"),
+    ("predict-string-in-numeric", lambda tmp, run: {"run": str(run), **_frame("s.csv", _stringy_age)(tmp)},
+     ["predict", "{run}", "--data", "{file}"], 2, "Column 'age' was numeric"),
+    ("evaluate-unseen-label", lambda tmp, run: {"run": str(run), **_frame("u.csv", _unseen_label)(tmp)},
+     ["evaluate", "{run}", "--data", "{file}"], 2, "labels the model never saw in training: maybe"),
+    ("evaluate-without-target", lambda tmp, run: {"run": str(run), **_frame("nt.csv", lambda f: f.drop(
+        columns=["churn"]))(tmp)}, ["evaluate", "{run}", "--data", "{file}"], 2, "Column 'churn' (target) is not in the data"),
+    ("horizon-for-classification", lambda tmp, run: {"run": str(run), **_csv(tmp)},
+     ["predict", "{run}", "--data", "{csv}", "--horizon", "3"], 2, "does not predict ahead"),
+    ("run-missing-meta", _tamper_run(_delete("meta.json")), ["predict", "{run}", "--data", "{csv}"], 2,
+     "is incomplete: meta.json is missing"),
+    ("run-corrupt-metrics", _tamper_run(_garble("metrics.json")), ["predict", "{run}", "--data", "{csv}"], 2,
+     "is corrupt"),
+    ("run-corrupt-manifest", _tamper_run(_garble("manifest.json")), ["predict", "{run}", "--data", "{csv}"], 2,
+     "manifest.json is corrupt"),
+    ("run-missing-model", _tamper_run(_delete("model/model.joblib")), ["predict", "{run}", "--data", "{csv}"], 2,
+     "'model/model.joblib' is missing"),
+    ("run-changed-config", _tamper_run(lambda r: (r / "config.yaml").write_text(
+        (r / "config.yaml").read_text() + "\n# edited\n")), ["predict", "{run}", "--data", "{csv}"], 2,
+     "'config.yaml' does not match its recorded sha256"),
+    ("output-is-a-folder", lambda tmp, run: {"run": str(run), **_csv(tmp)},
+     ["predict", "{run}", "--data", "{csv}", "--output", "{tmp}"], 2, "Cannot use"),
+    ("registry-bad-name", lambda tmp, run: {"run": str(run)},
+     ["registry", "register", "{run}", "--name", "../../x"], 2, "Invalid registered model name '../../x'"),
+    ("registry-unknown-ref", lambda tmp, run: {}, ["predict", "nosuchmodel@production", "--data", "sklearn:iris"],
+     2, "registry"),
+]
+
+
+def _fill(part: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        part = part.replace("{" + name + "}", value)
+    return part
+
+
+def _run_case(tmp: Path, values: dict[str, str], command: list[str], code: int, phrase: str) -> None:
+    values = {"tmp": str(tmp), **values}
+    args = [_fill(part, values) for part in command]
+    before = {p.name for p in Path("runs").iterdir()} if Path("runs").is_dir() else set()
+    result = invoke(*args)
+    assert result.code == code, f"{args}: exit {result.code}\n{result.stderr}"
+    assert phrase in result.stderr, f"{args}: {result.stderr!r} does not say {phrase!r}"
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(lines) <= 1, result.stderr
+    after = {p.name for p in Path("runs").iterdir()} if Path("runs").is_dir() else set()
+    assert after == before, f"{args} left {sorted(after - before)} in runs/"
+
+
+@pytest.mark.parametrize(("setup", "command", "code", "phrase"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(tmp_path: Path, setup: Setup, command: list[str], code: int, phrase: str) -> None:
+    _run_case(tmp_path, setup(tmp_path), command, code, phrase)
+
+
+@pytest.mark.parametrize(("setup", "command", "code", "phrase"), [c[1:] for c in RUN_CASES],
+                         ids=[c[0] for c in RUN_CASES])
+def test_bad_input_on_a_run(tmp_path: Path, trained: Path, setup: Any, command: list[str], code: int,
+                            phrase: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if command[0] == "registry":
+        monkeypatch.delenv("KAMPAI_BLOCK_PLUGINS", raising=False)
+    _run_case(tmp_path, setup(tmp_path, trained), command, code, phrase)
+
+
+def test_the_battery_is_big_enough() -> None:
+    assert len(CASES) + len(RUN_CASES) >= 60
+
+
+def test_a_raising_observer_does_not_break_train(tmp_path: Path) -> None:
+    """An observer's exception is a warning naming the plugin; the run and exit code stand;
+    --strict-plugins turns it back into an error."""
+    from kampai.core.host import get_host
+    from kampai.plugin import hookimpl
+
+    class Broken:
+        @hookimpl
+        def kampai_after_train(self, ctx: Any, run: Any) -> None:
+            raise RuntimeError("tracker down")
+
+        @hookimpl
+        def kampai_before_fit(self, ctx: Any, data: Any) -> None:
+            raise ValueError("bad observer")
+
+    get_host().register(Broken(), "broken-observer")
+    values = _csv(tmp_path)
+    code, out, err = invoke(*[_fill(p, values) for p in TRAIN], "--json")
+    assert code == 0, err
+    assert "plugin 'broken-observer' failed in kampai_after_train (RuntimeError: tracker down)" in err
+    assert "plugin 'broken-observer' failed in kampai_before_fit" in err
+    assert Path(json.loads(out)["run_dir"]).is_dir()
+    get_host().register(Broken(), "broken-observer-2")
+    with pytest.raises(ValueError, match="bad observer"):
+        invoke("--strict-plugins", *[_fill(p, values) for p in TRAIN])
