@@ -209,7 +209,8 @@ RUN_CASES: list[tuple[str, Callable[[Path, Path], dict[str, str]], list[str], in
     ("evaluate-unseen-label", lambda tmp, run: {"run": str(run), **_frame("u.csv", _unseen_label)(tmp)},
      ["evaluate", "{run}", "--data", "{file}"], 2, "labels the model never saw in training: maybe"),
     ("evaluate-without-target", lambda tmp, run: {"run": str(run), **_frame("nt.csv", lambda f: f.drop(
-        columns=["churn"]))(tmp)}, ["evaluate", "{run}", "--data", "{file}"], 2, "Column 'churn' (target) is not in the data"),
+        columns=["churn"]))(tmp)}, ["evaluate", "{run}", "--data", "{file}"], 2,
+     "Column 'churn' (target) is not in the data"),
     ("horizon-for-classification", lambda tmp, run: {"run": str(run), **_csv(tmp)},
      ["predict", "{run}", "--data", "{csv}", "--horizon", "3"], 2, "does not predict ahead"),
     ("run-missing-meta", _tamper_run(_delete("meta.json")), ["predict", "{run}", "--data", "{csv}"], 2,
