@@ -21,6 +21,9 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     # trackers (the mlflow plugin) log nothing unless a test asks: tests/test_tracking*.py
     # and test_registry*.py unset it
     os.environ.setdefault("KAMPAI_NO_TRACK", "1")
+    # ... and when they do, in the foreground, so a test reads the MLflow record at once
+    # (tests/test_tracking.py::test_the_push_runs_in_the_background covers the default)
+    os.environ.setdefault("KAMPAI_TRACK_FOREGROUND", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -165,3 +165,35 @@ def test_a_study_tuned_while_the_server_is_down_is_synced_later(tmp_path: Path, 
     best = json.loads((folder / "best.json").read_text())
     assert parent.data.metrics["best_value"] == pytest.approx(best["value"])
     assert float(parent.data.params["best.var_smoothing"]) == pytest.approx(best["params"]["var_smoothing"])
+
+
+def test_the_push_runs_in_the_background_and_nothing_is_lost(tmp_path: Path, monkeypatch) -> None:
+    """The default: `runner train` hands the finished run to a background push (it does not
+    wait for MLflow); a failed push stays pending for `runner runs sync`, which waits for a
+    push in progress and never pushes a run twice."""
+    import time
+
+    monkeypatch.delenv("KAMPAI_TRACK_FOREGROUND")
+    assert cli("train", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB", "-q") == 0
+    (folder,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
+    deadline = time.time() + 120
+    while (folder / "tracking-pending.json").exists() and time.time() < deadline:
+        time.sleep(0.3)
+    assert not (folder / "tracking-pending.json").exists(), (tmp_path / ".kampai" / "mlflow-push.log").read_text()
+    uri = store(tmp_path)
+    assert [r.data.tags["kampai.run_id"] for r in runs_of(uri)] == [folder.name]
+    assert cli("runs", "sync") == 0 and len(runs_of(uri)) == 1  # nothing pushed twice
+    # a background push that fails keeps the run pending, with the reason
+    down = f"http://127.0.0.1:{free_port()}"
+    assert cli("train", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB", "-q",
+               "--tracking-uri", down) == 0
+    late = next(p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".") and p != folder)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        marker = json.loads((late / "tracking-pending.json").read_text())
+        if "queued" not in marker["error"]:
+            break
+        time.sleep(0.3)
+    assert "queued" not in marker["error"] and marker["uri"] == down
+    assert cli("runs", "sync", "--tracking-uri", uri) == 0
+    assert len(runs_of(uri)) == 2 and not (late / "tracking-pending.json").exists()

@@ -52,6 +52,10 @@ def kampai_add_settings(settings: Any) -> None:
                          type=bool, option="--no-track", option_value=False))
     settings.add(Setting("tracking.uri", None, "tracking store or server; null = $MLFLOW_TRACKING_URI, "
                          "else .kampai/mlflow.db", type=str, option="--tracking-uri", check=_check_uri))
+    settings.add(Setting("tracking.background", True, "push each finished run to MLflow from a background "
+                         "process (the command does not wait; runner runs sync --wait waits); false: log in "
+                         "the foreground", type=bool, option="--track-foreground", option_value=False,
+                         commands=("train",)))
     settings.add(Setting("tracking.experiment", None, 'experiment name; null = the config\'s name, else "kampai"',
                          type=str))
     settings.add(Setting("tracking.trials", False, "tuning: also log every trial as a child run of the "
@@ -109,7 +113,7 @@ def kampai_on_tune_error(ctx: Any, error: BaseException) -> None:
 def kampai_sync_runs(runs_dir: Path, tracking_uri: str | None) -> list[str]:
     from kampai.plugins.mlflow import tracking
 
-    return tracking.sync(Path(runs_dir), tracking_uri)
+    return tracking.sync(Path(runs_dir), tracking_uri, wait=True)
 
 
 @hookimpl

@@ -444,6 +444,9 @@ def track_run(ctx: Any, run: Any) -> None:
             parent = link["run_id"]
             extra["mlflow.parentRunId"] = parent
     study_dir = link.get("dir")
+    if not link and background(cfg):
+        queue_push(run.run_dir, uri, experiment)
+        return
     try:
         record = log_run(run, uri, experiment, model=run.loaded_model, extra_tags=extra)
         if parent and study_dir and Path(study_dir).is_dir():
@@ -458,33 +461,90 @@ def track_run(ctx: Any, run: Any) -> None:
     ctx.state["mlflow_run_id"] = record["run_id"]
 
 
+def background(cfg: dict[str, Any]) -> bool:
+    """``tracking.background`` (default true), unless ``KAMPAI_TRACK_FOREGROUND`` is set."""
+    if os.environ.get("KAMPAI_TRACK_FOREGROUND", "").strip() not in ("", "0", "false"):
+        return False
+    value = (cfg.get("tracking") or {}).get("background")
+    return True if value is None else bool(value)
+
+
+def queue_push(folder: Path, uri: str, experiment: str) -> None:
+    """Keep the finished run pending and hand it to a detached process that pushes it, so
+    the user does not wait for MLflow.  If that process fails, the run stays pending and
+    ``runner runs sync`` pushes it; ``runner runs sync --wait`` waits for it."""
+    import subprocess
+    import sys
+
+    mark_pending(folder, uri, experiment, RuntimeError("queued for the background push"))
+    log = Path(".kampai") / "mlflow-push.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            subprocess.Popen([sys.executable, "-m", "kampai.plugins.mlflow.push", str(Path(folder).resolve())],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+    except OSError as exc:
+        warn(f"the background push could not start ({exc}); run 'runner runs sync' to push {folder}.")
+
+
+@contextlib.contextmanager
+def push_lock(folder: Path, wait: bool = True) -> Any:
+    """One pusher per run folder at a time (the background one, ``runner runs sync``);
+    yields False when ``wait`` is off and another holds it."""
+    import fcntl
+
+    fd = os.open(Path(folder) / (PENDING + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def push_one(folder: Path, marker: dict[str, Any], override_uri: str | None = None) -> None:
+    """Push one pending run or study folder and clear its marker (raises on failure)."""
+    from kampai.plugin import open_run
+
+    uri = override_uri or marker.get("uri") or tracking_uri()
+    experiment = marker.get("experiment") or DEFAULT_EXPERIMENT
+    if marker.get("kind") == "study":
+        log_study_folder(folder, uri, experiment)
+    else:
+        run = open_run(folder)
+        try:
+            model = run.model
+        except Exception:
+            model = None
+        log_run(run, uri, experiment, model=model)
+    (folder / PENDING).unlink(missing_ok=True)
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]
 
 
-def sync(runs_dir: Path, override_uri: str | None = None) -> list[str]:
-    """Push every pending run folder; returns the ids pushed; raises when none could be."""
-    from kampai.plugin import open_run
-
+def sync(runs_dir: Path, override_uri: str | None = None, wait: bool = True) -> list[str]:
+    """Push every pending run folder; returns the ids pushed; raises when none could be.
+    A folder a background push holds is waited for (``wait``) or skipped."""
     pushed, failures = [], []
-    for folder, marker in pending(runs_dir):
-        uri = override_uri or marker.get("uri") or tracking_uri()
-        experiment = marker.get("experiment") or DEFAULT_EXPERIMENT
-        try:
-            if marker.get("kind") == "study":
-                log_study_folder(folder, uri, experiment)
-            else:
-                run = open_run(folder)
-                try:
-                    model = run.model
-                except Exception:
-                    model = None
-                log_run(run, uri, experiment, model=model)
-        except Exception as exc:
-            failures.append(f"{folder.name}: {_short(exc)}")
-            continue
-        (folder / PENDING).unlink(missing_ok=True)
+    for folder, _ in pending(runs_dir):
+        with push_lock(folder, wait=wait) as held:
+            marker_file = folder / PENDING
+            if not held or not marker_file.exists():  # being pushed, or the push just finished
+                continue
+            try:
+                push_one(folder, json.loads(marker_file.read_text()), override_uri)
+            except Exception as exc:
+                failures.append(f"{folder.name}: {_short(exc)}")
+                continue
         pushed.append(folder.name)
     if failures and not pushed:
         raise KampaiError("Nothing could be pushed: " + "; ".join(failures))
