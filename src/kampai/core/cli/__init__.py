@@ -179,9 +179,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(143)
         raise
     except OSError as exc:
-        if _debug or not exc.filename:
+        import errno
+
+        environment = exc.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM)
+        if _debug or not (exc.filename or environment):
             raise
-        _error(f"Cannot use '{exc.filename}': {exc.strerror or exc}.", 2)
+        where = f"'{exc.filename}'" if exc.filename else "a file (the disk or folder refused the write)"
+        _error(f"Cannot use {where}: {exc.strerror or exc}. Nothing was left half-written.", 2)
     except KampaiError as exc:
         if _debug:
             raise
