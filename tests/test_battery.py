@@ -296,3 +296,29 @@ def test_a_raising_observer_does_not_break_train(tmp_path: Path) -> None:
     get_host().register(Broken(), "broken-observer-2")
     with pytest.raises(ValueError, match="bad observer"):
         invoke("--strict-plugins", *[_fill(p, values) for p in TRAIN])
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A real, tiny file system (tmpfs of 64 KiB): training into it runs out of space."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root and mount to make a small file system")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path, full_disk: Path) -> None:
+    values = _csv(tmp_path)
+    args = [_fill(p, values) for p in TRAIN] + ["--runs-dir", str(full_disk / "runs"),
+                                                "model.params.n_estimators=300"]
+    code, _, err = invoke(*args)
+    assert code == 2, err
+    assert "No space left on device" in err and "Traceback" not in err
+    assert [p.name for p in (full_disk / "runs").iterdir()] == []
