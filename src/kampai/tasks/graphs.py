@@ -90,9 +90,9 @@ def _pick(frame: pd.DataFrame, named: Any, guesses: tuple[str, ...], role: str, 
 
 
 def _edges_of(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> pd.DataFrame:
-    source = data_cfg.get("edges")
+    source = frame.attrs.get("edges")  # a frame that brings its own edges (with_edges) wins
     if source is None:
-        source = frame.attrs.get("edges")
+        source = data_cfg.get("edges")
     if source is None:
         raise DataError("No edges table: pass --edges FILE (CSV/Parquet with source and target node ids), "
                         "or set data.edges.")
@@ -113,6 +113,17 @@ def _edge_columns(edges: pd.DataFrame, data_cfg: dict[str, Any], skip: tuple[Any
     elif "weight" in edges.columns:
         weight = "weight"
     return src, dst, weight
+
+
+def with_edges(table: pd.DataFrame, edges: pd.DataFrame, nodes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``table`` (nodes, or graphs) carrying its edges table (and a per-node table for graph
+    classification), for the Python API: ``kampai.train(data=with_edges(nodes, edges), ...)``;
+    these win over ``data.edges``/``data.nodes``."""
+    out = table.copy()
+    out.attrs["edges"] = edges
+    if nodes is not None:
+        out.attrs["nodes"] = nodes
+    return out
 
 
 def _as_key(values: Any) -> np.ndarray:
@@ -319,6 +330,8 @@ class NodeClassification(Task):
         y = frame[target].reset_index(drop=True) if target and target in frame.columns else None
         if y is not None and training:
             _check_labels(self.name, y)
+        if y is not None:
+            graph.info["labelled"] = y.notna().to_numpy()
         return TaskData(X=graph, y=y, info={"features": [str(c) for c in features.columns], "node_id": node_id,
                                             "structural": list(kinds), "edges": [src, dst, *([weight] if weight else [])],
                                             **stats})
@@ -425,7 +438,7 @@ class GraphClassification(Task):
         if unknown:
             raise DataError(f"The edges table names {len(unknown)} graph ids that the graphs table lacks "
                             f"(e.g. {', '.join(unknown[:5])}).")
-        nodes_source = data_cfg.get("nodes") if data_cfg.get("nodes") is not None else frame.attrs.get("nodes")
+        nodes_source = frame.attrs.get("nodes") if frame.attrs.get("nodes") is not None else data_cfg.get("nodes")
         node_table = None
         node_cols: list[str] = []
         if nodes_source is not None:
@@ -560,8 +573,12 @@ def karate_pyg() -> pd.DataFrame:
     """PyG's KarateClub (ships inside torch_geometric): 34 members, 4 communities."""
     import pandas as pd
 
+    import warnings
+
     try:
-        from torch_geometric.datasets import KarateClub
+        with warnings.catch_warnings():  # torch_geometric's import scripts a module with torch.jit
+            warnings.simplefilter("ignore", FutureWarning)
+            from torch_geometric.datasets import KarateClub
     except ImportError:
         raise DataError("pyg:karate ships with PyTorch Geometric: pip install 'kampai[pyg]'.") from None
     data = KarateClub()[0]
@@ -676,7 +693,7 @@ def kampai_add_settings(settings: Any) -> None:
     add(Setting("data.directed", False, "graphs: edges are directed (default: undirected, both directions)",
                 type=bool, option="--directed", option_value=True))
     add(Setting("data.structural", "auto", "graphs: structural node features: auto (when no features), none, "
-                "or degree,rwpe", type=(str, list), option="--structural"))
+                "or a list of degree,rwpe,laplacian", type=(str, list), option="--structural"))
     add(Setting("data.pe_steps", DEFAULT_PE_STEPS, "graphs: random-walk positional encoding steps", type=int))
     add(Setting("predict.nodes", None, "node classification: predict these node ids (comma-separated)",
                 type=str, option="--nodes", commands=("predict",)))

@@ -188,6 +188,7 @@ class PyGFramework(Framework):
 
     # ------------------------------------------------------------------ build
     def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> GraphModel:
+        _pyg_models()  # torch_geometric imported once, quietly
         import torch
 
         if task.name not in self.tasks:
@@ -295,6 +296,7 @@ class PyGFramework(Framework):
         labelled = np.flatnonzero(data.y.notna().to_numpy())
         labels = np.array([index[_plain(v)] for v in data.y.iloc[labelled]], dtype=np.int64)
         train_pos, val_pos = _validation(labelled, labels, model.train["val_size"], model.seed)
+        train_pos, val_pos = labelled[train_pos], labelled[val_pos]  # positions into data
         if task.name == NODE_TASK:
             graph = data.X
             x, ei, w = (t.to(device) if t is not None else None for t in self._node_tensors(model, graph))
@@ -303,10 +305,13 @@ class PyGFramework(Framework):
             y_all = y_all.to(device)
             tr = torch.as_tensor(graph.select[train_pos]).to(device)
             va = torch.as_tensor(graph.select[val_pos]).to(device)
-            has_labels = np.zeros(graph.num_nodes, dtype=bool)
-            has_labels[graph.select[labelled]] = True
+            has_labels = graph.info.get("labelled")  # over the whole graph, not only this fold
+            if has_labels is None:
+                has_labels = np.zeros(graph.num_nodes, dtype=bool)
+                has_labels[graph.select[labelled]] = True
             model.graph = {"x": x.cpu().numpy(), "edge_index": graph.edge_index, "ids": graph.node_ids,
-                           "edge_weight": graph.edge_weight, "labelled": has_labels}
+                           "edge_weight": graph.edge_weight, "labelled": has_labels,
+                           "node_id": graph.info.get("node_id")}
             loader = None
             if model.train["batch_size"] is not None:
                 from torch_geometric.data import Data
@@ -453,6 +458,7 @@ class PyGFramework(Framework):
                 raise DataError(f"--nodes names {len(missing)} ids that the training graph lacks "
                                 f"(e.g. {', '.join(map(str, missing[:5]))}).")
         graph.node_ids, graph.select = ids, select  # format_predictions names these nodes
+        graph.info["node_id"] = g.get("node_id") or graph.info.get("node_id")
         w = None if g["edge_weight"] is None else torch.as_tensor(g["edge_weight"])
         return torch.as_tensor(g["x"]), torch.as_tensor(g["edge_index"]), w, select
 
@@ -475,11 +481,14 @@ class PyGFramework(Framework):
                   "node_encoder": model.node_encoder.spec, "graph_encoder": model.graph_encoder.spec,
                   "in_channels": model.in_channels, "graph_channels": model.graph_channels,
                   "best_epoch": model.best_epoch, "history": model.history,
+                  "node_id": (model.graph or {}).get("node_id"),
                   "sha256": {name: file_sha256(path / name) for name in (WEIGHTS, GRAPH) if (path / name).exists()}}
         (path / CONFIG).write_text(json.dumps(config, indent=2, default=_plain))
 
     def load(self, path: Path) -> GraphModel:
         import numpy as np
+
+        _pyg_models()
         import torch
 
         try:
@@ -508,7 +517,7 @@ class PyGFramework(Framework):
             with np.load(path / GRAPH, allow_pickle=False) as z:
                 model.graph = {"x": z["x"], "edge_index": z["edge_index"], "ids": z["ids"],
                                "labelled": z["labelled"], "edge_weight": z["edge_weight"] if "edge_weight" in z
-                               else None}
+                               else None, "node_id": config.get("node_id")}
         return model
 
 
