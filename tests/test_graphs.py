@@ -13,19 +13,18 @@ import pytest
 pytest.importorskip("torch_geometric")
 pytest.importorskip("networkx")
 
-from helpers import invoke  # noqa: E402
-
-import kampai  # noqa: E402
-from kampai import load_run  # noqa: E402
-from kampai.plugins.pyg.framework import PyGFramework  # noqa: E402
-from kampai.tasks.graphs import (  # noqa: E402
+import kampai
+from helpers import invoke
+from kampai import load_run
+from kampai.plugins.pyg.framework import PyGFramework
+from kampai.tasks.graphs import (
     GraphClassification,
     NodeClassification,
     atlas,
     karate_networkx,
     with_edges,
 )
-from kampai.testing import check_task, parametrize_with_checks  # noqa: E402
+from kampai.testing import check_task, parametrize_with_checks
 
 TINY = {"epochs": 5, "hidden_channels": 8}
 NODE = {"task": "node-classification", "framework": "pyg", "verbose": False}

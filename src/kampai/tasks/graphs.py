@@ -102,7 +102,8 @@ def _edges_of(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> pd.DataFrame:
     return edges
 
 
-def _edge_columns(edges: pd.DataFrame, data_cfg: dict[str, Any], skip: tuple[Any, ...] = ()) -> tuple[str, str, str | None]:
+def _edge_columns(edges: pd.DataFrame, data_cfg: dict[str, Any],
+                  skip: tuple[Any, ...] = ()) -> tuple[str, str, str | None]:
     src = _pick(edges, data_cfg.get("source"), ("source", "src", "from", "u", "node1", "head"), "edge source",
                 "source", 0, skip)
     dst = _pick(edges, data_cfg.get("target_node"), ("target", "dst", "to", "v", "node2", "tail"), "edge target",
@@ -230,7 +231,8 @@ def laplacian_pe(n: int, edge_index: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def structural_kinds(data_cfg: dict[str, Any], has_features: bool, task: str = "node-classification") -> tuple[str, ...]:
+def structural_kinds(data_cfg: dict[str, Any], has_features: bool,
+                     task: str = "node-classification") -> tuple[str, ...]:
     value = data_cfg.get("structural", "auto")
     if value is None or value == "auto":
         return () if has_features else AUTO[task]
@@ -332,9 +334,9 @@ class NodeClassification(Task):
             _check_labels(self.name, y)
         if y is not None:
             graph.info["labelled"] = y.notna().to_numpy()
+        edge_columns = [src, dst, *([weight] if weight else [])]
         return TaskData(X=graph, y=y, info={"features": [str(c) for c in features.columns], "node_id": node_id,
-                                            "structural": list(kinds), "edges": [src, dst, *([weight] if weight else [])],
-                                            **stats})
+                                            "structural": list(kinds), "edges": edge_columns, **stats})
 
     def format_predictions(self, data: TaskData, prediction: Prediction) -> pd.DataFrame:
         graph: Graph = data.X
@@ -362,10 +364,8 @@ class NodeClassification(Task):
             nodes = [n.strip() for n in nodes.split(",") if n.strip()]
         only_unlabelled = bool(options.get("unlabelled"))
         if data is None:
-            if only_unlabelled:
-                wanted = None  # the framework knows which training nodes had no label
-            else:
-                wanted = None if nodes is None else _as_key(nodes)
+            # --unlabelled: the framework knows which training nodes had no label
+            wanted = None if only_unlabelled or nodes is None else _as_key(nodes)
             graph = Graph(node_ids=np.asarray(wanted if wanted is not None else [], dtype=str),
                           features=_empty_frame(0), structural=np.zeros((0, 0), np.float32),
                           edge_index=np.zeros((2, 0), np.int64), reference=True,
@@ -571,9 +571,9 @@ def node_kfold(data: TaskData, cfg: dict[str, Any]) -> list:
 
 def karate_pyg() -> pd.DataFrame:
     """PyG's KarateClub (ships inside torch_geometric): 34 members, 4 communities."""
-    import pandas as pd
-
     import warnings
+
+    import pandas as pd
 
     try:
         with warnings.catch_warnings():  # torch_geometric's import scripts a module with torch.jit

@@ -29,7 +29,6 @@ from kampai.plugin import (
     TaskData,
     did_you_mean,
     file_sha256,
-    warn,
 )
 from kampai.plugins.pyg.features import Encoder
 
@@ -516,8 +515,8 @@ class PyGFramework(Framework):
         if (path / GRAPH).exists():
             with np.load(path / GRAPH, allow_pickle=False) as z:
                 model.graph = {"x": z["x"], "edge_index": z["edge_index"], "ids": z["ids"],
-                               "labelled": z["labelled"], "edge_weight": z["edge_weight"] if "edge_weight" in z
-                               else None, "node_id": config.get("node_id")}
+                               "labelled": z["labelled"], "edge_weight": z.get("edge_weight"),
+                               "node_id": config.get("node_id")}
         return model
 
 
