@@ -175,8 +175,15 @@ class PyGFramework(Framework):
     def describe(self, estimator: str, ctx: BuildContext) -> dict[str, Any]:
         cls = model_class(estimator)
         out = {**TRAIN, **(NET if estimator in MODELS else {})}
+        known = dict(_init_params(cls))
+        if estimator in MODELS:
+            import torch_geometric.nn as gnn
+
+            for conv in filter(None, [MODELS[estimator]]):
+                for key, param in _init_params(getattr(gnn, conv)).items():
+                    known.setdefault(key, param)
         for key in sorted(valid_net_params(estimator, cls)):
-            param = _init_params(cls).get(key)
+            param = known.get(key)
             out.setdefault(key, None if param is None or param.default is inspect.Parameter.empty else param.default)
         return {k: v for k, v in out.items() if isinstance(v, (int, float, str, bool, list, type(None)))}
 
