@@ -87,6 +87,10 @@ def test_cli_train_predict_unlabelled_nodes(tmp_path: Path) -> None:
     assert rows[0].startswith("0,Mr. Hi") and rows[1].startswith("33,Officer")
     code, _out, err = invoke("predict", str(run_dir), "--nodes", "0,999")
     assert code == 2 and "999" in err
+    # runner evaluate scores the labelled nodes only
+    code, out, err = invoke("evaluate", str(run_dir), "--data", str(nodes), "--json")
+    assert code == 0, err
+    assert 0.5 <= json.loads(out)["accuracy"] <= 1
 
 
 def test_python_api_save_load_same_probabilities_and_seeded() -> None:
@@ -99,6 +103,8 @@ def test_python_api_save_load_same_probabilities_and_seeded() -> None:
     np.testing.assert_allclose(fresh.filter(like="proba_").to_numpy(), loaded.filter(like="proba_").to_numpy(),
                                atol=1e-6)
     assert len(fresh) == 34 and {"id", "target", "prediction"} <= set(fresh.columns)
+    chosen = run.predict(nodes="0,33")  # predict options as keywords, on the saved training graph
+    assert list(chosen["id"]) == ["0", "33"] and list(chosen["prediction"]) == ["Mr. Hi", "Officer"]
     meta = json.loads((run.run_dir / "signature.json").read_text())
     assert meta["input_kind"] == "graph" and meta["classes"] == ["Mr. Hi", "Officer"]
 

@@ -297,10 +297,18 @@ class NodeClassification(Task):
     default_metrics = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
     input_kind = "graph"
     data_keys = DATA_KEYS
-    capabilities = frozenset({"predict_options"})
+    capabilities = frozenset({"predict_options", "evaluation_split"})
 
     def example(self) -> tuple[pd.DataFrame, dict[str, Any]]:
         return karate_pyg(), {"target": "label"}
+
+    def evaluation_split(self, data: TaskData, split_cfg: dict[str, Any]) -> TaskData:
+        """``runner evaluate`` scores the labelled nodes only (the whole graph is predicted)."""
+        import numpy as np
+
+        if data.y is None:
+            raise DataError("Evaluating needs the label column in the nodes table.")
+        return data.take(np.flatnonzero(data.y.notna().to_numpy()))
 
     def prepare(self, frame: pd.DataFrame, data_cfg: dict[str, Any], *, training: bool) -> TaskData:
         import pandas as pd

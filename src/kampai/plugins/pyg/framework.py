@@ -40,6 +40,7 @@ TRAIN = {"epochs": 200, "lr": 0.01, "weight_decay": 5e-4, "patience": 50, "val_s
          "batch_size": None, "num_neighbors": [10, 10], "readout": "mean", "amp": "auto"}
 NET = {"hidden_channels": 64, "num_layers": 2, "dropout": 0.5}
 READOUTS = ("mean", "add", "max")
+LARGE_GRAPH_EDGES = 2_000_000
 WEIGHTS, CONFIG, GRAPH = "weights.pt", "model.json", "graph.npz"
 SEARCH = {
     "hidden_channels": [16, 32, 64, 128],
@@ -319,6 +320,10 @@ class PyGFramework(Framework):
                            "edge_weight": graph.edge_weight, "labelled": has_labels,
                            "node_id": graph.info.get("node_id")}
             loader = None
+            if graph.num_edges > LARGE_GRAPH_EDGES and model.train["batch_size"] is None:
+                hint = ("set model.params.batch_size for NeighborLoader mini-batches" if _extension() else
+                        "pip install pyg-lib to train it in NeighborLoader mini-batches (model.params.batch_size)")
+                warn(f"The graph has {graph.num_edges} edges and trains full-batch: {hint}.", once=True)
             if model.train["batch_size"] is not None:
                 from torch_geometric.data import Data
                 from torch_geometric.loader import NeighborLoader
