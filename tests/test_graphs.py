@@ -118,6 +118,15 @@ def test_models_by_name_on_pyg_karate_kfold(model: str, params: dict) -> None:
     assert (run.run_dir / "model" / "weights.pt").exists() and (run.run_dir / "model" / "graph.npz").exists()
 
 
+def test_large_full_batch_graph_says_which_extension_helps(monkeypatch, capsys) -> None:
+    from kampai.plugins.pyg import framework
+
+    monkeypatch.setattr(framework, "LARGE_GRAPH_EDGES", 10)
+    kampai.train(data="pyg:karate", params={"epochs": 2}, **NODE)
+    err = capsys.readouterr().err
+    assert "trains full-batch" in err and ("pyg-lib" in err or "batch_size" in err)
+
+
 def test_custom_module_by_import_path() -> None:
     run = kampai.train(data="networkx:karate", model="torch_geometric.nn.models:GCN",
                        params={"hidden_channels": 8, "num_layers": 2, "epochs": 40}, **NODE)

@@ -323,6 +323,8 @@ class PyGFramework(Framework):
             if graph.num_edges > LARGE_GRAPH_EDGES and model.train["batch_size"] is None:
                 hint = ("set model.params.batch_size for NeighborLoader mini-batches" if _extension() else
                         "pip install pyg-lib to train it in NeighborLoader mini-batches (model.params.batch_size)")
+                from kampai.plugin import warn
+
                 warn(f"The graph has {graph.num_edges} edges and trains full-batch: {hint}.", once=True)
             if model.train["batch_size"] is not None:
                 from torch_geometric.data import Data
