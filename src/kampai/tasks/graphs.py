@@ -639,7 +639,7 @@ def register_datasets(registry: Any) -> None:
     registry.add("networkx:karate", karate_networkx, task=NODE_TASK, target="club",
                  description="networkx's Zachary karate club: 34 nodes, weighted edges, Mr. Hi vs Officer")
     registry.add("networkx:atlas", atlas, task=GRAPH_TASK, target="label",
-                 description="networkx's Atlas of Graphs: 995 connected graphs of 3-7 nodes, bipartite or not")
+                 description="networkx's Atlas of Graphs: 994 connected graphs of 3-7 nodes, bipartite or not")
 
 
 # --------------------------------------------------------------------------------------
