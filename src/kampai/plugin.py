@@ -65,6 +65,8 @@ _LAZY = {
     "SeriesSet": "kampai.kinds.series",
     "ForecastWindow": "kampai.kinds.series",
     "SERIES": "kampai.kinds.series",
+    "Graph": "kampai.kinds.graphs",
+    "GraphSet": "kampai.kinds.graphs",
     # runs
     "Run": "kampai.core.runs",
     "TrainedRun": "kampai.core.engine",
