@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from helpers import invoke, write_churn_csv
 
 pytest.importorskip("matplotlib")
@@ -29,7 +30,7 @@ def test_inspect_shows_each_branch_of_the_column_transformer(churn_run: Path) ->
     result = invoke("inspect", str(churn_run), "--json")
     assert result.code == 0, result.stderr
     steps = {s["name"]: s for s in result.json()}
-    assert list(steps)[0] == "input" and list(steps)[-1] == "preprocess"
+    assert next(iter(steps)) == "input" and list(steps)[-1] == "preprocess"
     raw = steps["input"]
     assert raw["missing"] == {"age": 23, "city": 18}  # the NaNs the CSV was written with
     assert steps["preprocess/num/imputer"]["inputs"] == ["age", "income"]

@@ -141,8 +141,12 @@ def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
         if front:
             ax.step([x[i] for i in front], [y[i] for i in front], where="post", color="black", lw=1.2,
                     ls="--", alpha=0.7, label=f"Pareto front ({len(front)} runs)")
-        for i in (range(len(x)) if len(x) <= 12 else front):
-            ax.annotate(estimators[i], (x[i], y[i]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+            ax.scatter([x[i] for i in front], [y[i] for i in front], s=90, facecolors="none",
+                       edgecolors="black", lw=1)
+        labelled = list(range(len(x))) if len(x) <= 12 else front
+        for n, i in enumerate(sorted(labelled, key=lambda i: x[i])):  # alternate above/below
+            ax.annotate(estimators[i], (x[i], y[i]), fontsize=7, xytext=(5, 7 if n % 2 == 0 else -12),
+                        textcoords="offset points")
         positive = [v for v in x if v > 0]
         if positive and max(positive) / min(positive) > 50:
             ax.set_xscale("log")

@@ -185,7 +185,7 @@ def init(config: str | Path, *, cwd: str | Path = ".", tune: bool = False, eval_
     cwd = Path(cwd).resolve()
     git_root(cwd)
     cfg = load_config(config, {}, list(overrides or []))
-    resolved, task, framework = resolve_config(cfg)  # the checks train would do, now
+    _, task, _ = resolve_config(cfg)  # the checks train would do, now
     name = str(cfg.get("name") or Path(config).stem)
     cfg["name"] = name
     params = params_from_config(cfg, tune)

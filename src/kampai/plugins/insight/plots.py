@@ -89,7 +89,6 @@ def confusion(table: Any) -> bytes:
 
 def roc(table: Any) -> bytes | None:
     """One-vs-rest ROC curves from the ``proba_<class>`` columns (None without them)."""
-    import numpy as np
     from sklearn.metrics import auc, roc_curve
 
     columns = [c for c in table.columns if c.startswith("proba_")]

@@ -27,7 +27,8 @@ th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .plots{display:flex;flex-wrap:wrap;gap:16px}.plots figure{margin:0}.plots img{max-width:560px;width:100%;
 border:1px solid #e3e6ea;border-radius:4px}figcaption{font-size:12px;color:#555;text-align:center}
 pre{background:#f0f2f5;padding:10px;border-radius:6px;font-size:12px;overflow:auto;max-height:420px}
-.cards{display:flex;gap:12px;flex-wrap:wrap}.card{background:#f0f4f9;border-radius:6px;padding:10px 14px;min-width:120px}
+.cards{display:flex;gap:12px;flex-wrap:wrap}
+.card{background:#f0f4f9;border-radius:6px;padding:10px 14px;min-width:120px}
 .card .v{font-size:20px;font-weight:600}.card .k{font-size:12px;color:#555}.muted{color:#777;font-size:13px}
 """
 

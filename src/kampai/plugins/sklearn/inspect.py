@@ -38,7 +38,7 @@ def _walk(step: Any, X: Any, names_in: list[str], path: str, out: list[dict[str,
     """Describe ``step`` (recursing into pipelines and column routers); return its output
     and the output's column names."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.pipeline import Pipeline
 
     if isinstance(step, Pipeline):
         current, names = X, names_in
@@ -50,7 +50,7 @@ def _walk(step: Any, X: Any, names_in: list[str], path: str, out: list[dict[str,
     if isinstance(step, ColumnTransformer):
         branches = []
         for name, trans, columns in step.transformers_:
-            if trans == "drop" or name == "remainder" and trans == "drop":
+            if trans == "drop" or (name == "remainder" and trans == "drop"):
                 continue
             picked = _pick(X, columns)
             inputs = _column_names(picked)
