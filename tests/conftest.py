@@ -19,6 +19,8 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     # trackers (the mlflow plugin) log nothing unless a test asks: tests/test_tracking*.py
     # and test_registry*.py unset it
     os.environ.setdefault("KAMPAI_NO_TRACK", "1")
+    # no report.html per run either (the insight plugin), unless a test asks: tests/test_insight.py
+    os.environ.setdefault("KAMPAI_NO_REPORT", "1")
 
 
 @pytest.fixture(autouse=True)

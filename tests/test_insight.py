@@ -13,8 +13,14 @@ from helpers import invoke, write_churn_csv
 pytest.importorskip("matplotlib")
 
 
+@pytest.fixture(autouse=True)
+def _reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAMPAI_NO_REPORT", raising=False)  # conftest switches reports off
+
+
 def _train(*args: str) -> Path:
-    result = invoke("train", *args, "--json", "-q")
+    inline = () if "--no-report" in args else ("report.after_train=inline",)
+    result = invoke("train", *args, *inline, "--json", "-q")
     assert result.code == 0, result.stderr
     return Path(result.json()["run_dir"])
 
@@ -89,6 +95,18 @@ def test_regression_report_has_residuals_and_no_report_flag() -> None:
     skipped = _train("--task", "regression", "--data", "sklearn:diabetes", "--no-report",
                      "model.params.n_estimators=5")
     assert not (skipped / "report.html").exists()
+
+
+def test_report_in_background_by_default(tmp_path: Path) -> None:
+    import time
+
+    result = invoke("train", "--task", "classification", "--data", "sklearn:iris", "--json", "-q",
+                    "model.params.n_estimators=5")
+    run = Path(result.json()["run_dir"])
+    deadline = time.monotonic() + 120
+    while not (run / "report.html").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert (run / "report.html").read_text().count("data:image/png") == 2
 
 
 def test_learning_curve_cli(tmp_path: Path) -> None:

@@ -5,9 +5,10 @@ matplotlib).  It uses only public hooks and the framework capability ``inspect``
 
 * ``kampai_register_commands``: ``runner inspect RUN``, ``runner learning-curve`` and
   ``runner report RUN``;
-* ``kampai_after_train``: writes ``report.html`` into the finished run folder (an observer:
-  the run is complete before; a failure here only warns); ``--no-report`` or
-  ``report.enabled: false`` switches it off;
+* ``kampai_after_train``: has ``report.html`` written into the finished run folder, by
+  default in a detached ``runner report`` process so that ``train`` returns at once
+  (``report.after_train: inline`` waits for it; ``off``, ``--no-report`` or the
+  environment variable ``KAMPAI_NO_REPORT=1`` skip it);
 * ``kampai_add_settings``: the ``report:`` section.
 
 From Python: :func:`inspect_run`, :func:`learning_curve`, :func:`write_report`.
@@ -43,23 +44,47 @@ def write_report(run: Any, force: bool = True) -> Any:
     return write(run, force=force)
 
 
+MODES = ("background", "inline", "off")
+
+
 @hookimpl
 def kampai_add_settings(settings: Any) -> None:
     from kampai.plugin import Setting
 
-    settings.add(Setting("report.enabled", True, "write report.html into every run folder after training "
-                         "(false or --no-report: only on runner report RUN)", type=bool,
-                         option="--no-report", option_value=False, commands=("train",)))
+    settings.add(Setting("report.after_train", "background", "report.html of every run: background (a "
+                         "detached 'runner report' process: train returns at once), inline (written before "
+                         "train returns), off (or --no-report; runner report RUN writes it later)",
+                         type=str, choices=MODES, option="--no-report", option_value="off",
+                         commands=("train",)))
+
+
+def report_mode(config: dict[str, Any]) -> str:
+    """``report.after_train``, unless ``KAMPAI_NO_REPORT`` is set (test suites, CI)."""
+    import os
+
+    if os.environ.get("KAMPAI_NO_REPORT", "").strip() not in ("", "0", "false"):
+        return "off"
+    return str((config.get("report") or {}).get("after_train") or "background")
 
 
 @hookimpl
 def kampai_after_train(ctx: Any, run: Any) -> None:
-    if ctx.quiet or not (ctx.config.get("report") or {}).get("enabled", True):
+    mode = report_mode(ctx.config)
+    if ctx.quiet or mode == "off":
         return
     from kampai.plugin import warn
 
     try:
-        write_report(run)
+        if mode == "background":
+            import subprocess
+            import sys
+
+            # bookkeeping off the critical path: the run is complete and in place already
+            subprocess.Popen([sys.executable, "-m", "kampai", "report", str(run.run_dir), "--quiet"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        else:
+            write_report(run)
     except Exception as exc:  # bookkeeping: the run itself is done and in place
         warn(f"report.html not written for {run.run_id}: {exc} (runner report {run.run_dir} retries).")
 

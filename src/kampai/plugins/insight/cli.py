@@ -85,12 +85,14 @@ def report_cmd(
     run: str = typer.Argument(..., help="Run folder (runs/<run_id>), or NAME@stage / NAME@version."),
     force: bool = typer.Option(False, "--force", help="Rewrite report.html even if the run has one."),
     open_it: bool = typer.Option(False, "--open", help="Open it in the web browser."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing."),
 ) -> None:
     """Write a run's report.html (self-contained) if it has none, print its path, --open it."""
     from kampai.plugins.insight.report import write_report
 
     path = write_report(run, force=force)
-    typer.echo(str(path))
+    if not quiet:
+        typer.echo(str(path))
     if open_it:
         import webbrowser
 
