@@ -160,7 +160,8 @@ def write(result: dict[str, Any], out_dir: Path, cfg: dict[str, Any]) -> list[st
     ax.set_xlabel("training rows")
     ax.set_ylabel(metric + (" (higher is better)" if result["greater_is_better"] else " (lower is better)"))
     name = str(result["estimator"]).replace(":", ".").rsplit(".", 1)[-1]
-    ax.set_title(f"Learning curve: {name} on {cfg['data']['path']}\n(same {result['split']} split for every size)", fontsize=11)
+    ax.set_title(f"Learning curve: {name} on {cfg['data']['path']}\n"
+                 f"(same {result['split']} split for every size)", fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     file = out_dir / "learning_curve.png"
