@@ -95,6 +95,11 @@ def test_regression_report_has_residuals_and_no_report_flag() -> None:
     skipped = _train("--task", "regression", "--data", "sklearn:diabetes", "--no-report",
                      "model.params.n_estimators=5")
     assert not (skipped / "report.html").exists()
+    off = _train("--task", "regression", "--data", "sklearn:diabetes", "--no-report", "report.after_train=off",
+                 "model.params.n_estimators=5")  # YAML reads a bare off as false: the same
+    assert not (off / "report.html").exists()
+    code, _, err = invoke("train", "--task", "regression", "--data", "sklearn:diabetes", "report.after_train=later")
+    assert code == 2 and "report.after_train" in err
 
 
 def test_report_in_background_by_default(tmp_path: Path) -> None:

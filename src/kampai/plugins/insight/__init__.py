@@ -54,7 +54,8 @@ def kampai_add_settings(settings: Any) -> None:
     settings.add(Setting("report.after_train", "background", "report.html of every run: background (a "
                          "detached 'runner report' process: train returns at once), inline (written before "
                          "train returns), off (or --no-report; runner report RUN writes it later)",
-                         type=str, choices=MODES, option="--no-report", option_value="off",
+                         type=(str, bool), choices=(*MODES, False, True), option="--no-report",
+                         option_value="off",
                          commands=("train",)))
 
 
@@ -64,7 +65,10 @@ def report_mode(config: dict[str, Any]) -> str:
 
     if os.environ.get("KAMPAI_NO_REPORT", "").strip() not in ("", "0", "false"):
         return "off"
-    return str((config.get("report") or {}).get("after_train") or "background")
+    value = (config.get("report") or {}).get("after_train")
+    if value is False:  # YAML 1.1 reads a bare `off` as false
+        return "off"
+    return "background" if value in (None, True) else str(value)
 
 
 @hookimpl
