@@ -173,3 +173,13 @@ def test_runs_compare_pareto_front(tmp_path: Path) -> None:
     for i in front:  # nothing on the front is beaten on both axes
         assert not any(xs[j] <= xs[i] and ys[j] >= ys[i] and (xs[j], ys[j]) != (xs[i], ys[i])
                        for j in range(len(xs)))
+
+
+def test_forecasting_report_shows_the_forecast() -> None:
+    pytest.importorskip("darts")
+    run = _train("-c", str(Path(__file__).parents[1] / "conf/experiments/co2.yaml"), "split.method=holdout")
+    page = (run / "report.html").read_text()
+    assert "<figcaption>forecast</figcaption>" in page and page.count("data:image/png") == 1
+    assert "cannot show its preprocessing steps" in page  # darts has no inspect capability
+    code, _, err = invoke("inspect", str(run))
+    assert code == 2 and "no 'inspect' capability" in err
