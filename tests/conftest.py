@@ -24,6 +24,8 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     # ... and when they do, in the foreground, so a test reads the MLflow record at once
     # (tests/test_tracking.py::test_the_push_runs_in_the_background covers the default)
     os.environ.setdefault("KAMPAI_TRACK_FOREGROUND", "1")
+    # no report.html per run either (the insight plugin), unless a test asks: tests/test_insight.py
+    os.environ.setdefault("KAMPAI_NO_REPORT", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -93,6 +93,12 @@ _LAZY = {
     "check_columns": "kampai.core.data",
     "read_frame": "kampai.core.data",
     "registry_of": "kampai.core.host",
+    # experiments outside a run (learning curves, pipeline generators)
+    "load_config": "kampai.core.config:load",
+    "resolve_config": "kampai.core.engine:resolve",
+    "resolve_metrics": "kampai.core.metrics:resolve",
+    "compute_metrics": "kampai.core.metrics:compute",
+    "config_to_yaml": "kampai.core.config:to_yaml",
 }
 
 __all__ = [

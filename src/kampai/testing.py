@@ -307,8 +307,30 @@ def _check_device(framework: Framework, task: Task, params: dict[str, Any], esti
     framework.build(task, _model_cfg(framework, task, params, estimator), data, _context())  # device="cpu"
 
 
+def _check_inspect(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+                   who: str) -> None:
+    import json
+
+    data, _ = _example(task, who)
+    train, test = _split(task, data, {})
+    model = framework.fit(framework.build(task, _model_cfg(framework, task, params, estimator), train, _context()),
+                          train, task)
+    steps = framework.inspect(model, test)
+    if not isinstance(steps, list):
+        raise _fail(who, "inspect() must return a list of step records ([] without preprocessing)")
+    for step in steps:
+        missing = [k for k in ("name", "kind", "shape", "columns") if k not in step]
+        if missing:
+            raise _fail(who, f"inspect() gave a step without {', '.join(missing)}: {step!r:.200}")
+        try:
+            json.dumps(step)
+        except (TypeError, ValueError) as exc:
+            raise _fail(who, f"inspect() step '{step['name']}' is not JSON-able: {exc}") from None
+
+
 _CAPABILITY_CHECKS: dict[str, Callable[..., None]] = {
     "search_space": _check_search_space,
+    "inspect": _check_inspect,
     "cached_preprocessing": _check_cached_preprocessing,
     "incremental": _check_incremental,
     "device": _check_device,

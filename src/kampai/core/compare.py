@@ -93,7 +93,22 @@ def compare(runs_dir: str | Path, metric: str | None = None, task: str | None = 
     return {"metric": metric, "greater_is_better": higher, "table": table, "plots": plots}
 
 
+def pareto_front(xs: list[float], ys: list[float], higher: bool = True) -> list[int]:
+    """Indices of the runs no other run beats on both axes (lower ``x``: cost such as time or
+    size; better ``y``), sorted by ``x``."""
+    order = sorted(range(len(xs)), key=lambda i: (xs[i], -ys[i] if higher else ys[i]))
+    front: list[int] = []
+    best = None
+    for i in order:
+        if best is None or (ys[i] > best if higher else ys[i] < best):
+            front.append(i)
+            best = ys[i]
+    return front
+
+
 def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
+    """Score vs training time and vs model size: one colour per estimator, one marker per
+    framework, the Pareto front drawn and labelled (every point labelled up to 12 runs)."""
     try:
         import matplotlib
     except ImportError:
@@ -102,23 +117,44 @@ def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    higher = greater_is_better(metric)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    markers = "osD^vP*Xh<>"
     for column, label, name in (("fit_seconds", "training time (s)", "score_vs_training_time.png"),
                                 ("model_size_bytes", "model size (KiB)", "score_vs_model_size.png")):
-        frame = table.dropna(subset=[column, metric])
-        x = frame[column].astype(float) / (1024 if column == "model_size_bytes" else 1)
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        ax.scatter(x, frame[metric].astype(float), s=36, alpha=0.8)
-        for xi, yi, est in zip(x, frame[metric], frame["estimator"], strict=False):
-            ax.annotate(str(est).replace(":", ".").rsplit(".", 1)[-1], (xi, yi), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-        if len(x) and float(x.min()) > 0 and float(x.max()) / float(x.min()) > 50:
+        frame = table.dropna(subset=[column, metric]).reset_index(drop=True)
+        x = (frame[column].astype(float) / (1024 if column == "model_size_bytes" else 1)).tolist()
+        y = frame[metric].astype(float).tolist()
+        estimators = [str(e).replace(":", ".").rsplit(".", 1)[-1] for e in frame["estimator"]]
+        frameworks = [str(f) for f in frame["framework"]]
+        colours = {e: plt.cm.tab10(i % 10) for i, e in enumerate(sorted(set(estimators)))}
+        shapes = {f: markers[i % len(markers)] for i, f in enumerate(sorted(set(frameworks)))}
+        fig, ax = plt.subplots(figsize=(9, 5.5))
+        for fw in sorted(set(frameworks)):
+            for est in sorted(set(estimators)):
+                idx = [i for i in range(len(x)) if frameworks[i] == fw and estimators[i] == est]
+                if idx:
+                    ax.scatter([x[i] for i in idx], [y[i] for i in idx], s=42, alpha=0.75,
+                               color=colours[est], marker=shapes[fw], label=f"{fw}: {est} ({len(idx)})")
+        front = pareto_front(x, y, higher)
+        if front:
+            ax.step([x[i] for i in front], [y[i] for i in front], where="post", color="black", lw=1.2,
+                    ls="--", alpha=0.7, label=f"Pareto front ({len(front)} runs)")
+            ax.scatter([x[i] for i in front], [y[i] for i in front], s=90, facecolors="none",
+                       edgecolors="black", lw=1)
+        labelled = list(range(len(x))) if len(x) <= 12 else front
+        for n, i in enumerate(sorted(labelled, key=lambda i: x[i])):  # alternate above/below
+            ax.annotate(estimators[i], (x[i], y[i]), fontsize=7, xytext=(5, 7 if n % 2 == 0 else -12),
+                        textcoords="offset points")
+        positive = [v for v in x if v > 0]
+        if positive and max(positive) / min(positive) > 50:
             ax.set_xscale("log")
-        ax.set_xlabel(label)
-        ax.set_ylabel(metric)
-        ax.set_title(f"{metric} vs {label} ({len(frame)} runs)")
+        ax.set_xlabel(label + (" (log scale)" if ax.get_xscale() == "log" else ""))
+        ax.set_ylabel(f"{metric} ({'higher' if higher else 'lower'} is better)")
+        ax.set_title(f"{metric} vs {label}: {len(frame)} runs, best trade-offs on the dashed front")
         ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         fig.tight_layout()
         path = out_dir / name
         fig.savefig(path, dpi=100)

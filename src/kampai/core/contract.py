@@ -148,6 +148,7 @@ FRAMEWORK_CAPABILITIES: dict[str, str | None] = {
     "search_space": "default_search_space",  # default model.search per estimator
     "cached_preprocessing": "split_preprocessing",  # tuner caches fitted preprocessing
     "incremental": "fit_incremental",        # per-epoch/step scores for pruning
+    "inspect": "inspect",                    # what each preprocessing step outputs (runner inspect)
 }
 
 #: task capability -> the method that must back it
@@ -247,7 +248,8 @@ class Framework(ABC):
     * ``"search_space"``: :meth:`default_search_space` gives ``runner tune`` a default space;
     * ``"cached_preprocessing"``: :meth:`split_preprocessing` lets the tuner cache the
       fitted preprocessing of each fold;
-    * ``"incremental"``: :meth:`fit_incremental` reports scores along the fit (pruning).
+    * ``"incremental"``: :meth:`fit_incremental` reports scores along the fit (pruning);
+    * ``"inspect"``: :meth:`inspect` shows what each preprocessing step outputs (``runner inspect``).
     """
 
     name: ClassVar[str] = ""
@@ -316,6 +318,16 @@ class Framework(ABC):
         after each epoch or step (``step`` counts from 0 and means the same in every
         trial; ``model`` can predict at that point).  ``report`` may raise to stop the fit
         (a pruned trial): let it propagate."""
+        raise NotImplementedError
+
+    def inspect(self, model: Any, data: TaskData) -> list[dict[str, Any]]:
+        """Capability ``inspect``: run ``data`` through the fitted model's preprocessing and
+        describe each step's output, in order: one JSON-able dict per step with at least
+        ``name`` (a path such as ``preprocess/num/scale``), ``kind`` (the step's class),
+        ``shape``, ``columns`` (output names), ``dtypes``, ``missing`` (per column) and
+        ``head`` (a few rows as records); a branch of a column router also gives
+        ``inputs`` (the input columns it received).  Return ``[]`` when the model has no
+        preprocessing steps."""
         raise NotImplementedError
 
 

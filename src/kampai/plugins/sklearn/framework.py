@@ -61,7 +61,7 @@ class SklearnFramework(Framework):
     extra = None
     requires = ("sklearn",)
     packages = ("scikit-learn", "scikit-lego", "joblib")
-    capabilities = frozenset({"search_space", "cached_preprocessing", "incremental"})
+    capabilities = frozenset({"search_space", "cached_preprocessing", "incremental", "inspect"})
 
     def default_estimator(self, task: Any) -> str:
         return DEFAULTS[task.name]
@@ -82,6 +82,11 @@ class SklearnFramework(Framework):
         from kampai.plugins.sklearn.tuning import fit_incremental
 
         return fit_incremental(model, data, task, report, self.fit)
+
+    def inspect(self, model: Any, data: TaskData) -> list[dict[str, Any]]:
+        from kampai.plugins.sklearn.inspect import inspect_model
+
+        return inspect_model(model, data.X)
 
     def describe(self, estimator: str, ctx: BuildContext) -> dict[str, Any]:
         cls = ctx.resolve(estimator)

@@ -1,0 +1,103 @@
+"""Insight plugin: step inspection, learning curves and one ``report.html`` per run.
+
+Registered through the ``kampai`` entry point ``insight`` (extra ``kampai[insight]``:
+matplotlib).  It uses only public hooks and the framework capability ``inspect``:
+
+* ``kampai_register_commands``: ``runner inspect RUN``, ``runner learning-curve`` and
+  ``runner report RUN``;
+* ``kampai_after_train``: has ``report.html`` written into the finished run folder, by
+  default in a detached ``runner report`` process so that ``train`` returns at once
+  (``report.after_train: inline`` waits for it; ``off``, ``--no-report`` or the
+  environment variable ``KAMPAI_NO_REPORT=1`` skip it);
+* ``kampai_add_settings``: the ``report:`` section.
+
+From Python: :func:`inspect_run`, :func:`learning_curve`, :func:`write_report`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kampai.plugin import hookimpl
+
+__all__ = ["inspect_run", "learning_curve", "write_report"]
+
+
+def inspect_run(run: Any, data: Any = None, step: str | None = None) -> list[dict[str, Any]]:
+    """What each preprocessing step of ``run`` (a run, a folder or NAME@stage) outputs."""
+    from kampai.plugins.insight.steps import inspect_run as inspect
+
+    return inspect(run, data, step)
+
+
+def learning_curve(config: Any = None, sizes: str = "10%,25%,50%,100%", **kwargs: Any) -> dict[str, Any]:
+    """Score vs training rows for an experiment config (see :mod:`kampai.plugins.insight.curve`)."""
+    from kampai.plugins.insight.curve import learning_curve as curve
+
+    return curve(config, sizes, **kwargs)
+
+
+def write_report(run: Any, force: bool = True) -> Any:
+    """Write (or rewrite) ``report.html`` of a run; returns its path."""
+    from kampai.plugins.insight.report import write_report as write
+
+    return write(run, force=force)
+
+
+MODES = ("background", "inline", "off")
+
+
+@hookimpl
+def kampai_add_settings(settings: Any) -> None:
+    from kampai.plugin import Setting
+
+    settings.add(Setting("report.after_train", "background", "report.html of every run: background (a "
+                         "detached 'runner report' process: train returns at once), inline (written before "
+                         "train returns), off (or --no-report; runner report RUN writes it later)",
+                         type=(str, bool), choices=(*MODES, False, True), option="--no-report",
+                         option_value="off",
+                         commands=("train",)))
+
+
+def report_mode(config: dict[str, Any]) -> str:
+    """``report.after_train``, unless ``KAMPAI_NO_REPORT`` is set (test suites, CI)."""
+    import os
+
+    if os.environ.get("KAMPAI_NO_REPORT", "").strip() not in ("", "0", "false"):
+        return "off"
+    value = (config.get("report") or {}).get("after_train")
+    if value is False:  # YAML 1.1 reads a bare `off` as false
+        return "off"
+    return "background" if value in (None, True) else str(value)
+
+
+@hookimpl
+def kampai_after_train(ctx: Any, run: Any) -> None:
+    mode = report_mode(ctx.config)
+    if ctx.quiet or mode == "off":
+        return
+    from kampai.plugin import warn
+
+    try:
+        if mode == "background":
+            import subprocess
+            import sys
+
+            # bookkeeping off the critical path: the run is complete and in place already
+            subprocess.Popen([sys.executable, "-m", "kampai", "report", str(run.run_dir), "--quiet"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        else:
+            write_report(run)
+    except Exception as exc:  # bookkeeping: the run itself is done and in place
+        warn(f"report.html not written for {run.run_id}: {exc} (runner report {run.run_dir} retries).")
+
+
+@hookimpl
+def kampai_register_commands(app: Any) -> None:
+    names = {c.name for c in app.registered_commands}
+    if "inspect" in names:
+        return
+    from kampai.plugins.insight import cli
+
+    cli.register(app)

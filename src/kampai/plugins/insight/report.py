@@ -1,0 +1,147 @@
+"""``report.html``: one self-contained page per run (no network: CSS inline, plots as data URIs).
+
+Written by the ``kampai_after_train`` observer once the run folder is in place, or later by
+``runner report RUN`` (older runs, or ``--force`` to rebuild).  The page is not listed in
+the run's ``manifest.json``: it is a view of the run, made after the manifest was sealed,
+and nothing that loads the model reads it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+REPORT = "report.html"
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
+header{background:#1f3b5a;color:#fff;padding:18px 32px}header h1{margin:0 0 4px;font-size:22px}
+header .sub{opacity:.85;font-size:14px}main{padding:8px 32px 40px;max-width:1200px}
+section{background:#fff;border-radius:8px;padding:16px 20px;margin:16px 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+h2{font-size:17px;margin:0 0 12px;color:#1f3b5a}table{border-collapse:collapse;font-size:13px}
+th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
+th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.plots{display:flex;flex-wrap:wrap;gap:16px}.plots figure{margin:0}.plots img{max-width:560px;width:100%;
+border:1px solid #e3e6ea;border-radius:4px}figcaption{font-size:12px;color:#555;text-align:center}
+pre{background:#f0f2f5;padding:10px;border-radius:6px;font-size:12px;overflow:auto;max-height:420px}
+.cards{display:flex;gap:12px;flex-wrap:wrap}
+.card{background:#f0f4f9;border-radius:6px;padding:10px 14px;min-width:120px}
+.card .v{font-size:20px;font-weight:600}.card .k{font-size:12px;color:#555}.muted{color:#777;font-size:13px}
+"""
+
+
+def _table(columns: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    head = f"<tr>{head}</tr>" if any(columns) else ""
+    return f"<table>{head}{body}</table>"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f'<td class="num">{value:.4f}</td>'
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f'<td class="num">{value}</td>'
+    return f"<td>{html.escape(str(value))}</td>"
+
+
+def _metrics(run: Any) -> str:
+    metrics = run.metrics
+    names = [k for k in metrics if not k.endswith("_std")]
+    cards = "".join(
+        f'<div class="card"><div class="v">{metrics[k]:.4f}</div><div class="k">{html.escape(k)}'
+        + (f" ± {metrics[k + '_std']:.4f}" if f"{k}_std" in metrics else "") + "</div></div>"
+        for k in names[:6])
+    folds = run.meta.get("fold_metrics")
+    table = ""
+    if folds:
+        rows = [[f"fold {i + 1}", *[fold.get(k, float("nan")) for k in names]] for i, fold in enumerate(folds)]
+        rows.append(["mean", *[metrics[k] for k in names]])
+        rows.append(["std", *[metrics.get(f"{k}_std", float("nan")) for k in names]])
+        table = "<h3 class='muted'>Per fold (cross-validation spread)</h3>" + _table(["", *names], rows)
+    return f'<section><h2>Metrics</h2><div class="cards">{cards}</div>{table}</section>'
+
+
+def _plots(run: Any) -> str:
+    from kampai.plugins.insight.plots import task_plots
+
+    try:
+        plots = task_plots(run.run_dir, run.meta.get("task", ""))
+    except Exception as exc:  # a plot must never cost the report
+        return f"<section><h2>Plots</h2><p class='muted'>No plots: {html.escape(str(exc))}</p></section>"
+    if not plots:
+        return "<section><h2>Plots</h2><p class='muted'>This run has no predictions to plot.</p></section>"
+    figures = "".join(
+        f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+        f"<figcaption>{html.escape(title)}</figcaption></figure>" for title, data in plots)
+    return f'<section><h2>Plots</h2><div class="plots">{figures}</div></section>'
+
+
+def _steps(run: Any) -> str:
+    from kampai.plugins.insight.steps import inspect_run, summary_rows
+
+    try:
+        steps = inspect_run(run)
+    except Exception as exc:
+        return (f"<section><h2>Pipeline steps</h2><p class='muted'>{html.escape(str(exc))}</p></section>")
+    rows = summary_rows(steps)
+    return ("<section><h2>Pipeline steps</h2><p class='muted'>What each preprocessing step outputs on the "
+            "run's data (runner inspect RUN for dtypes and rows).</p>"
+            + _table(["step", "kind", "shape", "input columns", "output columns", "missing"], rows) + "</section>")
+
+
+def _facts(run: Any) -> str:
+    meta = run.meta
+    data = meta.get("data") or {}
+    rows = [["task", meta.get("task")], ["framework", meta.get("framework")],
+            ["estimator", meta.get("estimator")], ["split", f"{meta.get('split')} ({meta.get('folds')} fold(s))"],
+            ["data", f"{data.get('source')}: {data.get('rows')} rows, fingerprint {data.get('fingerprint')}"],
+            ["fit time (s)", meta.get("fit_seconds")], ["total time (s)", meta.get("total_seconds")],
+            ["model size (KiB)", round((meta.get("model_size_bytes") or 0) / 1024, 1)],
+            ["created", meta.get("created")]]
+    if meta.get("cv_fit_seconds"):
+        rows.insert(6, ["fit time per fold (s)", ", ".join(str(s) for s in meta["cv_fit_seconds"])])
+    git = meta.get("git") or {}
+    if git:
+        rows.append(["git", f"{git.get('commit', '')[:12]}" + (" (dirty)" if git.get("dirty") else "")])
+    versions = meta.get("versions") or {}
+    return ("<section><h2>Run</h2>" + _table(["", ""], rows) + "</section><section><h2>Versions</h2>"
+            + _table(["package", "version"], [[k, v] for k, v in versions.items()]) + "</section>")
+
+
+def _config(run: Any) -> str:
+    file = Path(run.run_dir) / "config.yaml"
+    text = file.read_text() if file.exists() else json.dumps(run.config, indent=2)
+    return f"<section><h2>Config</h2><pre>{html.escape(text)}</pre></section>"
+
+
+def render(run: Any) -> str:
+    """The report page of ``run`` as one HTML string."""
+    meta = run.meta
+    title = f"{meta.get('estimator', '')} on {(meta.get('data') or {}).get('source', '')}"
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>kampai run {html.escape(run.run_id)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>{html.escape(title)}</h1><div class='sub'>run {html.escape(run.run_id)} · "
+        f"{html.escape(str(meta.get('task')))} · {html.escape(str(meta.get('framework')))} · "
+        f"{html.escape(str(meta.get('created')))}</div></header><main>"
+        + _metrics(run) + _plots(run) + _steps(run) + _facts(run) + _config(run)
+        + "<p class='muted'>Written by kampai's insight plugin (runner report RUN).</p></main></body></html>")
+
+
+def write_report(run: Any, force: bool = True) -> Path:
+    """Write ``report.html`` into the run folder (atomically); return its path."""
+    if isinstance(run, (str, Path)):
+        from kampai.plugin import open_run
+
+        run = open_run(run)
+    path = Path(run.run_dir) / REPORT
+    if path.exists() and not force:
+        return path
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(render(run), encoding="utf-8")
+    tmp.replace(path)
+    return path
