@@ -62,6 +62,9 @@ _LAZY = {
     "SeriesSet": "kampai.kinds.series",
     "ForecastWindow": "kampai.kinds.series",
     "SERIES": "kampai.kinds.series",
+    "Interactions": "kampai.kinds.interactions",
+    "RecommendQuery": "kampai.kinds.interactions",
+    "rank_popular": "kampai.kinds.interactions",
     # runs
     "Run": "kampai.core.runs",
     "TrainedRun": "kampai.core.engine",
