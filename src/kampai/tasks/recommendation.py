@@ -504,8 +504,7 @@ class Recommendation(Task):
     capabilities = frozenset({"predict_options", "artifacts", "evaluation_split"})
 
     def prepare(self, frame: pd.DataFrame, data_cfg: dict[str, Any], *, training: bool) -> TaskData:
-        if training or (find_column(frame, data_cfg, "item", False) and len(frame.columns) > 1
-                        and _has_items(frame, data_cfg)):
+        if training or _has_items(frame, data_cfg):
             data, facts = interactions_from(frame, data_cfg)
             return TaskData(X=data, info=dict(facts))
         import pandas as pd
@@ -615,7 +614,10 @@ class Recommendation(Task):
 
 def _has_items(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> bool:
     """A predict table with an item column too is an interactions table (runner evaluate)."""
-    return find_column(frame, data_cfg, "item", False) is not None
+    named = data_cfg.get("item")
+    if named:
+        return named in frame.columns
+    return len(frame.columns) > 1 and find_column(frame, data_cfg, "item", False) is not None
 
 
 def _plain(value: Any) -> Any:

@@ -133,7 +133,8 @@ def canonical(estimator: str) -> str:
     name = name.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
     if name != POPULAR and name not in MODELS:
         known = [*MODELS, POPULAR]
-        raise ConfigError(f"Unknown implicit model '{estimator}'.{did_you_mean(name, known)} "
+        hint = did_you_mean(name, known) or did_you_mean(name.lower(), list(ALIASES))
+        raise ConfigError(f"Unknown implicit model '{estimator}'.{hint} "
                           f"Known: {', '.join(known)} (or their short names {', '.join(ALIASES)}).")
     return name
 
@@ -283,10 +284,9 @@ class ImplicitFramework(Framework):
         scores = np.full((n, k), -np.inf, dtype=np.float32)
         if model.family == "knn":  # item-item: scored from the user's history itself
             scored = np.diff(history.indptr) > 0
-        else:
-            known = model.known_users()
-            scored = (codes >= 0) & known[np.maximum(codes, 0)] if model.family == "mf" else np.zeros(n, bool)
-        rows = np.flatnonzero(scored)
+        else:  # factor models (and the popular baseline) know the users they were trained on
+            scored = (codes >= 0) & model.known_users()[np.maximum(codes, 0)]
+        rows = np.flatnonzero(scored) if model.model is not None else np.zeros(0, np.int64)
         if len(rows):
             userids = codes[rows] if model.family == "mf" else np.arange(len(rows))
             with _blas_single():
@@ -296,7 +296,7 @@ class ImplicitFramework(Framework):
             bad = (ids < 0) | ~np.isfinite(vals)
             items[rows] = np.where(bad, -1, ids)
             scores[rows] = np.where(bad, -np.inf, vals)
-        rest = np.flatnonzero(~scored)
+        rest = np.flatnonzero(~scored) if model.model is not None else np.arange(n)
         if len(rest):
             exclude = history[rest] if filter_seen else None
             pop_items, pop_scores = rank_popular(model.popularity, k, exclude, n_rows=len(rest))
