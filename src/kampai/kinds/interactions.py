@@ -114,16 +114,17 @@ def rank_popular(popularity: np.ndarray, k: int, exclude: sp.csr_matrix | None =
         top = np.argsort(-popularity, kind="stable")[:k_eff]
         items[:, :k_eff], scores[:, :k_eff] = top, popularity[top]
         return items, scores
+    ranking = np.argsort(-popularity, kind="stable")  # most popular first, ties by item code
     for start in range(0, n, chunk):
-        block = exclude[start:start + chunk]
-        dense = np.broadcast_to(popularity, (block.shape[0], n_items)).copy()
-        rows, cols = block.nonzero()
-        dense[rows, cols] = -np.inf
-        part = np.argpartition(-dense, k_eff - 1, axis=1)[:, :k_eff] if k_eff < n_items else \
-            np.tile(np.arange(n_items), (block.shape[0], 1))
-        vals = np.take_along_axis(dense, part, axis=1)
-        order = np.lexsort((part, -vals), axis=1)  # by score, ties by item code (deterministic)
-        part, vals = np.take_along_axis(part, order, 1), np.take_along_axis(vals, order, 1)
-        items[start:start + len(part), :k_eff] = np.where(np.isfinite(vals), part, -1)
-        scores[start:start + len(part), :k_eff] = vals
+        block = exclude[start:start + chunk].tocsr()
+        # only the k + (most items a user of the block has seen) most popular can make a top k
+        width = min(n_items, k + int(np.diff(block.indptr).max(initial=0)))
+        candidates = ranking[:width]
+        seen = block[:, candidates].toarray() != 0
+        free = ~seen & np.isfinite(popularity[candidates])
+        place = np.cumsum(free, axis=1)
+        rows, cols = np.nonzero(free & (place <= k))
+        slots = place[rows, cols] - 1
+        items[start + rows, slots] = candidates[cols]
+        scores[start + rows, slots] = popularity[candidates[cols]]
     return items, scores

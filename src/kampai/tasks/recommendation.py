@@ -162,26 +162,30 @@ def interactions_from(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> tuple[An
         rule = {"threshold": f"keeping ratings >= {threshold}", "weight": "keeping positive ratings"}
         raise DataError(f"No interactions left after {rule.get(feedback, 'dropping missing ids')} "
                         f"({rows_in} rows read).")
-    keep = keep.assign(_w=weights)
-    if time:
-        keep = keep.assign(_t=_times(keep[time], time))
-    # one row per (user, item): sum the weights (latest time) or keep the last one
-    if time:
-        keep = keep.sort_values("_t", kind="stable")
-    grouped = keep.groupby([user, item], sort=False)
-    if duplicates == "sum":
-        merged = grouped.agg(_w=("_w", "sum"), **({"_t": ("_t", "max")} if time else {})).reset_index()
-    else:
-        merged = grouped.tail(1)
-    users, user_ids = _ids(merged[user])
-    items, item_ids = _ids(merged[item])
-    data = Interactions(users=users, items=items, weights=merged["_w"].to_numpy(np.float32),
-                        user_ids=user_ids, item_ids=item_ids,
-                        times=merged["_t"].to_numpy(np.float64) if time else None)
+    users, user_ids = _ids(keep[user])
+    items, item_ids = _ids(keep[item])
+    times = _times(keep[time], time) if time else None
+    pairs = users.astype(np.int64) * len(item_ids) + items
+    unique_pairs, first = np.unique(pairs, return_index=True)
+    merged_rows = len(keep) - len(unique_pairs)
+    if merged_rows:  # one row per (user, item): sum the weights (latest time) or keep the last one
+        order = np.lexsort((np.arange(len(pairs)), times if time else np.zeros(len(pairs)), pairs))
+        ordered = pairs[order]
+        last = order[np.r_[ordered[1:] != ordered[:-1], True]]  # the latest row of each pair
+        if duplicates == "sum":
+            inverse = np.searchsorted(unique_pairs, pairs)
+            summed = np.bincount(inverse, weights=weights, minlength=len(unique_pairs)).astype(np.float32)
+            weights = summed[np.searchsorted(unique_pairs, pairs[last])]
+        else:
+            weights = weights[last]
+        users, items = users[last], items[last]
+        times = times[last] if time else None
+    data = Interactions(users=users, items=items, weights=np.asarray(weights, np.float32),
+                        user_ids=user_ids, item_ids=item_ids, times=times)
     facts = {"user": user, "item": item, "rating": rating, "time": time, "feedback": feedback,
              "threshold": threshold if feedback == "threshold" else None, "duplicates": duplicates,
              "rows_read": rows_in, "interactions": len(data), "users": data.n_users, "items": data.n_items,
-             "merged_duplicates": len(keep) - len(merged)}
+             "merged_duplicates": int(merged_rows)}
     data.info.update(facts)
     return data, facts
 
@@ -349,10 +353,10 @@ def _within_user(data: Any, seed: int, by_time: bool) -> tuple[np.ndarray, np.nd
     order; the user's row count per row; the order used)."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
-    tiebreak = rng.random(len(data))
-    keys = (tiebreak, -data.times, data.users) if by_time else (tiebreak, data.users)
-    order = np.lexsort(keys)  # by user, then latest first (or random), ties random
+    if by_time:  # by user, latest first; equal times: the larger item id counts as later
+        order = np.lexsort((-data.items.astype(np.int64), -data.times, data.users))
+    else:  # by user, in a random order
+        order = np.lexsort((np.random.default_rng(seed).random(len(data)), data.users))
     counts = np.bincount(data.users, minlength=data.n_users)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     sorted_users = data.users[order]

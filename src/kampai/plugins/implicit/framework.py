@@ -404,7 +404,7 @@ class ImplicitFramework(Framework):
             inner = model.model.to_cpu() if hasattr(model.model, "to_cpu") and model.device == "cuda" else model.model
             inner.save(str(path / MODEL_FILE))
             files.insert(0, MODEL_FILE)
-        sp.save_npz(path / MATRIX_FILE, model.user_items, compressed=True)
+        sp.save_npz(path / MATRIX_FILE, model.user_items, compressed=False)  # compressing costs more than it saves
         (path / IDS_FILE).write_text(json.dumps({"user_ids": _listed(model.user_ids),
                                                  "item_ids": _listed(model.item_ids)}))
         info = {"format": 1, "estimator": model.estimator, "params": model.params, "trained_on": model.device,
