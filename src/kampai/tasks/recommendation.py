@@ -166,7 +166,7 @@ def interactions_from(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> tuple[An
     items, item_ids = _ids(keep[item])
     times = _times(keep[time], time) if time else None
     pairs = users.astype(np.int64) * len(item_ids) + items
-    unique_pairs, first = np.unique(pairs, return_index=True)
+    unique_pairs = np.unique(pairs)
     merged_rows = len(keep) - len(unique_pairs)
     if merged_rows:  # one row per (user, item): sum the weights (latest time) or keep the last one
         order = np.lexsort((np.arange(len(pairs)), times if time else np.zeros(len(pairs)), pairs))

@@ -17,3 +17,11 @@ from kampai.plugins.implicit.framework import ImplicitFramework
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
     registry.add(ImplicitFramework())
+
+
+@hookimpl
+def kampai_register_estimators(registry: Any) -> None:
+    from kampai.plugins.implicit.framework import MODELS
+
+    for name, (target, _, _) in MODELS.items():
+        registry.add(name, target, kind="recommender", package="implicit")
