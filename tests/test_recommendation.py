@@ -124,6 +124,9 @@ def test_movielens_train_beats_popularity_and_reloads(ratings: pd.DataFrame, tmp
     seen = set(ratings.loc[ratings["userId"] == 1, "movieId"])
     assert not seen & set(before.loc[before["user"] == 1, "item"])
     assert set(loaded.predict(users=[1], k=5, filter_seen=False)["item"]) & seen  # --include-seen
+    everything = loaded.predict(users=[1], k=10**6)  # k beyond the catalogue: every unseen item once
+    matrix = loaded.model.user_items
+    assert len(everything) == matrix.shape[1] - matrix[0].nnz == everything["item"].nunique()
     similar = loaded.predict(similar_to=[1, 2], k=4)
     assert len(similar) == 8 and 1 not in set(similar.loc[similar["item"] == 1, "similar_item"])
     pd.testing.assert_frame_equal(similar, run.predict(similar_to=[1, 2], k=4))

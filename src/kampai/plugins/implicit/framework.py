@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ MODEL_FILE = "model.npz"
 MATRIX_FILE = "user_items.npz"
 IDS_FILE = "ids.json"
 INFO_FILE = "recommender.json"
+#: scores at or below this are items implicit filtered out (it gives them -FLT_MAX)
+FILTERED = -1e37
 
 SEARCH_SPACES: dict[str, dict[str, Any]] = {
     "AlternatingLeastSquares": {
@@ -264,7 +267,9 @@ class ImplicitFramework(Framework):
             if model.family == "mf":
                 model.model.fit(user_items, show_progress=False, callback=callback)
             else:
-                model.model.fit(user_items, show_progress=False)
+                with warnings.catch_warnings():  # implicit's own normalize() hands itself a COO matrix
+                    warnings.filterwarnings("ignore", message="Method expects CSR input")
+                    model.model.fit(user_items, show_progress=False)
         if report is not None and not calls:  # models without per-iteration callbacks: one report
             report(0, model)
         return model
@@ -290,10 +295,10 @@ class ImplicitFramework(Framework):
         if len(rows):
             userids = codes[rows] if model.family == "mf" else np.arange(len(rows))
             with _blas_single():
-                ids, vals = model.model.recommend(userids, history[rows], N=k,
+                ids, vals = model.model.recommend(userids, history[rows], N=min(k, history.shape[1]),
                                                   filter_already_liked_items=filter_seen)
             ids, vals = _pad(np.asarray(ids), k, -1), _pad(np.asarray(vals, dtype=np.float32), k, -np.inf)
-            bad = (ids < 0) | ~np.isfinite(vals)
+            bad = (ids < 0) | ~np.isfinite(vals) | (vals <= FILTERED)  # implicit scores left-out items -FLT_MAX
             items[rows] = np.where(bad, -1, ids)
             scores[rows] = np.where(bad, -np.inf, vals)
         rest = np.flatnonzero(~scored) if model.model is not None else np.arange(n)
@@ -384,12 +389,12 @@ class ImplicitFramework(Framework):
             raise DataError(f"Item(s) unknown at training time: {', '.join(missing[:10])}.")
         k = int(query.k)
         with _blas_single():
-            ids, vals = model.model.similar_items(codes, N=k + 1)
+            ids, vals = model.model.similar_items(codes, N=min(k + 1, len(model.item_ids)))
         ids, vals = np.atleast_2d(ids).astype(np.int64), np.atleast_2d(vals).astype(np.float32)
         vals = np.where(ids == codes[:, None], -np.inf, vals)  # an item is not similar to itself
         order = np.argsort(-vals, axis=1, kind="stable")
         ids, vals = np.take_along_axis(ids, order, 1)[:, :k], np.take_along_axis(vals, order, 1)[:, :k]
-        bad = (ids < 0) | ~np.isfinite(vals)
+        bad = (ids < 0) | ~np.isfinite(vals) | (vals <= FILTERED)
         out = np.asarray(model.item_ids, dtype=object)[np.maximum(ids, 0)]
         out[bad] = None
         return Prediction(y=out, extra={"query_items": raw, "scores": np.where(bad, np.nan, vals)})
