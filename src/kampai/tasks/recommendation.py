@@ -166,12 +166,14 @@ def interactions_from(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> tuple[An
     items, item_ids = _ids(keep[item])
     times = _times(keep[time], time) if time else None
     pairs = users.astype(np.int64) * len(item_ids) + items
-    unique_pairs = np.unique(pairs)
-    merged_rows = len(keep) - len(unique_pairs)
+    sorted_pairs = np.sort(pairs)  # (np.unique is several times slower on numpy 2.4)
+    repeated = sorted_pairs[1:] == sorted_pairs[:-1]
+    merged_rows = int(repeated.sum())
     if merged_rows:  # one row per (user, item): sum the weights (latest time) or keep the last one
         order = np.lexsort((np.arange(len(pairs)), times if time else np.zeros(len(pairs)), pairs))
         ordered = pairs[order]
         last = order[np.r_[ordered[1:] != ordered[:-1], True]]  # the latest row of each pair
+        unique_pairs = sorted_pairs[np.r_[True, ~repeated]]
         if duplicates == "sum":
             inverse = np.searchsorted(unique_pairs, pairs)
             summed = np.bincount(inverse, weights=weights, minlength=len(unique_pairs)).astype(np.float32)
@@ -354,15 +356,31 @@ def _within_user(data: Any, seed: int, by_time: bool) -> tuple[np.ndarray, np.nd
     import numpy as np
 
     if by_time:  # by user, latest first; equal times: the larger item id counts as later
-        order = np.lexsort((-data.items.astype(np.int64), -data.times, data.users))
-    else:  # by user, in a random order
-        order = np.lexsort((np.random.default_rng(seed).random(len(data)), data.users))
+        order = _by_user_latest_first(data)
+    else:  # by user, in a random order (one float key: a user code plus a random fraction)
+        order = np.argsort(data.users + np.random.default_rng(seed).random(len(data)))
     counts = np.bincount(data.users, minlength=data.n_users)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     sorted_users = data.users[order]
     position = np.empty(len(data), dtype=np.int64)
     position[order] = np.arange(len(data)) - starts[sorted_users]
     return position, counts[data.users], order
+
+
+def _by_user_latest_first(data: Any) -> np.ndarray:
+    """Row order by user, then latest time first, then larger item first: one int64 key
+    (pairs are unique, so the key is too) when the times are whole numbers and it fits,
+    else a lexsort."""
+    import numpy as np
+
+    times, n_items = data.times, max(int(data.n_items), 1)
+    t_min, t_max = float(times.min()), float(times.max())
+    span = t_max - t_min + 1
+    if np.all(times == np.floor(times)) and data.n_users * span * n_items < 2**62:
+        key = (data.users.astype(np.int64) * int(span) + (t_max - times).astype(np.int64)) * n_items \
+            + (n_items - 1 - data.items.astype(np.int64))
+        return np.argsort(key)
+    return np.lexsort((-data.items.astype(np.int64), -times, data.users))
 
 
 def _pair(data: TaskData, test_mask: np.ndarray, cfg: dict[str, Any], facts: dict[str, Any]) -> tuple:

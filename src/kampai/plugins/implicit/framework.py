@@ -452,7 +452,7 @@ class ImplicitFramework(Framework):
 
 
 def _listed(ids: Any) -> list[Any]:
-    return [v.item() if hasattr(v, "item") else v for v in list(ids)]
+    return ids.tolist() if hasattr(ids, "tolist") else list(ids)
 
 
 def _array(values: list[Any]) -> Any:
