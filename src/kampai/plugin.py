@@ -67,6 +67,9 @@ _LAZY = {
     "SERIES": "kampai.kinds.series",
     "Graph": "kampai.kinds.graphs",
     "GraphSet": "kampai.kinds.graphs",
+    "Interactions": "kampai.kinds.interactions",
+    "RecommendQuery": "kampai.kinds.interactions",
+    "rank_popular": "kampai.kinds.interactions",
     # runs
     "Run": "kampai.core.runs",
     "TrainedRun": "kampai.core.engine",
