@@ -62,6 +62,7 @@ _LAZY = {
     "SeriesSet": "kampai.kinds.series",
     "ForecastWindow": "kampai.kinds.series",
     "SERIES": "kampai.kinds.series",
+    "Images": "kampai.kinds.images",
     # runs
     "Run": "kampai.core.runs",
     "TrainedRun": "kampai.core.engine",
