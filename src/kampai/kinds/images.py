@@ -51,23 +51,24 @@ class Images:
 
     # ------------------------------------------------------------------ readers
     @classmethod
-    def from_folder(cls, root: str | Path, bad: str = "stop") -> Images:
+    def from_folder(cls, root: str | Path, bad: str | None = "stop") -> Images:
         """One sub-folder per class (torchvision's ImageFolder layout); a folder of images
-        without sub-folders gives unlabelled images (for ``runner predict``)."""
+        without sub-folders gives unlabelled images (for ``runner predict``).  ``bad=None``
+        lists the files without opening them (the task checks them later)."""
         root = Path(root)
         classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         if not classes:
             files = _image_files(root)
             if not files:
                 raise DataError(f"Folder '{root}' holds neither class sub-folders nor images.")
-            paths = check_readable(files, bad)
+            paths = check_readable(files, bad) if bad else [str(f.resolve()) for f in files]
             return cls(paths=paths, labels=None, root=str(root))
         paths, labels = [], []
         for folder in classes:
             files = _image_files(folder)
             if not files:
                 raise DataError(f"Class folder '{folder}' holds no images ({', '.join(sorted(SUFFIXES))}).")
-            good = check_readable(files, bad)
+            good = check_readable(files, bad) if bad else [str(f.resolve()) for f in files]
             paths += good
             labels += [folder.name] * len(good)
         return cls(paths=paths, labels=labels, root=str(root))
@@ -162,6 +163,9 @@ class Pixels(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> Pixels:
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # stateless
 
     def transform(self, X: Any) -> np.ndarray:
         column = X[IMAGE] if hasattr(X, "columns") else X

@@ -135,6 +135,4 @@ def kampai_read_data(path: str) -> Any:
         return None
     from kampai.plugin import Images
 
-    frame = Images.from_folder(folder).frame()
-    frame.attrs["checked"] = True
-    return frame
+    return Images.from_folder(folder, bad=None).frame()  # prepare() checks them (data.bad_images)
