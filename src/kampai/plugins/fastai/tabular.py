@@ -46,11 +46,11 @@ class TabularNet:
     module: Any = None
     state: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    processed: Any = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any, report: Any = None) -> TabularNet:
         import numpy as np
-        import pandas as pd
         from fastai.tabular.all import (
             Categorify, CategoryBlock, FillMissing, IndexSplitter, Normalize, RegressionBlock, TabularPandas,
             tabular_config, tabular_learner,
@@ -105,6 +105,7 @@ class TabularNet:
                 lr = float(learn.lr_find(show_plot=False).valley)
             self.info["lr_find"] = lr
         self._record(learn, to, cat_names, cont_names, classes, layers, config, y_range)
+        self.processed = to  # fast.ai's own processing of the training rows (not saved; tests compare)
         self.module = learn.model
         keep = common.best_epoch_callback(int(s["patience"]) if n_valid and s["patience"] else None,
                                           report, report)
@@ -115,7 +116,6 @@ class TabularNet:
         self.info.update(lr=float(lr), best_epoch=int(keep.best_epoch), epochs_run=len(learn.recorder.values),
                          batch_size=bs, layers=list(layers))
         self.module = learn.model.eval()
-        del pd
         return self
 
     def _columns(self, X: Any) -> tuple[list[str], list[str]]:
@@ -144,7 +144,7 @@ class TabularNet:
         model_cats = list(to.cat_names)
         self.state = {
             "kind": self.kind, "cat_names": cat_names, "cont_names": cont_names, "model_cats": model_cats,
-            "classes": {c: [str(v) if not isinstance(v, bool) else v for v in cat.classes[c]]
+            "classes": {c: [str(v) for v in cat.classes[c]]
                         for c in model_cats if cat is not None and c in cat.classes},
             "na_dict": {k: float(v) for k, v in (fill.na_dict if fill else {}).items()},
             "means": {k: float(norm.means[k]) for k in cont_names} if norm else {},
@@ -175,7 +175,7 @@ class TabularNet:
             values = values.fillna(st["means"].get(c, 0.0))  # NaN unseen in training: the mean
             conts.append(((values - st["means"].get(c, 0.0)) / st["stds"].get(c, 1.0)).to_numpy("float32"))
         for c in st["model_cats"]:
-            column = frame[c] if c.endswith("_na") and c[:-3] in st["na_dict"] else _as_cats(frame[c])
+            column = _as_cats(frame[c])  # classes are kept as strings ('False'/'True' for _na columns)
             categories = st["classes"][c][1:]
             codes = pd.Categorical(column, categories=categories).codes.astype("int64") + 1
             cats.append(codes)
