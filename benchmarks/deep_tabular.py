@@ -6,8 +6,9 @@ are scored on the same 114.  Same epochs, batch size, layers, learning rate; no 
 stopping.  kampai's timing is a whole ``kampai.train`` (its own 10% stratified holdout
 scored, the 10% validation part of fast.ai/skorch, the best-epoch tracking, the run folder
 written) plus ``run.predict`` on the test rows; the plain script fits on the 90%/10%
-train/validation parts and predicts the test rows.  Printed: median wall seconds of the fit+predict, their ratio (target <= 1.10),
-test accuracy, and the p50 latency of one-row predictions through a loaded kampai run.
+train/validation parts and predicts the test rows.  Printed: median wall seconds of the
+fit+predict, their ratio (target <= 1.10), test accuracy, and the p50 latency of one-row
+predictions through a loaded kampai run.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/deep_tabular.py [--repeats 3] [--epochs 10]
 """
@@ -37,7 +38,13 @@ def data():
 def plain_fastai(train, test, epochs: int, bs: int, lr: float) -> float:
     import numpy as np
     from fastai.tabular.all import (
-        CategoryBlock, Categorify, FillMissing, IndexSplitter, Normalize, TabularPandas, tabular_learner,
+        Categorify,
+        CategoryBlock,
+        FillMissing,
+        IndexSplitter,
+        Normalize,
+        TabularPandas,
+        tabular_learner,
     )
 
     n_valid = round(len(train) * 0.1)
@@ -56,9 +63,9 @@ def plain_fastai(train, test, epochs: int, bs: int, lr: float) -> float:
 def plain_skorch(train, test, epochs: int, bs: int, lr: float) -> float:
     import numpy as np
     import torch
+    from sklearn.preprocessing import StandardScaler
     from skorch import NeuralNetClassifier
     from skorch.dataset import ValidSplit
-    from sklearn.preprocessing import StandardScaler
 
     from kampai.plugins.torch.nets import MLP
 

@@ -26,7 +26,14 @@ os.environ.setdefault("KAMPAI_NO_TRACK", "1")
 def plain(train, test, epochs: int, size: int, bs: int, lr: float, device: str) -> float:
     import numpy as np
     from fastai.vision.all import (
-        CategoryBlock, ColReader, DataBlock, ImageBlock, RandomSplitter, Resize, ResizeMethod, resnet18,
+        CategoryBlock,
+        ColReader,
+        DataBlock,
+        ImageBlock,
+        RandomSplitter,
+        Resize,
+        ResizeMethod,
+        resnet18,
         vision_learner,
     )
 

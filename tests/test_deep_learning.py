@@ -17,13 +17,14 @@ import pytest
 pytest.importorskip("fastai")
 pytest.importorskip("skorch")
 
-import kampai  # noqa: E402
-from kampai.plugin import hookimpl, registry_of  # noqa: E402, F401
-from kampai.plugins.fastai.framework import FastaiFramework  # noqa: E402
-from kampai.plugins.torch.framework import TorchFramework  # noqa: E402
-from kampai.tasks.images import ImageClassification  # noqa: E402
-from kampai.testing import check_task, parametrize_with_checks  # noqa: E402
-from tests.helpers import invoke  # noqa: E402
+from tests.helpers import invoke
+
+import kampai
+from kampai.plugin import hookimpl
+from kampai.plugins.fastai.framework import FastaiFramework
+from kampai.plugins.torch.framework import TorchFramework
+from kampai.tasks.images import ImageClassification
+from kampai.testing import check_task, parametrize_with_checks
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 TINY_VISION = {"epochs": 1, "size": 16, "bs": 32}
@@ -50,7 +51,6 @@ def test_image_task_conformance() -> None:
 
 
 def _digit_folder(root: Path, classes=("0", "1", "2"), per_class: int = 12) -> Path:
-    frame = kampai.plugin.read_frame("sklearn:digits-images") if hasattr(kampai, "plugin") else None
     from kampai.plugin import read_frame
 
     frame = read_frame("sklearn:digits-images")
@@ -77,8 +77,8 @@ def test_digits_images_are_real_pngs() -> None:
 def test_hook_kampai_read_data(tmp_path: Path) -> None:
     """The image task answers kampai_read_data for a folder; another plugin's answer wins
     for its own format."""
-    from kampai.plugin import read_frame, registry_of  # noqa: F811
     from kampai.core.host import get_host
+    from kampai.plugin import read_frame
 
     folder = _digit_folder(tmp_path / "imgs", per_class=3)
     frame = read_frame(str(folder))
@@ -101,13 +101,13 @@ def test_folder_and_table_layouts_train_and_predict(tmp_path: Path) -> None:
     folder = _digit_folder(tmp_path / "imgs")
     rows = ["file,digit"] + [f"imgs/{p.parent.name}/{p.name},{p.parent.name}" for p in sorted(folder.rglob("*.png"))]
     (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
-    code, out, err = invoke("train", "--task", "image-classification", "--framework", "sklearn", "--data",
+    code, _out, err = invoke("train", "--task", "image-classification", "--framework", "sklearn", "--data",
                             str(folder), "--runs-dir", "runs")
     assert code == 0, err
     run = kampai.train(task="image-classification", framework="sklearn", data=str(tmp_path / "table.csv"),
                        target="digit", output={"runs_dir": "runs"}, verbose=False)
     assert run.metrics["accuracy"] > 0.8  # grey pixels of 0/1/2 separate well
-    code, out, err = invoke("predict", str(run.run_dir), "--data", str(folder / "1"), "--output", "p.csv")
+    code, _out, err = invoke("predict", str(run.run_dir), "--data", str(folder / "1"), "--output", "p.csv")
     assert code == 0, err
     import pandas as pd
 
@@ -228,7 +228,7 @@ def test_fastai_vision_trains_tunes_saves_and_predicts_in_a_fresh_process(tmp_pa
     here = run.predict(str(folder))
     there = _fresh_process_proba(run.run_dir, str(folder))
     assert np.allclose(here[[c for c in here if c.startswith("proba_")]].to_numpy(), there, atol=1e-5)
-    code, out, err = invoke("tune", "--task", "image-classification", "--framework", "fastai", "--data", str(folder),
+    code, _out, err = invoke("tune", "--task", "image-classification", "--framework", "fastai", "--data", str(folder),
                             "model.params.size=16", "model.params.epochs=1", "--trials", "2", "--runs-dir", "runs")
     assert code == 0, err
 
@@ -245,7 +245,7 @@ def test_fastai_vision_local_weights_fine_tune(tmp_path: Path) -> None:
                        params={**TINY_VISION, "weights": str(tmp_path / "resnet18.pth")},
                        output={"runs_dir": "runs"}, verbose=False)
     assert run.model.normalize and run.model.info["epochs_run"] >= 1
-    code, out, err = invoke("train", "--task", "image-classification", "--framework", "fastai", "--data",
+    code, _out, err = invoke("train", "--task", "image-classification", "--framework", "fastai", "--data",
                             str(folder), f"model.params.weights={tmp_path / 'none.pth'}", "--runs-dir", "r2")
     assert code == 2 and "does not exist" in err
 
@@ -258,10 +258,10 @@ def test_fastai_tune_prunes_per_epoch() -> None:
 
 
 def test_fastai_unknown_param_and_bad_lr() -> None:
-    code, out, err = invoke("train", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
+    code, _out, err = invoke("train", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
                             "model.params.epoch=3", "--runs-dir", "runs")
     assert code == 2 and "epochs" in err and not list(Path("runs").glob("*/meta.json"))
-    code, out, err = invoke("train", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
+    code, _out, err = invoke("train", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
                             "model.params.lr=fast", "--runs-dir", "runs")
     assert code == 2 and "lr_find" in err
 
@@ -308,9 +308,9 @@ def test_torch_bad_modules(user_module: str) -> None:
     base = ["train", "--task", "classification", "--framework", "torch", "--data", "sklearn:iris", "--runs-dir", "runs"]
     for model, message in [("nosuchpkg_kampai.x:Net", "Cannot import"), (f"{user_module}:NotAModule", "nn.Module"),
                            ("Net", "package.module:Class")]:
-        code, out, err = invoke(*base, "--model", model)
+        code, _out, err = invoke(*base, "--model", model)
         assert code == 2 and message in err, (model, err)
-    code, out, err = invoke(*base, "--model", f"{user_module}:Net", "model.params.widht=3")
+    code, _out, err = invoke(*base, "--model", f"{user_module}:Net", "model.params.widht=3")
     assert code == 2 and "width" in err and not list(Path("runs").glob("*/meta.json"))
 
 

@@ -42,8 +42,8 @@ def best_epoch_callback(patience: int | None, report: Any, on_report: Any) -> An
     loss (restored after the fit), stops after ``patience`` epochs without improvement,
     and calls ``report(epoch)`` after each epoch.  An exception from ``report`` (a pruned
     trial) stops the fit and is re-raised by :func:`run_fit` unchanged."""
-    from fastai.callback.tracker import TrackerCallback
     from fastai.callback.core import CancelFitException
+    from fastai.callback.tracker import TrackerCallback
 
     class KeepBest(TrackerCallback):
         order = TrackerCallback.order + 1

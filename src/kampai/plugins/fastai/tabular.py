@@ -52,8 +52,15 @@ class TabularNet:
     def fit(self, X: Any, y: Any, report: Any = None) -> TabularNet:
         import numpy as np
         from fastai.tabular.all import (
-            Categorify, CategoryBlock, FillMissing, IndexSplitter, Normalize, RegressionBlock, TabularPandas,
-            tabular_config, tabular_learner,
+            Categorify,
+            CategoryBlock,
+            FillMissing,
+            IndexSplitter,
+            Normalize,
+            RegressionBlock,
+            TabularPandas,
+            tabular_config,
+            tabular_learner,
         )
         from fastai.torch_core import set_seed
 
@@ -70,7 +77,7 @@ class TabularNet:
             frame[target] = frame[target].astype("float32")
         n = len(frame)
         rng = np.random.default_rng(self.seed)
-        n_valid = max(1, int(round(n * float(s["valid_frac"])))) if s["valid_frac"] else 0
+        n_valid = max(1, round(n * float(s["valid_frac"]))) if s["valid_frac"] else 0
         if n_valid >= n:
             raise DataError(f"{n} training rows leave nothing to train on after the validation part.")
         valid = np.sort(rng.permutation(n)[:n_valid])

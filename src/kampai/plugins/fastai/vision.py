@@ -56,14 +56,22 @@ class VisionNet:
         import torch
         from fastai.torch_core import set_seed
         from fastai.vision.all import (
-            CategoryBlock, ColReader, DataBlock, ImageBlock, IndexSplitter, Normalize, Resize, ResizeMethod,
-            aug_transforms, vision_learner,
+            CategoryBlock,
+            ColReader,
+            DataBlock,
+            ImageBlock,
+            IndexSplitter,
+            Normalize,
+            Resize,
+            ResizeMethod,
+            aug_transforms,
+            vision_learner,
         )
 
         s = self.settings
         frame = pd.DataFrame({"image": X["image"].to_numpy(), "label": y.astype(str).to_numpy()})
         n = len(frame)
-        n_valid = max(1, int(round(n * float(s["valid_frac"])))) if s["valid_frac"] else 0
+        n_valid = max(1, round(n * float(s["valid_frac"]))) if s["valid_frac"] else 0
         valid = np.sort(np.random.default_rng(self.seed).permutation(n)[:n_valid]).tolist()
         set_seed(self.seed, reproducible=True)
         size = int(s["size"])

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from kampai.plugin import (
-    BuildContext, ConfigError, DataError, Framework, Prediction, RunError, TaskData, did_you_mean, file_sha256,
+    BuildContext,
+    ConfigError,
+    DataError,
+    Framework,
+    Prediction,
+    RunError,
+    TaskData,
+    did_you_mean,
+    file_sha256,
     import_object,
 )
 

@@ -19,5 +19,5 @@ class MLP(nn.Module):
         layers.append(nn.Linear(width, n_outputs))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, X):  # noqa: N803 (skorch passes X)
+    def forward(self, X):
         return self.net(X)
