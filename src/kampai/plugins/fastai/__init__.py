@@ -14,4 +14,11 @@ from kampai.plugins.fastai.framework import FastaiFramework
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
-    registry.add(FastaiFramework())
+    from kampai.plugin import registry_of
+
+    framework = FastaiFramework()
+    known = registry_of("tasks")
+    missing = [t for t in framework.optional_tasks if t not in known]
+    if missing:
+        framework.tasks = tuple(t for t in framework.tasks if t not in missing)
+    registry.add(framework)

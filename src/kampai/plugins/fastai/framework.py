@@ -16,6 +16,8 @@ class FastaiFramework(Framework):
     name = "fastai"
     description = "fast.ai: tabular_learner (classification, regression) and vision_learner (images)"
     tasks = ("classification", "regression", "image-classification")
+    #: served only where their plugin is on (``-p no:images`` leaves the tabular part working)
+    optional_tasks = ("image-classification",)
     extra = "fastai"
     requires = ("torch", "fastai", "torchvision")
     packages = ("fastai", "torch", "torchvision")

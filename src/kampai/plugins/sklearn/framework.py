@@ -57,7 +57,9 @@ class SklearnFramework(Framework):
 
     name = "sklearn"
     description = "scikit-learn and compatible estimators, in a preprocessing Pipeline"
-    tasks = ("classification", "regression", "clustering", "text-classification", "image-classification")
+    tasks = ("classification", "regression", "clustering", "text-classification")
+    #: tasks of other plugins the framework also serves when they are installed (pixel baseline)
+    optional_tasks = ("image-classification",)
     model_keys = ("preprocess",)
     extra = None
     requires = ("sklearn",)
