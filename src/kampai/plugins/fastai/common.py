@@ -41,7 +41,7 @@ def best_epoch_callback(patience: int | None, report: Any, on_report: Any) -> An
     """A fast.ai callback that keeps the weights of the epoch with the lowest validation
     loss (restored after the fit), stops after ``patience`` epochs without improvement,
     and calls ``report(epoch)`` after each epoch.  An exception from ``report`` (a pruned
-    trial) stops the fit and is re-raised by :func:`run_fit` unchanged."""
+    trial) stops the fit; the caller re-raises it (``callback.error``) unchanged."""
     from fastai.callback.core import CancelFitException
     from fastai.callback.tracker import TrackerCallback
 
