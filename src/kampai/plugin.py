@@ -70,6 +70,7 @@ _LAZY = {
     "Interactions": "kampai.kinds.interactions",
     "RecommendQuery": "kampai.kinds.interactions",
     "rank_popular": "kampai.kinds.interactions",
+    "Images": "kampai.kinds.images",
     # runs
     "Run": "kampai.core.runs",
     "TrainedRun": "kampai.core.engine",

@@ -36,7 +36,13 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     if not file.exists():
         raise DataError(f"Data file '{file}' does not exist.")
     reader = READERS.get(file.suffix.lower())
-    if reader is None:
+    if reader is None or file.is_dir():
+        from kampai.core.host import get_host
+
+        frame = get_host().hook.kampai_read_data(path=text)  # a plugin's format (image folders)
+        if frame is not None:
+            frame.attrs.setdefault("path", str(file))
+            return frame
         raise DataError(f"Cannot read '{file}': use a .csv, .tsv or .parquet file.")
     if reader == "read_csv":
         from kampai.core.checks import check_header
@@ -49,6 +55,7 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         raise DataError(f"Cannot read '{file}': {exc}") from None
     if frame.empty:
         raise DataError(f"Data file '{file}' holds no rows.")
+    frame.attrs["path"] = str(file)  # tasks resolve paths inside the table against its folder
     return frame
 
 

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from kampai.core.markers import hookspec
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from kampai.core.contract import Metric, Prediction, RunContext, TaskData
     from kampai.core.registry import (
         DatasetRegistry,
@@ -350,6 +352,19 @@ def kampai_resolve_run(ref: str) -> Path | None:
     the Python API) only when ``ref`` is not an existing folder.  Return ``None`` when the
     reference is not yours; raise :class:`kampai.plugin.RunError` when it is yours
     but cannot be opened (unknown version, tampered artifact).  Stops at the
+    first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def kampai_read_data(path: str) -> pd.DataFrame | None:
+    """Read data that is not a CSV/Parquet file or a bundled name (a folder of images with
+    one sub-folder per class) into the DataFrame a task's ``prepare`` receives.
+
+    Called by :func:`kampai.plugin.read_frame` (so by ``--data`` of every command and the
+    Python API) only when ``path`` is an existing folder or a file with a suffix the core
+    cannot read.  Return ``None`` when the data is not yours; raise
+    :class:`kampai.core.errors.DataError` when it is yours but unreadable.  Stops at the
     first non-None result.
     """
 

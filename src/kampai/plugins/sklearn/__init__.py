@@ -16,7 +16,14 @@ from kampai.plugins.sklearn.framework import SklearnFramework
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
-    registry.add(SklearnFramework())
+    from kampai.plugin import registry_of
+
+    framework = SklearnFramework()
+    known = registry_of("tasks")  # image-classification only where its plugin is on
+    extra = tuple(t for t in framework.optional_tasks if t in known)
+    if extra:
+        framework.tasks = (*framework.tasks, *extra)
+    registry.add(framework)
 
 
 @hookimpl

@@ -24,9 +24,10 @@ DEFAULTS = {
     "regression": "RandomForestRegressor",
     "clustering": "KMeans",
     "text-classification": "LogisticRegression",
+    "image-classification": "LogisticRegression",
 }
 #: tasks whose default preprocessing is another packaged spec (sparse output)
-PREPROCESS = {"text-classification": "sklearn-text.yaml"}
+PREPROCESS = {"text-classification": "sklearn-text.yaml", "image-classification": "sklearn-images.yaml"}
 MODEL_FILE = "model.joblib"
 INFO_FILE = "model.json"
 
@@ -57,6 +58,8 @@ class SklearnFramework(Framework):
     name = "sklearn"
     description = "scikit-learn and compatible estimators, in a preprocessing Pipeline"
     tasks = ("classification", "regression", "clustering", "text-classification")
+    #: tasks of other plugins the framework also serves when they are installed (pixel baseline)
+    optional_tasks = ("image-classification",)
     model_keys = ("preprocess",)
     extra = None
     requires = ("sklearn",)
@@ -110,7 +113,7 @@ class SklearnFramework(Framework):
             estimator.set_params(random_state=seed)
         preprocess = build_preprocessor(model_cfg.get("preprocess"), data.X, ctx.resolve,
                                         defaults=PREPROCESS.get(task.name, "sklearn.yaml"),
-                                        sparse=task.name in PREPROCESS)
+                                        sparse=task.name == "text-classification")
         steps = ([("preprocess", preprocess)] if preprocess is not None else []) + [("model", estimator)]
         pipeline = Pipeline(steps)
         params = split_params(dict(model_cfg.get("params") or {}), set(pipeline.get_params(deep=True)))

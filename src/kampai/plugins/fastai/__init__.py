@@ -1,0 +1,24 @@
+"""The fast.ai framework plugin (entry point ``fastai``): ``tabular_learner`` for
+classification and regression, ``vision_learner`` for image classification.
+
+Imports neither torch nor fastai at module import: ``runner plugins list`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kampai.plugin import hookimpl
+from kampai.plugins.fastai.framework import FastaiFramework
+
+
+@hookimpl
+def kampai_register_frameworks(registry: Any) -> None:
+    from kampai.plugin import registry_of
+
+    framework = FastaiFramework()
+    known = registry_of("tasks")
+    missing = [t for t in framework.optional_tasks if t not in known]
+    if missing:
+        framework.tasks = tuple(t for t in framework.tasks if t not in missing)
+    registry.add(framework)

@@ -1,0 +1,112 @@
+"""What the fast.ai tabular and vision models share: params, device, best-epoch tracking,
+per-epoch reports, and the hashed state_dict + JSON save format (no pickle)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kampai.plugin import ConfigError, RunError, did_you_mean, file_sha256
+
+WEIGHTS = "model.pt"
+CONFIG = "model.json"
+
+
+def check_params(params: dict[str, Any] | None, valid: dict[str, Any], what: str) -> dict[str, Any]:
+    params = dict(params or {})
+    for key in params:
+        if key not in valid:
+            raise ConfigError(f"Unknown parameter 'model.params.{key}' for {what}.{did_you_mean(key, valid)} "
+                              f"Valid: {', '.join(sorted(valid))}.")
+    return {**valid, **params}
+
+
+def resolve_device(device: str | None) -> str:
+    import torch
+
+    device = str(device or "auto").lower()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") or device == "gpu":
+        if not torch.cuda.is_available():
+            raise ConfigError("device=cuda but torch sees no CUDA device; use --device cpu or auto.")
+        return "cuda" if device == "gpu" else device
+    if device != "cpu":
+        raise ConfigError(f"device={device!r}: use auto, cpu, cuda or cuda:N.")
+    return "cpu"
+
+
+def best_epoch_callback(patience: int | None, report: Any, on_report: Any) -> Any:
+    """A fast.ai callback that keeps the weights of the epoch with the lowest validation
+    loss (restored after the fit), stops after ``patience`` epochs without improvement,
+    and calls ``report(epoch)`` after each epoch.  An exception from ``report`` (a pruned
+    trial) stops the fit; the caller re-raises it (``callback.error``) unchanged."""
+    from fastai.callback.core import CancelFitException
+    from fastai.callback.tracker import TrackerCallback
+
+    class KeepBest(TrackerCallback):
+        order = TrackerCallback.order + 1
+
+        def __init__(self) -> None:
+            super().__init__(monitor="valid_loss", comp=None, min_delta=1e-4)
+            self.best_state = None
+            self.best_epoch = -1
+            self.wait = 0
+            self.error: BaseException | None = None
+
+        def after_epoch(self) -> None:
+            super().after_epoch()
+            if self.new_best:
+                self.best_state = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
+                self.best_epoch, self.wait = self.epoch, 0
+            else:
+                self.wait += 1
+            if report is not None:
+                try:
+                    on_report(self.epoch)
+                except BaseException as exc:  # fast.ai rewrites callback errors: carry it out as is
+                    self.error = exc
+                    raise CancelFitException() from None
+            if patience and self.wait >= patience:
+                raise CancelFitException()
+
+        def after_fit(self) -> None:
+            if self.best_state is not None and self.error is None:
+                self.learn.model.load_state_dict(self.best_state)
+
+    return KeepBest()
+
+
+def save_state(path: Path, module: Any, config: dict[str, Any]) -> None:
+    import torch
+
+    torch.save({k: v.detach().cpu() for k, v in module.state_dict().items()}, path / WEIGHTS)
+    config = {**config, "sha256": file_sha256(path / WEIGHTS)}
+    (path / CONFIG).write_text(json.dumps(config, indent=2, default=_plain))
+
+
+def load_state(path: Path) -> tuple[dict[str, Any], Any]:
+    import torch
+
+    try:
+        config = json.loads((path / CONFIG).read_text())
+    except (OSError, ValueError):
+        raise RunError(f"Model config '{path / CONFIG}' is missing or corrupt.") from None
+    file = path / WEIGHTS
+    if not file.exists() or file_sha256(file) != config.get("sha256"):
+        raise RunError(f"Model weights '{file}' are missing or do not match their recorded hash: refusing "
+                       "to load them.")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise RunError(f"Cannot load '{file}': {exc}") from None
+    return config, state
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

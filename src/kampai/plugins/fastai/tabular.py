@@ -1,0 +1,226 @@
+"""fast.ai ``tabular_learner`` on a table, with AutoGluon-like defaults.
+
+Defaults (as AutoGluon's fast.ai model): layers [200, 100] for regression and binary
+targets, [2b, b] with b = max(100, 2 x classes) for multi-class; batch size from the row
+count (2^(3 + floor(log10 rows)), 32..512); dropout 0.1, embedding dropout 0.1; up to 30
+epochs of ``fit_one_cycle`` at lr 1e-2 with early stopping (patience 20) on a 10%
+validation part of the training rows, keeping the best epoch.  ``lr: auto`` runs
+``lr_find`` and uses (and records) its ``valley`` suggestion.
+
+Training uses fast.ai's ``TabularPandas`` (``Categorify``, ``FillMissing``, ``Normalize``);
+prediction applies the same fitted state (category lists, fill values, means/stds, kept as
+JSON) with numpy and calls the network directly: no per-call DataLoader, and a saved
+model needs no pickle.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kampai.plugin import ConfigError, DataError
+from kampai.plugins.fastai import common
+
+PARAMS: dict[str, Any] = {
+    "layers": None, "ps": 0.1, "embed_p": 0.1, "emb_szs": None, "bs": None, "epochs": 30, "lr": 1e-2,
+    "wd": None, "patience": 20, "valid_frac": 0.1, "cat_names": None, "cont_names": None,
+}
+
+
+def _as_cats(column: Any) -> Any:
+    import numpy as np
+
+    return column.astype(str).where(column.notna(), np.nan)
+
+
+@dataclass
+class TabularNet:
+    """A fast.ai tabular network with the preprocessing state it was trained with."""
+
+    kind: str  # classification | regression
+    settings: dict[str, Any]
+    device: str = "cpu"
+    seed: int = 0
+    module: Any = None
+    state: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    processed: Any = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any, report: Any = None) -> TabularNet:
+        import numpy as np
+        from fastai.tabular.all import (
+            Categorify,
+            CategoryBlock,
+            FillMissing,
+            IndexSplitter,
+            Normalize,
+            RegressionBlock,
+            TabularPandas,
+            tabular_config,
+            tabular_learner,
+        )
+        from fastai.torch_core import set_seed
+
+        s = self.settings
+        cat_names, cont_names = self._columns(X)
+        frame = X[cat_names + cont_names].copy()
+        for c in cat_names:
+            frame[c] = _as_cats(frame[c])
+        for c in cont_names:
+            frame[c] = frame[c].astype("float32")
+        target = "__target__"
+        frame[target] = y.to_numpy() if self.kind == "regression" else y.astype(str).to_numpy()
+        if self.kind == "regression":
+            frame[target] = frame[target].astype("float32")
+        n = len(frame)
+        rng = np.random.default_rng(self.seed)
+        n_valid = max(1, round(n * float(s["valid_frac"]))) if s["valid_frac"] else 0
+        if n_valid >= n:
+            raise DataError(f"{n} training rows leave nothing to train on after the validation part.")
+        valid = np.sort(rng.permutation(n)[:n_valid])
+        set_seed(self.seed, reproducible=True)
+        y_block = RegressionBlock() if self.kind == "regression" else CategoryBlock()
+        to = TabularPandas(frame, procs=[Categorify, FillMissing, Normalize], cat_names=list(cat_names),
+                           cont_names=list(cont_names), y_names=target, y_block=y_block,
+                           splits=IndexSplitter(list(valid))(range(n)) if n_valid else None)
+        bs = int(s["bs"] or min(512, max(32, 2 ** (3 + int(math.log10(max(n, 1)))))))
+        dls = to.dataloaders(bs=min(bs, max(2, n - n_valid)), device=self.device)
+        classes = list(dls.vocab) if self.kind == "classification" else None
+        layers = s["layers"]
+        if layers is None:
+            if classes is not None and len(classes) > 2:
+                base = max(100, 2 * len(classes))
+                layers = [2 * base, base]
+            else:
+                layers = [200, 100]
+        y_range = None
+        if self.kind == "regression":
+            low, high = float(frame[target].min()), float(frame[target].max())
+            span = (high - low) or 1.0
+            y_range = (low - 0.05 * span, high + 0.05 * span)
+        config = {"ps": s["ps"], "embed_p": float(s["embed_p"])}
+        learn = tabular_learner(dls, layers=list(layers), emb_szs=s["emb_szs"], config=tabular_config(**config),
+                                y_range=y_range, wd=s["wd"])
+        learn.remove_cb(learn.cbs.filter(lambda cb: type(cb).__name__ == "ProgressCallback")[0]) \
+            if learn.cbs.filter(lambda cb: type(cb).__name__ == "ProgressCallback") else None
+        lr = s["lr"]
+        if lr == "auto":
+            with learn.no_logging(), learn.no_bar():
+                lr = float(learn.lr_find(show_plot=False).valley)
+            self.info["lr_find"] = lr
+        self._record(learn, to, cat_names, cont_names, classes, layers, config, y_range)
+        self.processed = to  # fast.ai's own processing of the training rows (not saved; tests compare)
+        self.module = learn.model
+        keep = common.best_epoch_callback(int(s["patience"]) if n_valid and s["patience"] else None,
+                                          report, report)
+        with learn.no_logging(), learn.no_bar():
+            learn.fit_one_cycle(int(s["epochs"]), float(lr), cbs=[keep] if n_valid else [])
+        if keep.error is not None:
+            raise keep.error
+        self.info.update(lr=float(lr), best_epoch=int(keep.best_epoch), epochs_run=len(learn.recorder.values),
+                         batch_size=bs, layers=list(layers))
+        self.module = learn.model.eval()
+        return self
+
+    def _columns(self, X: Any) -> tuple[list[str], list[str]]:
+        import pandas as pd
+
+        s = self.settings
+        names = [str(c) for c in X.columns]
+        for key in ("cat_names", "cont_names"):
+            for c in s[key] or []:
+                if c not in names:
+                    raise ConfigError(f"model.params.{key} names '{c}', which is not a feature column.")
+        if s["cat_names"] is not None or s["cont_names"] is not None:
+            cats = list(s["cat_names"] or [])
+            conts = list(s["cont_names"] or [c for c in names if c not in cats])
+            return cats, [c for c in conts if c not in cats]
+        cats = [c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
+                or pd.api.types.is_bool_dtype(t)]
+        return [str(c) for c in cats], [str(c) for c in X.columns if c not in cats]
+
+    def _record(self, learn: Any, to: Any, cat_names: list[str], cont_names: list[str], classes: Any,
+                layers: Any, config: dict[str, Any], y_range: Any) -> None:
+        procs = to.procs
+        fill = getattr(procs, "fill_missing", None)
+        norm = getattr(procs, "normalize", None)
+        cat = getattr(procs, "categorify", None)
+        model_cats = list(to.cat_names)
+        self.state = {
+            "kind": self.kind, "cat_names": cat_names, "cont_names": cont_names, "model_cats": model_cats,
+            "classes": {c: [str(v) for v in cat.classes[c]]
+                        for c in model_cats if cat is not None and c in cat.classes},
+            "na_dict": {k: float(v) for k, v in (fill.na_dict if fill else {}).items()},
+            "means": {k: float(norm.means[k]) for k in cont_names} if norm else {},
+            "stds": {k: float(norm.stds[k]) for k in cont_names} if norm else {},
+            "emb_szs": [list(map(int, (e.num_embeddings, e.embedding_dim))) for e in learn.model.embeds],
+            "n_cont": len(cont_names), "n_out": len(classes) if classes else 1, "layers": list(layers),
+            "config": config, "y_range": list(y_range) if y_range else None,
+            "vocab": [str(c) for c in classes] if classes else None,
+        }
+
+    # ------------------------------------------------------------------ predict
+    def encode(self, X: Any) -> tuple[Any, Any]:
+        """The network's (categorical codes, normalised continuous) inputs for ``X``."""
+        import numpy as np
+        import pandas as pd
+
+        st = self.state
+        frame = X.copy()
+        missing = [c for c in st["cat_names"] + st["cont_names"] if c not in frame.columns]
+        if missing:
+            raise DataError(f"The data lacks the model's input column(s): {', '.join(missing[:10])}.")
+        cats, conts = [], []
+        for c in st["cont_names"]:
+            values = pd.to_numeric(frame[c], errors="coerce").astype("float32")
+            if c in st["na_dict"]:
+                frame[f"{c}_na"] = values.isna()
+                values = values.fillna(st["na_dict"][c])
+            values = values.fillna(st["means"].get(c, 0.0))  # NaN unseen in training: the mean
+            conts.append(((values - st["means"].get(c, 0.0)) / st["stds"].get(c, 1.0)).to_numpy("float32"))
+        for c in st["model_cats"]:
+            column = _as_cats(frame[c])  # classes are kept as strings ('False'/'True' for _na columns)
+            categories = st["classes"][c][1:]
+            codes = pd.Categorical(column, categories=categories).codes.astype("int64") + 1
+            cats.append(codes)
+        n = len(frame)
+        cat_array = np.stack(cats, axis=1) if cats else np.zeros((n, 0), dtype="int64")
+        cont_array = np.stack(conts, axis=1) if conts else np.zeros((n, 0), dtype="float32")
+        return cat_array, cont_array
+
+    def forward(self, X: Any, batch: int = 4096) -> Any:
+        import numpy as np
+        import torch
+
+        cats, conts = self.encode(X)
+        out = []
+        self.module.eval()
+        device = next(self.module.parameters()).device
+        with torch.inference_mode():
+            for start in range(0, len(cats), batch):
+                xc = torch.from_numpy(cats[start:start + batch]).to(device)
+                xn = torch.from_numpy(conts[start:start + batch]).to(device)
+                raw = self.module(xc, xn).float()
+                out.append((raw.softmax(-1) if self.kind == "classification" else raw).cpu().numpy())
+        width = self.state["n_out"]
+        return np.concatenate(out) if out else np.zeros((0, width), dtype="float32")
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path: Path) -> None:
+        common.save_state(path, self.module, {"format": "fastai-tabular", "state": self.state,
+                                              "settings": self.settings, "info": self.info})
+
+    @classmethod
+    def load(cls, config: dict[str, Any], weights: Any) -> TabularNet:
+        from fastai.tabular.model import TabularModel, tabular_config
+
+        st = config["state"]
+        module = TabularModel([tuple(e) for e in st["emb_szs"]], st["n_cont"], st["n_out"], st["layers"],
+                              y_range=tuple(st["y_range"]) if st["y_range"] else None,
+                              **tabular_config(**st["config"]))
+        module.load_state_dict(weights)
+        return cls(kind=st["kind"], settings=config["settings"], module=module.eval(), state=st,
+                   info=config.get("info", {}))
