@@ -65,3 +65,14 @@ def _task():
     from kampai.core.host import get_host
 
     return get_host().tasks().get("classification")
+
+
+def test_tune_keeps_params_the_user_fixed(penguins) -> None:
+    # old code: model.params.n_estimators=10 was overridden by the default space (16-245 trees)
+    result = kampai.tune(task="classification", data=penguins.dropna(), target="species",
+                         model="RandomForestClassifier", params={"n_estimators": 10},
+                         trials=3, refit=False, verbose=False)
+    assert result.trials is not None and len(result.trials) == 3
+    assert all("n_estimators" not in p for p in [result.best_params])
+    searched = [c for c in result.trials.columns if c.startswith("params_") or c.startswith("param")]
+    assert searched and not any("n_estimators" in c for c in searched)
