@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from kampai.core.contract import Metric, Prediction, Task
@@ -52,10 +53,8 @@ def align(prediction: Prediction, labels: list[Any] | None) -> Prediction:
     import numpy as np
 
     full = classes + missing
-    try:
+    with contextlib.suppress(TypeError):
         full = sorted(full)
-    except TypeError:
-        pass
     proba = np.asarray(prediction.proba, dtype=float)
     out = np.zeros((proba.shape[0], len(full)))
     for j, c in enumerate(classes):

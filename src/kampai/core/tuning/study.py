@@ -81,7 +81,8 @@ def search_in_use(cfg: dict[str, Any], task: Any, framework: Any) -> tuple[dict[
         fixed = set((cfg.get("model") or {}).get("params") or {})
         kept = {k: v for k, v in space.items() if k not in fixed}
         if kept:
-            note = f" (fixed in model.params: {', '.join(sorted(fixed & set(space)))})" if len(kept) < len(space) else ""
+            dropped = sorted(fixed & set(space))
+            note = f" (fixed in model.params: {', '.join(dropped)})" if dropped else ""
             return dict(kept), f"default of framework '{framework.name}'{note}"
     return {}, "none"
 
