@@ -131,9 +131,13 @@ def predict_data(ctx: RunContext, model: Any, data: TaskData) -> Prediction:
 
 
 def evaluate_data(ctx: RunContext, metrics: list, data: TaskData, prediction: Prediction,
-                  announce: bool = True) -> dict[str, float]:
+                  announce: bool = True, *, labels: list | None = None,
+                  undefined: dict[str, str] | None = None) -> dict[str, float]:
+    """The metrics on ``data``; ``labels`` is the training data's full label set (see
+    :func:`kampai.core.metrics.compute`), ``undefined`` collects why a metric is NaN."""
     with _observed(ctx, "evaluate", data=data):
-        scores = metrics_mod.compute(metrics, data.y, prediction, data.X)
+        scores = metrics_mod.compute(metrics, data.y, prediction, data.X, labels=labels,
+                                     undefined=undefined)
     if announce:
         _relay(ctx).kampai_after_evaluate(ctx=ctx, metrics=scores)
     return scores
@@ -187,7 +191,9 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         note["text"] = (f"{splitter.name}: {len(folds)} folds" if splitter.cv else
                         f"{splitter.name}: {_size(folds[0][0])} train / {_size(folds[0][1])} test")
     metrics = metrics_mod.resolve(task, cfg.get("metrics"))
+    labels = metrics_mod.labels_of(data.y) if task.needs_target else None
     fold_scores, fold_tables, fold_seconds = [], [], []
+    undefined_metrics: list[dict[str, Any]] = []
     model = None
     for i, (train_idx, test_idx) in enumerate(folds):
         ctx.fold = i if splitter.cv else None
@@ -196,7 +202,18 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
             model, seconds = fit(ctx, cfg["model"], train_data)
         fold_seconds.append(seconds)
         prediction = predict_data(ctx, model, test_data)
-        fold_scores.append(evaluate_data(ctx, metrics, test_data, prediction))
+        undefined: dict[str, str] = {}
+        fold_scores.append(evaluate_data(ctx, metrics, test_data, prediction, labels=labels,
+                                         undefined=undefined))
+        unseen = _unseen_classes(prediction, test_data)
+        for name, reason in undefined.items():
+            where = f"fold {i + 1}" if splitter.cv else "the test split"
+            undefined_metrics.append({"fold": i if splitter.cv else None, "metric": name, "reason": reason})
+            report.info(f"  [yellow]warning[/yellow]: {name} is undefined on {where}: {reason}")
+        if unseen:
+            where = f"fold {i + 1}" if splitter.cv else "the test split"
+            report.info(f"  [yellow]warning[/yellow]: {where} has class(es) {unseen} that its training "
+                        "part lacks: the model cannot predict them (probability 0)")
         table = task.format_predictions(test_data, prediction)
         if splitter.cv:
             table.insert(0, "fold", i)
@@ -211,7 +228,8 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         with report.step("refit on all rows"):
             model, fit_seconds = fit(ctx, cfg["model"], data)
     get_host().observers.kampai_after_evaluate(ctx=ctx, metrics=scores)
-    report.info("  " + "  ".join(f"{k}={v:.4f}" for k, v in scores.items() if not k.endswith("_std")))
+    report.info("  " + "  ".join(f"{k}={v:.4f}" if v == v else f"{k}=undefined"
+                                 for k, v in scores.items() if not k.endswith("_std")))
     with report.step("saved") as note:
         size = save_model(ctx, model, writer.tmp_dir / "model")
         note["text"] = f"model {size / 1024:.1f} KiB"
@@ -239,9 +257,20 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         "data": {"source": str(cfg["data"].get("path") or "DataFrame"), "fingerprint": fingerprint,
                  "rows": len(data), "features": data.info.get("features")},
         "fold_metrics": fold_scores if splitter.cv else None,
+        "undefined_metrics": undefined_metrics or None,
         "versions": versions,
         "git": git_info(),
     }, model
+
+
+def _unseen_classes(prediction: Prediction, test: TaskData) -> list[Any]:
+    """Classes of the test rows that the model (its training part) never saw."""
+    if prediction.classes is None or test.y is None:
+        return []
+    import pandas as pd
+
+    seen = set(prediction.classes)
+    return [c for c in pd.unique(pd.Series(test.y).dropna()) if c not in seen]
 
 
 SIGNATURE = "signature.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from kampai.core.contract import Metric, Prediction, Task
@@ -27,16 +28,69 @@ def resolve(task: Task, names: list[str] | None) -> list[Metric]:
     return out
 
 
-def compute(metrics: list[Metric], y_true: Any, prediction: Prediction, X: Any) -> dict[str, float]:
+def labels_of(y: Any) -> list[Any] | None:
+    """The full label set of the training data (sorted when the labels sort)."""
+    if y is None:
+        return None
+    import pandas as pd
+
+    values = list(pd.unique(pd.Series(y).dropna()))
+    try:
+        return sorted(values)
+    except TypeError:
+        return values
+
+
+def align(prediction: Prediction, labels: list[Any] | None) -> Prediction:
+    """``prediction`` with one probability column per label of the full training label set:
+    a class the fold's training data lacked gets probability 0 (the model cannot predict it)."""
+    if labels is None or prediction.proba is None or prediction.classes is None:
+        return prediction
+    classes = list(prediction.classes)
+    missing = [c for c in labels if c not in classes]
+    if not missing:
+        return prediction
+    import numpy as np
+
+    full = classes + missing
+    with contextlib.suppress(TypeError):
+        full = sorted(full)
+    proba = np.asarray(prediction.proba, dtype=float)
+    out = np.zeros((proba.shape[0], len(full)))
+    for j, c in enumerate(classes):
+        out[:, full.index(c)] = proba[:, j]
+    return Prediction(y=prediction.y, proba=out, classes=full, extra=prediction.extra)
+
+
+def compute(metrics: list[Metric], y_true: Any, prediction: Prediction, X: Any, *,
+            labels: list[Any] | None = None,
+            undefined: dict[str, str] | None = None) -> dict[str, float]:
     """Every metric that the data allows (skips proba metrics without proba, label metrics
-    without labels)."""
+    without labels).  ``labels`` is the full label set of the training data: probabilities
+    are aligned to it, so a fold whose training part lacks a class still scores.  A metric
+    the fold cannot define (ROC AUC with one class present, ...) is NaN, and its reason goes
+    into ``undefined``; it never fails the run."""
+    import warnings
+
+    prediction = align(prediction, labels)
     out: dict[str, float] = {}
     for metric in metrics:
         if metric.needs_target and y_true is None:
             continue
         if metric.needs_proba and prediction.proba is None:
             continue
-        out[metric.name] = metric.fn(y_true, prediction, X)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                value = float(metric.fn(y_true, prediction, X))
+            out[metric.name] = value
+            if value != value and undefined is not None:  # NaN: sklearn says why in a warning
+                undefined[metric.name] = (str(caught[-1].message).splitlines()[0] if caught
+                                          else "not defined on this data")
+        except (ValueError, ZeroDivisionError) as exc:
+            out[metric.name] = float("nan")
+            if undefined is not None:
+                undefined[metric.name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return out
 
 
@@ -47,6 +101,8 @@ def aggregate(per_fold: list[dict[str, float]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for name in per_fold[0]:
         values = np.array([fold[name] for fold in per_fold if name in fold], dtype=float)
-        out[name] = float(np.mean(values))
-        out[f"{name}_std"] = float(np.std(values))
+        values = values[~np.isnan(values)]  # folds where the metric is undefined do not count
+        out[name] = float(np.mean(values)) if len(values) else float("nan")
+        out[f"{name}_std"] = float(np.std(values)) if len(values) else float("nan")
     return out
+

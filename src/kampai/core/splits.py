@@ -112,7 +112,11 @@ def group_kfold(data: TaskData, cfg: dict[str, Any]) -> list:
     from sklearn.model_selection import GroupKFold
 
     groups = _need(data, "groups", "group_kfold", "group")
-    return _pairs(GroupKFold(int(cfg.get("folds", 5))), data, groups=groups)
+    import pandas as pd
+
+    # 3 islands cannot make the default 5 folds: one fold per group then (the step says so)
+    folds = min(int(cfg.get("folds", 5)), int(pd.Series(groups).nunique()))
+    return _pairs(GroupKFold(max(folds, 2)), data, groups=groups)
 
 
 def timeseries(data: TaskData, cfg: dict[str, Any]) -> list:

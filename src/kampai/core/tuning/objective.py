@@ -77,6 +77,7 @@ class Evaluator:
         self.framework = get_host().frameworks().get(cfg["framework"])
         self.metrics = metrics_mod.resolve(self.task, plan.metric_names)
         self.objective = next(m for m in self.metrics if m.name == plan.metric)
+        self.labels = metrics_mod.labels_of(plan.data.y) if self.task.needs_target else None
         self.folds = [(i, tr, te, engine.fold_part(plan.data, tr), engine.fold_part(plan.data, te))
                       for i, (tr, te) in enumerate(plan.folds)]
         self.cache = None
@@ -109,9 +110,11 @@ class Evaluator:
                 model = self.framework.fit(model, train_in, self.task)
             fit_seconds += time.perf_counter() - start
             prediction = engine.predict_data(self.ctx, model, test_in)
-            scores = engine.evaluate_data(self.ctx, self.metrics, test, prediction, announce=False)
+            scores = engine.evaluate_data(self.ctx, self.metrics, test, prediction, announce=False,
+                                          labels=self.labels)
             fold_scores.append(scores)
-            if self.prune and not self.incremental and self.plan.metric in scores:
+            if (self.prune and not self.incremental and self.plan.metric in scores
+                    and not math.isnan(scores[self.plan.metric])):
                 trial.report(scores[self.plan.metric], i)
                 if trial.should_prune():
                     raise Pruned(f"pruned after fold {i + 1}")
@@ -148,8 +151,9 @@ class Evaluator:
     def _reporter(self, trial: Any, fold: int, test: TaskData, test_in: TaskData) -> Any:
         def report(step: int, model: Any) -> None:
             prediction = self.framework.predict(model, test_in, self.task)
-            scores = metrics_mod.compute([self.objective], test.y, prediction, test.X)
-            if self.plan.metric not in scores:
+            scores = metrics_mod.compute([self.objective], test.y, prediction, test.X,
+                                         labels=self.labels)
+            if self.plan.metric not in scores or math.isnan(scores[self.plan.metric]):
                 return
             trial.report(scores[self.plan.metric], fold * FOLD_STRIDE + int(step))
             if trial.should_prune():

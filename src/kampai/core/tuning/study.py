@@ -76,8 +76,14 @@ def search_in_use(cfg: dict[str, Any], task: Any, framework: Any) -> tuple[dict[
         return dict(search), "config"
     if "search_space" in framework.capabilities:
         space = framework.default_search_space(str(cfg["model"]["estimator"]), task) or {}
-        if space:
-            return dict(space), f"default of framework '{framework.name}'"
+        # a param the user fixed in model.params stays fixed: only their own model.search
+        # may search it
+        fixed = set((cfg.get("model") or {}).get("params") or {})
+        kept = {k: v for k, v in space.items() if k not in fixed}
+        if kept:
+            dropped = sorted(fixed & set(space))
+            note = f" (fixed in model.params: {', '.join(dropped)})" if dropped else ""
+            return dict(kept), f"default of framework '{framework.name}'{note}"
     return {}, "none"
 
 
