@@ -17,9 +17,8 @@ import pytest
 pytest.importorskip("fastai")
 pytest.importorskip("skorch")
 
-from tests.helpers import invoke
-
 import kampai
+from helpers import invoke
 from kampai.plugin import hookimpl
 from kampai.plugins.fastai.framework import FastaiFramework
 from kampai.plugins.torch.framework import TorchFramework
