@@ -47,7 +47,8 @@ def test_pyfunc_load_model_and_mlflow_models_serve(tmp_path: Path, monkeypatch: 
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/iris/1",
                              "--env-manager", "local", "--port", str(port), "--host", "127.0.0.1"],
-                            env={**os.environ, "MLFLOW_TRACKING_URI": uri}, stdout=subprocess.DEVNULL,
+                            env={**os.environ, "MLFLOW_TRACKING_URI": uri,  # it execs uvicorn from PATH
+                                 "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
