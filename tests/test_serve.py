@@ -18,7 +18,7 @@ import pytest
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 
-from kampai import api
+from kampai import api  # noqa: E402
 
 COLS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 ROW = dict(zip(COLS, [5.1, 3.5, 1.4, 0.2], strict=True))
@@ -218,3 +218,21 @@ def test_text_classification_and_forecasting_are_served(tmp_path: Path) -> None:
         r = c.post("/invocations", json={"params": {"horizon": 4}})
         assert r.status_code == 200 and len(r.json()["predictions"]) == 4
         assert c.post("/predict", json={"horizon": 0}).status_code == 422
+
+
+def test_streamlit_app_predicts_from_the_form(iris_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    import kampai.plugins.serve as serve
+
+    monkeypatch.setenv("KAMPAI_APP_REF", str(iris_run))
+    at = AppTest.from_file(str(Path(serve.__file__).with_name("streamlit_app.py")), default_timeout=60).run()
+    assert not at.exception
+    assert "classification" in at.title[0].value
+    assert [n.label for n in at.number_input] == COLS
+    for box, value in zip(at.number_input, ROW.values(), strict=True):
+        box.set_value(value)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.dataframe[-1].value["prediction"].iloc[0] == "setosa"

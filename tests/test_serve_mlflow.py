@@ -15,8 +15,8 @@ import pytest
 pytest.importorskip("mlflow")
 httpx = pytest.importorskip("httpx")
 
-from kampai import api
-from mlflow_helpers import cli, free_port, store
+from kampai import api  # noqa: E402
+from mlflow_helpers import cli, free_port, store  # noqa: E402
 
 COLS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 
@@ -48,8 +48,8 @@ def test_pyfunc_load_model_and_mlflow_models_serve(tmp_path: Path, monkeypatch: 
     proc = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/iris/1",
                              "--env-manager", "local", "--port", str(port), "--host", "127.0.0.1"],
                             env={**os.environ, "MLFLOW_TRACKING_URI": uri,  # it execs uvicorn from PATH
-                                 "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                                 "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.time() + 120

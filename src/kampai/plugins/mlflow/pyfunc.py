@@ -34,7 +34,7 @@ class KampaiModel(mlflow.pyfunc.PythonModel):
         self.run = open_run(Path(run_dir))
         return self
 
-    def predict(self, context, model_input=None, params=None):  # noqa: ANN001 (no hints: MLflow reads them)
+    def predict(self, context, model_input=None, params=None):
         import pandas as pd
 
         params = dict(params or {})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kampai.plugins.serve.model import ROW_KINDS, RequestError, ServedModel, json_type, records
-from kampai.plugins.serve.payloads import parse_invocation, parse_json
+from kampai.plugins.serve.payloads import parse_invocation
 
 log = logging.getLogger("kampai.serve.access")
 OPEN_PATHS = ("/ping", "/health")  # liveness probes need no token
@@ -261,12 +261,12 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
     async def guard(request: Request, call_next: Any) -> Any:
         start = time.perf_counter()
         path = request.url.path
-        if options.auth_token and path not in OPEN_PATHS:
-            if request.headers.get("authorization", "") != f"Bearer {options.auth_token}":
-                response = error(401, "Missing or wrong bearer token: send 'Authorization: Bearer TOKEN'.",
-                                 "Authorization")
-                response.headers["WWW-Authenticate"] = "Bearer"
-                return _done(state, request, response, start)
+        if (options.auth_token and path not in OPEN_PATHS
+                and request.headers.get("authorization", "") != f"Bearer {options.auth_token}"):
+            response = error(401, "Missing or wrong bearer token: send 'Authorization: Bearer TOKEN'.",
+                             "Authorization")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return _done(state, request, response, start)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > options.max_body_bytes:
             return _done(state, request, error(413, f"The body is over the {options.max_body_bytes}-byte limit.",
