@@ -73,3 +73,28 @@ def test_pyfunc_load_model_and_mlflow_models_serve(tmp_path: Path, monkeypatch: 
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@pytest.mark.slow
+def test_serve_follows_the_registry_alias(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_serve import server
+
+    first = api.train(task="classification", data="sklearn:iris", model="GaussianNB", verbose=False)
+    second = api.train(task="classification", data="sklearn:iris", model="RandomForestClassifier",
+                       params={"n_estimators": 5}, verbose=False)
+    assert cli("registry", "register", str(first.run_dir), "--name", "flower", "--stage", "production") == 0
+    assert cli("registry", "register", str(second.run_dir), "--name", "flower") == 0
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store(tmp_path))
+    row = dict(zip(COLS, [5.1, 3.5, 1.4, 0.2], strict=True))
+    with server("flower@production", "--follow", "--poll-seconds", "0.5") as (c, _):
+        meta = c.get("/metadata").json()
+        assert meta["run_id"] == first.run_id
+        assert meta["registry"] == {"name": "flower", "stage": "production", "version": "1"}
+        assert cli("registry", "promote", "flower@2", "--stage", "production") == 0
+        statuses, deadline = [], time.time() + 60
+        while c.get("/metadata").json()["run_id"] != second.run_id:
+            statuses.append(c.post("/invocations", json={"dataframe_records": [row]}).status_code)
+            assert time.time() < deadline, "the server did not follow the alias"
+        assert set(statuses) <= {200}  # no failed request during the swap
+        assert c.get("/metadata").json()["registry"]["version"] == "2"
+        assert "kampai_model_reloads_total 1.0" in c.get("/metrics").text
