@@ -212,7 +212,7 @@ class Task(ABC):
         default describes a DataFrame ``X`` (columns and dtypes) and the classes of ``y``."""
         out: dict[str, Any] = {"input_kind": self.input_kind}
         if hasattr(data.X, "dtypes"):
-            out["inputs"] = [{"name": str(c), "dtype": str(t)} for c, t in data.X.dtypes.items()]
+            out["inputs"] = [_column_signature(data.X[c], c, t) for c, t in data.X.dtypes.items()]
         if data.y is not None and self.name.endswith("classification") and hasattr(data.y, "unique"):
             out["classes"] = sorted(map(_plain, data.y.unique()), key=str)
         return out
@@ -329,6 +329,22 @@ class Framework(ABC):
         ``inputs`` (the input columns it received).  Return ``[]`` when the model has no
         preprocessing steps."""
         raise NotImplementedError
+
+
+#: a text/bool column with at most this many distinct values lists them (its categories)
+MAX_CATEGORIES = 50
+
+
+def _column_signature(column: Any, name: Any, dtype: Any) -> dict[str, Any]:
+    """One input column: name, dtype, whether training saw missing values, and the values
+    seen in training for a non-numeric column with few of them (a server's choices)."""
+    out: dict[str, Any] = {"name": str(name), "dtype": str(dtype), "nullable": bool(column.isna().any())}
+    if dtype.kind in "biufcmM":
+        return out
+    values = column.dropna().unique()
+    if 0 < len(values) <= MAX_CATEGORIES and len(values) < max(2, len(column) // 2):
+        out["categories"] = sorted(map(_plain, values), key=str)
+    return out
 
 
 def _plain(value: Any) -> Any:

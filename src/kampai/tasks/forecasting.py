@@ -250,6 +250,19 @@ class Forecasting(Task):
                 "gaps": sum(g[1] for g in gaps), "fill": fill, "forecasting": True}
         return TaskData(X=series, y=series.long(), info=info)
 
+    def signature(self, data: TaskData) -> dict[str, Any]:
+        """The history a server may take (time column, targets, series id, covariates) and
+        the frequency; a request asks for ``horizon`` steps."""
+        series = data.X
+
+        def columns(frames: Any) -> list[str]:
+            return [str(c) for c in next(iter(frames.values())).columns] if frames else []
+
+        return {"input_kind": self.input_kind, "time": series.time, "targets": series.targets,
+                "series_id": series.series_id, "series": [str(k) for k in series.ids][:1000],
+                "past_covariates": columns(series.past), "future_covariates": columns(series.future),
+                "freq": str(series.freq), "season": series.season}
+
     @staticmethod
     def _regular_index(index: pd.Index, freq: Any) -> pd.Index:
         import pandas as pd

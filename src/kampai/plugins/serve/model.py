@@ -1,0 +1,281 @@
+"""The model a server holds: a run opened through :func:`kampai.plugin.open_run`, its
+signature, request validation against it, and predictions as JSON-able records.
+
+Nothing here knows a framework or a task beyond the signature's ``input_kind``:
+
+* ``table`` / ``texts``: rows of the signature's input columns (typed, categories checked);
+* ``series`` (forecasting): ``horizon`` and optionally new history rows (time, targets,
+  series id, covariates);
+* any task with predict options (recommendation: ``users``, ``k`` ...): the request's
+  ``options`` (MLflow's ``params``) go to ``run.predict(frame, **options)`` unchanged and
+  the task validates them; rows are optional.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kampai.plugin import DataError, KampaiError, RunError
+
+ROW_KINDS = ("table", "texts")
+NUMERIC = {"i": "integer", "u": "integer", "f": "number", "b": "boolean"}
+
+
+class RequestError(Exception):
+    """A client's mistake: answered with ``status`` and a message naming the field."""
+
+    def __init__(self, message: str, status: int = 400, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.field = status, field
+
+
+def json_type(dtype: str) -> str:
+    """The JSON type of a pandas dtype name (``int64`` -> integer, ``object`` -> string)."""
+    import numpy as np
+
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = "O"
+    if kind in "mM":
+        return "string"
+    return NUMERIC.get(kind, "string")
+
+
+def resolve_ref(ref: str, runs_dir: str | Path = "runs") -> str:
+    """A run folder, a run id under ``runs_dir``, or ``NAME@stage`` / ``NAME@version``."""
+    path = Path(ref)
+    if not path.is_dir() and (Path(runs_dir) / ref).is_dir():
+        return str(Path(runs_dir) / ref)
+    return ref
+
+
+def registry_parts(ref: str) -> tuple[str | None, str | None]:
+    """``churn@production`` -> ("churn", "production"); a folder -> (None, None)."""
+    match = re.match(r"^(?:models:/)?([A-Za-z0-9][\w.\-]*)@([\w.\-]+)$", str(ref))
+    if not match or Path(ref).exists():
+        return None, None
+    return match.group(1), match.group(2)
+
+
+@dataclass
+class ServedModel:
+    """One loaded run, ready to answer requests."""
+
+    ref: str
+    run: Any
+    signature: dict[str, Any]
+    loaded_at: float = field(default_factory=time.time)
+    warm: bool = False
+
+    @classmethod
+    def load(cls, ref: str, runs_dir: str | Path = "runs") -> ServedModel:
+        from kampai.plugin import open_run
+
+        run = open_run(resolve_ref(ref, runs_dir))
+        file = Path(run.run_dir) / "signature.json"
+        if not file.is_file():
+            raise RunError(f"Run '{ref}' has no signature.json (trained before signatures): retrain it "
+                           "to serve it.")
+        try:
+            signature = json.loads(file.read_text())
+        except ValueError as exc:
+            raise RunError(f"Run '{ref}': signature.json is corrupt ({exc}).") from None
+        model = cls(ref=ref, run=run, signature=signature)
+        _ = run.model  # load now: a broken model stops the server at start
+        return model
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def kind(self) -> str:
+        return str(self.signature.get("input_kind") or "table")
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        return list(self.signature.get("inputs") or [])
+
+    @property
+    def ahead(self) -> bool:
+        return self.kind == "series"
+
+    @property
+    def takes_options(self) -> bool:
+        """The task has predict options (recommendation's users and k): rows are optional."""
+        from kampai.plugin import registry_of
+
+        try:
+            task = registry_of("tasks").get(str(self.signature.get("task")))
+        except KampaiError:
+            return False
+        return "predict_options" in task.capabilities
+
+    @property
+    def version(self) -> str | None:
+        """The registry version when the folder is a resolved one (``.../NAME/v3``)."""
+        name = Path(self.run.run_dir).name
+        return name[1:] if re.fullmatch(r"v\d+", name) else None
+
+    def metadata(self) -> dict[str, Any]:
+        name, stage = registry_parts(self.ref)
+        meta = self.run.meta
+        return {"ref": self.ref, "run_id": self.run.run_id, "task": meta.get("task"),
+                "framework": meta.get("framework"), "estimator": meta.get("estimator"),
+                "created": meta.get("created"), "registry": {"name": name, "stage": stage,
+                                                             "version": self.version},
+                "signature": self.signature, "metrics": _finite(self.run.metrics),
+                "loaded_at": self.loaded_at}
+
+    def example_records(self) -> list[dict[str, Any]]:
+        """One row of the training predictions' inputs is not kept; a typed placeholder row."""
+        row: dict[str, Any] = {}
+        for col in self.inputs:
+            if col.get("categories"):
+                row[col["name"]] = col["categories"][0]
+            else:
+                row[col["name"]] = {"integer": 0, "number": 0.0, "boolean": False}.get(
+                    json_type(col["dtype"]), "text")
+        return [row] if row else []
+
+    # ------------------------------------------------------------------ validation
+
+    def check_frame(self, frame: Any) -> Any:
+        """The rows of a request as the model's inputs: every signature column present,
+        values of the right type, categories among those seen in training."""
+        import pandas as pd
+
+        if self.kind not in ROW_KINDS:
+            return frame
+        if len(frame) == 0:
+            raise RequestError("The request holds no rows: send at least one record.", 400, "records")
+        names = [c["name"] for c in self.inputs]
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            raise RequestError(f"Missing input column(s): {', '.join(repr(m) for m in missing)} "
+                               f"(the model takes: {', '.join(names)}).", 400, missing[0])
+        unknown = [str(c) for c in frame.columns if c not in names]
+        if unknown:
+            raise RequestError(f"Unknown input column(s): {', '.join(repr(u) for u in unknown)} "
+                               f"(the model takes: {', '.join(names)}).", 400, unknown[0])
+        out = {}
+        for col in self.inputs:
+            name, kind = col["name"], json_type(col["dtype"])
+            values = frame[name]
+            nulls = values.isna()
+            if nulls.any() and not col.get("nullable"):
+                row = int(nulls.to_numpy().nonzero()[0][0])
+                raise RequestError(f"Column '{name}' is null in row {row}: the model was trained without "
+                                   "missing values there.", 400, name)
+            if kind in ("integer", "number"):
+                bad = values[~nulls].map(lambda v: isinstance(v, bool) or not _is_number(v))
+                if bad.any():
+                    row = int(bad.to_numpy().nonzero()[0][0])
+                    raise RequestError(f"Column '{name}' must be a {kind}; row {row} holds "
+                                       f"{values[~nulls].iloc[row]!r}.", 400, name)
+                values = pd.to_numeric(values, errors="coerce")
+                if kind == "integer" and not nulls.any():
+                    if ((values % 1) != 0).any():
+                        raise RequestError(f"Column '{name}' must be an integer.", 400, name)
+                    values = values.astype(col["dtype"])
+                else:
+                    values = values.astype("float64")
+                if not nulls.any() and not values.map(math.isfinite).all():
+                    raise RequestError(f"Column '{name}' holds a non-finite number.", 400, name)
+            elif kind == "boolean":
+                if not values[~nulls].map(lambda v: isinstance(v, bool)).all():
+                    raise RequestError(f"Column '{name}' must be a boolean (true/false).", 400, name)
+            else:
+                if not values[~nulls].map(lambda v: isinstance(v, str)).all():
+                    raise RequestError(f"Column '{name}' must be a string.", 400, name)
+                choices = col.get("categories")
+                if choices:
+                    seen = set(choices)
+                    unknown_values = [v for v in values[~nulls].unique() if v not in seen]
+                    if unknown_values:
+                        raise RequestError(f"Column '{name}' has unknown category {unknown_values[0]!r} "
+                                           f"(seen in training: {', '.join(map(str, choices))}).", 400, name)
+            out[name] = values.to_numpy() if kind != "string" else values.astype(object).to_numpy()
+        return pd.DataFrame(out, columns=names)
+
+    def history_frame(self, records: list[dict[str, Any]] | None) -> Any:
+        """Forecasting: new history rows (time column and targets at least), or None."""
+        import pandas as pd
+
+        if not records:
+            return None
+        frame = pd.DataFrame.from_records(records)
+        sig = self.signature
+        needed = [sig.get("time"), *(sig.get("targets") or [])]
+        if sig.get("series_id"):
+            needed.append(sig["series_id"])
+        missing = [c for c in needed if c and c not in frame.columns]
+        if missing:
+            raise RequestError(f"Missing history column(s): {', '.join(repr(m) for m in missing)} "
+                               f"(history needs: {', '.join(c for c in needed if c)}).", 400, missing[0])
+        for col in sig.get("targets") or []:
+            if not pd.api.types.is_numeric_dtype(frame[col]):
+                raise RequestError(f"History column '{col}' must hold numbers.", 400, col)
+        return frame
+
+    # ------------------------------------------------------------------ predicting
+
+    def predict(self, frame: Any = None, horizon: int | None = None,
+                options: dict[str, Any] | None = None) -> Any:
+        """``run.predict`` with a client's mistakes (the task's DataError/KampaiError) as 400."""
+        if self.ahead and horizon is None:
+            horizon = int((self.run.config.get("split") or {}).get("horizon") or 12)
+        if horizon is not None and (not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1
+                                    or horizon > 100_000):
+            raise RequestError("'horizon' must be a positive integer.", 400, "horizon")
+        if not self.ahead and horizon is not None:
+            raise RequestError(f"Task '{self.signature.get('task')}' does not forecast: drop 'horizon'.",
+                               400, "horizon")
+        try:
+            return self.run.predict(frame, horizon=horizon, **(options or {}))
+        except (DataError, KampaiError) as exc:
+            raise RequestError(str(exc), 400) from None
+        except (ValueError, TypeError, KeyError) as exc:
+            # bad values that passed the signature (a model's own input checks)
+            raise RequestError(f"The model refused the input: {exc}", 400) from None
+
+    def warm_up(self) -> None:
+        """One real prediction before ``/ready`` says yes."""
+        if self.kind in ROW_KINDS and self.inputs and not self.takes_options:
+            import pandas as pd
+
+            frame = self.check_frame(pd.DataFrame.from_records(self.example_records()))
+            self.predict(frame)
+        elif self.ahead:
+            self.predict(None, horizon=1)
+        self.warm = True
+
+
+def records(table: Any) -> list[dict[str, Any]]:
+    """A prediction table as JSON records (NaN -> null, numpy scalars -> Python)."""
+    import pandas as pd
+
+    table = table.drop(columns=[c for c in ("fold", "target") if c in table.columns])
+    if not isinstance(table.index, pd.RangeIndex) and table.index.name:
+        table = table.reset_index()
+    return json.loads(table.to_json(orient="records", date_format="iso"))
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        import numpy as np
+
+        return isinstance(value, np.number)
+    except ImportError:
+        return False
+
+
+def _finite(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}

@@ -1,0 +1,390 @@
+"""The FastAPI app of ``runner serve``: endpoints, auth, limits, micro-batching, metrics,
+access log and ``--follow``; everything typed from the run's signature."""
+
+# no `from __future__ import annotations`: FastAPI reads the endpoint annotations at runtime
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kampai.plugins.serve.model import ROW_KINDS, RequestError, ServedModel, json_type, records
+from kampai.plugins.serve.payloads import parse_invocation
+
+log = logging.getLogger("kampai.serve.access")
+OPEN_PATHS = ("/ping", "/health")  # liveness probes need no token
+
+
+@dataclass
+class ServeOptions:
+    ref: str
+    runs_dir: str = "runs"
+    auth_token: str | None = None
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_batch_size: int = 64
+    max_latency_ms: float = 2.0
+    batching: bool = True
+    follow: bool = False
+    poll_seconds: float = 10.0
+    access_log: bool = True
+
+    def to_env(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_env(cls) -> "ServeOptions":
+        return cls(**json.loads(os.environ["KAMPAI_SERVE_OPTIONS"]))
+
+
+class Batcher:
+    """Concurrent row requests (same kind, no options) become one model call: waits at
+    most ``max_latency_ms`` for up to ``max_batch_size`` rows, predicts them in a thread,
+    and hands every request its own rows back."""
+
+    def __init__(self, state: "State", max_size: int, max_latency_ms: float) -> None:
+        self.state, self.max_size, self.max_wait = state, max_size, max_latency_ms / 1000
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.task: asyncio.Task | None = None
+
+    async def submit(self, frame: Any) -> Any:
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._loop())
+        future = asyncio.get_running_loop().create_future()
+        await self.queue.put((frame, future))
+        return await future
+
+    async def _loop(self) -> None:
+        import pandas as pd
+
+        while True:
+            items = [await self.queue.get()]
+            rows = len(items[0][0])
+            deadline = time.perf_counter() + self.max_wait
+            while rows < self.max_size:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self.queue.get(), left)
+                except TimeoutError:
+                    break
+                items.append(item)
+                rows += len(item[0])
+            model = self.state.model
+            try:
+                frame = pd.concat([f for f, _ in items], ignore_index=True) if len(items) > 1 else items[0][0]
+                table = await asyncio.to_thread(model.predict, frame)
+                self.state.metrics.batch(len(frame))
+                start = 0
+                for part, future in items:
+                    if not future.done():
+                        future.set_result(table.iloc[start:start + len(part)].reset_index(drop=True))
+                    start += len(part)
+            except Exception as exc:
+                if len(items) > 1 and isinstance(exc, RequestError):  # find whose rows broke it
+                    for part, future in items:
+                        try:
+                            result = await asyncio.to_thread(model.predict, part)
+                            future.set_result(result)
+                        except Exception as one:
+                            future.set_exception(one)
+                    continue
+                for _, future in items:
+                    if not future.done():
+                        future.set_exception(exc)
+
+
+class Metrics:
+    """Prometheus metrics through ``prometheus_client`` (its own registry per app)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        self.requests = Counter("kampai_requests", "HTTP requests by path and status", ["path", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("kampai_request_latency_seconds", "Request latency", ["path"],
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10),
+                                 registry=self.registry)
+        self.batches = Histogram("kampai_batch_size", "Rows per model call",
+                                 buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512), registry=self.registry)
+        self.model = Gauge("kampai_model_info", "The model being served", ["run_id", "version"],
+                           registry=self.registry)
+        self.reloads = Counter("kampai_model_reloads", "Models swapped in by --follow", registry=self.registry)
+
+    def batch(self, size: int) -> None:
+        self.batches.observe(size)
+
+    def serving(self, model: ServedModel) -> None:
+        self.model.clear()
+        self.model.labels(run_id=model.run.run_id, version=str(model.version or "")).set(1)
+
+    def text(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.registry)
+
+
+class State:
+    def __init__(self, options: ServeOptions, model: ServedModel) -> None:
+        self.options, self.model = options, model
+        self.metrics = Metrics()
+        self.metrics.serving(model)
+        self.batcher = Batcher(self, options.max_batch_size, options.max_latency_ms)
+
+    async def predict_rows(self, frame: Any, horizon: int | None, options: dict[str, Any]) -> Any:
+        model = self.model
+        if model.kind in ROW_KINDS and not options and horizon is None and frame is not None:
+            frame = model.check_frame(frame)
+            if self.options.batching:
+                return await self.batcher.submit(frame)
+            table = await asyncio.to_thread(model.predict, frame)
+            self.metrics.batch(len(frame))
+            return table
+        if model.kind in ROW_KINDS and frame is not None:
+            frame = model.check_frame(frame)
+        elif model.ahead:
+            frame = model.history_frame(None if frame is None else frame.to_dict("records"))
+        return await asyncio.to_thread(model.predict, frame, horizon, options)
+
+    async def follow(self) -> None:
+        """``--follow``: reload when the reference resolves to another run; the new model is
+        loaded and warmed up before the swap, so no request fails."""
+        while True:
+            await asyncio.sleep(self.options.poll_seconds)
+            try:
+                fresh = await asyncio.to_thread(ServedModel.load, self.options.ref, self.options.runs_dir)
+                if str(fresh.run.run_dir) == str(self.model.run.run_dir):
+                    continue
+                await asyncio.to_thread(fresh.warm_up)
+            except Exception as exc:  # keep serving the old one
+                _log({"event": "follow_failed", "ref": self.options.ref, "error": str(exc)})
+                continue
+            old = self.model
+            self.model = fresh
+            self.metrics.serving(fresh)
+            self.metrics.reloads.inc()
+            _log({"event": "model_reloaded", "ref": self.options.ref, "from": old.run.run_id,
+                  "to": fresh.run.run_id, "version": fresh.version})
+
+
+def _log(record: dict[str, Any]) -> None:
+    sys.stderr.write(json.dumps(record, default=str) + "\n")
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------------------
+# Typed request models from the signature
+# --------------------------------------------------------------------------------------
+
+
+def record_model(model: ServedModel) -> Any:
+    from pydantic import ConfigDict, Field, create_model
+
+    fields: dict[str, Any] = {}
+    for col in model.inputs:
+        kind = json_type(col["dtype"])
+        typ: Any = {"integer": int, "number": float, "boolean": bool}.get(kind, str)
+        if col.get("categories"):
+            typ = Literal[tuple(col["categories"])]  # type: ignore[valid-type]
+        if col.get("nullable"):
+            typ = typ | None
+        fields[_field_name(col["name"])] = (typ, Field(..., alias=col["name"], description=col["dtype"]))
+    return create_model("Record", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
+
+
+def _field_name(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return f"f_{safe}" if not safe or safe[0].isdigit() or safe.startswith("_") else safe
+
+
+def request_model(model: ServedModel) -> Any:
+    from pydantic import ConfigDict, Field, create_model
+
+    extra: dict[str, Any] = {}
+    if model.kind in ROW_KINDS and model.inputs:
+        row = record_model(model)
+        required = not model.takes_options
+        extra["records"] = (list[row] if required else list[row] | None,  # type: ignore[valid-type]
+                            Field(... if required else None, min_length=1 if required else None,
+                                  description="rows of the model's inputs"))
+    else:
+        extra["records"] = (list[dict[str, Any]] | None, Field(None, description="forecasting: new history "
+                                                               "rows (time, targets, series id, covariates)"))
+    if model.ahead:
+        extra["horizon"] = (int | None, Field(None, ge=1, le=100_000, description="steps ahead"))
+    extra["options"] = (dict[str, Any], Field(default_factory=dict, description="the task's predict options "
+                                              "(e.g. k, users)"))
+    return create_model("PredictRequest", __config__=ConfigDict(extra="forbid"), **extra)
+
+
+# --------------------------------------------------------------------------------------
+# The app
+# --------------------------------------------------------------------------------------
+
+
+def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any:
+    from contextlib import asynccontextmanager
+
+    from fastapi import Body, FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, Response
+
+    model = model or ServedModel.load(options.ref, options.runs_dir)
+    if not model.warm:
+        model.warm_up()
+    state = State(options, model)
+    Predict = request_model(model)
+
+    @asynccontextmanager
+    async def lifespan(app: Any):
+        follower = asyncio.get_running_loop().create_task(state.follow()) if options.follow else None
+        yield
+        if follower is not None:
+            follower.cancel()
+
+    sig = model.signature
+    app = FastAPI(title=f"kampai: {model.run.run_id}", version="1",
+                  description=f"{sig.get('task')} model ({sig.get('framework')}) served by kampai; "
+                              f"inputs from the run signature.", lifespan=lifespan)
+    app.state.kampai = state
+
+    def error(status: int, message: str, field: str | None = None) -> Any:
+        return JSONResponse({"error_code": "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR",
+                             "message": message, "field": field}, status_code=status)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Any:
+        start = time.perf_counter()
+        path = request.url.path
+        if (options.auth_token and path not in OPEN_PATHS
+                and request.headers.get("authorization", "") != f"Bearer {options.auth_token}"):
+            response = error(401, "Missing or wrong bearer token: send 'Authorization: Bearer TOKEN'.",
+                             "Authorization")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return _done(state, request, response, start)
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > options.max_body_bytes:
+            return _done(state, request, error(413, f"The body is over the {options.max_body_bytes}-byte limit.",
+                                               "body"), start)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # a server fault: 500 with its message, the server keeps serving
+            response = error(500, f"Internal error: {type(exc).__name__}: {exc}")
+        return _done(state, request, response, start)
+
+    @app.exception_handler(RequestError)
+    async def _request_error(request: Request, exc: RequestError) -> Any:
+        return error(exc.status, str(exc), exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Any:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+        if first.get("type") == "json_invalid":
+            return error(400, f"Malformed JSON: {first.get('msg')}.", "body")
+        where = ".".join(loc) or "body"
+        return error(422, f"{where}: {first.get('msg')}" + (f" (got {first['input']!r})" if "input" in first
+                                                            and first.get("type") != "missing" else ""), where)
+
+    async def body_of(request: Request) -> bytes:
+        body = await request.body()
+        if len(body) > options.max_body_bytes:
+            raise RequestError(f"The body is over the {options.max_body_bytes}-byte limit.", 413, "body")
+        return body
+
+    @app.get("/ping")
+    @app.get("/health")
+    async def ping() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> Any:
+        ok = state.model.warm
+        return JSONResponse({"ready": ok, "run_id": state.model.run.run_id}, status_code=200 if ok else 503)
+
+    @app.get("/version")
+    async def version() -> dict[str, Any]:
+        from importlib.metadata import version as dist_version
+
+        return {"kampai": dist_version("kampai"), "run_id": state.model.run.run_id,
+                "model_version": state.model.version, "packages": state.model.signature.get("packages", {})}
+
+    @app.get("/metadata")
+    async def metadata() -> dict[str, Any]:
+        return state.model.metadata()
+
+    @app.get("/metrics")
+    async def metrics() -> Any:
+        return Response(state.metrics.text(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.post("/invocations", summary="MLflow scoring protocol",
+              openapi_extra={"requestBody": {"content": {
+                  "application/json": {"schema": _invocation_schema(model)},
+                  "text/csv": {"schema": {"type": "string"}}}, "required": True}})
+    async def invocations(request: Request) -> Any:
+        body = await body_of(request)
+        names = [c["name"] for c in state.model.inputs]
+        frame, params = parse_invocation(body, request.headers.get("content-type", ""), names)
+        params = dict(params)
+        horizon = params.pop("horizon", None)
+        table = await state.predict_rows(frame, horizon, params)
+        return {"predictions": records(table)}
+
+    @app.post("/predict", summary="Predict (typed from the run signature)")
+    async def predict(request: Request, payload: Predict = Body(...)) -> Any:  # type: ignore[valid-type]
+        import pandas as pd
+
+        data = payload.model_dump(by_alias=True)  # type: ignore[attr-defined]
+        rows = data.get("records")
+        frame = pd.DataFrame.from_records(rows) if rows else None
+        table = await state.predict_rows(frame, data.get("horizon"), data.get("options") or {})
+        out = records(table)
+        return {"predictions": out, "run_id": state.model.run.run_id,
+                "classes": state.model.signature.get("classes")}
+
+    return app
+
+
+def _invocation_schema(model: ServedModel) -> dict[str, Any]:
+    props = {}
+    for col in model.inputs:
+        prop: dict[str, Any] = {"type": json_type(col["dtype"])}
+        if col.get("categories"):
+            prop["enum"] = col["categories"]
+        props[col["name"]] = prop
+    record = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+    return {"type": "object", "description": "exactly one of dataframe_split, dataframe_records, instances, "
+            "inputs; optional params (horizon, the task's predict options)",
+            "properties": {
+                "dataframe_split": {"type": "object", "properties": {
+                    "columns": {"type": "array", "items": {"type": "string", "enum": list(props) or None}},
+                    "data": {"type": "array", "items": {"type": "array"}}}},
+                "dataframe_records": {"type": "array", "items": record},
+                "instances": {"type": "array", "items": record},
+                "inputs": {"oneOf": [{"type": "array", "items": record}, {"type": "object"}]},
+                "params": {"type": "object"}},
+            "example": {"dataframe_records": model.example_records()} if model.inputs else {"params": {}}}
+
+
+def _done(state: State, request: Any, response: Any, start: float) -> Any:
+    seconds = time.perf_counter() - start
+    path = request.url.path
+    known = path if path in ("/invocations", "/predict", "/ping", "/health", "/ready", "/metadata", "/version",
+                             "/metrics", "/docs", "/openapi.json") else "other"
+    state.metrics.requests.labels(path=known, status=str(response.status_code)).inc()
+    state.metrics.latency.labels(path=known).observe(seconds)
+    if state.options.access_log:
+        _log({"ts": round(time.time(), 3), "method": request.method, "path": path,
+              "status": response.status_code, "ms": round(seconds * 1000, 2),
+              "client": request.client.host if request.client else None, "run_id": state.model.run.run_id})
+    return response
+
+
+def app_from_env() -> Any:
+    """The uvicorn factory for ``--workers N`` (each worker loads the model itself)."""
+    return create_app(ServeOptions.from_env())

