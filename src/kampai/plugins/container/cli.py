@@ -240,10 +240,9 @@ def k8s_tune(ctx: typer.Context, name: str = typer.Option(..., "--name"), image:
     from kampai.plugin import ConfigError
     from kampai.plugins.container import k8s
 
-    if not storage_secret:
-        if not storage or not storage.startswith(("postgresql", "mysql")):
-            raise ConfigError("Workers on several machines share a study through a database: pass "
-                              "--storage postgresql://... (or --storage-secret NAME).")
+    if not storage_secret and (not storage or not storage.startswith(("postgresql", "mysql"))):
+        raise ConfigError("Workers on several machines share a study through a database: pass "
+                          "--storage postgresql://... (or --storage-secret NAME).")
     _emit(k8s.tune_job(k8s.check_name(name), image, list(ctx.args), workers=workers, storage=storage,
                        storage_secret_name=storage_secret, study=study or name, gpu=gpu,
                        backoff_limit=backoff_limit, pvc=pvc, cpu=cpu, memory=memory), output)

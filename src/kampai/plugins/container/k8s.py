@@ -28,7 +28,7 @@ def _resources(gpu: int, cpu: str | None, memory: str | None) -> dict[str, Any]:
     if memory:
         limits["memory"] = requests["memory"] = memory
     if gpu:
-        limits["nvidia.com/gpu"] = gpu
+        limits["nvidia.com/gpu"] = str(gpu)  # a quantity: a string in the schema
     out: dict[str, Any] = {}
     if limits:
         out["limits"] = limits
