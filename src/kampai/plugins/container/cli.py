@@ -90,6 +90,8 @@ def build_cmd(
                                 "(default .kampai/container/<tag>)."),
     dockerfile_only: bool = typer.Option(False, "--dockerfile-only", help="Write the Dockerfile and context, "
                                          "do not build."),
+    torch_index: str = typer.Option(None, "--torch-index", help="CPU images of torch frameworks: the index "
+                                    "with torch's CPU wheels (default PyTorch's; 'none' = PyPI only)."),
     engine: str = Engine, network: str = Network,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not stream the build's output."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
@@ -139,7 +141,9 @@ def build_cmd(
         args[key] = value
     if constraints is None and source is not None:
         constraints = source / "constraints.txt"
-    spec = df.ImageSpec(extras=extras, base_image=base, gpu=gpu, serve_model=serve_dir, pip_packages=list(pip),
+    # only frameworks with an extra can pull torch: sklearn images never look at PyTorch's index
+    needs_torch_index = bool(_extras_for(framework, pip)) and torch_index != "none"
+    spec = df.ImageSpec(extras=extras, torch_index=(torch_index or df.TORCH_CPU_INDEX) if needs_torch_index else None, base_image=base, gpu=gpu, serve_model=serve_dir, pip_packages=list(pip),
                         ca_bundle=ca_bundle, kampai_source=source, kampai_version=version, constraints=constraints,
                         labels={"org.opencontainers.image.title": tag, "ai.kampai.framework": framework,
                                 "ai.kampai.version": version})
