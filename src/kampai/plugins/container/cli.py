@@ -144,7 +144,8 @@ def build_cmd(
     # only frameworks with an extra can pull torch: sklearn images never look at PyTorch's index
     needs_torch_index = bool(_extras_for(framework, pip)) and torch_index != "none"
     index = (torch_index or df.TORCH_CPU_INDEX) if needs_torch_index else None
-    spec = df.ImageSpec(extras=extras, torch_index=index, base_image=base, gpu=gpu, serve_model=serve_dir, pip_packages=list(pip),
+    spec = df.ImageSpec(extras=extras, torch_index=index, base_image=base, gpu=gpu, serve_model=serve_dir,
+                        pip_packages=list(pip),
                         ca_bundle=ca_bundle, kampai_source=source, kampai_version=version, constraints=constraints,
                         labels={"org.opencontainers.image.title": tag, "ai.kampai.framework": framework,
                                 "ai.kampai.version": version})
