@@ -1,0 +1,271 @@
+"""``runner container``: build images, run runner commands in them, write Kubernetes manifests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+container_app = typer.Typer(help="Container images (Docker/Podman) and Kubernetes manifests for train, tune, serve.",
+                            no_args_is_help=True)
+k8s_app = typer.Typer(help="Kubernetes manifests (YAML) for training Jobs, tuning workers and serving.",
+                      no_args_is_help=True)
+container_app.add_typer(k8s_app, name="k8s")
+
+Engine = typer.Option(None, "--engine", help="docker | podman | a path (default: $KAMPAI_CONTAINER_ENGINE, "
+                      "else podman or docker, whichever is installed).")
+Network = typer.Option(None, "--network", help="Network mode for the build/run (e.g. host).")
+DEFAULT_TAG = "kampai:latest"
+
+
+def _kampai_source() -> tuple[Path | None, str]:
+    """kampai's source tree when installed from one (editable or a local path), and its version."""
+    from importlib.metadata import distribution
+
+    dist = distribution("kampai")
+    text = dist.read_text("direct_url.json")
+    if text:
+        url = json.loads(text).get("url", "")
+        if url.startswith("file://"):
+            path = Path(url[len("file://"):])
+            if (path / "pyproject.toml").exists() and (path / "src").is_dir():
+                return path, dist.version
+    return None, dist.version
+
+
+def _extras_for(framework: str, pip: list[str]) -> list[str]:
+    from kampai.plugin import ConfigError, did_you_mean, registry_of
+
+    frameworks = registry_of("frameworks")
+    if framework not in frameworks:
+        names = list(frameworks)
+        raise ConfigError(f"Unknown framework '{framework}'{did_you_mean(framework, names)} "
+                          f"(known: {', '.join(names)}).")
+    fw = frameworks.get(framework)
+    extra = getattr(fw, "extra", None)
+    if extra:
+        return [extra]
+    module = type(fw).__module__ if not isinstance(fw, type) else fw.__module__
+    if not module.startswith("kampai.") and not pip:
+        raise ConfigError(f"Framework '{framework}' has no kampai extra (it comes from {module.split('.')[0]}): "
+                          "pass the package that provides it with --pip PACKAGE.")
+    return []
+
+
+def _source_extras(source: Path | None) -> set[str] | None:
+    if source is None:
+        return None
+    import tomllib
+
+    data = tomllib.loads((source / "pyproject.toml").read_text())
+    return set(data.get("project", {}).get("optional-dependencies", {}))
+
+
+@container_app.command("build")
+def build_cmd(
+    run: str = typer.Argument(None, help="With --serve: the run folder or NAME@stage to put in the image."),
+    framework: str = typer.Option(None, "--framework", help="Framework whose extra the image needs (runner "
+                                  "frameworks list); with --serve, the run's framework."),
+    serve: bool = typer.Option(False, "--serve", help="A serving image of RUN: `runner serve` on 0.0.0.0, auth "
+                               "required (KAMPAI_SERVE_TOKEN), HEALTHCHECK on /ready."),
+    gpu: bool = typer.Option(False, "--gpu", help="A CUDA image (nvidia/cuda base; torch's CUDA wheels)."),
+    tag: str = typer.Option(None, "--tag", "-t", help="Image tag (default kampai-FRAMEWORK[-gpu]:VERSION)."),
+    base_image: str = typer.Option(None, "--base-image", help="Base image (default python:3.11-slim; "
+                                   "GPU: nvidia/cuda:12.8.1-base-ubuntu24.04); e.g. your registry's mirror."),
+    extra: list[str] = typer.Option([], "--extra", help="More kampai extras (e.g. mlflow, tune)."),
+    pip: list[str] = typer.Option([], "--pip", help="More pip requirements (e.g. a third-party kampai plugin)."),
+    ca_bundle: Path = typer.Option(None, "--ca-bundle", help="Extra CA bundle pip trusts inside the build "
+                                   "(a TLS-inspecting proxy)."),
+    build_arg: list[str] = typer.Option([], "--build-arg", help="KEY=VALUE passed to the build "
+                                        "(PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, ...)."),
+    constraints: Path = typer.Option(None, "--constraints", help="pip constraints (default: the project's "
+                                     "constraints.txt)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Folder for the Dockerfile and build context "
+                                "(default .kampai/container/<tag>)."),
+    dockerfile_only: bool = typer.Option(False, "--dockerfile-only", help="Write the Dockerfile and context, "
+                                         "do not build."),
+    torch_index: str = typer.Option(None, "--torch-index", help="CPU images of torch frameworks: the index "
+                                    "with torch's CPU wheels (default PyTorch's; 'none' = PyPI only)."),
+    engine: str = Engine, network: str = Network,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not stream the build's output."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+) -> None:
+    """Build an image with kampai and a framework's extras, or a serving image of a run."""
+    from kampai.plugin import ConfigError, RunError, open_run
+    from kampai.plugins.container import dockerfile as df
+    from kampai.plugins.container import engine as eng
+
+    source, version = _kampai_source()
+    serve_dir = None
+    if serve:
+        if not run:
+            raise ConfigError("--serve needs the run to serve: runner container build RUN --serve.")
+        trained = open_run(run)
+        serve_dir = Path(trained.run_dir)
+        framework = framework or trained.config.get("framework")
+    elif run:
+        raise ConfigError(f"A run ('{run}') is only taken with --serve.")
+    if not framework:
+        raise ConfigError("Which framework does the image need? Pass --framework NAME (runner frameworks list).")
+    extras = _extras_for(framework, pip) + list(extra)
+    available = _source_extras(source)
+    extras.append("serve" if serve else "tune")
+    if available is not None:
+        unknown = [e for e in extras if e not in available and e not in ("serve", "tune")]
+        if unknown:
+            raise ConfigError(f"Unknown kampai extra(s) {', '.join(unknown)} (known: {', '.join(sorted(available))}).")
+        if serve and "serve" not in available:
+            raise RunError("This kampai has no 'serve' extra (runner serve is not installed): "
+                           "a serving image cannot be built from it.")
+        extras = [e for e in extras if e in available]
+    base = base_image or (df.GPU_BASE if gpu else df.CPU_BASE)
+    if gpu and "cuda" not in base.lower():
+        raise ConfigError(f"--gpu needs a CUDA base image (nvidia/cuda:*); '{base}' is not one "
+                          f"(default {df.GPU_BASE}).")
+    tag = tag or f"kampai-{framework}{'-serve' if serve else ''}{'-gpu' if gpu else ''}:{version}"
+    if not df.valid_tag(tag):
+        raise ConfigError(f"Invalid image tag '{tag}': lower-case name[:tag], e.g. kampai-sklearn:0.1.")
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise ConfigError(f"CA bundle '{ca_bundle}' does not exist.")
+    args: dict[str, str] = {}
+    for item in build_arg:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--build-arg '{item}' is not KEY=VALUE.")
+        args[key] = value
+    if constraints is None and source is not None:
+        constraints = source / "constraints.txt"
+    # only frameworks with an extra can pull torch: sklearn images never look at PyTorch's index
+    needs_torch_index = bool(_extras_for(framework, pip)) and torch_index != "none"
+    index = (torch_index or df.TORCH_CPU_INDEX) if needs_torch_index else None
+    spec = df.ImageSpec(extras=extras, torch_index=index, base_image=base, gpu=gpu, serve_model=serve_dir,
+                        pip_packages=list(pip),
+                        ca_bundle=ca_bundle, kampai_source=source, kampai_version=version, constraints=constraints,
+                        labels={"org.opencontainers.image.title": tag, "ai.kampai.framework": framework,
+                                "ai.kampai.version": version})
+    out = output or Path(".kampai") / "container" / tag.replace("/", "_").replace(":", "_")
+    path = df.write_context(spec, out)
+    result: dict[str, Any] = {"tag": tag, "dockerfile": str(path), "extras": sorted(set(extras)), "base": base}
+    if not dockerfile_only:
+        binary = eng.find_engine(engine)
+        start = time.perf_counter()
+        eng.build(binary, out, tag, args, network, quiet=quiet or json_out)
+        result["build_seconds"] = round(time.perf_counter() - start, 1)
+        result["size_bytes"] = eng.image_size(binary, tag)
+        result["engine"] = eng.kind(binary)
+    if json_out:
+        typer.echo(json.dumps(result))
+    else:
+        size = result.get("size_bytes")
+        built = (f"built {tag} in {result['build_seconds']} s, {size / 1e6:.0f} MB" if size else
+                 f"built {tag}" if not dockerfile_only else f"Dockerfile for {tag}")
+        typer.echo(f"{built} → {path}")
+
+
+@container_app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_cmd(
+    ctx: typer.Context,
+    image: str = typer.Option(DEFAULT_TAG, "--image", "-i", help="Image to run (runner container build)."),
+    gpu: bool = typer.Option(False, "--gpu", help="Pass the GPUs (docker --gpus all; podman CDI nvidia.com/gpu=all)."),
+    project: Path = typer.Option(Path("."), "--project", help="Project folder mounted at /work."),
+    env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (or KEY) for the container."),
+    publish: list[str] = typer.Option([], "--publish", "-p", help="HOST:CONTAINER port."),
+    engine: str = Engine, network: str = Network,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the engine command, run nothing."),
+) -> None:
+    """Run a runner command in an image with the project mounted: runner container run -- train -c x.yaml"""
+    from kampai.plugin import ConfigError, RunError
+    from kampai.plugins.container import engine as eng
+
+    args = list(ctx.args)
+    if not args:
+        raise ConfigError("Which runner command? e.g. runner container run -- train -c conf/experiments/iris.yaml")
+    if not project.is_dir():
+        raise ConfigError(f"Project folder '{project}' does not exist.")
+    binary = eng.find_engine(engine)
+    cmd = eng.run_command(binary, image, args, project, gpu=gpu, network=network, env=env, publish=publish)
+    if dry_run:
+        typer.echo(" ".join(cmd))
+        return
+    if not eng.image_exists(binary, image):
+        raise RunError(f"Image '{image}' does not exist for {eng.kind(binary)}: build it with "
+                       "runner container build --framework NAME --tag " + image)
+    code = subprocess.call(cmd)
+    if code:
+        raise typer.Exit(code)
+
+
+Out = typer.Option(None, "--output", "-o", help="Write the YAML here (default: stdout).")
+Image = typer.Option(..., "--image", help="Image the cluster pulls (push it to your registry first).")
+
+
+def _emit(docs: list[dict[str, Any]], output: Path | None) -> None:
+    from kampai.plugins.container import k8s
+
+    text = k8s.dump(docs)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        tmp = output.with_name(output.name + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, output)
+        typer.echo(f"wrote {len(docs)} manifest(s) → {output}", err=True)
+
+
+@k8s_app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def k8s_train(ctx: typer.Context, name: str = typer.Option(..., "--name"), image: str = Image,
+              gpu: int = typer.Option(0, "--gpu", min=0, help="GPUs per pod (resources.limits nvidia.com/gpu)."),
+              backoff_limit: int = typer.Option(0, "--backoff-limit", min=0),
+              pvc: str = typer.Option(None, "--pvc", help="PersistentVolumeClaim mounted at /work (runs/ land "
+                                      "there; default an emptyDir, lost with the pod)."),
+              cpu: str = typer.Option(None, "--cpu"), memory: str = typer.Option(None, "--memory"),
+              output: Path = Out) -> None:
+    """A training Job: runner container k8s train --name x --image I -- -c conf/experiments/x.yaml"""
+    from kampai.plugins.container import k8s
+
+    _emit(k8s.train_job(k8s.check_name(name), image, list(ctx.args), gpu=gpu, backoff_limit=backoff_limit,
+                        pvc=pvc, cpu=cpu, memory=memory), output)
+
+
+@k8s_app.command("tune", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def k8s_tune(ctx: typer.Context, name: str = typer.Option(..., "--name"), image: str = Image,
+             workers: int = typer.Option(2, "--workers", min=1, help="Worker pods sharing the study."),
+             storage: str = typer.Option(None, "--storage", help="postgresql://... (put in a generated Secret)."),
+             storage_secret: str = typer.Option(None, "--storage-secret", help="Existing Secret with key 'storage'."),
+             study: str = typer.Option(None, "--study", help="Study name (default: --name)."),
+             gpu: int = typer.Option(0, "--gpu", min=0), backoff_limit: int = typer.Option(0, "--backoff-limit", min=0),
+             pvc: str = typer.Option(None, "--pvc"), cpu: str = typer.Option(None, "--cpu"),
+             memory: str = typer.Option(None, "--memory"), output: Path = Out) -> None:
+    """A tuning study as an indexed Job of --workers pods on one --storage."""
+    from kampai.plugin import ConfigError
+    from kampai.plugins.container import k8s
+
+    if not storage_secret and (not storage or not storage.startswith(("postgresql", "mysql"))):
+        raise ConfigError("Workers on several machines share a study through a database: pass "
+                          "--storage postgresql://... (or --storage-secret NAME).")
+    _emit(k8s.tune_job(k8s.check_name(name), image, list(ctx.args), workers=workers, storage=storage,
+                       storage_secret_name=storage_secret, study=study or name, gpu=gpu,
+                       backoff_limit=backoff_limit, pvc=pvc, cpu=cpu, memory=memory), output)
+
+
+@k8s_app.command("serve")
+def k8s_serve(name: str = typer.Option(..., "--name"), image: str = Image,
+              replicas: int = typer.Option(1, "--replicas", min=1),
+              token_secret: str = typer.Option(None, "--token-secret", help="Secret with key 'token' "
+                                               "(default NAME-token; kubectl create secret generic ...)."),
+              token: str = typer.Option(None, "--token", help="Also write the Secret with this token."),
+              gpu: int = typer.Option(0, "--gpu", min=0), cpu: str = typer.Option(None, "--cpu"),
+              memory: str = typer.Option(None, "--memory"), port: int = typer.Option(80, "--port"),
+              output: Path = Out) -> None:
+    """A serving Deployment + Service (probes on /ready and /health, token from a Secret)."""
+    from kampai.plugins.container import k8s
+
+    k8s.check_name(name)
+    _emit(k8s.serve(name, image, replicas=replicas, token_secret=token_secret or f"{name}-token", token=token,
+                    gpu=gpu, cpu=cpu, memory=memory, port=port), output)
