@@ -381,7 +381,7 @@ def test_every_run_records_its_signature() -> None:
     signature = json.loads((run.run_dir / "signature.json").read_text())
     assert signature["task"] == "classification" and signature["framework"] == "sklearn"
     assert signature["input_kind"] == "table"
-    assert signature["inputs"][0] == {"name": "sepal length (cm)", "dtype": "float64"}
+    assert signature["inputs"][0] == {"name": "sepal length (cm)", "dtype": "float64", "nullable": False}
     assert signature["classes"] == ["setosa", "versicolor", "virginica"]
     assert signature["outputs"] == ["prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
     assert signature["packages"]["scikit-learn"] and signature["packages"]["python"] == sys.version.split()[0]

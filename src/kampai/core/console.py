@@ -59,6 +59,8 @@ class Steps:
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """A rich table on stdout."""
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
@@ -67,7 +69,9 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*[str(v) for v in row])
-    Console().print(table)
+    # piped (a file, grep, a test): no terminal width to fit, so do not wrap at 80 columns
+    width = None if sys.stdout.isatty() else 240
+    Console(width=width).print(table)
 
 
 def _strict(value: Any) -> Any:

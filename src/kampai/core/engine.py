@@ -265,7 +265,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
 
 def _unseen_classes(prediction: Prediction, test: TaskData) -> list[Any]:
     """Classes of the test rows that the model (its training part) never saw."""
-    if prediction.classes is None or test.y is None:
+    if prediction.classes is None or test.y is None or getattr(test.y, "ndim", 1) != 1:
         return []
     import pandas as pd
 

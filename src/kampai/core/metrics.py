@@ -29,11 +29,14 @@ def resolve(task: Task, names: list[str] | None) -> list[Metric]:
 
 
 def labels_of(y: Any) -> list[Any] | None:
-    """The full label set of the training data (sorted when the labels sort)."""
-    if y is None:
+    """The full label set of the training data (sorted when the labels sort); None for a
+    target that is not one column of labels (forecasting's long table, a regression target)."""
+    if y is None or getattr(y, "ndim", 1) != 1:
         return None
     import pandas as pd
 
+    if pd.api.types.is_float_dtype(getattr(y, "dtype", None)):
+        return None
     values = list(pd.unique(pd.Series(y).dropna()))
     try:
         return sorted(values)
@@ -87,7 +90,7 @@ def compute(metrics: list[Metric], y_true: Any, prediction: Prediction, X: Any, 
             if value != value and undefined is not None:  # NaN: sklearn says why in a warning
                 undefined[metric.name] = (str(caught[-1].message).splitlines()[0] if caught
                                           else "not defined on this data")
-        except (ValueError, ZeroDivisionError) as exc:
+        except ValueError as exc:  # scikit-learn's way of saying "undefined here"; other errors are bugs
             out[metric.name] = float("nan")
             if undefined is not None:
                 undefined[metric.name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

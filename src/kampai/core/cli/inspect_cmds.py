@@ -117,6 +117,9 @@ def estimators_show(name: str = typer.Argument(..., help="Short name or import p
     registry = host.estimators()
     cls = registry.resolve(name)
     plugin = registry.provided_by.get(name, "")
+    short = getattr(cls, "__name__", "")
+    if not plugin and short in registry and registry.get(short).load() is cls:  # an import path
+        plugin = registry.provided_by[short]
     # the frameworks of the plugin that registered the name first, then any other
     frameworks = sorted(host.frameworks().items(), key=lambda item: host.frameworks().provided_by[item[0]] != plugin)
     from kampai.core.contract import BuildContext
