@@ -97,6 +97,7 @@ _LAZY = {
     "check_columns": "kampai.core.data",
     "read_frame": "kampai.core.data",
     "registry_of": "kampai.core.host",
+    "torch_device": "kampai.core.devices",
     # experiments outside a run (learning curves, pipeline generators)
     "load_config": "kampai.core.config:load",
     "resolve_config": "kampai.core.engine:resolve",
@@ -113,8 +114,28 @@ __all__ = [
     "unknown", *_LAZY,
 ]
 
-if TYPE_CHECKING:
-    pass
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    import kampai.core.cli.options as cli_options
+    from kampai.core.config import load as load_config
+    from kampai.core.config import merge
+    from kampai.core.config import to_yaml as config_to_yaml
+    from kampai.core.console import Steps, console, dumps, print_table, warn
+    from kampai.core.data import check_columns, default_target, read_frame
+    from kampai.core.devices import torch_device
+    from kampai.core.diskcache import cache_dir, cached_json
+    from kampai.core.engine import TrainedRun
+    from kampai.core.engine import load_run as open_run
+    from kampai.core.engine import resolve as resolve_config
+    from kampai.core.host import registry_of
+    from kampai.core.metrics import compute as compute_metrics
+    from kampai.core.metrics import resolve as resolve_metrics
+    from kampai.core.registry import Dataset, Estimator, Serializer, import_object, import_user_module
+    from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, verify_manifest
+    from kampai.core.settings import Setting
+    from kampai.kinds.graphs import Graph, GraphSet
+    from kampai.kinds.images import Images
+    from kampai.kinds.interactions import Interactions, RecommendQuery, rank_popular
+    from kampai.kinds.series import SERIES, ForecastWindow, SeriesSet
 
 
 def __getattr__(name: str) -> Any:

@@ -23,18 +23,10 @@ def check_params(params: dict[str, Any] | None, valid: dict[str, Any], what: str
 
 
 def resolve_device(device: str | None) -> str:
-    import torch
+    """``--device`` as torch reads it (the SDK's one rule)."""
+    from kampai.plugin import torch_device
 
-    device = str(device or "auto").lower()
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") or device == "gpu":
-        if not torch.cuda.is_available():
-            raise ConfigError("device=cuda but torch sees no CUDA device; use --device cpu or auto.")
-        return "cuda" if device == "gpu" else device
-    if device != "cpu":
-        raise ConfigError(f"device={device!r}: use auto, cpu, cuda or cuda:N.")
-    return "cpu"
+    return torch_device(device)
 
 
 def best_epoch_callback(patience: int | None, report: Any, on_report: Any) -> Any:

@@ -561,18 +561,9 @@ def _validation(labelled: Any, labels: Any, val_size: Any, seed: int) -> tuple[A
 
 
 def _device(device: str) -> str:
-    import torch
+    from kampai.plugin import torch_device
 
-    device = str(device or "auto").lower()
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") or device == "gpu":
-        if not torch.cuda.is_available():
-            raise ConfigError("device=cuda but torch sees no CUDA device; use --device cpu or auto.")
-        return "cuda" if device == "gpu" else device
-    if device != "cpu":
-        raise ConfigError(f"device={device!r}: use auto, cpu, cuda or cuda:N.")
-    return "cpu"
+    return torch_device(device)
 
 
 def _amp(model: GraphModel) -> Any:
