@@ -18,7 +18,7 @@ from kampai import api
 from kampai.core.errors import KampaiError, RunError
 
 HAS_MLEM = find_spec("mlem") is not None
-IRIS = {"task": "classification", "data": "sklearn:iris", "tracking": {"enabled": False}}
+IRIS = {"task": "classification", "data": "sklearn:iris"}  # tests/conftest.py switches tracking off
 needs_mlem = pytest.mark.skipif(not HAS_MLEM, reason="MLEM lives in its own env: scripts/mlem-env")
 
 
