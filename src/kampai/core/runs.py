@@ -104,6 +104,11 @@ def _writer_alive(pid_file: Path) -> bool:
         return False
     if host != platform.node():
         return time.time() - pid_file.stat().st_mtime < STALE_TMP_SECONDS
+    return pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (one that is not ours counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

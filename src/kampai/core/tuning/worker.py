@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from kampai.core.errors import KampaiError, TuneError
+from kampai.core.runs import pid_alive
 from kampai.core.tuning import samplers
 from kampai.core.tuning.objective import Evaluator, Plan, Pruned
 from kampai.core.tuning.storage import GRACE_PERIOD, HEARTBEAT_INTERVAL, StudyLock, open_storage
@@ -38,16 +39,6 @@ WAIT_SECONDS = 1.0
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def counts_as_done(trial: Any) -> bool:
@@ -110,7 +101,7 @@ class Worker:
             # killed inside study.ask(): no worker, no heartbeat, so only its age tells
             orphan = not host and t.datetime_start is not None and \
                 (now - t.datetime_start).total_seconds() > GRACE_PERIOD
-            if orphan or (host == self.host and pid.isdigit() and not _alive(int(pid))):
+            if orphan or (host == self.host and pid.isdigit() and not pid_alive(int(pid))):
                 self.storage.set_trial_user_attr(t._trial_id, "interrupted", "worker process died")
                 self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
                 reaped = True
