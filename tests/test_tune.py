@@ -132,13 +132,17 @@ def test_tune_python_api_logs_hooks_and_resumes(iris_yaml: Path) -> None:
             seen.setdefault("fit", []).append(1)
 
     get_host().register(Observer(), "observer")
-    result = _tune(iris_yaml, trials=4)
-    assert result.ran == 4 and len(result.trials) == 4
+    # trial_metrics=all: every metric per trial (the default scores only the objective);
+    # the random sampler: no duplicate points here (their reuse has its own test)
+    all_metrics = ["tune.trial_metrics=all", "tune.sampler=random"]
+    result = _tune(iris_yaml, trials=4, overrides=all_metrics)
+    fitted = result.trials[result.trials["duplicate_of"].isna()]  # reused points are logged too
+    assert result.ran == 4 and len(fitted) == 4
     assert result.metric == "accuracy" and result.direction == "maximize"
     assert set(result.best_params) <= {"max_depth", "criterion"}
     assert 0.5 < result.best_value <= 1.0
     assert seen["before"] == [("iris-tree", "iris-tree", "accuracy")]
-    assert [n for n, _, _ in seen["trial"]] == [0, 1, 2, 3]
+    assert [n for n, _, _ in seen["trial"]] == sorted(result.trials["number"])  # reused ones too
     assert all(state == "COMPLETE" and "accuracy" in m and "f1_macro_std" in m for _, state, m in seen["trial"])
     assert seen["after"] == [result.best_number]
     assert "fit" not in seen
@@ -149,17 +153,17 @@ def test_tune_python_api_logs_hooks_and_resumes(iris_yaml: Path) -> None:
     log = pd.read_csv(out / "trials.csv")
     assert {"number", "state", "value", "seconds", "fit_seconds", "param:max_depth",
             "metric:accuracy", "metric:f1_macro"} <= set(log.columns)
-    assert len(pd.read_parquet(out / "trials.parquet")) == 4
+    assert len(pd.read_parquet(out / "trials.parquet")) == len(result.trials)
     assert json.loads((out / "best.json").read_text())["params"] == result.best_params
     assert not Path("runs").exists()  # search mode: no run folders
     first = log.set_index("number")["value"].to_dict()
 
     # same study name: resumes to the new total, keeps what was done
-    again = _tune(iris_yaml, trials=6)
-    assert again.ran == 2 and len(again.trials) == 6
+    again = _tune(iris_yaml, trials=6, overrides=all_metrics)
+    assert again.ran == 2 and again.trials["duplicate_of"].isna().sum() == 6
     assert again.trials.set_index("number")["value"].to_dict().items() >= first.items()
     # already at the total: nothing to run
-    assert _tune(iris_yaml, trials=6).ran == 0
+    assert _tune(iris_yaml, trials=6, overrides=all_metrics).ran == 0
 
 
 def test_seeded_study_is_reproducible(iris_yaml: Path) -> None:
@@ -236,7 +240,7 @@ def test_cli_tune_json_plots_and_table(iris_yaml: Path, capsys: pytest.CaptureFi
                         "--study", "cli", "--plots", "--json", capsys=capsys)
     assert code == 0, out
     payload = json.loads(out)
-    assert payload["study"] == "cli" and payload["ran"] == 3 and payload["trials"] == 3
+    assert payload["study"] == "cli" and payload["ran"] == 3 and payload["trials"] >= 3
     for name in ("history.png", "importances.png", "duration.png"):
         assert (Path("studies/cli") / name).stat().st_size > 1000
     code, out, err = _cli("tune", "-c", str(iris_yaml), "--trials", "4", "--study", "cli",
@@ -305,3 +309,41 @@ def test_cmaes_sampler_and_minimized_metric() -> None:
     assert result.metric == "rmse" and result.direction == "minimize"
     assert list(result.trials["state"]) == ["COMPLETE"] * 4
     assert result.best_value == result.trials["value"].min()
+
+
+def test_a_point_already_scored_is_reused_not_refitted_and_a_small_space_is_used_up(
+        iris_yaml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """TPE proposes known points again on a small space: such a trial reuses the value (marked
+    duplicate_of), costs no fit and no trial of the budget; when every point of a finite
+    space has been scored the study stops and says so."""
+    search = {"max_depth": {"type": "int", "low": 1, "high": 2}, "criterion": ["gini", "entropy"]}
+    result = _tune(iris_yaml, trials=8, study="small", search=search, overrides=["tune.startup_trials=2"])
+    log = result.trials.set_index("number")
+    fitted = log[log["duplicate_of"].isna()]
+    params = ["param:max_depth", "param:criterion"]
+    assert len(fitted) == 4 and not fitted.duplicated(params).any()  # 4 points, each fitted once
+    assert result.ran == 4
+    for number, row in log[log["duplicate_of"].notna()].iterrows():
+        original = log.loc[int(row["duplicate_of"])]
+        assert original[params].tolist() == row[params].tolist() and original["value"] == row["value"]
+        assert pd_isna(row["fit_seconds"]) or row["fit_seconds"] == 0
+    # the same with the CLI: the end of the study is explained
+    code, _, err = _cli("tune", "-c", str(iris_yaml), "--trials", "8", "--study", "small-cli",
+                        "model.search.max_depth={type: int, low: 1, high: 2}", capsys=capsys)
+    assert code == 0
+    assert "Every point of the search space (4) has been scored" in " ".join(err.split())
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def test_trials_score_only_the_objective_unless_asked(iris_yaml: Path) -> None:
+    result = _tune(iris_yaml, trials=2, study="lean", sampler="random")
+    assert {c for c in result.trials.columns if c.startswith("metric:")} <= {"metric:accuracy", "metric:accuracy_std"}
+    full = _tune(iris_yaml, trials=2, study="full", sampler="random", overrides=["tune.trial_metrics=all"])
+    assert {"metric:f1_macro", "metric:accuracy"} <= set(full.trials.columns)
+    with pytest.raises(KampaiError, match="Unknown tune.trial_metrics 'some'"):
+        _tune(iris_yaml, trials=2, study="bad", overrides=["tune.trial_metrics=some"])

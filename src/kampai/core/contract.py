@@ -149,6 +149,7 @@ FRAMEWORK_CAPABILITIES: dict[str, str | None] = {
     "cached_preprocessing": "split_preprocessing",  # tuner caches fitted preprocessing
     "incremental": "fit_incremental",        # per-epoch/step scores for pruning
     "inspect": "inspect",                    # what each preprocessing step outputs (runner inspect)
+    "labels_only": "predict_labels",         # predict without probabilities (tuning trials)
 }
 
 #: task capability -> the method that must back it
@@ -249,7 +250,9 @@ class Framework(ABC):
     * ``"cached_preprocessing"``: :meth:`split_preprocessing` lets the tuner cache the
       fitted preprocessing of each fold;
     * ``"incremental"``: :meth:`fit_incremental` reports scores along the fit (pruning);
-    * ``"inspect"``: :meth:`inspect` shows what each preprocessing step outputs (``runner inspect``).
+    * ``"inspect"``: :meth:`inspect` shows what each preprocessing step outputs (``runner inspect``);
+    * ``"labels_only"``: :meth:`predict_labels` predicts without probabilities (a tuning
+      trial whose metric needs none).
     """
 
     name: ClassVar[str] = ""
@@ -318,6 +321,13 @@ class Framework(ABC):
         after each epoch or step (``step`` counts from 0 and means the same in every
         trial; ``model`` can predict at that point).  ``report`` may raise to stop the fit
         (a pruned trial): let it propagate."""
+        raise NotImplementedError
+
+    def predict_labels(self, model: Any, data: TaskData, task: Task) -> Prediction:
+        """Capability ``labels_only``: like :meth:`predict` with ``proba`` left ``None``
+        (the same ``y``); the tuner calls it when no metric of a trial needs probabilities,
+        so a model whose probabilities cost extra work (a second pass over the trees,
+        calibration) does not pay for them."""
         raise NotImplementedError
 
     def inspect(self, model: Any, data: TaskData) -> list[dict[str, Any]]:

@@ -1,5 +1,10 @@
 """One trial: sample params, fit and score every fold, return the task metric.
 
+A trial scores only the study's objective (``tune.trial_metrics: all`` scores every
+metric of the config), and skips class probabilities when that metric needs none and the
+framework can predict labels alone (the ``labels_only`` capability): the fits are the
+work, everything around them is kept to what the study needs.
+
 Framework-generic: it goes through the framework's ``build``/``fit``/``predict`` and the
 engine's ``predict_data``/``evaluate_data`` (in quiet mode: no per-fold hooks), with the
 task's metrics.  Two optional framework methods make it cheaper (see
@@ -56,6 +61,10 @@ class Plan:
     grid_order: list[int] | None = None
     blocked: set[str] = field(default_factory=set)
     output_dir: str = "."
+    #: "objective" (score only the study's metric in trials) or "all"
+    trial_metrics: str = "objective"
+    #: how many distinct points the space has, when it is finite (else None)
+    space_size: int | None = None
 
 
 def build(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> Any:
@@ -75,8 +84,13 @@ class Evaluator:
         cfg = plan.cfg
         self.task = get_host().tasks().get(cfg["task"])
         self.framework = get_host().frameworks().get(cfg["framework"])
-        self.metrics = metrics_mod.resolve(self.task, plan.metric_names)
-        self.objective = next(m for m in self.metrics if m.name == plan.metric)
+        every = metrics_mod.resolve(self.task, plan.metric_names)
+        self.objective = next(m for m in every if m.name == plan.metric)
+        # a trial scores only what the study optimises (tune.trial_metrics: all for every metric)
+        self.metrics = every if plan.trial_metrics == "all" else [self.objective]
+        # no metric needs probabilities: a framework that can predict labels alone skips them
+        self.labels_only = (not any(m.needs_proba for m in self.metrics)
+                            and "labels_only" in self.framework.capabilities)
         self.labels = metrics_mod.labels_of(plan.data.y) if self.task.needs_target else None
         self.folds = [(i, tr, te, engine.fold_part(plan.data, tr), engine.fold_part(plan.data, te))
                       for i, (tr, te) in enumerate(plan.folds)]
@@ -93,9 +107,11 @@ class Evaluator:
         model_cfg["params"] = {**(model_cfg.get("params") or {}), **params}
         return model_cfg
 
-    def __call__(self, trial: Any) -> tuple[float, dict[str, float], float]:
-        """``(objective value, metrics, fit seconds)``; raises :class:`Pruned`."""
-        params = self.plan.space.suggest(trial)
+    def __call__(self, trial: Any, params: dict[str, Any] | None = None) -> tuple[float, dict[str, float], float]:
+        """``(objective value, metrics, fit seconds)`` of ``params`` (sampled from ``trial``
+        when not given); raises :class:`Pruned`."""
+        if params is None:
+            params = self.plan.space.suggest(trial)
         model_cfg = self.params_config(params)
         fold_scores: list[dict[str, float]] = []
         fit_seconds = 0.0
@@ -109,7 +125,10 @@ class Evaluator:
             else:
                 model = self.framework.fit(model, train_in, self.task)
             fit_seconds += time.perf_counter() - start
-            prediction = engine.predict_data(self.ctx, model, test_in)
+            if self.labels_only:
+                prediction = self.framework.predict_labels(model, test_in, self.task)
+            else:
+                prediction = engine.predict_data(self.ctx, model, test_in)
             scores = engine.evaluate_data(self.ctx, self.metrics, test, prediction, announce=False,
                                           labels=self.labels)
             fold_scores.append(scores)

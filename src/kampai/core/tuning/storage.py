@@ -110,13 +110,58 @@ def _create(optuna: Any, url: str, kwargs: dict[str, Any]) -> Any:
         try:
             with lock, warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # heartbeats are "experimental"
-                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_INTERVAL,
-                                                  grace_period=GRACE_PERIOD)
+                fresh = path is not None and not (path.exists() and path.stat().st_size)
+                if fresh:
+                    _from_template(optuna, path)
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_INTERVAL,
+                                                     grace_period=GRACE_PERIOD)
+                if fresh:
+                    _save_template(optuna, path)
+                return storage
         except Exception as exc:
             if attempt == 7 or not any(phrase in str(exc) for phrase in SCHEMA_RACE):
                 raise
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _template(optuna: Any) -> Path:
+    from kampai.core.diskcache import cache_dir
+
+    return cache_dir() / f"optuna-{optuna.__version__}-empty.db"
+
+
+def _from_template(optuna: Any, path: Path) -> None:
+    """A new SQLite study file starts as a copy of an empty one of this Optuna version:
+    creating the schema (SQLAlchemy ``create_all`` plus Alembic's stamp) costs about a
+    second, a copy a millisecond.  A SQLite file holds data, not code, so the copy is as
+    safe as the file it replaces."""
+    template = _template(optuna)
+    if template.is_file():
+        import shutil
+
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            shutil.copyfile(template, tmp)
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # the schema is then created as usual
+
+
+def _save_template(optuna: Any, path: Path) -> None:
+    """Keep the just-created empty schema as the template (best effort, atomic)."""
+    import shutil
+
+    template = _template(optuna)
+    if template.is_file():
+        return
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        tmp = template.with_name(f".{template.name}.{os.getpid()}.tmp")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, template)
+    except OSError:
+        pass  # a read-only cache only costs speed
 
 
 @contextlib.contextmanager

@@ -10,8 +10,9 @@ Order of work, so that bad input costs nothing and loses nothing:
    must have the same task, estimator, metric, direction, data and param types;
 4. ``kampai_before_tune``; workers (this process, or ``jobs`` spawned processes) claim
    and run trials; every finished trial goes through ``kampai_after_trial`` here;
-5. ``kampai_after_tune``; the trial log (CSV/Parquet), plots and the top-trials table;
-   with ``refit`` a normal ``train`` of the best params (registry mode).
+5. the trial log (CSV/Parquet), plots and ``best.json``; then ``kampai_after_tune`` (the
+   folder is complete for observers); the top-trials table; with ``refit`` a normal
+   ``train`` of the best params (registry mode).
 """
 
 from __future__ import annotations
@@ -107,6 +108,30 @@ def _metric_and_direction(cfg: dict[str, Any], task: Any) -> tuple[str, str, lis
     if direction not in ("maximize", "minimize"):
         raise unknown("direction", str(direction), ["maximize", "minimize"])
     return metric, direction, names
+
+
+def _size(space: space_mod.SearchSpace, grid: list | None) -> int | None:
+    """The number of distinct points of a finite space (None for a continuous one)."""
+    if grid is not None:
+        return len(grid)
+    if any(d.type == "float" and d.step is None for d in space.dims):
+        return None
+    if not any(d.when for d in space.dims):
+        size = 1
+        for dim in space.dims:
+            size *= len(dim.grid_values())
+        return size
+    try:
+        return len(space.grid())
+    except TuneError:  # more points than a grid may hold: as good as infinite here
+        return None
+
+
+def _trial_metrics(value: Any) -> str:
+    value = str(value or "objective")
+    if value not in ("objective", "all"):
+        raise unknown("tune.trial_metrics", value, ["objective", "all"])
+    return value
 
 
 def _probe(framework: Any, task: Any, cfg: dict[str, Any], space: space_mod.SearchSpace, data: Any) -> None:
@@ -228,6 +253,7 @@ def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any
         cache=bool(t.get("cache", True)), max_failures=max(1, int(t.get("max_failures") or 5)),
         grid=grid, grid_order=order, blocked=plugins.blocked_names(),
         output_dir=str(Path(t.get("output_dir") or "studies") / name),
+        trial_metrics=_trial_metrics(t.get("trial_metrics")), space_size=_size(space, grid),
     )
     meta = {"version": 1, "task": task.name, "framework": framework.name,
             "estimator": str(cfg["model"]["estimator"]), "metric": metric, "direction": direction,
@@ -353,7 +379,7 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
 
     def on_trial(trial: Any, metrics: dict[str, float]) -> None:
         nonlocal ran
-        ran += 1
+        ran += counts_as_done(trial)  # a reused (duplicate) point is not a trial run
         progress.update(trial)
         hook.kampai_after_trial(ctx=ctx, trial=trial, metrics=metrics)
 
@@ -367,7 +393,8 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
         raise
     progress.stop()
     best = _best(study)
-    hook.kampai_after_tune(ctx=ctx, study=study, best=best)
+    # the study's folder is complete before observers see the end of the study (a tracker
+    # pushes the folder as it is)
     frame_out = report.export(study, output_dir)
     written = None
     if t.get("plots", True) and len(frame_out):
@@ -376,8 +403,10 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
         (output_dir / "best.json").write_text(json.dumps(
             {"study": plan.study_name, "number": best.number, "value": best.value, "params": best.params,
              "metric": plan.metric, "direction": plan.direction}, indent=2, default=str) + "\n")
+    hook.kampai_after_tune(ctx=ctx, study=study, best=best)
     if verbose:
         report.print_top(study, plan.direction, plan.metric, int(t.get("top") or 10))
+        _say_reused(reporter, study, plan)
         reporter.info(f"Trial log and plots → {output_dir}")
         if interrupted:
             reporter.info("[yellow]Interrupted[/yellow]: finished trials are kept; run the same command "
@@ -393,6 +422,21 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
         result.run = engine.train(best_config(plan.cfg, best.params), frame, verbose=verbose, parent=ctx)
         study.set_user_attr("refit_run", str(result.run.run_dir))
     return result
+
+
+def _say_reused(reporter: Steps, study: Any, plan: Plan) -> None:
+    """One line on reused (duplicate) points and on a finite space that was used up."""
+    from kampai.core.tuning.worker import counts_as_done, finished_points, is_duplicate
+
+    trials = study.get_trials(deepcopy=False)
+    reused = sum(is_duplicate(t) for t in trials)
+    if reused:
+        reporter.info(f"{reused} proposed point{'s' if reused > 1 else ''} had been scored already: "
+                      "value reused, not fitted again (marked duplicate_of in the trial log).")
+    done = sum(counts_as_done(t) for t in trials)
+    if plan.space_size is not None and done < plan.total and len(finished_points(trials)) >= plan.space_size:
+        reporter.info(f"Every point of the search space ({plan.space_size}) has been scored: the study "
+                      f"stopped at {done} of {plan.total} trials.")
 
 
 def _best(study: Any) -> Any:

@@ -35,6 +35,26 @@ from kampai.core.tuning.storage import GRACE_PERIOD, HEARTBEAT_INTERVAL, StudyLo
 
 OnTrial = Callable[[Any, dict], None]
 WAIT_SECONDS = 1.0
+#: duplicates that do not use up the study's trials, at least (then they count)
+MIN_FREE_DUPLICATES = 10
+
+
+def finished_points(trials: list[Any]) -> dict[str, Any]:
+    """Completed, fitted trials by their params (the first of each point)."""
+    from optuna.trial import TrialState
+
+    out: dict[str, Any] = {}
+    for t in trials:
+        if t.state == TrialState.COMPLETE and not is_duplicate(t):
+            out.setdefault(_point(t.params), t)
+    return out
+
+
+def _point(params: dict[str, Any]) -> str:
+    """A hashable key of a param set (the same values, whatever their order)."""
+    import json
+
+    return json.dumps(params, sort_keys=True, default=str)
 
 
 def worker_name() -> str:
@@ -42,10 +62,19 @@ def worker_name() -> str:
 
 
 def counts_as_done(trial: Any) -> bool:
+    """Whether a trial uses up one of the study's trials (a duplicate does not: see
+    :meth:`Worker.run_trial`)."""
     from optuna.trial import TrialState
 
+    if is_duplicate(trial):
+        return False
     return (trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
             or (trial.state == TrialState.FAIL and "error" in trial.user_attrs))
+
+
+def is_duplicate(trial: Any) -> bool:
+    """A trial whose params a finished trial had already: its value was reused, not fitted."""
+    return trial.user_attrs.get("duplicate_of") is not None
 
 
 def holds_grid_point(trial: Any) -> bool:
@@ -156,9 +185,14 @@ class Worker:
                 optuna.storages.fail_stale_trials(study)
                 trials = study.get_trials(deepcopy=False)
             done = sum(counts_as_done(t) for t in trials)
+            duplicates = sum(is_duplicate(t) for t in trials)
+            if duplicates >= max(plan.total, MIN_FREE_DUPLICATES):
+                done += duplicates  # a sampler stuck on known points: they count from here on
             running = sum(t.state == TrialState.RUNNING for t in trials)
             if done + running >= plan.total:
                 return "wait" if running else "stop"
+            if plan.space_size is not None and not running and len(self._finished(trials)) >= plan.space_size:
+                return "stop"  # every point of a finite space has its value
             if plan.grid is not None:
                 waiting = [t for t in trials if t.state == TrialState.WAITING]
                 if not waiting:
@@ -167,6 +201,9 @@ class Worker:
                     if not free:
                         return "wait" if running else "stop"
                     study.enqueue_trial(plan.grid[free[0]], user_attrs={"grid_index": free[0]})
+                study.sampler = optuna.samplers.RandomSampler(seed=samplers.trial_seed(plan.seed, len(trials)))
+            elif trials and is_duplicate(trials[-1]):
+                # the model sampler proposed a known point: one random step away from it
                 study.sampler = optuna.samplers.RandomSampler(seed=samplers.trial_seed(plan.seed, len(trials)))
             else:
                 study.sampler = samplers.make_sampler(plan.sampler, plan.seed, len(trials),
@@ -178,7 +215,15 @@ class Worker:
 
     # -- running ------------------------------------------------------------------------
 
+    @staticmethod
+    def _finished(trials: list[Any]) -> dict[str, Any]:
+        return finished_points(trials)
+
     def run_trial(self, trial: Any) -> tuple[Any, dict[str, float]]:
+        """Sample, then fit and score, the trial; a point a finished trial already scored
+        is not fitted again: its value and metrics are reused, the trial is marked
+        ``duplicate_of`` and does not use up one of the study's trials (TPE proposes known
+        points again on small spaces; the budget goes to new points)."""
         from optuna.trial import TrialState
 
         heartbeat = _Heartbeat(self.storage, trial._trial_id)
@@ -186,7 +231,15 @@ class Worker:
         metrics: dict[str, float] = {}
         try:
             try:
-                value, metrics, fit_seconds = self.evaluator(trial)
+                params = self.plan.space.suggest(trial)
+                known = None if self.plan.grid is not None else \
+                    self._finished(self.study.get_trials(deepcopy=False)).get(_point(params))
+                if known is not None:
+                    trial.set_user_attr("duplicate_of", known.number)
+                    value, metrics = known.value, dict(known.user_attrs.get("metrics") or {})
+                    fit_seconds = 0.0
+                else:
+                    value, metrics, fit_seconds = self.evaluator(trial, params)
             except Pruned as exc:
                 trial.set_user_attr("pruned", str(exc))
                 state, value = TrialState.PRUNED, None

@@ -456,16 +456,11 @@ def track_run(ctx: Any, run: Any) -> None:
         if link.get("run_id") and link.get("uri") == uri:
             parent = link["run_id"]
             extra["mlflow.parentRunId"] = parent
-    study_dir = link.get("dir")
     if not link and background(cfg):
         queue_push(run.run_dir, uri, experiment)
         return
     try:
         record = log_run(run, uri, experiment, model=run.loaded_model, extra_tags=extra)
-        if parent and study_dir and Path(study_dir).is_dir():
-            # the tuner writes its plots and trial log after kampai_after_tune: upload them now
-            with contextlib.suppress(Exception):
-                log_folder(client(uri), parent, Path(study_dir), "study")
     except Exception as exc:
         mark_pending(run.run_dir, uri, experiment, exc)
         warn(f"run {run.run_id} was not tracked ({_short(exc)}). It is kept in {run.run_dir}; "
@@ -482,14 +477,15 @@ def background(cfg: dict[str, Any]) -> bool:
     return True if value is None else bool(value)
 
 
-def queue_push(folder: Path, uri: str, experiment: str) -> None:
-    """Keep the finished run pending and hand it to a detached process that pushes it, so
-    the user does not wait for MLflow.  If that process fails, the run stays pending and
-    ``runner runs sync`` pushes it; ``runner runs sync --wait`` waits for it."""
+def queue_push(folder: Path, uri: str, experiment: str, kind: str = "run") -> None:
+    """Keep the finished run (or study) folder pending and hand it to a detached process
+    that pushes it, so the user does not wait for MLflow.  If that process fails, the
+    folder stays pending and ``runner runs sync`` pushes it; ``runner runs sync --wait``
+    waits for it."""
     import subprocess
     import sys
 
-    mark_pending(folder, uri, experiment, RuntimeError("queued for the background push"))
+    mark_pending(folder, uri, experiment, RuntimeError("queued for the background push"), kind=kind)
     log = Path(".kampai") / "mlflow-push.log"
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -578,12 +574,19 @@ class StudyTracker:
         cfg = ctx.config
         self.uri, self.experiment = tracking_uri(cfg), experiment_name(cfg)
         self.children = bool((cfg.get("tracking") or {}).get("trials"))
+        # the study's folder is pushed after the study by a detached process (as a run is),
+        # unless trials are logged as they finish or a refit run must link to the study's
+        # MLflow run: those need the run now, in the foreground
+        self.deferred = (background(cfg) and not self.children
+                         and not (cfg.get("tune") or {}).get("refit"))
         self.client: Any = None
         self.run_id: str | None = None
         self.error: BaseException | None = None
         self.rows: list[dict[str, Any]] = []
 
     def start(self, ctx: Any, study: Any) -> None:
+        if self.deferred:
+            return  # nothing to open: MLflow is not even imported during the study
         try:
             self.client = client(self.uri)
             exp_id = experiment_id(self.client, self.experiment, self.uri)
@@ -627,6 +630,10 @@ class StudyTracker:
             self._fail(ctx, exc)
 
     def finish(self, ctx: Any, study: Any, best: Any, status: str = "FINISHED") -> None:
+        if self.deferred:
+            # the tuner has written the trial log, best.json and the plots by now
+            queue_push(Path(ctx.run_dir), self.uri, self.experiment, kind="study")
+            return
         if status == "FINISHED" and (ctx.config.get("tune") or {}).get("refit"):
             ctx.state[LINK_KEY] = {"name": str(ctx.run_id), "run_id": self.run_id, "uri": self.uri,
                                    "dir": str(ctx.run_dir)}
@@ -698,24 +705,43 @@ def log_study(mlflow_client: Any, run_id: str, study_dir: Path, study: Any, best
         log_folder(mlflow_client, run_id, Path(study_dir), "study")
 
 
+def _trial_counts(trials_csv: Path) -> list[tuple[str, float, int]]:
+    """``n_trials`` and ``n_trials_<state>`` from the tuner's trial log (none if absent)."""
+    import csv
+
+    try:
+        with open(trials_csv, newline="") as handle:
+            states = [row.get("state") or "" for row in csv.DictReader(handle)]
+    except OSError:
+        return []
+    counts = [("n_trials", float(len(states)), 0)]
+    for state in sorted(set(states)):
+        counts.append((f"n_trials_{state.lower()}", float(states.count(state)), 0))
+    return counts
+
+
 def log_study_folder(folder: Path, uri: str, experiment: str) -> None:
-    """``runs sync`` for a study whose tracking failed: one parent run from its folder."""
+    """One parent run for a study, from its folder: the background push after ``runner
+    tune``, and ``runs sync`` for a study whose tracking failed."""
+    best_file = folder / "best.json"  # the tuner's summary, when it got that far
+    best = json.loads(best_file.read_text()) if best_file.is_file() else {}
     mlflow_client = client(uri)
     exp_id = experiment_id(mlflow_client, experiment, uri)
-    created = mlflow_client.create_run(exp_id, run_name=f"study-{folder.name}",
-                                       tags={TAG_KIND: "study", "kampai.study": folder.name,
-                                             "kampai.study_dir": str(folder.resolve()),
-                                             "mlflow.source.name": "runner runs sync"})
+    tags = {TAG_KIND: "study", "kampai.study": folder.name, "kampai.study_dir": str(folder.resolve()),
+            "mlflow.source.name": "runner tune"}
+    tags.update({f"kampai.{key}": str(best[key]) for key in ("metric", "direction") if best.get(key)})
+    created = mlflow_client.create_run(exp_id, run_name=f"study-{folder.name}", tags=tags)
     try:
-        best_file = folder / "best.json"  # the tuner's summary, when it got that far
-        best = json.loads(best_file.read_text()) if best_file.is_file() else {}
+        metrics, params = _trial_counts(folder / "trials.csv"), {}
         if best:
-            metrics = [("best_value", float(best["value"]), 0)] if _finite(best.get("value")) else []
-            if metrics and best.get("metric"):
-                metrics.append((f"best_{best['metric']}", float(best["value"]), 0))
+            if _finite(best.get("value")):
+                metrics.append(("best_value", float(best["value"]), 0))
+                if best.get("metric"):
+                    metrics.append((f"best_{best['metric']}", float(best["value"]), 0))
             params = {f"best.{k}": _param_value(v) for k, v in (best.get("params") or {}).items()}
             if best.get("number") is not None:
                 params["best.trial"] = str(best["number"])
+        if metrics or params:
             log_batch(mlflow_client, created.info.run_id, params=params, metrics=metrics)
         log_folder(mlflow_client, created.info.run_id, folder, "study")
     except BaseException:

@@ -64,7 +64,7 @@ class SklearnFramework(Framework):
     extra = None
     requires = ("sklearn",)
     packages = ("scikit-learn", "scikit-lego", "joblib")
-    capabilities = frozenset({"search_space", "cached_preprocessing", "incremental", "inspect"})
+    capabilities = frozenset({"search_space", "cached_preprocessing", "incremental", "inspect", "labels_only"})
 
     def default_estimator(self, task: Any) -> str:
         return DEFAULTS[task.name]
@@ -85,6 +85,11 @@ class SklearnFramework(Framework):
         from kampai.plugins.sklearn.tuning import fit_incremental
 
         return fit_incremental(model, data, task, report, self.fit)
+
+    def predict_labels(self, model: Any, data: TaskData, task: Any) -> Prediction:
+        if not hasattr(model, "predict"):
+            return self.predict(model, data, task)
+        return Prediction(y=model.predict(data.X))
 
     def inspect(self, model: Any, data: TaskData) -> list[dict[str, Any]]:
         from kampai.plugins.sklearn.inspect import inspect_model
