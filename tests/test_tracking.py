@@ -197,3 +197,26 @@ def test_the_push_runs_in_the_background_and_nothing_is_lost(tmp_path: Path, mon
     assert "queued" not in marker["error"] and marker["uri"] == down
     assert cli("runs", "sync", "--tracking-uri", uri) == 0
     assert len(runs_of(uri)) == 2 and not (late / "tracking-pending.json").exists()
+
+
+def test_a_study_is_pushed_in_the_background_after_the_study(tmp_path: Path, monkeypatch) -> None:
+    """`runner tune` (default tracking) opens no MLflow store while trials run: the finished
+    study folder (trial log, best.json, plots) is handed to the background push."""
+    import time
+
+    pytest.importorskip("optuna")
+    monkeypatch.delenv("KAMPAI_TRACK_FOREGROUND")
+    assert cli("tune", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB",
+               "model.search.var_smoothing=[1e-9, 1e-6]", "--trials", "2", "--study", "bg", "-q") == 0
+    folder = tmp_path / "studies" / "bg"
+    deadline = time.time() + 120
+    while (folder / "tracking-pending.json").exists() and time.time() < deadline:
+        time.sleep(0.3)
+    assert not (folder / "tracking-pending.json").exists(), (tmp_path / ".kampai" / "mlflow-push.log").read_text()
+    (parent,) = runs_of(store(tmp_path), "study")
+    assert parent.data.tags["kampai.study"] == "bg" and parent.data.tags["kampai.metric"] == "accuracy"
+    assert parent.data.metrics["n_trials"] >= 2
+    best = json.loads((folder / "best.json").read_text())
+    assert parent.data.metrics["best_value"] == pytest.approx(best["value"])
+    artifacts = {a.path for a in client(store(tmp_path)).list_artifacts(parent.info.run_id, "study")}
+    assert {"study/trials.csv", "study/best.json", "study/history.png"} <= artifacts
