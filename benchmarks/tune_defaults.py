@@ -7,10 +7,12 @@ kampai side, as a user types it (tracking on, plots on, the default SQLite study
         --model RandomForestClassifier split.method=stratified_kfold split.folds=5
 
 The plain side is the script a user would write instead: the same pipeline (median
-imputation, scaling, RandomForest), an in-memory Optuna study whose objective is
-``cross_val_score`` over the same five stratified folds.  So that both sides do the *same
-fits*, the plain script enqueues exactly the params kampai's trials took (read from that
-round's ``trials.csv``): the fits are identical, what differs is everything around them.
+imputation, scaling, RandomForest), an in-memory Optuna study (TPE, the same search space as kampai's
+default for RandomForest) whose objective is ``cross_val_score`` over the same five
+stratified folds.  So that both sides do the *same fits*, the plain script enqueues exactly
+the params kampai's fitted trials took (read from that round's ``trials.csv``): the fits are
+identical, what differs is everything around them (the plain side skips TPE's sampling for
+enqueued trials, so kampai's side also carries the sampler's cost).
 Rounds alternate the two sides (on a busy machine load drifts); medians are reported, with
 the CPU time (user + sys) of each process, the steadier number under load.
 
@@ -51,13 +53,22 @@ X, y = load_breast_cancer(return_X_y=True, as_frame=True)
 folds = StratifiedKFold(5, shuffle=True, random_state=42)
 
 def objective(trial):
-    params = {name: trial.suggest_categorical(name, [value]) for name, value in trials[trial.number].items()}
+    params = {
+        "n_estimators": trial.suggest_int("n_estimators", 10, 300, log=True),
+        "max_depth": trial.suggest_int("max_depth", 1, 16),
+        "min_samples_split": trial.suggest_int("min_samples_split", 2, 10),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 10),
+        "max_features": trial.suggest_categorical("max_features", ["sqrt", "log2", 1.0]),
+        "bootstrap": trial.suggest_categorical("bootstrap", [True, False]),
+    }
     pre = ColumnTransformer([("num", Pipeline([("imputer", SimpleImputer(strategy="median")),
                                                ("scaler", StandardScaler())]), list(X.columns))])
     model = Pipeline([("preprocess", pre), ("model", RandomForestClassifier(random_state=42, **params))])
     return cross_val_score(model, X, y, cv=folds, scoring="accuracy").mean()
 
-study = optuna.create_study(direction="maximize")
+study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=42))
+for params in trials:  # the points kampai's trials took: the same fits on both sides
+    study.enqueue_trial(params)
 study.optimize(objective, n_trials=len(trials))
 print(study.best_value)
 '''
@@ -74,18 +85,27 @@ def replayed_params(folder: Path, study: str) -> list[dict]:
     import pandas as pd
 
     table = pd.read_csv(folder / "studies" / study / "trials.csv").sort_values("number")
+    if "duplicate_of" in table:  # a reused point was not fitted: the plain loop skips it too
+        table = table[table["duplicate_of"].isna()]
     columns = [c for c in table.columns if c.startswith("param:")]
     out = []
     for _, row in table.iterrows():
         params = {}
         for column in columns:
             value = row[column]
-            if isinstance(value, float) and value.is_integer():
+            if isinstance(value, float) and value != value:  # NaN: a None choice
+                value = None
+            elif isinstance(value, float) and value.is_integer():
                 value = int(value)
             elif hasattr(value, "item"):
                 value = value.item()
             if isinstance(value, str) and value in ("True", "False"):
                 value = value == "True"
+            elif isinstance(value, str):  # a mixed categorical is logged as text: 1.0 -> 1.0
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
             params[column[len("param:"):]] = value
         out.append(params)
     return out
