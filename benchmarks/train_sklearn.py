@@ -73,7 +73,7 @@ def in_process(dataset: str, trees: int, runs: int) -> None:
     os.environ["KAMPAI_BLOCK_PLUGINS"] = "mlflow"  # no tracker, like the plain script
     import kampai
 
-    with tempfile.TemporaryDirectory() as cwd:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as cwd:
         os.chdir(cwd)
         script = Path(cwd) / "plain.py"
         script.write_text(PLAIN)
@@ -114,7 +114,7 @@ def main() -> None:
                         help="leave installed tracker plugins on (default: --no-track, like the plain script)")
     args = parser.parse_args()
     runner = str(Path(sys.executable).with_name("runner"))
-    with tempfile.TemporaryDirectory() as cwd:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as cwd:
         env = dict(os.environ)
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached for both, as after pip install
         env["PYTHONPYCACHEPREFIX"] = os.path.join(cwd, "pycache")

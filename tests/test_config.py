@@ -200,3 +200,38 @@ def test_shipped_experiment_configs_train(name: str, overrides: list[str], metri
     result = invoke("train", "-c", str(ROOT / "conf/experiments" / name), "--json", *overrides)
     assert result.code == 0, result.stderr
     assert result.json()["metrics"][metric] > low
+
+
+@pytest.mark.parametrize(("override", "phrase"), [
+    ("model.params.n_estimatrs=3", "Unknown parameter 'model.params.n_estimatrs'. Did you mean 'n_estimators'?"),
+    ("model.search.max_deptx=[1, 2]", "Unknown parameter 'model.search.max_deptx'. Did you mean 'max_depth'?"),
+    ("model.preprocess.num.steps.imputer.strategi=mean", "unexpected keyword argument 'strategi'. Did you mean 'strategy'?"),
+    ("model.search.max_depth={type: int, low: 3, high: 1}", "low (3) is above high (1)"),
+])
+def test_config_show_checks_the_model_section(override: str, phrase: str) -> None:
+    """docs/config.md: `config show` validates every key, model params and search included."""
+    result = invoke("config", "show", "--task", "classification", "--data", "sklearn:iris",
+                    "--model", "RandomForestClassifier", override)
+    assert result.code == 2, result.stdout
+    assert phrase in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
+
+
+def test_config_show_says_what_tune_searches_and_what_stays_fixed() -> None:
+    result = invoke("config", "show", "--task", "classification", "--data", "sklearn:iris",
+                    "--model", "RandomForestClassifier", "model.params.n_estimators=10")
+    assert result.code == 0
+    notes = [line for line in result.stdout.splitlines() if line.startswith("# ")]
+    (searched,) = [n.rsplit("): ", 1)[1].split(", ") for n in notes if n.startswith("# searched by runner tune")]
+    assert "max_depth" in searched and "n_estimators" not in searched
+    assert "# fixed (model.params): n_estimators=10" in notes
+    assert yaml.safe_load(result.stdout)["model"]["params"] == {"n_estimators": 10}  # still valid YAML
+
+
+def test_an_override_replaces_a_search_entry_of_the_yaml(tmp_path: Path) -> None:
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("task: classification\ndata: {path: 'sklearn:iris'}\nmodel:\n  estimator: DecisionTreeClassifier\n"
+                   "  search:\n    max_depth: {type: int, low: 1, high: 8, log: true}\n")
+    result = invoke("config", "show", "-c", str(exp), "model.search.max_depth={type: int, low: 2, high: 8, step: 2}")
+    assert result.code == 0, result.stderr
+    assert yaml.safe_load(result.stdout)["model"]["search"]["max_depth"] == {
+        "type": "int", "low": 2, "high": 8, "step": 2}

@@ -70,12 +70,19 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
                           "that holds ':', '[' or '{').") from None
 
 
-def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``top`` into a copy of ``base`` (mappings merge, other values replace)."""
+#: sections whose entries a higher layer replaces whole (a search range given as an
+#: override is the range: a lower layer's ``log: true`` must not survive into it)
+WHOLE_ENTRIES = (("model", "search"),)
+
+
+def merge(base: dict[str, Any], top: dict[str, Any], *, whole: tuple[tuple[str, ...], ...] = (),
+          _where: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Deep-merge ``top`` into a copy of ``base`` (mappings merge, other values replace);
+    the entries of the sections named in ``whole`` are replaced, not merged."""
     out = copy.deepcopy(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and _where not in whole:
+            out[key] = merge(out[key], value, whole=whole, _where=(*_where, str(key)))
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -125,8 +132,8 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-    user = merge(user, flag_layer)
-    user = merge(user, parse_overrides(list(overrides or [])))
+    user = merge(user, flag_layer, whole=WHOLE_ENTRIES)
+    user = merge(user, parse_overrides(list(overrides or [])), whole=WHOLE_ENTRIES)
     from kampai.core.host import get_host
 
     settings = get_host().settings()

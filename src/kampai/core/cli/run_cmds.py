@@ -106,12 +106,39 @@ def config_show(
                         [[r["key"], repr(r["default"]), r["owner"], r["option"] or "", r["help"]] for r in rows])
         return
     cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides)
+    notes: list[str] = []
     if cfg.get("task"):
         cfg, task_obj, framework_obj = engine.resolve(cfg)
-        from kampai.core.tuning.study import search_in_use
+        from kampai.core.tuning.study import check_model
 
-        cfg["model"]["search"], _ = search_in_use(cfg, task_obj, framework_obj)  # the space runner tune uses
+        # the space runner tune uses; the model section checked as train/tune would
+        cfg["model"]["search"], source = check_model(cfg, task_obj, framework_obj)
+        notes = _searched_and_fixed(cfg, source)
+    if json_out:
+        from kampai.core.console import dumps
+
+        typer.echo(dumps(cfg))
+        return
     typer.echo(config_mod.to_yaml(cfg), nl=False)
+    for note in notes:  # YAML comments: the output stays a valid config
+        typer.echo(f"# {note}")
+
+
+def _searched_and_fixed(cfg: dict, source: str) -> list[str]:
+    """Which params ``runner tune`` searches and which stay fixed (one line each)."""
+    search = (cfg.get("model") or {}).get("search") or {}
+    fixed = (cfg.get("model") or {}).get("params") or {}
+    lines = []
+    if search:
+        lines.append(f"searched by runner tune ({source}): {', '.join(search)}")
+    if fixed:
+        kept = [f"{k}={v!r}" for k, v in fixed.items() if k not in search]
+        if kept:
+            lines.append(f"fixed (model.params): {', '.join(kept)}")
+        overridden = [k for k in fixed if k in search]
+        if overridden:
+            lines.append(f"in model.params and searched (model.search wins in trials): {', '.join(overridden)}")
+    return lines
 
 
 runs_app = typer.Typer(help="Inspect finished runs.", no_args_is_help=True)

@@ -88,6 +88,21 @@ def search_in_use(cfg: dict[str, Any], task: Any, framework: Any) -> tuple[dict[
     return {}, "none"
 
 
+def check_model(cfg: dict[str, Any], task: Any, framework: Any, frame: Any = None) -> tuple[dict[str, Any], str]:
+    """``runner config show``'s check of the model section, before anything runs: the
+    search space parses, and the model builds with ``model.params``, the preprocessing
+    steps' params and a point of the space (unknown names fail with a did-you-mean, as
+    ``runner train``/``tune`` would).  The data (when the config names it) is read to build
+    against, as training does.  Returns ``(model.search in use, where it comes from)``."""
+    search, source = search_in_use(cfg, task, framework)
+    space = space_mod.parse(search) if search else space_mod.SearchSpace()
+    if frame is not None or (cfg.get("data") or {}).get("path"):
+        loaded = data_mod.load(cfg["data"], frame)
+        data = task.prepare(loaded, cfg["data"], training=True)
+        _probe(framework, task, cfg, space, data)
+    return search, source
+
+
 def study_name_for(cfg: dict[str, Any]) -> str:
     """The study's name (also its output folder under ``tune.output_dir``): a checked name."""
     from kampai.core.errors import check_name
