@@ -22,6 +22,7 @@ the CPU time (user + sys) of each process, the steadier number under load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import CPU, wall  # noqa: E402
+from _timing import CPU, wall
 
 TARGET = 1.10
 RUNNER = str(Path(sys.executable).with_name("runner"))
@@ -102,10 +103,8 @@ def replayed_params(folder: Path, study: str) -> list[dict]:
             if isinstance(value, str) and value in ("True", "False"):
                 value = value == "True"
             elif isinstance(value, str):  # a mixed categorical is logged as text: 1.0 -> 1.0
-                try:
+                with contextlib.suppress(ValueError):
                     value = float(value)
-                except ValueError:
-                    pass
             params[column[len("param:"):]] = value
         out.append(params)
     return out

@@ -205,7 +205,8 @@ def test_shipped_experiment_configs_train(name: str, overrides: list[str], metri
 @pytest.mark.parametrize(("override", "phrase"), [
     ("model.params.n_estimatrs=3", "Unknown parameter 'model.params.n_estimatrs'. Did you mean 'n_estimators'?"),
     ("model.search.max_deptx=[1, 2]", "Unknown parameter 'model.search.max_deptx'. Did you mean 'max_depth'?"),
-    ("model.preprocess.num.steps.imputer.strategi=mean", "unexpected keyword argument 'strategi'. Did you mean 'strategy'?"),
+    ("model.preprocess.num.steps.imputer.strategi=mean",
+     "unexpected keyword argument 'strategi'. Did you mean 'strategy'?"),
     ("model.search.max_depth={type: int, low: 3, high: 1}", "low (3) is above high (1)"),
 ])
 def test_config_show_checks_the_model_section(override: str, phrase: str) -> None:
@@ -229,7 +230,8 @@ def test_config_show_says_what_tune_searches_and_what_stays_fixed() -> None:
 
 def test_an_override_replaces_a_search_entry_of_the_yaml(tmp_path: Path) -> None:
     exp = tmp_path / "exp.yaml"
-    exp.write_text("task: classification\ndata: {path: 'sklearn:iris'}\nmodel:\n  estimator: DecisionTreeClassifier\n"
+    exp.write_text("task: classification\ndata: {path: 'sklearn:iris'}\nmodel:\n"
+                   "  estimator: DecisionTreeClassifier\n"
                    "  search:\n    max_depth: {type: int, low: 1, high: 8, log: true}\n")
     result = invoke("config", "show", "-c", str(exp), "model.search.max_depth={type: int, low: 2, high: 8, step: 2}")
     assert result.code == 0, result.stderr

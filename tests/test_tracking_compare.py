@@ -56,3 +56,30 @@ def test_compare_and_export_errors(tmp_path: Path, capsys) -> None:
     assert "Did you mean 'accuracy'" in capsys.readouterr().err
     assert cli("runs", "export", "--format", "xlsx") == 2
     assert "Unknown export format 'xlsx'" in capsys.readouterr().err
+
+
+def test_compare_ranks_only_runs_on_the_same_data_and_marks_the_protocol(tmp_path: Path, runs, capsys) -> None:
+    """Runs on other data are left out (and counted) unless --all-data; a k-fold mean beside a
+    holdout score is flagged."""
+    wine = api.train(task="classification", data="sklearn:wine", model="GaussianNB", verbose=False,
+                     tracking={"enabled": False})
+    cv = api.train(**IRIS, model="GaussianNB", verbose=False, overrides=["split.method=stratified_kfold",
+                                                                          "split.folds=4"])
+    # the newest run is the iris CV run: the wine run is not ranked with the iris runs
+    assert cli("runs", "compare", "--no-plots", "--json") == 0
+    payload = json.loads(capsys.readouterr().out)
+    ranked = {r["run_id"] for r in payload["runs"]}
+    assert ranked == {r.run_id for r in runs} | {cv.run_id} and payload["left_out"] == 1
+    protocols = {r["run_id"]: r["protocol"] for r in payload["runs"]}
+    assert protocols[cv.run_id] == "4-fold CV (stratified_kfold)"
+    assert protocols[runs[0].run_id].startswith("holdout, 30 test rows")
+    assert cli("runs", "compare", "--no-plots") == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "1 run on other data left out" in err and "different evaluation protocols" in err
+    # --all-data ranks everything and says that data differ; --data picks the wine runs
+    assert cli("runs", "compare", "--no-plots", "--all-data") == 0
+    out = capsys.readouterr()
+    assert wine.run_id in out.out and "trained on different data" in " ".join(out.err.split())
+    fingerprint = wine.meta["data"]["fingerprint"]
+    assert cli("runs", "compare", "--no-plots", "--json", "--data", fingerprint[:10]) == 0
+    assert [r["run_id"] for r in json.loads(capsys.readouterr().out)["runs"]] == [wine.run_id]

@@ -323,7 +323,7 @@ def test_a_point_already_scored_is_reused_not_refitted_and_a_small_space_is_used
     params = ["param:max_depth", "param:criterion"]
     assert len(fitted) == 4 and not fitted.duplicated(params).any()  # 4 points, each fitted once
     assert result.ran == 4
-    for number, row in log[log["duplicate_of"].notna()].iterrows():
+    for _, row in log[log["duplicate_of"].notna()].iterrows():
         original = log.loc[int(row["duplicate_of"])]
         assert original[params].tolist() == row[params].tolist() and original["value"] == row["value"]
         assert pd_isna(row["fit_seconds"]) or row["fit_seconds"] == 0
@@ -345,5 +345,5 @@ def test_trials_score_only_the_objective_unless_asked(iris_yaml: Path) -> None:
     assert {c for c in result.trials.columns if c.startswith("metric:")} <= {"metric:accuracy", "metric:accuracy_std"}
     full = _tune(iris_yaml, trials=2, study="full", sampler="random", overrides=["tune.trial_metrics=all"])
     assert {"metric:f1_macro", "metric:accuracy"} <= set(full.trials.columns)
-    with pytest.raises(KampaiError, match="Unknown tune.trial_metrics 'some'"):
+    with pytest.raises(KampaiError, match=r"Unknown tune\.trial_metrics 'some'"):
         _tune(iris_yaml, trials=2, study="bad", overrides=["tune.trial_metrics=some"])

@@ -76,6 +76,7 @@ _LAZY = {
     "TrainedRun": "kampai.core.engine",
     "open_run": "kampai.core.engine:load_run",
     "list_runs": "kampai.core.runs",
+    "protocol_label": "kampai.core.runs",
     "MANIFEST": "kampai.core.runs",
     "file_sha256": "kampai.core.runs",
     "verify_manifest": "kampai.core.runs",
@@ -84,6 +85,7 @@ _LAZY = {
     "warn": "kampai.core.console",
     "Steps": "kampai.core.console",
     "print_table": "kampai.core.console",
+    "human_size": "kampai.core.console",
     "dumps": "kampai.core.console",
     # the CLI options commands share (typer: Json, RunsDir + RUNS_DIR, Config, Overrides ...)
     "cli_options": "kampai.core.cli.options:",
@@ -119,7 +121,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.config import load as load_config
     from kampai.core.config import merge
     from kampai.core.config import to_yaml as config_to_yaml
-    from kampai.core.console import Steps, console, dumps, print_table, warn
+    from kampai.core.console import Steps, console, dumps, human_size, print_table, warn
     from kampai.core.data import check_columns, default_target, read_frame
     from kampai.core.devices import torch_device
     from kampai.core.diskcache import cache_dir, cached_json
@@ -130,7 +132,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.metrics import compute as compute_metrics
     from kampai.core.metrics import resolve as resolve_metrics
     from kampai.core.registry import Dataset, Estimator, Serializer, import_object, import_user_module
-    from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, verify_manifest
+    from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
     from kampai.core.settings import Setting
     from kampai.kinds.graphs import Graph, GraphSet
     from kampai.kinds.images import Images

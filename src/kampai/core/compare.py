@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kampai.core.errors import KampaiError, did_you_mean
-from kampai.core.runs import Run, list_runs
+from kampai.core.runs import Run, list_runs, protocol_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,6 +38,7 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
         row["run_id"] = run.run_id
         data = meta.get("data") or {}
         git = meta.get("git") or {}
+        row["protocol"] = protocol_label(meta)
         row.update({"data_source": data.get("source"), "data_fingerprint": data.get("fingerprint"),
                     "data_rows": data.get("rows"), "git_commit": git.get("commit"),
                     "git_dirty": git.get("dirty"), "run_dir": str(run.run_dir)})
@@ -74,12 +75,37 @@ def pick_metric(runs: list[Run], metric: str | None) -> str:
     return metric
 
 
+def _fingerprint(run: Run) -> str | None:
+    return (run.meta.get("data") or {}).get("fingerprint")
+
+
 def compare(runs_dir: str | Path, metric: str | None = None, task: str | None = None,
-            out_dir: str | Path | None = "reports", top: int | None = None) -> dict[str, Any]:
-    """The runs ranked by ``metric`` and, when ``out_dir``, two PNG plots written there."""
+            out_dir: str | Path | None = "reports", top: int | None = None, *,
+            data: str | None = None, all_data: bool = False) -> dict[str, Any]:
+    """The runs ranked by ``metric`` and, when ``out_dir``, two PNG plots written there.
+
+    Scores on different data do not rank together: only the runs on the newest run's data
+    (its fingerprint; ``data`` picks another by a prefix of its fingerprint) are compared,
+    and ``left_out`` counts the others; ``all_data`` ranks every run (``mixed_data`` then
+    says whether data differ).  ``protocols`` lists the evaluation protocols in the table
+    (a k-fold mean beside a holdout score is flagged, not hidden)."""
     runs = [r for r in list_runs(runs_dir) if task is None or r.meta.get("task") == task]
     if not runs:
         raise KampaiError(f"No runs under '{runs_dir}'" + (f" for task '{task}'." if task else "."))
+    fingerprints = [f for f in dict.fromkeys(_fingerprint(r) for r in runs) if f]
+    chosen = None
+    if data is not None:
+        matching = [f for f in fingerprints if f.startswith(data)]
+        if len(matching) != 1:
+            raise KampaiError(f"--data {data!r} matches {len(matching)} data fingerprints of these runs; "
+                              f"known: {', '.join(f[:12] for f in fingerprints)}.")
+        chosen = matching[0]
+    elif not all_data and runs:
+        chosen = _fingerprint(runs[0])  # the newest run's data
+    left_out = 0
+    if chosen is not None:
+        kept = [r for r in runs if _fingerprint(r) == chosen]
+        left_out, runs = len(runs) - len(kept), kept
     metric = pick_metric(runs, metric)
     runs = [r for r in runs if isinstance(r.metrics.get(metric), (int, float))]
     table = runs_table(runs)
@@ -90,7 +116,11 @@ def compare(runs_dir: str | Path, metric: str | None = None, task: str | None = 
     plots: list[str] = []
     if out_dir is not None:
         plots = write_plots(table, metric, Path(out_dir))
-    return {"metric": metric, "greater_is_better": higher, "table": table, "plots": plots}
+    source = next((str((r.meta.get("data") or {}).get("source")) for r in runs), None)
+    return {"metric": metric, "greater_is_better": higher, "table": table, "plots": plots,
+            "data": {"fingerprint": chosen, "source": source} if chosen else None, "left_out": left_out,
+            "mixed_data": len({_fingerprint(r) for r in runs}) > 1,
+            "protocols": sorted(set(table["protocol"])) if len(table) else []}
 
 
 def pareto_front(xs: list[float], ys: list[float], higher: bool = True) -> list[int]:

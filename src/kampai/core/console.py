@@ -85,6 +85,18 @@ def _strict(value: Any) -> Any:
     return value
 
 
+def human_size(size: float) -> str:
+    """``334514`` -> ``"327 KiB"``, ``10236928`` -> ``"9.8 MiB"`` (binary units, 3 digits)."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            if unit == "B":
+                return f"{int(value)} B"
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
 def dumps(payload: Any) -> str:
     """JSON for ``--json`` outputs: strict (no NaN), so any JSON parser reads it."""
     return json.dumps(_strict(payload), indent=2, default=str, allow_nan=False)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from kampai.core import config as config_mod
 from kampai.core import data as data_mod
 from kampai.core import metrics as metrics_mod
-from kampai.core.console import Steps
+from kampai.core.console import Steps, human_size
 from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
 from kampai.core.errors import ConfigError, DataError, KampaiError
 from kampai.core.host import get_host
@@ -232,7 +232,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
                                  for k, v in scores.items() if not k.endswith("_std")))
     with report.step("saved") as note:
         size = save_model(ctx, model, writer.tmp_dir / "model")
-        note["text"] = f"model {size / 1024:.1f} KiB"
+        note["text"] = f"model {human_size(size)}"
     (writer.tmp_dir / "config.yaml").write_text(config_mod.to_yaml(cfg))
     writer.write_json("metrics.json", scores)
     if cfg["output"].get("predictions", True):
@@ -251,6 +251,9 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         "run_id": ctx.run_id, "created": utc_now(), "task": task.name,
         "framework": framework.name, "estimator": cfg["model"]["estimator"],
         "split": splitter.name, "folds": len(folds),
+        # how the scores were measured: a k-fold mean and a holdout score are not comparable
+        "protocol": {"kind": "cv" if splitter.cv else "holdout", "method": splitter.name, "folds": len(folds),
+                     "test_rows": None if splitter.cv else _size(folds[0][1])},
         "fit_seconds": round(fit_seconds, 4),
         "cv_fit_seconds": [round(s, 4) for s in fold_seconds] if splitter.cv else None,
         "model_size_bytes": size,

@@ -312,4 +312,25 @@ def list_runs(runs_dir: str | Path) -> list[Run]:
             runs.append(open_run(child))
         except RunError:
             continue
-    return sorted(runs, key=lambda r: r.meta.get("created", ""), reverse=True)
+    # "created" has whole seconds: the meta file's write time orders runs of the same second
+    return sorted(runs, key=lambda r: (r.meta.get("created", ""), _written(r)), reverse=True)
+
+
+def _written(run: Run) -> int:
+    try:
+        return (Path(run.run_dir) / "meta.json").stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def protocol_label(meta: dict[str, Any]) -> str:
+    """How a run's scores were measured, in words: ``5-fold CV (stratified_kfold)`` or
+    ``holdout, 30 test rows (stratified)``; runs of other protocols rank apart."""
+    protocol = meta.get("protocol") or {}
+    method = protocol.get("method") or meta.get("split") or "?"
+    folds = protocol.get("folds") or meta.get("folds") or 1
+    kind = protocol.get("kind") or ("cv" if int(folds) > 1 else "holdout")
+    if kind == "cv":
+        return f"{folds}-fold CV ({method})"
+    rows = protocol.get("test_rows")
+    return f"holdout, {rows} test rows ({method})" if rows else f"holdout ({method})"

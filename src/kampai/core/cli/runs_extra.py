@@ -15,25 +15,42 @@ def compare(
     top: int = typer.Option(None, "--top", help="Show only the N best runs."),
     out_dir: Path = typer.Option(Path("reports"), "--out-dir", help="Where the PNG plots go."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Table only."),
+    data: str = typer.Option(None, "--data", help="Compare the runs on this data (a prefix of its "
+                             "fingerprint; default: the newest run's data)."),
+    all_data: bool = typer.Option(False, "--all-data", help="Rank runs on any data together."),
     runs_dir: str = o.RunsDir, json_out: bool = o.Json,
 ) -> None:
-    """Rank runs by a metric; plot score vs training time and score vs model size (PNG)."""
+    """Rank runs on the same data by a metric; plot score vs training time and vs model size."""
     from kampai.core import compare as compare_mod
+    from kampai.core.console import human_size, warn
 
-    result = compare_mod.compare(runs_dir or o.RUNS_DIR, metric, task, None if no_plots else out_dir, top)
+    result = compare_mod.compare(runs_dir or o.RUNS_DIR, metric, task, None if no_plots else out_dir, top,
+                                 data=data, all_data=all_data)
     table, metric = result["table"], result["metric"]
     if json_out:
         from kampai.core.console import dumps
 
-        typer.echo(dumps({"metric": metric, "greater_is_better": result["greater_is_better"],
-                          "plots": result["plots"], "runs": table.to_dict(orient="records")}))
+        typer.echo(dumps({key: value for key, value in result.items() if key != "table"}
+                         | {"runs": table.to_dict(orient="records")}))
         return
     from kampai.core.console import print_table
 
-    rows = [[i + 1, r["run_id"], r["estimator"], f"{r[metric]:.4f}", f"{(r['fit_seconds'] or 0):.3f}s",
-             f"{(r['model_size_bytes'] or 0) / 1024:.1f} KiB"] for i, r in table.iterrows()]
+    rows = [[i + 1, r["run_id"], r["estimator"], f"{r[metric]:.4f}", r["protocol"],
+             f"{(r['fit_seconds'] or 0):.3f}s", human_size(r["model_size_bytes"] or 0)]
+            for i, r in table.iterrows()]
     arrow = "higher is better" if result["greater_is_better"] else "lower is better"
-    print_table(f"Runs by {metric} ({arrow})", ["#", "run", "estimator", metric, "fit", "model size"], rows)
+    print_table(f"Runs by {metric} ({arrow})", ["#", "run", "estimator", metric, "protocol", "fit", "model size"],
+                rows)
+    if result["data"]:
+        typer.echo(f"Data: {result['data']['source']} (fingerprint {result['data']['fingerprint'][:12]})"
+                   + (f"; {result['left_out']} run{'s' if result['left_out'] != 1 else ''} on other data left "
+                      "out (--all-data ranks them together, --data FINGERPRINT picks that data)"
+                      if result["left_out"] else ""), err=True)
+    elif result["mixed_data"]:
+        warn("these runs were trained on different data: their scores are not directly comparable.")
+    if len(result["protocols"]) > 1:
+        warn(f"the scores come from different evaluation protocols ({'; '.join(result['protocols'])}): "
+             "a k-fold mean and a holdout score are not directly comparable.")
     for path in result["plots"]:
         typer.echo(f"Wrote {path}", err=True)
 

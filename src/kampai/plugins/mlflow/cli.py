@@ -141,8 +141,16 @@ def best_cmd(
         _echo_json({**best, "metric": metric, "value": best["metrics"][metric], "promoted": stage})
         return
     ranked = sorted(scored, key=lambda r: r["metrics"][metric], reverse=registry.greater_is_better(metric))
-    _table(f"{name} by {metric}", ["version", metric, "aliases", "run"],
-           [[r["version"], f"{r['metrics'][metric]:.4f}", ", ".join(r["aliases"]), r["run_id"] or ""]
-            for r in ranked])
+    _table(f"{name} by {metric}", ["version", metric, "protocol", "data", "aliases", "run"],
+           [[r["version"], f"{r['metrics'][metric]:.4f}", r["protocol"] or "?", (r["data_fingerprint"] or "?")[:12],
+             ", ".join(r["aliases"]), r["run_id"] or ""] for r in ranked])
+    from kampai.plugin import warn
+
+    protocols = {r["protocol"] for r in scored}
+    if len(protocols) > 1:
+        warn(f"these versions were scored by different evaluation protocols ({'; '.join(sorted(map(str, protocols)))}):"
+             " a k-fold mean and a holdout score are not directly comparable.")
+    if len({r["data_fingerprint"] for r in scored}) > 1:
+        warn("these versions were trained and scored on different data: their scores are not directly comparable.")
     typer.echo(f"Best: {name}@{best['version']} ({metric}={best['metrics'][metric]:.4f})"
                + (f"; {name}@{stage} → version {best['version']}" if stage else ""))

@@ -194,16 +194,21 @@ def versions(mlflow_client: Any, name: str) -> list[Any]:
 
 def version_row(mlflow_client: Any, mv: Any) -> dict[str, Any]:
     metrics: dict[str, float] = {}
+    tags: dict[str, str] = {}
     if mv.run_id:
         try:
-            metrics = dict(mlflow_client.get_run(mv.run_id).data.metrics)
+            run = mlflow_client.get_run(mv.run_id)
+            metrics, tags = dict(run.data.metrics), dict(run.data.tags)
         except Exception as exc:
             if not _mlflow_error(exc):
                 raise
     return {"name": mv.name, "version": int(mv.version), "aliases": getattr(mv, "_kampai_aliases", []),
             "run_id": (mv.tags or {}).get(t.TAG_RUN_ID), "mlflow_run_id": mv.run_id,
             "estimator": (mv.tags or {}).get("kampai.estimator"), "created": mv.creation_timestamp,
-            "source": mv.source, "metrics": metrics}
+            "source": mv.source, "metrics": metrics,
+            # what the score means: a k-fold mean and a holdout score rank apart, as do other data
+            "protocol": tags.get("kampai.protocol") or tags.get("kampai.split"),
+            "data_fingerprint": tags.get("kampai.data.fingerprint")}
 
 
 def list_models(mlflow_client: Any) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from kampai.plugin import KampaiError
+from kampai.plugin import KampaiError, protocol_label
 
 PENDING = "tracking-pending.json"
 RECORD = "tracking.json"
@@ -273,6 +273,7 @@ def run_tags(run: Any) -> dict[str, str]:
         "kampai.framework": meta.get("framework"),
         "kampai.estimator": meta.get("estimator"),
         "kampai.split": meta.get("split"),
+        "kampai.protocol": protocol_label(meta),
         "kampai.created": meta.get("created"),
         "kampai.data.source": data.get("source"),
         "kampai.data.fingerprint": data.get("fingerprint"),
