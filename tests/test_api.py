@@ -98,3 +98,73 @@ def test_import_kampai_is_light() -> None:
     assert {"train", "load_run", "config", "Run", "hookimpl", "KampaiError"} <= set(kampai.__all__)
     with pytest.raises(AttributeError):
         _ = kampai.not_a_thing
+
+
+MY_MODELS = '''
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+
+class MajorityClassifier(ClassifierMixin, BaseEstimator):
+    """Predicts the most frequent training label."""
+
+    def __init__(self, tie: str = "first"):
+        self.tie = tie
+
+    def fit(self, X, y):
+        values, counts = np.unique(y, return_counts=True)
+        self.classes_ = values
+        self.label_ = values[counts.argmax()]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.label_)
+'''
+
+
+@pytest.fixture
+def my_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "mymodels.py").write_text(MY_MODELS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    return importlib.import_module("mymodels")
+
+
+def test_train_takes_a_class_or_an_instance_as_model(my_models) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    run = kampai.train(task="classification", data="sklearn:iris", verbose=False,
+                       model=RandomForestClassifier(n_estimators=7, max_depth=2))
+    assert run.config["model"]["estimator"] == "RandomForestClassifier"  # the short name it has
+    assert run.config["model"]["params"] == {"n_estimators": 7, "max_depth": 2}  # only what it sets
+    assert run.model[-1].n_estimators == 7
+    # params= wins over the instance's own
+    run = kampai.train(task="classification", data="sklearn:iris", verbose=False,
+                       model=RandomForestClassifier(n_estimators=7), params={"n_estimators": 5})
+    assert run.model[-1].n_estimators == 5
+    run = kampai.train(task="classification", data="sklearn:iris", verbose=False, model=my_models.MajorityClassifier)
+    assert run.config["model"]["estimator"] == "mymodels.MajorityClassifier"
+    assert type(run.model[-1]).__name__ == "MajorityClassifier"
+    with pytest.raises(KampaiError, match="a config cannot hold"):
+        kampai.train(task="classification", data="sklearn:iris", verbose=False,
+                     model=RandomForestClassifier(n_estimators=3, criterion=object()))
+    with pytest.raises(KampaiError, match="without get_params"):
+        kampai.train(task="classification", data="sklearn:iris", verbose=False, model=object())
+
+
+def test_include_makes_a_users_class_known_by_its_short_name(my_models, tmp_path: Path) -> None:
+    result = invoke("train", "--task", "classification", "--data", "sklearn:iris", "--model", "MajorityClassifier",
+                    "-q")
+    assert result.code == 2 and "--include MODULE" in " ".join(result.stderr.split())
+    result = invoke("train", "--task", "classification", "--data", "sklearn:iris", "--model", "MajorityClassifier",
+                    "--include", "mymodels", "-q")
+    assert result.code == 0, result.stderr
+
+
+def test_an_unknown_estimator_fails_before_the_data_is_read(tmp_path: Path) -> None:
+    result = invoke("train", "--task", "classification", "--data", str(tmp_path / "absent.csv"),
+                    "--model", "RandomForestClasifier")
+    assert result.code == 2
+    assert "Unknown estimator 'RandomForestClasifier'. Did you mean 'RandomForestClassifier'" in result.stderr
+    assert "absent.csv" not in result.stderr and not (tmp_path / "runs").exists()

@@ -176,8 +176,8 @@ def _drop_empty_sections(user: dict[str, Any], schema: dict[str, Any]) -> dict[s
 
 
 def check_framework_keys(cfg: dict[str, Any], framework: Any) -> None:
-    """Model keys beyond estimator/params/search must be ones the framework declares."""
-    allowed = {"estimator", "params", "search", *framework.model_keys}
+    """Model keys beyond estimator/params/search/include must be ones the framework declares."""
+    allowed = {"estimator", "params", "search", "include", *framework.model_keys}
     for key in cfg.get("model") or {}:
         if key not in allowed:
             raise ConfigError(

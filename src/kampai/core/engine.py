@@ -19,7 +19,7 @@ from kampai.core import data as data_mod
 from kampai.core import metrics as metrics_mod
 from kampai.core.console import Steps, human_size
 from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
-from kampai.core.errors import ConfigError, DataError, KampaiError
+from kampai.core.errors import ConfigError, DataError, KampaiError, unknown
 from kampai.core.host import get_host
 from kampai.core.runs import (
     Run,
@@ -66,8 +66,11 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
     get_host().splitters().get(cfg["split"]["method"])
     check_serializer(cfg, framework)
     check_device(cfg, framework)
+    for module in cfg["model"].get("include") or []:
+        get_host().estimators().include(str(module))
     if not cfg["model"].get("estimator"):
         cfg["model"]["estimator"] = framework.default_estimator(task)
+    check_estimator(str(cfg["model"]["estimator"]), framework)
     if not cfg["data"].get("target"):
         cfg["data"]["target"] = data_mod.default_target(cfg["data"].get("path"))
     return cfg, task, framework
@@ -348,6 +351,28 @@ def check_serializer(cfg: dict[str, Any], framework: Framework) -> None:
         )
     if serializer.check is not None:
         serializer.check()
+
+
+def check_estimator(name: str, framework: Framework) -> None:
+    """An unknown estimator short name fails now, with a did-you-mean, before any data is
+    read: for a framework whose plugin names its models in the estimator registry (an
+    import path is checked when the model is built)."""
+    if "." in name or ":" in name or "/" in name:
+        return
+    host = get_host()
+    registry = host.estimators()
+    registry.load_sources(until=name)
+    if name in registry:
+        return
+    plugin = host.frameworks().provided_by.get(framework.name)
+    registry.load_sources()
+    if name in registry:
+        return
+    if plugin in registry.provided_by.values() or any(s.plugin == plugin for s in registry.sources):
+        names = [n for n, p in registry.provided_by.items() if p == plugin or p.startswith("include:")]
+        raise unknown("estimator", name, names,
+                      hint=f"Framework '{framework.name}' knows the names 'runner estimators list' shows; "
+                           "for your own class use --include MODULE or its import path.")
 
 
 def short_name(estimator: str) -> str:

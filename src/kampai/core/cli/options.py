@@ -13,6 +13,8 @@ Framework = typer.Option(None, "--framework", help="Framework name (runner frame
 Data = typer.Option(None, "--data", help="CSV/Parquet file or bundled dataset (sklearn:iris).")
 Target = typer.Option(None, "--target", help="Target column.")
 Model = typer.Option(None, "--model", help="Estimator: short name or import path.")
+Include = typer.Option([], "--include", help="Also know the estimator classes of this module by their "
+                       "short names (repeatable; config: model.include).")
 RUNS_DIR = "runs"
 RunsDir = typer.Option(None, "--runs-dir", help="Where run folders are (default: runs).")
 Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
@@ -28,6 +30,8 @@ def build_config(config: Path | None, task: str | None, framework: str | None, d
 
     flags = {"task": task, "framework": framework, "data.path": data, "data.target": target,
              "model.estimator": model, "output.runs_dir": runs_dir, **plugin_flags, **(extra or {})}
+    if not flags.get("model.include"):
+        flags.pop("model.include", None)  # no --include given: the config's own list stands
     return config_mod.load(config, flags, overrides or [])
 
 

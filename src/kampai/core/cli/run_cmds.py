@@ -15,6 +15,7 @@ def train(
     target: str = o.Target, model: str = o.Model, runs_dir: str = o.RunsDir,
     json_out: bool = o.Json,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No step log."),
+    include: list[str] = o.Include,
     from_study: str = typer.Option(None, "--from-study", help="Train the best params of this tuning "
                                    "study (its recorded config unless -c/--task is given)."),
     storage: str = typer.Option(None, "--storage", help="The study's storage URL (with --from-study)."),
@@ -24,7 +25,8 @@ def train(
     from kampai.core import engine
     from kampai.core.console import dumps
 
-    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides)
+    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides,
+                         extra={"model.include": include})
     if from_study:
         from kampai.core.tuning.study import study_config
 
@@ -87,7 +89,7 @@ def config_show(
     target: str = o.Target, model: str = o.Model, runs_dir: str = o.RunsDir,
     schema: bool = typer.Option(False, "--schema", help="Print every config key with its default, owner "
                                 "(core or the plugin that declares it), CLI option and help."),
-    json_out: bool = o.Json,
+    json_out: bool = o.Json, include: list[str] = o.Include,
     overrides: list[str] = o.Overrides,
 ) -> None:
     """Print the fully resolved config (defaults, file, flags and overrides merged)."""
@@ -105,7 +107,8 @@ def config_show(
             print_table("Config keys", ["key", "default", "owner", "option", "help"],
                         [[r["key"], repr(r["default"]), r["owner"], r["option"] or "", r["help"]] for r in rows])
         return
-    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides)
+    cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides,
+                         extra={"model.include": include})
     notes: list[str] = []
     if cfg.get("task"):
         cfg, task_obj, framework_obj = engine.resolve(cfg)

@@ -32,12 +32,13 @@ def tune(
     plots: bool = typer.Option(None, "--plots/--no-plots", help="Write PNG plots after the study (tune.plots)."),
     json_out: bool = o.Json,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
+    include: list[str] = o.Include,
     overrides: list[str] = o.Overrides,
 ) -> None:
     """Tune hyperparameters with Optuna; trials go to a study (resumable), not to runs/."""
     from kampai.core.tuning.study import tune as run_tune
 
-    extra = {"tune.trials": trials, "tune.timeout": timeout, "tune.metric": metric,
+    extra = {"model.include": include, "tune.trials": trials, "tune.timeout": timeout, "tune.metric": metric,
              "tune.direction": direction, "tune.sampler": sampler, "tune.pruner": pruner,
              "tune.jobs": jobs, "tune.study": study, "tune.storage": storage, "tune.refit": refit,
              "tune.cache": cache, "tune.plots": plots}
