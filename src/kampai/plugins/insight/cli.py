@@ -82,15 +82,19 @@ def learning_curve_cmd(
 
 
 def report_cmd(
-    run: str = typer.Argument(..., help="Run folder (runs/<run_id>), or NAME@stage / NAME@version."),
+    run: str = typer.Argument(..., help="Run folder (runs/<run_id>), NAME@stage / NAME@version, or a study "
+                              "folder of runner tune (studies/<study>)."),
     force: bool = typer.Option(False, "--force", help="Rewrite report.html even if the run has one."),
+    study: Path = typer.Option(None, "--study", help="The study folder the run was tuned in: adds its score vs "
+                               "each hyperparameter (automatic for runner tune --refit)."),
     open_it: bool = typer.Option(False, "--open", help="Open it in the web browser."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing."),
 ) -> None:
-    """Write a run's report.html (self-contained) if it has none, print its path, --open it."""
+    """Write a run's report.html (self-contained) if it has none, print its path, --open it.
+    Of a study folder: the study's page (score vs each hyperparameter, history, top trials)."""
     from kampai.plugins.insight.report import write_report
 
-    path = write_report(run, force=force)
+    path = write_report(run, force=force or study is not None, study=study)
     if not quiet:
         typer.echo(str(path))
     if open_it:
