@@ -79,9 +79,9 @@ def kampai_after_train(ctx: Any, run: Any) -> None:
     mode = report_mode(ctx.config)
     if ctx.quiet or mode == "off":
         return
-    from kampai.plugin import warn
-
     from pathlib import Path
+
+    from kampai.plugin import warn
 
     # a refit of runner tune --refit: the study's folder, for the report's Tuning section
     parent = getattr(ctx, "parent", None)

@@ -3,7 +3,8 @@
 Classification: a confusion matrix and one-vs-rest ROC curves; regression: predicted vs
 actual and residuals; forecasting: the run's own ``forecast.png``; clustering: cluster
 sizes; recommendation: precision, recall, NDCG and MAP at every k up to the run's K.
-Tuning: a study's score vs each searched hyperparameter (:func:`params_scatter`).  Every figure has a title, axis labels with units and a legend where it has series.
+Tuning: a study's score vs each searched hyperparameter (:func:`params_scatter`).
+Every figure has a title, axis labels with units and a legend where it has series.
 """
 
 from __future__ import annotations
@@ -236,7 +237,8 @@ def ranking_at_k(curves: Any, baseline: float | None = None, folds: int = 1, use
     colors = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
     for ax, (name, label), color in zip(axes.flat, RANKING, colors, strict=True):
         mean, std = curves[name].to_numpy(), curves[f"{name}_std"].to_numpy()
-        ax.plot(k, mean, marker="o", ms=4, color=color, label="model" + (f" (mean of {folds} folds)" if folds > 1 else ""))
+        label_of = "model" + (f" (mean of {folds} folds)" if folds > 1 else "")
+        ax.plot(k, mean, marker="o", ms=4, color=color, label=label_of)
         if folds > 1:
             ax.fill_between(k, mean - std, mean + std, color=color, alpha=0.18, label="± 1 sd over folds")
         if name == "ndcg" and baseline is not None and baseline == baseline:
