@@ -225,7 +225,7 @@ def ranking_curves(table: Any) -> Any:
     for name in per_fold[0]:
         values = np.stack([f[name] for f in per_fold])
         out[name] = values.mean(0)
-        out[f"{name}_std"] = values.std(0, ddof=1) if len(values) > 1 else 0.0
+        out[f"{name}_std"] = values.std(0)  # over folds, as the core aggregates metrics (ddof 0)
     return out
 
 
