@@ -80,6 +80,13 @@ def recommendation_plots(run_dir: Path, metrics: dict[str, Any]) -> list[tuple[s
     return [("ranking metrics vs k", ranking_at_k(curves, metrics.get("baseline_ndcg_at_k"), folds, users))]
 
 
+def rows_of(table: Any) -> str:
+    """Which rows a predictions table holds: the test split's, or every fold's held-out rows."""
+    if "fold" in table.columns:
+        return f"out-of-fold predictions ({table['fold'].nunique()} folds)"
+    return "test rows"
+
+
 def confusion(table: Any) -> bytes:
     import numpy as np
 
@@ -93,7 +100,8 @@ def confusion(table: Any) -> bytes:
     fig, ax = plt.subplots(figsize=(size + 1, size))
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, label="rows")
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    long = max(map(len, labels)) > 3
+    ax.set_xticks(range(len(labels)), labels, rotation=45 if long else 0, ha="right" if long else "center")
     ax.set_yticks(range(len(labels)), labels)
     if len(labels) <= 20:
         high = matrix.max() / 2
@@ -104,7 +112,7 @@ def confusion(table: Any) -> bytes:
     accuracy = np.trace(matrix) / max(1, matrix.sum())
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(f"Confusion matrix on the test rows (n={matrix.sum()}, accuracy {accuracy:.3f})")
+    ax.set_title(f"Confusion matrix, {rows_of(table)}\n(n={matrix.sum()}, accuracy {accuracy:.3f})", fontsize=11)
     return png(fig)
 
 
@@ -116,21 +124,23 @@ def roc(table: Any) -> bytes | None:
     if not columns:
         return None
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = plt.subplots(figsize=(5.6, 5.6))
     truth = table["target"].astype(str)
-    for column in columns[:12]:
+    binary = len(columns) == 2  # one curve: the other class's is its mirror image
+    for column in columns[-1:] if binary else columns[:12]:
         label = column.removeprefix("proba_")
         positive = (truth == label).to_numpy()
         if positive.all() or not positive.any():
             continue
         fpr, tpr, _ = roc_curve(positive, table[column].to_numpy(dtype=float))
-        ax.plot(fpr, tpr, lw=1.8, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
+        ax.plot(fpr, tpr, lw=1.8, label=f"{label}{' = positive' if binary else ''} (AUC {auc(fpr, tpr):.3f})")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
-    ax.set_title("ROC curves, one class vs the rest (test rows)")
+    kind = "ROC curve" if binary else "ROC curves, one class vs the rest"
+    ax.set_title(f"{kind}\n({rows_of(table)})", fontsize=11)
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(alpha=0.3)
     ax.set_aspect("equal")
