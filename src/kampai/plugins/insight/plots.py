@@ -256,7 +256,9 @@ def ranking_at_k(curves: Any, baseline: float | None = None, folds: int = 1, use
                        label=f"popularity baseline @{k[-1]}: {baseline:.3f}")
         ax.set_title(f"{label}  (@{k[-1]}: {mean[-1]:.3f})", fontsize=11)
         ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
+        top = float(max((mean + std).max(), baseline if name == "ndcg" and baseline == baseline and baseline
+                        else 0.0))
+        ax.set_ylim(0, top * 1.12 if top > 0 else 1)
         ax.grid(alpha=0.3)
         if len(ax.get_legend_handles_labels()[0]) > 1:
             ax.legend(fontsize=8, loc="best")

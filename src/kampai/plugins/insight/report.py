@@ -27,7 +27,7 @@ section{background:#fff;border-radius:8px;padding:16px 20px;margin:16px 0;box-sh
 h2{font-size:17px;margin:0 0 12px;color:#1f3b5a}table{border-collapse:collapse;font-size:13px}
 th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
 th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.plots{display:flex;flex-wrap:wrap;gap:16px}.plots figure{margin:0}.plots img{max-width:560px;width:100%;
+.plots{display:flex;flex-wrap:wrap;gap:16px}.plots figure{margin:0;max-width:100%}.plots img{max-width:100%;height:auto;
 border:1px solid #e3e6ea;border-radius:4px}figcaption{font-size:12px;color:#555;text-align:center}
 pre{background:#f0f2f5;padding:10px;border-radius:6px;font-size:12px;overflow:auto;max-height:420px}
 .cards{display:flex;gap:12px;flex-wrap:wrap}
@@ -100,7 +100,7 @@ def _facts(run: Any) -> str:
             ["estimator", meta.get("estimator")], ["split", f"{meta.get('split')} ({meta.get('folds')} fold(s))"],
             ["data", f"{data.get('source')}: {data.get('rows')} rows, fingerprint {data.get('fingerprint')}"],
             ["fit time (s)", meta.get("fit_seconds")], ["total time (s)", meta.get("total_seconds")],
-            ["model size (KiB)", round((meta.get("model_size_bytes") or 0) / 1024, 1)],
+            ["model size (KiB)", f"{(meta.get('model_size_bytes') or 0) / 1024:,.1f}"],
             ["created", meta.get("created")]]
     if meta.get("cv_fit_seconds"):
         rows.insert(6, ["fit time per fold (s)", ", ".join(str(s) for s in meta["cv_fit_seconds"])])
