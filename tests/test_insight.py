@@ -52,6 +52,8 @@ def test_inspect_shows_each_branch_of_the_column_transformer(churn_run: Path) ->
 
 
 def test_inspect_python_api_one_step_other_data(churn_run: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
     from kampai.plugin import open_run
     from kampai.plugins.insight import inspect_run
 
@@ -59,6 +61,14 @@ def test_inspect_python_api_one_step_other_data(churn_run: Path, tmp_path: Path)
     (scaler,) = inspect_run(open_run(churn_run), data="new.csv", step="num/scaler")
     assert scaler["shape"] == [40, 2] and scaler["kind"] == "StandardScaler"
     assert scaler["columns"] == ["age", "income"]
+    import kampai
+
+    run = kampai.load_run(churn_run)  # run.inspect(): the same from the public API
+    assert run.inspect(step="num/scaler") == inspect_run(churn_run, step="num/scaler")
+    steps = run.inspect(data=pd.read_csv("new.csv"))  # a DataFrame works as well
+    assert [s["shape"][0] for s in steps] == [40] * len(steps)
+    fresh = kampai.train(task="classification", data="sklearn:iris", model="LogisticRegression", verbose=False)
+    assert fresh.inspect()[-1]["name"] == "preprocess"
 
 
 def test_inspect_bad_input(churn_run: Path) -> None:
