@@ -50,6 +50,7 @@ def learning_curve_cmd(
     rows: str = typer.Option("10%,25%,50%,100%", "--rows", "--sizes", help="Training sizes: percentages "
                              "(10%), fractions (0.5) or row counts (200), comma-separated."),
     task: str = typer.Option(None, "--task", help="Task name."),
+    framework: str = typer.Option(None, "--framework", help="Framework (default: the task's)."),
     data: str = typer.Option(None, "--data", help="CSV/Parquet file or bundled dataset."),
     model: str = typer.Option(None, "--model", help="Estimator."),
     out_dir: Path = typer.Option(None, "--out-dir", help="Where learning_curve.{csv,json,png} go "
@@ -62,7 +63,7 @@ def learning_curve_cmd(
     from kampai.plugin import dumps, load_config, print_table
     from kampai.plugins.insight.curve import learning_curve
 
-    flags = {"task": task, "data.path": data, "model.estimator": model}
+    flags = {"task": task, "framework": framework, "data.path": data, "model.estimator": model}
     cfg = load_config(config, flags, list(overrides or []))
     name = cfg.get("name") or (Path(config).stem if config else "experiment")
     out = out_dir or Path("reports") / "learning-curve" / name

@@ -101,7 +101,7 @@ def learning_curve(config: str | Path | None = None, sizes: str = "10%,25%,50%,1
         need = max(2, len(folds))
         if round(low_share * smallest) < need:
             raise DataError(f"Size {smallest} rows leaves class '{low_class}' with about "
-                            f"{round(low_share * smallest)} training rows, fewer than {need} "
+                            f"{round(low_share * smallest)} training row(s), fewer than {need} "
                             f"({len(folds)} fold(s), at least 2 per class): use a larger smallest size.")
     ctx = BuildContext(seed=int(cfg["seed"]), device=str(cfg.get("device") or "auto"),
                        resolve=registry_of("estimators").resolve, config=cfg)
