@@ -28,7 +28,8 @@ h2{font-size:17px;margin:0 0 12px;color:#1f3b5a}table{border-collapse:collapse;f
 th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
 th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .plots{display:flex;flex-wrap:wrap;gap:16px}.plots figure{margin:0;max-width:100%}.plots img{max-width:100%;height:auto;
-border:1px solid #e3e6ea;border-radius:4px}figcaption{font-size:12px;color:#555;text-align:center}
+border:1px solid #e3e6ea;border-radius:4px}.plots img.half{width:540px}
+figcaption{font-size:12px;color:#555;text-align:center}
 pre{background:#f0f2f5;padding:10px;border-radius:6px;font-size:12px;overflow:auto;max-height:420px}
 .cards{display:flex;gap:12px;flex-wrap:wrap}
 .card{background:#f0f4f9;border-radius:6px;padding:10px 14px;min-width:120px}
@@ -118,9 +119,11 @@ def _config(run: Any) -> str:
     return f"<section><h2>Config</h2><pre>{html.escape(text)}</pre></section>"
 
 
-def _figures(plots: list[tuple[str, bytes]]) -> str:
+def _figures(plots: list[tuple[str, bytes]], half: tuple[str, ...] = ()) -> str:
+    """``half``: the titles drawn at 540 px wide (two a row), such as the study's 800 px plots."""
     return "".join(
-        f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+        f'<figure><img alt="{html.escape(title)}"' + (' class="half"' if title in half else "")
+        + f' src="data:image/png;base64,{base64.b64encode(data).decode()}">'
         f"<figcaption>{html.escape(title)}</figcaption></figure>" for title, data in plots)
 
 
@@ -186,7 +189,8 @@ def _study_section(folder: Path, heading: str = "Tuning") -> str:
                  if "value" in best else "no completed trial")
     return (f"<section><h2>{heading}</h2><p class='muted'>Study {html.escape(str(best.get('study', '')))} "
             f"({html.escape(str(folder))}): {html.escape(facts)}; {html.escape(best_line)}.</p>"
-            f'<div class="plots">{_figures(plots)}</div><h3 class="muted">Top trials</h3>'
+            f'<div class="plots">{_figures(plots, tuple(t for _, t in STUDY_PNGS))}</div>'
+            '<h3 class="muted">Top trials</h3>'
             + _table(["#", metric, *[c.removeprefix("param:") for c in params], "fit (s)"], rows) + "</section>")
 
 
