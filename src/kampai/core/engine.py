@@ -310,6 +310,13 @@ class TrainedRun(Run):
         """Metrics of this run's model on other labelled data (a DataFrame or a path)."""
         return evaluate(self, data)
 
+    def inspect(self, data: Any = None, step: str | None = None) -> list[dict[str, Any]]:
+        """What each preprocessing step of the model outputs on the run's data (or ``data``):
+        ``runner inspect RUN``, the built-in insight plugin's (one dict per step)."""
+        from kampai.plugins.insight.steps import inspect_run
+
+        return inspect_run(self, data, step)
+
 
 def load_run(ref: str | Path) -> TrainedRun:
     """Open a run folder or ``NAME@stage`` / ``NAME@version``, ready to predict and evaluate

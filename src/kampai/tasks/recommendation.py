@@ -593,7 +593,8 @@ class Recommendation(Task):
             valid = flat >= 0
             items = np.where(valid, inter.item_ids[np.maximum(flat, 0)], None)
             table = pd.DataFrame({"user": users, "rank": rank, "item": items, "score": scores.reshape(-1),
-                                  "fallback": fallback, "hit": r["hits"].reshape(-1)})
+                                  "fallback": fallback, "hit": r["hits"].reshape(-1),
+                                  "relevant": np.repeat(r["relevant"], k)})  # held-out items (recall@k)
             return table[valid].reset_index(drop=True)
         query_items = prediction.extra.get("query_items")
         flat = recs.reshape(-1)

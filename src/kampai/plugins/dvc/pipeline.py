@@ -108,18 +108,24 @@ def stages_for(name: str, params: dict[str, Any], data_path: str | None, *, tune
                if k in params]
     deps = [data_path] if data_path else []
     stages: dict[str, Any] = {}
+    storage = f"sqlite:///{base}/tune/optuna.db"  # inside the study folder: one output, fresh each run
     if tune:
         stages["tune"] = {
             "desc": f"{MARK}: tune {name} with Optuna (fresh study each run)",
-            "cmd": (f"runner tune -c params.yaml tune.output_dir={base} tune.study=tune "
-                    f"tune.storage=sqlite:///{base}/optuna.db"),
+            "cmd": f"runner tune -c params.yaml tune.output_dir={base} tune.study=tune tune.storage={storage}",
             "deps": deps or None, "params": [{"params.yaml": [*tracked, "tune"]}],
-            "outs": [f"{base}/tune", f"{base}/optuna.db"],
+            "outs": [f"{base}/tune"],
         }
-    train_cmd = f"runner train -c params.yaml --run-dir {base}/train --metrics-file {base}/metrics.json -q"
+    # the report is written before the run folder is copied to its fixed path, so DVC tracks it too
+    train_cmd = (f"runner train -c params.yaml --run-dir {base}/train --metrics-file {base}/metrics.json -q "
+                 "report.after_train=inline")
+    if tune:  # the study's best params on top of params.yaml
+        train_cmd = train_cmd.replace("-c params.yaml", f"-c params.yaml --from-study tune --storage {storage}")
     stages["train"] = {
-        "desc": f"{MARK}: train {name} (run folder at a fixed path)",
-        "cmd": train_cmd, "deps": deps or None, "params": [{"params.yaml": list(tracked)}],
+        "desc": f"{MARK}: train {name}" + (" with the study's best params" if tune else "")
+                + " (run folder at a fixed path)",
+        "cmd": train_cmd, "deps": ([f"{base}/tune"] if tune else []) + deps or None,
+        "params": [{"params.yaml": list(tracked)}],
         "outs": [f"{base}/train"],
         "metrics": [{f"{base}/metrics.json": {"cache": False}}],
     }
@@ -145,6 +151,32 @@ def stages_for(name: str, params: dict[str, Any], data_path: str | None, *, tune
         if stage.get("deps") is None:
             stage.pop("deps", None)
     return stages
+
+
+def run_plots(name: str, task: str) -> list[dict[str, Any]]:
+    """Top-level ``plots`` of dvc.yaml drawn from the trained run folder (``dvc plots show``):
+    a confusion matrix (classification), predicted vs actual (regression), the forecast."""
+    run = f"dvc/{name}/train"
+    if task.endswith("classification"):
+        return [{f"{run}/predictions.csv": {"template": "confusion", "x": "prediction", "y": "target",
+                                            "title": f"{name}: confusion matrix (test rows)"}}]
+    if task == "regression":
+        return [{f"{run}/predictions.csv": {"template": "scatter", "x": "target", "y": "prediction",
+                                            "title": f"{name}: predicted vs actual (test rows)"}}]
+    if task == "forecasting":
+        return [f"{run}/forecast.png"]
+    return []
+
+
+def _plot_path(entry: Any) -> str:
+    return str(next(iter(entry))) if isinstance(entry, dict) else str(entry)
+
+
+def merge_plots(existing: list[Any] | None, name: str, ours: list[Any]) -> list[Any]:
+    """The user's top-level plots kept, kampai's (files under dvc/NAME/) replaced by ``ours``."""
+    mine = f"dvc/{name}/"
+    kept = [p for p in existing or [] if not _plot_path(p).startswith(mine)]
+    return kept + ours
 
 
 def merge_stages(existing: dict[str, Any], ours: dict[str, Any], force: bool, path: Path) -> dict[str, Any]:
@@ -195,6 +227,11 @@ def init(config: str | Path, *, cwd: str | Path = ".", tune: bool = False, eval_
     ours = stages_for(name, params, local, tune=tune, eval_data=eval_data, sizes=sizes, metric=metric)
     dvc_yaml, params_yaml = cwd / "dvc.yaml", cwd / "params.yaml"
     pipeline = merge_stages(_yaml_load(dvc_yaml), ours, force, dvc_yaml)
+    plots = merge_plots(pipeline.get("plots"), name, run_plots(name, task.name))
+    if plots:
+        pipeline["plots"] = plots
+    else:
+        pipeline.pop("plots", None)
     all_params = merge_params(params_yaml, params, force)
     result = {"name": name, "stages": list(ours), "dvc_yaml": str(dvc_yaml), "params_yaml": str(params_yaml),
               "dvc_initialised": False}

@@ -9,6 +9,8 @@ matplotlib).  It uses only public hooks and the framework capability ``inspect``
   default in a detached ``runner report`` process so that ``train`` returns at once
   (``report.after_train: inline`` waits for it; ``off``, ``--no-report`` or the
   environment variable ``KAMPAI_NO_REPORT=1`` skip it);
+* ``kampai_after_tune``: ``params.png`` in the study folder (score vs each searched
+  hyperparameter); ``runner report studies/NAME`` writes the study's page;
 * ``kampai_add_settings``: the ``report:`` section.
 
 From Python: :func:`inspect_run`, :func:`learning_curve`, :func:`write_report`.
@@ -37,11 +39,12 @@ def learning_curve(config: Any = None, sizes: str = "10%,25%,50%,100%", **kwargs
     return curve(config, sizes, **kwargs)
 
 
-def write_report(run: Any, force: bool = True) -> Any:
-    """Write (or rewrite) ``report.html`` of a run; returns its path."""
+def write_report(run: Any, force: bool = True, study: Any = None) -> Any:
+    """Write (or rewrite) ``report.html`` of a run, or of a study folder of ``runner tune``;
+    returns its path.  ``study``: the study folder the run was tuned in (a Tuning section)."""
     from kampai.plugins.insight.report import write_report as write
 
-    return write(run, force=force)
+    return write(run, force=force, study=study)
 
 
 MODES = ("background", "inline", "off")
@@ -76,21 +79,53 @@ def kampai_after_train(ctx: Any, run: Any) -> None:
     mode = report_mode(ctx.config)
     if ctx.quiet or mode == "off":
         return
+    from pathlib import Path
+
     from kampai.plugin import warn
 
+    # a refit of runner tune --refit: the study's folder, for the report's Tuning section
+    parent = getattr(ctx, "parent", None)
+    study = Path(parent.run_dir).resolve() if parent is not None and parent.run_dir else None
     try:
         if mode == "background":
             import subprocess
             import sys
 
             # bookkeeping off the critical path: the run is complete and in place already
-            subprocess.Popen([sys.executable, "-m", "kampai", "report", str(run.run_dir), "--quiet"],
+            # (for a refit the study's trial log is exported already: it precedes the refit)
+            subprocess.Popen([sys.executable, "-m", "kampai", "report", str(run.run_dir), "--quiet",
+                              *(["--study", str(study)] if study else [])],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
         else:
-            write_report(run)
+            write_report(run, study=study)
     except Exception as exc:  # bookkeeping: the run itself is done and in place
         warn(f"report.html not written for {run.run_id}: {exc} (runner report {run.run_dir} retries).")
+
+
+@hookimpl
+def kampai_after_tune(ctx: Any, study: Any, best: Any) -> None:
+    """``params.png`` in the study folder: the score of every complete trial vs each
+    searched hyperparameter (beside the core's history/importances/duration plots)."""
+    if best is None or not (ctx.config.get("tune") or {}).get("plots", True):
+        return
+    from kampai.plugin import warn
+
+    try:
+        from kampai.plugins.insight.plots import params_scatter, trials_frame
+
+        log = {name for name, d in best.distributions.items() if getattr(d, "log", False)}
+        direction = (ctx.state or {}).get("direction") or study.direction.name.lower()
+        metric = (ctx.state or {}).get("metric") or "value"
+        picture = params_scatter(trials_frame(study), metric, direction, title=f"Study {study.study_name}",
+                                 log_params=log)
+        if picture is not None:
+            from pathlib import Path
+
+            Path(ctx.run_dir).mkdir(parents=True, exist_ok=True)
+            (Path(ctx.run_dir) / "params.png").write_bytes(picture)
+    except Exception as exc:  # bookkeeping: the study is done and stored
+        warn(f"params.png not drawn for study {study.study_name}: {exc}")
 
 
 @hookimpl

@@ -50,6 +50,7 @@ def learning_curve_cmd(
     rows: str = typer.Option("10%,25%,50%,100%", "--rows", "--sizes", help="Training sizes: percentages "
                              "(10%), fractions (0.5) or row counts (200), comma-separated."),
     task: str = typer.Option(None, "--task", help="Task name."),
+    framework: str = typer.Option(None, "--framework", help="Framework (default: the task's)."),
     data: str = typer.Option(None, "--data", help="CSV/Parquet file or bundled dataset."),
     model: str = typer.Option(None, "--model", help="Estimator."),
     out_dir: Path = typer.Option(None, "--out-dir", help="Where learning_curve.{csv,json,png} go "
@@ -62,7 +63,7 @@ def learning_curve_cmd(
     from kampai.plugin import dumps, load_config, print_table
     from kampai.plugins.insight.curve import learning_curve
 
-    flags = {"task": task, "data.path": data, "model.estimator": model}
+    flags = {"task": task, "framework": framework, "data.path": data, "model.estimator": model}
     cfg = load_config(config, flags, list(overrides or []))
     name = cfg.get("name") or (Path(config).stem if config else "experiment")
     out = out_dir or Path("reports") / "learning-curve" / name
@@ -82,15 +83,19 @@ def learning_curve_cmd(
 
 
 def report_cmd(
-    run: str = typer.Argument(..., help="Run folder (runs/<run_id>), or NAME@stage / NAME@version."),
+    run: str = typer.Argument(..., help="Run folder (runs/<run_id>), NAME@stage / NAME@version, or a study "
+                              "folder of runner tune (studies/<study>)."),
     force: bool = typer.Option(False, "--force", help="Rewrite report.html even if the run has one."),
+    study: Path = typer.Option(None, "--study", help="The study folder the run was tuned in: adds its score vs "
+                               "each hyperparameter (automatic for runner tune --refit)."),
     open_it: bool = typer.Option(False, "--open", help="Open it in the web browser."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing."),
 ) -> None:
-    """Write a run's report.html (self-contained) if it has none, print its path, --open it."""
+    """Write a run's report.html (self-contained) if it has none, print its path, --open it.
+    Of a study folder: the study's page (score vs each hyperparameter, history, top trials)."""
     from kampai.plugins.insight.report import write_report
 
-    path = write_report(run, force=force)
+    path = write_report(run, force=force or study is not None, study=study)
     if not quiet:
         typer.echo(str(path))
     if open_it:

@@ -101,7 +101,7 @@ def learning_curve(config: str | Path | None = None, sizes: str = "10%,25%,50%,1
         need = max(2, len(folds))
         if round(low_share * smallest) < need:
             raise DataError(f"Size {smallest} rows leaves class '{low_class}' with about "
-                            f"{round(low_share * smallest)} training rows, fewer than {need} "
+                            f"{round(low_share * smallest)} training row(s), fewer than {need} "
                             f"({len(folds)} fold(s), at least 2 per class): use a larger smallest size.")
     ctx = BuildContext(seed=int(cfg["seed"]), device=str(cfg.get("device") or "auto"),
                        resolve=registry_of("estimators").resolve, config=cfg)
@@ -149,21 +149,29 @@ def write(result: dict[str, Any], out_dir: Path, cfg: dict[str, Any]) -> list[st
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.6))
     x = summary["rows"].to_numpy()
-    for prefix, label, color in (("", "test (held-out fold)", "tab:blue"), ("train_", "training rows", "tab:orange")):
+    folds = int(result["folds"])
+    table = result["table"]
+    test_label = "held-out fold" if folds > 1 else "test split"
+    for prefix, label, color in (("", test_label, "tab:blue"), ("train_", "training rows", "tab:orange")):
         column = prefix + metric
         if column not in summary:
             continue
         mean, std = summary[column].to_numpy(), summary[f"{column}_std"].to_numpy()
-        ax.plot(x, mean, marker="o", color=color, label=f"{label}: mean")
-        ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.18,
-                        label=f"{label}: ± 1 sd over {result['folds']} fold(s)")
+        spread = f" (mean ± 1 sd over {folds} folds)" if folds > 1 else ""
+        ax.plot(x, mean, marker="o", color=color, label=label + spread)
+        if folds > 1:
+            low, high = mean - std, mean + std
+            values = table[column]
+            if values.between(0, 1).all():  # a score in [0, 1]: the band stays inside it
+                low, high = low.clip(0, 1), high.clip(0, 1)
+            ax.fill_between(x, low, high, color=color, alpha=0.18)
     ax.set_xlabel("training rows")
     ax.set_ylabel(metric + (" (higher is better)" if result["greater_is_better"] else " (lower is better)"))
     name = str(result["estimator"]).replace(":", ".").rsplit(".", 1)[-1]
     ax.set_title(f"Learning curve: {name} on {cfg['data']['path']}\n"
                  f"(same {result['split']} split for every size)", fontsize=11)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=9, loc="best")
     file = out_dir / "learning_curve.png"
     file.write_bytes(png(fig))
     return [str(out_dir / n) for n in ("learning_curve.csv", "learning_curve_folds.csv",

@@ -2,7 +2,9 @@
 
 Classification: a confusion matrix and one-vs-rest ROC curves; regression: predicted vs
 actual and residuals; forecasting: the run's own ``forecast.png``; clustering: cluster
-sizes.  Every figure has a title, axis labels with units and a legend where it has series.
+sizes; recommendation: precision, recall, NDCG and MAP at every k up to the run's K.
+Tuning: a study's score vs each searched hyperparameter (:func:`params_scatter`).
+Every figure has a title, axis labels with units and a legend where it has series.
 """
 
 from __future__ import annotations
@@ -25,20 +27,23 @@ def pyplot() -> Any:
     return plt
 
 
-def png(fig: Any) -> bytes:
+def png(fig: Any, tight: bool = True) -> bytes:
     plt = pyplot()
     buffer = io.BytesIO()
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
     return buffer.getvalue()
 
 
-def task_plots(run_dir: Path, task: str) -> list[tuple[str, bytes]]:
+def task_plots(run_dir: Path, task: str, metrics: dict[str, Any] | None = None) -> list[tuple[str, bytes]]:
     """``[(title, png_bytes)]`` for the run's task; ``[]`` when the run has no predictions."""
     file = Path(run_dir) / "predictions.csv"
     own = sorted(Path(run_dir).glob("*.png"))
     out = [(p.stem.replace("_", " "), p.read_bytes()) for p in own]
+    if task == "recommendation":
+        return out + recommendation_plots(run_dir, metrics or {})
     if not file.exists():
         return out
     import pandas as pd
@@ -59,6 +64,29 @@ def task_plots(run_dir: Path, task: str) -> list[tuple[str, bytes]]:
     return out
 
 
+def recommendation_plots(run_dir: Path, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Ranking metrics vs k of a recommendation run (needs ``hit`` and ``relevant`` columns)."""
+    import pandas as pd
+
+    file = Path(run_dir) / "predictions.csv"
+    if not file.exists():
+        return []
+    table = pd.read_csv(file)
+    if not {"user", "rank", "hit", "relevant"} <= set(table.columns) or table.empty:
+        return []
+    curves = ranking_curves(table)
+    folds = int(table["fold"].nunique()) if "fold" in table.columns else 1
+    users = int(table.groupby("fold")["user"].nunique().mean()) if folds > 1 else int(table["user"].nunique())
+    return [("ranking metrics vs k", ranking_at_k(curves, metrics.get("baseline_ndcg_at_k"), folds, users))]
+
+
+def rows_of(table: Any) -> str:
+    """Which rows a predictions table holds: the test split's, or every fold's held-out rows."""
+    if "fold" in table.columns:
+        return f"out-of-fold predictions ({table['fold'].nunique()} folds)"
+    return "test rows"
+
+
 def confusion(table: Any) -> bytes:
     import numpy as np
 
@@ -72,7 +100,8 @@ def confusion(table: Any) -> bytes:
     fig, ax = plt.subplots(figsize=(size + 1, size))
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, label="rows")
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    long = max(map(len, labels)) > 3
+    ax.set_xticks(range(len(labels)), labels, rotation=45 if long else 0, ha="right" if long else "center")
     ax.set_yticks(range(len(labels)), labels)
     if len(labels) <= 20:
         high = matrix.max() / 2
@@ -83,7 +112,7 @@ def confusion(table: Any) -> bytes:
     accuracy = np.trace(matrix) / max(1, matrix.sum())
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(f"Confusion matrix on the test rows (n={matrix.sum()}, accuracy {accuracy:.3f})")
+    ax.set_title(f"Confusion matrix, {rows_of(table)}\n(n={matrix.sum()}, accuracy {accuracy:.3f})", fontsize=11)
     return png(fig)
 
 
@@ -95,21 +124,23 @@ def roc(table: Any) -> bytes | None:
     if not columns:
         return None
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = plt.subplots(figsize=(5.6, 5.6))
     truth = table["target"].astype(str)
-    for column in columns[:12]:
+    binary = len(columns) == 2  # one curve: the other class's is its mirror image
+    for column in columns[-1:] if binary else columns[:12]:
         label = column.removeprefix("proba_")
         positive = (truth == label).to_numpy()
         if positive.all() or not positive.any():
             continue
         fpr, tpr, _ = roc_curve(positive, table[column].to_numpy(dtype=float))
-        ax.plot(fpr, tpr, lw=1.8, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
+        ax.plot(fpr, tpr, lw=1.8, label=f"{label}{' = positive' if binary else ''} (AUC {auc(fpr, tpr):.3f})")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
-    ax.set_title("ROC curves, one class vs the rest (test rows)")
+    kind = "ROC curve" if binary else "ROC curves, one class vs the rest"
+    ax.set_title(f"{kind}\n({rows_of(table)})", fontsize=11)
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(alpha=0.3)
     ax.set_aspect("equal")
@@ -160,3 +191,152 @@ def cluster_sizes(table: Any) -> bytes:
     ax.set_ylabel("rows")
     ax.set_title(f"Cluster sizes ({len(counts)} clusters, {int(counts.sum())} rows)")
     return png(fig)
+
+
+# -- recommendation: ranking metrics vs k ---------------------------------------------------
+
+RANKING = (("precision", "precision@k"), ("recall", "recall@k"), ("ndcg", "NDCG@k"), ("map", "MAP@k"))
+
+
+def ranking_curves(table: Any) -> Any:
+    """precision@k, recall@k, ndcg@k, map@k and hit_rate@k for k = 1..K from a recommendation
+    run's ``predictions.csv`` (``user``, ``rank``, ``hit``, ``relevant``; ``fold`` under CV),
+    computed exactly as the task's metrics at K: mean over test users, then over folds
+    (``<metric>_std`` the spread over folds)."""
+    import numpy as np
+    import pandas as pd
+
+    k_max = int(table["rank"].max())
+    ks = np.arange(1, k_max + 1)
+    discount = 1.0 / np.log2(ks + 1)
+    ideal_cum = np.concatenate([[0.0], np.cumsum(discount)])
+    folds = [part for _, part in table.groupby("fold")] if "fold" in table.columns else [table]
+    per_fold = []
+    for part in folds:
+        users = part["user"].astype(str)
+        codes, _ = pd.factorize(users)
+        hits = np.zeros((codes.max() + 1, k_max))
+        hits[codes, part["rank"].to_numpy(int) - 1] = part["hit"].astype(bool).to_numpy()
+        relevant = np.zeros(len(hits))
+        relevant[codes] = part["relevant"].to_numpy(float)
+        cum = np.cumsum(hits, axis=1)
+        capped = np.minimum(relevant[:, None], ks[None, :]).astype(int)
+        dcg = np.cumsum(hits * discount, axis=1)
+        ideal = ideal_cum[capped]
+        precision_at = cum / ks
+        per_fold.append({
+            "precision": (cum / ks).mean(0),
+            "recall": (cum / np.maximum(relevant, 1)[:, None]).mean(0),
+            "ndcg": np.divide(dcg, ideal, out=np.zeros_like(dcg), where=ideal > 0).mean(0),
+            "map": (np.cumsum(precision_at * hits, axis=1) / np.maximum(capped, 1)).mean(0),
+            "hit_rate": (cum > 0).mean(0),
+        })
+    out = pd.DataFrame({"k": ks})
+    for name in per_fold[0]:
+        values = np.stack([f[name] for f in per_fold])
+        out[name] = values.mean(0)
+        out[f"{name}_std"] = values.std(0)  # over folds, as the core aggregates metrics (ddof 0)
+    return out
+
+
+def ranking_at_k(curves: Any, baseline: float | None = None, folds: int = 1, users: int | None = None) -> bytes:
+    """2x2 panels: precision@k, recall@k, NDCG@k, MAP@k vs k (± 1 sd over folds under CV)."""
+    plt = pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    k = curves["k"].to_numpy()
+    colors = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
+    for ax, (name, label), color in zip(axes.flat, RANKING, colors, strict=True):
+        mean, std = curves[name].to_numpy(), curves[f"{name}_std"].to_numpy()
+        label_of = "model" + (f" (mean of {folds} folds)" if folds > 1 else "")
+        ax.plot(k, mean, marker="o", ms=4, color=color, label=label_of)
+        if folds > 1:
+            ax.fill_between(k, mean - std, mean + std, color=color, alpha=0.18, label="± 1 sd over folds")
+        if name == "ndcg" and baseline is not None and baseline == baseline:
+            ax.scatter([k[-1]], [baseline], marker="D", color="grey", zorder=3,
+                       label=f"popularity baseline @{k[-1]}: {baseline:.3f}")
+        ax.set_title(f"{label}  (@{k[-1]}: {mean[-1]:.3f})", fontsize=11)
+        ax.set_ylabel(label)
+        top = float(max((mean + std).max(), baseline if name == "ndcg" and baseline == baseline and baseline
+                        else 0.0))
+        ax.set_ylim(0, top * 1.12 if top > 0 else 1)
+        ax.grid(alpha=0.3)
+        if len(ax.get_legend_handles_labels()[0]) > 1:
+            ax.legend(fontsize=8, loc="best")
+    for ax in axes[1]:
+        ax.set_xlabel("k (items recommended per user)")
+    step = max(1, len(k) // 10)
+    for ax in axes.flat:
+        ax.set_xticks(k[::step])
+    who = f"mean over {users} test users" if users else "mean over test users"
+    fig.suptitle(f"Ranking metrics vs k on the held-out interactions ({who}"
+                 + (f", {folds} folds" if folds > 1 else "") + ")", fontsize=12)
+    return png(fig)
+
+
+# -- tuning: score vs each searched hyperparameter ------------------------------------------
+
+
+def trials_frame(study: Any) -> Any:
+    """An Optuna study's trials as the columns of ``trials.csv`` (number, state, value, param:*)."""
+    import pandas as pd
+
+    rows = [{"number": t.number, "state": t.state.name, "value": t.value,
+             **{f"param:{k}": v for k, v in t.params.items()}} for t in study.get_trials(deepcopy=False)]
+    return pd.DataFrame(rows)
+
+
+def params_scatter(trials: Any, metric: str, direction: str = "maximize", title: str = "",
+                   log_params: set[str] | None = None) -> bytes | None:
+    """One panel per searched param: each complete trial's score vs the param's value
+    (colour: trial number, star: the best trial); ``None`` without complete trials."""
+    import numpy as np
+    import pandas as pd
+
+    done = trials[trials["state"] == "COMPLETE"] if "state" in trials else trials
+    done = done[pd.to_numeric(done["value"], errors="coerce").notna()]
+    params = [c for c in done.columns if c.startswith("param:") and done[c].notna().any()]
+    if done.empty or not params:
+        return None
+    plt = pyplot()
+    cols = min(3, len(params))
+    rows = -(-len(params) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.9 * cols + 1.2, 3.3 * rows + 0.9), squeeze=False,
+                             sharey=True, layout="constrained")
+    value = done["value"].astype(float).to_numpy()
+    number = done["number"].to_numpy()
+    best = int(np.argmax(value) if direction == "maximize" else np.argmin(value))
+    rng = np.random.default_rng(0)
+    points = None
+    for ax, column in zip(axes.flat, params, strict=False):
+        name = column.removeprefix("param:")
+        raw = done[column]
+        numeric = pd.to_numeric(raw, errors="coerce")
+        is_bool = raw.dropna().map(lambda v: isinstance(v, (bool, np.bool_)) or str(v) in ("True", "False")).all()
+        if numeric.notna().all() and not is_bool:
+            x = numeric.to_numpy(float)
+            positive = (x > 0).all()
+            if (log_params and name in log_params) or (positive and x.max() / max(x.min(), 1e-300) >= 100):
+                ax.set_xscale("log")
+            ax.set_xlabel(name)
+        else:  # categorical: a jittered strip per value
+            labels = sorted({str(v) for v in raw})
+            where = {v: i for i, v in enumerate(labels)}
+            x = np.array([where[str(v)] for v in raw]) + rng.uniform(-0.15, 0.15, len(raw))
+            ax.set_xticks(range(len(labels)), labels, rotation=30 if max(map(len, labels)) > 6 else 0)
+            ax.set_xlim(-0.6, len(labels) - 0.4)
+            ax.set_xlabel(f"{name} (categorical)")
+        points = ax.scatter(x, value, c=number, cmap="viridis", s=22, alpha=0.85, edgecolors="none")
+        ax.scatter([x[best]], [value[best]], marker="*", s=200, color="red", edgecolors="black",
+                   linewidths=0.6, zorder=3, label=f"best (trial {number[best]})")
+        ax.grid(alpha=0.3)
+        ax.margins(y=0.1)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(metric)
+    for ax in list(axes.flat)[len(params):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8, loc="lower right" if direction == "maximize" else "upper right")
+    arrow = "higher is better" if direction == "maximize" else "lower is better"
+    fig.suptitle((title + ": " if title else "") + f"{metric} ({arrow}) vs each hyperparameter\n"
+                 f"{len(done)} complete trials, colour = trial number", fontsize=12)
+    fig.colorbar(points, ax=axes, label="trial number", shrink=0.8, aspect=30)
+    return png(fig, tight=False)

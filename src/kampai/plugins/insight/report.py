@@ -1,7 +1,10 @@
 """``report.html``: one self-contained page per run (no network: CSS inline, plots as data URIs).
 
 Written by the ``kampai_after_train`` observer once the run folder is in place, or later by
-``runner report RUN`` (older runs, or ``--force`` to rebuild).  The page is not listed in
+``runner report RUN`` (older runs, or ``--force`` to rebuild).  ``runner report
+studies/NAME`` writes the page of a tuning study (score vs each hyperparameter, history,
+importances, top trials); a run refitted from a study (``runner tune --refit``, or
+``runner report RUN --study studies/NAME``) gets the same as its Tuning section.  The page is not listed in
 the run's ``manifest.json``: it is a view of the run, made after the manifest was sealed,
 and nothing that loads the model reads it.
 """
@@ -24,8 +27,9 @@ section{background:#fff;border-radius:8px;padding:16px 20px;margin:16px 0;box-sh
 h2{font-size:17px;margin:0 0 12px;color:#1f3b5a}table{border-collapse:collapse;font-size:13px}
 th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
 th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.plots{display:flex;flex-wrap:wrap;gap:16px}.plots figure{margin:0}.plots img{max-width:560px;width:100%;
-border:1px solid #e3e6ea;border-radius:4px}figcaption{font-size:12px;color:#555;text-align:center}
+.plots{display:flex;flex-wrap:wrap;gap:16px}.plots figure{margin:0;max-width:100%}.plots img{max-width:100%;height:auto;
+border:1px solid #e3e6ea;border-radius:4px}.plots img.half{width:540px}
+figcaption{font-size:12px;color:#555;text-align:center}
 pre{background:#f0f2f5;padding:10px;border-radius:6px;font-size:12px;overflow:auto;max-height:420px}
 .cards{display:flex;gap:12px;flex-wrap:wrap}
 .card{background:#f0f4f9;border-radius:6px;padding:10px 14px;min-width:120px}
@@ -69,15 +73,12 @@ def _plots(run: Any) -> str:
     from kampai.plugins.insight.plots import task_plots
 
     try:
-        plots = task_plots(run.run_dir, run.meta.get("task", ""))
+        plots = task_plots(run.run_dir, run.meta.get("task", ""), run.metrics)
     except Exception as exc:  # a plot must never cost the report
         return f"<section><h2>Plots</h2><p class='muted'>No plots: {html.escape(str(exc))}</p></section>"
     if not plots:
         return "<section><h2>Plots</h2><p class='muted'>This run has no predictions to plot.</p></section>"
-    figures = "".join(
-        f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-        f"<figcaption>{html.escape(title)}</figcaption></figure>" for title, data in plots)
-    return f'<section><h2>Plots</h2><div class="plots">{figures}</div></section>'
+    return f'<section><h2>Plots</h2><div class="plots">{_figures(plots)}</div></section>'
 
 
 def _steps(run: Any) -> str:
@@ -100,7 +101,7 @@ def _facts(run: Any) -> str:
             ["estimator", meta.get("estimator")], ["split", f"{meta.get('split')} ({meta.get('folds')} fold(s))"],
             ["data", f"{data.get('source')}: {data.get('rows')} rows, fingerprint {data.get('fingerprint')}"],
             ["fit time (s)", meta.get("fit_seconds")], ["total time (s)", meta.get("total_seconds")],
-            ["model size (KiB)", round((meta.get("model_size_bytes") or 0) / 1024, 1)],
+            ["model size (KiB)", f"{(meta.get('model_size_bytes') or 0) / 1024:,.1f}"],
             ["created", meta.get("created")]]
     if meta.get("cv_fit_seconds"):
         rows.insert(6, ["fit time per fold (s)", ", ".join(str(s) for s in meta["cv_fit_seconds"])])
@@ -118,8 +119,107 @@ def _config(run: Any) -> str:
     return f"<section><h2>Config</h2><pre>{html.escape(text)}</pre></section>"
 
 
-def render(run: Any) -> str:
-    """The report page of ``run`` as one HTML string."""
+def _figures(plots: list[tuple[str, bytes]], half: tuple[str, ...] = ()) -> str:
+    """``half``: the titles drawn at 540 px wide (two a row), such as the study's 800 px plots."""
+    return "".join(
+        f'<figure><img alt="{html.escape(title)}"' + (' class="half"' if title in half else "")
+        + f' src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+        f"<figcaption>{html.escape(title)}</figcaption></figure>" for title, data in plots)
+
+
+# -- tuning: a study folder (runner tune's output_dir/<study>) ---------------------------------
+
+STUDY_PNGS = (("history.png", "optimisation history"), ("importances.png", "parameter importances"),
+              ("duration.png", "score vs training time"))
+
+
+def is_study(folder: Path) -> bool:
+    folder = Path(folder)
+    return folder.is_dir() and not (folder / "meta.json").exists() and (
+        (folder / "trials.csv").exists() or (folder / "trials.parquet").exists())
+
+
+def load_study(folder: Path) -> tuple[Any, dict[str, Any]]:
+    """(the trial log, best.json) of a study folder."""
+    import pandas as pd
+
+    from kampai.plugin import DataError
+
+    folder = Path(folder)
+    if not is_study(folder):
+        raise DataError(f"'{folder}' is not a study folder of runner tune (no trials.csv there; studies are "
+                        "written to tune.output_dir/<study>, studies/<study> by default).")
+    trials = (pd.read_parquet(folder / "trials.parquet") if (folder / "trials.parquet").exists()
+              else pd.read_csv(folder / "trials.csv"))
+    best_file = folder / "best.json"
+    best = json.loads(best_file.read_text()) if best_file.exists() else {}
+    return trials, best
+
+
+def study_plots(folder: Path, trials: Any, best: dict[str, Any]) -> list[tuple[str, bytes]]:
+    from kampai.plugins.insight.plots import params_scatter
+
+    out = []
+    own = Path(folder) / "params.png"  # drawn after the study by kampai_after_tune (log axes known)
+    scatter = own.read_bytes() if own.exists() else params_scatter(
+        trials, best.get("metric") or "value", best.get("direction") or "maximize",
+        title=f"Study {best.get('study') or Path(folder).name}")
+    if scatter is not None:
+        out.append(("score vs each hyperparameter", scatter))
+    out += [(title, (Path(folder) / name).read_bytes()) for name, title in STUDY_PNGS
+            if (Path(folder) / name).exists()]
+    return out
+
+
+def _study_section(folder: Path, heading: str = "Tuning") -> str:
+    try:
+        trials, best = load_study(folder)
+        plots = study_plots(folder, trials, best)
+    except Exception as exc:  # a plot must never cost the report
+        return f"<section><h2>{heading}</h2><p class='muted'>{html.escape(str(exc))}</p></section>"
+    metric, direction = best.get("metric") or "value", best.get("direction") or "maximize"
+    states = trials["state"].value_counts().to_dict() if "state" in trials else {}
+    done = trials[trials["state"] == "COMPLETE"] if "state" in trials else trials
+    done = done.sort_values("value", ascending=direction != "maximize").head(10)
+    params = [c for c in trials.columns if c.startswith("param:")]
+    rows = [[int(r["number"]), float(r["value"]), *[_plain(r[c]) for c in params],
+             float(r.get("fit_seconds", r.get("seconds", float("nan"))))] for _, r in done.iterrows()]
+    facts = ", ".join(f"{n} {s.lower()}" for s, n in states.items())
+    best_line = (f"best {metric} {best['value']:.4f} (trial {best['number']}, {direction})"
+                 if "value" in best else "no completed trial")
+    return (f"<section><h2>{heading}</h2><p class='muted'>Study {html.escape(str(best.get('study', '')))} "
+            f"({html.escape(str(folder))}): {html.escape(facts)}; {html.escape(best_line)}.</p>"
+            f'<div class="plots">{_figures(plots, tuple(t for _, t in STUDY_PNGS))}</div>'
+            '<h3 class="muted">Top trials</h3>'
+            + _table(["#", metric, *[c.removeprefix("param:") for c in params], "fit (s)"], rows) + "</section>")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    return "" if value is None or value != value else value
+
+
+def render_study(folder: Path) -> str:
+    folder = Path(folder)
+    _, best = load_study(folder)
+    name = str(best.get("study") or folder.name)
+    params = best.get("params") or {}
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>kampai study {html.escape(name)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>Study {html.escape(name)}</h1><div class='sub'>{html.escape(str(folder))} · "
+        f"{html.escape(str(best.get('metric', '')))} · {html.escape(str(best.get('direction', '')))}</div></header>"
+        "<main>" + _study_section(folder, "Trials")
+        + "<section><h2>Best params</h2>" + _table(["param", "value"], [[k, v] for k, v in params.items()])
+        + f"<p class='muted'>runner train --from-study {html.escape(name)} trains them (registry mode).</p>"
+        "</section><p class='muted'>Written by kampai's insight plugin (runner report STUDY_FOLDER).</p>"
+        "</main></body></html>")
+
+
+def render(run: Any, study: Path | None = None) -> str:
+    """The report page of ``run`` as one HTML string (``study``: the folder of the study it
+    was tuned in, for a Tuning section)."""
     meta = run.meta
     title = f"{meta.get('estimator', '')} on {(meta.get('data') or {}).get('source', '')}"
     return (
@@ -128,12 +228,21 @@ def render(run: Any) -> str:
         f"<header><h1>{html.escape(title)}</h1><div class='sub'>run {html.escape(run.run_id)} · "
         f"{html.escape(str(meta.get('task')))} · {html.escape(str(meta.get('framework')))} · "
         f"{html.escape(str(meta.get('created')))}</div></header><main>"
-        + _metrics(run) + _plots(run) + _steps(run) + _facts(run) + _config(run)
+        + _metrics(run) + _plots(run) + (_study_section(Path(study)) if study else "") + _steps(run)
+        + _facts(run) + _config(run)
         + "<p class='muted'>Written by kampai's insight plugin (runner report RUN).</p></main></body></html>")
 
 
-def write_report(run: Any, force: bool = True) -> Path:
-    """Write ``report.html`` into the run folder (atomically); return its path."""
+def write_report(run: Any, force: bool = True, study: str | Path | None = None) -> Path:
+    """Write ``report.html`` into the run folder, or into a study folder of ``runner tune``
+    (atomically); return its path.  ``study``: the study folder a run was tuned in."""
+    if isinstance(run, (str, Path)) and is_study(Path(run)):
+        path = Path(run) / REPORT
+        if not path.exists() or force:
+            _write(path, render_study(Path(run)))
+        return path
+    if study is not None:
+        load_study(Path(study))  # a wrong folder is the user's mistake: say so now
     if isinstance(run, (str, Path)):
         from kampai.plugin import open_run
 
@@ -141,7 +250,11 @@ def write_report(run: Any, force: bool = True) -> Path:
     path = Path(run.run_dir) / REPORT
     if path.exists() and not force:
         return path
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render(run), encoding="utf-8")
-    tmp.replace(path)
+    _write(path, render(run, study))
     return path
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
