@@ -155,24 +155,58 @@ def test_fastai_tabular_defaults_and_best_epoch() -> None:
     assert 0 <= model.info["best_epoch"] < model.info["epochs_run"] <= 8
 
 
-def test_fastai_encoder_matches_fastai_processing() -> None:
-    """kampai's numpy preprocessing at predict time gives fast.ai's own TabularPandas codes
-    and normalised values (Categorify, FillMissing with its _na column, Normalize)."""
-    from kampai.plugin import read_frame
+def test_fastai_direct_predict_matches_fastai_own_path() -> None:
+    """kampai's prediction (the saved preprocessing state replayed with pandas/numpy, the
+    network called directly) gives fast.ai's own TabularPandas codes and normalised values
+    (Categorify, FillMissing with its _na column, Normalize) and the probabilities of
+    fast.ai's ``get_preds(test_dl)`` and one-row ``Learner.predict``, unknown categories
+    and missing values included."""
+    import torch
+    from fastai.tabular.all import (
+        Categorify,
+        CategoryBlock,
+        CrossEntropyLossFlat,
+        FillMissing,
+        Normalize,
+        TabularLearner,
+        TabularPandas,
+    )
+
+    from kampai.plugin import TaskData, read_frame
     from kampai.plugins.fastai.tabular import PARAMS, TabularNet
 
     frame = read_frame("sklearn:iris")
     frame["kind"] = np.where(frame["sepal length (cm)"] > 5.8, "long", "short")
+    frame["flag"] = frame["petal length (cm)"] > 4  # a boolean column is a category
     frame.loc[::7, "petal width (cm)"] = np.nan
+    frame.loc[::11, "kind"] = None
     X, y = frame.drop(columns="target"), frame["target"]
-    net = TabularNet(kind="classification", settings={**PARAMS, "epochs": 1, "valid_frac": 0}).fit(X, y)
+    net = TabularNet(kind="classification", settings={**PARAMS, "epochs": 2, "valid_frac": 0}).fit(X, y)
+    cat_names, cont_names = net.state["cat_names"], net.state["cont_names"]
+    assert cat_names == ["kind", "flag"] and len(cont_names) == 4
+
+    # fast.ai by hand, on the same rows, with kampai's trained network
+    table = TabularNet.fastai_frame(X, cat_names, cont_names).assign(target=y.astype(str).to_numpy())
+    to = TabularPandas(table, procs=[Categorify, FillMissing, Normalize], cat_names=list(cat_names),
+                       cont_names=list(cont_names), y_names="target", y_block=CategoryBlock())
     cats, conts = net.encode(X)
-    to = net.processed
-    assert list(to.cat_names) == net.state["model_cats"] == ["kind", "petal width (cm)_na"]
+    assert list(to.cat_names) == net.state["model_cats"] == ["kind", "flag", "petal width (cm)_na"]
     assert np.array_equal(cats, to.cats.to_numpy())
     assert np.allclose(conts, to.conts.to_numpy(), atol=1e-5)
-    unseen = X.head(3).assign(kind="never seen")
-    assert (net.encode(unseen)[0][:, 0] == 0).all()  # unknown category -> #na# like fast.ai
+
+    learn = TabularLearner(to.dataloaders(bs=32), net.module, loss_func=CrossEntropyLossFlat())
+    new = X.copy()
+    new.loc[:4, "kind"] = "never seen"  # unknown category -> #na#, as fast.ai does
+    new.loc[5:9, "petal width (cm)"] = np.nan  # filled with the training median, _na = True
+    with learn.no_bar(), learn.no_logging():
+        theirs, _ = learn.get_preds(dl=learn.dls.test_dl(TabularNet.fastai_frame(new, cat_names, cont_names)))
+        one = learn.predict(TabularNet.fastai_frame(new, cat_names, cont_names).iloc[5])[2]
+    ours = FastaiFramework().predict(net, TaskData(X=new), None)
+    assert (net.encode(new)[0][:5, 0] == 0).all()
+    assert np.allclose(ours.proba, theirs.numpy(), atol=1e-5)
+    assert np.allclose(ours.proba[5], one.numpy(), atol=1e-5)
+    assert list(ours.classes) == list(learn.dls.vocab)
+    assert torch.is_grad_enabled()  # inference_mode is scoped to the call
 
 
 def test_fastai_lr_auto_records_the_suggestion() -> None:
