@@ -115,6 +115,27 @@ def test_folder_and_table_layouts_train_and_predict(tmp_path: Path) -> None:
     assert np.allclose(table[["proba_0", "proba_1", "proba_2"]].sum(axis=1), 1)
 
 
+def test_image_kfold_and_predict_from_a_table(tmp_path: Path) -> None:
+    """Stratified k-fold on an image folder (one run, fold metrics, a refit), then
+    ``runner predict`` on a table of relative image paths."""
+    import pandas as pd
+
+    folder = _digit_folder(tmp_path / "imgs", per_class=9)
+    code, _out, err = invoke("train", "--task", "image-classification", "--framework", "sklearn", "--data",
+                            str(folder), "split.method=stratified_kfold", "split.folds=3", "--runs-dir", "runs")
+    assert code == 0, err
+    (run_dir,) = Path("runs").iterdir()
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["folds"] == 3 and len(meta["fold_metrics"]) == 3
+    files = sorted(folder.rglob("*.png"))[::4]
+    (tmp_path / "new.csv").write_text("path\n" + "".join(f"imgs/{p.parent.name}/{p.name}\n" for p in files))
+    code, _out, err = invoke("predict", str(run_dir), "--data", str(tmp_path / "new.csv"), "--output", "p.csv")
+    assert code == 0, err
+    table = pd.read_csv("p.csv")
+    assert len(table) == len(files) and table["image"].tolist() == [str(p.resolve()) for p in files]
+    assert set(table["prediction"].astype(str)) <= {"0", "1", "2"}
+
+
 def test_bad_images_stop_or_skip(tmp_path: Path) -> None:
     folder = _digit_folder(tmp_path / "imgs", per_class=5)
     (folder / "1" / "notes.png").write_text("not an image")
@@ -214,10 +235,16 @@ def test_fastai_lr_auto_records_the_suggestion() -> None:
     assert run.model.info["lr"] == run.model.info["lr_find"] > 0
 
 
-def test_fastai_regression() -> None:
-    run = kampai.train(task="regression", framework="fastai", data="sklearn:diabetes", params={"epochs": 15},
-                       output={"runs_dir": "runs"}, verbose=False)
+def test_fastai_regression_with_set_column_roles() -> None:
+    run = kampai.train(task="regression", framework="fastai", data="sklearn:diabetes",
+                       params={"epochs": 15, "cat_names": ["sex"]}, output={"runs_dir": "runs"}, verbose=False)
     assert run.metrics["r2"] > 0.2
+    state = run.model.state
+    assert state["cat_names"] == ["sex"] and "sex" not in state["cont_names"] and len(state["cont_names"]) == 9
+    assert len(state["classes"]["sex"]) == 3  # #na# + the two values, embedded
+    code, _out, err = invoke("train", "--task", "regression", "--framework", "fastai", "--data", "sklearn:diabetes",
+                            "model.params.cat_names=[gender]", "--runs-dir", "r2")
+    assert code == 2 and "gender" in err and not list(Path("r2").iterdir())  # nothing written
 
 
 _FRESH = textwrap.dedent("""
@@ -283,6 +310,34 @@ def test_fastai_vision_local_weights_fine_tune(tmp_path: Path) -> None:
     assert code == 2 and "does not exist" in err
 
 
+def test_fastai_vision_weights_name_is_checked_before_training(tmp_path: Path) -> None:
+    folder = _digit_folder(tmp_path / "imgs", per_class=5)
+    code, _out, err = invoke("train", "--task", "image-classification", "--framework", "fastai", "--data",
+                            str(folder), "model.params.weights=IMAGENET_NOPE", "--runs-dir", "runs")
+    assert code == 2 and "IMAGENET1K_V1" in err and "Traceback" not in err
+    assert not Path("runs").exists() or not list(Path("runs").iterdir())  # nothing written
+
+
+@pytest.mark.slow
+def test_fastai_vision_mixed_sizes_and_channels(tmp_path: Path) -> None:
+    """Grey, RGB and RGBA images of different sizes in one folder train and predict."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label, modes in (("a", ("L", "RGB", "RGBA")), ("b", ("RGBA", "L", "RGB"))):
+        (tmp_path / label).mkdir()
+        for i in range(6):
+            mode = modes[i % 3]
+            size = (8 + 5 * i, 20 - i)
+            pixels = rng.integers(0, 255 if label == "a" else 80, size=(size[1], size[0], len(mode)), dtype=np.uint8)
+            Image.fromarray(pixels[:, :, 0] if mode == "L" else pixels, mode=mode).save(tmp_path / label / f"{i}.png")
+    run = kampai.train(task="image-classification", framework="fastai", data=str(tmp_path),
+                       params={**TINY_VISION, "epochs": 1, "valid_frac": 0.2}, output={"runs_dir": "runs"},
+                       verbose=False)
+    out = run.predict(str(tmp_path / "a"))
+    assert len(out) == 6 and np.allclose(out[["proba_a", "proba_b"]].sum(axis=1), 1)
+
+
 def test_fastai_tune_prunes_per_epoch() -> None:
     code, out, err = invoke("tune", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
                             "model.params.epochs=3", "--trials", "3", "--runs-dir", "runs")
@@ -310,6 +365,14 @@ NET = textwrap.dedent("""
         def forward(self, X):
             return self.body(X)
 
+    class NeedsDepth(nn.Module):
+        def __init__(self, in_features, out_features, depth):
+            super().__init__()
+            self.body = nn.Linear(in_features, out_features)
+
+        def forward(self, X):
+            return self.body(X)
+
     class NotAModule:
         pass
 """)
@@ -318,6 +381,7 @@ NET = textwrap.dedent("""
 @pytest.fixture
 def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     (tmp_path / "usernets_kampai.py").write_text(NET)
+    (tmp_path / "usernets_kampai_broken.py").write_text("from torch import nn\nthis is not python\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return "usernets_kampai"
@@ -345,6 +409,14 @@ def test_torch_bad_modules(user_module: str) -> None:
         assert code == 2 and message in err, (model, err)
     code, _out, err = invoke(*base, "--model", f"{user_module}:Net", "model.params.widht=3")
     assert code == 2 and "width" in err and not list(Path("runs").glob("*/meta.json"))
+    for params, message in [(["model.params.width=abc"], "Cannot create"), ([], "depth")]:
+        model = f"{user_module}:Net" if params else f"{user_module}:NeedsDepth"
+        code, _out, err = invoke(*base, "--model", model, *params)
+        assert code == 2 and message in err and "Traceback" not in err, err
+        assert [line for line in err.splitlines() if line.startswith("Error")] == [err.strip().splitlines()[-1]]
+    code, _out, err = invoke(*base, "--model", f"{user_module}_broken:Net")
+    assert code == 2 and "Cannot import" in err and "Traceback" not in err
+    assert not Path("runs").exists() or not list(Path("runs").iterdir())
 
 
 def test_torch_regression_and_device() -> None:
