@@ -324,17 +324,18 @@ def test_fastai_vision_mixed_sizes_and_channels(tmp_path: Path) -> None:
     from PIL import Image
 
     rng = np.random.default_rng(0)
+    root = tmp_path / "imgs"
     for label, modes in (("a", ("L", "RGB", "RGBA")), ("b", ("RGBA", "L", "RGB"))):
-        (tmp_path / label).mkdir()
+        (root / label).mkdir(parents=True)
         for i in range(6):
             mode = modes[i % 3]
             size = (8 + 5 * i, 20 - i)
             pixels = rng.integers(0, 255 if label == "a" else 80, size=(size[1], size[0], len(mode)), dtype=np.uint8)
-            Image.fromarray(pixels[:, :, 0] if mode == "L" else pixels, mode=mode).save(tmp_path / label / f"{i}.png")
-    run = kampai.train(task="image-classification", framework="fastai", data=str(tmp_path),
+            Image.fromarray(pixels[:, :, 0] if mode == "L" else pixels, mode=mode).save(root / label / f"{i}.png")
+    run = kampai.train(task="image-classification", framework="fastai", data=str(root),
                        params={**TINY_VISION, "epochs": 1, "valid_frac": 0.2}, output={"runs_dir": "runs"},
                        verbose=False)
-    out = run.predict(str(tmp_path / "a"))
+    out = run.predict(str(root / "a"))
     assert len(out) == 6 and np.allclose(out[["proba_a", "proba_b"]].sum(axis=1), 1)
 
 
