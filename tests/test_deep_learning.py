@@ -233,6 +233,7 @@ def test_fastai_direct_predict_matches_fastai_own_path() -> None:
 def test_fastai_lr_auto_records_the_suggestion() -> None:
     run = _iris_run(lr="auto", epochs=2)
     assert run.model.info["lr"] == run.model.info["lr_find"] > 0
+    assert not Path("models").exists()  # lr_find's scratch copy of the weights went to a temporary folder
 
 
 def test_fastai_regression_with_set_column_roles() -> None:

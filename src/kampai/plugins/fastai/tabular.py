@@ -104,8 +104,13 @@ class TabularNet:
             if learn.cbs.filter(lambda cb: type(cb).__name__ == "ProgressCallback") else None
         lr = s["lr"]
         if lr == "auto":
-            with learn.no_logging(), learn.no_bar():
+            import tempfile
+
+            # lr_find saves and reloads the weights under learn.path/models: not in the user's folder
+            with tempfile.TemporaryDirectory() as scratch, learn.no_logging(), learn.no_bar():
+                where, learn.path = learn.path, Path(scratch)
                 lr = float(learn.lr_find(show_plot=False).valley)
+                learn.path = where
             self.info["lr_find"] = lr
         self._record(learn, to, cat_names, cont_names, classes, layers, config, y_range)
         self.module = learn.model
