@@ -338,6 +338,27 @@ def test_fastai_vision_mixed_sizes_and_channels(tmp_path: Path) -> None:
                        verbose=False)
     out = run.predict(str(root / "a"))
     assert len(out) == 6 and np.allclose(out[["proba_a", "proba_b"]].sum(axis=1), 1)
+    # kampai's direct batched predict gives the probabilities of fast.ai's own test_dl + get_preds
+    from fastai.vision.all import (
+        CategoryBlock,
+        ColReader,
+        CrossEntropyLossFlat,
+        DataBlock,
+        ImageBlock,
+        IndexSplitter,
+        Learner,
+        Resize,
+        ResizeMethod,
+    )
+
+    size = TINY_VISION["size"]
+    block = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=ColReader("image"), get_y=ColReader("label"),
+                      splitter=IndexSplitter([]), item_tfms=Resize(size, method=ResizeMethod.Squish))
+    table = out[["image"]].assign(label="a")
+    learn = Learner(block.dataloaders(table, bs=4, num_workers=0), run.model.module, loss_func=CrossEntropyLossFlat())
+    with learn.no_bar(), learn.no_logging():
+        theirs, _ = learn.get_preds(dl=learn.dls.test_dl(table))
+    assert np.allclose(out[["proba_a", "proba_b"]].to_numpy(), theirs.numpy(), atol=1e-5)
 
 
 def test_fastai_tune_prunes_per_epoch() -> None:
