@@ -182,6 +182,7 @@ def test_fastai_direct_predict_matches_fastai_own_path() -> None:
     (Categorify, FillMissing with its _na column, Normalize) and the probabilities of
     fast.ai's ``get_preds(test_dl)`` and one-row ``Learner.predict``, unknown categories
     and missing values included."""
+    import pandas as pd
     import torch
     from fastai.tabular.all import (
         Categorify,
@@ -224,6 +225,8 @@ def test_fastai_direct_predict_matches_fastai_own_path() -> None:
         one = learn.predict(TabularNet.fastai_frame(new, cat_names, cont_names).iloc[5])[2]
     ours = FastaiFramework().predict(net, TaskData(X=new), None)
     assert (net.encode(new)[0][:5, 0] == 0).all()
+    big = pd.concat([new] * 7)  # over 1,000 rows: categories coded by pandas, not a dict
+    assert np.array_equal(net.encode(big)[0], np.tile(net.encode(new)[0], (7, 1)))
     assert np.allclose(ours.proba, theirs.numpy(), atol=1e-5)
     assert np.allclose(ours.proba[5], one.numpy(), atol=1e-5)
     assert list(ours.classes) == list(learn.dls.vocab)
