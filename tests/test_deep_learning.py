@@ -25,6 +25,8 @@ from kampai.plugins.torch.framework import TorchFramework
 from kampai.tasks.images import ImageClassification
 from kampai.testing import check_task, parametrize_with_checks
 
+torch = pytest.importorskip("torch")
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 TINY_VISION = {"epochs": 1, "size": 16, "bs": 32}
 
@@ -42,6 +44,23 @@ def test_fastai_vision_conformance(check) -> None:
 
 @parametrize_with_checks(TorchFramework(), params={"epochs": 3})
 def test_torch_conformance(check) -> None:
+    check()
+
+
+class UserNet(torch.nn.Module):
+    """A user's module, importable by path (``test_deep_learning:UserNet``) in a fresh process."""
+
+    def __init__(self, in_features: int, out_features: int, width: int = 8) -> None:
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(in_features, width), torch.nn.ReLU(),
+                                        torch.nn.Linear(width, out_features))
+
+    def forward(self, X):
+        return self.body(X)
+
+
+@parametrize_with_checks(TorchFramework(), params={"epochs": 3, "width": 4}, estimator="test_deep_learning:UserNet")
+def test_torch_user_module_conformance(check) -> None:
     check()
 
 
