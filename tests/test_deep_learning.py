@@ -59,6 +59,7 @@ class UserNet(torch.nn.Module):
         return self.body(X)
 
 
+@pytest.mark.slow
 @parametrize_with_checks(TorchFramework(), params={"epochs": 3, "width": 4}, estimator="test_deep_learning:UserNet")
 def test_torch_user_module_conformance(check) -> None:
     check()
