@@ -25,6 +25,8 @@ from kampai.plugins.torch.framework import TorchFramework
 from kampai.tasks.images import ImageClassification
 from kampai.testing import check_task, parametrize_with_checks
 
+torch = pytest.importorskip("torch")
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 TINY_VISION = {"epochs": 1, "size": 16, "bs": 32}
 
@@ -42,6 +44,24 @@ def test_fastai_vision_conformance(check) -> None:
 
 @parametrize_with_checks(TorchFramework(), params={"epochs": 3})
 def test_torch_conformance(check) -> None:
+    check()
+
+
+class UserNet(torch.nn.Module):
+    """A user's module, importable by path (``test_deep_learning:UserNet``) in a fresh process."""
+
+    def __init__(self, in_features: int, out_features: int, width: int = 8) -> None:
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(in_features, width), torch.nn.ReLU(),
+                                        torch.nn.Linear(width, out_features))
+
+    def forward(self, X):
+        return self.body(X)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(TorchFramework(), params={"epochs": 3, "width": 4}, estimator="test_deep_learning:UserNet")
+def test_torch_user_module_conformance(check) -> None:
     check()
 
 
@@ -115,6 +135,27 @@ def test_folder_and_table_layouts_train_and_predict(tmp_path: Path) -> None:
     assert np.allclose(table[["proba_0", "proba_1", "proba_2"]].sum(axis=1), 1)
 
 
+def test_image_kfold_and_predict_from_a_table(tmp_path: Path) -> None:
+    """Stratified k-fold on an image folder (one run, fold metrics, a refit), then
+    ``runner predict`` on a table of relative image paths."""
+    import pandas as pd
+
+    folder = _digit_folder(tmp_path / "imgs", per_class=9)
+    code, _out, err = invoke("train", "--task", "image-classification", "--framework", "sklearn", "--data",
+                            str(folder), "split.method=stratified_kfold", "split.folds=3", "--runs-dir", "runs")
+    assert code == 0, err
+    (run_dir,) = Path("runs").iterdir()
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["folds"] == 3 and len(meta["fold_metrics"]) == 3
+    files = sorted(folder.rglob("*.png"))[::4]
+    (tmp_path / "new.csv").write_text("path\n" + "".join(f"imgs/{p.parent.name}/{p.name}\n" for p in files))
+    code, _out, err = invoke("predict", str(run_dir), "--data", str(tmp_path / "new.csv"), "--output", "p.csv")
+    assert code == 0, err
+    table = pd.read_csv("p.csv")
+    assert len(table) == len(files) and table["image"].tolist() == [str(p.resolve()) for p in files]
+    assert set(table["prediction"].astype(str)) <= {"0", "1", "2"}
+
+
 def test_bad_images_stop_or_skip(tmp_path: Path) -> None:
     folder = _digit_folder(tmp_path / "imgs", per_class=5)
     (folder / "1" / "notes.png").write_text("not an image")
@@ -155,35 +196,79 @@ def test_fastai_tabular_defaults_and_best_epoch() -> None:
     assert 0 <= model.info["best_epoch"] < model.info["epochs_run"] <= 8
 
 
-def test_fastai_encoder_matches_fastai_processing() -> None:
-    """kampai's numpy preprocessing at predict time gives fast.ai's own TabularPandas codes
-    and normalised values (Categorify, FillMissing with its _na column, Normalize)."""
-    from kampai.plugin import read_frame
+def test_fastai_direct_predict_matches_fastai_own_path() -> None:
+    """kampai's prediction (the saved preprocessing state replayed with pandas/numpy, the
+    network called directly) gives fast.ai's own TabularPandas codes and normalised values
+    (Categorify, FillMissing with its _na column, Normalize) and the probabilities of
+    fast.ai's ``get_preds(test_dl)`` and one-row ``Learner.predict``, unknown categories
+    and missing values included."""
+    import pandas as pd
+    import torch
+    from fastai.tabular.all import (
+        Categorify,
+        CategoryBlock,
+        CrossEntropyLossFlat,
+        FillMissing,
+        Normalize,
+        TabularLearner,
+        TabularPandas,
+    )
+
+    from kampai.plugin import TaskData, read_frame
     from kampai.plugins.fastai.tabular import PARAMS, TabularNet
 
     frame = read_frame("sklearn:iris")
     frame["kind"] = np.where(frame["sepal length (cm)"] > 5.8, "long", "short")
+    frame["flag"] = frame["petal length (cm)"] > 4  # a boolean column is a category
     frame.loc[::7, "petal width (cm)"] = np.nan
+    frame.loc[::11, "kind"] = None
     X, y = frame.drop(columns="target"), frame["target"]
-    net = TabularNet(kind="classification", settings={**PARAMS, "epochs": 1, "valid_frac": 0}).fit(X, y)
+    net = TabularNet(kind="classification", settings={**PARAMS, "epochs": 2, "valid_frac": 0}).fit(X, y)
+    cat_names, cont_names = net.state["cat_names"], net.state["cont_names"]
+    assert cat_names == ["kind", "flag"] and len(cont_names) == 4
+
+    # fast.ai by hand, on the same rows, with kampai's trained network
+    table = TabularNet.fastai_frame(X, cat_names, cont_names).assign(target=y.astype(str).to_numpy())
+    to = TabularPandas(table, procs=[Categorify, FillMissing, Normalize], cat_names=list(cat_names),
+                       cont_names=list(cont_names), y_names="target", y_block=CategoryBlock())
     cats, conts = net.encode(X)
-    to = net.processed
-    assert list(to.cat_names) == net.state["model_cats"] == ["kind", "petal width (cm)_na"]
+    assert list(to.cat_names) == net.state["model_cats"] == ["kind", "flag", "petal width (cm)_na"]
     assert np.array_equal(cats, to.cats.to_numpy())
     assert np.allclose(conts, to.conts.to_numpy(), atol=1e-5)
-    unseen = X.head(3).assign(kind="never seen")
-    assert (net.encode(unseen)[0][:, 0] == 0).all()  # unknown category -> #na# like fast.ai
+
+    learn = TabularLearner(to.dataloaders(bs=32), net.module, loss_func=CrossEntropyLossFlat())
+    new = X.copy()
+    new.loc[:4, "kind"] = "never seen"  # unknown category -> #na#, as fast.ai does
+    new.loc[5:9, "petal width (cm)"] = np.nan  # filled with the training median, _na = True
+    with learn.no_bar(), learn.no_logging():
+        theirs, _ = learn.get_preds(dl=learn.dls.test_dl(TabularNet.fastai_frame(new, cat_names, cont_names)))
+        one = learn.predict(TabularNet.fastai_frame(new, cat_names, cont_names).iloc[5])[2]
+    ours = FastaiFramework().predict(net, TaskData(X=new), None)
+    assert (net.encode(new)[0][:5, 0] == 0).all()
+    big = pd.concat([new] * 7)  # over 1,000 rows: categories coded by pandas, not a dict
+    assert np.array_equal(net.encode(big)[0], np.tile(net.encode(new)[0], (7, 1)))
+    assert np.allclose(ours.proba, theirs.numpy(), atol=1e-5)
+    assert np.allclose(ours.proba[5], one.numpy(), atol=1e-5)
+    assert list(ours.classes) == list(learn.dls.vocab)
+    assert torch.is_grad_enabled()  # inference_mode is scoped to the call
 
 
 def test_fastai_lr_auto_records_the_suggestion() -> None:
     run = _iris_run(lr="auto", epochs=2)
     assert run.model.info["lr"] == run.model.info["lr_find"] > 0
+    assert not Path("models").exists()  # lr_find's scratch copy of the weights went to a temporary folder
 
 
-def test_fastai_regression() -> None:
-    run = kampai.train(task="regression", framework="fastai", data="sklearn:diabetes", params={"epochs": 15},
-                       output={"runs_dir": "runs"}, verbose=False)
+def test_fastai_regression_with_set_column_roles() -> None:
+    run = kampai.train(task="regression", framework="fastai", data="sklearn:diabetes",
+                       params={"epochs": 15, "cat_names": ["sex"]}, output={"runs_dir": "runs"}, verbose=False)
     assert run.metrics["r2"] > 0.2
+    state = run.model.state
+    assert state["cat_names"] == ["sex"] and "sex" not in state["cont_names"] and len(state["cont_names"]) == 9
+    assert len(state["classes"]["sex"]) == 3  # #na# + the two values, embedded
+    code, _out, err = invoke("train", "--task", "regression", "--framework", "fastai", "--data", "sklearn:diabetes",
+                            "model.params.cat_names=[gender]", "--runs-dir", "r2")
+    assert code == 2 and "gender" in err and not list(Path("r2").iterdir())  # nothing written
 
 
 _FRESH = textwrap.dedent("""
@@ -249,6 +334,56 @@ def test_fastai_vision_local_weights_fine_tune(tmp_path: Path) -> None:
     assert code == 2 and "does not exist" in err
 
 
+def test_fastai_vision_weights_name_is_checked_before_training(tmp_path: Path) -> None:
+    folder = _digit_folder(tmp_path / "imgs", per_class=5)
+    code, _out, err = invoke("train", "--task", "image-classification", "--framework", "fastai", "--data",
+                            str(folder), "model.params.weights=IMAGENET_NOPE", "--runs-dir", "runs")
+    assert code == 2 and "IMAGENET1K_V1" in err and "Traceback" not in err
+    assert not Path("runs").exists() or not list(Path("runs").iterdir())  # nothing written
+
+
+@pytest.mark.slow
+def test_fastai_vision_mixed_sizes_and_channels(tmp_path: Path) -> None:
+    """Grey, RGB and RGBA images of different sizes in one folder train and predict."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "imgs"
+    for label, modes in (("a", ("L", "RGB", "RGBA")), ("b", ("RGBA", "L", "RGB"))):
+        (root / label).mkdir(parents=True)
+        for i in range(6):
+            mode = modes[i % 3]
+            size = (8 + 5 * i, 20 - i)
+            pixels = rng.integers(0, 255 if label == "a" else 80, size=(size[1], size[0], len(mode)), dtype=np.uint8)
+            Image.fromarray(pixels[:, :, 0] if mode == "L" else pixels, mode=mode).save(root / label / f"{i}.png")
+    run = kampai.train(task="image-classification", framework="fastai", data=str(root),
+                       params={**TINY_VISION, "epochs": 1, "valid_frac": 0.2}, output={"runs_dir": "runs"},
+                       verbose=False)
+    out = run.predict(str(root / "a"))
+    assert len(out) == 6 and np.allclose(out[["proba_a", "proba_b"]].sum(axis=1), 1)
+    # kampai's direct batched predict gives the probabilities of fast.ai's own test_dl + get_preds
+    from fastai.vision.all import (
+        CategoryBlock,
+        ColReader,
+        CrossEntropyLossFlat,
+        DataBlock,
+        ImageBlock,
+        IndexSplitter,
+        Learner,
+        Resize,
+        ResizeMethod,
+    )
+
+    size = TINY_VISION["size"]
+    block = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=ColReader("image"), get_y=ColReader("label"),
+                      splitter=IndexSplitter([]), item_tfms=Resize(size, method=ResizeMethod.Squish))
+    table = out[["image"]].assign(label="a")
+    learn = Learner(block.dataloaders(table, bs=4, num_workers=0), run.model.module, loss_func=CrossEntropyLossFlat())
+    with learn.no_bar(), learn.no_logging():
+        theirs, _ = learn.get_preds(dl=learn.dls.test_dl(table))
+    assert np.allclose(out[["proba_a", "proba_b"]].to_numpy(), theirs.numpy(), atol=1e-5)
+
+
 def test_fastai_tune_prunes_per_epoch() -> None:
     code, out, err = invoke("tune", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
                             "model.params.epochs=3", "--trials", "3", "--runs-dir", "runs")
@@ -276,6 +411,14 @@ NET = textwrap.dedent("""
         def forward(self, X):
             return self.body(X)
 
+    class NeedsDepth(nn.Module):
+        def __init__(self, in_features, out_features, depth):
+            super().__init__()
+            self.body = nn.Linear(in_features, out_features)
+
+        def forward(self, X):
+            return self.body(X)
+
     class NotAModule:
         pass
 """)
@@ -284,6 +427,7 @@ NET = textwrap.dedent("""
 @pytest.fixture
 def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     (tmp_path / "usernets_kampai.py").write_text(NET)
+    (tmp_path / "usernets_kampai_broken.py").write_text("from torch import nn\nthis is not python\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return "usernets_kampai"
@@ -311,6 +455,14 @@ def test_torch_bad_modules(user_module: str) -> None:
         assert code == 2 and message in err, (model, err)
     code, _out, err = invoke(*base, "--model", f"{user_module}:Net", "model.params.widht=3")
     assert code == 2 and "width" in err and not list(Path("runs").glob("*/meta.json"))
+    for params, message in [(["model.params.width=abc"], "Cannot create"), ([], "depth")]:
+        model = f"{user_module}:Net" if params else f"{user_module}:NeedsDepth"
+        code, _out, err = invoke(*base, "--model", model, *params)
+        assert code == 2 and message in err and "Traceback" not in err, err
+        assert [line for line in err.splitlines() if line.startswith("Error")] == [err.strip().splitlines()[-1]]
+    code, _out, err = invoke(*base, "--model", f"{user_module}_broken:Net")
+    assert code == 2 and "Cannot import" in err and "Traceback" not in err
+    assert not Path("runs").exists() or not list(Path("runs").iterdir())
 
 
 def test_torch_regression_and_device() -> None:

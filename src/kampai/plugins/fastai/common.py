@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import ConfigError, RunError, did_you_mean, file_sha256
+from kampai.plugin import ConfigError, did_you_mean, file_sha256
 
 WEIGHTS = "model.pt"
 CONFIG = "model.json"
@@ -79,21 +79,10 @@ def save_state(path: Path, module: Any, config: dict[str, Any]) -> None:
 
 
 def load_state(path: Path) -> tuple[dict[str, Any], Any]:
-    import torch
+    """The config and the hash-checked ``state_dict`` (``weights_only=True``) of a saved model."""
+    from kampai.plugin import load_weights
 
-    try:
-        config = json.loads((path / CONFIG).read_text())
-    except (OSError, ValueError):
-        raise RunError(f"Model config '{path / CONFIG}' is missing or corrupt.") from None
-    file = path / WEIGHTS
-    if not file.exists() or file_sha256(file) != config.get("sha256"):
-        raise RunError(f"Model weights '{file}' are missing or do not match their recorded hash: refusing "
-                       "to load them.")
-    try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise RunError(f"Cannot load '{file}': {exc}") from None
-    return config, state
+    return load_weights(path, WEIGHTS, CONFIG)
 
 
 def _plain(value: Any) -> Any:

@@ -43,10 +43,12 @@ class FastaiFramework(Framework):
         estimator = str(model_cfg["estimator"])
         device = common.resolve_device(ctx.device)
         if task.name == "image-classification":
-            from kampai.plugins.fastai.vision import PARAMS, VisionNet, architecture
+            from kampai.plugins.fastai.vision import PARAMS, VisionNet, architecture, hub_weights
 
             architecture(estimator)
             settings = common.check_params(model_cfg.get("params"), PARAMS, f"fast.ai vision '{estimator}'")
+            if settings["weights"] and not Path(str(settings["weights"])).is_file():
+                hub_weights(estimator, str(settings["weights"]))  # before any data is read: fail early
             return VisionNet(arch=estimator, settings=settings, device=device, seed=ctx.seed)
         from kampai.plugins.fastai.tabular import PARAMS, TabularNet
 

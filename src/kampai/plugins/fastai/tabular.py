@@ -46,7 +46,7 @@ class TabularNet:
     module: Any = None
     state: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
-    processed: Any = field(default=None, repr=False)
+    _tables: Any = field(default=None, repr=False, compare=False)  # encode's vectors, from state
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any, report: Any = None) -> TabularNet:
@@ -66,11 +66,7 @@ class TabularNet:
 
         s = self.settings
         cat_names, cont_names = self._columns(X)
-        frame = X[cat_names + cont_names].copy()
-        for c in cat_names:
-            frame[c] = _as_cats(frame[c])
-        for c in cont_names:
-            frame[c] = frame[c].astype("float32")
+        frame = self.fastai_frame(X, cat_names, cont_names)
         target = "__target__"
         frame[target] = y.to_numpy() if self.kind == "regression" else y.astype(str).to_numpy()
         if self.kind == "regression":
@@ -108,11 +104,15 @@ class TabularNet:
             if learn.cbs.filter(lambda cb: type(cb).__name__ == "ProgressCallback") else None
         lr = s["lr"]
         if lr == "auto":
-            with learn.no_logging(), learn.no_bar():
+            import tempfile
+
+            # lr_find saves and reloads the weights under learn.path/models: not in the user's folder
+            with tempfile.TemporaryDirectory() as scratch, learn.no_logging(), learn.no_bar():
+                where, learn.path = learn.path, Path(scratch)
                 lr = float(learn.lr_find(show_plot=False).valley)
+                learn.path = where
             self.info["lr_find"] = lr
         self._record(learn, to, cat_names, cont_names, classes, layers, config, y_range)
-        self.processed = to  # fast.ai's own processing of the training rows (not saved; tests compare)
         self.module = learn.model
         keep = common.best_epoch_callback(int(s["patience"]) if n_valid and s["patience"] else None,
                                           report, report)
@@ -124,6 +124,17 @@ class TabularNet:
                          batch_size=bs, layers=list(layers))
         self.module = learn.model.eval()
         return self
+
+    @staticmethod
+    def fastai_frame(X: Any, cat_names: list[str], cont_names: list[str]) -> Any:
+        """The table fast.ai's ``TabularPandas`` gets: categories as strings (missing stays
+        NaN), numbers as float32."""
+        frame = X[cat_names + cont_names].copy()
+        for c in cat_names:
+            frame[c] = _as_cats(frame[c])
+        for c in cont_names:
+            frame[c] = frame[c].astype("float32")
+        return frame
 
     def _columns(self, X: Any) -> tuple[list[str], list[str]]:
         import pandas as pd
@@ -163,33 +174,54 @@ class TabularNet:
         }
 
     # ------------------------------------------------------------------ predict
+    def _lookup(self) -> dict[str, Any]:
+        """The fitted preprocessing state as numpy vectors and dicts (built once per model)."""
+        import numpy as np
+
+        if self._tables is None:
+            st = self.state
+            conts, na = st["cont_names"], st["na_dict"]
+            means = np.asarray([st["means"].get(c, 0.0) for c in conts], dtype="float32")
+            stds = np.asarray([st["stds"].get(c, 1.0) for c in conts], dtype="float32")
+            # NaN in a column that had none in training: its mean (fast.ai has no rule for it)
+            fill = np.asarray([na.get(c, st["means"].get(c, 0.0)) for c in conts], dtype="float32")
+            na_names = {f"{c}_na": i for i, c in enumerate(conts) if c in na}
+            codes = {c: {v: i for i, v in enumerate(st["classes"][c]) if i} for c in st["model_cats"]}
+            self._tables = {"means": means, "stds": stds, "fill": fill, "na_names": na_names, "codes": codes}
+        return self._tables
+
     def encode(self, X: Any) -> tuple[Any, Any]:
-        """The network's (categorical codes, normalised continuous) inputs for ``X``."""
+        """The network's (categorical codes, normalised continuous) inputs for ``X``: fast.ai's
+        Categorify/FillMissing/Normalize replayed from the saved state, vectorised."""
         import numpy as np
         import pandas as pd
 
         st = self.state
-        frame = X.copy()
-        missing = [c for c in st["cat_names"] + st["cont_names"] if c not in frame.columns]
+        missing = [c for c in st["cat_names"] + st["cont_names"] if c not in X.columns]
         if missing:
             raise DataError(f"The data lacks the model's input column(s): {', '.join(missing[:10])}.")
-        cats, conts = [], []
-        for c in st["cont_names"]:
-            values = pd.to_numeric(frame[c], errors="coerce").astype("float32")
-            if c in st["na_dict"]:
-                frame[f"{c}_na"] = values.isna()
-                values = values.fillna(st["na_dict"][c])
-            values = values.fillna(st["means"].get(c, 0.0))  # NaN unseen in training: the mean
-            conts.append(((values - st["means"].get(c, 0.0)) / st["stds"].get(c, 1.0)).to_numpy("float32"))
-        for c in st["model_cats"]:
-            column = _as_cats(frame[c])  # classes are kept as strings ('False'/'True' for _na columns)
-            categories = st["classes"][c][1:]
-            codes = pd.Categorical(column, categories=categories).codes.astype("int64") + 1
-            cats.append(codes)
-        n = len(frame)
-        cat_array = np.stack(cats, axis=1) if cats else np.zeros((n, 0), dtype="int64")
-        cont_array = np.stack(conts, axis=1) if conts else np.zeros((n, 0), dtype="float32")
-        return cat_array, cont_array
+        t = self._lookup()
+        n = len(X)
+        block = X[st["cont_names"]]
+        if not all(pd.api.types.is_numeric_dtype(d) for d in block.dtypes):
+            block = block.apply(pd.to_numeric, errors="coerce")
+        values = block.to_numpy(dtype="float32", na_value=np.nan) if len(st["cont_names"]) else \
+            np.zeros((n, 0), dtype="float32")
+        nan = np.isnan(values)
+        values = (np.where(nan, t["fill"], values) - t["means"]) / t["stds"]
+        cat_cols = [c for c in st["model_cats"] if c not in t["na_names"]]
+        strings = X[cat_cols].astype(str).where(X[cat_cols].notna()) if cat_cols else None
+        cats = np.zeros((n, len(st["model_cats"])), dtype="int64")
+        for j, c in enumerate(st["model_cats"]):
+            lookup = t["codes"][c]
+            if c in t["na_names"]:  # FillMissing's <col>_na: 'False'/'True' as Categorify saw them
+                flags = nan[:, t["na_names"][c]]
+                cats[:, j] = np.where(flags, lookup.get("True", 0), lookup.get("False", 0))
+            elif n > 1000:  # unknown or missing -> 0, fast.ai's #na#
+                cats[:, j] = pd.Categorical(strings[c], categories=st["classes"][c][1:]).codes.astype("int64") + 1
+            else:
+                cats[:, j] = [lookup.get(v, 0) for v in strings[c].tolist()]
+        return cats, np.ascontiguousarray(values, dtype="float32")
 
     def forward(self, X: Any, batch: int = 4096) -> Any:
         import numpy as np

@@ -2,9 +2,11 @@
 
 The architecture is a torchvision model by name (``resnet18``, the default; any name in
 ``torchvision.models``), built with random weights (no download).  ``model.params.weights``
-names a local torchvision ``state_dict`` file (e.g. ``resnet18-f37072fd.pth``): its body
-weights are loaded, inputs are normalised with ImageNet statistics, and training is
-``fine_tune`` (frozen body for ``freeze_epochs``, then all layers).  Without weights it is
+names a local torchvision ``state_dict`` file (e.g. ``resnet18-f37072fd.pth``) or, online,
+a torchvision weights name (``DEFAULT``, ``IMAGENET1K_V1``: downloaded once into torch's
+hub cache, hash-checked, loaded with ``weights_only=True``): its body weights are loaded,
+inputs are normalised with ImageNet statistics, and training is ``fine_tune`` (frozen body
+for ``freeze_epochs``, then all layers).  Without weights it is
 ``fit_one_cycle`` from scratch.  Images are squished to ``size`` x ``size`` RGB (grey,
 RGBA and mixed sizes all work); ``augment: true`` adds fast.ai's ``aug_transforms``.
 """
@@ -34,6 +36,39 @@ def architecture(name: str) -> Any:
 
         raise ConfigError(f"Unknown torchvision architecture '{name}'.{did_you_mean(name, tvm.list_models())}")
     return fn
+
+
+def hub_weights(arch: str, name: str) -> Path:
+    """The file of torchvision's pretrained weights ``name`` (``DEFAULT``, ``IMAGENET1K_V1``
+    ...) for ``arch``: from torch's hub cache, downloaded there (hash-checked) when missing."""
+    import re
+
+    import torchvision.models as tvm
+    from torch.hub import download_url_to_file, get_dir
+
+    try:
+        enum = tvm.get_model_weights(arch)
+        names = ["DEFAULT", *(w.name for w in enum)]
+    except (ValueError, KeyError):
+        enum, names = None, []
+    if enum is None or name not in names:
+        if Path(name).suffix or "/" in name or "\\" in name:
+            raise ConfigError(f"model.params.weights: '{name}' does not exist.")
+        known = f" (torchvision's names for {arch}: {', '.join(names)})" if names else ""
+        raise ConfigError(f"model.params.weights={name!r} is neither a state_dict file nor a torchvision "
+                          f"weights name{known}.")
+    weights = enum[name]
+    target = Path(get_dir()) / "checkpoints" / Path(weights.url).name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        found = re.search(r"-([a-f0-9]+)\.", target.name)
+        try:
+            download_url_to_file(weights.url, str(target), hash_prefix=found.group(1) if found else None,
+                                 progress=False)
+        except Exception as exc:
+            raise ConfigError(f"Cannot download the {arch} weights {name} ({weights.url}): {exc}. Offline, "
+                              "give model.params.weights a local state_dict file.") from None
+    return target
 
 
 @dataclass
@@ -87,7 +122,7 @@ class VisionNet:
         learn = vision_learner(dls, architecture(self.arch), pretrained=False, normalize=False, ps=float(s["ps"]),
                                wd=s["wd"])
         if s["weights"]:
-            self._load_body(learn, Path(str(s["weights"])))
+            self._load_body(learn, str(s["weights"]))
         amp = s["amp"]
         if amp is True or (amp == "auto" and self.device.startswith("cuda")):
             learn = learn.to_fp16() if not torch.cuda.is_bf16_supported() else learn.to_bf16()
@@ -105,11 +140,12 @@ class VisionNet:
         self.module = learn.model.float().eval()
         return self
 
-    def _load_body(self, learn: Any, file: Path) -> None:
+    def _load_body(self, learn: Any, spec: str) -> None:
         import torch
 
+        file = Path(spec)
         if not file.is_file():
-            raise ConfigError(f"model.params.weights: '{file}' does not exist.")
+            file = hub_weights(self.arch, spec)
         net = architecture(self.arch)(weights=None)
         try:
             net.load_state_dict(torch.load(file, map_location="cpu", weights_only=True))

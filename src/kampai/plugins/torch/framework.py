@@ -34,6 +34,7 @@ from kampai.plugin import (
     did_you_mean,
     file_sha256,
     import_object,
+    torch_device,
 )
 
 TRAIN: dict[str, Any] = {"epochs": 20, "lr": 1e-2, "batch_size": 128, "optimizer": "AdamW", "weight_decay": 0.0,
@@ -85,7 +86,10 @@ class Prep:
             raise DataError(f"The data lacks the model's input column(s): {', '.join(missing[:10])}.")
         parts = []
         if self.num:
-            values = X[self.num].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+            block = X[self.num]
+            if not all(pd.api.types.is_numeric_dtype(d) for d in block.dtypes):
+                block = block.apply(pd.to_numeric, errors="coerce")
+            values = block.to_numpy(dtype=float, na_value=np.nan)
             values = np.where(np.isnan(values), self.medians, values)
             parts.append((values - self.means) / self.scales)
         for c in self.cat:
@@ -256,11 +260,7 @@ class TorchFramework(Framework):
                 raise ConfigError(f"Unknown parameter 'model.params.{key}' for '{path}'."
                                   f"{did_you_mean(key, [*TRAIN, *(accepted - {'*'})])} Training settings: "
                                   f"{', '.join(TRAIN)}; constructor: {', '.join(sorted(accepted - {'*'}))}.")
-        device = str(ctx.device or "auto").lower()
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        elif device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError("device=cuda but torch sees no CUDA device; use --device cpu or auto.")
+        device = torch_device(ctx.device)
         return TorchModel(kind=task.name, module_path=path, module_kwargs=module_kwargs, train=train,
                           passthrough=passthrough, device=device, seed=ctx.seed)
 
@@ -297,18 +297,12 @@ class TorchFramework(Framework):
         (path / CONFIG).write_text(json.dumps(config, indent=2, default=str))
 
     def load(self, path: Path) -> TorchModel:
-        from safetensors.torch import load_file
+        from kampai.plugin import load_weights
 
-        try:
-            config = json.loads((path / CONFIG).read_text())
-        except (OSError, ValueError):
-            raise RunError(f"Model config '{path / CONFIG}' is missing or corrupt.") from None
-        file = path / WEIGHTS
-        if not file.exists() or file_sha256(file) != config.get("sha256"):
-            raise RunError(f"Model weights '{file}' are missing or do not match their recorded hash.")
+        config, state = load_weights(path, WEIGHTS, CONFIG)
         try:
             module = import_object(config["module"])(**config["module_kwargs"])
-            module.load_state_dict(load_file(file))
+            module.load_state_dict(state)
         except Exception as exc:
             raise RunError(f"Cannot rebuild the torch module '{config.get('module')}': {exc}") from None
         return TorchModel(kind=config["kind"], module_path=config["module"], module_kwargs=config["module_kwargs"],
