@@ -43,3 +43,10 @@ def kampai_resolve_metric(name: str, task: str) -> Any:
     from kampai.plugins.sklearn.scorers import scorer_metric
 
     return scorer_metric(name, task)
+
+
+@hookimpl
+def kampai_register_serializers(registry: Any) -> None:
+    from kampai.plugins.sklearn.skops_format import SERIALIZER
+
+    registry.add(SERIALIZER)
