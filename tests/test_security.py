@@ -171,7 +171,6 @@ def test_skops_serializer_round_trips_and_refuses_types_not_recorded_at_save(tmp
     info = json.loads((model_dir / "model.json").read_text())
     assert info["format"] == "skops" and "sklearn.tree._tree.Tree" in info["trusted"]
     fresh = kampai.load_run(run.run_dir)
-    frame = run.predict(None) if False else None  # noqa: F841  (predict below on real rows)
     from sklearn.datasets import load_iris
 
     X = load_iris(as_frame=True).data.head(10)

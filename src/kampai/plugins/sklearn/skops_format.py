@@ -32,8 +32,8 @@ def check() -> None:
 
 
 def save(model: Any, path: Path) -> None:
-    import skops.io as sio
     import sklearn
+    import skops.io as sio
 
     file = Path(path) / MODEL_FILE
     sio.dump(model, file)
