@@ -347,3 +347,22 @@ def test_trials_score_only_the_objective_unless_asked(iris_yaml: Path) -> None:
     assert {"metric:f1_macro", "metric:accuracy"} <= set(full.trials.columns)
     with pytest.raises(KampaiError, match=r"Unknown tune\.trial_metrics 'some'"):
         _tune(iris_yaml, trials=2, study="bad", overrides=["tune.trial_metrics=some"])
+
+
+def test_runner_cache_info_clear_and_the_size_cap(iris_yaml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kampai.core.tuning.fold_cache import entries, folder_size
+
+    _tune(iris_yaml, trials=3, study="cached", sampler="random")
+    folder = Path(".kampai/cache/tune")
+    count, size = folder_size(folder)
+    assert count >= 3 and size > 0  # 3 folds
+    code, out, _ = _cli("cache", "info", "--json", capsys=capsys)
+    tune_row = next(r for r in json.loads(out) if r["cache"] == "tune")
+    assert code == 0 and tune_row["entries"] == count and tune_row["bytes"] >= size
+    code, _, err = _cli("cache", "clear", "tune", capsys=capsys)
+    assert code == 0 and "Cleared the tune cache" in err and not folder.exists()
+    # a cap smaller than one entry: the folder never holds more than the cap
+    _tune(iris_yaml, trials=3, study="capped", sampler="random", overrides=["tune.cache_max_mb=0.0001"])
+    assert entries(folder) == [] or folder_size(folder)[1] <= 0.0001 * 1024 * 1024 + 4096
+    code, _, err = _cli("cache", "clear", "everything", capsys=capsys)
+    assert code == 2 and "Unknown cache 'everything'" in err

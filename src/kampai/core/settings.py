@@ -39,7 +39,8 @@ CORE_TYPES: dict[str, tuple[Any, float | None]] = {
     "name": ((str, int), None), "metrics": (list, None), "data.features": (list, None),
     "data.target": ((str, list, int), None), "data.group": ((str, int), None), "data.time": ((str, int), None),
     "split.method": (str, None), "split.refit": (bool, None), "tune.refit": (bool, None),
-    "tune.cache_dir": (str, None), "tune.output_dir": (str, None),
+    "tune.cache_dir": (str, None), "tune.output_dir": (str, None), "tune.cache_max_mb": ((int, float), 0),
+    "tune.trial_metrics": (str, None), "model.include": (list, None),
 }
 
 

@@ -18,17 +18,54 @@ Workers on other machines share the key through ``$KAMPAI_SECRET_KEY``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+#: the default cap of the cache folder (``tune.cache_max_mb``)
+DEFAULT_MAX_MB = 2048
+
+
+def entries(root: Path) -> list[Path]:
+    """The entry files of a cache folder (each with its ``.sig`` beside it)."""
+    return sorted(Path(root).glob("*/*.joblib")) if Path(root).is_dir() else []
+
+
+def folder_size(root: Path) -> tuple[int, int]:
+    """``(entries, bytes)`` of a cache folder (signatures and locks included in the bytes)."""
+    root = Path(root)
+    if not root.is_dir():
+        return 0, 0
+    total = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+    return len(entries(root)), total
+
+
+def trim(root: Path, max_bytes: int) -> int:
+    """Delete the least recently used entries until the folder holds at most ``max_bytes``;
+    returns how many were deleted.  An entry's access time is refreshed on every hit, so
+    what the current studies use stays."""
+    files = entries(root)
+    sizes = {f: f.stat().st_size for f in files}
+    total = sum(sizes.values())
+    removed = 0
+    for file in sorted(files, key=lambda f: f.stat().st_mtime):  # oldest use first
+        if total <= max_bytes:
+            break
+        for part in (file, file.with_suffix(".sig"), file.with_suffix(".lock")):
+            part.unlink(missing_ok=True)
+        total -= sizes[file]
+        removed += 1
+    return removed
+
 
 class PreprocessCache:
-    def __init__(self, root: Path | None, max_items: int = 32) -> None:
+    def __init__(self, root: Path | None, max_items: int = 32, max_mb: float | None = DEFAULT_MAX_MB) -> None:
         self.root = Path(root) if root else None
         self.max_items = max_items
+        self.max_bytes = None if max_mb is None else int(float(max_mb) * 1024 * 1024)
         self._memory: OrderedDict[str, Any] = OrderedDict()
         self.stats = {"memory_hits": 0, "disk_hits": 0, "computed": 0}
 
@@ -66,6 +103,7 @@ class PreprocessCache:
         value = self._load(file)
         if value is not None:
             self.stats["disk_hits"] += 1
+            _touch(file)
             return self._remember(key, value)
         fd = os.open(folder / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
         try:
@@ -84,6 +122,8 @@ class PreprocessCache:
                 signature = file.with_suffix(".sig")
                 signature.write_text(signing.sign_file(tmp))  # before the entry appears
                 os.replace(tmp, file)
+                if self.max_bytes is not None:
+                    trim(self.root, self.max_bytes)
             except OSError:
                 tmp.unlink(missing_ok=True)  # a full or read-only disk only costs speed
             return self._remember(key, value)
@@ -113,3 +153,9 @@ class PreprocessCache:
             return joblib.load(file)
         except Exception:  # a truncated file from a killed worker: recompute it
             return None
+
+
+def _touch(file: Path) -> None:
+    """Mark an entry used now (the size cap removes the least recently used first)."""
+    with contextlib.suppress(OSError):
+        os.utime(file)

@@ -96,7 +96,8 @@ class Evaluator:
                       for i, (tr, te) in enumerate(plan.folds)]
         self.cache = None
         if plan.cache and "cached_preprocessing" in self.framework.capabilities:
-            self.cache = PreprocessCache(Path(plan.cache_dir) if plan.cache_dir else None)
+            self.cache = PreprocessCache(Path(plan.cache_dir) if plan.cache_dir else None,
+                                         max_mb=plan.cfg["tune"].get("cache_max_mb"))
         self.ctx = RunContext(config=cfg, run_id=plan.study_name, run_dir=Path(plan.output_dir),
                               task=self.task, framework=self.framework, quiet=True)
         self.prune = plan.pruner != "none"

@@ -1,0 +1,83 @@
+"""``runner cache info|clear``: what kampai keeps on disk to go faster, and how to drop it.
+
+Two caches, both safe to delete at any time (everything in them is recomputed):
+
+* the tuning fold cache (``tune.cache_dir``, default ``.kampai/cache/tune`` under the
+  current folder): fitted preprocessing per fold, signed entries, capped by
+  ``tune.cache_max_mb`` (least recently used first);
+* the user cache (``$KAMPAI_CACHE_DIR``, else ``~/.cache/kampai``): estimator indexes,
+  empty MLflow and Optuna stores to copy, downloaded models.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+
+from kampai.core.cli import options as o
+
+cache_app = typer.Typer(help="See or clear kampai's caches (tuning folds, indexes, templates).",
+                        no_args_is_help=True)
+
+TuneDir = typer.Option(None, "--tune-dir", help="The tuning fold cache (default: tune.cache_dir, else "
+                       ".kampai/cache/tune).")
+
+
+def _folders(tune_dir: str | None) -> dict[str, Path]:
+    from kampai.core.diskcache import cache_dir
+
+    return {"tune": Path(tune_dir or Path(".kampai") / "cache" / "tune"), "user": cache_dir()}
+
+
+def _size(folder: Path) -> tuple[int, int]:
+    if not folder.is_dir():
+        return 0, 0
+    files = [f for f in folder.rglob("*") if f.is_file()]
+    return len(files), sum(f.stat().st_size for f in files)
+
+
+@cache_app.command("info")
+def info(tune_dir: str = TuneDir, json_out: bool = o.Json) -> None:
+    """Where each cache is, how many files and how much space it holds."""
+    from kampai.core.console import dumps, human_size, print_table
+    from kampai.core.tuning.fold_cache import DEFAULT_MAX_MB, entries
+
+    rows = []
+    for name, folder in _folders(tune_dir).items():
+        files, size = _size(folder)
+        row = {"cache": name, "path": str(folder.resolve()), "exists": folder.is_dir(), "files": files,
+               "bytes": size}
+        if name == "tune":
+            row.update(entries=len(entries(folder)), cap_bytes=DEFAULT_MAX_MB * 1024 * 1024)
+        rows.append(row)
+    if json_out:
+        typer.echo(dumps(rows))
+        return
+    print_table("Caches", ["cache", "path", "files", "size", "cap"],
+                [[r["cache"], r["path"], r["files"], human_size(r["bytes"]),
+                  human_size(r["cap_bytes"]) + " (tune.cache_max_mb)" if "cap_bytes" in r else ""] for r in rows])
+
+
+@cache_app.command("clear")
+def clear(which: str = typer.Argument("tune", help="tune (the fold cache), user (~/.cache/kampai) or all."),
+          tune_dir: str = TuneDir) -> None:
+    """Delete a cache (everything in it is recomputed when needed)."""
+    from kampai.core.console import human_size
+    from kampai.core.errors import unknown
+
+    folders = _folders(tune_dir)
+    if which not in (*folders, "all"):
+        raise unknown("cache", which, [*folders, "all"])
+    for name, folder in folders.items():
+        if which not in (name, "all"):
+            continue
+        files, size = _size(folder)
+        if folder.is_dir():
+            shutil.rmtree(folder)
+        typer.echo(f"Cleared the {name} cache {folder}: {files} files, {human_size(size)}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cache_app, name="cache")
