@@ -75,6 +75,19 @@ def test_example_plugin_from_its_own_distribution_is_discovered_and_trains() -> 
     assert "kampai-hello" in table.stdout
 
 
+def test_the_example_plugin_trains_on_categorical_data(tmp_path: Path) -> None:
+    """Penguins: text columns (island, sex) and gaps; NearestCentroid uses the numeric ones."""
+    penguins = pytest.importorskip("palmerpenguins").load_penguins()
+    penguins.to_csv(tmp_path / "penguins.csv", index=False)
+    result = invoke("train", "--task", "classification", "--framework", "hello", "--data",
+                    str(tmp_path / "penguins.csv"), "--target", "species", "--json")
+    assert result.code == 0, result.stderr
+    run = kampai.load_run(result.json()["run_dir"])
+    assert run.model.ignored_ == ["island", "sex"] and "bill_length_mm" in run.model.columns_
+    assert result.json()["metrics"]["accuracy"] > 0.6
+    assert len(run.predict(penguins.head(5))) == 5
+
+
 def test_broken_plugins_are_listed_while_the_rest_works(tmp_path: Path) -> None:
     site = write_distribution(tmp_path / "site", "kampai-broken",
                               {"broken": "kampai_broken", "half": "kampai_half"},
