@@ -178,6 +178,10 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
 
 def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -> tuple[dict[str, Any], Any]:
     cfg, task, framework = ctx.config, ctx.task, ctx.framework
+    with report.step("libraries") as note:
+        # imported before the clocks of the steps that first use them (the split step's
+        # time was mostly scikit-learn's import)
+        note["text"] = ", ".join(_import_libraries(framework))
     with report.step("data loaded") as note:
         frame = data_mod.load(cfg["data"], frame)
         fingerprint = data_mod.fingerprint(frame)
@@ -358,6 +362,20 @@ def check_serializer(cfg: dict[str, Any], framework: Framework) -> None:
         )
     if serializer.check is not None:
         serializer.check()
+
+
+def _import_libraries(framework: Framework) -> list[str]:
+    """Import what the run will use: the framework's ``requires`` and the splitters' library."""
+    import importlib
+
+    done = []
+    for module in (*framework.requires, "pandas", "sklearn.model_selection"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            continue  # the step that needs it says so
+        done.append(module)
+    return done
 
 
 def check_estimator(name: str, framework: Framework) -> None:
