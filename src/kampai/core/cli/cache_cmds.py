@@ -11,7 +11,6 @@ Two caches, both safe to delete at any time (everything in them is recomputed):
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import typer
@@ -75,6 +74,8 @@ def clear(which: str = typer.Argument("tune", help="tune (the fold cache), user 
             continue
         files, size = _size(folder)
         if folder.is_dir():
+            import shutil
+
             shutil.rmtree(folder)
         typer.echo(f"Cleared the {name} cache {folder}: {files} files, {human_size(size)}", err=True)
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from kampai.plugin import hookimpl
 from kampai.plugins.darts import datasets
-from kampai.plugins.darts.framework import DartsFramework
 
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
+    from kampai.plugins.darts.framework import DartsFramework  # here: --help stays light
+
     registry.add(DartsFramework())
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from kampai.plugin import hookimpl
-from kampai.plugins.fastai.framework import FastaiFramework
 
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
     from kampai.plugin import registry_of
+    from kampai.plugins.fastai.framework import FastaiFramework  # here: --help stays light
 
     framework = FastaiFramework()
     known = registry_of("tasks")

@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from kampai.plugin import hookimpl
-from kampai.plugins.implicit.framework import ImplicitFramework
 
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
+    from kampai.plugins.implicit.framework import ImplicitFramework  # here: --help stays light
+
     registry.add(ImplicitFramework())
 
 

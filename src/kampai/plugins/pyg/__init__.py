@@ -10,7 +10,6 @@ import warnings
 from typing import Any
 
 from kampai.plugin import hookimpl
-from kampai.plugins.pyg.framework import PyGFramework
 
 # torch_geometric's own import scripts a module with torch.jit, which torch 2.14 deprecates:
 # not the user's concern (narrow filter, no import here)
@@ -19,6 +18,8 @@ warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
+    from kampai.plugins.pyg.framework import PyGFramework  # here: --help stays light
+
     registry.add(PyGFramework())
 
 

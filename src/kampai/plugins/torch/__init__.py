@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from kampai.plugin import hookimpl
-from kampai.plugins.torch.framework import TorchFramework
 
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
+    from kampai.plugins.torch.framework import TorchFramework  # here: --help stays light
+
     registry.add(TorchFramework())

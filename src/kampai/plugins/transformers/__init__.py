@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from kampai.plugin import hookimpl
-from kampai.plugins.transformers.framework import TransformersFramework
 
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
+    from kampai.plugins.transformers.framework import TransformersFramework  # here: --help stays light
+
     registry.add(TransformersFramework())
