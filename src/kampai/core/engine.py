@@ -170,7 +170,13 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
         hook.kampai_on_train_error(ctx=ctx, error=exc)
         raise
     ctx.run_dir = writer.final_dir
-    run = TrainedRun.of(open_run(writer.final_dir), model)
+    # the record from what is in memory (what was just written); only metrics.json is read
+    import json
+
+    record = Run(run_dir=writer.final_dir, config=json.loads(json.dumps(cfg, default=str)),
+                 metrics=json.loads((writer.final_dir / "metrics.json").read_text()),
+                 meta=json.loads(json.dumps(meta, default=str)))
+    run = TrainedRun.of(record, model)
     report.info(f"[bold]Run[/bold] {run.run_id} → {writer.final_dir}")
     hook.kampai_after_train(ctx=ctx, run=run)
     return run
