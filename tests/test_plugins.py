@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import os
 import subprocess
 import sys
@@ -235,3 +237,24 @@ def test_dash_p_does_not_leak_into_the_next_command_in_one_process() -> None:
     assert "hello" not in [f["name"] for f in blocked.json()]
     again = invoke("frameworks", "list", "--json")
     assert "hello" in [f["name"] for f in again.json()]
+
+
+def test_the_entry_point_index_is_remembered_until_something_is_installed(tmp_path: Path, monkeypatch) -> None:
+    """runner --help does not scan every dist-info folder each time; installing a distribution
+    (a new dist-info folder on sys.path) makes the next command scan again."""
+    from kampai.core import plugin_index
+
+    monkeypatch.setenv("KAMPAI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("KAMPAI_NO_PLUGIN_CACHE", raising=False)
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    first = plugin_index.entry_points("kampai")
+    assert {"sklearn", "tasks"} <= {ep.name for ep in first}
+    (cached,) = (tmp_path / "cache").glob("entry-points-*.json")
+    assert {item["name"] for item in json.loads(cached.read_text())} == {ep.name for ep in first}
+    # what is read back is what was scanned (no importlib.metadata needed on a hit)
+    assert plugin_index.entry_points("kampai") == first
+    write_distribution(site, "kampai-late", {"late": "kampai_late"}, {"kampai_late": ""})  # pip install
+    assert "late" in {ep.name for ep in plugin_index.entry_points("kampai")}
+    assert len(list((tmp_path / "cache").glob("entry-points-*.json"))) == 2

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -95,25 +94,22 @@ class Host:
     def load_entry_points(self) -> None:
         autoload = not os.environ.get("KAMPAI_DISABLE_PLUGIN_AUTOLOAD")
         allowed = _env_list("KAMPAI_PLUGINS")
-        found = metadata.entry_points(group=ENTRY_POINT_GROUP)
+        from kampai.core.plugin_index import entry_points
+
+        found = entry_points(ENTRY_POINT_GROUP)
 
         # kampai's own plugins first, its core ones (CORE_FIRST) before the others:
         # registration hooks run in registration order, so a third-party plugin cannot take
         # over a built-in name ('sklearn', 'classification'), and scikit-learn's estimator
         # index is searched before any other (resolving 'Ridge' never imports Darts).
         def order(ep: Any) -> tuple[bool, int]:
-            own = getattr(ep.dist, "name", None) == "kampai"
+            own = ep.distribution == "kampai"
             return (not own, CORE_FIRST.index(ep.name) if own and ep.name in CORE_FIRST else len(CORE_FIRST))
 
         for ep in sorted(found, key=order):
             if not autoload and ep.name not in allowed:
                 continue
-            dist = getattr(ep, "dist", None)
-            info = PluginInfo(
-                name=ep.name, module=ep.value,
-                distribution=dist.metadata["Name"] if dist else None,
-                version=dist.version if dist else None,
-            )
+            info = PluginInfo(name=ep.name, module=ep.value, distribution=ep.distribution, version=ep.version)
             self.infos[ep.name] = info
             if ep.name in self.blocked:
                 info.blocked = True

@@ -27,7 +27,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +124,8 @@ def dir_size(path: Path) -> int:
 
 
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    from importlib import metadata  # here, not at import: runner --help does not need it
+
     names = ("kampai", "scikit-learn", "pandas", "numpy", "pluggy", *extra)
     out = {"python": platform.python_version()}
     for name in names:

@@ -5,7 +5,6 @@ Registered by import path, so nothing is imported until a config uses one.
 
 from __future__ import annotations
 
-from importlib import metadata
 from importlib.util import find_spec
 from typing import Any
 
@@ -33,6 +32,8 @@ def _index(registry: Any) -> dict[str, list[Any]]:
 
 
 def load_all(registry: Any) -> None:
+    from importlib import metadata
+
     try:
         key = f"sklego-estimators-{metadata.version('scikit-lego')}"
     except metadata.PackageNotFoundError:  # find_spec was fooled (MLEM's import interceptor)
