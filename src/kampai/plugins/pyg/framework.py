@@ -3,7 +3,8 @@ or any ``torch.nn.Module`` taking ``(x, edge_index)`` by import path, for node a
 classification.
 
 Full-batch training for node classification (the whole graph each epoch; ``batch_size``
-switches to ``NeighborLoader`` mini-batches, which need pyg-lib or torch-sparse), mini-batches
+switches to neighbour-sampled mini-batches: PyG's ``NeighborLoader`` with pyg-lib or torch-sparse,
+else kampai's plain-torch sampler in PyG's ``NodeLoader``), mini-batches
 of whole graphs for graph classification.  Early stopping on a stratified validation part
 of the training labels keeps the best epoch.  Saved as a ``state_dict`` + JSON config (+ the
 training graph as ``.npz`` for node classification), loaded with ``weights_only=True``.
