@@ -168,6 +168,9 @@ def test_mini_batches_train_without_pyg_lib_and_say_what_would_speed_up(capsys) 
     again = kampai.train(data="networkx:karate", target="club",
                          params={"epochs": 40, "batch_size": 8, "num_neighbors": [5, -1]}, **NODE)
     assert again.metrics == run.metrics  # seeded sampling: reproducible on CPU
+    deeper = kampai.train(data="networkx:karate", target="club", params={"epochs": 2, "batch_size": 8,
+                                                                         "num_layers": 3}, **NODE)
+    assert deeper.model.train["num_neighbors"] == [10, 10, 10]  # the default fan-out follows the depth
 
 
 class TinyNet(torch.nn.Module):

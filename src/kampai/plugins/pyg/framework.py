@@ -210,6 +210,9 @@ class PyGFramework(Framework):
                 allowed = sorted(valid | set(TRAIN))
                 raise ConfigError(f"Unknown parameter 'model.params.{key}' for PyG model '{name}'."
                                   f"{did_you_mean(key, allowed)} Valid: {', '.join(allowed)}.")
+        layers = params.get("num_layers", NET["num_layers"])
+        if "num_neighbors" not in train and isinstance(layers, int) and layers > 0:
+            train["num_neighbors"] = [10] * layers  # the default fan-out follows the depth (tuning varies it)
         train = {**TRAIN, **train}
         if train["readout"] not in READOUTS:
             raise ConfigError(f"model.params.readout={train['readout']!r}: use one of {', '.join(READOUTS)}.")
@@ -228,7 +231,6 @@ class PyGFramework(Framework):
                                                                        for n in neighbors)):
                 raise ConfigError(f"model.params.num_neighbors={neighbors!r}: a list of positive ints (or -1 for "
                                   "all), one per layer.")
-            layers = int(params.get("num_layers", NET["num_layers"]))
             if len(neighbors) != layers:
                 raise ConfigError(f"model.params.num_neighbors has {len(neighbors)} entries but the model has "
                                   f"{layers} layers: give one per layer.")
