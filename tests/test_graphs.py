@@ -99,6 +99,8 @@ def test_python_api_save_load_same_probabilities_and_seeded() -> None:
     run = kampai.train(data=frame, target="club", params={"epochs": 60}, **NODE)
     again = kampai.train(data=frame, target="club", params={"epochs": 60}, **NODE)
     assert run.metrics == again.metrics  # seeded: reproducible on CPU
+    convs = [m for m in run.model.net.modules() if hasattr(m, "_cached_edge_index")]
+    assert convs and not any(c.cached or c._cached_edge_index is not None for c in convs)  # cache only while fitting
     fresh = run.predict(frame)
     loaded = load_run(run.run_dir).predict(frame)
     np.testing.assert_allclose(fresh.filter(like="proba_").to_numpy(), loaded.filter(like="proba_").to_numpy(),
