@@ -8,19 +8,29 @@ undirected edge index, the node features (karate: log degree + random-walk + Lap
 encodings with kampai's numpy functions; digits: standardised pixels), split the labelled
 nodes 80/20 stratified (same seed), train the same GCN (2 layers, 64 hidden, dropout 0.5,
 Adam lr 0.01, weight decay 5e-4) full-batch for the same epochs, score test accuracy and
-save the state_dict.  kampai also writes its run folder.  Runs alternate; medians of the
-wall times are compared (target: kampai / plain <= 1.10).  Memory: the process RSS at epoch
-1 and epoch 20 of kampai's fit on the digits graph (full batch; mini-batches need pyg-lib or
-torch-sparse, which this machine lacks).
+save the state_dict.  kampai also writes its run folder (5 metrics, predictions, config,
+manifest, signature).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/graphs.py [--repeats 3] [--epochs 100]
+Three sides, run in turn (interleaved), medians of wall and CPU seconds:
+``plain`` is the PyG tutorial loop; ``plain-tuned`` is that loop with the two settings
+kampai's loop uses (``GCN(cached=True)``: the normalised adjacency computed once, as PyG
+documents for transductive training; ``Adam(fused=True)``), so ``kampai / plain-tuned``
+is kampai's own overhead.  ``--cold`` also runs each side as a fresh process
+(``python -m kampai train ...`` vs this file's ``--plain-script``), imports included.
+Memory: a fresh process trains GCN on digits-knn in neighbour-sampled mini-batches
+(batch 256, fan-out [10, 10]) and prints its RSS and peak RSS at epoch 1 and epoch 20.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/graphs.py [--repeats 5] [--epochs 100] [--cold]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -58,8 +68,8 @@ def rss_mib() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def plain(nodes_csv: Path, edges_csv: Path, epochs: int, featureless: bool, out: Path) -> float:
-    """The plain PyG script: returns test accuracy."""
+def plain(nodes_csv: Path, edges_csv: Path, epochs: int, featureless: bool, out: Path, tuned: bool = False) -> float:
+    """The plain PyG script: returns test accuracy (``tuned``: cached GCN normalisation, fused Adam)."""
     import numpy as np
     import pandas as pd
     import torch
@@ -82,12 +92,12 @@ def plain(nodes_csv: Path, edges_csv: Path, epochs: int, featureless: bool, out:
         x = ((f - f.mean(0)) / np.where(std > 0, std, 1)).astype(np.float32)
     x = torch.as_tensor(x, dtype=torch.float32)
     classes = sorted(nodes["label"].unique())
-    y = torch.as_tensor(nodes["label"].map({c: i for i, c in enumerate(classes)}).to_numpy())
+    y = torch.as_tensor(nodes["label"].map({c: i for i, c in enumerate(classes)}).to_numpy().copy())
     train, test = next(StratifiedShuffleSplit(1, test_size=0.2, random_state=SEED).split(np.zeros(len(y)), y))
     train, test = torch.as_tensor(np.sort(train)), torch.as_tensor(np.sort(test))
     torch.manual_seed(SEED)
-    net = GCN(x.shape[1], 64, 2, out_channels=len(classes), dropout=0.5)
-    opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=5e-4)
+    net = GCN(x.shape[1], 64, 2, out_channels=len(classes), dropout=0.5, **({"cached": True} if tuned else {}))
+    opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=5e-4, **({"fused": True} if tuned else {}))
     torch.manual_seed(SEED)
     for _ in range(epochs):
         net.train()
@@ -114,34 +124,100 @@ def with_kampai(nodes_csv: Path, edges_csv: Path, epochs: int, runs: Path) -> tu
     return run.metrics["accuracy"], run.meta["fit_seconds"]
 
 
-def memory(nodes, edges) -> tuple[float, float]:
+def memory(epochs: int = 20) -> list[tuple[int, float, float]]:
+    """RSS and peak RSS (MiB) after each epoch of kampai's mini-batch fit on digits-knn."""
     from kampai.core.host import get_host  # the benchmark may look inside; plugins may not
     from kampai.plugin import BuildContext
     from kampai.plugins.pyg.framework import PyGFramework
     from kampai.tasks.graphs import NodeClassification, with_edges
 
+    nodes, edges = digits_graph()
     task = NodeClassification()
     data = task.prepare(with_edges(nodes, edges), {"target": "label"}, training=True)
     fw = PyGFramework()
-    model = fw.build(task, {"estimator": "GCN", "params": {"epochs": 20, "val_size": 0}}, data,
+    params = {"epochs": epochs, "val_size": 0, "batch_size": 256, "num_neighbors": [10, 10]}
+    model = fw.build(task, {"estimator": "GCN", "params": params}, data,
                      BuildContext(seed=SEED, device="cpu", resolve=get_host().estimators().resolve))
-    seen: dict[int, float] = {}
-    fw.fit_incremental(model, data, task, lambda step, m: seen.__setitem__(step, rss_mib()))
-    return seen[0], seen[19]
+    seen: list[tuple[int, float, float]] = []
+    fw.fit_incremental(model, data, task, lambda step, m: seen.append((step + 1, rss_mib(), peak_mib())))
+    return seen
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(fn) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def timed_process(cmd: list[str]) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), child_cpu()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - wall, child_cpu() - cpu
+
+
+SIDES = ("kampai", "plain", "plain-tuned")
+
+
+def table(title: str, rows: list, accuracy: bool) -> None:
+    print(title)
+    head = f"{'graph':<12}{'nodes':>6}{'edges':>7}"
+    for side in SIDES:
+        head += f"{side + ' wall':>18}{'cpu':>7}"
+    head += f"{'k/plain wall':>13}{'cpu':>6}{'k/tuned wall':>13}{'cpu':>6}"
+    if accuracy:
+        head += f"{'acc k':>7}{'plain':>7}{'tuned':>7}"
+    print(head)
+    for name, n, e, med, acc in rows:
+        line = f"{name:<12}{n:>6}{e:>7}"
+        for side in SIDES:
+            line += f"{med[side][0]:>18.3f}{med[side][1]:>7.3f}"
+        for ref in ("plain", "plain-tuned"):
+            line += f"{med['kampai'][0] / med[ref][0]:>13.2f}{med['kampai'][1] / med[ref][1]:>6.2f}"
+        if accuracy:
+            line += "".join(f"{acc[side]:>7.3f}" for side in SIDES)
+        print(line)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--cold", action="store_true", help="also time each side as a fresh process")
+    parser.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--plain-script", nargs=4, metavar=("NODES", "EDGES", "FEATURELESS", "OUT"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("KAMPAI_BLOCK_PLUGINS", "mlflow")
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if args.plain_script:
+        nodes_csv, edges_csv, featureless, out = args.plain_script
+        plain(Path(nodes_csv), Path(edges_csv), args.epochs, featureless == "1", Path(out))
+        return
+    if args.memory_only:
+        seen = memory()
+        for epoch, rss, peak in seen:
+            if epoch in (1, 20):
+                print(f"epoch {epoch}: RSS {rss:.1f} MiB, peak RSS {peak:.1f} MiB")
+        return
+    print(f"load average before: {load()} ({os.cpu_count()} CPUs); torch threads {torch.get_num_threads()}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        rows = []
+        warm_rows, cold_rows = [], []
         for name, (nodes, edges), featureless in (("karate", karate_graph(), True),
                                                   ("digits-knn", digits_graph(), False)):
             nodes_csv, edges_csv = folder / f"{name}_nodes.csv", folder / f"{name}_edges.csv"
@@ -149,24 +225,52 @@ def main() -> None:
             edges.to_csv(edges_csv, index=False)
             with_kampai(nodes_csv, edges_csv, 2, folder / "warm")  # imports and caches warm
             plain(nodes_csv, edges_csv, 2, featureless, folder)
-            k_wall, p_wall, k_acc, p_acc = [], [], 0.0, 0.0
-            for _ in range(args.repeats):
-                start = time.perf_counter()
-                k_acc, _fit = with_kampai(nodes_csv, edges_csv, args.epochs, folder / "runs")
-                k_wall.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                p_acc = plain(nodes_csv, edges_csv, args.epochs, featureless, folder)
-                p_wall.append(time.perf_counter() - start)
-            k, p = statistics.median(k_wall), statistics.median(p_wall)
-            rows.append((name, len(nodes), len(edges), k, p, k / p, k_acc, p_acc))
-        print(f"GCN, {args.epochs} epochs full batch, 80/20 stratified split, median of {args.repeats}, "
-              f"torch threads {torch.get_num_threads()}")
-        print(f"{'graph':<12}{'nodes':>7}{'edges':>8}{'kampai s':>10}{'plain s':>9}{'ratio':>7}"
-              f"{'kampai acc':>12}{'plain acc':>11}")
-        for name, n, e, k, p, r, ka, pa in rows:
-            print(f"{name:<12}{n:>7}{e:>8}{k:>10.3f}{p:>9.3f}{r:>7.2f}{ka:>12.4f}{pa:>11.4f}")
-        first, twentieth = memory(*digits_graph())
-        print(f"RSS during kampai's fit on digits-knn: epoch 1 {first:.1f} MiB, epoch 20 {twentieth:.1f} MiB")
+            acc: dict[str, float] = {}
+            job = (nodes_csv, edges_csv, args.epochs)
+            runs = {
+                "kampai": lambda job=job, acc=acc: acc.__setitem__("kampai", with_kampai(*job, folder / "runs")[0]),
+                "plain": lambda job=job, acc=acc, f=featureless: acc.__setitem__("plain", plain(*job, f, folder)),
+                "plain-tuned": lambda job=job, acc=acc, f=featureless: acc.__setitem__(
+                    "plain-tuned", plain(*job, f, folder, tuned=True)),
+            }
+            times: dict[str, list[tuple[float, float]]] = {side: [] for side in SIDES}
+            for i in range(args.repeats):
+                for side in SIDES[i % 3:] + SIDES[:i % 3]:  # rotate who goes first
+                    times[side].append(timed(runs[side]))
+            med = {side: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t))
+                   for side, t in times.items()}
+            warm_rows.append((name, len(nodes), len(edges), med, acc))
+            if args.cold:
+                env_py = sys.executable
+                cmds = {
+                    "kampai": [env_py, "-m", "kampai", "train", "--task", "node-classification", "--framework",
+                               "pyg", "--data", str(nodes_csv), "--edges", str(edges_csv), "--target", "label",
+                               "--model", "GCN", "--device", "cpu", "--runs-dir", str(folder / "cold"),
+                               f"model.params.epochs={args.epochs}", "model.params.val_size=0",
+                               "split.method=node_holdout", "split.test_size=0.2", f"split.seed={SEED}"],
+                    "plain": [env_py, __file__, "--epochs", str(args.epochs), "--plain-script", str(nodes_csv),
+                              str(edges_csv), "1" if featureless else "0", str(folder)],
+                }
+                cold: dict[str, list[tuple[float, float]]] = {"kampai": [], "plain": []}
+                for i in range(args.repeats):
+                    for side in (("kampai", "plain") if i % 2 == 0 else ("plain", "kampai")):
+                        cold[side].append(timed_process(cmds[side]))
+                cold_rows.append((name, {side: (statistics.median(w for w, _ in t),
+                                                statistics.median(c for _, c in t)) for side, t in cold.items()}))
+        table(f"In-process (warm imports): GCN, {args.epochs} epochs full batch, 80/20 stratified split, "
+              f"median of {args.repeats}, seconds", warm_rows, accuracy=True)
+        if cold_rows:
+            print(f"Fresh processes (imports included), median of {args.repeats}, seconds")
+            print(f"{'graph':<12}{'kampai wall':>12}{'cpu':>7}{'plain wall':>12}{'cpu':>7}{'ratio wall':>11}"
+                  f"{'cpu':>6}")
+            for name, med in cold_rows:
+                k, p = med["kampai"], med["plain"]
+                print(f"{name:<12}{k[0]:>12.3f}{k[1]:>7.3f}{p[0]:>12.3f}{p[1]:>7.3f}{k[0] / p[0]:>11.2f}"
+                      f"{k[1] / p[1]:>6.2f}")
+    print(f"load average after: {load()}")
+    out = subprocess.run([sys.executable, __file__, "--memory-only"], check=True, capture_output=True, text=True)
+    print("Memory, kampai's GCN fit on digits-knn in mini-batches (batch 256, fan-out [10, 10]), fresh process:")
+    print(out.stdout.rstrip())
 
 
 if __name__ == "__main__":

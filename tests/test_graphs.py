@@ -99,6 +99,8 @@ def test_python_api_save_load_same_probabilities_and_seeded() -> None:
     run = kampai.train(data=frame, target="club", params={"epochs": 60}, **NODE)
     again = kampai.train(data=frame, target="club", params={"epochs": 60}, **NODE)
     assert run.metrics == again.metrics  # seeded: reproducible on CPU
+    convs = [m for m in run.model.net.modules() if hasattr(m, "_cached_edge_index")]
+    assert convs and not any(c.cached or c._cached_edge_index is not None for c in convs)  # cache only while fitting
     fresh = run.predict(frame)
     loaded = load_run(run.run_dir).predict(frame)
     np.testing.assert_allclose(fresh.filter(like="proba_").to_numpy(), loaded.filter(like="proba_").to_numpy(),
@@ -126,6 +128,51 @@ def test_large_full_batch_graph_says_which_extension_helps(monkeypatch, capsys) 
     kampai.train(data="pyg:karate", params={"epochs": 2}, **NODE)
     err = capsys.readouterr().err
     assert "trains full-batch" in err and ("pyg-lib" in err or "batch_size" in err)
+
+
+def test_neighbour_sampler_without_extensions_keeps_pyg_contract() -> None:
+    from torch_geometric.data import Data
+    from torch_geometric.loader import NodeLoader
+
+    from kampai.plugins.pyg.sampler import TorchNeighborSampler
+
+    frame = karate_networkx()
+    data = NodeClassification().prepare(frame, {"target": "club"}, training=True)
+    ei = torch.as_tensor(data.X.edge_index)
+    n = data.X.num_nodes
+    pyg = Data(x=torch.arange(n, dtype=torch.float32)[:, None], edge_index=ei, e=torch.arange(ei.shape[1]))
+    sampler = TorchNeighborSampler(ei, n, [3, 2], torch.Generator().manual_seed(0))
+    loader = NodeLoader(pyg, node_sampler=sampler, input_nodes=torch.arange(n), batch_size=10)
+    edges = set(map(tuple, ei.t().tolist()))
+    in_degree = torch.bincount(ei[1], minlength=n)
+    for batch in loader:
+        ids = batch.n_id
+        assert torch.equal(batch.x[:, 0].long(), ids) and len(set(ids.tolist())) == len(ids)
+        seeds = ids[:batch.batch_size]
+        assert torch.equal(seeds, batch.input_id)  # seeds first, in order
+        global_edges = list(zip(ids[batch.edge_index[0]].tolist(), ids[batch.edge_index[1]].tolist(), strict=True))
+        assert set(global_edges) <= edges  # only real edges, with their own attributes
+        assert [tuple(ei[:, e].tolist()) for e in batch.e.tolist()] == global_edges
+        first_hop = batch.edge_index[1][:batch.num_sampled_edges[0]]
+        fan_in = torch.bincount(first_hop, minlength=len(ids))[:batch.batch_size]
+        assert torch.equal(fan_in, in_degree[seeds].clamp(max=3))  # min(degree, 3) neighbours each
+
+
+def test_mini_batches_train_without_pyg_lib_and_say_what_would_speed_up(capsys) -> None:
+    from kampai.plugins.pyg.framework import _extension
+
+    run = kampai.train(data="networkx:karate", target="club",
+                       params={"epochs": 40, "batch_size": 8, "num_neighbors": [5, -1]}, **NODE)
+    assert run.metrics["accuracy"] >= 0.7  # two clubs: chance ~0.5
+    err = capsys.readouterr().err
+    if _extension() is None:
+        assert err.count("pip install pyg-lib") == 1
+    again = kampai.train(data="networkx:karate", target="club",
+                         params={"epochs": 40, "batch_size": 8, "num_neighbors": [5, -1]}, **NODE)
+    assert again.metrics == run.metrics  # seeded sampling: reproducible on CPU
+    deeper = kampai.train(data="networkx:karate", target="club", params={"epochs": 2, "batch_size": 8,
+                                                                         "num_layers": 3}, **NODE)
+    assert deeper.model.train["num_neighbors"] == [10, 10, 10]  # the default fan-out follows the depth
 
 
 class TinyNet(torch.nn.Module):
@@ -163,6 +210,31 @@ def test_graph_classification_train_predict_new_graphs() -> None:
     loaded = load_run(run.run_dir).predict(new)
     np.testing.assert_allclose(fresh.filter(like="proba_").to_numpy(), loaded.filter(like="proba_").to_numpy(),
                                atol=1e-6)
+
+
+def test_graph_classification_cli_kfold_evaluate_tune_predict(tmp_path: Path) -> None:
+    graphs = atlas(max_nodes=5)
+    edges = graphs.attrs["edges"]
+    graphs.attrs = {}
+    graphs.to_csv(tmp_path / "g.csv", index=False)
+    edges.to_csv(tmp_path / "e.csv", index=False)
+    data = ("--task", "graph-classification", "--framework", "pyg", "--data", str(tmp_path / "g.csv"),
+            "--edges", str(tmp_path / "e.csv"), "--target", "label", "--runs-dir", str(tmp_path / "runs"))
+    code, out, err = invoke("train", *data, "--json", "split.method=stratified_kfold", "split.folds=3",
+                            "model.params.epochs=10")
+    assert code == 0, err
+    result = json.loads(out)
+    assert 0.5 <= result["metrics"]["accuracy"] <= 1
+    run_dir = Path(result["run_dir"])
+    code, out, err = invoke("evaluate", str(run_dir), "--data", str(tmp_path / "g.csv"), "--json")
+    assert code == 0, err
+    assert 0.5 <= json.loads(out)["accuracy"] <= 1
+    code, out, err = invoke("predict", str(run_dir), "--data", str(tmp_path / "g.csv"))
+    assert code == 0, err
+    assert out.splitlines()[0] == "graph_id,target,prediction,proba_bipartite,proba_not_bipartite"
+    assert len(out.splitlines()) == len(graphs) + 1
+    code, out, err = invoke("tune", *data, "--trials", "2", "model.params.epochs=5")
+    assert code == 0, err
 
 
 def test_graph_classification_with_node_table_and_graph_features(tmp_path: Path) -> None:
@@ -239,8 +311,15 @@ def test_bad_input_one_clear_message_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "no node features" in err
     code, err = _exit(*node, "--edges", str(_edges), "--target", "club", "model.params.hiden_channels=8")
     assert code == 2 and "hidden_channels" in err
-    code, err = _exit(*node, "--edges", str(_edges), "--target", "club", "model.params.batch_size=8")
-    assert code == 2 and "NeighborLoader" in err
+    # NeighborLoader settings that cannot work
+    code, err = _exit(*node, "--edges", str(_edges), "--target", "club", "model.params.batch_size=8",
+                      "model.params.num_neighbors=[10]")
+    assert code == 2 and "num_neighbors has 1 entries but the model has 2 layers" in err
+    code, err = _exit(*node, "--edges", str(_edges), "--target", "club", "model.params.batch_size=0")
+    assert code == 2 and "batch_size must be a positive integer" in err
+    code, err = _exit(*node, "--edges", str(_edges), "--target", "club", "model.params.batch_size=8",
+                      "model.params.num_neighbors=[10,0]")
+    assert code == 2 and "num_neighbors" in err and "Traceback" not in err
     graphs = atlas(max_nodes=4)
     edges = graphs.attrs["edges"].copy()
     edges.loc[0, "graph_id"] = 99999

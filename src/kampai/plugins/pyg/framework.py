@@ -3,7 +3,8 @@ or any ``torch.nn.Module`` taking ``(x, edge_index)`` by import path, for node a
 classification.
 
 Full-batch training for node classification (the whole graph each epoch; ``batch_size``
-switches to ``NeighborLoader`` mini-batches, which need pyg-lib or torch-sparse), mini-batches
+switches to neighbour-sampled mini-batches: PyG's ``NeighborLoader`` with pyg-lib or torch-sparse,
+else kampai's plain-torch sampler in PyG's ``NodeLoader``), mini-batches
 of whole graphs for graph classification.  Early stopping on a stratified validation part
 of the training labels keeps the best epoch.  Saved as a ``state_dict`` + JSON config (+ the
 training graph as ``.npz`` for node classification), loaded with ``weights_only=True``.
@@ -11,7 +12,6 @@ training graph as ``.npz`` for node classification), loaded with ``weights_only=
 
 from __future__ import annotations
 
-import copy
 import inspect
 import json
 from collections.abc import Callable
@@ -210,24 +210,27 @@ class PyGFramework(Framework):
                 allowed = sorted(valid | set(TRAIN))
                 raise ConfigError(f"Unknown parameter 'model.params.{key}' for PyG model '{name}'."
                                   f"{did_you_mean(key, allowed)} Valid: {', '.join(allowed)}.")
+        layers = params.get("num_layers", NET["num_layers"])
+        if "num_neighbors" not in train and isinstance(layers, int) and layers > 0:
+            train["num_neighbors"] = [10] * layers  # the default fan-out follows the depth (tuning varies it)
         train = {**TRAIN, **train}
         if train["readout"] not in READOUTS:
             raise ConfigError(f"model.params.readout={train['readout']!r}: use one of {', '.join(READOUTS)}.")
         for key in ("epochs", "patience"):
             if not isinstance(train[key], int) or train[key] < (1 if key == "epochs" else 0):
                 raise ConfigError(f"model.params.{key} must be a positive integer, got {train[key]!r}.")
-        if train["batch_size"] is not None and task.name == NODE_TASK:
-            ext = _extension()
-            if ext is None:
-                raise ConfigError("model.params.batch_size: mini-batches of nodes use PyG's NeighborLoader, which "
-                                  "needs pyg-lib or torch-sparse (pip install pyg-lib). Drop batch_size for "
-                                  "full-batch training.")
+        size = train["batch_size"]
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise ConfigError(f"model.params.batch_size must be a positive integer (or null), got {size!r}.")
+        if size is not None and task.name == NODE_TASK:
+            if name not in MODELS and not _custom_batches_ok(cls):
+                raise ConfigError(f"model.params.batch_size: NeighborLoader mini-batches need a model whose "
+                                  f"forward takes (x, edge_index); '{name}' does not.")
             neighbors = train["num_neighbors"]
             if not (isinstance(neighbors, list) and neighbors and all(isinstance(n, int) and (n > 0 or n == -1)
                                                                        for n in neighbors)):
                 raise ConfigError(f"model.params.num_neighbors={neighbors!r}: a list of positive ints (or -1 for "
                                   "all), one per layer.")
-            layers = int(params.get("num_layers", NET["num_layers"]))
             if len(neighbors) != layers:
                 raise ConfigError(f"model.params.num_neighbors has {len(neighbors)} entries but the model has "
                                   f"{layers} layers: give one per layer.")
@@ -296,8 +299,7 @@ class PyGFramework(Framework):
         torch.manual_seed(model.seed)
         device = torch.device(model.device)
         net = model.net.to(device)
-        opt = torch.optim.Adam(net.parameters(), lr=float(model.train["lr"]),
-                               weight_decay=float(model.train["weight_decay"]))
+        opt = _adam(net, float(model.train["lr"]), float(model.train["weight_decay"]))
         amp = _amp(model)
         index = {c: i for i, c in enumerate(model.classes)}
         labelled = np.flatnonzero(data.y.notna().to_numpy())
@@ -320,39 +322,38 @@ class PyGFramework(Framework):
                            "edge_weight": graph.edge_weight, "labelled": has_labels,
                            "node_id": graph.info.get("node_id")}
             loader = None
+            weighted = w is not None and _takes_weight(net)
             if graph.num_edges > LARGE_GRAPH_EDGES and model.train["batch_size"] is None:
                 hint = ("set model.params.batch_size for NeighborLoader mini-batches" if _extension() else
-                        "pip install pyg-lib to train it in NeighborLoader mini-batches (model.params.batch_size)")
+                        "set model.params.batch_size for neighbour-sampled mini-batches (pip install pyg-lib "
+                        "to sample faster)")
                 from kampai.plugin import warn
 
                 warn(f"The graph has {graph.num_edges} edges and trains full-batch: {hint}.", once=True)
             if model.train["batch_size"] is not None:
-                from torch_geometric.data import Data
-                from torch_geometric.loader import NeighborLoader
-
-                pyg = Data(x=x, edge_index=ei, y=y_all, edge_weight=w)
-                try:
-                    loader = NeighborLoader(pyg, num_neighbors=list(model.train["num_neighbors"]),
-                                            batch_size=int(model.train["batch_size"]), input_nodes=tr.cpu(),
-                                            shuffle=True)
-                except (ValueError, ImportError) as exc:
-                    raise ConfigError(f"NeighborLoader cannot work with these settings: {exc}") from None
+                loader = _neighbor_loader(model, x.cpu(), ei.cpu(), y_all.cpu(), None if w is None else w.cpu(),
+                                          tr.cpu())
 
             def epoch_step() -> float:
                 net.train()
                 if loader is None:
                     opt.zero_grad()
                     with amp:
-                        out = net(x, ei, edge_weight=w) if _takes_weight(net) else net(x, ei)
+                        out = net(x, ei, edge_weight=w) if weighted else net(x, ei)
                         loss = torch.nn.functional.cross_entropy(out[tr].float(), y_all[tr])
                     loss.backward()
                     opt.step()
                     return float(loss.detach())
                 total = 0.0
                 for batch in loader:
+                    batch = batch.to(device)
                     opt.zero_grad()
                     with amp:
-                        out = net(batch.x, batch.edge_index)[:batch.batch_size]
+                        if weighted:
+                            out = net(batch.x, batch.edge_index, edge_weight=batch.edge_weight)
+                        else:
+                            out = net(batch.x, batch.edge_index)
+                        out = out[:batch.batch_size]
                         loss = torch.nn.functional.cross_entropy(out.float(), batch.y[:batch.batch_size])
                     loss.backward()
                     opt.step()
@@ -362,7 +363,7 @@ class PyGFramework(Framework):
             def val_loss() -> float:
                 net.eval()
                 with torch.no_grad(), amp:
-                    out = net(x, ei, edge_weight=w) if _takes_weight(net) else net(x, ei)
+                    out = net(x, ei, edge_weight=w) if weighted else net(x, ei)
                     return float(torch.nn.functional.cross_entropy(out[va].float(), y_all[va]))
         else:
             from torch_geometric.loader import DataLoader
@@ -396,27 +397,37 @@ class PyGFramework(Framework):
                                                                          reduction="sum"))
                 return total / max(1, len(val_pos))
 
+        # full batch: the graph is the same every epoch, so GCN's normalised adjacency is
+        # computed once (PyG's cached=True, meant for transductive training), not per forward
+        cached = _cache_normalisation(net) if task.name == NODE_TASK and loader is None else []
+        try:
+            self._epochs(model, net, epoch_step, val_loss, len(val_pos), report)
+        finally:
+            _uncache_normalisation(cached)
+        net.eval()
+        return model
+
+    def _epochs(self, model: GraphModel, net: Any, epoch_step: Callable[[], float], val_loss: Callable[[], float],
+                n_val: int, report: Callable[[int, Any], None]) -> None:
         best, best_state, waited = float("inf"), None, 0
         model.history = []
         for epoch in range(int(model.train["epochs"])):
             loss = epoch_step()
             row = {"epoch": epoch, "loss": round(loss, 6)}
-            if len(val_pos):
+            if n_val:
                 v = val_loss()
                 row["val_loss"] = round(v, 6)
                 if v < best - 1e-6:
                     best, waited, model.best_epoch = v, 0, epoch
-                    best_state = copy.deepcopy(net.state_dict())
+                    best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
                 else:
                     waited += 1
             model.history.append(row)
             report(epoch, model)
-            if len(val_pos) and model.train["patience"] and waited >= int(model.train["patience"]):
+            if n_val and model.train["patience"] and waited >= int(model.train["patience"]):
                 break
         if best_state is not None:
             net.load_state_dict(best_state)
-        net.eval()
-        return model
 
     # ------------------------------------------------------------------ predict
     def predict(self, model: GraphModel, data: TaskData, task: Any) -> Prediction:
@@ -534,10 +545,84 @@ class PyGFramework(Framework):
         return model
 
 
+def _custom_batches_ok(cls: Any) -> bool:
+    try:
+        params = list(inspect.signature(cls.forward).parameters)[1:]
+    except (TypeError, ValueError, AttributeError):
+        return True
+    return len(params) >= 2
+
+
+def _neighbor_loader(model: GraphModel, x: Any, ei: Any, y: Any, w: Any, seeds: Any) -> Any:
+    """Mini-batches of seed nodes with their sampled neighbourhoods: PyG's NeighborLoader
+    when pyg-lib or torch-sparse is there, else kampai's plain-torch sampler in PyG's
+    NodeLoader (same batches' shape; sampling slower on large graphs)."""
+    import torch
+    from torch_geometric.data import Data
+
+    from kampai.plugin import warn
+
+    pyg = Data(x=x, edge_index=ei, y=y, num_nodes=x.shape[0])
+    if w is not None:
+        pyg.edge_weight = w
+    neighbors = [int(n) for n in model.train["num_neighbors"]]
+    size = int(model.train["batch_size"])
+    gen = torch.Generator().manual_seed(model.seed)
+    if _extension() is not None:
+        from torch_geometric.loader import NeighborLoader
+
+        try:
+            return NeighborLoader(pyg, num_neighbors=neighbors, batch_size=size, input_nodes=seeds, shuffle=True,
+                                  generator=gen)
+        except (ValueError, ImportError, RuntimeError) as exc:
+            raise ConfigError(f"NeighborLoader cannot work with these settings: {exc}") from None
+    from torch_geometric.loader import NodeLoader
+
+    from kampai.plugins.pyg.sampler import TorchNeighborSampler
+
+    warn("Neighbour sampling without pyg-lib or torch-sparse: kampai samples in plain torch "
+         "(pip install pyg-lib for faster sampling on large graphs).", once=True)
+    sampler = TorchNeighborSampler(ei, x.shape[0], neighbors, generator=gen)
+    return NodeLoader(pyg, node_sampler=sampler, input_nodes=seeds, batch_size=size, shuffle=True, generator=gen)
+
+
 def _takes_weight(net: Any) -> bool:
     from torch_geometric.nn.models.basic_gnn import BasicGNN
 
     return isinstance(net, BasicGNN) and net.supports_edge_weight
+
+
+def _adam(net: Any, lr: float, weight_decay: float) -> Any:
+    """Adam, fused (one kernel for all parameters) where torch has it for these tensors:
+    the same update, less Python per step."""
+    import torch
+
+    params = [p for p in net.parameters() if p.requires_grad]
+    if params and all(p.dtype in (torch.float32, torch.float64) and p.device.type in ("cpu", "cuda")
+                      for p in params):
+        try:
+            return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            pass
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+def _cache_normalisation(net: Any) -> list[Any]:
+    """Switch on PyG's ``cached`` normalisation of the convolutions that have one (GCNConv):
+    right while one graph trains full-batch; :func:`_uncache_normalisation` undoes it."""
+    convs = [m for m in net.modules() if hasattr(m, "cached") and hasattr(m, "_cached_edge_index")
+             and not m.cached]
+    for conv in convs:
+        conv.cached = True
+    return convs
+
+
+def _uncache_normalisation(convs: list[Any]) -> None:
+    for conv in convs:
+        conv.cached = False
+        conv._cached_edge_index = None
+        if hasattr(conv, "_cached_adj_t"):
+            conv._cached_adj_t = None
 
 
 def _validation(labelled: Any, labels: Any, val_size: Any, seed: int) -> tuple[Any, Any]:
