@@ -37,7 +37,7 @@ def main() -> None:
         with st.form("one"):
             row = {}
             for col in model.inputs:
-                kind = json_type(col["dtype"])
+                kind = json_type(col.get("dtype", "object"))
                 if col.get("categories"):
                     row[col["name"]] = st.selectbox(col["name"], col["categories"])
                 elif kind == "integer":
