@@ -182,21 +182,57 @@ def test_micro_batching_gives_each_request_its_own_rows(iris_run: Path) -> None:
         assert float(counts[0].split()[-1]) < 39  # some calls held several requests
 
 
+def one_line_exit_2(*args: str) -> str:
+    """``runner serve ...`` that must stop at start: exit 2, one message line, no traceback."""
+    r = subprocess.run([sys.executable, "-m", "kampai", *args], capture_output=True, text=True, timeout=120)
+    out = (r.stdout + r.stderr).strip()
+    assert r.returncode == 2, (args, r.returncode, out)
+    assert "Traceback" not in out and len(out.splitlines()) == 1, out
+    return out
+
+
 def test_auth_rules_and_bad_refs(iris_run: Path, tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "kampai", "serve", str(iris_run), "--host", "0.0.0.0"],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "--auth-token" in r.stdout + r.stderr
-    r = subprocess.run([sys.executable, "-m", "kampai", "serve", str(tmp_path / "nope")],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "does not exist" in r.stdout + r.stderr
-    with server(str(iris_run), "--auth-token", "s3cret") as (c, proc):
-        assert c.get("/ping").status_code == 200
-        assert c.post("/invocations", json={"dataframe_records": [ROW]}).status_code == 401
+    assert "--auth-token" in one_line_exit_2("serve", str(iris_run), "--host", "0.0.0.0")
+    assert "does not exist" in one_line_exit_2("serve", str(tmp_path / "nope"))
+    # a run that cannot be loaded: its model file changed after training, or no signature
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(iris_run, broken)
+    with (broken / "model" / "model.joblib").open("ab") as f:
+        f.write(b"junk")
+    assert "does not match its recorded" in one_line_exit_2("serve", str(broken))
+    assert "does not match its recorded" in one_line_exit_2("app", str(broken))
+    shutil.rmtree(broken)
+    shutil.copytree(iris_run, broken)
+    (broken / "signature.json").unlink()
+    assert "no signature.json" in one_line_exit_2("serve", str(broken))
+    # the token from the environment; /ping and /health stay open for probes
+    with server(str(iris_run), env={"KAMPAI_SERVE_TOKEN": "s3cret"}) as (c, proc):
+        assert c.get("/ping").status_code == 200 and c.get("/health").status_code == 200
+        r = c.post("/invocations", json={"dataframe_records": [ROW]})
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert c.get("/metadata", headers={"Authorization": "Bearer wrong"}).status_code == 401
         ok = c.post("/invocations", json={"dataframe_records": [ROW]}, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
+        docs = c.get("/docs", headers={"Authorization": "Bearer s3cret"})
+        assert docs.status_code == 200 and "swagger" in docs.text.lower()
     # graceful shutdown: uvicorn finishes, then the CLI exits as SIGTERM asks (143; -15 without its handler)
     assert proc.returncode in (0, 143, -signal.SIGTERM)
-    assert '"path": "/invocations", "status": 401' in proc.stderr.read()  # access log
+    log = proc.stderr.read()
+    assert '"path": "/invocations", "status": 401' in log and '"path": "/invocations", "status": 200' in log
+
+
+def test_workers_and_a_clustering_model(tmp_path: Path) -> None:
+    run = api.train(task="clustering", data="sklearn:iris", model="KMeans", params={"n_clusters": 3},
+                    verbose=False)
+    expected = run.predict(__import__("pandas").DataFrame([ROW]))["prediction"].iloc[0]
+    with server(str(run.run_dir), "--workers", "2") as (c, _):
+        for _ in range(4):
+            r = c.post("/invocations", json={"dataframe_split": {"columns": COLS, "data": [list(ROW.values())]}})
+            assert r.status_code == 200, r.text
+            assert r.json()["predictions"] == [{"prediction": int(expected)}]
+        assert c.get("/metadata").json()["task"] == "clustering"
 
 
 @pytest.mark.slow
