@@ -223,6 +223,23 @@ def test_auth_rules_and_bad_refs(iris_run: Path, tmp_path: Path) -> None:
     assert '"path": "/invocations", "status": 401' in log and '"path": "/invocations", "status": 200' in log
 
 
+def test_sigterm_lets_the_request_in_flight_finish(iris_run: Path) -> None:
+    import concurrent.futures as cf
+
+    header = ",".join(f'"{c}"' for c in COLS) + "\n"
+    csv = header + (",".join(map(str, ROW.values())) + "\n") * 60_001  # long enough to be caught in flight
+    with server(str(iris_run), "--no-access-log") as (c, proc), cf.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(c.post, "/invocations", content=csv.encode(), headers={"content-type": "text/csv"})
+        deadline = time.time() + 60
+        while "kampai_predictions_in_flight 1.0" not in c.get("/metrics").text:
+            assert time.time() < deadline and not pending.done(), "the request never got in flight"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        r = pending.result(timeout=120)
+        assert r.status_code == 200 and len(r.json()["predictions"]) == 60_001
+        assert proc.wait(60) in (0, 143, -signal.SIGTERM)
+
+
 def test_workers_and_a_clustering_model(tmp_path: Path) -> None:
     run = api.train(task="clustering", data="sklearn:iris", model="KMeans", params={"n_clusters": 3},
                     verbose=False)

@@ -17,6 +17,7 @@ from kampai.plugins.serve.payloads import parse_invocation
 
 log = logging.getLogger("kampai.serve.access")
 OPEN_PATHS = ("/ping", "/health")  # liveness probes need no token
+PREDICT_PATHS = ("/invocations", "/predict")
 
 
 @dataclass
@@ -132,6 +133,8 @@ class Metrics:
         self.model = Gauge("kampai_model_info", "The model being served", ["run_id", "version"],
                            registry=self.registry)
         self.reloads = Counter("kampai_model_reloads", "Models swapped in by --follow", registry=self.registry)
+        self.in_flight = Gauge("kampai_predictions_in_flight", "Prediction requests being answered",
+                               registry=self.registry)
 
     def batch(self, size: int) -> None:
         self.batches.observe(size)
@@ -416,6 +419,9 @@ class Guard:
                 status[0] = message["status"]
             await send(message)
 
+        predicting = path in PREDICT_PATHS
+        if predicting:
+            self.state.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, sending)
         except Exception as exc:  # a server fault: 500 with its message, the server keeps serving
@@ -423,6 +429,9 @@ class Guard:
                 await _send_error(send, status, 500, f"Internal error: {type(exc).__name__}: {exc}")
             else:
                 status[0] = 500
+        finally:
+            if predicting:
+                self.state.metrics.in_flight.dec()
         self._done(scope, status[0], start)
 
     def _done(self, scope: dict, status: int, start: float) -> None:
