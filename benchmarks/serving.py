@@ -166,7 +166,8 @@ def main() -> None:
                   f"{median(r['c1'], 'cpu_ms_per_req'):7.2f} {median(r['c64'], 'rps'):8.1f} "
                   f"{median(r['c64'], 'p50_ms'):8.1f} {median(r['c64'], 'p99_ms'):8.1f} "
                   f"{median(r['c64'], 'cpu_ms_per_req'):8.2f} {errors:6d}")
-        on, off = median(results["runner serve"]["c64"], "rps"), median(results["runner serve --no-batching"]["c64"], "rps")
+        on = median(results["runner serve"]["c64"], "rps")
+        off = median(results["runner serve --no-batching"]["c64"], "rps")
         mlflow = median(results["mlflow models serve"]["c64"], "rps")
         print(f"(ms; cpu = server CPU ms per request) micro-batching on/off throughput at c=64: {on / off:.2f}x; "
               f"runner serve / mlflow at c=64: {on / mlflow:.2f}x")
