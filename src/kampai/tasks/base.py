@@ -61,10 +61,11 @@ class TabularTask(Task):
     def format_predictions(self, data: TaskData, prediction: Prediction) -> pd.DataFrame:
         import pandas as pd
 
-        out = pd.DataFrame({"prediction": prediction.y}, index=data.X.index)
+        columns = {"prediction": prediction.y}
         if prediction.proba is not None and prediction.classes is not None:
-            for i, label in enumerate(prediction.classes):
-                out[f"proba_{label}"] = prediction.proba[:, i]
+            for i, label in enumerate(prediction.classes):  # one frame, not a column insert per class
+                columns[f"proba_{label}"] = prediction.proba[:, i]
+        out = pd.DataFrame(columns, index=data.X.index)
         if data.y is not None:
             out.insert(0, "target", data.y.to_numpy())
         return out

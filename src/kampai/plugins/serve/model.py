@@ -64,6 +64,40 @@ def registry_parts(ref: str) -> tuple[str | None, str | None]:
     return match.group(1), match.group(2)
 
 
+class Rows:
+    """A request's rows column-wise, as the JSON gave them (Python lists), before checking."""
+
+    __slots__ = ("columns", "n")
+
+    def __init__(self, columns: dict[str, list[Any]], n: int) -> None:
+        self.columns, self.n = columns, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    @classmethod
+    def of_records(cls, records: list[dict[str, Any]]) -> Rows:
+        """Records (a key absent from some of them is null there, as in pandas)."""
+        names: dict[str, None] = {}
+        for record in records:
+            names.update(dict.fromkeys(record))
+        return cls({name: [r.get(name) for r in records] for name in names}, len(records))
+
+    @classmethod
+    def of_frame(cls, frame: Any) -> Rows:
+        data = frame.astype(object).where(frame.notna(), None) if len(frame.columns) else frame
+        return cls({str(c): data[c].tolist() for c in data.columns}, len(frame))
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self.columns) if self.columns else pd.DataFrame(index=range(self.n))
+
+    def records(self) -> list[dict[str, Any]]:
+        names = list(self.columns)
+        return [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
+
+
 @dataclass
 class ServedModel:
     """One loaded run, ready to answer requests."""
@@ -100,6 +134,10 @@ class ServedModel:
     @property
     def inputs(self) -> list[dict[str, Any]]:
         return list(self.signature.get("inputs") or [])
+
+    @property
+    def names(self) -> list[str]:
+        return [c["name"] for c in self.inputs]
 
     @property
     def ahead(self) -> bool:
@@ -140,68 +178,86 @@ class ServedModel:
                 row[col["name"]] = col["categories"][0]
             else:
                 row[col["name"]] = {"integer": 0, "number": 0.0, "boolean": False}.get(
-                    json_type(col["dtype"]), "text")
+                    json_type(col.get("dtype", "object")), "text")
         return [row] if row else []
 
     # ------------------------------------------------------------------ validation
 
+    @property
+    def specs(self) -> list[tuple[str, str, str, bool, frozenset | None, tuple | None]]:
+        """The input columns prepared once: ``(name, json kind, dtype, nullable, category
+        set, categories)``; what every request is checked against."""
+        specs = self.__dict__.get("_specs")
+        if specs is None:
+            specs = [(c["name"], json_type(c.get("dtype", "object")), str(c.get("dtype", "object")),
+                      bool(c.get("nullable")), frozenset(c["categories"]) if c.get("categories") else None,
+                      tuple(c["categories"]) if c.get("categories") else None) for c in self.inputs]
+            self.__dict__["_specs"] = specs
+        return specs
+
     def check_frame(self, frame: Any) -> Any:
-        """The rows of a request as the model's inputs: every signature column present,
-        values of the right type, categories among those seen in training."""
+        """The rows of a request (a DataFrame or :class:`Rows`) as the model's inputs: every
+        signature column present, values of the right type, categories among those seen in
+        training.  Pure Python over the values, then one DataFrame of typed arrays."""
+        if self.kind not in ROW_KINDS:
+            return frame.to_frame() if isinstance(frame, Rows) else frame
+        rows = frame if isinstance(frame, Rows) else Rows.of_frame(frame)
+        return self.check_rows(rows)
+
+    def check_rows(self, rows: Rows) -> Any:
+        import numpy as np
         import pandas as pd
 
-        if self.kind not in ROW_KINDS:
-            return frame
-        if len(frame) == 0:
+        if rows.n == 0:
             raise RequestError("The request holds no rows: send at least one record.", 400, "records")
-        names = [c["name"] for c in self.inputs]
-        missing = [n for n in names if n not in frame.columns]
+        specs = self.specs
+        names = [s[0] for s in specs]
+        missing = [n for n in names if n not in rows.columns]
         if missing:
             raise RequestError(f"Missing input column(s): {', '.join(repr(m) for m in missing)} "
                                f"(the model takes: {', '.join(names)}).", 400, missing[0])
-        unknown = [str(c) for c in frame.columns if c not in names]
-        if unknown:
+        if len(rows.columns) != len(names):
+            known = set(names)
+            unknown = [str(c) for c in rows.columns if c not in known]
             raise RequestError(f"Unknown input column(s): {', '.join(repr(u) for u in unknown)} "
                                f"(the model takes: {', '.join(names)}).", 400, unknown[0])
         out = {}
-        for col in self.inputs:
-            name, kind = col["name"], json_type(col["dtype"])
-            values = frame[name]
-            nulls = values.isna()
-            if nulls.any() and not col.get("nullable"):
-                row = int(nulls.to_numpy().nonzero()[0][0])
-                raise RequestError(f"Column '{name}' is null in row {row}: the model was trained without "
-                                   "missing values there.", 400, name)
-            if kind in ("integer", "number"):
-                bad = values[~nulls].map(lambda v: isinstance(v, bool) or not _is_number(v))
-                if bad.any():
-                    row = int(bad.to_numpy().nonzero()[0][0])
-                    raise RequestError(f"Column '{name}' must be a {kind}; row {row} holds "
-                                       f"{values[~nulls].iloc[row]!r}.", 400, name)
-                values = pd.to_numeric(values, errors="coerce")
-                if kind == "integer" and not nulls.any():
-                    if ((values % 1) != 0).any():
-                        raise RequestError(f"Column '{name}' must be an integer.", 400, name)
-                    values = values.astype(col["dtype"])
-                else:
-                    values = values.astype("float64")
-                if not nulls.any() and not values.map(math.isfinite).all():
-                    raise RequestError(f"Column '{name}' holds a non-finite number.", 400, name)
-            elif kind == "boolean":
-                if not values[~nulls].map(lambda v: isinstance(v, bool)).all():
-                    raise RequestError(f"Column '{name}' must be a boolean (true/false).", 400, name)
-            else:
-                if not values[~nulls].map(lambda v: isinstance(v, str)).all():
+        for name, kind, dtype, nullable, seen, choices in specs:
+            values = rows.columns[name]
+            nulls = False
+            for row, v in enumerate(values):
+                if v is None or (v.__class__ is float and v != v):
+                    if not nullable:
+                        raise RequestError(f"Column '{name}' is null in row {row}: the model was trained "
+                                           "without missing values there.", 400, name)
+                    nulls = True
+                elif kind in ("integer", "number"):
+                    if v.__class__ not in (int, float) and (isinstance(v, bool) or not _is_number(v)):
+                        raise RequestError(f"Column '{name}' must be a {kind}; row {row} holds {v!r}.", 400, name)
+                elif kind == "boolean":
+                    if not isinstance(v, (bool, np.bool_)):
+                        raise RequestError(f"Column '{name}' must be a boolean (true/false).", 400, name)
+                elif not isinstance(v, str):
                     raise RequestError(f"Column '{name}' must be a string.", 400, name)
-                choices = col.get("categories")
-                if choices:
-                    seen = set(choices)
-                    unknown_values = [v for v in values[~nulls].unique() if v not in seen]
-                    if unknown_values:
-                        raise RequestError(f"Column '{name}' has unknown category {unknown_values[0]!r} "
-                                           f"(seen in training: {', '.join(map(str, choices))}).", 400, name)
-            out[name] = values.to_numpy() if kind != "string" else values.astype(object).to_numpy()
-        return pd.DataFrame(out, columns=names)
+                elif seen is not None and v not in seen:
+                    raise RequestError(f"Column '{name}' has unknown category {v!r} (seen in training: "
+                                       f"{', '.join(map(str, choices))}).", 400, name)
+            if kind in ("integer", "number"):
+                array = np.array([np.nan if v is None else v for v in values] if nulls else values,
+                                 dtype="float64")
+                if not nulls and not np.isfinite(array).all():
+                    raise RequestError(f"Column '{name}' holds a non-finite number.", 400, name)
+                if kind == "integer" and not nulls:
+                    if (array % 1 != 0).any():
+                        raise RequestError(f"Column '{name}' must be an integer.", 400, name)
+                    array = array.astype(dtype)
+            elif kind == "boolean" and not nulls:
+                array = np.array(values, dtype=bool)
+            else:
+                array = np.empty(len(values), dtype=object)
+                array[:] = values
+            out[name] = array
+        return pd.DataFrame(out, columns=names, copy=False)
 
     def history_frame(self, records: list[dict[str, Any]] | None) -> Any:
         """Forecasting: new history rows (time column and targets at least), or None."""
@@ -244,26 +300,35 @@ class ServedModel:
             # bad values that passed the signature (a model's own input checks)
             raise RequestError(f"The model refused the input: {exc}", 400) from None
 
+    def predict_json(self, frame: Any = None, horizon: int | None = None,
+                     options: dict[str, Any] | None = None) -> str:
+        """:meth:`predict` as a JSON array of records (what the server sends)."""
+        return records_json(self.predict(frame, horizon, options))
+
     def warm_up(self) -> None:
         """One real prediction before ``/ready`` says yes."""
         if self.kind in ROW_KINDS and self.inputs and not self.takes_options:
-            import pandas as pd
-
-            frame = self.check_frame(pd.DataFrame.from_records(self.example_records()))
-            self.predict(frame)
+            self.predict(self.check_rows(Rows.of_records(self.example_records())))
         elif self.ahead:
             self.predict(None, horizon=1)
         self.warm = True
 
 
-def records(table: Any) -> list[dict[str, Any]]:
-    """A prediction table as JSON records (NaN -> null, numpy scalars -> Python)."""
+def records_json(table: Any) -> str:
+    """A prediction table as a JSON array of records (NaN -> null, dates ISO, 15 digits)."""
     import pandas as pd
 
-    table = table.drop(columns=[c for c in ("fold", "target") if c in table.columns])
+    drop = [c for c in ("fold", "target") if c in table.columns]
+    if drop:
+        table = table.drop(columns=drop)
     if not isinstance(table.index, pd.RangeIndex) and table.index.name:
         table = table.reset_index()
-    return json.loads(table.to_json(orient="records", date_format="iso"))
+    return table.to_json(orient="records", date_format="iso", double_precision=15)
+
+
+def records(table: Any) -> list[dict[str, Any]]:
+    """A prediction table as JSON records (NaN -> null, numpy scalars -> Python)."""
+    return json.loads(records_json(table))
 
 
 def _is_number(value: Any) -> bool:

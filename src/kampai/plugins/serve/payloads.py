@@ -18,7 +18,7 @@ import io
 import json
 from typing import Any
 
-from kampai.plugins.serve.model import RequestError
+from kampai.plugins.serve.model import RequestError, Rows
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
@@ -32,8 +32,8 @@ def parse_json(body: bytes) -> Any:
         raise RequestError(f"Malformed JSON: {exc}.", 400, "body") from None
 
 
-def parse_invocation(body: bytes, content_type: str, input_names: list[str]) -> tuple[Any, dict[str, Any]]:
-    """``(frame or None, params)`` of one ``/invocations`` request."""
+def parse_invocation(body: bytes, content_type: str, input_names: list[str]) -> tuple[Rows | None, dict[str, Any]]:
+    """``(rows or None, params)`` of one ``/invocations`` request."""
     kind = (content_type or "application/json").split(";")[0].strip().lower()
     if kind == "text/csv":
         return parse_csv(body), {}
@@ -62,25 +62,23 @@ def parse_invocation(body: bytes, content_type: str, input_names: list[str]) -> 
     return frame_of(key, payload[key], input_names), params
 
 
-def frame_of(key: str, value: Any, input_names: list[str]) -> Any:
-    import pandas as pd
-
+def frame_of(key: str, value: Any, input_names: list[str]) -> Rows:
+    """The rows of one of MLflow's JSON formats, column-wise (no DataFrame yet)."""
     if key == "dataframe_split":
         if not isinstance(value, dict) or "data" not in value:
             raise RequestError("'dataframe_split' must be an object with 'columns' and 'data'.", 400, key)
         data, columns = value.get("data"), value.get("columns")
         if not isinstance(data, list) or (columns is not None and not isinstance(columns, list)):
             raise RequestError("'dataframe_split.data' must be a list of rows and 'columns' a list.", 400, key)
-        if columns is not None:
-            for i, row in enumerate(data):
-                if not isinstance(row, list) or len(row) != len(columns):
-                    raise RequestError(f"'dataframe_split.data' row {i} must be a list of {len(columns)} "
-                                       "values (one per column).", 400, f"{key}.data.{i}")
-        index = value.get("index")
-        try:
-            return pd.DataFrame(data, columns=columns, index=index)
-        except (ValueError, TypeError) as exc:
-            raise RequestError(f"'dataframe_split' does not make a table: {exc}.", 400, key) from None
+        columns = input_names if columns is None else columns
+        for i, row in enumerate(data):
+            if not isinstance(row, list) or len(row) != len(columns):
+                raise RequestError(f"'dataframe_split.data' row {i} must be a list of {len(columns)} "
+                                   "values (one per column).", 400, f"{key}.data.{i}")
+        if len(set(map(str, columns))) != len(columns):
+            raise RequestError("'dataframe_split.columns' names a column twice.", 400, key)
+        return Rows({str(c): list(v) for c, v in zip(columns, zip(*data, strict=True), strict=True)} if data else
+                    {str(c): [] for c in columns}, len(data))
     if key == "dataframe_records":
         return _records(value, key)
     # instances / inputs (MLflow's tensor formats): records, a dict of columns, or values of a
@@ -89,36 +87,32 @@ def frame_of(key: str, value: Any, input_names: list[str]) -> Any:
         lengths = {len(v) if isinstance(v, list) else 1 for v in value.values()}
         if len(lengths) > 1:
             raise RequestError(f"'{key}' columns have different lengths.", 400, key)
-        try:
-            return pd.DataFrame({k: v if isinstance(v, list) else [v] for k, v in value.items()})
-        except (ValueError, TypeError) as exc:
-            raise RequestError(f"'{key}' does not make a table: {exc}.", 400, key) from None
+        return Rows({str(k): v if isinstance(v, list) else [v] for k, v in value.items()},
+                    lengths.pop() if lengths else 0)
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         return _records(value, key)
     if isinstance(value, list) and len(input_names) == 1 and all(not isinstance(v, (dict, list)) for v in value):
-        return pd.DataFrame({input_names[0]: value})
+        return Rows({input_names[0]: value}, len(value))
     if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
         if any(len(v) != len(input_names) for v in value):
             raise RequestError(f"Each row of '{key}' must hold {len(input_names)} values "
                                f"({', '.join(input_names)}).", 400, key)
-        return pd.DataFrame(value, columns=input_names)
+        return Rows({c: list(v) for c, v in zip(input_names, zip(*value, strict=True), strict=True)}, len(value))
     if isinstance(value, list) and not value:
-        return pd.DataFrame(columns=input_names)
+        return Rows({c: [] for c in input_names}, 0)
     raise RequestError(f"'{key}' must be a list of records, a dict of columns or a list of rows.", 400, key)
 
 
-def _records(value: Any, key: str) -> Any:
-    import pandas as pd
-
+def _records(value: Any, key: str) -> Rows:
     if not isinstance(value, list):
         raise RequestError(f"'{key}' must be a list of records (objects).", 400, key)
     for i, row in enumerate(value):
         if not isinstance(row, dict):
             raise RequestError(f"'{key}' item {i} must be an object (column: value).", 400, f"{key}.{i}")
-    return pd.DataFrame.from_records(value)
+    return Rows.of_records(value)
 
 
-def parse_csv(body: bytes) -> Any:
+def parse_csv(body: bytes) -> Rows:
     import pandas as pd
 
     if not body.strip():
@@ -127,9 +121,4 @@ def parse_csv(body: bytes) -> Any:
         frame = pd.read_csv(io.BytesIO(body))
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise RequestError(f"Malformed CSV: {exc}".strip().rstrip(".") + ".", 400, "body") from None
-    return _python_values(frame)
-
-
-def _python_values(frame: Any) -> Any:
-    """CSV columns as Python objects (so the type checks see numbers as numbers)."""
-    return frame.astype(object).where(frame.notna(), None)
+    return Rows.of_frame(frame)

@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kampai.plugins.serve.model import ROW_KINDS, RequestError, ServedModel, json_type, records
+from kampai.plugins.serve.model import ROW_KINDS, RequestError, Rows, ServedModel, json_type
 from kampai.plugins.serve.payloads import parse_invocation
 
 log = logging.getLogger("kampai.serve.access")
 OPEN_PATHS = ("/ping", "/health")  # liveness probes need no token
+PREDICT_PATHS = ("/invocations", "/predict")
 
 
 @dataclass
@@ -41,30 +42,38 @@ class ServeOptions:
 
 
 class Batcher:
-    """Concurrent row requests (same kind, no options) become one model call: waits at
-    most ``max_latency_ms`` for up to ``max_batch_size`` rows, predicts them in a thread,
-    and hands every request its own rows back."""
+    """Concurrent row requests (same kind, no options) become one model call.
+
+    Requests queue while the model is busy, and the next call takes all of them (up to
+    ``max_batch_size`` rows): no wait at all when a request is alone (concurrency 1).  The
+    batch waits at most ``max_latency_ms`` more only while other requests are still being
+    read and parsed.  Each request gets its own rows back as JSON text."""
 
     def __init__(self, state: "State", max_size: int, max_latency_ms: float) -> None:
         self.state, self.max_size, self.max_wait = state, max_size, max_latency_ms / 1000
         self.queue: asyncio.Queue = asyncio.Queue()
         self.task: asyncio.Task | None = None
 
-    async def submit(self, frame: Any) -> Any:
+    async def submit(self, frame: Any) -> str:
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._loop())
         future = asyncio.get_running_loop().create_future()
-        await self.queue.put((frame, future))
+        self.queue.put_nowait((frame, future))
         return await future
 
-    async def _loop(self) -> None:
-        import pandas as pd
+    def _drain(self, items: list, rows: int) -> int:
+        while rows < self.max_size and not self.queue.empty():
+            item = self.queue.get_nowait()
+            items.append(item)
+            rows += len(item[0])
+        return rows
 
-        while True:
-            items = [await self.queue.get()]
-            rows = len(items[0][0])
+    async def _collect(self) -> list:
+        items = [await self.queue.get()]
+        rows = self._drain(items, len(items[0][0]))
+        if rows < self.max_size and self.state.parsing > 0:
             deadline = time.perf_counter() + self.max_wait
-            while rows < self.max_size:
+            while rows < self.max_size and self.state.parsing > 0:
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     break
@@ -73,23 +82,32 @@ class Batcher:
                 except TimeoutError:
                     break
                 items.append(item)
-                rows += len(item[0])
+                rows = self._drain(items, rows + len(item[0]))
+        return items
+
+    async def _loop(self) -> None:
+        import pandas as pd
+
+        while True:
+            items = await self._collect()
             model = self.state.model
             try:
                 frame = pd.concat([f for f, _ in items], ignore_index=True) if len(items) > 1 else items[0][0]
-                table = await asyncio.to_thread(model.predict, frame)
+                text = await asyncio.to_thread(model.predict_json, frame)
                 self.state.metrics.batch(len(frame))
-                start = 0
+                if len(items) == 1:
+                    items[0][1].done() or items[0][1].set_result(text)
+                    continue
+                rows, start = json.loads(text), 0
                 for part, future in items:
                     if not future.done():
-                        future.set_result(table.iloc[start:start + len(part)].reset_index(drop=True))
+                        future.set_result(json.dumps(rows[start:start + len(part)]))
                     start += len(part)
             except Exception as exc:
                 if len(items) > 1 and isinstance(exc, RequestError):  # find whose rows broke it
                     for part, future in items:
                         try:
-                            result = await asyncio.to_thread(model.predict, part)
-                            future.set_result(result)
+                            future.set_result(await asyncio.to_thread(model.predict_json, part))
                         except Exception as one:
                             future.set_exception(one)
                     continue
@@ -115,6 +133,8 @@ class Metrics:
         self.model = Gauge("kampai_model_info", "The model being served", ["run_id", "version"],
                            registry=self.registry)
         self.reloads = Counter("kampai_model_reloads", "Models swapped in by --follow", registry=self.registry)
+        self.in_flight = Gauge("kampai_predictions_in_flight", "Prediction requests being answered",
+                               registry=self.registry)
 
     def batch(self, size: int) -> None:
         self.batches.observe(size)
@@ -135,21 +155,24 @@ class State:
         self.metrics = Metrics()
         self.metrics.serving(model)
         self.batcher = Batcher(self, options.max_batch_size, options.max_latency_ms)
+        self.parsing = 0  # predict requests read or parsed right now (the batcher waits for them)
 
-    async def predict_rows(self, frame: Any, horizon: int | None, options: dict[str, Any]) -> Any:
+    async def predict_json(self, rows: Any, horizon: int | None, options: dict[str, Any]) -> str:
+        """The predictions of one request as a JSON array of records."""
         model = self.model
-        if model.kind in ROW_KINDS and not options and horizon is None and frame is not None:
-            frame = model.check_frame(frame)
-            if self.options.batching:
-                return await self.batcher.submit(frame)
-            table = await asyncio.to_thread(model.predict, frame)
-            self.metrics.batch(len(frame))
-            return table
-        if model.kind in ROW_KINDS and frame is not None:
-            frame = model.check_frame(frame)
+        if model.kind in ROW_KINDS and rows is not None:
+            frame = model.check_frame(rows)
+            if not options and horizon is None:
+                if self.options.batching:
+                    return await self.batcher.submit(frame)
+                text = await asyncio.to_thread(model.predict_json, frame)
+                self.metrics.batch(len(frame))
+                return text
         elif model.ahead:
-            frame = model.history_frame(None if frame is None else frame.to_dict("records"))
-        return await asyncio.to_thread(model.predict, frame, horizon, options)
+            frame = model.history_frame(None if rows is None else rows.records())
+        else:
+            frame = None if rows is None else rows.to_frame()
+        return await asyncio.to_thread(model.predict_json, frame, horizon, options)
 
     async def follow(self) -> None:
         """``--follow``: reload when the reference resolves to another run; the new model is
@@ -187,13 +210,14 @@ def record_model(model: ServedModel) -> Any:
 
     fields: dict[str, Any] = {}
     for col in model.inputs:
-        kind = json_type(col["dtype"])
+        kind = json_type(col.get("dtype", "object"))
         typ: Any = {"integer": int, "number": float, "boolean": bool}.get(kind, str)
         if col.get("categories"):
             typ = Literal[tuple(col["categories"])]  # type: ignore[valid-type]
         if col.get("nullable"):
             typ = typ | None
-        fields[_field_name(col["name"])] = (typ, Field(..., alias=col["name"], description=col["dtype"]))
+        fields[_field_name(col["name"])] = (typ, Field(..., alias=col["name"],
+                                                       description=str(col.get("dtype", "object"))))
     return create_model("Record", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
 
 
@@ -254,28 +278,9 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
     app.state.kampai = state
 
     def error(status: int, message: str, field: str | None = None) -> Any:
-        return JSONResponse({"error_code": "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR",
-                             "message": message, "field": field}, status_code=status)
+        return JSONResponse(_error_body(status, message, field), status_code=status)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Any) -> Any:
-        start = time.perf_counter()
-        path = request.url.path
-        if (options.auth_token and path not in OPEN_PATHS
-                and request.headers.get("authorization", "") != f"Bearer {options.auth_token}"):
-            response = error(401, "Missing or wrong bearer token: send 'Authorization: Bearer TOKEN'.",
-                             "Authorization")
-            response.headers["WWW-Authenticate"] = "Bearer"
-            return _done(state, request, response, start)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > options.max_body_bytes:
-            return _done(state, request, error(413, f"The body is over the {options.max_body_bytes}-byte limit.",
-                                               "body"), start)
-        try:
-            response = await call_next(request)
-        except Exception as exc:  # a server fault: 500 with its message, the server keeps serving
-            response = error(500, f"Internal error: {type(exc).__name__}: {exc}")
-        return _done(state, request, response, start)
+    app.add_middleware(Guard, state=state)
 
     @app.exception_handler(RequestError)
     async def _request_error(request: Request, exc: RequestError) -> Any:
@@ -327,25 +332,27 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
                   "application/json": {"schema": _invocation_schema(model)},
                   "text/csv": {"schema": {"type": "string"}}}, "required": True}})
     async def invocations(request: Request) -> Any:
-        body = await body_of(request)
-        names = [c["name"] for c in state.model.inputs]
-        frame, params = parse_invocation(body, request.headers.get("content-type", ""), names)
-        params = dict(params)
-        horizon = params.pop("horizon", None)
-        table = await state.predict_rows(frame, horizon, params)
-        return {"predictions": records(table)}
+        state.parsing += 1
+        try:
+            body = await body_of(request)
+            rows, params = parse_invocation(body, request.headers.get("content-type", ""), state.model.names)
+            params = dict(params)
+            horizon = params.pop("horizon", None)
+        finally:
+            state.parsing -= 1
+        text = await state.predict_json(rows, horizon, params)
+        return Response('{"predictions": ' + text + "}", media_type="application/json")
 
     @app.post("/predict", summary="Predict (typed from the run signature)")
-    async def predict(request: Request, payload: Predict = Body(...)) -> Any:  # type: ignore[valid-type]
-        import pandas as pd
-
+    async def predict(payload: Predict = Body(...)) -> Any:  # type: ignore[valid-type]
         data = payload.model_dump(by_alias=True)  # type: ignore[attr-defined]
         rows = data.get("records")
-        frame = pd.DataFrame.from_records(rows) if rows else None
-        table = await state.predict_rows(frame, data.get("horizon"), data.get("options") or {})
-        out = records(table)
-        return {"predictions": out, "run_id": state.model.run.run_id,
-                "classes": state.model.signature.get("classes")}
+        text = await state.predict_json(Rows.of_records(rows) if rows else None, data.get("horizon"),
+                                        data.get("options") or {})
+        current = state.model
+        return Response('{"predictions": ' + text + ', "run_id": ' + json.dumps(current.run.run_id)
+                        + ', "classes": ' + json.dumps(current.signature.get("classes")) + "}",
+                        media_type="application/json")
 
     return app
 
@@ -353,7 +360,7 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
 def _invocation_schema(model: ServedModel) -> dict[str, Any]:
     props = {}
     for col in model.inputs:
-        prop: dict[str, Any] = {"type": json_type(col["dtype"])}
+        prop: dict[str, Any] = {"type": json_type(col.get("dtype", "object"))}
         if col.get("categories"):
             prop["enum"] = col["categories"]
         props[col["name"]] = prop
@@ -371,18 +378,84 @@ def _invocation_schema(model: ServedModel) -> dict[str, Any]:
             "example": {"dataframe_records": model.example_records()} if model.inputs else {"params": {}}}
 
 
-def _done(state: State, request: Any, response: Any, start: float) -> Any:
-    seconds = time.perf_counter() - start
-    path = request.url.path
-    known = path if path in ("/invocations", "/predict", "/ping", "/health", "/ready", "/metadata", "/version",
-                             "/metrics", "/docs", "/openapi.json") else "other"
-    state.metrics.requests.labels(path=known, status=str(response.status_code)).inc()
-    state.metrics.latency.labels(path=known).observe(seconds)
-    if state.options.access_log:
-        _log({"ts": round(time.time(), 3), "method": request.method, "path": path,
-              "status": response.status_code, "ms": round(seconds * 1000, 2),
-              "client": request.client.host if request.client else None, "run_id": state.model.run.run_id})
-    return response
+def _error_body(status: int, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error_code": "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR", "message": message,
+            "field": field}
+
+
+KNOWN_PATHS = frozenset({"/invocations", "/predict", "/ping", "/health", "/ready", "/metadata", "/version",
+                         "/metrics", "/docs", "/openapi.json"})
+
+
+class Guard:
+    """A plain ASGI middleware (cheaper than Starlette's ``BaseHTTPMiddleware``): the bearer
+    token, the body limit by ``Content-Length``, a 500 for a server fault (the server keeps
+    serving), and per request the metrics and one access-log line."""
+
+    def __init__(self, app: Any, state: State) -> None:
+        self.app, self.state = app, state
+        token = state.options.auth_token
+        self.expected = f"Bearer {token}".encode() if token else None
+        self.limit = state.options.max_body_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        path = scope["path"]
+        status = [0]
+        headers = dict(scope["headers"])
+        if self.expected is not None and path not in OPEN_PATHS and headers.get(b"authorization") != self.expected:
+            await _send_error(send, status, 401, "Missing or wrong bearer token: send 'Authorization: Bearer TOKEN'.",
+                              "Authorization", [(b"www-authenticate", b"Bearer")])
+            return self._done(scope, status[0], start)
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            await _send_error(send, status, 413, f"The body is over the {self.limit}-byte limit.", "body")
+            return self._done(scope, status[0], start)
+
+        async def sending(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        predicting = path in PREDICT_PATHS
+        if predicting:
+            self.state.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:  # a server fault: 500 with its message, the server keeps serving
+            if not status[0]:
+                await _send_error(send, status, 500, f"Internal error: {type(exc).__name__}: {exc}")
+            else:
+                status[0] = 500
+        finally:
+            if predicting:
+                self.state.metrics.in_flight.dec()
+        self._done(scope, status[0], start)
+
+    def _done(self, scope: dict, status: int, start: float) -> None:
+        state = self.state
+        seconds = time.perf_counter() - start
+        path = scope["path"]
+        known = path if path in KNOWN_PATHS else "other"
+        state.metrics.requests.labels(path=known, status=str(status)).inc()
+        state.metrics.latency.labels(path=known).observe(seconds)
+        if state.options.access_log:
+            client = scope.get("client")
+            _log({"ts": round(time.time(), 3), "method": scope.get("method"), "path": path, "status": status,
+                  "ms": round(seconds * 1000, 2), "client": client[0] if client else None,
+                  "run_id": state.model.run.run_id})
+
+
+async def _send_error(send: Any, status: list, code: int, message: str, field: str | None = None,
+                      extra: list | None = None) -> None:
+    body = json.dumps(_error_body(code, message, field)).encode()
+    status[0] = code
+    await send({"type": "http.response.start", "status": code,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(extra or [])]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def app_from_env() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +16,11 @@ def _model(ref: str, runs_dir: str) -> ServedModel:
     return ServedModel.load(ref, runs_dir)
 
 
+def _show(table: pd.DataFrame) -> None:
+    """A prediction table, probabilities and scores with four decimals."""
+    formats = {c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
+               if str(c).startswith("proba_") or c == "score"}
+    st.dataframe(table, column_config=formats, hide_index=True)
 
 
 def main() -> None:
@@ -24,20 +30,38 @@ def main() -> None:
     meta = model.metadata()
     st.title(f"{meta['task']} · {meta['estimator']}")
     reg = meta["registry"]
-    st.caption(f"run {meta['run_id']}" + (f" · {reg['name']}@{reg['stage']} (version {reg['version']})"
-                                          if reg["name"] else ""))
+    st.caption(f"run {meta['run_id']} · {meta['framework']}"
+               + (f" · registry {reg['name']}@{reg['stage']} (version {reg['version']})" if reg["name"] else ""))
     st.subheader("Metrics")
-    st.dataframe(pd.DataFrame([meta["metrics"]]))
+    st.dataframe(pd.DataFrame([meta["metrics"]]), hide_index=True)
+    plots = sorted(Path(model.run.run_dir).glob("*.png"))  # the task's plots (forecast.png ...)
+    for plot in plots:
+        st.image(str(plot), caption=plot.name)
 
     if model.ahead:
         horizon = st.number_input("horizon", min_value=1, value=12, step=1)
         if st.button("Forecast"):
-            st.dataframe(model.predict(None, horizon=int(horizon)))
+            table = model.predict(None, horizon=int(horizon))
+            _show(table)
+            when = model.signature.get("time")
+            if when in table.columns and "prediction" in table.columns:  # the forecast plot
+                series = model.signature.get("series_id")
+                st.line_chart(table, x=when, y="prediction", color=series if series in table.columns else None)
+    elif model.takes_options:  # recommendation: users and k, the task's own options
+        with st.form("query"):
+            users = st.text_input("users (comma-separated ids)", value="1")
+            k = int(st.number_input("k", min_value=1, value=10, step=1))
+            submitted = st.form_submit_button("Recommend")
+        if submitted:
+            try:
+                _show(model.predict(None, options={"users": users, "k": k}))
+            except RequestError as exc:
+                st.error(str(exc))
     else:
         with st.form("one"):
             row = {}
             for col in model.inputs:
-                kind = json_type(col["dtype"])
+                kind = json_type(col.get("dtype", "object"))
                 if col.get("categories"):
                     row[col["name"]] = st.selectbox(col["name"], col["categories"])
                 elif kind == "integer":
@@ -51,19 +75,19 @@ def main() -> None:
             submitted = st.form_submit_button("Predict")
         if submitted:
             try:
-                table = model.predict(model.check_frame(pd.DataFrame([row])))
-                st.dataframe(table)
+                _show(model.predict(model.check_frame(pd.DataFrame([row]))))
             except RequestError as exc:
                 st.error(str(exc))
         upload = st.file_uploader("CSV for batch prediction", type="csv")
         if upload is not None:
-            frame = pd.read_csv(upload)
             try:
-                out = model.predict(model.check_frame(frame.astype(object)))
-                st.dataframe(out)
+                out = model.predict(model.check_frame(pd.read_csv(upload)))
+                _show(out)
                 st.download_button("Download predictions", out.to_csv(index=False), "predictions.csv")
             except RequestError as exc:
                 st.error(str(exc))
+            except (ValueError, pd.errors.ParserError) as exc:
+                st.error(f"Cannot read the CSV: {exc}")
 
 
 # Streamlit executes the page as __main__; a multiprocessing child started from a process

@@ -147,12 +147,17 @@ class SklearnFramework(Framework):
             from sklearn.base import clone
 
             return Prediction(y=clone(model).fit_predict(data.X))
-        labels = model.predict(data.X)
-        proba = classes = None
-        if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
-            proba = model.predict_proba(data.X)
-            classes = list(model.classes_)
-        return Prediction(y=labels, proba=proba, classes=classes)
+        if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
+            return Prediction(y=model.predict(data.X))
+        # a classifier: the preprocessing once, and for trees/forests (whose predict *is* the
+        # argmax of predict_proba) one pass over the trees instead of two
+        final, X = model, data.X
+        if hasattr(model, "steps") and len(model.steps) > 1:
+            final, X = model[-1], model[:-1].transform(data.X)
+        proba = final.predict_proba(X)
+        argmax = _labels_are_argmax(final)
+        labels = final.classes_.take(proba.argmax(axis=1), axis=0) if argmax else final.predict(X)
+        return Prediction(y=labels, proba=proba, classes=list(model.classes_))
 
     def save(self, model: Any, path: Path) -> None:
         import joblib
@@ -182,3 +187,16 @@ class SklearnFramework(Framework):
             return joblib.load(file)
         except Exception as exc:
             raise RunError(f"Cannot load model '{file}': {exc}") from None
+
+
+def _labels_are_argmax(estimator: Any) -> bool:
+    """A single-output forest or tree classifier, whose own ``predict`` is exactly
+    ``classes_.take(argmax(predict_proba))`` (so its labels need no second pass)."""
+    from sklearn.ensemble._forest import ForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    if getattr(estimator, "n_outputs_", 1) != 1:
+        return False
+    cls = type(estimator)
+    return ((isinstance(estimator, ForestClassifier) and cls.predict is ForestClassifier.predict)
+            or (isinstance(estimator, DecisionTreeClassifier) and cls.predict is DecisionTreeClassifier.predict))
