@@ -57,3 +57,23 @@ def test_dbscan_far_row_is_noise(penguins) -> None:
     rows = penguins.iloc[:12].copy()
     rows.loc[rows.index[0], "body_mass_g"] = 60_000.0  # 70 standard deviations off: beyond eps of every core
     assert list(run.predict(rows)["prediction"]) == [-1, *run.model[-1].labels_[1:12]]
+
+
+# -- item 5: a classifier predicting one class ------------------------------------------------
+
+
+def test_single_class_predictions_are_warned(penguins) -> None:
+    # a 2-epoch tiny BERT predicted one class for all 240 rows with no word; a majority
+    # "classifier" on the three penguin species does the same, fast
+    code, _, err = invoke("train", "--task", "classification", "--data", _csv(penguins), "--target", "species",
+                          "--model", "DummyClassifier", "--json")
+    assert code == 0, err
+    assert "predicts one class ('Adelie') for all" in err and "which hold 3 classes" in err, err
+    code, _, err = invoke("train", "--task", "classification", "--data", _csv(penguins), "--target", "species",
+                          "model.params.n_estimators=10", "--json")
+    assert code == 0 and "predicts one class" not in err, err
+
+
+def _csv(frame) -> str:
+    frame.to_csv("penguins.csv", index=False)
+    return "penguins.csv"

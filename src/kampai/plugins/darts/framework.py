@@ -317,7 +317,7 @@ class DartsFramework(Framework):
         try:
             if epochs:
                 kwargs["epochs"] = epochs
-            with _quiet():
+            with _quiet(), _epoch_lines(model, epochs):
                 model.model.fit(fit_series, **kwargs)
         except ValueError as exc:
             raise DataError(f"Darts cannot fit '{model.estimator}' on this data: {str(exc).rstrip('.')}{_hint(model, exc)}") from None
@@ -496,6 +496,36 @@ TORCH_SPACE: dict[str, Any] = {"dropout": {"type": "float", "low": 0.0, "high": 
 
 # ---------------------------------------------------------------------- conversions
 @contextmanager
+def _epoch_lines(model: Forecaster, epochs: int = 0) -> Iterator[None]:
+    """Torch models: a per-epoch line (epoch, train loss, validation loss, ETA) while
+    ``runner train`` shows its steps (kampai.plugin.epoch_progress), through a Lightning
+    callback added for this fit only (never saved with the model)."""
+    callbacks = model.model.trainer_params.get("callbacks") if model.is_torch else None
+    if callbacks is None:
+        yield
+        return
+    import pytorch_lightning as pl
+
+    from kampai.plugin import epoch_progress
+
+    progress = epoch_progress(int(epochs or model.model.n_epochs))
+
+    class EpochLines(pl.Callback):
+        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            metrics = trainer.callback_metrics
+            progress.update(trainer.current_epoch + 1,
+                            **{name: float(metrics[key]) for key, name in (("train_loss", "loss"),
+                               ("val_loss", "val_loss")) if key in metrics})
+
+    callback = EpochLines()
+    callbacks.append(callback)
+    try:
+        yield
+    finally:
+        callbacks.remove(callback)
+
+
+@contextmanager
 def _quiet() -> Iterator[None]:
     """Lightning and torch warn about things a user cannot act on (pin_memory on CPU,
     deprecations inside Lightning): keep the run log readable.  statsmodels' warnings
@@ -511,22 +541,24 @@ def _quiet() -> Iterator[None]:
         yield
     from kampai.plugin import warn
 
+    lines: list[str] = []
     for record in caught:
         line = _statsmodels_line(record)
-        if line:
-            warn(line, once=True)
-        else:  # not ours to summarize: let it through as it came
+        if line is None:  # not ours to summarize: let it through as it came
             warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+        elif line not in lines:
+            lines.append(line)
+    if lines:  # one line per fit, and the same line once per process (backtests refit often)
+        warn("statsmodels: " + "; ".join(lines) + ".", once=True)
 
 
 #: statsmodels warning text -> what it means for the forecast
 STATSMODELS_WARNINGS = (
-    ("failed to converge", "the statsmodels likelihood fit did not converge: the forecasts may be poor "
+    ("Non-stationary starting autoregressive", "non-stationary starting AR parameters (reset to zeros)"),
+    ("Non-invertible starting", "non-invertible starting MA parameters (reset to zeros)"),
+    ("failed to converge", "the likelihood fit did not converge, the forecasts may be poor "
                            "(try other model.params, e.g. smaller p/q for ARIMA)"),
-    ("Non-stationary starting autoregressive", "statsmodels found non-stationary starting AR parameters "
-                                                "and started from zeros"),
-    ("Non-invertible starting", "statsmodels found non-invertible starting MA parameters and started from zeros"),
-    ("frequency information", "statsmodels saw no frequency on the series (harmless: Darts keeps the time index)"),
+    ("frequency information", "no frequency on the series (harmless)"),
 )
 
 
@@ -537,8 +569,8 @@ def _statsmodels_line(record: Any) -> str | None:
     text = str(record.message)
     for needle, line in STATSMODELS_WARNINGS:
         if needle in text:
-            return line + "."
-    return f"statsmodels: {text.splitlines()[0][:200]}"
+            return line
+    return text.splitlines()[0][:200].rstrip(".")
 
 
 @dataclass
