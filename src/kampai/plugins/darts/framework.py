@@ -320,7 +320,8 @@ class DartsFramework(Framework):
             with _quiet(), _epoch_lines(model, epochs):
                 model.model.fit(fit_series, **kwargs)
         except ValueError as exc:
-            raise DataError(f"Darts cannot fit '{model.estimator}' on this data: {str(exc).rstrip('.')}{_hint(model, exc)}") from None
+            reason = str(exc).rstrip(".")
+            raise DataError(f"Darts cannot fit '{model.estimator}' on this data: {reason}{_hint(model, exc)}") from None
         model.series = series
         return model
 
