@@ -216,3 +216,57 @@ def test_co2_experiment_config_resolves() -> None:
     result = invoke("config", "show", "-c", str(ROOT / "conf/experiments/co2.yaml"))
     assert result.code == 0, result.stdout + result.stderr
     assert "method: backtest" in result.stdout and "horizon: 24" in result.stdout
+
+
+# -- issue 11 item 7: Darts rough edges, on real series --------------------------------------
+
+
+def test_string_enums_and_theta_default_on_sunspots() -> None:
+    # old: "unsupported operand type(s) for 'in': 'str' and 'EnumType'"
+    run = api.train(data="statsmodels:nile", model="Theta", params={"season_mode": "additive"}, verbose=False, **FC)
+    from darts.utils.utils import SeasonalityMode
+
+    assert run.model.model.season_mode is SeasonalityMode.ADDITIVE
+    with pytest.raises(ConfigError, match="season_mode='additiv': use one of multiplicative, additive"):
+        api.train(data="statsmodels:nile", model="Theta", params={"season_mode": "additiv"}, verbose=False, **FC)
+    # sunspots has years with zero activity: Darts' multiplicative default refused them
+    run = api.train(data="statsmodels:sunspots", model="Theta", verbose=False, **FC)
+    assert np.isfinite(run.metrics["mae"])
+    with pytest.raises(DataError, match=r"set model\.params\.season_mode=additive"):
+        api.train(data="statsmodels:sunspots", model="Theta", params={"season_mode": "multiplicative"},
+                  verbose=False, **FC)
+
+
+def test_quarter_labels_parse_as_dates() -> None:
+    # US macro data 1959 Q1 - 2009 Q3 written as "1959 Q1" (tsibble's yearquarter, fpp3's aus_arrivals)
+    from statsmodels.datasets import macrodata
+
+    macro = macrodata.load_pandas().data
+    frame = pd.DataFrame({"quarter": [f"{int(y)} Q{int(q)}" for y, q in zip(macro["year"], macro["quarter"],
+                                                                           strict=True)],
+                          "realgdp": macro["realgdp"]})
+    run = api.train(data=frame, model="NaiveSeasonal", verbose=False, split={"horizon": 8}, **FC)
+    assert run.meta["data"]["rows"] == len(frame)
+    table = pd.read_csv(run.run_dir / "predictions.csv")
+    assert table["quarter"].iloc[0] == "2007-10-01" and table["quarter"].iloc[-1] == "2009-07-01"
+    info = json.loads((run.run_dir / "signature.json").read_text())
+    assert info["freq"].startswith("QS") and info["season"] == 4
+
+
+@pytest.mark.slow
+def test_backtest_log_counts_the_scored_points_and_arima_warns_in_one_line() -> None:
+    # 25 test years, horizon 10 every 10 years: 2 windows = 20 scored points (the old log said 25)
+    from kampai.core import console
+
+    console._warned.clear()  # warnings print once per process
+    code, _, err = invoke("train", "--task", "forecasting", "--framework", "darts", "--data", "statsmodels:nile",
+                          "--model", "ARIMA", "model.params.p=6", "model.params.q=3", "split.method=backtest",
+                          "split.horizon=10", "split.stride=10", "split.start=0.75")
+    assert code == 0, err
+    assert "/ 20 test" in err, err
+    run_dir = Path(err.split("→")[-1].strip())
+    assert len(pd.read_csv(run_dir / "predictions.csv")) == 20
+    # statsmodels' raw warnings (file paths, "mlefit = super().fit(") became one line
+    assert "ConvergenceWarning" not in err and "mlemodel.py" not in err and "super().fit(" not in err
+    lines = [line for line in err.splitlines() if line.startswith("Warning:")]
+    assert len(lines) == 1 and "did not converge" in lines[0], err

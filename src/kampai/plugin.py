@@ -88,6 +88,7 @@ _LAZY = {
     "print_table": "kampai.core.console",
     "human_size": "kampai.core.console",
     "dumps": "kampai.core.console",
+    "epoch_progress": "kampai.core.console",
     # the CLI options commands share (typer: Json, RunsDir + RUNS_DIR, Config, Overrides ...)
     "cli_options": "kampai.core.cli.options:",
     # helpers
@@ -122,7 +123,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.config import load as load_config
     from kampai.core.config import merge
     from kampai.core.config import to_yaml as config_to_yaml
-    from kampai.core.console import Steps, console, dumps, human_size, print_table, warn
+    from kampai.core.console import Steps, console, dumps, epoch_progress, human_size, print_table, warn
     from kampai.core.data import check_columns, default_target, read_frame
     from kampai.core.devices import torch_device
     from kampai.core.diskcache import cache_dir, cached_json

@@ -12,6 +12,9 @@ from typing import Any
 
 _console: Any = None
 _warned: set[str] = set()
+#: the label of the verbose step running now (``runner train`` without --quiet/--json);
+#: None elsewhere: epoch progress (:func:`epoch_progress`) prints only inside one
+_live_step: str | None = None
 
 
 def console() -> Any:
@@ -48,13 +51,58 @@ class Steps:
     @contextmanager
     def step(self, label: str) -> Iterator[dict[str, str]]:
         """Time a step; the body may set ``detail["text"]`` for the printed line."""
+        global _live_step
         detail = {"text": ""}
         start = time.perf_counter()
-        yield detail
+        outer, _live_step = _live_step, (label if self.verbose else None)
+        try:
+            yield detail
+        finally:
+            _live_step = outer
         seconds = time.perf_counter() - start
         if self.verbose:
             text = f"  [dim]{detail['text']}[/dim]" if detail["text"] else ""
             console().print(f"[green]✓[/green] {label}{text}  [cyan]{seconds:.2f}s[/cyan]", soft_wrap=True)
+
+
+class EpochProgress:
+    """Per-epoch lines of a training that runs in epochs (see :func:`epoch_progress`)."""
+
+    def __init__(self, total: int | None, label: str = "epoch", every: float = 1.0) -> None:
+        self.total, self.label, self.every = total, label, every
+        self.active = _live_step is not None
+        self.started = self.last = time.perf_counter()
+        self.printed = 0
+
+    def update(self, epoch: int, **metrics: float | None) -> None:
+        """Epoch ``epoch`` (1-based) is done; ``metrics`` such as ``loss=0.31, val_f1=0.8``
+        (None values are left out).  Prints ``  epoch 3/20  loss 0.3100  ETA 41s``, at most
+        one line per ``every`` seconds besides the first and last epochs."""
+        if not self.active:
+            return
+        now = time.perf_counter()
+        last = self.total is not None and epoch >= self.total
+        if self.printed and not last and now - self.last < self.every:
+            return
+        self.last, self.printed = now, self.printed + 1
+        parts = [f"{self.label} {epoch}/{self.total}" if self.total else f"{self.label} {epoch}"]
+        parts += [f"{k} {v:.4f}" for k, v in metrics.items() if v is not None and v == v]
+        if self.total and not last:
+            eta = (now - self.started) / max(1, epoch) * (self.total - epoch)
+            parts.append(f"ETA {_duration(eta)}")
+        console().print("  [dim]" + "  ".join(parts) + "[/dim]", soft_wrap=True)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f}s" if seconds < 90 else f"{seconds / 60:.1f}min"
+
+
+def epoch_progress(total: int | None, *, label: str = "epoch") -> EpochProgress:
+    """A per-epoch progress reporter for a framework's ``fit``: call ``update(epoch, loss=...,
+    val_metric=...)`` after each epoch.  It prints only while ``runner train`` (or
+    ``kampai.train(verbose=True)``) shows its step log: silent under ``--quiet``/``--json``,
+    in tuning trials and outside a run."""
+    return EpochProgress(total, label)
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

