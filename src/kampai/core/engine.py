@@ -19,7 +19,7 @@ from kampai.core import data as data_mod
 from kampai.core import metrics as metrics_mod
 from kampai.core.console import Steps, human_size
 from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
-from kampai.core.errors import ConfigError, DataError, KampaiError, unknown
+from kampai.core.errors import ConfigError, DataError, KampaiError
 from kampai.core.host import get_host
 from kampai.core.runs import (
     Run,
@@ -385,26 +385,24 @@ def _import_libraries(framework: Framework) -> list[str]:
 
 
 def check_estimator(name: str, framework: Framework) -> None:
-    """An unknown estimator short name fails now, with a did-you-mean, before any data is
-    read: for a framework whose plugin names its models in the estimator registry (an
-    import path is checked when the model is built)."""
+    """An unknown estimator name fails now, before any data is read: the framework's
+    ``describe`` (what ``runner estimators show`` prints) is asked about it, and an error it
+    raises for the name (with its did-you-mean) stops the run here.  A framework that cannot
+    describe its models (``{}``) is checked when the model is built, as before."""
     if "." in name or ":" in name or "/" in name:
-        return
-    host = get_host()
-    registry = host.estimators()
-    registry.load_sources(until=name)
-    if name in registry:
-        return
-    plugin = host.frameworks().provided_by.get(framework.name)
-    registry.load_sources()
-    if name in registry:
-        return
-    if plugin in registry.provided_by.values() or any(s.plugin == plugin for s in registry.sources):
-        names = [n for n, p in registry.provided_by.items() if p == plugin or p.startswith("include:")]
-        raise unknown("estimator", name, names,
-                      hint=f"Framework '{framework.name}' knows the names 'runner estimators list' shows; "
-                           "for your own class use --include MODULE or its import path.")
+        return  # an import path or a hub id: checked when the model is built
+    from kampai.core.diskcache import cache_dir
+    from kampai.core.errors import UnknownNameError
 
+    ctx = BuildContext(seed=0, device="cpu", resolve=get_host().estimators().resolve, cache_dir=cache_dir())
+    try:
+        framework.describe(name, ctx)
+    except UnknownNameError as exc:
+        raise UnknownNameError(f"{exc} For your own class use --include MODULE or its import path.") from None
+    except KampaiError:
+        raise
+    except Exception:
+        return
 
 def short_name(estimator: str) -> str:
     return str(estimator).replace(":", ".").rsplit(".", 1)[-1]
