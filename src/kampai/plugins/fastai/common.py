@@ -29,6 +29,13 @@ def resolve_device(device: str | None) -> str:
     return torch_device(device)
 
 
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def best_epoch_callback(patience: int | None, report: Any, on_report: Any) -> Any:
     """A fast.ai callback that keeps the weights of the epoch with the lowest validation
     loss (restored after the fit), stops after ``patience`` epochs without improvement,
@@ -47,8 +54,17 @@ def best_epoch_callback(patience: int | None, report: Any, on_report: Any) -> An
             self.wait = 0
             self.error: BaseException | None = None
 
+        def before_fit(self) -> None:
+            super().before_fit()
+            from kampai.plugin import epoch_progress
+
+            self.progress = epoch_progress(self.n_epoch)  # silent outside runner train's step log
+
         def after_epoch(self) -> None:
             super().after_epoch()
+            values = dict(zip(self.recorder.metric_names[1:-1], self.recorder.log[1:-1], strict=False))
+            self.progress.update(self.epoch + 1, loss=_number(values.get("train_loss")),
+                                 val_loss=_number(values.get("valid_loss")))
             if self.new_best:
                 self.best_state = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
                 self.best_epoch, self.wait = self.epoch, 0

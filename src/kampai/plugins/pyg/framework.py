@@ -409,8 +409,11 @@ class PyGFramework(Framework):
 
     def _epochs(self, model: GraphModel, net: Any, epoch_step: Callable[[], float], val_loss: Callable[[], float],
                 n_val: int, report: Callable[[int, Any], None]) -> None:
+        from kampai.plugin import epoch_progress
+
         best, best_state, waited = float("inf"), None, 0
         model.history = []
+        progress = epoch_progress(int(model.train["epochs"]))  # silent outside runner train's log
         for epoch in range(int(model.train["epochs"])):
             loss = epoch_step()
             row = {"epoch": epoch, "loss": round(loss, 6)}
@@ -423,6 +426,7 @@ class PyGFramework(Framework):
                 else:
                     waited += 1
             model.history.append(row)
+            progress.update(epoch + 1, loss=row["loss"], val_loss=row.get("val_loss"))
             report(epoch, model)
             if n_val and model.train["patience"] and waited >= int(model.train["patience"]):
                 break

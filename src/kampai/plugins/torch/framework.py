@@ -148,6 +148,17 @@ class TorchModel:
         frac = float(t["valid_frac"] or 0)
         if frac and t["patience"]:
             callbacks.append(("early_stopping", EarlyStopping(patience=int(t["patience"]), load_best=True)))
+        class Progress(Callback):  # per-epoch lines in runner train's step log (silent elsewhere)
+            def on_train_begin(self, net: Any, **_: Any) -> None:
+                from kampai.plugin import epoch_progress
+
+                self.progress = epoch_progress(net.max_epochs)
+
+            def on_epoch_end(self, net: Any, **_: Any) -> None:
+                row = net.history[-1]
+                self.progress.update(len(net.history), loss=row.get("train_loss"), val_loss=row.get("valid_loss"))
+
+        callbacks.append(("kampai_progress", Progress()))
         if report is not None:
             class Report(Callback):
                 def on_epoch_end(self, net: Any, **_: Any) -> None:
