@@ -341,3 +341,14 @@ def test_cuda_training() -> None:
     assert run.model.device.startswith("cuda") and run.metrics["accuracy"] >= 0.5
     cpu = load_run(run.run_dir)
     assert len(cpu.predict("pyg:karate")) == 34
+
+
+def test_training_shows_epoch_progress_unless_quiet() -> None:
+    """issue 11.5: a training in epochs says how it goes (epoch, loss, ETA); --json stays clean."""
+    shown = invoke("train", "--task", "node-classification", "--framework", "pyg", "--data", "pyg:karate",
+                   "model.params.epochs=30")
+    assert shown.code == 0, shown.stderr
+    assert "epoch 1/30" in shown.stderr and "epoch 30/30" in shown.stderr and "loss" in shown.stderr
+    quiet = invoke("train", "--task", "node-classification", "--framework", "pyg", "--data", "pyg:karate",
+                   "model.params.epochs=30", "--json")
+    assert quiet.code == 0 and "epoch 1/30" not in quiet.stderr
