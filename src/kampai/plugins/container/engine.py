@@ -45,6 +45,8 @@ def build(engine: str, context: Path, tag: str, build_args: dict[str, str], netw
     from kampai.plugin import RunError
 
     cmd = [engine, "build", "-t", tag, "-f", str(context / "Dockerfile")]
+    if kind(engine) == "podman":
+        cmd += ["--format", "docker"]  # OCI images drop HEALTHCHECK
     for key, value in build_args.items():
         cmd += ["--build-arg", f"{key}={value}"]
     if network:
