@@ -361,8 +361,11 @@ def test_real_serving_image_answers_over_http(tmp_path: Path, iris_run: Path) ->
 
 @_real
 def test_real_failing_build_shows_the_step(tmp_path: Path) -> None:
+    """pip cannot reach the index: exit 2 naming the failing step (the pip install) and its last lines."""
     r = runner("container", "build", "--framework", "sklearn", "-t", "localhost/kampai-test-fails:ci",
-               "--base-image", "localhost/kampai-test/no-such-base:1", "--engine", str(ENGINE), "-q",
-               "-o", str(tmp_path / "ctx"), cwd=tmp_path)
+               "--base-image", str(BASE), "--engine", str(ENGINE), "--network", "host", "-q",
+               "--build-arg", "PIP_INDEX_URL=http://127.0.0.1:9/simple", "-o", str(tmp_path / "ctx"), cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    assert "Image build failed at STEP 1/" in r.stderr and "no-such-base" in r.stderr
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("Error: Image build failed at ") and "STEP" in first and "pip install" in first, first
+    assert "Connection refused" in r.stderr and "Dockerfile:" in r.stderr

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ENGINES = ("podman", "docker")
-_STEP = re.compile(r"^(STEP \d+/\d+:.*|#\d+ \[[^\]]+\] .*|Step \d+/\d+ : .*)$")
+_STEP = re.compile(r"^((?:\[\d+/\d+\] )?STEP \d+/\d+:.*|#\d+ \[[^\]]+\] .*|Step \d+/\d+ : .*)$")
 
 
 def find_engine(name: str | None = None) -> str:
@@ -59,7 +59,7 @@ def build(engine: str, context: Path, tag: str, build_args: dict[str, str], netw
     for line in proc.stdout:
         line = line.rstrip("\n")
         if _STEP.match(line):
-            step = line
+            step = line if len(line) <= 160 else line[:157] + "..."
         tail.append(line)
         if not quiet:
             print(line, file=sys.stderr)
