@@ -164,6 +164,13 @@ def test_build_bad_input(tmp_path: Path, args: list[str], phrase: str) -> None:
     assert phrase in r.stderr and "Traceback" not in r.stderr
 
 
+def test_run_bad_input(tmp_path: Path) -> None:
+    r = runner("container", "run", cwd=tmp_path)
+    assert r.returncode == 2 and "Which runner command?" in r.stderr
+    r = runner("container", "run", "--project", str(tmp_path / "nope"), "--", "train", cwd=tmp_path)
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_no_engine_is_one_clear_error(tmp_path: Path) -> None:
     env = {"PATH": str(Path(sys.executable).parent), "KAMPAI_CONTAINER_ENGINE": ""}
     r = runner("container", "build", "--framework", "sklearn", cwd=tmp_path, env=env)
@@ -280,13 +287,17 @@ def test_real_image_trains_on_the_host_project(tmp_path: Path) -> None:
     assert info["size_bytes"] < 600 * MB  # training image: + optuna, matplotlib, psycopg2 (the tune extra)
     project = tmp_path / "project"
     project.mkdir()
-    r = runner("container", "run", "--engine", str(ENGINE), "--image", tag, "--network", "host",
-               "--project", str(project), "--", "train", "--task", "classification", "--data", "sklearn:iris",
-               "--model", "LogisticRegression", "--json", cwd=tmp_path)
+    assert info["also_tagged"] == "kampai:latest"  # what `runner container run` takes without --image
+    r = runner("container", "run", "--engine", str(ENGINE), "--network", "host", "--project", str(project),
+               "--", "train", "--task", "classification", "--data", "sklearn:iris", "--model", "LogisticRegression",
+               "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     runs = [p for p in (project / "runs").iterdir() if (p / "meta.json").exists()]
     assert len(runs) == 1 and runs[0].stat().st_uid == os.getuid()
     assert json.loads((runs[0] / "metrics.json").read_text())["accuracy"] > 0.8
+    r = runner("container", "run", "--engine", str(ENGINE), "--image", "localhost/kampai-test-nope:0",
+               "--project", str(project), "--", "train", cwd=tmp_path)
+    assert r.returncode == 2 and "does not exist" in r.stderr and "runner container build" in r.stderr, r.stderr
 
 
 def _free_port() -> int:

@@ -154,6 +154,7 @@ def build_cmd(
                                        "image, each process starts ~3 s of CPU sooner."),
     no_strip: bool = typer.Option(False, "--no-strip", help="Do not strip the shared libraries' symbols "
                                   "(the builder then needs no binutils from apt)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Build every step anew (the engine's --no-cache)."),
     engine: str = Engine, network: str = Network,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not stream the build's output."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
@@ -230,10 +231,13 @@ def build_cmd(
     if not dockerfile_only:
         binary = eng.find_engine(engine)
         start = time.perf_counter()
-        eng.build(binary, out, tag, args, network, quiet=quiet or json_out)
+        eng.build(binary, out, tag, args, network, quiet=quiet or json_out, no_cache=no_cache)
         result["build_seconds"] = round(time.perf_counter() - start, 1)
         result["size_bytes"] = eng.image_size(binary, tag)
         result["engine"] = eng.kind(binary)
+        if not serve and tag != DEFAULT_TAG:  # the image `runner container run` takes without --image
+            eng.tag(binary, tag, DEFAULT_TAG)
+            result["also_tagged"] = DEFAULT_TAG
     if json_out:
         typer.echo(json.dumps(result))
     else:
@@ -246,7 +250,8 @@ def build_cmd(
 @container_app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run_cmd(
     ctx: typer.Context,
-    image: str = typer.Option(DEFAULT_TAG, "--image", "-i", help="Image to run (runner container build)."),
+    image: str = typer.Option(DEFAULT_TAG, "--image", "-i", help="Image to run (default: the last training image "
+                              "runner container build made here, also tagged kampai:latest)."),
     gpu: bool = typer.Option(False, "--gpu", help="Pass the GPUs (docker --gpus all; podman CDI nvidia.com/gpu=all)."),
     project: Path = typer.Option(Path("."), "--project", help="Project folder mounted at /work."),
     env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (or KEY) for the container."),

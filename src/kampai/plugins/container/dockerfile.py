@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ CPU_BASE = "python:3.11-slim"
 GPU_BASE = "nvidia/cuda:12.8.1-base-ubuntu24.04"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 SERVE_PORT = 8000
+CONTEXT_MTIME = 315532800  # 1980-01-01, as in reproducible builds
 MODEL_DIR = "/opt/kampai/model"
 UID = 10001
 # GET /ready with the bearer token from the environment (the serving image's HEALTHCHECK and the
@@ -216,4 +218,8 @@ def write_context(spec: ImageSpec, out: Path) -> Path:
         (out / "image.key").write_text(spec.image_key or "")
     dockerfile = out / "Dockerfile"
     dockerfile.write_text(render(spec))
+    # the context is written anew on every build: fixed timestamps keep the engine's layer cache
+    # valid (buildah's COPY cache key includes them; a rebuild would redo pip install)
+    for path in [out, *out.rglob("*")]:
+        os.utime(path, (CONTEXT_MTIME, CONTEXT_MTIME), follow_symlinks=False)
     return dockerfile

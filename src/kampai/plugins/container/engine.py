@@ -40,13 +40,15 @@ def kind(engine: str) -> str:
 
 
 def build(engine: str, context: Path, tag: str, build_args: dict[str, str], network: str | None,
-          quiet: bool = False) -> None:
+          quiet: bool = False, no_cache: bool = False) -> None:
     """``ENGINE build``; on failure a RunError with the failing step and its last output lines."""
     from kampai.plugin import RunError
 
     cmd = [engine, "build", "-t", tag, "-f", str(context / "Dockerfile")]
     if kind(engine) == "podman":
         cmd += ["--format", "docker"]  # OCI images drop HEALTHCHECK
+    if no_cache:
+        cmd.append("--no-cache")
     for key, value in build_args.items():
         cmd += ["--build-arg", f"{key}={value}"]
     if network:
@@ -76,6 +78,10 @@ def image_size(engine: str, tag: str) -> int | None:
         return int(out.stdout.strip().splitlines()[0])
     except (ValueError, IndexError):
         return None
+
+
+def tag(engine: str, source: str, target: str) -> None:
+    subprocess.run([engine, "tag", source, target], capture_output=True, check=False)
 
 
 def image_exists(engine: str, tag: str) -> bool:
