@@ -110,7 +110,9 @@ def _served_pins(run_dir: Path) -> dict[str, str]:
         packages = json.loads((run_dir / "signature.json").read_text()).get("packages") or {}
     except (OSError, ValueError):
         return {}
-    return {name: str(v) for name, v in packages.items() if name not in ("python", "kampai") and v}
+    # a local label (torch 2.14.1+cu130 on a GPU host) is the build's flavour, not its version:
+    # ==2.14.1 lets the image take the CPU or CUDA wheel its index has
+    return {name: str(v).split("+")[0] for name, v in packages.items() if name not in ("python", "kampai") and v}
 
 
 def _resign(copy: Path, key: str) -> None:
