@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import subprocess
 import sys
 import time
@@ -25,18 +27,28 @@ DEFAULT_TAG = "kampai:latest"
 
 
 def _kampai_source() -> tuple[Path | None, str]:
-    """kampai's source tree when installed from one (editable or a local path), and its version."""
-    from importlib.metadata import distribution
+    """kampai's source tree, and its version: the tree the running kampai is imported from when
+    it is one (a checkout, an editable install: the image gets the code that runs here), else
+    the local path it was installed from; None = install ``kampai==VERSION`` from the index."""
+    from importlib.metadata import PackageNotFoundError, distribution
 
-    dist = distribution("kampai")
-    text = dist.read_text("direct_url.json")
+    import kampai
+
+    try:
+        dist = distribution("kampai")
+        version, text = dist.version, dist.read_text("direct_url.json")
+    except PackageNotFoundError:
+        version, text = getattr(kampai, "__version__", ""), None
+    here = Path(kampai.__file__).resolve().parent.parent.parent  # <root>/src/kampai/__init__.py
+    if (here / "pyproject.toml").is_file() and (here / "src" / "kampai").is_dir():
+        return here, version
     if text:
         url = json.loads(text).get("url", "")
         if url.startswith("file://"):
             path = Path(url[len("file://"):])
             if (path / "pyproject.toml").exists() and (path / "src").is_dir():
-                return path, dist.version
-    return None, dist.version
+                return path, version
+    return None, version
 
 
 def _extras_for(framework: str, pip: list[str]) -> list[str]:
@@ -58,13 +70,61 @@ def _extras_for(framework: str, pip: list[str]) -> list[str]:
     return []
 
 
-def _source_extras(source: Path | None) -> set[str] | None:
-    if source is None:
-        return None
-    import tomllib
+_EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 
-    data = tomllib.loads((source / "pyproject.toml").read_text())
-    return set(data.get("project", {}).get("optional-dependencies", {}))
+
+def _extra_requirements(source: Path | None) -> dict[str, list[str]] | None:
+    """Each kampai extra's requirement strings: from the source tree's pyproject.toml, else from
+    the installed distribution's metadata; None when neither can be read."""
+    if source is not None:
+        import tomllib
+
+        data = tomllib.loads((source / "pyproject.toml").read_text())
+        return {k: list(v) for k, v in data.get("project", {}).get("optional-dependencies", {}).items()}
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        requires = distribution("kampai").requires or []
+    except PackageNotFoundError:
+        return None
+    extras: dict[str, list[str]] = {}
+    for req in requires:
+        requirement, _, marker = req.partition(";")
+        match = _EXTRA_MARKER.search(marker)
+        if match:
+            extras.setdefault(match.group(1), []).append(requirement.strip())
+    return extras
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[;@ ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+# a serving image runs `runner serve` only: not `runner app`'s Streamlit UI, not the tests' client
+SERVE_IMAGE_SKIPS = {"streamlit", "httpx"}
+
+
+def _served_pins(run_dir: Path) -> dict[str, str]:
+    """The package versions the run recorded (signature.json), pinned in its serving image."""
+    try:
+        packages = json.loads((run_dir / "signature.json").read_text()).get("packages") or {}
+    except (OSError, ValueError):
+        return {}
+    # a local label (torch 2.14.1+cu130 on a GPU host) is the build's flavour, not its version:
+    # ==2.14.1 lets the image take the CPU or CUDA wheel its index has
+    return {name: str(v).split("+")[0] for name, v in packages.items() if name not in ("python", "kampai") and v}
+
+
+def _resign(copy: Path, key: str) -> None:
+    """Re-sign the run copied into the build context with the image's own key (the host's key
+    never enters an image; the copy was verified with the host's key first)."""
+    from kampai.plugin import RunError
+
+    env = {**os.environ, "KAMPAI_SECRET_KEY": key}
+    r = subprocess.run([sys.executable, "-m", "kampai", "runs", "trust", str(copy), "--yes"], env=env,
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise RunError(f"Could not sign the run copied into the image: {(r.stderr or r.stdout).strip()[-500:]}")
 
 
 @container_app.command("build")
@@ -92,12 +152,17 @@ def build_cmd(
                                          "do not build."),
     torch_index: str = typer.Option(None, "--torch-index", help="CPU images of torch frameworks: the index "
                                     "with torch's CPU wheels (default PyTorch's; 'none' = PyPI only)."),
+    keep_bytecode: bool = typer.Option(False, "--keep-bytecode", help="Keep the venv's __pycache__: a bigger "
+                                       "image, each process starts ~3 s of CPU sooner."),
+    no_strip: bool = typer.Option(False, "--no-strip", help="Do not strip the shared libraries' symbols "
+                                  "(the builder then needs no binutils from apt)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Build every step anew (the engine's --no-cache)."),
     engine: str = Engine, network: str = Network,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not stream the build's output."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Build an image with kampai and a framework's extras, or a serving image of a run."""
-    from kampai.plugin import ConfigError, RunError, open_run
+    from kampai.plugin import ConfigError, RunError, open_run, verify_manifest
     from kampai.plugins.container import dockerfile as df
     from kampai.plugins.container import engine as eng
 
@@ -108,22 +173,26 @@ def build_cmd(
             raise ConfigError("--serve needs the run to serve: runner container build RUN --serve.")
         trained = open_run(run)
         serve_dir = Path(trained.run_dir)
+        verify_manifest(serve_dir, label=f"Run '{run}'")  # what goes into an image is what was trained
         framework = framework or trained.config.get("framework")
     elif run:
         raise ConfigError(f"A run ('{run}') is only taken with --serve.")
     if not framework:
         raise ConfigError("Which framework does the image need? Pass --framework NAME (runner frameworks list).")
     extras = _extras_for(framework, pip) + list(extra)
-    available = _source_extras(source)
-    extras.append("serve" if serve else "tune")
-    if available is not None:
-        unknown = [e for e in extras if e not in available and e not in ("serve", "tune")]
+    known = _extra_requirements(source)
+    requirements: list[str] = []
+    if known is not None:
+        unknown = [e for e in extras if e not in known]
         if unknown:
-            raise ConfigError(f"Unknown kampai extra(s) {', '.join(unknown)} (known: {', '.join(sorted(available))}).")
-        if serve and "serve" not in available:
+            raise ConfigError(f"Unknown kampai extra(s) {', '.join(unknown)} (known: {', '.join(sorted(known))}).")
+        if serve and "serve" not in known:
             raise RunError("This kampai has no 'serve' extra (runner serve is not installed): "
                            "a serving image cannot be built from it.")
-        extras = [e for e in extras if e in available]
+    if serve and known is not None:
+        requirements = [r for r in known["serve"] if _requirement_name(r) not in SERVE_IMAGE_SKIPS]
+    else:
+        extras.append("serve" if serve else "tune")
     base = base_image or (df.GPU_BASE if gpu else df.CPU_BASE)
     if gpu and "cuda" not in base.lower():
         raise ConfigError(f"--gpu needs a CUDA base image (nvidia/cuda:*); '{base}' is not one "
@@ -133,6 +202,8 @@ def build_cmd(
         raise ConfigError(f"Invalid image tag '{tag}': lower-case name[:tag], e.g. kampai-sklearn:0.1.")
     if ca_bundle is not None and not ca_bundle.is_file():
         raise ConfigError(f"CA bundle '{ca_bundle}' does not exist.")
+    if constraints is not None and not constraints.is_file():
+        raise ConfigError(f"Constraints file '{constraints}' does not exist.")
     args: dict[str, str] = {}
     for item in build_arg:
         key, sep, value = item.partition("=")
@@ -141,24 +212,34 @@ def build_cmd(
         args[key] = value
     if constraints is None and source is not None:
         constraints = source / "constraints.txt"
-    # only frameworks with an extra can pull torch: sklearn images never look at PyTorch's index
-    needs_torch_index = bool(_extras_for(framework, pip)) and torch_index != "none"
-    index = (torch_index or df.TORCH_CPU_INDEX) if needs_torch_index else None
+    # only extras that require torch look at PyTorch's CPU index (a scikit-learn image never does)
+    wanted = [r for e in extras for r in (known or {}).get(e, [])] + requirements
+    needs_torch = any(_requirement_name(r) in ("torch", "torchvision") for r in wanted) if known is not None \
+        else bool(_extras_for(framework, pip))
+    index = (torch_index or df.TORCH_CPU_INDEX) if needs_torch and torch_index != "none" else None
     spec = df.ImageSpec(extras=extras, torch_index=index, base_image=base, gpu=gpu, serve_model=serve_dir,
-                        pip_packages=list(pip),
+                        pip_packages=list(pip), requirements=requirements,
+                        pins=_served_pins(serve_dir) if serve_dir else {}, keep_bytecode=keep_bytecode,
+                        strip=not no_strip,
+                        image_key=secrets.token_hex(32) if serve_dir else None,
                         ca_bundle=ca_bundle, kampai_source=source, kampai_version=version, constraints=constraints,
                         labels={"org.opencontainers.image.title": tag, "ai.kampai.framework": framework,
                                 "ai.kampai.version": version})
     out = output or Path(".kampai") / "container" / tag.replace("/", "_").replace(":", "_")
     path = df.write_context(spec, out)
+    if spec.image_key:
+        _resign(out / "model", spec.image_key)
     result: dict[str, Any] = {"tag": tag, "dockerfile": str(path), "extras": sorted(set(extras)), "base": base}
     if not dockerfile_only:
         binary = eng.find_engine(engine)
         start = time.perf_counter()
-        eng.build(binary, out, tag, args, network, quiet=quiet or json_out)
+        eng.build(binary, out, tag, args, network, quiet=quiet or json_out, no_cache=no_cache)
         result["build_seconds"] = round(time.perf_counter() - start, 1)
         result["size_bytes"] = eng.image_size(binary, tag)
         result["engine"] = eng.kind(binary)
+        if not serve and tag != DEFAULT_TAG:  # the image `runner container run` takes without --image
+            eng.tag(binary, tag, DEFAULT_TAG)
+            result["also_tagged"] = DEFAULT_TAG
     if json_out:
         typer.echo(json.dumps(result))
     else:
@@ -171,7 +252,8 @@ def build_cmd(
 @container_app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run_cmd(
     ctx: typer.Context,
-    image: str = typer.Option(DEFAULT_TAG, "--image", "-i", help="Image to run (runner container build)."),
+    image: str = typer.Option(DEFAULT_TAG, "--image", "-i", help="Image to run (default: the last training image "
+                              "runner container build made here, also tagged kampai:latest)."),
     gpu: bool = typer.Option(False, "--gpu", help="Pass the GPUs (docker --gpus all; podman CDI nvidia.com/gpu=all)."),
     project: Path = typer.Option(Path("."), "--project", help="Project folder mounted at /work."),
     env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE (or KEY) for the container."),

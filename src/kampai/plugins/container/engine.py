@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ENGINES = ("podman", "docker")
-_STEP = re.compile(r"^(STEP \d+/\d+:.*|#\d+ \[[^\]]+\] .*|Step \d+/\d+ : .*)$")
+_STEP = re.compile(r"^((?:\[\d+/\d+\] )?STEP \d+/\d+:.*|#\d+ \[[^\]]+\] .*|Step \d+/\d+ : .*)$")
 
 
 def find_engine(name: str | None = None) -> str:
@@ -40,11 +40,15 @@ def kind(engine: str) -> str:
 
 
 def build(engine: str, context: Path, tag: str, build_args: dict[str, str], network: str | None,
-          quiet: bool = False) -> None:
+          quiet: bool = False, no_cache: bool = False) -> None:
     """``ENGINE build``; on failure a RunError with the failing step and its last output lines."""
     from kampai.plugin import RunError
 
     cmd = [engine, "build", "-t", tag, "-f", str(context / "Dockerfile")]
+    if kind(engine) == "podman":
+        cmd += ["--format", "docker"]  # OCI images drop HEALTHCHECK
+    if no_cache:
+        cmd.append("--no-cache")
     for key, value in build_args.items():
         cmd += ["--build-arg", f"{key}={value}"]
     if network:
@@ -57,7 +61,7 @@ def build(engine: str, context: Path, tag: str, build_args: dict[str, str], netw
     for line in proc.stdout:
         line = line.rstrip("\n")
         if _STEP.match(line):
-            step = line
+            step = line if len(line) <= 160 else line[:157] + "..."
         tail.append(line)
         if not quiet:
             print(line, file=sys.stderr)
@@ -74,6 +78,10 @@ def image_size(engine: str, tag: str) -> int | None:
         return int(out.stdout.strip().splitlines()[0])
     except (ValueError, IndexError):
         return None
+
+
+def tag(engine: str, source: str, target: str) -> None:
+    subprocess.run([engine, "tag", source, target], capture_output=True, check=False)
 
 
 def image_exists(engine: str, tag: str) -> bool:

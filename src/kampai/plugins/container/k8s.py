@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kampai.plugins.container.dockerfile import SERVE_PORT, UID
+from kampai.plugins.container.dockerfile import READY_PROBE, SERVE_PORT, UID
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -126,7 +126,10 @@ def serve(name: str, image: str, *, replicas: int = 1, token_secret: str, token:
         "name": "serve", "image": image, "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": SERVE_PORT}],
         "env": [{"name": "KAMPAI_SERVE_TOKEN", "valueFrom": {"secretKeyRef": {"name": token_secret, "key": "token"}}}],
-        "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3},
+        # /ready needs the bearer token (only /health and /ping are open) and an httpGet probe cannot
+        # put a Secret into a header: the probe runs the image's python with the token from the env
+        "readinessProbe": {"exec": {"command": ["python", "-c", READY_PROBE]}, "periodSeconds": 10,
+                           "timeoutSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "initialDelaySeconds": 30,
                           "periodSeconds": 10, "failureThreshold": 3},
         "startupProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 5, "failureThreshold": 60},
