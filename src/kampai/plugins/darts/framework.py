@@ -259,13 +259,11 @@ class DartsFramework(Framework):
             params.setdefault("batch_size", int(model_cfg["batch_size"]))
         trainer = {**QUIET_TRAINER, **dict(params.get("pl_trainer_kwargs") or {})}
         device = str(device or "auto").lower()
-        if device not in ("auto", "cpu", "cuda", "gpu"):
-            raise ConfigError(f"device={device!r}: use auto, cpu or cuda.")
-        if device in ("cuda", "gpu"):
-            import torch
+        if device != "auto":
+            from kampai.plugin import torch_device
 
-            if not torch.cuda.is_available():
-                raise ConfigError("device=cuda but torch sees no CUDA device; use --device cpu or auto.")
+            device = torch_device(device)  # the SDK's one reading of --device (clear no-GPU message)
+        if device.startswith("cuda"):
             trainer.setdefault("accelerator", "gpu")
         else:
             trainer.setdefault("accelerator", "cpu" if device == "cpu" else "auto")

@@ -92,20 +92,11 @@ def offline_message(estimator: str, reason: str) -> str:
 
 
 def resolve_device(device: str | None) -> str:
-    """auto -> cuda when available, else cpu; cuda without a GPU is a ConfigError."""
-    import torch
+    """auto -> cuda when available, else cpu; cuda without a GPU is a ConfigError (the SDK's
+    one reading of --device for every torch framework)."""
+    from kampai.plugin import torch_device
 
-    device = (device or "auto").lower()
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return "cpu"
-    if device == "cuda" or device.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"--device {device}: no CUDA device is available here "
-                              "(use --device cpu or auto).")
-        return device
-    raise ConfigError(f"Unknown device '{device}': use auto, cpu, cuda or cuda:N.")
+    return torch_device(device)
 
 
 @contextlib.contextmanager
