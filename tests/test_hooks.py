@@ -601,7 +601,7 @@ def test_hook_kampai_after_trial(tuned) -> None:
     assert sorted(c["trial"].number for c in calls) == [0, 1, 2]
     for call in calls:
         assert 0.01 <= call["trial"].params["C"] <= 10
-        assert {"accuracy", "f1_macro"} <= set(call["metrics"])
+        assert "accuracy" in call["metrics"]  # trials score the objective (tune.trial_metrics)
         assert call["trial"].value == pytest.approx(call["metrics"]["accuracy"])
 
 

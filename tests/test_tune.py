@@ -257,7 +257,7 @@ def test_cli_tune_json_plots_and_table(iris_yaml: Path, capsys: pytest.CaptureFi
     (["--direction", "up"], "Unknown direction 'up'"),
     (["--storage", "postgresql://kampai:secret@127.0.0.1:9/nope"], "Cannot open the study storage"),
     (["model.search.max_dpth={low: 1, high: 3}"], "'model.search.max_dpth'"),
-    (["model.search.max_depth={low: 1, high: 2.5}"], "'high' must be an integer, got 2.5"),
+    (["model.search.max_depth={type: int, low: 1, high: 2.5}"], "'high' must be an integer, got 2.5"),
     (["--sampler", "grid", "model.search.ccp_alpha={low: 0.0, high: 0.1}"], "needs a step"),
 ])
 def test_cli_bad_input_exits_2(iris_yaml: Path, capsys: pytest.CaptureFixture[str], args: list[str],

@@ -661,6 +661,7 @@ def trial_row(trial: Any, metrics: dict[str, float] | None = None) -> dict[str, 
     row: dict[str, Any] = {"number": trial.number, "state": state, "value": trial.value,
                            "duration_seconds": duration.total_seconds() if duration else None,
                            "fit_seconds": attrs.get("fit_seconds")}
+    row["duplicate_of"] = attrs.get("duplicate_of")  # a reused point: no fit, not a trial of the budget
     row.update({f"params_{k}": v for k, v in (trial.params or {}).items()})
     row.update({f"metric_{k}": v for k, v in (metrics or attrs.get("metrics") or {}).items()})
     return row
@@ -683,8 +684,13 @@ def log_study(mlflow_client: Any, run_id: str, study_dir: Path, study: Any, best
     import tempfile
 
     table = study_table(study, rows)
+    if "duplicate_of" in table:
+        reused = int(table["duplicate_of"].notna().sum())
+        table = table[table["duplicate_of"].isna()]
+    else:
+        reused = 0
     states = table["state"].value_counts().to_dict() if "state" in table else {}
-    metrics = [("n_trials", float(len(table)), 0)]
+    metrics = [("n_trials", float(len(table)), 0), ("n_trials_reused", float(reused), 0)]
     metrics += [(f"n_trials_{str(k).lower()}", float(v), 0) for k, v in states.items()]
     params: dict[str, str] = {}
     if best is not None:
@@ -712,10 +718,12 @@ def _trial_counts(trials_csv: Path) -> list[tuple[str, float, int]]:
 
     try:
         with open(trials_csv, newline="") as handle:
-            states = [row.get("state") or "" for row in csv.DictReader(handle)]
+            rows = list(csv.DictReader(handle))
     except OSError:
         return []
-    counts = [("n_trials", float(len(states)), 0)]
+    fitted = [row for row in rows if not row.get("duplicate_of")]  # a reused point is no trial run
+    states = [row.get("state") or "" for row in fitted]
+    counts = [("n_trials", float(len(states)), 0), ("n_trials_reused", float(len(rows) - len(fitted)), 0)]
     for state in sorted(set(states)):
         counts.append((f"n_trials_{state.lower()}", float(states.count(state)), 0))
     return counts
