@@ -173,9 +173,12 @@ def test_workers_share_a_postgresql_study(tmp_path: Path, sampler: str) -> None:
     trials_ = study.get_trials(deepcopy=False)
     assert [t.number for t in trials_] == list(range(len(trials_)))  # each recorded once
     assert all(t.state.name == "COMPLETE" for t in trials_)
-    assert sum(ran) == len(trials_)
+    fitted = [t for t in trials_ if t.user_attrs.get("duplicate_of") is None]  # reused points are extra
+    assert sum(ran) == len(fitted)
     if sampler == "random":
-        assert len(trials_) == 9
+        # 9 trials asked of a space of 8 points: every point is fitted, then the study stops (two
+        # workers may draw the same point at the same moment: only a finished point is reused)
+        assert len({json.dumps(t.params, sort_keys=True) for t in fitted}) == 8 <= len(fitted) <= 9
     else:
         combos = {json.dumps(t.params, sort_keys=True) for t in trials_}
         assert len(trials_) == 8 == len(combos)

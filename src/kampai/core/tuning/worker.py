@@ -114,6 +114,7 @@ class Worker:
         self.lock = StudyLock(plan.storage_url, plan.study_name)
         self.evaluator = Evaluator(plan)
         self.ran = 0
+        self._points: list[dict[str, Any]] | None = None  # a finite space's points, when needed
 
     # -- claiming -----------------------------------------------------------------------
 
@@ -191,8 +192,8 @@ class Worker:
             running = sum(t.state == TrialState.RUNNING for t in trials)
             if done + running >= plan.total:
                 return "wait" if running else "stop"
-            if plan.space_size is not None and not running and len(self._finished(trials)) >= plan.space_size:
-                return "stop"  # every point of a finite space has its value
+            if plan.space_size is not None and len(self._finished(trials)) >= plan.space_size:
+                return "wait" if running else "stop"  # every point of a finite space has its value
             if plan.grid is not None:
                 waiting = [t for t in trials if t.state == TrialState.WAITING]
                 if not waiting:
@@ -203,8 +204,12 @@ class Worker:
                     study.enqueue_trial(plan.grid[free[0]], user_attrs={"grid_index": free[0]})
                 study.sampler = optuna.samplers.RandomSampler(seed=samplers.trial_seed(plan.seed, len(trials)))
             elif trials and is_duplicate(trials[-1]):
-                # the model sampler proposed a known point: one random step away from it
+                # the model sampler proposed a known point: on a finite space take a point nobody
+                # holds yet (enqueued), elsewhere one random step away from it
                 study.sampler = optuna.samplers.RandomSampler(seed=samplers.trial_seed(plan.seed, len(trials)))
+                free = self._unheld_point(trials)
+                if free is not None:
+                    study.enqueue_trial(free, user_attrs={"proposed": "an unscored point after a duplicate"})
             else:
                 study.sampler = samplers.make_sampler(plan.sampler, plan.seed, len(trials),
                                                       plan.startup_trials)
@@ -218,6 +223,23 @@ class Worker:
     @staticmethod
     def _finished(trials: list[Any]) -> dict[str, Any]:
         return finished_points(trials)
+
+    def _unheld_point(self, trials: list[Any]) -> dict[str, Any] | None:
+        """A point of a finite space that no finished or running trial holds (seeded pick)."""
+        from optuna.trial import TrialState
+
+        if self.plan.space_size is None:
+            return None
+        if self._points is None:
+            self._points = self.plan.space.grid()
+        held = {_point(t.params) for t in trials
+                if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
+        free = [p for p in self._points if _point(p) not in held]
+        if not free:
+            return None
+        import random
+
+        return random.Random(samplers.trial_seed(self.plan.seed, len(trials))).choice(free)
 
     def run_trial(self, trial: Any) -> tuple[Any, dict[str, float]]:
         """Sample, then fit and score, the trial; a point a finished trial already scored
