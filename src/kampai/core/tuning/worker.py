@@ -23,6 +23,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -115,6 +116,7 @@ class Worker:
         self.evaluator = Evaluator(plan)
         self.ran = 0
         self._points: list[dict[str, Any]] | None = None  # a finite space's points, when needed
+        self._params: dict[int, dict[str, Any]] = {}  # what each claimed trial sampled (under the lock)
 
     # -- claiming -----------------------------------------------------------------------
 
@@ -216,6 +218,9 @@ class Worker:
             trial = study.ask()
             self.storage.record_heartbeat(trial._trial_id)
             trial.set_user_attr("worker", self.name)
+            # sampled under the lock: the point is in the storage before another worker samples,
+            # so two workers never fit one point at the same moment (see run_trial)
+            self._params[trial.number] = self.plan.space.suggest(trial)
             return trial
 
     # -- running ------------------------------------------------------------------------
@@ -223,6 +228,37 @@ class Worker:
     @staticmethod
     def _finished(trials: list[Any]) -> dict[str, Any]:
         return finished_points(trials)
+
+    def _known(self, trial: Any, params: dict[str, Any]) -> Any:
+        """The finished trial that scored ``params`` already, if any; a point another worker
+        is fitting right now is waited for (then reused), not fitted a second time."""
+        from optuna.trial import TrialState
+
+        point = _point(params)
+        trials = self.study.get_trials(deepcopy=False)
+        known = self._finished(trials).get(point)
+        if known is not None:
+            return known
+        busy = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
+                and _point(t.params) == point]
+        if not busy:
+            return None
+        import optuna
+
+        while True:
+            time.sleep(WAIT_SECONDS / 2)
+            other = self.storage.get_trial(busy[0]._trial_id)
+            if other.state == TrialState.RUNNING:
+                # a dead worker's trial: failed here (its process is gone, or its heartbeat is
+                # older than the grace period), and this worker fits the point itself
+                if self._reap([other]):
+                    return None
+                with contextlib.suppress(Exception), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    optuna.storages.fail_stale_trials(self.study)
+                other = self.storage.get_trial(busy[0]._trial_id)
+            if other.state != TrialState.RUNNING:
+                return other if other.state == TrialState.COMPLETE and not is_duplicate(other) else None
 
     def _unheld_point(self, trials: list[Any]) -> dict[str, Any] | None:
         """A point of a finite space that no finished or running trial holds (seeded pick)."""
@@ -253,9 +289,8 @@ class Worker:
         metrics: dict[str, float] = {}
         try:
             try:
-                params = self.plan.space.suggest(trial)
-                known = None if self.plan.grid is not None else \
-                    self._finished(self.study.get_trials(deepcopy=False)).get(_point(params))
+                params = self._params.pop(trial.number, None) or self.plan.space.suggest(trial)
+                known = None if self.plan.grid is not None else self._known(trial, params)
                 if known is not None:
                     trial.set_user_attr("duplicate_of", known.number)
                     value, metrics = known.value, dict(known.user_attrs.get("metrics") or {})
