@@ -166,6 +166,27 @@ class Worker:
             raise KeyboardInterrupt
         return result
 
+    def _fail_own_running(self) -> None:
+        """On the way out after an interruption: any trial of this worker still RUNNING (the
+        interruption hit inside a storage call) is marked failed-interrupted, through a fresh
+        connection, so no trial is left RUNNING by a worker that is gone."""
+        import signal
+
+        from optuna.trial import TrialState
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish this, then go
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            storage = open_storage(self.plan.storage_url)
+            study_id = storage.get_study_id_from_name(self.plan.study_name)
+            for t in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
+                if t.user_attrs.get("worker") == self.name:
+                    storage.set_trial_user_attr(t._trial_id, "interrupted", "worker stopped")
+                    storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        except Exception:
+            pass  # the reaper fails it at the next claim
+
     def abandon(self, trial: Any, why: str) -> None:
         """Mark a trial of this worker failed-interrupted (it does not count; it runs again)."""
         from optuna.trial import TrialState
@@ -347,6 +368,9 @@ class Worker:
                                         "in the study.")
                 else:
                     failures = 0
+        except BaseException:
+            self._fail_own_running()
+            raise
         finally:
             self.lock.close()
         return self.ran
@@ -360,11 +384,12 @@ def _die_with_parent() -> None:
 
     spawner = multiprocessing.parent_process()
     parent = spawner.pid if spawner is not None else os.getppid()
+    armed = False
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        armed = libc.prctl(1, signal.SIGTERM) == 0  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
@@ -377,15 +402,20 @@ def _die_with_parent() -> None:
 
     if os.getppid() != parent:  # the parent died before the signal was armed
         os.kill(os.getpid(), signal.SIGTERM)
-    threading.Thread(target=watch, name="kampai-parent-watch", daemon=True).start()
+    elif not armed:
+        # only where the kernel's signal is missing: both would send SIGTERM, and a second
+        # SIGTERM kills the worker before it marks its trial failed
+        threading.Thread(target=watch, name="kampai-parent-watch", daemon=True).start()
 
 
 def process_main(plan: Plan, queue: Any) -> None:
     """Entry point of a ``--jobs`` worker process: results go back to the main process."""
     import signal
 
-    def stop(*_: Any) -> None:  # the main process asks once; a second SIGTERM kills
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    def stop(*_: Any) -> None:
+        # the main process (or the parent-death signal) asks once: later SIGTERMs are ignored
+        # while the worker marks its trial failed and leaves (SIGKILL still ends it at once)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     # Ctrl-C in a terminal reaches the whole process group: the main process relays it
