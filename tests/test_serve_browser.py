@@ -68,7 +68,11 @@ def browser():
             httpx.delete(session, timeout=30)
     finally:
         driver.terminate()
-        driver.wait(20)
+        try:
+            driver.wait(20)
+        except subprocess.TimeoutExpired:  # a loaded machine: chromedriver slow to leave
+            driver.kill()
+            driver.wait(10)
 
 
 def find(post, xpath: str, seconds: float = 120) -> list[str]:
