@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import signal
+import subprocess
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +108,16 @@ def write_distribution(root: Path, dist: str, entry_points: dict[str, str], modu
     for name, source in modules.items():
         (root / f"{name}.py").write_text(textwrap.dedent(source))
     return root
+
+
+def stop_session(proc: subprocess.Popen, seconds: float = 20) -> None:
+    """Stop a server started with ``start_new_session=True`` and everything it spawned
+    (workers): SIGTERM to its process group, SIGKILL if it has not left in ``seconds``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(seconds)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
+
+from helpers import stop_session
 
 
 def cli(*args: str) -> int:
@@ -82,13 +83,6 @@ def mlflow_server(root: Path, port: int, timeout: float = 150.0) -> Iterator[str
             time.sleep(0.5)
         yield url
     finally:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
+        stop_session(proc, 15)
         log.close()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from helpers import stop_session
 
 httpx = pytest.importorskip("httpx")
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
@@ -118,12 +119,7 @@ def streamlit_app(ref: str, env: dict | None = None):
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc)
         yield f"http://127.0.0.1:{port}/"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_session(proc)
 
 
 @pytest.mark.slow

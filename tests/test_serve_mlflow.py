@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 pytest.importorskip("mlflow")
 httpx = pytest.importorskip("httpx")
 
+from helpers import stop_session  # noqa: E402
 from kampai import api  # noqa: E402
 from mlflow_helpers import cli, free_port, store  # noqa: E402
 
@@ -67,12 +67,7 @@ def test_pyfunc_load_model_and_mlflow_models_serve(tmp_path: Path, monkeypatch: 
         assert r.status_code == 200, r.text
         assert [p["prediction"] for p in r.json()["predictions"]] == ["setosa", "virginica"]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # its own session: mlflow's gunicorn/uvicorn workers too
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_session(proc)  # its own session: mlflow's gunicorn/uvicorn workers too
 
 
 @pytest.mark.slow

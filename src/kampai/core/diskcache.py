@@ -35,3 +35,12 @@ def cached_json(key: str, compute: Callable[[], Any]) -> Any:
     except OSError:
         pass  # a read-only home only costs speed
     return value
+
+
+def usage(folder: Path) -> tuple[int, int]:
+    """``(files, bytes)`` under ``folder`` (``(0, 0)`` when it does not exist)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0, 0
+    files = [f for f in folder.rglob("*") if f.is_file()]
+    return len(files), sum(f.stat().st_size for f in files)

@@ -30,22 +30,16 @@ def _folders(tune_dir: str | None) -> dict[str, Path]:
     return {"tune": Path(tune_dir or Path(".kampai") / "cache" / "tune"), "user": cache_dir()}
 
 
-def _size(folder: Path) -> tuple[int, int]:
-    if not folder.is_dir():
-        return 0, 0
-    files = [f for f in folder.rglob("*") if f.is_file()]
-    return len(files), sum(f.stat().st_size for f in files)
-
-
 @cache_app.command("info")
 def info(tune_dir: str = TuneDir, json_out: bool = o.Json) -> None:
     """Where each cache is, how many files and how much space it holds."""
     from kampai.core.console import dumps, human_size, print_table
+    from kampai.core.diskcache import usage
     from kampai.core.tuning.fold_cache import DEFAULT_MAX_MB, entries
 
     rows = []
     for name, folder in _folders(tune_dir).items():
-        files, size = _size(folder)
+        files, size = usage(folder)
         row = {"cache": name, "path": str(folder.resolve()), "exists": folder.is_dir(), "files": files,
                "bytes": size}
         if name == "tune":
@@ -64,6 +58,7 @@ def clear(which: str = typer.Argument("tune", help="tune (the fold cache), user 
           tune_dir: str = TuneDir) -> None:
     """Delete a cache (everything in it is recomputed when needed)."""
     from kampai.core.console import human_size
+    from kampai.core.diskcache import usage
     from kampai.core.errors import unknown
 
     folders = _folders(tune_dir)
@@ -72,7 +67,7 @@ def clear(which: str = typer.Argument("tune", help="tune (the fold cache), user 
     for name, folder in folders.items():
         if which not in (name, "all"):
             continue
-        files, size = _size(folder)
+        files, size = usage(folder)
         if folder.is_dir():
             import shutil
 

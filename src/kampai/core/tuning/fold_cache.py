@@ -36,11 +36,9 @@ def entries(root: Path) -> list[Path]:
 
 def folder_size(root: Path) -> tuple[int, int]:
     """``(entries, bytes)`` of a cache folder (signatures and locks included in the bytes)."""
-    root = Path(root)
-    if not root.is_dir():
-        return 0, 0
-    total = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
-    return len(entries(root)), total
+    from kampai.core.diskcache import usage
+
+    return len(entries(root)), usage(root)[1]
 
 
 def trim(root: Path, max_bytes: int) -> int:
