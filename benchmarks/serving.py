@@ -1,8 +1,10 @@
 """``runner serve`` vs ``mlflow models serve`` on the same RandomForest (iris), with wrk.
 
-    python benchmarks/serving.py [--seconds 5] [--rounds 3] [--trees 100,20]
+    python benchmarks/serving.py [--seconds 5] [--rounds 3] [--trees 100,20] [--serializers joblib,onnx]
 
-For each forest size: trains one run, registers it (the pyfunc flavour), starts three servers
+For each forest size and serializer (joblib: the default pickle, scikit-learn predicts;
+onnx: ``--serializer onnx``, the same fitted pipeline exported and predicted by ONNX Runtime):
+trains one run, registers it (the pyfunc flavour), starts three servers
 on loopback (``runner serve``, ``runner serve --no-batching``, ``mlflow models serve`` on
 ``models:/NAME/1``, which loads the same run folder through kampai's pyfunc) and drives each
 with ``wrk`` (Debian package ``wrk``): single-row POST /invocations at concurrency 1 (p50/p99
@@ -100,16 +102,19 @@ def median(results: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in results)
 
 
-def bench(trees: int, work: Path, env: dict, seconds: int, rounds: int) -> dict:
+def bench(trees: int, serializer: str, work: Path, env: dict, seconds: int, rounds: int) -> dict:
     runner = [sys.executable, "-m", "kampai"]
-    runs = work / f"runs-{trees}"
+    runs = work / f"runs-{trees}-{serializer}"
     subprocess.run([*runner, "train", "--task", "classification", "--data", "sklearn:iris", "--model",
-                    "RandomForestClassifier", "--runs-dir", str(runs), f"model.params.n_estimators={trees}"],
+                    "RandomForestClassifier", "--runs-dir", str(runs), f"model.params.n_estimators={trees}",
+                    *(["--serializer", serializer] if serializer != "joblib" else [])],
                    env=env, check=True, capture_output=True)
     run_dir = next(runs.iterdir())
-    name = f"bench{trees}"
-    subprocess.run([*runner, "registry", "register", str(run_dir), "--name", name], env=env, check=True,
-                   capture_output=True)
+    name = f"bench{trees}{serializer}"
+    done = subprocess.run([*runner, "registry", "register", str(run_dir), "--name", name], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"registering {run_dir} failed:\n{done.stderr[-2000:]}")
     script = work / "post.lua"
     script.write_text(LUA % json.dumps({"dataframe_records": [ROW]}))
     servers = {
@@ -141,6 +146,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--trees", default="100,20", help="forest sizes (n_estimators), comma-separated")
+    parser.add_argument("--serializers", default="joblib,onnx", help="model formats, comma-separated")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
@@ -152,12 +158,14 @@ def main() -> None:
     load_before = os.getloadavg()
     tables = {}
     for trees in (int(t) for t in args.trees.split(",")):
-        tables[trees] = bench(trees, work, env, args.seconds, args.rounds)
+        for serializer in args.serializers.split(","):
+            tables[trees, serializer] = bench(trees, serializer, work, env, args.seconds, args.rounds)
     load_after = os.getloadavg()
     print(f"wrk, {args.rounds} interleaved rounds of {args.seconds} s per phase, medians; {os.cpu_count()} CPUs; "
           f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
-    for trees, results in tables.items():
-        print(f"\nRandomForestClassifier(n_estimators={trees}) on iris, single-row POST /invocations")
+    for (trees, serializer), results in tables.items():
+        print(f"\nRandomForestClassifier(n_estimators={trees}) on iris, saved with {serializer}, "
+              "single-row POST /invocations")
         print(f"{'server':28} {'c1 p50':>7} {'c1 p99':>7} {'c1 cpu':>7} {'c64 rps':>8} {'c64 p50':>8} "
               f"{'c64 p99':>8} {'c64 cpu':>8} {'errors':>6}")
         for server, r in results.items():

@@ -380,3 +380,17 @@ def test_real_failing_build_shows_the_step(tmp_path: Path) -> None:
     first = r.stderr.splitlines()[0]
     assert first.startswith("Error: Image build failed at ") and "STEP" in first and "pip install" in first, first
     assert "Connection refused" in r.stderr and "Dockerfile:" in r.stderr
+
+
+def test_a_serving_image_of_an_onnx_run_installs_onnx_runtime(tmp_path: Path) -> None:
+    """The run's --serializer declares its extra (Serializer.extra): the image gets its libraries."""
+    pytest.importorskip("skl2onnx")
+    r = runner("train", "--task", "classification", "--data", "sklearn:iris", "--serializer", "onnx",
+               "model.params.n_estimators=5", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    run_dir = tmp_path / json.loads(r.stdout)["run_dir"]
+    r = runner("container", "build", str(run_dir), "--serve", "--dockerfile-only", "-o", str(tmp_path / "ctx"),
+               "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "onnx" in json.loads(r.stdout)["extras"]
+    assert 'kampai[onnx]"' in (tmp_path / "ctx" / "Dockerfile").read_text()

@@ -329,3 +329,28 @@ def test_recommendation_is_served_with_users_k_and_cold_users(tmp_path: Path) ->
             assert 400 <= r.status_code < 500 and phrase in r.json()["message"], (body, r.text)
         assert c.get("/ready").status_code == 200
         assert 'status="500"' not in c.get("/metrics").text
+
+
+def test_an_onnx_run_serves_the_predictions_of_its_scikit_learn_pipeline(iris_run: Path) -> None:
+    """--serializer onnx: ONNX Runtime answers; same labels, probabilities within float32."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("skl2onnx")
+    import pandas as pd
+
+    from kampai.plugin import open_run
+
+    run = api.train(task="classification", data="sklearn:iris", model="RandomForestClassifier",
+                    params={"n_estimators": 20}, output={"serializer": "onnx", "runs_dir": "runs-onnx"},
+                    verbose=False)
+    rows = [dict(ROW), {**ROW, COLS[2]: 4.9, COLS[3]: 1.6}, {**ROW, COLS[2]: 6.0, COLS[3]: 2.3}]
+    expected = open_run(iris_run).predict(pd.DataFrame(rows))
+    with server(str(Path(run.run_dir).resolve())) as (c, _):
+        assert c.get("/ready").json()["ready"] is True
+        r = c.post("/invocations", json={"dataframe_records": rows})
+        assert r.status_code == 200, r.text
+        got = pd.DataFrame(r.json()["predictions"])
+        assert got["prediction"].tolist() == expected["prediction"].tolist()
+        proba = [c for c in expected.columns if c.startswith("proba_")]
+        assert abs(got[proba].to_numpy() - expected[proba].to_numpy()).max() < 1e-6
+        bad = c.post("/invocations", json={"dataframe_records": [{**ROW, COLS[0]: "wide"}]})
+        assert bad.status_code == 400 and COLS[0] in bad.text

@@ -244,7 +244,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
     report.info("  " + "  ".join(f"{k}={v:.4f}" if v == v else f"{k}=undefined"
                                  for k, v in scores.items() if not k.endswith("_std")))
     with report.step("saved") as note:
-        size = save_model(ctx, model, writer.tmp_dir / "model")
+        size = save_model(ctx, model, writer.tmp_dir / "model", example=data)
         note["text"] = f"model {human_size(size)}"
     (writer.tmp_dir / "config.yaml").write_text(config_mod.to_yaml(cfg))
     writer.write_json("metrics.json", scores)
@@ -346,13 +346,26 @@ def _size(part: Any) -> int:
     return len(part.y) if isinstance(part, TaskData) and part.y is not None else len(part)
 
 
-def save_model(ctx: RunContext, model: Any, path: Path) -> int:
+def save_model(ctx: RunContext, model: Any, path: Path, example: TaskData | None = None) -> int:
+    """The model into ``path`` through the framework or the chosen serializer; a serializer
+    that asks for an example (``Serializer.example``) gets up to 1,000 of ``example``'s rows."""
+    import numpy as np
+
     path.mkdir(parents=True, exist_ok=True)
+    store = model_store(ctx.config)
     with _observed(ctx, "serialize", path=path):
-        model_store(ctx.config).save(model, path)
+        if getattr(store, "example", False):
+            rows = None if example is None else example.take(np.arange(min(len(example), EXAMPLE_ROWS)))
+            store.save(model, path, rows)
+        else:
+            store.save(model, path)
     size = dir_size(path)
     get_host().observers.kampai_after_serialize(ctx=ctx, path=path, size_bytes=size)
     return size
+
+
+#: training rows a serializer that asks for an example gets (``Serializer.example``)
+EXAMPLE_ROWS = 1000
 
 
 def check_serializer(cfg: dict[str, Any], framework: Framework) -> None:

@@ -191,7 +191,10 @@ class Serializer:
     ``save(model, path)`` writes into the (empty, existing) folder ``path``; ``load(path)``
     reads it back.  ``frameworks`` lists the frameworks whose models it can handle.
     ``check()``, when given, raises a KampaiError if the serializer cannot work here (its
-    library is missing); the engine calls it before training.
+    library is missing); the engine calls it before training.  With ``example=True`` the
+    engine calls ``save(model, path, example)``, ``example`` being a :class:`TaskData` of
+    the training rows (up to 1,000): what an exporter needs to know the inputs' names and
+    types, and to check its export against the model (ONNX, as MLflow's ``input_example``).
     """
 
     name: str
@@ -200,6 +203,9 @@ class Serializer:
     frameworks: tuple[str, ...]
     description: str = ""
     check: Callable[[], None] | None = None
+    example: bool = False
+    #: the kampai extra that installs its libraries (what a serving image of its runs adds)
+    extra: str | None = None
 
 
 class SerializerRegistry(Registry[Serializer]):

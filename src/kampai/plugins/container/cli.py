@@ -51,6 +51,14 @@ def _kampai_source() -> tuple[Path | None, str]:
     return None, version
 
 
+def _serializer_extras(config: dict[str, Any]) -> list[str]:
+    from kampai.plugin import registry_of
+
+    name = (config.get("output") or {}).get("serializer")
+    extra = getattr(registry_of("serializers").get(name), "extra", None) if name else None
+    return [extra] if extra else []
+
+
 def _extras_for(framework: str, pip: list[str]) -> list[str]:
     from kampai.plugin import ConfigError, did_you_mean, registry_of
 
@@ -180,6 +188,8 @@ def build_cmd(
     if not framework:
         raise ConfigError("Which framework does the image need? Pass --framework NAME (runner frameworks list).")
     extras = _extras_for(framework, pip) + list(extra)
+    if serve_dir is not None:  # a run saved with --serializer NAME needs that format's libraries
+        extras += _serializer_extras(trained.config)
     known = _extra_requirements(source)
     requirements: list[str] = []
     if known is not None:

@@ -47,6 +47,7 @@ def kampai_resolve_metric(name: str, task: str) -> Any:
 
 @hookimpl
 def kampai_register_serializers(registry: Any) -> None:
-    from kampai.plugins.sklearn.skops_format import SERIALIZER
+    from kampai.plugins.sklearn import onnx_format, skops_format
 
-    registry.add(SERIALIZER)
+    registry.add(skops_format.SERIALIZER)
+    registry.add(onnx_format.SERIALIZER)

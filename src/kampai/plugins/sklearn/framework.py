@@ -158,6 +158,11 @@ class SklearnFramework(Framework):
         return model
 
     def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
+        if hasattr(model, "predict_with_proba"):  # an ONNX export (onnx_format.py): one call
+            labels, proba = model.predict_with_proba(data.X)
+            if proba is None:
+                return Prediction(y=labels)
+            return Prediction(y=labels, proba=proba, classes=list(model.classes_))
         estimator, transform = _final_step(model)
         if is_transductive(estimator):
             # DBSCAN, AgglomerativeClustering ... label only their training rows: new rows get

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kampai.plugin import KampaiError
+
 HEAD_ROWS = 5
 MAX_COLUMNS = 50  # columns shown in dtypes/missing/head (shape and the name count stay exact)
 
@@ -19,6 +21,9 @@ def inspect_model(model: Any, X: Any) -> list[dict[str, Any]]:
     plus the ``input`` the model received; ``[]`` when there are no preprocessing steps."""
     from sklearn.pipeline import Pipeline
 
+    if hasattr(model, "predict_with_proba"):  # onnx_format.OnnxPipeline
+        raise KampaiError("Step inspection needs the scikit-learn pipeline; this run was saved with "
+                          "--serializer onnx (an ONNX graph). Retrain it with joblib or skops to inspect it.")
     steps: list[dict[str, Any]] = []
     if isinstance(model, Pipeline):
         transformers = model.steps[:-1]

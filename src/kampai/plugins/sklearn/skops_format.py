@@ -68,6 +68,6 @@ def load(path: Path) -> Any:
     return sio.load(file, trusted=trusted)
 
 
-SERIALIZER = Serializer("skops", save=save, load=load, frameworks=("sklearn",), check=check,
+SERIALIZER = Serializer("skops", save=save, load=load, frameworks=("sklearn",), check=check, extra="skops",
                         description="skops.io: no code runs at load (trusted types recorded at save); "
                                     "larger and slower than joblib")
