@@ -123,7 +123,10 @@ def kampai_register_serializers(registry: SerializerRegistry) -> None:
 
     Each is a :class:`kampai.plugin.Serializer`: a name, the frameworks it can
     handle, and ``save(model, path)`` / ``load(path)`` callables that import their library
-    lazily.  Called the first time a serializer is looked up or listed.  Return value ignored.
+    lazily; ``example=True`` asks for training rows (``save(model, path, example)``: an
+    exporter's input types and its check), ``extra`` names the kampai extra a serving image
+    of its runs needs.  Called the first time a serializer is looked up or listed.  Return
+    value ignored.
     """
 
 
