@@ -358,6 +358,13 @@ def _pickle_load(path: Path) -> Any:
     return pickle.loads((path / "model.pkl").read_bytes())
 
 
+def _example_save(model: Any, path: Path, example: Any) -> None:
+    """A serializer that asks for an example: records what it was given."""
+    _pickle_save(model, path)
+    (path / "example.json").write_text(json.dumps({"type": type(example).__name__, "rows": len(example),
+                                                   "columns": list(example.X.columns)}))
+
+
 class Extras:
     @hookimpl
     def kampai_register_tasks(self, registry):
@@ -396,6 +403,8 @@ class Extras:
         from kampai.core.registry import Serializer
 
         registry.add(Serializer("pickle-test", _pickle_save, _pickle_load, ("sklearn",), "plain pickle"))
+        registry.add(Serializer("example-test", _example_save, _pickle_load, ("sklearn",), "pickle + example",
+                                example=True))
 
 
 @pytest.fixture
@@ -464,6 +473,11 @@ def test_hook_kampai_register_serializers(extras: Extras) -> None:
     assert (Path(run.run_dir) / "model" / "model.pkl").is_file()
     again = kampai.load_run(run.run_dir)
     assert list(again.predict(_tiny())["prediction"]) == pytest.approx(list(_tiny()["y"]))
+    # example=True: save(model, path, example) gets the training rows as TaskData (40 here)
+    run = kampai.train(task="regression", data="test:tiny", model="LinearRegression",
+                       output={"serializer": "example-test"}, verbose=False)
+    got = json.loads((Path(run.run_dir) / "model" / "example.json").read_text())
+    assert got == {"type": "TaskData", "rows": 40, "columns": ["x", "z"]}
 
 
 def test_hook_kampai_resolve_run(extras: Extras) -> None:
