@@ -18,6 +18,7 @@ from kampai.plugin import (
     did_you_mean,
     file_sha256,
 )
+from kampai.plugins.sklearn.model_file import INFO_FILE, checked
 from kampai.plugins.sklearn.transductive import attach_rule, describe_rule, is_transductive, label_new
 
 DEFAULTS = {
@@ -30,7 +31,6 @@ DEFAULTS = {
 #: tasks whose default preprocessing is another packaged spec (sparse output)
 PREPROCESS = {"text-classification": "sklearn-text.yaml", "image-classification": "sklearn-images.yaml"}
 MODEL_FILE = "model.joblib"
-INFO_FILE = "model.json"
 
 
 def split_params(params: dict[str, Any], valid: set[str]) -> dict[str, Any]:
@@ -197,16 +197,7 @@ class SklearnFramework(Framework):
     def load(self, path: Path) -> Any:
         import joblib
 
-        file = path / MODEL_FILE
-        if not file.exists():
-            raise RunError(f"No model in '{path}': {MODEL_FILE} is missing.")
-        try:
-            expected = json.loads((path / INFO_FILE).read_text())["sha256"]
-        except (OSError, ValueError, KeyError):
-            raise RunError(f"Model metadata '{path / INFO_FILE}' is missing or corrupt.") from None
-        if file_sha256(file) != expected:
-            raise RunError(f"Model file '{file}' does not match its recorded hash: it is corrupt "
-                           "or was changed after training. Refusing to load it.")
+        file, _ = checked(path, MODEL_FILE)
         try:
             return joblib.load(file)
         except Exception as exc:

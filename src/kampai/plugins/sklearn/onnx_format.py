@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from kampai.plugin import KampaiError, RunError, Serializer, TaskData
+from kampai.plugins.sklearn.model_file import INFO_FILE, checked
 
 MODEL_FILE = "model.onnx"
-INFO_FILE = "model.json"
 #: how many training rows the export is checked on
 CHECK_ROWS = 1000
 TOLERANCE = 1e-5
@@ -316,19 +316,9 @@ def save(model: Any, path: Path, example: TaskData | None = None) -> None:
 
 
 def load(path: Path) -> OnnxPipeline:
-    file = Path(path) / MODEL_FILE
+    file, info = checked(path, MODEL_FILE)
     try:
-        info = json.loads((Path(path) / INFO_FILE).read_text())
-    except (OSError, ValueError):
-        raise RunError(f"Model metadata '{Path(path) / INFO_FILE}' is missing or corrupt.") from None
-    if not file.is_file():
-        raise RunError(f"No model in '{path}': {MODEL_FILE} is missing.")
-    data = file.read_bytes()
-    if hashlib.sha256(data).hexdigest() != info.get("sha256"):
-        raise RunError(f"Model file '{file}' does not match its recorded hash: it is corrupt or was "
-                       "changed after training. Refusing to load it.")
-    try:
-        return OnnxPipeline(data, info)
+        return OnnxPipeline(file.read_bytes(), info)
     except Exception as exc:
         raise RunError(f"'{file}' is not a model ONNX Runtime can load: {exc}") from None
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from kampai.plugin import KampaiError, RunError, Serializer, file_sha256
+from kampai.plugins.sklearn.model_file import INFO_FILE, checked
 
 MODEL_FILE = "model.skops"
-INFO_FILE = "model.json"
 
 
 def check() -> None:
@@ -46,16 +46,7 @@ def save(model: Any, path: Path) -> None:
 def load(path: Path) -> Any:
     import skops.io as sio
 
-    file = Path(path) / MODEL_FILE
-    try:
-        info = json.loads((Path(path) / INFO_FILE).read_text())
-    except (OSError, ValueError):
-        raise RunError(f"Model metadata '{Path(path) / INFO_FILE}' is missing or corrupt.") from None
-    if not file.is_file():
-        raise RunError(f"No model in '{path}': {MODEL_FILE} is missing.")
-    if file_sha256(file) != info.get("sha256"):
-        raise RunError(f"Model file '{file}' does not match its recorded hash: it is corrupt or was "
-                       "changed after training. Refusing to load it.")
+    file, info = checked(path, MODEL_FILE)
     trusted = list(info.get("trusted") or [])
     try:
         asked = set(sio.get_untrusted_types(file=file))
