@@ -441,25 +441,32 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskDa
 
     signature = _signature(run)
     prepared = ctx.task.prepare(frame, data_cfg, training=training)
-    checks.check_against_signature(prepared.X, signature)
+    numeric = _cached(run, "_numeric_inputs", lambda: checks.numeric_inputs(signature))
+    checks.check_against_signature(prepared.X, signature, numeric)
     if training and ctx.task.name.endswith("classification"):
         checks.check_labels(prepared.y, signature)
     return prepared
+
+
+def _cached(run: Run, key: str, make: Any) -> Any:
+    """``make()`` computed once per run object and kept on it (a server predicts many times
+    through one run: what depends only on the run is not redone per request)."""
+    if key not in run.__dict__:
+        run.__dict__[key] = make()
+    return run.__dict__[key]
 
 
 def _signature(run: Run) -> dict[str, Any] | None:
     """The run's ``signature.json``, read once per run object (a server predicts many times)."""
     import json
 
-    cached = run.__dict__.get("_signature")
-    if cached is not None:
-        return cached or None
-    try:
-        signature = json.loads((Path(run.run_dir) / SIGNATURE).read_text())
-    except (OSError, ValueError):
-        signature = None
-    run.__dict__["_signature"] = signature or {}
-    return signature
+    def read() -> dict[str, Any]:
+        try:
+            return json.loads((Path(run.run_dir) / SIGNATURE).read_text()) or {}
+        except (OSError, ValueError):
+            return {}
+
+    return _cached(run, "_signature", read) or None
 
 
 def predict(run: Run, data: Any = None, *, horizon: int | None = None,
