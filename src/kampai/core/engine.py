@@ -22,10 +22,10 @@ from kampai.core.contract import BuildContext, Framework, Prediction, RunContext
 from kampai.core.errors import ConfigError, DataError, KampaiError
 from kampai.core.host import get_host
 from kampai.core.runs import (
+    GitProbe,
     Run,
     RunWriter,
     dir_size,
-    git_info,
     model_store,
     new_run_id,
     open_run,
@@ -160,8 +160,12 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
     started = time.perf_counter()
     try:
         with writer:
+            # the repository's state, read by git in the background while the model trains
+            # (after the run folder exists: an untracked runs/ counts as dirty, as it did)
+            git = GitProbe()
             hook.kampai_before_train(ctx=ctx)
             meta, model = _train_into(ctx, writer, frame, report)
+            meta["git"] = git.result()
             meta["total_seconds"] = round(time.perf_counter() - started, 4)
             meta["manifest"] = "manifest.json"
             writer.write_json("meta.json", meta)
@@ -275,7 +279,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         "fold_metrics": fold_scores if splitter.cv else None,
         "undefined_metrics": undefined_metrics or None,
         "versions": versions,
-        "git": git_info(),
+        "git": None,  # train() fills it in from its GitProbe
     }, model
 
 
