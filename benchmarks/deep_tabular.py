@@ -21,6 +21,7 @@ At 30 features (breast cancer) and 100 features (``make_classification``, 1,000 
 only thing measured on it is latency).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/deep_tabular.py [--repeats 5] [--epochs 10 30]
+        [--frameworks fastai torch] [--no-latency | --no-speed]
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def _p50(fn, rows) -> float:
     return statistics.median(lat)
 
 
-def latency(frame, features: int, runs: str) -> list[tuple[str, float, float, float | None]]:
+def latency(frame, features: int, runs: str, frameworks: tuple[str, ...] = ("fastai", "torch")
+            ) -> list[tuple[str, float, float, float | None]]:
     """(framework, p50 run.predict, p50 framework.predict, p50 fast.ai Learner.predict) in ms."""
     from sklearn.model_selection import train_test_split
 
@@ -130,8 +132,8 @@ def latency(frame, features: int, runs: str) -> list[tuple[str, float, float, fl
     X = frame.drop(columns="target")
     rows = [X.iloc[[i]] for i in range(50)]
     out = []
-    for framework, params in (("fastai", {"epochs": 2}), ("torch", {"epochs": 2})):
-        _, run_dir = kampai_side(framework, frame, params, runs)
+    for framework in frameworks:
+        _, run_dir = kampai_side(framework, frame, {"epochs": 2}, runs)
         run = open_run(run_dir)  # a loaded run: the model comes from disk, as in a server
         impl = registry_of("frameworks").get(framework)
         model = run.model
@@ -149,7 +151,8 @@ def latency(frame, features: int, runs: str) -> list[tuple[str, float, float, fl
     return out
 
 
-def speed(frame, train, test, epochs: int, bs: int, lr: float, repeats: int, runs: str) -> None:
+def speed(frame, train, test, epochs: int, bs: int, lr: float, repeats: int, runs: str,
+          frameworks: tuple[str, ...] = ("fastai", "torch")) -> None:
     import pandas as pd
 
     load_before = os.getloadavg()
@@ -160,6 +163,8 @@ def speed(frame, train, test, epochs: int, bs: int, lr: float, repeats: int, run
         ("torch (skorch) MLP", plain_skorch, "torch", {"epochs": epochs, "batch_size": bs, "lr": lr,
                                                        "patience": None}),
     ]:
+        if framework not in frameworks:
+            continue
         sides = {"kampai": lambda f=framework, p=params: kampai_side(f, frame, p, runs),
                  "plain": lambda plain=plain: (plain(train, test, epochs, bs, lr), None)}
         _, _, (_, run_dir) = _timed(sides["kampai"])  # warm-up rounds, not counted
@@ -194,12 +199,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, nargs="+", default=[10, 30], help="30: the fastai plugin's default")
+    parser.add_argument("--frameworks", nargs="+", default=["fastai", "torch"], choices=["fastai", "torch"])
+    parser.add_argument("--no-latency", action="store_true", help="only the training rows")
+    parser.add_argument("--no-speed", action="store_true", help="only the one-row predict latency")
     args = parser.parse_args()
+    frameworks = tuple(args.frameworks)
     frame, train, test = data()
     bs, lr = 64, 1e-2
     with tempfile.TemporaryDirectory() as runs:
-        for epochs in args.epochs:
-            speed(frame, train, test, epochs, bs, lr, args.repeats, runs)
+        for epochs in [] if args.no_speed else args.epochs:
+            speed(frame, train, test, epochs, bs, lr, args.repeats, runs, frameworks)
+        if args.no_latency:
+            return
 
         import numpy as np
         import pandas as pd
@@ -211,7 +222,7 @@ def main() -> None:
         print(f"{'features':>8} {'framework':<10} {'run.predict':>12} {'framework.predict':>18} "
               f"{'fast.ai Learner.predict':>24}")
         for features, table in ((30, frame), (100, wide)):
-            for framework, whole, own, theirs in latency(table, features, runs):
+            for framework, whole, own, theirs in latency(table, features, runs, frameworks):
                 print(f"{features:>8} {framework:<10} {whole:12.2f} {own:18.2f} "
                       f"{'' if theirs is None else f'{theirs:.2f}':>24}")
         print(f"load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")

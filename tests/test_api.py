@@ -53,6 +53,28 @@ def test_load_run_gives_the_same_model(wine: pd.DataFrame) -> None:
     assert kampai.load_run(str(run.run_dir)).run_id == run.run_id
 
 
+def test_predict_takes_the_training_columns_in_any_order_and_names_the_first_stray_string(
+        wine: pd.DataFrame) -> None:
+    run = kampai.load_run(kampai.train(task="classification", data=wine, target="target",
+                                       params={"n_estimators": 10}, verbose=False).run_dir)
+    new = wine.drop(columns="target").iloc[:7]
+    exact = run.predict(new)  # exactly the training columns: no column selection
+    assert list(exact.index) == list(new.index)
+    pd.testing.assert_frame_equal(run.predict(new[new.columns[::-1]]), exact)
+    with_target = run.predict(new.assign(extra="x", target="barolo"))
+    assert list(with_target["target"]) == ["barolo"] * 7
+    pd.testing.assert_frame_equal(with_target.drop(columns="target"), exact)
+    late, early = new.columns[9], new.columns[2]
+    stray = new.astype({late: object, early: object})
+    stray.loc[stray.index[3], late] = "n/a"
+    stray.loc[stray.index[5], early] = "?"
+    with pytest.raises(kampai.KampaiError, match=rf"Column '{early}' was numeric \(float64\) in training "
+                                                 r"but holds '\?' here"):
+        run.predict(stray)  # the first in the training order, not the first checked
+    as_text = new.astype({early: str})  # numbers as text still parse: no error, same predictions
+    pd.testing.assert_frame_equal(run.predict(as_text), exact)
+
+
 def test_train_from_a_config_with_overrides() -> None:
     run = kampai.train(ROOT / "conf/experiments/iris.yaml", overrides=["model.params.n_estimators=10",
                                                                        "split.folds=3"], verbose=False)

@@ -201,6 +201,45 @@ def check_task_keys(cfg: dict[str, Any], task: Any) -> None:
 
 
 def to_yaml(cfg: dict[str, Any]) -> str:
+    """The config as YAML, exactly as ``OmegaConf.to_yaml(OmegaConf.create(cfg))`` writes it.
+
+    A config of plain values (dicts with text keys, lists, text, numbers, booleans, None:
+    every config the CLI and the API make) goes straight to OmegaConf's YAML dumper, without
+    building the OmegaConf tree first (that tree was most of the time a run spent writing
+    config.yaml); anything else takes OmegaConf's whole path, with its conversions and errors."""
+    plain = _plain(cfg)
+    if plain is not None:
+        try:
+            import yaml
+            from omegaconf._utils import get_omega_conf_dumper
+        except ImportError:
+            pass
+        else:  # the arguments of OmegaConf.to_yaml
+            return yaml.dump(plain, default_flow_style=False, allow_unicode=True, sort_keys=False,
+                             Dumper=get_omega_conf_dumper())
     from omegaconf import OmegaConf
 
     return OmegaConf.to_yaml(OmegaConf.create(cfg))
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with tuples as lists (what OmegaConf makes of them), or None when it holds
+    anything but plain values (an exact type check: no subclasses, enums, paths ...)."""
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            converted = _plain(item)
+            if type(key) is not str or (converted is None and item is not None):
+                return None
+            out[key] = converted
+        return out
+    if kind is list or kind is tuple:
+        items = [_plain(item) for item in value]
+        if any(c is None and i is not None for c, i in zip(items, value, strict=True)):
+            return None
+        return items
+    return value if kind in _SCALARS else None

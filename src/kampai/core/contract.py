@@ -213,7 +213,10 @@ class Task(ABC):
         default describes a DataFrame ``X`` (columns and dtypes) and the classes of ``y``."""
         out: dict[str, Any] = {"input_kind": self.input_kind}
         if hasattr(data.X, "dtypes"):
-            out["inputs"] = [_column_signature(data.X[c], c, t) for c, t in data.X.dtypes.items()]
+            X = data.X
+            nullable = X.isna().any().tolist()  # one pass over the table, not one per column
+            out["inputs"] = [_column_signature(X, i, c, t, nullable[i])
+                             for i, (c, t) in enumerate(X.dtypes.items())]
         if data.y is not None and self.name.endswith("classification") and hasattr(data.y, "unique"):
             out["classes"] = sorted(map(_plain, data.y.unique()), key=str)
         return out
@@ -345,12 +348,13 @@ class Framework(ABC):
 MAX_CATEGORIES = 50
 
 
-def _column_signature(column: Any, name: Any, dtype: Any) -> dict[str, Any]:
-    """One input column: name, dtype, whether training saw missing values, and the values
-    seen in training for a non-numeric column with few of them (a server's choices)."""
-    out: dict[str, Any] = {"name": str(name), "dtype": str(dtype), "nullable": bool(column.isna().any())}
+def _column_signature(X: Any, i: int, name: Any, dtype: Any, nullable: bool) -> dict[str, Any]:
+    """Input column ``i`` of ``X``: name, dtype, whether training saw missing values, and the
+    values seen in training for a non-numeric column with few of them (a server's choices)."""
+    out: dict[str, Any] = {"name": str(name), "dtype": str(dtype), "nullable": bool(nullable)}
     if dtype.kind in "biufcmM":
         return out
+    column = X.iloc[:, i]
     values = column.dropna().unique()
     if 0 < len(values) <= MAX_CATEGORIES and len(values) < max(2, len(column) // 2):
         out["categories"] = sorted(map(_plain, values), key=str)

@@ -22,10 +22,10 @@ from kampai.core.contract import BuildContext, Framework, Prediction, RunContext
 from kampai.core.errors import ConfigError, DataError, KampaiError
 from kampai.core.host import get_host
 from kampai.core.runs import (
+    GitProbe,
     Run,
     RunWriter,
     dir_size,
-    git_info,
     model_store,
     new_run_id,
     open_run,
@@ -160,8 +160,12 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
     started = time.perf_counter()
     try:
         with writer:
+            # the repository's state, read by git in the background while the model trains
+            # (after the run folder exists: an untracked runs/ counts as dirty, as it did)
+            git = GitProbe()
             hook.kampai_before_train(ctx=ctx)
             meta, model = _train_into(ctx, writer, frame, report)
+            meta["git"] = git.result()
             meta["total_seconds"] = round(time.perf_counter() - started, 4)
             meta["manifest"] = "manifest.json"
             writer.write_json("meta.json", meta)
@@ -275,7 +279,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         "fold_metrics": fold_scores if splitter.cv else None,
         "undefined_metrics": undefined_metrics or None,
         "versions": versions,
-        "git": git_info(),
+        "git": None,  # train() fills it in from its GitProbe
     }, model
 
 
@@ -454,25 +458,32 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskDa
 
     signature = _signature(run)
     prepared = ctx.task.prepare(frame, data_cfg, training=training)
-    checks.check_against_signature(prepared.X, signature)
+    numeric = _cached(run, "_numeric_inputs", lambda: checks.numeric_inputs(signature))
+    checks.check_against_signature(prepared.X, signature, numeric)
     if training and ctx.task.name.endswith("classification"):
         checks.check_labels(prepared.y, signature)
     return prepared
+
+
+def _cached(run: Run, key: str, make: Any) -> Any:
+    """``make()`` computed once per run object and kept on it (a server predicts many times
+    through one run: what depends only on the run is not redone per request)."""
+    if key not in run.__dict__:
+        run.__dict__[key] = make()
+    return run.__dict__[key]
 
 
 def _signature(run: Run) -> dict[str, Any] | None:
     """The run's ``signature.json``, read once per run object (a server predicts many times)."""
     import json
 
-    cached = run.__dict__.get("_signature")
-    if cached is not None:
-        return cached or None
-    try:
-        signature = json.loads((Path(run.run_dir) / SIGNATURE).read_text())
-    except (OSError, ValueError):
-        signature = None
-    run.__dict__["_signature"] = signature or {}
-    return signature
+    def read() -> dict[str, Any]:
+        try:
+            return json.loads((Path(run.run_dir) / SIGNATURE).read_text()) or {}
+        except (OSError, ValueError):
+            return {}
+
+    return _cached(run, "_signature", read) or None
 
 
 def predict(run: Run, data: Any = None, *, horizon: int | None = None,

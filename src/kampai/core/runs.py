@@ -17,12 +17,14 @@ Layout of a run folder::
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import platform
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -124,16 +126,25 @@ def dir_size(path: Path) -> int:
 
 
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
-    from importlib import metadata  # here, not at import: runner --help does not need it
-
     names = ("kampai", "scikit-learn", "pandas", "numpy", "pluggy", *extra)
     out = {"python": platform.python_version()}
     for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+        version = _installed_version(name)
+        if version is not None:
+            out[name] = version
     return out
+
+
+@functools.cache
+def _installed_version(name: str) -> str | None:
+    """An installed distribution's version, read once per process (each read parses its
+    metadata file; the modules a process runs do not change under it)."""
+    from importlib import metadata  # here, not at import: runner --help does not need it
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def git_info(cwd: Path | None = None) -> dict[str, Any] | None:
@@ -148,6 +159,26 @@ def git_info(cwd: Path | None = None) -> dict[str, Any] | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+class GitProbe:
+    """:func:`git_info` in a background thread, started at once: a run starts it before it
+    fits and reads :meth:`result` when it writes meta.json, so the two ``git`` processes
+    (their start-up is most of their cost) run while the model trains."""
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        self._info: dict[str, Any] | None = None
+        self._thread = threading.Thread(target=self._probe, args=(cwd,), name="kampai-git", daemon=True)
+        self._thread.start()
+
+    def _probe(self, cwd: Path | None) -> None:
+        self._info = git_info(cwd)
+
+    def result(self) -> dict[str, Any] | None:
+        """The commit and dirty flag (None outside a repository); waits for git as long as
+        :func:`git_info` would (its two 5 s timeouts)."""
+        self._thread.join(timeout=10)
+        return self._info
 
 
 MANIFEST = "manifest.json"

@@ -32,15 +32,21 @@ class TabularTask(Task):
         drop = list(data_cfg.get("drop") or [])
         check_columns(frame, drop, "drop")
         features = data_cfg.get("features")
+        columns = frame.columns.tolist()
         if features:
-            check_columns(frame, list(features), "features")
+            features = list(features)
+            same = columns == features  # new data with exactly the training columns (predict, serve)
+            if not same:
+                check_columns(frame, features, "features")
             if target and target in features:
                 raise DataError(f"data.features includes the target column '{target}': the model would "
                                 "see the answer. Remove it from data.features.")
-            X = frame[list(features)]
+            # pandas 3 copies on write: a shallow copy is a new frame that shares no writes;
+            # pandas 2's frame[features] copies the data, as it did before
+            X = frame.copy(deep=False) if same and _copy_on_write() else frame[features]
         else:
             used = {target, *roles.values(), *drop} - {None}
-            X = frame[[c for c in frame.columns if c not in used]]
+            X = frame[[c for c in columns if c not in used]]
         if X.shape[1] == 0:
             raise DataError("No feature columns are left after removing target/group/time/drop.")
         y = frame[target] if has_target else None
@@ -50,7 +56,7 @@ class TabularTask(Task):
             X=X, y=y,
             groups=frame[roles["group"]] if roles["group"] else None,
             order=frame[roles["time"]] if roles["time"] else None,
-            info={"features": [str(c) for c in X.columns]},
+            info={"features": [str(c) for c in X.columns.tolist()]},
         )
         self.check(data, training=training)
         return data
@@ -65,7 +71,14 @@ class TabularTask(Task):
         if prediction.proba is not None and prediction.classes is not None:
             for i, label in enumerate(prediction.classes):  # one frame, not a column insert per class
                 columns[f"proba_{label}"] = prediction.proba[:, i]
-        out = pd.DataFrame(columns, index=data.X.index)
+        out = pd.DataFrame(columns, index=data.X.index, copy=False)  # the prediction's own arrays
         if data.y is not None:
             out.insert(0, "target", data.y.to_numpy())
         return out
+
+
+def _copy_on_write() -> bool:
+    """Whether pandas copies on write (always from pandas 3, opt-in before)."""
+    import pandas as pd
+
+    return int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True

@@ -67,36 +67,47 @@ def warn_single_class(data: TaskData, prediction: Prediction) -> str | None:
     return message
 
 
+def _labels(y: Any) -> Any:
+    """Text labels as the object array scikit-learn makes of them anyway: converted here
+    once per metric instead of at each of its internal checks (pandas' string columns go
+    through several conversions per call; the values, and so the scores, are the same)."""
+    import pandas as pd
+
+    if isinstance(y, pd.Series) and (y.dtype == object or pd.api.types.is_string_dtype(y.dtype)):
+        return y.to_numpy(dtype=object)
+    return y
+
+
 def _accuracy(y: Any, p: Prediction, X: Any) -> float:
     from sklearn.metrics import accuracy_score
 
-    return float(accuracy_score(y, p.y))
+    return float(accuracy_score(_labels(y), p.y))
 
 
 def _balanced_accuracy(y: Any, p: Prediction, X: Any) -> float:
     from sklearn.metrics import balanced_accuracy_score
 
-    return float(balanced_accuracy_score(y, p.y))
+    return float(balanced_accuracy_score(_labels(y), p.y))
 
 
 def _f1_macro(y: Any, p: Prediction, X: Any) -> float:
     from sklearn.metrics import f1_score
 
-    return float(f1_score(y, p.y, average="macro"))
+    return float(f1_score(_labels(y), p.y, average="macro"))
 
 
 def _roc_auc(y: Any, p: Prediction, X: Any) -> float:
     from sklearn.metrics import roc_auc_score
 
     if len(p.classes) == 2:
-        return float(roc_auc_score(y, p.proba[:, 1], labels=p.classes))
-    return float(roc_auc_score(y, p.proba, multi_class="ovr", labels=p.classes))
+        return float(roc_auc_score(_labels(y), p.proba[:, 1], labels=p.classes))
+    return float(roc_auc_score(_labels(y), p.proba, multi_class="ovr", labels=p.classes))
 
 
 def _log_loss(y: Any, p: Prediction, X: Any) -> float:
     from sklearn.metrics import log_loss
 
-    return float(log_loss(y, p.proba, labels=p.classes))
+    return float(log_loss(_labels(y), p.proba, labels=p.classes))
 
 
 TASKS = ("classification", "text-classification")  # text classification shares them

@@ -197,13 +197,15 @@ class TabularNet:
         import pandas as pd
 
         st = self.state
-        missing = [c for c in st["cat_names"] + st["cont_names"] if c not in X.columns]
-        if missing:
-            raise DataError(f"The data lacks the model's input column(s): {', '.join(missing[:10])}.")
+        columns = X.columns.tolist()
+        if columns != st["cat_names"] + st["cont_names"]:  # else: exactly the inputs, in order
+            missing = [c for c in st["cat_names"] + st["cont_names"] if c not in X.columns]
+            if missing:
+                raise DataError(f"The data lacks the model's input column(s): {', '.join(missing[:10])}.")
         t = self._lookup()
         n = len(X)
-        block = X[st["cont_names"]]
-        if not all(pd.api.types.is_numeric_dtype(d) for d in block.dtypes):
+        block = X if columns == st["cont_names"] else X[st["cont_names"]]
+        if not all(pd.api.types.is_numeric_dtype(d) for d in set(block.dtypes.tolist())):  # per distinct dtype
             block = block.apply(pd.to_numeric, errors="coerce")
         values = block.to_numpy(dtype="float32", na_value=np.nan) if len(st["cont_names"]) else \
             np.zeros((n, 0), dtype="float32")
@@ -229,7 +231,8 @@ class TabularNet:
 
         cats, conts = self.encode(X)
         out = []
-        self.module.eval()
+        if self.module.training:  # loaded models are in eval mode already: no walk per call
+            self.module.eval()
         device = next(self.module.parameters()).device
         with torch.inference_mode():
             for start in range(0, len(cats), batch):

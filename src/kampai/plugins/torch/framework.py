@@ -81,13 +81,15 @@ class Prep:
         import numpy as np
         import pandas as pd
 
-        missing = [c for c in self.num + self.cat if c not in X.columns]
-        if missing:
-            raise DataError(f"The data lacks the model's input column(s): {', '.join(missing[:10])}.")
+        columns = X.columns.tolist()
+        if columns != self.num + self.cat:  # else: exactly the inputs, in order
+            missing = [c for c in self.num + self.cat if c not in X.columns]
+            if missing:
+                raise DataError(f"The data lacks the model's input column(s): {', '.join(missing[:10])}.")
         parts = []
         if self.num:
-            block = X[self.num]
-            if not all(pd.api.types.is_numeric_dtype(d) for d in block.dtypes):
+            block = X if columns == self.num else X[self.num]
+            if not all(pd.api.types.is_numeric_dtype(d) for d in set(block.dtypes.tolist())):  # per distinct dtype
                 block = block.apply(pd.to_numeric, errors="coerce")
             values = block.to_numpy(dtype=float, na_value=np.nan)
             values = np.where(np.isnan(values), self.medians, values)
@@ -195,7 +197,8 @@ class TorchModel:
 
         Xt = torch.from_numpy(self.prep.transform(X))
         device = next(self.module.parameters()).device
-        self.module.eval()
+        if self.module.training:  # loaded models are in eval mode already: no walk per call
+            self.module.eval()
         with torch.inference_mode():
             out = self.module(Xt.to(device)).float()
             if self.kind == "classification":
