@@ -6,7 +6,7 @@ matplotlib).  It uses only public hooks and the framework capability ``inspect``
 * ``kampai_register_commands``: ``runner inspect RUN``, ``runner learning-curve`` and
   ``runner report RUN``;
 * ``kampai_after_train``: has ``report.html`` written into the finished run folder, by
-  default in a detached ``runner report`` process so that ``train`` returns at once
+  default in a detached process at low CPU priority so that ``train`` returns at once
   (``report.after_train: inline`` waits for it; ``off``, ``--no-report`` or the
   environment variable ``KAMPAI_NO_REPORT=1`` skip it);
 * ``kampai_after_tune``: ``params.png`` in the study folder (score vs each searched
@@ -92,9 +92,10 @@ def kampai_after_train(ctx: Any, run: Any) -> None:
             import sys
 
             # bookkeeping off the critical path: the run is complete and in place already
-            # (for a refit the study's trial log is exported already: it precedes the refit)
-            subprocess.Popen([sys.executable, "-m", "kampai", "report", str(run.run_dir), "--quiet",
-                              *(["--study", str(study)] if study else [])],
+            # (for a refit the study's trial log is exported already: it precedes the refit);
+            # the process lowers its own CPU priority (background.py says why)
+            subprocess.Popen([sys.executable, "-m", "kampai.plugins.insight.background", str(run.run_dir),
+                              *([str(study)] if study else [])],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
         else:
