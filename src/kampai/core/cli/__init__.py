@@ -169,10 +169,6 @@ def main(argv: list[str] | None = None) -> None:
     from kampai.core.errors import KampaiError
 
     global _terminated
-    if argv is None:  # this process is the runner command (console script, python -m kampai)
-        import atexit
-
-        atexit.register(_skip_shutdown_gc)  # registered first, so it runs last
     argv = list(sys.argv[1:] if argv is None else argv)
     _terminated = False
     main_thread = threading.current_thread() is threading.main_thread()
@@ -198,19 +194,6 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
-
-
-def _skip_shutdown_gc() -> None:
-    """The last exit handler of a ``runner`` process: collect the garbage there is (its
-    finalizers run as before), then freeze the live objects, so that the interpreter's
-    shutdown does not walk them all again in its garbage collections while it clears the
-    modules: with torch imported that is ~440,000 objects and 0.7-1.5 s of CPU per command.
-    What is freed by reference counting at shutdown still is; like any object alive at
-    exit, one in a reference cycle gets no ``__del__`` (Python does not promise one)."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
 
 
 def _error(message: str, code: int) -> None:
