@@ -325,11 +325,9 @@ class TrainedRun(Run):
         return evaluate(self, data)
 
     def inspect(self, data: Any = None, step: str | None = None) -> list[dict[str, Any]]:
-        """What each preprocessing step of the model outputs on the run's data (or ``data``):
-        ``runner inspect RUN``, the built-in insight plugin's (one dict per step)."""
-        from kampai.plugins.insight.steps import inspect_run
-
-        return inspect_run(self, data, step)
+        """What each preprocessing step of the model outputs on the run's data (or ``data``),
+        one dict per step: see :func:`inspect` (``runner inspect RUN``)."""
+        return inspect(self, data, step)
 
 
 def load_run(ref: str | Path) -> TrainedRun:
@@ -526,6 +524,41 @@ def evaluate(run: Run, data: Any) -> dict[str, float]:
     prediction = predict_data(ctx, run.model, task_data)
     metrics = metrics_mod.resolve(ctx.task, run.config.get("metrics"))
     return evaluate_data(ctx, metrics, task_data, prediction)
+
+
+def inspect(run: Run, data: Any = None, step: str | None = None) -> list[dict[str, Any]]:
+    """What each preprocessing step of a run's model outputs on the run's own data (its
+    ``data.path``) or on ``data``: one dict per step (``name``, ``kind``, ``shape``,
+    ``columns``, ``dtypes``, ``missing``, ``head``; ``inputs`` for a column router's branch),
+    from the framework's ``inspect`` capability.  ``step`` keeps the steps whose name (a
+    path such as ``preprocess/num/scaler``) is or ends with it."""
+    from kampai.core.errors import RunError, did_you_mean
+
+    ctx = _run_context(run)
+    if "inspect" not in ctx.framework.capabilities:
+        raise KampaiError(f"Framework '{ctx.framework.name}' cannot show its preprocessing steps (it has no "
+                          "'inspect' capability; runner frameworks list shows the capabilities).")
+    source = data if data is not None else run.config["data"].get("path")
+    if source is None:
+        raise DataError(f"Run '{run.run_dir}' was trained on a DataFrame: pass --data FILE to inspect it.")
+    prepared = _prepare_new(run, ctx, source, training=False)
+    try:
+        steps = ctx.framework.inspect(run.model, prepared)
+    except RunError:
+        raise
+    except (ValueError, KeyError) as exc:
+        raise DataError(f"The run's preprocessing cannot transform this data: {exc}") from None
+    if not steps:
+        raise KampaiError(f"The model of run '{run.run_id}' has no preprocessing pipeline to inspect "
+                          f"(estimator {run.meta.get('estimator')} alone, e.g. model.preprocess: false).")
+    if step is None:
+        return steps
+    picked = [s for s in steps if s["name"] == step or s["name"].endswith("/" + step)]
+    if not picked:
+        names = [s["name"] for s in steps] + sorted({s["name"].rsplit("/", 1)[-1] for s in steps})
+        raise KampaiError(f"No step '{step}' in run '{run.run_id}'.{did_you_mean(step, names)} "
+                          f"Steps: {', '.join(s['name'] for s in steps)}.")
+    return picked
 
 
 def write_predictions(table: pd.DataFrame, output: str | Path) -> Path:
