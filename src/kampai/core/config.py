@@ -222,6 +222,23 @@ def to_yaml(cfg: dict[str, Any]) -> str:
     return OmegaConf.to_yaml(OmegaConf.create(cfg))
 
 
+def read_yaml_file(path: Path) -> Any:
+    """What ``OmegaConf.to_container(OmegaConf.load(path))`` gives (a run's config.yaml),
+    parsed by OmegaConf's own YAML loader; a file of plain values skips building the
+    OmegaConf tree (most of the time of a read), anything else goes through it."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    try:
+        from omegaconf._utils import get_yaml_loader
+    except ImportError:
+        return OmegaConf.to_container(OmegaConf.load(path))
+    with open(path, encoding="utf-8") as handle:
+        loaded = yaml.load(handle, Loader=get_yaml_loader())  # OmegaConf's loader: a SafeLoader
+    plain = _plain(loaded) if type(loaded) is dict else None
+    return plain if plain is not None else OmegaConf.to_container(OmegaConf.load(path))
+
+
 _SCALARS = (str, int, float, bool, type(None))
 
 

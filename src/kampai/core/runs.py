@@ -319,9 +319,9 @@ def open_run(path: str | Path) -> Run:
                            "or NAME@stage / NAME@version of a model registry).")
         run_dir = Path(resolved)
     try:
-        from omegaconf import OmegaConf
+        from kampai.core.config import read_yaml_file
 
-        config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"))
+        config = read_yaml_file(run_dir / "config.yaml")
         metrics = json.loads((run_dir / "metrics.json").read_text())
         meta = json.loads((run_dir / "meta.json").read_text())
     except FileNotFoundError as exc:
