@@ -15,8 +15,14 @@ Three sides, run in turn (interleaved), medians of wall and CPU seconds:
 ``plain`` is the PyG tutorial loop; ``plain-tuned`` is that loop with the two settings
 kampai's loop uses (``GCN(cached=True)``: the normalised adjacency computed once, as PyG
 documents for transductive training; ``Adam(fused=True)``), so ``kampai / plain-tuned``
-is kampai's own overhead.  ``--cold`` also runs each side as a fresh process
-(``python -m kampai train ...`` vs this file's ``--plain-script``), imports included.
+is kampai's own overhead.  ``--cold`` also runs each side as a fresh process, imports and
+interpreter exit included, kampai first and plain first in turn: ``python -m kampai train``
+with the same two CSV files, 100 epochs, ``val_size=0`` and the same split (it writes its
+run folder: model, ``graph.npz``, metrics, predictions, config, manifest; its ``report.html``
+comes from the detached low-priority process ``runner train`` starts, whose CPU is not in
+the kampai column, as the user does not wait for it) vs this file's ``--plain-script``
+(reads the CSVs, trains, writes ``plain.pt``).  Both run with MLflow tracking blocked
+(``KAMPAI_BLOCK_PLUGINS=mlflow``) and torch at ``OMP_NUM_THREADS`` threads.
 Memory: a fresh process trains GCN on digits-knn in neighbour-sampled mini-batches
 (batch 256, fan-out [10, 10]) and prints its RSS and peak RSS at epoch 1 and epoch 20.
 
@@ -201,6 +207,7 @@ def main() -> None:
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("KAMPAI_BLOCK_PLUGINS", "mlflow")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # both sides, fresh processes too
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
