@@ -19,7 +19,7 @@ from kampai.core import data as data_mod
 from kampai.core import metrics as metrics_mod
 from kampai.core.console import Steps, human_size
 from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
-from kampai.core.errors import ConfigError, DataError, KampaiError
+from kampai.core.errors import ConfigError, DataError, KampaiError, RunError, did_you_mean
 from kampai.core.host import get_host
 from kampai.core.runs import (
     GitProbe,
@@ -532,8 +532,6 @@ def inspect(run: Run, data: Any = None, step: str | None = None) -> list[dict[st
     ``columns``, ``dtypes``, ``missing``, ``head``; ``inputs`` for a column router's branch),
     from the framework's ``inspect`` capability.  ``step`` keeps the steps whose name (a
     path such as ``preprocess/num/scaler``) is or ends with it."""
-    from kampai.core.errors import RunError, did_you_mean
-
     ctx = _run_context(run)
     if "inspect" not in ctx.framework.capabilities:
         raise KampaiError(f"Framework '{ctx.framework.name}' cannot show its preprocessing steps (it has no "

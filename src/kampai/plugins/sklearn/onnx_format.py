@@ -35,8 +35,6 @@ from kampai.plugin import KampaiError, RunError, Serializer, TaskData
 from kampai.plugins.sklearn.model_file import INFO_FILE, checked
 
 MODEL_FILE = "model.onnx"
-#: how many training rows the export is checked on
-CHECK_ROWS = 1000
 TOLERANCE = 1e-5
 #: a missing string enters the graph as this (ONNX string tensors hold no NaN)
 MISSING = ""
@@ -308,7 +306,7 @@ def save(model: Any, path: Path, example: TaskData | None = None) -> None:
     if example is None or example.X is None or not hasattr(example.X, "dtypes"):
         raise KampaiError("--serializer onnx needs the training table to export the pipeline's inputs "
                           "(tabular tasks only).")
-    data, info = first_exact(model, example.X.iloc[:CHECK_ROWS])
+    data, info = first_exact(model, example.X)  # the engine gives up to 1,000 rows
     file = Path(path) / MODEL_FILE
     file.write_bytes(data)
     info["sha256"] = hashlib.sha256(data).hexdigest()
