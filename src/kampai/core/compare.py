@@ -58,9 +58,9 @@ def export(runs_dir: str | Path, fmt: str = "csv", output: str | Path | None = N
     text = table.to_csv(index=False) if fmt == "csv" else table.to_json(orient="records", indent=2)
     if output is None:
         return text
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    from kampai.core.outputs import check_output, write_text
+
+    write_text(check_output(output, "export"), text, "export")
     return None
 
 

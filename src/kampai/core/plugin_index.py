@@ -70,7 +70,9 @@ def entry_points(group: str) -> list[Found]:
         pass
     found = _scan(group)
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        from kampai.core.diskcache import make_cache_dir
+
+        make_cache_dir(file.parent, "user")
         tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps([f.__dict__ for f in found]))
         os.replace(tmp, file)

@@ -56,23 +56,24 @@ def info(tune_dir: str = TuneDir, json_out: bool = o.Json) -> None:
 @cache_app.command("clear")
 def clear(which: str = typer.Argument("tune", help="tune (the fold cache), user (~/.cache/kampai) or all."),
           tune_dir: str = TuneDir) -> None:
-    """Delete a cache (everything in it is recomputed when needed)."""
+    """Delete kampai's entries of a cache (recomputed when needed). Only a folder kampai
+    created (its .kampai-cache marker), or one holding nothing but kampai's entries, is
+    cleared; anything else is refused and left untouched."""
+    from kampai.core import diskcache
     from kampai.core.console import human_size
-    from kampai.core.diskcache import usage
     from kampai.core.errors import unknown
 
     folders = _folders(tune_dir)
     if which not in (*folders, "all"):
         raise unknown("cache", which, [*folders, "all"])
-    for name, folder in folders.items():
-        if which not in (name, "all"):
-            continue
-        files, size = usage(folder)
-        if folder.is_dir():
-            import shutil
-
-            shutil.rmtree(folder)
-        typer.echo(f"Cleared the {name} cache {folder}: {files} files, {human_size(size)}", err=True)
+    chosen = {name: folder for name, folder in folders.items() if which in (name, "all")}
+    for name, folder in chosen.items():  # every folder checked before anything is deleted
+        if folder.is_dir() or folder.is_symlink():
+            diskcache.refuse_foreign(folder, name)
+    for name, folder in chosen.items():
+        files, size, kept = diskcache.clear(folder, name)
+        note = f"; kept {kept} entr{'ies' if kept != 1 else 'y'} kampai did not write" if kept else ""
+        typer.echo(f"Cleared the {name} cache {folder}: {files} files, {human_size(size)}{note}", err=True)
 
 
 def register(app: typer.Typer) -> None:

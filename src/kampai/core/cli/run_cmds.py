@@ -63,7 +63,8 @@ def predict(
                              "optional, the newer history to forecast from)."),
     horizon: int = typer.Option(None, "--horizon", min=1, help="Forecasting: steps to forecast after the "
                                 "end of the series (default: the run's split.horizon)."),
-    output: Path = typer.Option(None, "--output", "-o", help="Write predictions here (.csv/.parquet); "
+    output: Path = typer.Option(None, "--output", "-o", help="Write predictions here, in the format its "
+                                "suffix names (.csv, .parquet, .json, .jsonl; never inside a run folder); "
                                 "default: print CSV to stdout."),
 ) -> None:
     """Predict with a trained run; probabilities become proba_<class> columns, forecast
@@ -72,6 +73,8 @@ def predict(
     from kampai.core.runs import open_run
 
     options = {k.removeprefix("predict."): v for k, v in o.plugin_flags.items() if k.startswith("predict.")}
+    if output is not None:
+        engine.check_predictions_output(output)  # before the model is loaded
     table = engine.predict(open_run(run), data, horizon=horizon, options=options)
     if output is None:
         typer.echo(table.to_csv(index=False), nl=False)

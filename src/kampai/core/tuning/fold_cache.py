@@ -95,7 +95,9 @@ class PreprocessCache:
 
         import joblib
 
-        folder = self.root / key[:2]
+        from kampai.core.diskcache import make_cache_dir
+
+        folder = make_cache_dir(self.root, "tune") / key[:2]  # the root carries kampai's marker
         folder.mkdir(parents=True, exist_ok=True)
         file = folder / f"{key}.joblib"
         value = self._load(file)

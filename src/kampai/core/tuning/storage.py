@@ -156,7 +156,9 @@ def _save_template(optuna: Any, path: Path) -> None:
     if template.is_file():
         return
     try:
-        template.parent.mkdir(parents=True, exist_ok=True)
+        from kampai.core.diskcache import make_cache_dir
+
+        make_cache_dir(template.parent, "user")
         tmp = template.with_name(f".{template.name}.{os.getpid()}.tmp")
         shutil.copyfile(path, tmp)
         os.replace(tmp, template)
