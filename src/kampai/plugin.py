@@ -81,6 +81,14 @@ _LAZY = {
     "file_sha256": "kampai.core.runs",
     "verify_manifest": "kampai.core.runs",
     "load_weights": "kampai.core.weights",
+    # what kampai may write or replace for the user (docs/security.md)
+    "atomic_write": "kampai.core.outputs",
+    "write_text_atomic": "kampai.core.outputs:write_text",
+    "check_output": "kampai.core.outputs",
+    "check_replaceable_run": "kampai.core.outputs",
+    "symlinks_in": "kampai.core.outputs",
+    "sign_bytes": "kampai.core.signing:sign",
+    "valid_signature": "kampai.core.signing:valid",
     # output
     "console": "kampai.core.console",
     "warn": "kampai.core.console",
@@ -134,7 +142,11 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.metrics import compute as compute_metrics
     from kampai.core.metrics import resolve as resolve_metrics
     from kampai.core.registry import Dataset, Estimator, Serializer, import_object, import_user_module
+    from kampai.core.outputs import atomic_write, check_output, check_replaceable_run, symlinks_in
+    from kampai.core.outputs import write_text as write_text_atomic
     from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
+    from kampai.core.signing import sign as sign_bytes
+    from kampai.core.signing import valid as valid_signature
     from kampai.core.settings import Setting
     from kampai.core.weights import load_weights
     from kampai.kinds.graphs import Graph, GraphSet

@@ -151,6 +151,7 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
     """Train, evaluate and save one run from a loaded config (see :func:`config.load`);
     ``parent`` is the study's context when this is a tuning refit."""
     cfg, task, framework = resolve(cfg)
+    _check_copy_target(cfg)
     report = Steps(verbose)
     run_id = new_run_id(cfg.get("name") or f"{task.name}-{short_name(cfg['model']['estimator'])}")
     writer = RunWriter(Path(cfg["output"]["runs_dir"]), run_id)
@@ -184,6 +185,18 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
     report.info(f"[bold]Run[/bold] {run.run_id} → {writer.final_dir}")
     hook.kampai_after_train(ctx=ctx, run=run)
     return run
+
+
+def _check_copy_target(cfg: dict[str, Any]) -> None:
+    """``output.run_dir`` (a plugin's fixed-path copy of the run: the dvc plugin's
+    ``--run-dir``) replaces only a kampai run, and only with ``output.overwrite``: refused
+    here, before anything trains, with the folder untouched (``--run-dir runs`` is one letter
+    from ``--runs-dir``; ``--run-dir data`` is the dataset)."""
+    output = cfg.get("output") or {}
+    if output.get("run_dir"):
+        from kampai.core.outputs import check_replaceable_run
+
+        check_replaceable_run(output["run_dir"], bool(output.get("overwrite")))
 
 
 def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -> tuple[dict[str, Any], Any]:

@@ -28,12 +28,16 @@ SECTIONS = ("name", "task", "framework", "seed", "data", "split", "model", "metr
 IGNORED = ("runs/", ".kampai/", "reports/")
 
 
-def place_run(run_dir: Path, fixed: str | None, metrics_file: str | None) -> None:
-    """Copy a finished run folder to ``fixed`` (replacing it whole, atomically by rename)
-    and its metrics to ``metrics_file``."""
+def place_run(run_dir: Path, fixed: str | None, metrics_file: str | None, overwrite: bool = False) -> None:
+    """Copy a finished run folder to ``fixed`` (replacing, atomically by rename, only an
+    empty folder or a kampai run with ``overwrite``: anything else is a KampaiError, the
+    folder untouched) and its metrics to ``metrics_file``."""
+    from kampai.plugin import check_replaceable_run, write_text_atomic
+
     run_dir = Path(run_dir)
     if fixed:
         target = Path(fixed)
+        check_replaceable_run(target, overwrite)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -44,9 +48,7 @@ def place_run(run_dir: Path, fixed: str | None, metrics_file: str | None) -> Non
         os.replace(tmp, target)
         shutil.rmtree(old, ignore_errors=True)
     if metrics_file:
-        out = Path(metrics_file)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text((run_dir / "metrics.json").read_text())
+        write_text_atomic(metrics_file, (run_dir / "metrics.json").read_text(), "metrics file")
 
 
 def git_root(cwd: Path) -> Path:
@@ -117,7 +119,7 @@ def stages_for(name: str, params: dict[str, Any], data_path: str | None, *, tune
             "outs": [f"{base}/tune"],
         }
     # the report is written before the run folder is copied to its fixed path, so DVC tracks it too
-    train_cmd = (f"runner train -c params.yaml --run-dir {base}/train --metrics-file {base}/metrics.json -q "
+    train_cmd = (f"runner train -c params.yaml --run-dir {base}/train --overwrite --metrics-file {base}/metrics.json -q "
                  "report.after_train=inline")
     if tune:  # the study's best params on top of params.yaml
         train_cmd = train_cmd.replace("-c params.yaml", f"-c params.yaml --from-study tune --storage {storage}")
