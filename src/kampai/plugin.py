@@ -141,13 +141,13 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.host import registry_of
     from kampai.core.metrics import compute as compute_metrics
     from kampai.core.metrics import resolve as resolve_metrics
-    from kampai.core.registry import Dataset, Estimator, Serializer, import_object, import_user_module
     from kampai.core.outputs import atomic_write, check_output, check_replaceable_run, symlinks_in
     from kampai.core.outputs import write_text as write_text_atomic
+    from kampai.core.registry import Dataset, Estimator, Serializer, import_object, import_user_module
     from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
+    from kampai.core.settings import Setting
     from kampai.core.signing import sign as sign_bytes
     from kampai.core.signing import valid as valid_signature
-    from kampai.core.settings import Setting
     from kampai.core.weights import load_weights
     from kampai.kinds.graphs import Graph, GraphSet
     from kampai.kinds.images import Images

@@ -170,18 +170,20 @@ def build_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Build an image with kampai and a framework's extras, or a serving image of a run."""
-    from kampai.plugin import ConfigError, RunError, open_run, verify_manifest
+    from kampai.plugin import ConfigError, RunError, open_run
     from kampai.plugins.container import dockerfile as df
     from kampai.plugins.container import engine as eng
+    from kampai.plugins.container import runcopy
 
     source, version = _kampai_source()
-    serve_dir = None
+    serve_dir, serve_files = None, {}
     if serve:
         if not run:
             raise ConfigError("--serve needs the run to serve: runner container build RUN --serve.")
         trained = open_run(run)
         serve_dir = Path(trained.run_dir)
-        verify_manifest(serve_dir, label=f"Run '{run}'")  # what goes into an image is what was trained
+        # what goes into an image is what was trained: the files its signed manifest lists
+        serve_files = runcopy.signed_files(serve_dir, label=f"Run '{run}'")
         framework = framework or trained.config.get("framework")
     elif run:
         raise ConfigError(f"A run ('{run}') is only taken with --serve.")
@@ -232,6 +234,7 @@ def build_cmd(
                         pins=_served_pins(serve_dir) if serve_dir else {}, keep_bytecode=keep_bytecode,
                         strip=not no_strip,
                         image_key=secrets.token_hex(32) if serve_dir else None,
+                        serve_files=serve_files,
                         ca_bundle=ca_bundle, kampai_source=source, kampai_version=version, constraints=constraints,
                         labels={"org.opencontainers.image.title": tag, "ai.kampai.framework": framework,
                                 "ai.kampai.version": version})
@@ -239,6 +242,7 @@ def build_cmd(
     path = df.write_context(spec, out)
     if spec.image_key:
         _resign(out / "model", spec.image_key)
+        runcopy.check_resigned(out / "model", spec.serve_files)
     result: dict[str, Any] = {"tag": tag, "dockerfile": str(path), "extras": sorted(set(extras)), "base": base}
     if not dockerfile_only:
         binary = eng.find_engine(engine)

@@ -66,6 +66,7 @@ class ImageSpec:
     keep_bytecode: bool = False  # keep __pycache__: bigger image, ~3 s faster start of each process
     strip: bool = True  # strip shared libraries' symbols (binutils in the builder, from apt when missing)
     image_key: str | None = None  # serving images: the key the copied run is re-signed with
+    serve_files: dict[str, str] = field(default_factory=dict)  # the run's verified files (runcopy.signed_files)
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -200,11 +201,38 @@ def pin_constraints(text: str, pins: dict[str, str]) -> str:
     return "\n".join([*kept, "# the served run's package versions (signature.json)", *added]) + "\n"
 
 
+#: the marker of a build context folder kampai wrote (it replaces only such a folder)
+CONTEXT_MARKER = ".kampai-context"
+#: what a context folder holds (one written before the marker existed is recognised by it)
+CONTEXT_NAMES = {CONTEXT_MARKER, "Dockerfile", ".dockerignore", "constraints.txt", "slim.py", "extra-ca.crt",
+                 "kampai", "model", "image.key"}
+
+
+def _check_replaceable(out: Path) -> None:
+    from kampai.plugin import KampaiError
+
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise KampaiError(f"--output '{out}' is not a folder kampai wrote: pick another path.")
+    if not out.exists() or (out / CONTEXT_MARKER).is_file():
+        return
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in CONTEXT_NAMES)
+    if foreign:
+        raise KampaiError(f"--output '{out}' is not a build context kampai wrote (it holds {foreign[0]}): it is "
+                          "left untouched. Pick a new or empty folder.")
+
+
 def write_context(spec: ImageSpec, out: Path) -> Path:
-    """Write the Dockerfile, .dockerignore and everything COPY needs into ``out``; returns the Dockerfile."""
+    """Write the Dockerfile, .dockerignore and everything COPY needs into ``out`` (replacing
+    only a context kampai wrote there before); returns the Dockerfile."""
+    _check_replaceable(out)
+    if spec.serve_model is not None and not spec.serve_files:
+        from kampai.plugins.container.runcopy import signed_files
+
+        spec.serve_files = signed_files(spec.serve_model, f"Run '{spec.serve_model}'")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    (out / CONTEXT_MARKER).write_text("a container build context written by kampai (runner container build)\n")
     (out / ".dockerignore").write_text(DOCKERIGNORE)
     constraints = spec.constraints.read_text() if spec.constraints and spec.constraints.exists() else ""
     (out / "constraints.txt").write_text(pin_constraints(constraints, spec.pins))
@@ -214,7 +242,10 @@ def write_context(spec: ImageSpec, out: Path) -> Path:
     if spec.kampai_source is not None:
         _copy_source(spec.kampai_source, out / "kampai")
     if spec.serve_model is not None:
-        shutil.copytree(spec.serve_model, out / "model", ignore=shutil.ignore_patterns("__pycache__", "*.lock"))
+        from kampai.plugins.container.runcopy import copy_signed_run
+
+        # what the signed manifest lists, nothing else (a file planted beside model/ stays out)
+        copy_signed_run(spec.serve_model, out / "model", spec.serve_files, f"Run '{spec.serve_model}'")
         (out / "image.key").write_text(spec.image_key or "")
     dockerfile = out / "Dockerfile"
     dockerfile.write_text(render(spec))

@@ -119,8 +119,8 @@ def stages_for(name: str, params: dict[str, Any], data_path: str | None, *, tune
             "outs": [f"{base}/tune"],
         }
     # the report is written before the run folder is copied to its fixed path, so DVC tracks it too
-    train_cmd = (f"runner train -c params.yaml --run-dir {base}/train --overwrite --metrics-file {base}/metrics.json -q "
-                 "report.after_train=inline")
+    train_cmd = (f"runner train -c params.yaml --run-dir {base}/train --overwrite "
+                 f"--metrics-file {base}/metrics.json -q report.after_train=inline")
     if tune:  # the study's best params on top of params.yaml
         train_cmd = train_cmd.replace("-c params.yaml", f"-c params.yaml --from-study tune --storage {storage}")
     stages["train"] = {

@@ -4,7 +4,6 @@ run stays pending (its marker names the error) for ``runner runs sync``."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -16,7 +15,9 @@ def main(folder: Path) -> int:
         marker = folder / tracking.PENDING
         if not held or not marker.exists():
             return 0
-        info = json.loads(marker.read_text())
+        info = tracking.read_pending(folder)  # signed with this key, for this folder
+        if info is None:
+            return 1
         try:
             tracking.push_one(folder, info)
         except Exception as exc:  # stays pending, with the reason

@@ -412,15 +412,61 @@ def record_for(run_dir: Path, uri: str) -> dict[str, Any] | None:
     return (read_record(run_dir).get("mlflow") or {}).get(uri)
 
 
+#: the fields of a pending record its signature covers (the error and time are only shown)
+SIGNED_FIELDS = ("tracker", "kind", "uri", "experiment", "folder")
+
+
+def _pending_payload(record: dict[str, Any]) -> bytes:
+    signed = {key: record.get(key) for key in SIGNED_FIELDS}
+    return b"kampai-tracking-pending:" + json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
+
+
 def mark_pending(folder: Path, uri: str, experiment: str, error: BaseException, kind: str = "run") -> None:
+    """Write the folder's ``tracking-pending.json``: where ``runner runs sync`` pushes it,
+    signed with this machine's key (a record planted by whoever can write the folder, but
+    not read the key, is ignored: it cannot send a run to a server of its choosing)."""
+    from kampai.plugin import sign_bytes, write_text_atomic
+
     payload = {"tracker": "mlflow", "kind": kind, "uri": uri, "experiment": experiment,
-               "error": f"{type(error).__name__}: {error}", "when": _now()}
-    (Path(folder) / PENDING).write_text(json.dumps(payload, indent=2) + "\n")
+               "folder": Path(folder).resolve().name, "error": f"{type(error).__name__}: {error}",
+               "when": _now()}
+    payload["signature"] = sign_bytes(_pending_payload(payload))
+    write_text_atomic(Path(folder) / PENDING, json.dumps(payload, indent=2) + "\n", "pending record")
+
+
+def trusted_pending(folder: Path, record: Any) -> bool:
+    """Whether ``record`` (a folder's pending record) was written by kampai with this key for
+    this very folder (a record copied from another folder does not count)."""
+    from kampai.plugin import sign_bytes, valid_signature
+
+    if not isinstance(record, dict) or not isinstance(record.get("signature"), str):
+        return False
+    if record.get("folder") != Path(folder).resolve().name:
+        return False
+    return valid_signature(record["signature"], sign_bytes(_pending_payload(record)))
+
+
+def read_pending(folder: Path) -> dict[str, Any] | None:
+    """The folder's pending record when kampai wrote it with this key, else None (with a
+    warning line when a record is there but cannot be trusted)."""
+    try:
+        record = json.loads((Path(folder) / PENDING).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        record = None
+    if trusted_pending(folder, record):
+        return record
+    warn(f"{Path(folder) / PENDING} is not signed with this machine's key (planted, copied from another "
+         "folder, or written by a kampai before 0.2): ignored. To push that run anyway: "
+         "runner runs sync --tracking-uri URI (the URI you choose).")
+    return None
 
 
 def pending(runs_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
     """Run folders under ``runs_dir`` (and study folders under ``studies/``, the tuner's
-    default output folder) holding a pending-push marker."""
+    default output folder) holding a pending-push marker (trusted or not: see
+    :func:`read_pending`)."""
     markers = []
     for root in (Path(runs_dir), Path(STUDIES_DIR)):
         if root.is_dir():
@@ -460,13 +506,18 @@ def track_run(ctx: Any, run: Any) -> None:
     if not link and background(cfg):
         queue_push(run.run_dir, uri, experiment)
         return
-    try:
-        record = log_run(run, uri, experiment, model=run.loaded_model, extra_tags=extra)
-    except Exception as exc:
-        mark_pending(run.run_dir, uri, experiment, exc)
-        warn(f"run {run.run_id} was not tracked ({_short(exc)}). It is kept in {run.run_dir}; "
-             "push it later with 'runner runs sync'.")
-        return
+    # pending before the push starts: a signal or a crash mid-push abandons only the push;
+    # the finished run stays as it is, pending for 'runner runs sync'
+    mark_pending(run.run_dir, uri, experiment, RuntimeError("interrupted during the push"))
+    with push_lock(run.run_dir):
+        try:
+            record = log_run(run, uri, experiment, model=run.loaded_model, extra_tags=extra)
+        except Exception as exc:
+            mark_pending(run.run_dir, uri, experiment, exc)
+            warn(f"run {run.run_id} was not tracked ({_short(exc)}). It is kept in {run.run_dir}; "
+                 "push it later with 'runner runs sync'.")
+            return
+        (Path(run.run_dir) / PENDING).unlink(missing_ok=True)
     ctx.state["mlflow_run_id"] = record["run_id"]
 
 
@@ -528,6 +579,8 @@ def push_one(folder: Path, marker: dict[str, Any], override_uri: str | None = No
         log_study_folder(folder, uri, experiment)
     else:
         run = open_run(folder)
+        if not marker.get("experiment"):  # an untrusted record: the run's own (signed) config says
+            experiment = experiment_name(run.config)
         try:
             model = run.model
         except Exception:
@@ -550,8 +603,14 @@ def sync(runs_dir: Path, override_uri: str | None = None, wait: bool = True) -> 
             marker_file = folder / PENDING
             if not held or not marker_file.exists():  # being pushed, or the push just finished
                 continue
+            marker = read_pending(folder)
+            if marker is None:
+                if not override_uri:
+                    continue  # never a URI (or anything else) from an unsigned record
+                # the user named the URI: the kind is the folder's, the experiment the run's
+                marker = {"kind": "run" if (folder / "meta.json").is_file() else "study"}
             try:
-                push_one(folder, json.loads(marker_file.read_text()), override_uri)
+                push_one(folder, marker, override_uri)
             except Exception as exc:
                 failures.append(f"{folder.name}: {_short(exc)}")
                 continue
