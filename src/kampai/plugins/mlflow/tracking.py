@@ -458,7 +458,7 @@ def read_pending(folder: Path) -> dict[str, Any] | None:
     if trusted_pending(folder, record):
         return record
     warn(f"{Path(folder) / PENDING} is not signed with this machine's key (planted, copied from another "
-         "folder, or written by a kampai before 0.2): ignored. To push that run anyway: "
+         "folder, or written by an older kampai): ignored. To push that run anyway: "
          "runner runs sync --tracking-uri URI (the URI you choose).")
     return None
 
