@@ -172,10 +172,13 @@ def test_predict_never_writes_inside_a_run_folder(tmp_path: Path) -> None:
     run = _train()
     other = _train()
     signed = _tree(run)
-    for target in (run / "predictions.csv", run / "model" / "extra.csv", other / "p.csv"):
+    writing = run.parent / ".tmp-being-written"  # a run folder a RunWriter is filling
+    writing.mkdir()
+    (run.parent / ".tmp-being-written.pid").write_text(f"{os.getpid()} here\n")
+    for target in (run / "predictions.csv", run / "model" / "extra.csv", other / "p.csv", writing / "p.csv"):
         result = invoke("predict", str(run), "--data", "sklearn:iris", "-o", str(target))
         assert result.code == 2 and "inside the run folder" in _one_error_line(result), target
-    assert _tree(run) == signed and not (other / "p.csv").exists()
+    assert _tree(run) == signed and not (other / "p.csv").exists() and not any(writing.iterdir())
     verify_manifest(run)
     # the suffix names the format; an unknown one is refused with the list
     result = invoke("predict", str(run), "--data", "sklearn:iris", "-o", "p.xlsx")

@@ -186,8 +186,10 @@ def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         fig.tight_layout()
-        path = out_dir / name
-        fig.savefig(path, dpi=100)
+        from kampai.core.outputs import atomic_write, check_output
+
+        path = check_output(out_dir / name, "plot")  # never inside a run folder; whole or not at all
+        atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, dpi=100, format="png"), "plot")
         plt.close(fig)
         written.append(str(path))
     return written

@@ -25,12 +25,13 @@ MANIFEST = "manifest.json"
 
 
 def run_folder_of(path: str | Path) -> Path | None:
-    """The run folder ``path`` is in (or is), else None: a folder with a ``manifest.json``,
-    or one a :class:`kampai.core.runs.RunWriter` is writing (``.tmp-<id>`` beside its
+    """The run folder ``path`` is in (or is), else None: a folder with a run's
+    ``manifest.json`` and ``meta.json`` (a web project's lone manifest.json is not a run), or
+    one a :class:`kampai.core.runs.RunWriter` is writing (``.tmp-<id>`` beside its
     ``.tmp-<id>.pid``)."""
     here = Path(os.path.abspath(path))
     for folder in (here, *here.parents):
-        if (folder / MANIFEST).is_file():
+        if (folder / MANIFEST).is_file() and (folder / "meta.json").is_file():
             return folder
         if folder.name.startswith(".tmp-") and (folder.parent / (folder.name + ".pid")).is_file():
             return folder

@@ -136,16 +136,18 @@ def learning_curve(config: str | Path | None = None, sizes: str = "10%,25%,50%,1
 def write(result: dict[str, Any], out_dir: Path, cfg: dict[str, Any]) -> list[str]:
     import json
 
+    from kampai.plugin import atomic_write, check_output, write_text_atomic
     from kampai.plugins.insight.plots import png, pyplot
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result["summary"].to_csv(out_dir / "learning_curve.csv", index=False)
-    result["table"].to_csv(out_dir / "learning_curve_folds.csv", index=False)
+    check_output(out_dir / "learning_curve.csv", "learning curve")  # never inside a run folder
+    # each file whole or not at all (a temporary file renamed into place)
+    atomic_write(out_dir / "learning_curve.csv", lambda tmp: result["summary"].to_csv(tmp, index=False))
+    atomic_write(out_dir / "learning_curve_folds.csv", lambda tmp: result["table"].to_csv(tmp, index=False))
     metric = result["metric"]
     summary = result["summary"]
     payload = {k: v for k, v in result.items() if k not in ("table", "summary", "files")}
     payload["points"] = json.loads(summary.to_json(orient="records"))
-    (out_dir / "learning_curve.json").write_text(json.dumps(payload, indent=2) + "\n")
+    write_text_atomic(out_dir / "learning_curve.json", json.dumps(payload, indent=2) + "\n")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.6))
     x = summary["rows"].to_numpy()
@@ -172,7 +174,7 @@ def write(result: dict[str, Any], out_dir: Path, cfg: dict[str, Any]) -> list[st
                  f"(same {result['split']} split for every size)", fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9, loc="best")
-    file = out_dir / "learning_curve.png"
-    file.write_bytes(png(fig))
+    picture = png(fig)
+    atomic_write(out_dir / "learning_curve.png", lambda tmp: tmp.write_bytes(picture))
     return [str(out_dir / n) for n in ("learning_curve.csv", "learning_curve_folds.csv",
                                         "learning_curve.json", "learning_curve.png")]
