@@ -299,6 +299,11 @@ def test_a_planted_pending_record_does_not_choose_where_a_run_is_pushed(tmp_path
     (other / PENDING).unlink()
     result = invoke("runs", "sync")
     assert result.code == 0 and "not signed" in result.stderr and not elsewhere.exists()
+    # the URI the user names still takes the run (the experiment: the run's own signed config)
+    mine = "sqlite:///" + str(tmp_path / "mine" / "mlflow.db")
+    result = invoke("runs", "sync", "--tracking-uri", mine)
+    assert result.code == 0 and run.name in result.stdout, result.stderr
+    assert not (run / PENDING).exists() and not elsewhere.exists()
 
 
 # --------------------------------------------------------------------------------------
