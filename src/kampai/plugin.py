@@ -80,6 +80,7 @@ _LAZY = {
     "MANIFEST": "kampai.core.runs",
     "file_sha256": "kampai.core.runs",
     "verify_manifest": "kampai.core.runs",
+    "open_checked": "kampai.core.verified",
     "load_weights": "kampai.core.weights",
     # output
     "console": "kampai.core.console",
@@ -136,6 +137,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.registry import Dataset, Estimator, Serializer, import_object, import_user_module
     from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
     from kampai.core.settings import Setting
+    from kampai.core.verified import open_checked
     from kampai.core.weights import load_weights
     from kampai.kinds.graphs import Graph, GraphSet
     from kampai.kinds.images import Images

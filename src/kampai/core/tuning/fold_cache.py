@@ -19,7 +19,9 @@ Workers on other machines share the key through ``$KAMPAI_SECRET_KEY``.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -93,8 +95,6 @@ class PreprocessCache:
             return self._remember(key, compute())
         import fcntl
 
-        import joblib
-
         folder = self.root / key[:2]
         folder.mkdir(parents=True, exist_ok=True)
         file = folder / f"{key}.joblib"
@@ -103,54 +103,91 @@ class PreprocessCache:
             self.stats["disk_hits"] += 1
             _touch(file)
             return self._remember(key, value)
-        fd = os.open(folder / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        # O_NOFOLLOW: a lock planted as a symlink is not opened (nor created) through; the
+        # entry is then computed without the lock (its writes are atomic all the same)
+        fd = _open_lock(folder / f"{key}.lock")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # another worker may be computing it right now
-            value = self._load(file)
-            if value is not None:
-                self.stats["disk_hits"] += 1
-                return self._remember(key, value)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # another worker may be computing it right now
+                value = self._load(file)
+                if value is not None:
+                    self.stats["disk_hits"] += 1
+                    return self._remember(key, value)
             value = compute()
             self.stats["computed"] += 1
-            tmp = folder / f".{key}.{os.getpid()}.tmp"
-            try:
-                joblib.dump(value, tmp)
-                from kampai.core import signing
-
-                signature = file.with_suffix(".sig")
-                signature.write_text(signing.sign_file(tmp))  # before the entry appears
-                os.replace(tmp, file)
+            with contextlib.suppress(OSError):  # a full or read-only disk only costs speed
+                _store(file, value)
                 if self.max_bytes is not None:
                     trim(self.root, self.max_bytes)
-            except OSError:
-                tmp.unlink(missing_ok=True)  # a full or read-only disk only costs speed
             return self._remember(key, value)
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
 
     @staticmethod
     def _load(file: Path) -> Any:
-        if not file.exists():
-            return None
+        """The entry's value, from the very bytes whose HMAC was checked (read once, never
+        reopened); None when it is missing, unsigned, tampered or truncated."""
         import joblib
 
         from kampai.core import signing
+        from kampai.core.verified import open_regular
 
         try:
-            trusted = signing.valid(file.with_suffix(".sig").read_text().strip(), signing.sign_file(file))
-        except OSError:
-            trusted = False
-        if not trusted:  # never unpickle what this key did not sign: recompute (and overwrite) it
+            with os.fdopen(open_regular(file), "rb") as handle:
+                data = handle.read()
+            with os.fdopen(open_regular(file.with_suffix(".sig")), "rb") as handle:
+                signature = handle.read(256).decode("ascii", "replace").strip()
+        except FileNotFoundError:
+            return None
+        except OSError:  # a symlink or a FIFO planted for an entry: refuse it like a bad signature
+            signature, data = "", b""
+        if not signing.valid(signature, signing.sign(data)):  # never unpickle what this key did not sign
             from kampai.core.console import warn
 
             warn(f"Ignoring tuning cache entry '{file}': its signature is missing or wrong (written by "
                  "another key, or tampered). It is recomputed.", once=True)
             return None
         try:
-            return joblib.load(file)
+            return joblib.load(io.BytesIO(data))
         except Exception:  # a truncated file from a killed worker: recompute it
             return None
+
+
+def _open_lock(path: Path) -> int | None:
+    """The entry's lock file, never through a symlink (None when it cannot be opened)."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError:
+        return None
+
+
+def _store(file: Path, value: Any) -> None:
+    """Write the entry and its ``.sig`` without following a link: each is written to a new
+    file (``O_EXCL|O_NOFOLLOW``) and renamed over its name, which replaces a planted
+    symlink itself, never its target.  The signature appears first, then the entry."""
+    import joblib
+
+    from kampai.core import signing
+
+    buffer = io.BytesIO()
+    joblib.dump(value, buffer)
+    data = buffer.getvalue()
+    _replace(file.with_suffix(".sig"), signing.sign(data).encode())
+    _replace(file, data)
+
+
+def _replace(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _touch(file: Path) -> None:

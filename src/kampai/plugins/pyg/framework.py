@@ -29,6 +29,7 @@ from kampai.plugin import (
     TaskData,
     did_you_mean,
     file_sha256,
+    open_checked,
 )
 from kampai.plugins.pyg.features import Encoder
 
@@ -525,9 +526,7 @@ class PyGFramework(Framework):
             raise RunError(f"Cannot read the PyG model in {path}: {exc}") from None
         if config.get("format") != "kampai-pyg":
             raise RunError(f"{path / CONFIG} is not a kampai PyG model.")
-        for name, digest in (config.get("sha256") or {}).items():
-            if not (path / name).exists() or file_sha256(path / name) != digest:
-                raise RunError(f"The model file {path / name} is missing or changed since it was saved.")
+        digests = config.get("sha256") or {}
         model = GraphModel(task=config["task"], estimator=config["estimator"], params=config["params"],
                            train=config["train"], seed=config["seed"], device=_device("auto"),
                            classes=config["classes"], node_encoder=Encoder(config["node_encoder"]),
@@ -535,14 +534,14 @@ class PyGFramework(Framework):
                            graph_channels=config["graph_channels"], history=config.get("history") or [],
                            best_epoch=config.get("best_epoch"))
         model.net = make_net(model)
-        try:
-            state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
-            model.net.load_state_dict(state)
-        except Exception as exc:
-            raise RunError(f"Cannot load the PyG weights {path / WEIGHTS}: {exc}") from None
+        with open_checked(path / WEIGHTS, digests.get(WEIGHTS)) as handle:  # hashed, then read from it
+            try:
+                model.net.load_state_dict(torch.load(handle, map_location="cpu", weights_only=True))
+            except Exception as exc:
+                raise RunError(f"Cannot load the PyG weights {path / WEIGHTS}: {exc}") from None
         model.net.eval()
-        if (path / GRAPH).exists():
-            with np.load(path / GRAPH, allow_pickle=False) as z:
+        if GRAPH in digests:
+            with open_checked(path / GRAPH, digests[GRAPH]) as handle, np.load(handle, allow_pickle=False) as z:
                 model.graph = {"x": z["x"], "edge_index": z["edge_index"], "ids": z["ids"],
                                "labelled": z["labelled"], "edge_weight": z.get("edge_weight"),
                                "node_id": config.get("node_id")}
