@@ -254,6 +254,7 @@ def _spare(file: Path, folder: Path, name: str) -> Path:
     return copy
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the watcher uses Linux inotify")
 def test_a_model_swapped_between_check_and_load_never_runs(run_dir: Path, tmp_path: Path) -> None:
     """The real race of issue 22 (1.1): a watcher process renames a pickle over
     model/model.joblib the moment it has been read; 300 loads, 0 executions (the code
@@ -288,6 +289,7 @@ def test_a_model_swapped_between_check_and_load_never_runs(run_dir: Path, tmp_pa
     assert loaded and refused and watcher.swaps >= 20, (loaded, refused, watcher.swaps)  # the race was on
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the watcher uses Linux inotify")
 def test_a_fold_cache_entry_swapped_between_check_and_load_never_runs(tmp_path: Path) -> None:
     """The same race on the tuning fold cache (1.2): the entry's HMAC is checked on the
     bytes that are then unpickled (read once), so a pickle renamed in after the check
@@ -399,3 +401,22 @@ def test_a_symlinked_fold_cache_signature_or_lock_is_replaced_not_written_throug
         sig = entry.with_suffix(".sig")
         assert entry.is_file() and not sig.is_symlink() and sig.is_file()
     assert all(joblib.load(e).__class__ is tuple for e in entries)  # and they are valid entries
+
+
+def test_a_fold_cache_sub_folder_planted_as_a_link_is_neither_written_nor_trimmed(tmp_path: Path) -> None:
+    """A cache sub-folder replaced by a link to a folder of the user's: the cache writes no
+    entry there and its size cap deletes nothing there (it used to trim '*.joblib' files
+    through the link)."""
+    from kampai.core.tuning.fold_cache import PreprocessCache
+
+    root, key = tmp_path / "cache", "ab" + "0" * 30
+    root.mkdir()
+    victim = tmp_path / "models"
+    victim.mkdir()
+    (victim / "mine.joblib").write_text("the user's own model\n")
+    (root / "ab").symlink_to(victim, target_is_directory=True)
+    cache = PreprocessCache(root, max_mb=0)  # every write is followed by a trim to 0 bytes
+    assert cache.get(key, lambda: [1, 2, 3]) == [1, 2, 3]
+    assert PreprocessCache(root, max_mb=0).get("cd" + "0" * 30, lambda: [4]) == [4]
+    assert sorted(p.name for p in victim.iterdir()) == ["mine.joblib"]
+    assert (victim / "mine.joblib").read_text() == "the user's own model\n"
