@@ -329,10 +329,17 @@ def test_a_fold_cache_entry_swapped_between_check_and_load_never_runs(tmp_path: 
 # ------------------------------------------------------------------ links inside a run
 
 
-def test_a_symlinked_model_file_or_folder_is_refused(run_dir: Path, tmp_path: Path) -> None:
+def test_a_symlinked_model_file_or_folder_is_refused(run_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A run holds no symbolic link: a model file replaced by a link (even to identical
     bytes, so every hash matches) and a sub-folder of model/ that is a link to a folder
-    outside (whose files no listing of model/ would see) are both refused."""
+    outside (whose files no listing of model/ would see) are both refused.  The private
+    copies a load makes are gone afterwards, loaded or refused."""
+    import tempfile
+
+    private = tmp_path / "private-tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     outside = tmp_path / "outside"
     outside.mkdir()
     model = run_dir / "model" / "model.joblib"
@@ -349,6 +356,7 @@ def test_a_symlinked_model_file_or_folder_is_refused(run_dir: Path, tmp_path: Pa
         _ = kampai.load_run(run_dir).model
     code, _, err = invoke("predict", str(run_dir), "--data", "sklearn:iris")
     assert code == 2 and "symbolic link" in err
+    assert not list(private.iterdir())  # every private copy was removed
 
 
 def test_a_config_swapped_after_the_run_was_opened_chooses_no_loader(run_dir: Path) -> None:

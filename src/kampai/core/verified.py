@@ -143,7 +143,9 @@ def _read(run_dir: Path, label: str | None, root: Path | None) -> Verified:
         verified = Verified(files=_manifest(top, run_dir, label), root=root)
         _walk(top, "", verified, label)
     except OSError as exc:  # a full disk for the copy, a folder removed under us ...
-        raise RunError(f"{label} cannot be read: {exc.strerror or exc}. Refusing to load it.") from None
+        where = f" (the verified copy goes to {tempfile.gettempdir()}: set TMPDIR to a larger disk)" \
+            if exc.errno == errno.ENOSPC else ""
+        raise RunError(f"{label} cannot be read: {exc.strerror or exc}{where}. Refusing to load it.") from None
     finally:
         os.close(top)
     missing = sorted(set(verified.files) - verified.seen)
