@@ -80,6 +80,7 @@ _LAZY = {
     "MANIFEST": "kampai.core.runs",
     "file_sha256": "kampai.core.runs",
     "verify_manifest": "kampai.core.runs",
+    "open_checked": "kampai.core.verified",
     "load_weights": "kampai.core.weights",
     # what kampai may write or replace for the user (docs/security.md)
     "atomic_write": "kampai.core.outputs",
@@ -148,6 +149,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.settings import Setting
     from kampai.core.signing import sign as sign_bytes
     from kampai.core.signing import valid as valid_signature
+    from kampai.core.verified import open_checked
     from kampai.core.weights import load_weights
     from kampai.kinds.graphs import Graph, GraphSet
     from kampai.kinds.images import Images

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kampai.core.errors import RunError
+from kampai.core.verified import MANIFEST, signed_payload
 
 if TYPE_CHECKING:
     pass
@@ -181,19 +182,14 @@ class GitProbe:
         return self._info
 
 
-MANIFEST = "manifest.json"
-
-
 def file_sha256(path: Path) -> str:
+    """The sha256 of a file kampai itself just wrote (to record it, never to trust it: what
+    is loaded is verified as it is read, see :mod:`kampai.core.verified`)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _signed_payload(files: dict[str, str]) -> bytes:
-    return json.dumps({"algorithm": "sha256", "files": files}, sort_keys=True, separators=(",", ":")).encode()
 
 
 def write_manifest(run_dir: Path) -> dict[str, str]:
@@ -205,58 +201,25 @@ def write_manifest(run_dir: Path) -> dict[str, str]:
              for p in sorted(Path(run_dir).rglob("*")) if p.is_file() and p.name != MANIFEST}
     manifest = {"algorithm": "sha256", "files": files,
                 "signature": {"algorithm": "hmac-sha256", "key_id": signing.key_id(),
-                              "value": signing.sign(_signed_payload(files))}}
+                              "value": signing.sign(signed_payload(files))}}
     (Path(run_dir) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return files
 
 
 def verify_manifest(run_dir: Path, required: bool = True, label: str | None = None) -> None:
-    """Refuse (RunError) a run folder whose files cannot be trusted, before anything in it is
-    unpickled: ``manifest.json`` must exist, carry a valid HMAC of this key, list every file
-    of ``model/``, and every listed file must match its sha256.
+    """Refuse (RunError) a run folder whose files cannot be trusted: ``manifest.json`` must
+    exist, carry a valid HMAC of this key, list every file of ``model/``, every listed file
+    must match its sha256, and the run holds no symbolic link.
 
-    ``required`` is kept for callers of the 0.1 API: a manifest is always required now.
-    ``label`` names the run in messages (default: its folder).
+    A check only: a file can change after it returns, so nothing may be loaded by path on
+    the strength of it.  kampai loads a run's model from a private verified copy
+    (:attr:`Run.model`, :func:`kampai.core.verified.mirror`).  ``required`` is accepted for
+    callers of the 0.1 API and ignored: a manifest is always required.  ``label`` names the
+    run in messages (default: its folder).
     """
-    from kampai.core import signing
+    from kampai.core import verified
 
-    run_dir = Path(run_dir)
-    file = run_dir / MANIFEST
-    label = label or f"Run '{run_dir}'"
-    trust = f"If you trust it, re-sign it with 'runner runs trust {run_dir}' (docs/security.md)."
-    if not file.exists():
-        raise RunError(f"{label} has no {MANIFEST}: its files cannot be verified. Refusing to load it. {trust}")
-    try:
-        manifest = json.loads(file.read_text())
-        files = manifest["files"]
-        if not isinstance(files, dict):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        raise RunError(f"{label}: {MANIFEST} is corrupt. Refusing to load it.") from None
-    signature = manifest.get("signature") or {}
-    if not signature.get("value"):
-        raise RunError(f"{label}: {MANIFEST} is not signed (written by an older kampai, or edited). "
-                       f"Refusing to load it. {trust}")
-    if signature.get("key_id") != signing.key_id():
-        raise RunError(f"{label} was signed with another key ({signature.get('key_id')}; this machine's is "
-                       f"{signing.key_id()}). Share the key through $KAMPAI_SECRET_KEY, or: {trust}")
-    if not signing.valid(signature["value"], signing.sign(_signed_payload(files))):
-        raise RunError(f"{label}: {MANIFEST} does not match its signature (changed after training). "
-                       "Refusing to load it.")
-    model_dir = run_dir / "model"
-    if model_dir.is_dir():
-        for path in sorted(model_dir.rglob("*")):
-            rel = path.relative_to(run_dir).as_posix()
-            if path.is_file() and rel not in files:
-                raise RunError(f"{label}: '{rel}' is not in its signed {MANIFEST} (added after training). "
-                               "Refusing to load it.")
-    for rel, expected in files.items():
-        path = run_dir / rel
-        if not path.is_file():
-            raise RunError(f"{label} is incomplete: '{rel}' is missing. Refusing to load it.")
-        if file_sha256(path) != expected:
-            raise RunError(f"{label}: '{rel}' does not match its recorded sha256 (corrupt, or changed "
-                           "after training). Refusing to load it.")
+    verified.check(run_dir, label)
 
 
 def model_store(config: dict[str, Any]) -> Any:
@@ -284,6 +247,7 @@ class Run:
     metrics: dict[str, float]
     meta: dict[str, Any]
     _model: Any = field(default=None, repr=False)
+    _records: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -292,17 +256,49 @@ class Run:
     @property
     def model(self) -> Any:
         """The fitted model, loaded on first access through the run's framework (or its
-        serializer), after the run's files are checked against their recorded hashes."""
+        serializer) from a private copy of the run's files, each read once and verified
+        against the signed manifest; the loader is chosen from the verified config, and the
+        config, metrics and meta this record holds must be the signed ones."""
         if self._model is None:
-            verify_manifest(self.run_dir)
-            self._model = model_store(self.config).load(self.run_dir / "model")
+            from kampai.core import verified
+            from kampai.core.config import read_yaml_file
+
+            with verified.mirror(self.run_dir) as copy:
+                try:
+                    config = read_yaml_file(copy.root / "config.yaml")
+                    records = {"config.yaml": config, "metrics.json": json.loads(copy.read("metrics.json") or b""),
+                               "meta.json": json.loads(copy.read("meta.json") or b"")}
+                except Exception as exc:
+                    raise RunError(f"Run '{self.run_dir}' is corrupt: {exc}") from None
+                mine = {"config.yaml": self.config, "metrics.json": self.metrics, "meta.json": self.meta}
+                for name, value in records.items():
+                    if _canonical(value) != _canonical(mine[name]):
+                        raise RunError(f"Run '{self.run_dir}': {name} changed after the run was opened (it is not "
+                                       "what was signed). Refusing to load it.")
+                self._records = {p.name: p.read_bytes() for p in copy.root.iterdir() if p.is_file()}
+                self._model = model_store(config).load(copy.model_dir)
         return self._model
+
+    def record(self, name: str) -> bytes | None:
+        """A ``*.json``/``*.yaml`` record of the run folder (``signature.json`` ...) as
+        verified when the model was loaded (loading it now if needed); a run trained in this
+        process, whose model never left memory, reads its own file.  None when absent."""
+        if self._model is not None and not self._records:
+            file = Path(self.run_dir) / name
+            return file.read_bytes() if file.is_file() else None
+        _ = self.model
+        return self._records.get(name)
 
     @property
     def loaded_model(self) -> Any:
         """The model if it is already in memory (right after training), else None: for
         observers that want it without paying for a load."""
         return self._model
+
+
+def _canonical(value: Any) -> str:
+    """A comparable text of a parsed record (NaN equals NaN, key order does not count)."""
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def open_run(path: str | Path) -> Run:

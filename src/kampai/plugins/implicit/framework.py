@@ -31,6 +31,7 @@ from kampai.plugin import (
     TaskData,
     did_you_mean,
     file_sha256,
+    open_checked,
 )
 
 if TYPE_CHECKING:
@@ -426,18 +427,18 @@ class ImplicitFramework(Framework):
             estimator = canonical(info["estimator"])
         except (OSError, ValueError, KeyError, ConfigError):
             raise RunError(f"Model metadata '{path / INFO_FILE}' is missing or corrupt.") from None
-        for name, digest in (info.get("sha256") or {}).items():
-            file = path / name
-            if not file.exists() or file_sha256(file) != digest:
-                raise RunError(f"Model file '{file}' is missing or does not match its recorded hash: refusing "
-                               "to load it.")
-        try:
-            ids = json.loads((path / IDS_FILE).read_text())
-            user_items = sp.load_npz(path / MATRIX_FILE).tocsr()
+        digests = info.get("sha256") or {}
+        try:  # each file opened once, hashed, and read from that same handle
+            with open_checked(path / IDS_FILE, digests.get(IDS_FILE)) as handle:
+                ids = json.loads(handle.read())
+            with open_checked(path / MATRIX_FILE, digests.get(MATRIX_FILE)) as handle:
+                user_items = sp.load_npz(handle).tocsr()
             inner = None
             if estimator != POPULAR:
-                with _blas_single():
-                    inner = _import(MODELS[estimator][1]).load(str(path / MODEL_FILE))
+                with open_checked(path / MODEL_FILE, digests.get(MODEL_FILE)) as handle, _blas_single():
+                    inner = _import(MODELS[estimator][1]).load(handle)
+        except RunError:
+            raise
         except Exception as exc:
             raise RunError(f"Cannot load the implicit model in '{path}': {exc}") from None
         popularity = np.asarray((user_items > 0).sum(axis=0)).ravel().astype(np.float32)

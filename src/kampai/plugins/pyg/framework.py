@@ -12,6 +12,7 @@ training graph as ``.npz`` for node classification), loaded with ``weights_only=
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from kampai.plugin import (
     TaskData,
     did_you_mean,
     file_sha256,
+    open_checked,
 )
 from kampai.plugins.pyg.features import Encoder
 
@@ -525,27 +527,27 @@ class PyGFramework(Framework):
             raise RunError(f"Cannot read the PyG model in {path}: {exc}") from None
         if config.get("format") != "kampai-pyg":
             raise RunError(f"{path / CONFIG} is not a kampai PyG model.")
-        for name, digest in (config.get("sha256") or {}).items():
-            if not (path / name).exists() or file_sha256(path / name) != digest:
-                raise RunError(f"The model file {path / name} is missing or changed since it was saved.")
-        model = GraphModel(task=config["task"], estimator=config["estimator"], params=config["params"],
-                           train=config["train"], seed=config["seed"], device=_device("auto"),
-                           classes=config["classes"], node_encoder=Encoder(config["node_encoder"]),
-                           graph_encoder=Encoder(config["graph_encoder"]), in_channels=config["in_channels"],
-                           graph_channels=config["graph_channels"], history=config.get("history") or [],
-                           best_epoch=config.get("best_epoch"))
-        model.net = make_net(model)
-        try:
-            state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
-            model.net.load_state_dict(state)
-        except Exception as exc:
-            raise RunError(f"Cannot load the PyG weights {path / WEIGHTS}: {exc}") from None
-        model.net.eval()
-        if (path / GRAPH).exists():
-            with np.load(path / GRAPH, allow_pickle=False) as z:
-                model.graph = {"x": z["x"], "edge_index": z["edge_index"], "ids": z["ids"],
-                               "labelled": z["labelled"], "edge_weight": z.get("edge_weight"),
-                               "node_id": config.get("node_id")}
+        digests = config.get("sha256") or {}
+        with contextlib.ExitStack() as files:  # each file hashed as read, before anything is built
+            weights = files.enter_context(open_checked(path / WEIGHTS, digests.get(WEIGHTS)))
+            graph = files.enter_context(open_checked(path / GRAPH, digests[GRAPH])) if GRAPH in digests else None
+            model = GraphModel(task=config["task"], estimator=config["estimator"], params=config["params"],
+                               train=config["train"], seed=config["seed"], device=_device("auto"),
+                               classes=config["classes"], node_encoder=Encoder(config["node_encoder"]),
+                               graph_encoder=Encoder(config["graph_encoder"]), in_channels=config["in_channels"],
+                               graph_channels=config["graph_channels"], history=config.get("history") or [],
+                               best_epoch=config.get("best_epoch"))
+            model.net = make_net(model)
+            try:  # from the handle that was hashed, not the path opened again
+                model.net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            except Exception as exc:
+                raise RunError(f"Cannot load the PyG weights {path / WEIGHTS}: {exc}") from None
+            model.net.eval()
+            if graph is not None:
+                with np.load(graph, allow_pickle=False) as z:
+                    model.graph = {"x": z["x"], "edge_index": z["edge_index"], "ids": z["ids"],
+                                   "labelled": z["labelled"], "edge_weight": z.get("edge_weight"),
+                                   "node_id": config.get("node_id")}
         return model
 
 

@@ -113,16 +113,16 @@ class ServedModel:
         from kampai.plugin import open_run
 
         run = open_run(resolve_ref(ref, runs_dir))
-        file = Path(run.run_dir) / "signature.json"
-        if not file.is_file():
+        _ = run.model  # load now (verified): a broken model stops the server at start
+        data = run.record("signature.json")  # the verified bytes, not the path read again
+        if data is None:
             raise RunError(f"Run '{ref}' has no signature.json (trained before signatures): retrain it "
                            "to serve it.")
         try:
-            signature = json.loads(file.read_text())
+            signature = json.loads(data)
         except ValueError as exc:
             raise RunError(f"Run '{ref}': signature.json is corrupt ({exc}).") from None
         model = cls(ref=ref, run=run, signature=signature)
-        _ = run.model  # load now: a broken model stops the server at start
         return model
 
     # ------------------------------------------------------------------ facts

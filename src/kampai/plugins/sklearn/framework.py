@@ -197,11 +197,12 @@ class SklearnFramework(Framework):
     def load(self, path: Path) -> Any:
         import joblib
 
-        file, _ = checked(path, MODEL_FILE)
-        try:
-            return joblib.load(file)
-        except Exception as exc:
-            raise RunError(f"Cannot load model '{file}': {exc}") from None
+        handle, _ = checked(path, MODEL_FILE)
+        with handle:  # the bytes that were hashed, not the path opened again
+            try:
+                return joblib.load(handle)
+            except Exception as exc:
+                raise RunError(f"Cannot load model '{Path(path) / MODEL_FILE}': {exc}") from None
 
 
 def _labels_are_argmax(estimator: Any) -> bool:

@@ -1,20 +1,22 @@
-"""The model file of a run's ``model/`` folder and its ``model.json``, read with the file's
-sha256 checked against the one recorded at save (joblib, skops and onnx alike)."""
+"""The model file of a run's ``model/`` folder and its ``model.json``: the file opened once,
+its sha256 checked against the one recorded at save through that handle, and the same
+handle given to the deserializer (joblib, skops and onnx alike)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from kampai.plugin import RunError, file_sha256
+from kampai.plugin import RunError, open_checked
 
 INFO_FILE = "model.json"
 
 
-def checked(path: Path, name: str) -> tuple[Path, dict[str, Any]]:
-    """``(file, info)``: ``path / name`` and the parsed ``model.json``, once the file's sha256
-    matches the recorded one; a RunError naming what is missing, corrupt or changed."""
+def checked(path: Path, name: str) -> tuple[IO[bytes], dict[str, Any]]:
+    """``(handle, info)``: ``path / name`` open for reading once its bytes (read through
+    this handle) match the sha256 recorded in ``model.json``, and the parsed ``model.json``;
+    a RunError naming what is missing, corrupt or changed.  Close the handle after use."""
     file = Path(path) / name
     if not file.is_file():
         raise RunError(f"No model in '{path}': {name} is missing.")
@@ -23,7 +25,4 @@ def checked(path: Path, name: str) -> tuple[Path, dict[str, Any]]:
         expected = info["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
         raise RunError(f"Model metadata '{Path(path) / INFO_FILE}' is missing or corrupt.") from None
-    if file_sha256(file) != expected:
-        raise RunError(f"Model file '{file}' does not match its recorded hash: it is corrupt or was "
-                       "changed after training. Refusing to load it.")
-    return file, info
+    return open_checked(file, expected), info

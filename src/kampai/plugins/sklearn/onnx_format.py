@@ -314,11 +314,13 @@ def save(model: Any, path: Path, example: TaskData | None = None) -> None:
 
 
 def load(path: Path) -> OnnxPipeline:
-    file, info = checked(path, MODEL_FILE)
+    handle, info = checked(path, MODEL_FILE)
+    with handle:
+        data = handle.read()  # the hashed bytes themselves
     try:
-        return OnnxPipeline(file.read_bytes(), info)
+        return OnnxPipeline(data, info)
     except Exception as exc:
-        raise RunError(f"'{file}' is not a model ONNX Runtime can load: {exc}") from None
+        raise RunError(f"'{Path(path) / MODEL_FILE}' is not a model ONNX Runtime can load: {exc}") from None
 
 
 SERIALIZER = Serializer("onnx", save=save, load=load, frameworks=("sklearn",), check=check, example=True, extra="onnx",

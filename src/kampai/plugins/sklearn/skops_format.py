@@ -46,17 +46,20 @@ def save(model: Any, path: Path) -> None:
 def load(path: Path) -> Any:
     import skops.io as sio
 
-    file, info = checked(path, MODEL_FILE)
+    handle, info = checked(path, MODEL_FILE)
+    with handle:
+        data = handle.read()  # skops reads bytes: these, hashed, are what is loaded
+    file = Path(path) / MODEL_FILE
     trusted = list(info.get("trusted") or [])
     try:
-        asked = set(sio.get_untrusted_types(file=file))
+        asked = set(sio.get_untrusted_types(data=data))
     except Exception as exc:
         raise RunError(f"'{file}' is not a readable skops file: {exc}") from None
     unexpected = sorted(asked - set(trusted))
     if unexpected:
         raise RunError(f"'{file}' asks for types that were not recorded when the model was saved "
                        f"({', '.join(unexpected)}): refusing to load it.")
-    return sio.load(file, trusted=trusted)
+    return sio.loads(data, trusted=trusted)
 
 
 SERIALIZER = Serializer("skops", save=save, load=load, frameworks=("sklearn",), check=check, extra="skops",
