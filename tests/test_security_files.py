@@ -206,9 +206,12 @@ def test_a_full_disk_during_predict_leaves_the_old_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "p.csv").write_text("the previous predictions\n")
+    # the model's private verified copy must fit; 150 rows of predictions must not
+    limit = max(p.stat().st_size for p in (run / "model").iterdir()) + 512
+    assert limit < 6000
     done = subprocess.run([sys.executable, "-m", "kampai", "predict", str(run), "--data", "sklearn:iris",
                            "-o", str(out / "p.csv")], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "KAMPAI_NO_PLUGIN_CACHE": "1"}, preexec_fn=_no_bigger_files(2048))
+                          env={**os.environ, "KAMPAI_NO_PLUGIN_CACHE": "1"}, preexec_fn=_no_bigger_files(limit))
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "Cannot write" in done.stderr, done.stderr
     assert (out / "p.csv").read_text() == "the previous predictions\n"
