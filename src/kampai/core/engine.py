@@ -488,10 +488,10 @@ def _signature(run: Run) -> dict[str, Any] | None:
     """The run's ``signature.json``, read once per run object (a server predicts many times)."""
     import json
 
-    def read() -> dict[str, Any]:
+    def read() -> dict[str, Any]:  # the bytes verified with the model, never the path again
         try:
-            return json.loads((Path(run.run_dir) / SIGNATURE).read_text()) or {}
-        except (OSError, ValueError):
+            return json.loads(run.record(SIGNATURE) or b"{}") or {}
+        except ValueError:
             return {}
 
     return _cached(run, "_signature", read) or None
