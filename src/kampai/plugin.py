@@ -93,6 +93,8 @@ _LAZY = {
     "cli_options": "kampai.core.cli.options:",
     # helpers
     "import_object": "kampai.core.registry",
+    "import_class": "kampai.core.registry",
+    "is_estimator_class": "kampai.core.registry",
     "import_user_module": "kampai.core.registry",
     "cache_dir": "kampai.core.diskcache",
     "cached_json": "kampai.core.diskcache",
@@ -133,7 +135,8 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.host import registry_of
     from kampai.core.metrics import compute as compute_metrics
     from kampai.core.metrics import resolve as resolve_metrics
-    from kampai.core.registry import Dataset, Estimator, Serializer, import_object, import_user_module
+    from kampai.core.registry import (Dataset, Estimator, Serializer, import_class, import_object,
+                                      import_user_module, is_estimator_class)
     from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
     from kampai.core.settings import Setting
     from kampai.core.weights import load_weights
