@@ -135,8 +135,15 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.host import registry_of
     from kampai.core.metrics import compute as compute_metrics
     from kampai.core.metrics import resolve as resolve_metrics
-    from kampai.core.registry import Dataset, Estimator, Serializer, import_object, import_user_module
-    from kampai.core.registry import import_class, is_estimator_class
+    from kampai.core.registry import (
+        Dataset,
+        Estimator,
+        Serializer,
+        import_class,
+        import_object,
+        import_user_module,
+        is_estimator_class,
+    )
     from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
     from kampai.core.settings import Setting
     from kampai.core.weights import load_weights
