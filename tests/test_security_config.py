@@ -166,7 +166,8 @@ def test_an_experiment_yaml_with_a_command_step_does_not_run(tmp_path: Path) -> 
     for command in (["train", "-c", "exp.yaml"], ["tune", "-c", "exp.yaml", "--trials", "1"]):
         code, _out, err = invoke(*command, "-q")
         assert code == 2 and not marker.exists(), err
-        assert "os.system' is a function" in _one_error_line(err)
+        line = _one_error_line(err)
+        assert "'os.system' is not a scikit-learn estimator or transformer class (it is a function)" in line
 
 
 def test_model_estimator_must_be_a_model_class(tmp_path: Path) -> None:
@@ -184,3 +185,115 @@ def test_model_estimator_must_be_a_model_class(tmp_path: Path) -> None:
                              "--model", "sklearn.linear_model.LogisticRegression", "--include", "mysteps", "-q",
                              "model.preprocess={num: {steps: {scale: Double}}}")
     assert code == 0, err
+
+
+# -- 1.4: the MLflow flavour files -----------------------------------------------------------------
+
+REWRITTEN = """\
+flavors:
+  python_function:
+    loader_module: mlflow.sklearn
+    model_path: model.pkl
+    python_version: 3.11.0
+  sklearn:
+    pickled_model: model.pkl
+    serialization_format: cloudpickle
+    sklearn_version: 1.9.1
+"""
+
+
+@pytest.fixture
+def registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Path]:
+    """A run registered as iris@production in a real MLflow store in tmp_path: the run, and
+    the version's artifact folder (what someone who can write the artifact store edits)."""
+    pytest.importorskip("mlflow")
+    from kampai import api
+    from mlflow_helpers import cli, client, store
+
+    monkeypatch.delenv("KAMPAI_NO_TRACK", raising=False)
+    run = api.train(task="classification", data="sklearn:iris", model="GaussianNB", verbose=False,
+                    tracking={"enabled": False})
+    assert cli("registry", "register", str(run.run_dir), "--name", "iris", "--stage", "production") == 0
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store(tmp_path))
+    folder = Path(client(store(tmp_path)).get_model_version("iris", "1").source.removeprefix("file://"))
+    assert (folder / "MLmodel").is_file() and (folder / "manifest.json").is_file()
+    return run, folder
+
+
+def _kampai_refuses(tmp_path: Path, marker: Path, expected: str) -> None:
+    """predict, evaluate, the Python API and serve on iris@production: exit 2 / RunError."""
+    import subprocess
+    import sys
+
+    from kampai import api
+    from kampai.core.errors import RunError
+    from mlflow_helpers import cli
+
+    for command in (["predict", "iris@production", "--data", "sklearn:iris", "-o", "p.csv"],
+                    ["evaluate", "iris@1", "--data", "sklearn:iris"]):
+        assert cli(*command) == 2, command
+    with pytest.raises(RunError, match=expected):
+        _ = api.load_run("iris@production").model
+    try:  # a server that started would never return: a timeout is a failure too
+        served = subprocess.run([sys.executable, "-m", "kampai", "serve", "iris@production", "--port", "0"],
+                                capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("runner serve started serving a tampered model")
+    assert served.returncode == 2 and expected in " ".join(served.stderr.split()), served.stderr
+    assert "Traceback" not in served.stderr and not Path(tmp_path, "p.csv").exists()
+    assert not marker.exists()
+
+
+def test_a_rewritten_mlmodel_with_a_planted_pickle_is_refused(registered: tuple[Any, Path], tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import pickle
+
+    import mlflow.pyfunc
+
+    _run, folder = registered
+    marker = tmp_path / "MARKER"
+    (folder / "model.pkl").write_bytes(pickle.dumps(Payload(marker)))
+    (folder / "MLmodel").write_text(REWRITTEN)
+    # the attack is real: MLflow's own loader follows the rewritten MLmodel and runs the pickle
+    # (outside kampai's control: it never calls kampai; docs/tracking.md says so)
+    mlflow.pyfunc.load_model("models:/iris/1")
+    assert marker.exists()
+    marker.unlink()
+    capsys.readouterr()
+    _kampai_refuses(tmp_path, marker, "loads with 'mlflow.sklearn', not kampai's loader")
+    assert "Refusing to load it" in capsys.readouterr().err
+
+
+def test_unsealed_or_edited_flavour_files_are_refused(registered: tuple[Any, Path], tmp_path: Path) -> None:
+    """MLmodel still names kampai's loader, but the seal is gone, or requirements.txt changed."""
+    _run, folder = registered
+    marker = tmp_path / "MARKER"
+    seal = folder / "kampai-seal.json"
+    sealed = seal.read_text()
+    seal.unlink()
+    _kampai_refuses(tmp_path, marker, "not sealed")
+    seal.write_text(sealed)
+    with open(folder / "requirements.txt", "a") as handle:
+        handle.write("evil-package==1.0\n")
+    _kampai_refuses(tmp_path, marker, "'requirements.txt' is not the one kampai wrote")
+
+
+def test_kampais_pyfunc_loader_verifies_the_run_before_loading(registered: tuple[Any, Path],
+                                                               tmp_path: Path) -> None:
+    """mlflow.pyfunc.load_model on a genuine kampai MLmodel calls kampai's loader, which
+    verifies the manifest with the key first: a planted model file never loads."""
+    import joblib
+    import mlflow.pyfunc
+
+    from kampai.core.errors import RunError
+
+    _run, folder = registered
+    genuine = mlflow.pyfunc.load_model("models:/iris/1")  # the honest path still works
+    from kampai.plugin import read_frame
+
+    assert len(genuine.predict(read_frame("sklearn:iris").drop(columns="target"))) == 150
+    marker = tmp_path / "MARKER"
+    joblib.dump(Payload(marker), folder / "model" / "model.joblib")
+    with pytest.raises(RunError, match=r"model/model\.joblib"):
+        mlflow.pyfunc.load_model("models:/iris/1")
+    assert not marker.exists()

@@ -81,6 +81,8 @@ _LAZY = {
     "file_sha256": "kampai.core.runs",
     "verify_manifest": "kampai.core.runs",
     "load_weights": "kampai.core.weights",
+    "seal_files": "kampai.core.seal",
+    "verify_sealed": "kampai.core.seal",
     # output
     "console": "kampai.core.console",
     "warn": "kampai.core.console",
@@ -145,6 +147,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         is_estimator_class,
     )
     from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
+    from kampai.core.seal import seal_files, verify_sealed
     from kampai.core.settings import Setting
     from kampai.core.weights import load_weights
     from kampai.kinds.graphs import Graph, GraphSet

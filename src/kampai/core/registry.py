@@ -415,10 +415,10 @@ def import_class(path: str, *, check: Callable[[type], bool] = is_estimator_clas
         except Exception:  # a check that cannot judge the object refuses it
             ok = False
     if not ok:
-        kind = "a function" if inspect.isroutine(obj) else "a module" if inspect.ismodule(obj) else \
-            "a class" if isinstance(obj, type) else f"a {type(obj).__name__} object"
-        raise ConfigError(f"'{path}' is {kind}, not {what}: a config names model classes, never other "
-                          f"callables. {hint}")
+        kind = ("a function" if inspect.isroutine(obj) else "a module" if inspect.ismodule(obj) else
+                "a class of another kind" if isinstance(obj, type) else f"a {type(obj).__name__} object")
+        raise ConfigError(f"'{path}' is not {what} (it is {kind}): a config names model classes, never "
+                          f"other callables. {hint}")
     return obj
 
 
