@@ -135,6 +135,18 @@ def test_best_params_are_checked_against_the_signed_space(study: Path, tmp_path:
         assert code == 2 and "not in the study's search space" in _one_error_line(err), err
 
 
+def test_resuming_a_study_signs_its_record_again(study: Path) -> None:
+    """A study recorded unsigned (an older kampai) is signed again when `runner tune` resumes
+    it with the user's own config; then --from-study trusts it."""
+    with sqlite3.connect(study) as con:
+        con.execute("DELETE FROM study_user_attributes WHERE key = 'kampai_signature'")
+    assert invoke("train", "--from-study", "iris-tree", "-q").code == 2
+    code, _out, err = invoke("tune", "-c", "iris.yaml", "--trials", "3", "--sampler", "random", "-q")
+    assert code == 0, err
+    assert "kampai_signature" in _attrs(study)
+    assert invoke("train", "--from-study", "iris-tree", "-q").code == 0
+
+
 # -- 1.3 (b): classes named by a config ----------------------------------------------------------
 
 
