@@ -309,3 +309,17 @@ def test_kampais_pyfunc_loader_verifies_the_run_before_loading(registered: tuple
     with pytest.raises(RunError, match=r"model/model\.joblib"):
         mlflow.pyfunc.load_model("models:/iris/1")
     assert not marker.exists()
+
+
+def test_a_graph_model_by_import_path_must_be_a_torch_module(tmp_path: Path) -> None:
+    """The PyG plugin resolves its own model type (torch.nn.Module) by import path: anything
+    else is refused before it is called."""
+    pytest.importorskip("torch_geometric")
+    marker = tmp_path / "MARKER"
+    for name in ("subprocess:Popen", "os:system"):
+        code, _out, err = invoke("train", "--task", "node-classification", "--framework", "pyg", "--data",
+                                 "networkx:karate", "--model", name, "--runs-dir", "runs", "-q",
+                                 f"model.params.args=[touch,{marker}]")
+        line = _one_error_line(err)
+        assert code == 2 and "is not a torch.nn.Module class" in line, line
+        assert not marker.exists()
