@@ -186,8 +186,9 @@ def _open_study(plan: Plan, meta: dict[str, Any]) -> Any:
             old = study.user_attrs.get(META_KEY)
             if old:
                 _check_resume(plan, old, meta)
-                if old.get("space") != meta["space"] or not _signed_by_us(study):
-                    # this run's own (trusted) config and space, signed again with our key
+                if not _signed_by_us(study):
+                    _record(study, meta)  # an unsigned (older) record: this run's own, signed
+                elif old.get("space") != meta["space"]:
                     _record(study, {**old, "space": meta["space"], "config": meta["config"]})
             else:
                 if study.trials and study.direction.name.lower() != plan.direction:
