@@ -90,6 +90,8 @@ _LAZY = {
     "symlinks_in": "kampai.core.outputs",
     "sign_bytes": "kampai.core.signing:sign",
     "valid_signature": "kampai.core.signing:valid",
+    "seal_files": "kampai.core.seal",
+    "verify_sealed": "kampai.core.seal",
     # output
     "console": "kampai.core.console",
     "warn": "kampai.core.console",
@@ -102,6 +104,8 @@ _LAZY = {
     "cli_options": "kampai.core.cli.options:",
     # helpers
     "import_object": "kampai.core.registry",
+    "import_class": "kampai.core.registry",
+    "is_estimator_class": "kampai.core.registry",
     "import_user_module": "kampai.core.registry",
     "cache_dir": "kampai.core.diskcache",
     "cached_json": "kampai.core.diskcache",
@@ -144,8 +148,17 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.metrics import resolve as resolve_metrics
     from kampai.core.outputs import atomic_write, check_output, check_replaceable_run, symlinks_in
     from kampai.core.outputs import write_text as write_text_atomic
-    from kampai.core.registry import Dataset, Estimator, Serializer, import_object, import_user_module
+    from kampai.core.registry import (
+        Dataset,
+        Estimator,
+        Serializer,
+        import_class,
+        import_object,
+        import_user_module,
+        is_estimator_class,
+    )
     from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
+    from kampai.core.seal import seal_files, verify_sealed
     from kampai.core.settings import Setting
     from kampai.core.signing import sign as sign_bytes
     from kampai.core.signing import valid as valid_signature

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from kampai.core.errors import KampaiError, PluginError, unknown
+from kampai.core.errors import ConfigError, KampaiError, PluginError, unknown
 
 T = TypeVar("T")
 
@@ -336,9 +336,14 @@ class EstimatorRegistry(Registry[Estimator]):
         return count
 
     def resolve(self, name: str) -> type:
-        """A class from a short name (``RandomForestClassifier``) or an import path."""
+        """A class from a short name (``RandomForestClassifier``) or an import path.
+
+        An import path comes from a config, which is data: what it names must be a model
+        class (:func:`is_estimator_class`, or a class a plugin's kind rule knows), checked
+        before anything calls it; a function or any other callable is a ConfigError.
+        """
         if "." in name or ":" in name:
-            return import_object(name)
+            return import_class(name, check=lambda cls: is_estimator_class(cls) or bool(self.kind_of(cls)))
         self.load_sources(until=name)
         return self.get(name).load()
 
@@ -369,6 +374,52 @@ def import_user_module(module_name: str) -> Any:
             raise
         sys.path.append(cwd)
         return importlib.import_module(module_name)
+
+
+#: what a config may name where a model or preprocessing class is expected
+ESTIMATOR_CLASS = "a scikit-learn estimator or transformer class"
+
+
+def is_estimator_class(obj: Any) -> bool:
+    """A class scikit-learn would take as a model or a step: a subclass of
+    ``sklearn.base.BaseEstimator``, or one with ``fit`` and one of ``predict``/``transform``
+    (scikit-learn's duck typing).  Functions, modules and instances are not."""
+    if not isinstance(obj, type):
+        return False
+    try:
+        from sklearn.base import BaseEstimator
+
+        if issubclass(obj, BaseEstimator):
+            return True
+    except ImportError:
+        pass
+    return callable(getattr(obj, "fit", None)) and any(
+        callable(getattr(obj, m, None)) for m in ("predict", "transform", "fit_predict", "fit_transform"))
+
+
+def import_class(path: str, *, check: Callable[[type], bool] = is_estimator_class,
+                 what: str = ESTIMATOR_CLASS,
+                 hint: str = "Bring your own classes with --include MODULE.") -> type:
+    """The class at import path ``path``, returned only when ``check(cls)`` holds.
+
+    A config is data, not code: ``{class: os.system}``, ``builtins.exec``,
+    ``subprocess.Popen`` or any function are refused here, before anything calls them
+    (ConfigError ending with ``hint``; callers prefix the config key).  The documented way
+    to bring your own estimators is ``--include MODULE``.
+    """
+    obj = import_object(path)
+    ok = False
+    if isinstance(obj, type):
+        try:
+            ok = bool(check(obj))
+        except Exception:  # a check that cannot judge the object refuses it
+            ok = False
+    if not ok:
+        kind = ("a function" if inspect.isroutine(obj) else "a module" if inspect.ismodule(obj) else
+                "a class of another kind" if isinstance(obj, type) else f"a {type(obj).__name__} object")
+        raise ConfigError(f"'{path}' is not {what} (it is {kind}): a config names model classes, never "
+                          f"other callables. {hint}")
+    return obj
 
 
 def import_object(path: str) -> Any:

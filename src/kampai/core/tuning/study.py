@@ -33,7 +33,7 @@ from kampai.core.console import Steps
 from kampai.core.contract import RunContext
 from kampai.core.errors import ConfigError, TuneError, unknown
 from kampai.core.host import get_host
-from kampai.core.tuning import report, samplers
+from kampai.core.tuning import record, report, samplers
 from kampai.core.tuning import space as space_mod
 from kampai.core.tuning.objective import Plan, build
 from kampai.core.tuning.storage import StudyLock, mask, open_storage, resolve_url
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 DEFAULT_TRIALS = 20
 META_KEY = "kampai"
+#: the HMAC of META_KEY's value (kampai.core.tuning.record)
+SIG_KEY = "kampai_signature"
 
 
 @dataclass
@@ -184,16 +186,30 @@ def _open_study(plan: Plan, meta: dict[str, Any]) -> Any:
             old = study.user_attrs.get(META_KEY)
             if old:
                 _check_resume(plan, old, meta)
-                if old.get("space") != meta["space"]:
-                    study.set_user_attr(META_KEY, {**old, "space": meta["space"], "config": meta["config"]})
+                if not _signed_by_us(study):
+                    _record(study, meta)  # an unsigned (older) record: this run's own, signed
+                elif old.get("space") != meta["space"]:
+                    _record(study, {**old, "space": meta["space"], "config": meta["config"]})
             else:
                 if study.trials and study.direction.name.lower() != plan.direction:
                     raise TuneError(f"Study '{plan.study_name}' exists and {study.direction.name.lower()}s;"
                                     f" this config asks to {plan.direction}.")
-                study.set_user_attr(META_KEY, meta)
+                _record(study, meta)
     finally:
         lock.close()
     return study
+
+
+def _record(study: Any, meta: dict[str, Any]) -> None:
+    """Store ``meta`` (config, search space ...) with its HMAC: ``train --from-study`` trusts
+    only a recorded config signed with this key (anyone who can write the database file could
+    otherwise put code-running config into it)."""
+    study.set_user_attr(META_KEY, meta)
+    study.set_user_attr(SIG_KEY, record.seal(meta))
+
+
+def _signed_by_us(study: Any) -> bool:
+    return record.problem(study.user_attrs.get(META_KEY), study.user_attrs.get(SIG_KEY)) is None
 
 
 def _check_resume(plan: Plan, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -491,11 +507,20 @@ def study_config(name: str, storage: str | None = None, base: dict[str, Any] | N
     best = _best(study)
     if best is None:
         raise TuneError(f"Study '{name}' has no completed trial yet.")
-    meta = study.user_attrs.get(META_KEY) or {}
+    meta = study.user_attrs.get(META_KEY)
+    why = None if meta is None else record.problem(meta, study.user_attrs.get(SIG_KEY))
     if base is None:
-        if not meta.get("config"):
+        if not isinstance(meta, dict) or not meta.get("config"):
             raise TuneError(f"Study '{name}' was not created by kampai: pass -c CONFIG with it.")
+        if why is not None:
+            raise TuneError(f"Study '{name}': its recorded config {why}, so it is not used (a config names "
+                            "classes to build). Pass your own with -c CONFIG, or tune again with this "
+                            "machine's key (docs/tuning.md).")
+    # the trials' params are data: checked against the signed search space, else the user's
+    space = meta.get("space") if why is None and isinstance(meta, dict) else (base.get("model") or {}).get("search")
+    params = record.checked_params(dict(best.params), space if isinstance(space, dict) else None, name)
+    if base is None:
         base = config_mod.merge(meta["config"], config_mod.parse_overrides(list(overrides or [])))
         if runs_dir:
             base["output"]["runs_dir"] = runs_dir
-    return best_config(base, best.params)
+    return best_config(base, params)

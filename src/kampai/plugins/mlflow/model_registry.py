@@ -76,6 +76,7 @@ def ensure_tracked(run: Any, mlflow_client: Any, uri: str) -> dict[str, Any]:
             found = mlflow_client.get_run(record["run_id"])
             if found.info.lifecycle_stage != "deleted":
                 record["artifact_uri"] = found.info.artifact_uri
+                t.log_pyfunc(mlflow_client, record["run_id"], run)  # flavour files sealed with this key
                 return record
         except Exception as exc:
             if not _mlflow_error(exc):
@@ -301,7 +302,8 @@ def resolve(ref: str) -> Path | None:
 
 
 def check(folder: Path, expected: str, name: str, version: Any) -> None:
-    """The manifest must hash to what the registry recorded, and every file to the manifest."""
+    """The manifest must hash to what the registry recorded, every file to the manifest, and the
+    flavour files (``MLmodel``) must be kampai's, sealed with the key."""
     from kampai.plugin import verify_manifest
 
     label = f"Registered model {name} version {version}"
@@ -311,3 +313,7 @@ def check(folder: Path, expected: str, name: str, version: Any) -> None:
                        f"{'is missing' if actual is None else 'does not match the hash recorded at registration'}"
                        " (corrupt or tampered artifact). Refusing to load it.")
     verify_manifest(folder, required=True, label=label)
+    # the flavour files beside it make it an MLflow pyfunc: kampai's loader and sealed, or refused
+    from kampai.plugins.mlflow.pyfunc import verify_flavour
+
+    verify_flavour(folder, label)

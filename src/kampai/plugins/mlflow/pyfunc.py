@@ -6,6 +6,13 @@ and ``mlflow models serve -m models:/NAME/1 --env-manager local`` load the run f
 through kampai (no pickle: the model is read by its framework's own ``load``).
 :class:`KampaiModel` is the same thing as a ``PythonModel`` for
 ``mlflow.pyfunc.log_model(python_model=KampaiModel(), artifacts={"run": RUN_DIR})``.
+
+The flavour files (``MLmodel``, ``requirements.txt``) are written after the run was signed,
+so they are sealed with the key beside it (``kampai-seal.json``, bound to the run's
+manifest).  kampai's loader verifies the manifest and the seal before it loads anything, and
+kampai's commands (``NAME@stage``) refuse a model whose ``MLmodel`` names another loader.
+What ``mlflow.pyfunc.load_model`` does with an ``MLmodel`` rewritten to another loader is
+MLflow's: it never calls kampai (docs/tracking.md).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from typing import Any
 import mlflow.pyfunc
 
 LOADER = "kampai.plugins.mlflow.pyfunc"
+#: what write_mlmodel writes beside a run's files, sealed with the key
+FLAVOUR_FILES = ("MLmodel", "requirements.txt")
 
 
 class KampaiModel(mlflow.pyfunc.PythonModel):
@@ -29,8 +38,9 @@ class KampaiModel(mlflow.pyfunc.PythonModel):
         self._open(context.artifacts.get("run") if context and context.artifacts else self.run_dir)
 
     def _open(self, run_dir: Any) -> KampaiModel:
-        from kampai.plugin import open_run
+        from kampai.plugin import open_run, verify_manifest
 
+        verify_manifest(Path(run_dir))  # with the key, before anything of the run is read
         self.run = open_run(Path(run_dir))
         return self
 
@@ -57,17 +67,60 @@ class _Loaded:
 
 
 def _load_pyfunc(path: str) -> _Loaded:
-    """MLflow's loader hook: ``path`` is the ``data`` folder of the flavour (the run folder)."""
+    """MLflow's loader hook: ``path`` is the ``data`` folder of the flavour (the run folder,
+    with the flavour files): the manifest and the flavour files' seal are verified first."""
+    from kampai.plugin import verify_manifest
+
+    verify_manifest(Path(path), label=f"MLflow model '{path}'")
+    verify_flavour(Path(path), f"MLflow model '{path}'")
     return _Loaded(KampaiModel(path)._open(path))
 
 
+def loader_problem(folder: Path) -> str | None:
+    """Why ``folder/MLmodel`` is not kampai's pyfunc (another flavour or loader), else None."""
+    import yaml
+
+    try:
+        text = (folder / "MLmodel").read_text()
+        if len(text) > 1_000_000:
+            return "its MLmodel is too large to be kampai's"
+        flavors = (yaml.safe_load(text) or {}).get("flavors")
+    except FileNotFoundError:
+        return "it has no MLmodel"
+    except (OSError, ValueError, AttributeError, yaml.YAMLError):
+        return "its MLmodel is not readable YAML"
+    if not isinstance(flavors, dict):
+        return "its MLmodel declares no flavours"
+    pyfunc = flavors.get("python_function")
+    loader = pyfunc.get("loader_module") if isinstance(pyfunc, dict) else None
+    if loader != LOADER:
+        return f"its MLmodel loads with {str(loader)[:80]!r}, not kampai's loader ({LOADER})"
+    if set(flavors) != {"python_function"}:
+        return f"its MLmodel declares other flavours ({', '.join(sorted(map(str, flavors)))}) than kampai's"
+    return None
+
+
+def verify_flavour(folder: Path, label: str) -> None:
+    """Refuse (RunError) a run folder from the artifact store whose ``MLmodel`` names anything
+    but kampai's loader, or whose flavour files are not the ones kampai sealed."""
+    from kampai.plugin import RunError, verify_sealed
+
+    problem = loader_problem(folder)
+    if problem:
+        raise RunError(f"{label}: {problem} (rewritten in the artifact store?). Refusing to load it.")
+    verify_sealed(folder, FLAVOUR_FILES, label)
+
+
 def write_mlmodel(run: Any, dest: Path) -> list[Path]:
-    """``MLmodel`` (+ requirements) for a run folder, written into ``dest``; the files to upload
-    next to the run's files (they are not part of the run folder or its manifest)."""
+    """``MLmodel`` (+ requirements) for a run folder, written into ``dest`` with their seal; the
+    files to upload next to the run's files (they are not part of the run folder or its
+    manifest: the seal binds them to it)."""
     from importlib.metadata import version
 
     from mlflow.models import Model
     from mlflow.pyfunc import add_to_model
+
+    from kampai.plugin import MANIFEST, file_sha256, seal_files
 
     model = Model(run_id=None, model_uuid=None)
     env_packages = [f"kampai=={version('kampai')}",
@@ -77,4 +130,5 @@ def write_mlmodel(run: Any, dest: Path) -> list[Path]:
     model.metadata = {"kampai_run_id": run.run_id, "task": run.meta.get("task"),
                       "framework": run.meta.get("framework")}
     model.save(str(dest / "MLmodel"))
-    return [dest / "MLmodel", dest / "requirements.txt"]
+    seal = seal_files(dest, FLAVOUR_FILES, file_sha256(Path(run.run_dir) / MANIFEST))
+    return [dest / "MLmodel", dest / "requirements.txt", seal]

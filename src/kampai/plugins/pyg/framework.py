@@ -66,10 +66,16 @@ def model_class(name: str) -> Any:
     if name in MODELS:
         return getattr(models, name)
     if ":" in name or "." in name:
-        from kampai.plugin import import_object
+        import torch
 
-        try:
-            return import_object(name)
+        from kampai.plugin import import_class
+
+        try:  # a class of the framework's own model type, checked before anything calls it
+            return import_class(name, check=lambda cls: issubclass(cls, torch.nn.Module),
+                                what="a torch.nn.Module class",
+                                hint="Name your own module class as pkg.mod:Class.")
+        except ConfigError:
+            raise
         except Exception as exc:
             raise ConfigError(f"Cannot import model '{name}': {exc}") from None
     raise ConfigError(f"Unknown PyG model '{name}'.{did_you_mean(name, MODELS)} Known: {', '.join(MODELS)}, "

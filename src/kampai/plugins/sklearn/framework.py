@@ -15,6 +15,7 @@ from kampai.plugin import (
     Prediction,
     RunError,
     TaskData,
+    UnknownNameError,
     did_you_mean,
     file_sha256,
 )
@@ -119,7 +120,12 @@ class SklearnFramework(Framework):
         from kampai.plugins.sklearn.preprocess import build_preprocessor
 
         seed = ctx.seed
-        cls = ctx.resolve(str(model_cfg["estimator"]))
+        try:
+            cls = ctx.resolve(str(model_cfg["estimator"]))
+        except UnknownNameError:
+            raise
+        except ConfigError as exc:
+            raise ConfigError(f"model.estimator: {exc}") from None
         if not (isinstance(cls, type) and hasattr(cls, "fit") and hasattr(cls, "get_params")):
             raise ConfigError(f"'{model_cfg['estimator']}' is not a scikit-learn estimator "
                               "(a class with fit and get_params).")

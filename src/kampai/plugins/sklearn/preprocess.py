@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from kampai.plugin import ConfigError, did_you_mean, merge
+from kampai.plugin import ConfigError, UnknownNameError, did_you_mean, merge
 
 AUTO = {"auto-numeric", "auto-categorical"}
 GROUP_KEYS = {"columns", "steps"}
@@ -82,7 +82,12 @@ def make_step(spec: Any, where: str, resolve: Any) -> Any:
         cls_name = spec["class"]
     else:
         raise ConfigError(f"{where} must be a class name or a mapping with 'class', got {spec!r}.")
-    cls = resolve(cls_name)
+    try:
+        cls = resolve(str(cls_name))  # checked to be a class of the right kind, not yet called
+    except UnknownNameError:
+        raise
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     params = tuples_where_needed(cls, params)
     try:
         return cls(**params)
