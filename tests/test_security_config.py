@@ -323,3 +323,16 @@ def test_a_graph_model_by_import_path_must_be_a_torch_module(tmp_path: Path) -> 
         line = _one_error_line(err)
         assert code == 2 and "is not a torch.nn.Module class" in line, line
         assert not marker.exists()
+
+
+def test_a_vision_architecture_is_a_registered_torchvision_model() -> None:
+    """fast.ai vision's ``model.params.arch`` names one of torchvision's model builders, never
+    another callable of the module (``get_model``, ``load_state_dict_from_url``)."""
+    pytest.importorskip("torchvision")
+    from kampai.plugin import ConfigError
+    from kampai.plugins.fastai.vision import architecture
+
+    assert callable(architecture("resnet18"))
+    for name in ("get_model", "load_state_dict_from_url", "get_weight"):
+        with pytest.raises(ConfigError, match="Unknown torchvision architecture"):
+            architecture(name)

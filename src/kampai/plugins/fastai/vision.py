@@ -30,7 +30,9 @@ IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 def architecture(name: str) -> Any:
     import torchvision.models as tvm
 
-    fn = getattr(tvm, name, None)
+    # only torchvision's registered model builders: a config names an architecture, never
+    # any callable of the module (docs/security.md, "a config is data")
+    fn = getattr(tvm, name, None) if name in tvm.list_models() else None
     if fn is None or not callable(fn):
         from kampai.plugin import did_you_mean
 
