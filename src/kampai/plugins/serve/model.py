@@ -275,6 +275,10 @@ class ServedModel:
         if not self.ahead and horizon is not None:
             raise RequestError(f"Task '{self.signature.get('task')}' does not forecast: drop 'horizon'.",
                                400, "horizon")
+        taken = sorted({"frame", "horizon"} & set(options or {}))
+        if taken:  # run.predict's own arguments, not the task's options
+            raise RequestError(f"'{taken[0]}' is not a predict option"
+                               + (": give it at the top level." if taken[0] == "horizon" else "."), 400, taken[0])
         try:
             return self.run.predict(frame, horizon=horizon, **(options or {}))
         except (DataError, KampaiError) as exc:
