@@ -166,10 +166,11 @@ def render(spec: ImageSpec) -> str:
             # /ready needs the bearer token like every path but /health and /ping
             "HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \\",
             f"  CMD {READY_PROBE_SHELL}",
-            "# auth is required: the container refuses to start without KAMPAI_SERVE_TOKEN",
-            'ENTRYPOINT ["/bin/sh", "-c", "exec runner serve ' + MODEL_DIR + ' --host 0.0.0.0 '
-            f'--port \\"${{PORT:-{SERVE_PORT}}}\\" --auth-token \\"${{KAMPAI_SERVE_TOKEN:?set KAMPAI_SERVE_TOKEN, '
-            'the bearer token clients send}\\" \\"$@\\"", "runner-serve"]',
+            "# auth is required: the container refuses to start without KAMPAI_SERVE_TOKEN, which"
+            " runner serve reads from the environment (a flag would show the token in ps)",
+            'ENTRYPOINT ["/bin/sh", "-c", ": \\"${KAMPAI_SERVE_TOKEN:?set KAMPAI_SERVE_TOKEN, the bearer token '
+            'clients send}\\" && exec runner serve ' + MODEL_DIR + ' --host 0.0.0.0 '
+            f'--port \\"${{PORT:-{SERVE_PORT}}}\\" \\"$@\\"", "runner-serve"]',
         ]
     else:
         lines += [f"USER {UID}:{UID}", "WORKDIR /work", 'ENTRYPOINT ["runner"]', 'CMD ["--help"]']

@@ -76,11 +76,15 @@ class Rows:
         return self.n
 
     @classmethod
-    def of_records(cls, records: list[dict[str, Any]]) -> Rows:
-        """Records (a key absent from some of them is null there, as in pandas)."""
+    def of_records(cls, records: list[dict[str, Any]], max_columns: int | None = None) -> Rows:
+        """Records (a key absent from some of them is null there, as in pandas).  With
+        ``max_columns``, more distinct keys than that is a 400 before any column is built
+        (the columns cost names x records)."""
         names: dict[str, None] = {}
         for record in records:
             names.update(dict.fromkeys(record))
+            if max_columns is not None and len(names) > max_columns:
+                raise too_many_columns(len(names), max_columns, "records")
         return cls({name: [r.get(name) for r in records] for name in names}, len(records))
 
     @classmethod
@@ -204,59 +208,38 @@ class ServedModel:
         rows = frame if isinstance(frame, Rows) else Rows.of_frame(frame)
         return self.check_rows(rows)
 
-    def check_rows(self, rows: Rows) -> Any:
-        import numpy as np
+    def check_rows(self, rows: Rows, status: int = 400) -> Any:
+        """:meth:`check_frame` of :class:`Rows`; a mistake is a :class:`RequestError` with
+        ``status`` (400 on ``/invocations``, 422 on ``/predict``: one rule, two protocols).
+
+        Strict types: a number column takes JSON numbers only (no ``"5.1"``, no ``true``);
+        an integer column takes integers (or integral floats such as ``5.0``) converted
+        exactly into the column's training dtype, never through float64, and a value
+        outside that dtype's range is refused naming the column."""
         import pandas as pd
 
         if rows.n == 0:
-            raise RequestError("The request holds no rows: send at least one record.", 400, "records")
+            raise RequestError("The request holds no rows: send at least one record.", status, "records")
         specs = self.specs
         names = [s[0] for s in specs]
         missing = [n for n in names if n not in rows.columns]
         if missing:
-            raise RequestError(f"Missing input column(s): {', '.join(repr(m) for m in missing)} "
-                               f"(the model takes: {', '.join(names)}).", 400, missing[0])
+            raise RequestError(f"Missing input column(s): {_names(missing)} "
+                               f"(the model takes: {', '.join(names)}).", status, missing[0])
         if len(rows.columns) != len(names):
             known = set(names)
             unknown = [str(c) for c in rows.columns if c not in known]
-            raise RequestError(f"Unknown input column(s): {', '.join(repr(u) for u in unknown)} "
-                               f"(the model takes: {', '.join(names)}).", 400, unknown[0])
+            raise RequestError(f"Unknown input column(s): {_names(unknown)} "
+                               f"(the model takes: {', '.join(names)}).", status, unknown[0][:100])
         out = {}
         for name, kind, dtype, nullable, seen, choices in specs:
             values = rows.columns[name]
-            nulls = False
-            for row, v in enumerate(values):
-                if v is None or (v.__class__ is float and v != v):
-                    if not nullable:
-                        raise RequestError(f"Column '{name}' is null in row {row}: the model was trained "
-                                           "without missing values there.", 400, name)
-                    nulls = True
-                elif kind in ("integer", "number"):
-                    if v.__class__ not in (int, float) and (isinstance(v, bool) or not _is_number(v)):
-                        raise RequestError(f"Column '{name}' must be a {kind}; row {row} holds {v!r}.", 400, name)
-                elif kind == "boolean":
-                    if not isinstance(v, (bool, np.bool_)):
-                        raise RequestError(f"Column '{name}' must be a boolean (true/false).", 400, name)
-                elif not isinstance(v, str):
-                    raise RequestError(f"Column '{name}' must be a string.", 400, name)
-                elif seen is not None and v not in seen:
-                    raise RequestError(f"Column '{name}' has unknown category {v!r} (seen in training: "
-                                       f"{', '.join(map(str, choices))}).", 400, name)
-            if kind in ("integer", "number"):
-                array = np.array([np.nan if v is None else v for v in values] if nulls else values,
-                                 dtype="float64")
-                if not nulls and not np.isfinite(array).all():
-                    raise RequestError(f"Column '{name}' holds a non-finite number.", 400, name)
-                if kind == "integer" and not nulls:
-                    if (array % 1 != 0).any():
-                        raise RequestError(f"Column '{name}' must be an integer.", 400, name)
-                    array = array.astype(dtype)
-            elif kind == "boolean" and not nulls:
-                array = np.array(values, dtype=bool)
+            if kind == "integer":
+                out[name] = _integers(name, values, dtype, nullable, status)
+            elif kind == "number":
+                out[name] = _numbers(name, values, dtype, nullable, status)
             else:
-                array = np.empty(len(values), dtype=object)
-                array[:] = values
-            out[name] = array
+                out[name] = _others(name, values, kind, nullable, seen, choices, status)
         return pd.DataFrame(out, columns=names, copy=False)
 
     def history_frame(self, records: list[dict[str, Any]] | None) -> Any:
@@ -292,6 +275,10 @@ class ServedModel:
         if not self.ahead and horizon is not None:
             raise RequestError(f"Task '{self.signature.get('task')}' does not forecast: drop 'horizon'.",
                                400, "horizon")
+        taken = sorted({"frame", "horizon"} & set(options or {}))
+        if taken:  # run.predict's own arguments, not the task's options
+            raise RequestError(f"'{taken[0]}' is not a predict option"
+                               + (": give it at the top level." if taken[0] == "horizon" else "."), 400, taken[0])
         try:
             return self.run.predict(frame, horizon=horizon, **(options or {}))
         except (DataError, KampaiError) as exc:
@@ -331,15 +318,133 @@ def records(table: Any) -> list[dict[str, Any]]:
     return json.loads(records_json(table))
 
 
-def _is_number(value: Any) -> bool:
-    if isinstance(value, (int, float)):
-        return True
+def shown(value: Any, limit: int = 60, quote: bool = True) -> str:
+    """A client's value in a message: ``repr`` (or ``str``), cut to ``limit`` characters."""
     try:
-        import numpy as np
+        text = repr(value) if quote else str(value)
+    except (ValueError, RecursionError):  # an int past Python's digit limit, a deep list
+        text = f"<a {type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
-        return isinstance(value, np.number)
-    except ImportError:
-        return False
+
+def _names(names: list[str]) -> str:
+    """At most five quoted names, cut to 60 characters each: a message stays one short line."""
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return ", ".join(shown(n) for n in names[:5]) + more
+
+
+def too_many_columns(n: int, limit: int, field: str) -> RequestError:
+    """The 400 for a request naming more columns than the server takes."""
+    return RequestError(f"The request names {n} columns; this server takes at most {limit} (--max-columns).",
+                        400, field)
+
+
+def _null(name: str, row: int, nullable: bool, status: int) -> bool:
+    if not nullable:
+        raise RequestError(f"Column '{name}' is null in row {row}: the model was trained without missing "
+                           "values there.", status, name)
+    return True
+
+
+def _integers(name: str, values: list[Any], dtype: str, nullable: bool, status: int) -> Any:
+    """An integer column exactly: Python ints straight into ``dtype`` (numpy refuses an int
+    out of its range), integral floats as the int they are, null as NaN only where the
+    model saw missing values (then float64, and only for ints float64 holds exactly)."""
+    import numpy as np
+
+    floats = nulls = False
+    for row, v in enumerate(values):
+        c = v.__class__
+        if c is int:
+            continue
+        if c is float:
+            if v != v:
+                nulls = _null(name, row, nullable, status)
+            elif not v.is_integer():
+                raise RequestError(f"Column '{name}' must be an integer; row {row} holds {shown(v)}.", status, name)
+            floats = True
+        elif v is None:
+            nulls = _null(name, row, nullable, status)
+        elif not isinstance(v, np.integer):  # bool, str ("5"), list ...
+            raise RequestError(f"Column '{name}' must be an integer; row {row} holds {shown(v)}.", status, name)
+    exact = [v if v is None or v != v else int(v) for v in values] if floats or nulls else values
+    if nulls:
+        big = next((i for i, v in enumerate(exact) if v is not None and v == v and abs(v) > 2**53), None)
+        if big is not None:
+            raise RequestError(f"Column '{name}' holds {shown(values[big])} in row {big}, too large to be exact "
+                               "in a column with missing values (at most 2**53).", status, name)
+        return np.array([np.nan if v is None else v for v in exact], dtype="float64")
+    try:
+        return np.array(exact, dtype=dtype)
+    except OverflowError:
+        info = np.iinfo(dtype)
+        row = next(i for i, v in enumerate(exact) if not info.min <= v <= info.max)
+        raise RequestError(f"Column '{name}' holds {shown(values[row])} in row {row}, outside the {dtype} range "
+                           f"the model was trained on ({info.min} to {info.max}).", status, name) from None
+
+
+def _numbers(name: str, values: list[Any], dtype: str, nullable: bool, status: int) -> Any:
+    """A number column: JSON numbers only, finite, within ``dtype`` (float32 ends sooner)."""
+    import numpy as np
+
+    nulls = False
+    for row, v in enumerate(values):
+        c = v.__class__
+        if c is float or c is int:
+            continue
+        if v is None:
+            nulls = _null(name, row, nullable, status)
+        elif isinstance(v, np.bool_) or not isinstance(v, (np.integer, np.floating)):  # bool, str ...
+            raise RequestError(f"Column '{name}' must be a number; row {row} holds {shown(v)}.", status, name)
+    try:
+        array = np.array([np.nan if v is None else v for v in values] if nulls else values, dtype="float64")
+    except OverflowError:  # an int past float64 (a 400-digit one)
+        row = next(i for i, v in enumerate(values) if v.__class__ is int and abs(v) > 2**1023)
+        raise RequestError(f"Column '{name}' holds {shown(values[row])} in row {row}, outside the {dtype} "
+                           "range.", status, name) from None
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row = int(bad.argmax())
+        if values[row] is None or array[row] != array[row]:  # JSON NaN is a null
+            _null(name, row, nullable, status)
+            bad &= ~np.isnan(array)
+        if bad.any():
+            raise RequestError(f"Column '{name}' holds a non-finite number in row {int(bad.argmax())}.", status,
+                               name)
+    if dtype != "float64" and np.dtype(dtype).kind == "f":
+        top = float(np.finfo(dtype).max)
+        over = np.abs(np.nan_to_num(array)) > top
+        if over.any():
+            row = int(over.argmax())
+            raise RequestError(f"Column '{name}' holds {shown(values[row])} in row {row}, outside the {dtype} "
+                               f"range the model was trained on (up to {top:g}).", status, name)
+        array = array.astype(dtype)
+    return array
+
+
+def _others(name: str, values: list[Any], kind: str, nullable: bool, seen: frozenset | None,
+            choices: tuple | None, status: int) -> Any:
+    """A boolean or string column (categories among those seen in training)."""
+    import numpy as np
+
+    nulls = False
+    for row, v in enumerate(values):
+        if v is None or (v.__class__ is float and v != v):
+            nulls = _null(name, row, nullable, status)
+        elif kind == "boolean":
+            if not isinstance(v, (bool, np.bool_)):
+                raise RequestError(f"Column '{name}' must be a boolean (true/false); row {row} holds {shown(v)}.",
+                                   status, name)
+        elif not isinstance(v, str):
+            raise RequestError(f"Column '{name}' must be a string; row {row} holds {shown(v)}.", status, name)
+        elif seen is not None and v not in seen:
+            raise RequestError(f"Column '{name}' has unknown category {shown(v)} (seen in training: "
+                               f"{', '.join(map(str, choices or ()))}).", status, name)
+    if kind == "boolean" and not nulls:
+        return np.array(values, dtype=bool)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _finite(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -1,23 +1,40 @@
 """The FastAPI app of ``runner serve``: endpoints, auth, limits, micro-batching, metrics,
-access log and ``--follow``; everything typed from the run's signature."""
+access log and ``--follow``; everything typed from the run's signature.
+
+The event loop only moves bytes: reading a body (stopped at the byte limit), parsing it and
+checking it against the signature run in a bounded worker pool (:data:`PARSE_THREADS`),
+the model in another thread, so no request, however hostile, keeps ``/ping`` waiting."""
 
 # no `from __future__ import annotations`: FastAPI reads the endpoint annotations at runtime
 
 import asyncio
+import hmac
 import json
 import logging
 import os
 import sys
 import time
+import traceback
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from kampai.plugins.serve.model import ROW_KINDS, RequestError, Rows, ServedModel, json_type
-from kampai.plugins.serve.payloads import parse_invocation
+from kampai.plugins.serve.payloads import MAX_HORIZON, Limits, parse_invocation, parse_predict
 
 log = logging.getLogger("kampai.serve.access")
 OPEN_PATHS = ("/ping", "/health")  # liveness probes need no token
 PREDICT_PATHS = ("/invocations", "/predict")
+# requests parsed and checked at once (each holds a body of up to --max-body-bytes); the
+# others wait for a thread, the event loop does not
+PARSE_THREADS = max(2, min(8, os.cpu_count() or 2))
+MIN_COLUMNS = 256  # --max-columns by default: twice the model's inputs, at least this
+
+
+def default_max_columns(inputs: int) -> int:
+    """``--max-columns`` when not given: twice the model's input columns, at least 256."""
+    return max(2 * inputs, MIN_COLUMNS)
 
 
 @dataclass
@@ -26,6 +43,8 @@ class ServeOptions:
     runs_dir: str = "runs"
     auth_token: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
+    max_rows: int = 100_000
+    max_columns: int | None = None  # None: default_max_columns(the model's inputs)
     max_batch_size: int = 64
     max_latency_ms: float = 2.0
     batching: bool = True
@@ -86,23 +105,15 @@ class Batcher:
         return items
 
     async def _loop(self) -> None:
-        import pandas as pd
-
         while True:
             items = await self._collect()
             model = self.state.model
             try:
-                frame = pd.concat([f for f, _ in items], ignore_index=True) if len(items) > 1 else items[0][0]
-                text = await asyncio.to_thread(model.predict_json, frame)
-                self.state.metrics.batch(len(frame))
-                if len(items) == 1:
-                    items[0][1].done() or items[0][1].set_result(text)
-                    continue
-                rows, start = json.loads(text), 0
-                for part, future in items:
+                texts = await asyncio.to_thread(_predict_parts, model, [f for f, _ in items])
+                self.state.metrics.batch(sum(len(f) for f, _ in items))
+                for (_, future), text in zip(items, texts, strict=True):
                     if not future.done():
-                        future.set_result(json.dumps(rows[start:start + len(part)]))
-                    start += len(part)
+                        future.set_result(text)
             except Exception as exc:
                 if len(items) > 1 and isinstance(exc, RequestError):  # find whose rows broke it
                     for part, future in items:
@@ -114,6 +125,20 @@ class Batcher:
                 for _, future in items:
                     if not future.done():
                         future.set_exception(exc)
+
+
+def _predict_parts(model: ServedModel, frames: list[Any]) -> list[str]:
+    """One model call for several requests' frames; each request's rows back as JSON text
+    (in a worker thread: concatenating and splitting cost as much as the rows)."""
+    if len(frames) == 1:
+        return [model.predict_json(frames[0])]
+    import pandas as pd
+
+    rows, start, texts = json.loads(model.predict_json(pd.concat(frames, ignore_index=True))), 0, []
+    for part in frames:
+        texts.append(json.dumps(rows[start:start + len(part)]))
+        start += len(part)
+    return texts
 
 
 class Metrics:
@@ -156,22 +181,42 @@ class State:
         self.metrics.serving(model)
         self.batcher = Batcher(self, options.max_batch_size, options.max_latency_ms)
         self.parsing = 0  # predict requests read or parsed right now (the batcher waits for them)
+        self._limiter: Any = None
 
-    async def predict_json(self, rows: Any, horizon: int | None, options: dict[str, Any]) -> str:
-        """The predictions of one request as a JSON array of records."""
-        model = self.model
+    @property
+    def limits(self) -> Limits:
+        """Rows and columns one request may hold (the columns follow the model: --follow)."""
+        return Limits(self.options.max_rows,
+                      self.options.max_columns or default_max_columns(len(self.model.inputs)))
+
+    async def offload(self, work: Callable[..., Any], *args: Any) -> Any:
+        """``work(*args)`` in the bounded parsing pool: CPU work on a client's bytes never
+        runs on the event loop, and at most :data:`PARSE_THREADS` such jobs run at once."""
+        import anyio
+
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(PARSE_THREADS)
+        return await anyio.to_thread.run_sync(work, *args, limiter=self._limiter)
+
+    def prepare(self, model: ServedModel, rows: Rows | None, horizon: int | None, options: dict[str, Any],
+                status: int = 400) -> tuple[Any, bool]:
+        """``(frame, batchable)`` of a parsed request: its rows checked against the
+        signature (``status`` for a mistake).  Runs in the parsing pool."""
         if model.kind in ROW_KINDS and rows is not None:
-            frame = model.check_frame(rows)
-            if not options and horizon is None:
-                if self.options.batching:
-                    return await self.batcher.submit(frame)
-                text = await asyncio.to_thread(model.predict_json, frame)
-                self.metrics.batch(len(frame))
-                return text
-        elif model.ahead:
-            frame = model.history_frame(None if rows is None else rows.records())
-        else:
-            frame = None if rows is None else rows.to_frame()
+            return model.check_rows(rows, status), not options and horizon is None
+        if model.ahead:
+            return model.history_frame(None if rows is None else rows.records()), False
+        return (None if rows is None else rows.to_frame()), False
+
+    async def predict_json(self, model: ServedModel, frame: Any, batchable: bool, horizon: int | None,
+                           options: dict[str, Any]) -> str:
+        """The predictions of one prepared request as a JSON array of records."""
+        if batchable:
+            if self.options.batching:
+                return await self.batcher.submit(frame)
+            text = await asyncio.to_thread(model.predict_json, frame)
+            self.metrics.batch(len(frame))
+            return text
         return await asyncio.to_thread(model.predict_json, frame, horizon, options)
 
     async def follow(self) -> None:
@@ -193,6 +238,21 @@ class State:
             self.metrics.reloads.inc()
             _log({"event": "model_reloaded", "ref": self.options.ref, "from": old.run.run_id,
                   "to": fresh.run.run_id, "version": fresh.version})
+            del old
+            _freeze_startup_objects(again=True)  # the old model was frozen: let it go
+
+
+def _freeze_startup_objects(again: bool = False) -> None:
+    """Collect once, then move everything alive (modules, the model) out of the garbage
+    collector's reach: the first full collection after start would otherwise walk them
+    all (about 150 ms on a busy 2-core machine) on the event loop in the middle of some
+    request.  ``again`` (a ``--follow`` reload): unfreeze first, so the old model goes."""
+    import gc
+
+    if again:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _log(record: dict[str, Any]) -> None:
@@ -206,19 +266,28 @@ def _log(record: dict[str, Any]) -> None:
 
 
 def record_model(model: ServedModel) -> Any:
+    """The documented type of one row (OpenAPI): what :meth:`ServedModel.check_rows` accepts."""
+    from typing import Annotated
+
     from pydantic import ConfigDict, Field, create_model
 
     fields: dict[str, Any] = {}
     for col in model.inputs:
         kind = json_type(col.get("dtype", "object"))
         typ: Any = {"integer": int, "number": float, "boolean": bool}.get(kind, str)
+        if kind == "integer":  # the column's dtype range: values outside it are a 400
+            import numpy as np
+
+            info = np.iinfo(str(col.get("dtype")))
+            typ = Annotated[int, Field(ge=int(info.min), le=int(info.max))]
         if col.get("categories"):
             typ = Literal[tuple(col["categories"])]  # type: ignore[valid-type]
         if col.get("nullable"):
             typ = typ | None
         fields[_field_name(col["name"])] = (typ, Field(..., alias=col["name"],
                                                        description=str(col.get("dtype", "object"))))
-    return create_model("Record", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
+    return create_model("Record", __config__=ConfigDict(extra="forbid", populate_by_name=False, strict=True),
+                        **fields)
 
 
 def _field_name(name: str) -> str:
@@ -240,7 +309,7 @@ def request_model(model: ServedModel) -> Any:
         extra["records"] = (list[dict[str, Any]] | None, Field(None, description="forecasting: new history "
                                                                "rows (time, targets, series id, covariates)"))
     if model.ahead:
-        extra["horizon"] = (int | None, Field(None, ge=1, le=100_000, description="steps ahead"))
+        extra["horizon"] = (int | None, Field(None, ge=1, le=MAX_HORIZON, description="steps ahead"))
     extra["options"] = (dict[str, Any], Field(default_factory=dict, description="the task's predict options "
                                               "(e.g. k, users)"))
     return create_model("PredictRequest", __config__=ConfigDict(extra="forbid"), **extra)
@@ -254,7 +323,7 @@ def request_model(model: ServedModel) -> Any:
 def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any:
     from contextlib import asynccontextmanager
 
-    from fastapi import Body, FastAPI, Request
+    from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response
 
@@ -266,6 +335,7 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
 
     @asynccontextmanager
     async def lifespan(app: Any):
+        _freeze_startup_objects()
         follower = asyncio.get_running_loop().create_task(state.follow()) if options.follow else None
         yield
         if follower is not None:
@@ -297,10 +367,15 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
                                                             and first.get("type") != "missing" else ""), where)
 
     async def body_of(request: Request) -> bytes:
-        body = await request.body()
-        if len(body) > options.max_body_bytes:
-            raise RequestError(f"The body is over the {options.max_body_bytes}-byte limit.", 413, "body")
-        return body
+        """The body, read in chunks and refused as soon as it passes the limit (a chunked
+        body has no Content-Length for the guard to check)."""
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > options.max_body_bytes:
+                raise RequestError(f"The body is over the {options.max_body_bytes}-byte limit.", 413, "body")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     @app.get("/ping")
     @app.get("/health")
@@ -332,29 +407,68 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
                   "application/json": {"schema": _invocation_schema(model)},
                   "text/csv": {"schema": {"type": "string"}}}, "required": True}})
     async def invocations(request: Request) -> Any:
+        model = state.model
         state.parsing += 1
         try:
             body = await body_of(request)
-            rows, params = parse_invocation(body, request.headers.get("content-type", ""), state.model.names)
-            params = dict(params)
-            horizon = params.pop("horizon", None)
+            frame, batchable, horizon, params = await state.offload(
+                _invocation, state, model, body, request.headers.get("content-type", ""))
         finally:
             state.parsing -= 1
-        text = await state.predict_json(rows, horizon, params)
+        text = await state.predict_json(model, frame, batchable, horizon, params)
         return Response('{"predictions": ' + text + "}", media_type="application/json")
 
-    @app.post("/predict", summary="Predict (typed from the run signature)")
-    async def predict(payload: Predict = Body(...)) -> Any:  # type: ignore[valid-type]
-        data = payload.model_dump(by_alias=True)  # type: ignore[attr-defined]
-        rows = data.get("records")
-        text = await state.predict_json(Rows.of_records(rows) if rows else None, data.get("horizon"),
-                                        data.get("options") or {})
-        current = state.model
-        return Response('{"predictions": ' + text + ', "run_id": ' + json.dumps(current.run.run_id)
-                        + ', "classes": ' + json.dumps(current.signature.get("classes")) + "}",
+    @app.post("/predict", summary="Predict (typed from the run signature)",
+              openapi_extra={"requestBody": {"content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/PredictRequest"}}}, "required": True}})
+    async def predict(request: Request) -> Any:
+        model = state.model
+        state.parsing += 1
+        try:
+            body = await body_of(request)
+            frame, batchable, horizon, options = await state.offload(_predict_request, state, model, body)
+        finally:
+            state.parsing -= 1
+        text = await state.predict_json(model, frame, batchable, horizon, options)
+        return Response('{"predictions": ' + text + ', "run_id": ' + json.dumps(model.run.run_id)
+                        + ', "classes": ' + json.dumps(model.signature.get("classes")) + "}",
                         media_type="application/json")
 
+    _document_predict(app, Predict)
     return app
+
+
+def _invocation(state: State, model: ServedModel, body: bytes, content_type: str) -> tuple:
+    """Parse and check one ``/invocations`` body (in the parsing pool)."""
+    rows, params = parse_invocation(body, content_type, model.names, state.limits)
+    params = dict(params)
+    horizon = params.pop("horizon", None)
+    return (*state.prepare(model, rows, horizon, params), horizon, params)
+
+
+def _predict_request(state: State, model: ServedModel, body: bytes) -> tuple:
+    """Parse and check one ``/predict`` body (in the parsing pool): the envelope as its
+    schema says, the rows by the same rule as ``/invocations`` (422 here)."""
+    rows, horizon, options = parse_predict(body, model.kind in ROW_KINDS and bool(model.inputs)
+                                           and not model.takes_options, model.ahead, state.limits)
+    return (*state.prepare(model, rows, horizon, options, status=422), horizon, options)
+
+
+def _document_predict(app: Any, predict_model: Any) -> None:
+    """``/predict`` reads its body itself (off the event loop, strict types); its request
+    schema, generated from the signature, still goes into ``/openapi.json``."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            schema = predict_model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(schema.pop("$defs", {}))
+            schemas["PredictRequest"] = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _invocation_schema(model: ServedModel) -> dict[str, Any]:
@@ -389,7 +503,8 @@ KNOWN_PATHS = frozenset({"/invocations", "/predict", "/ping", "/health", "/ready
 
 class Guard:
     """A plain ASGI middleware (cheaper than Starlette's ``BaseHTTPMiddleware``): the bearer
-    token, the body limit by ``Content-Length``, a 500 for a server fault (the server keeps
+    token, the body limit by ``Content-Length``, a 500 for a server fault (a generic message
+    and an id; the traceback goes to the server's log, never to the client; the server keeps
     serving), and per request the metrics and one access-log line."""
 
     def __init__(self, app: Any, state: State) -> None:
@@ -405,7 +520,8 @@ class Guard:
         path = scope["path"]
         status = [0]
         headers = dict(scope["headers"])
-        if self.expected is not None and path not in OPEN_PATHS and headers.get(b"authorization") != self.expected:
+        if self.expected is not None and path not in OPEN_PATHS and not hmac.compare_digest(
+                headers.get(b"authorization", b""), self.expected):
             await _send_error(send, status, 401, "Missing or wrong bearer token: send 'Authorization: Bearer TOKEN'.",
                               "Authorization", [(b"www-authenticate", b"Bearer")])
             return self._done(scope, status[0], start)
@@ -424,9 +540,13 @@ class Guard:
             self.state.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, sending)
-        except Exception as exc:  # a server fault: 500 with its message, the server keeps serving
+        except Exception:  # a server fault: logged here, a 500 without its text there
+            error_id = uuid.uuid4().hex[:12]
+            _log({"event": "internal_error", "id": error_id, "method": scope.get("method"), "path": path,
+                  "traceback": traceback.format_exc()})
             if not status[0]:
-                await _send_error(send, status, 500, f"Internal error: {type(exc).__name__}: {exc}")
+                await _send_error(send, status, 500, f"Internal error (id {error_id}): the server's log "
+                                  "has the details.")
             else:
                 status[0] = 500
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from pathlib import Path
 
@@ -23,8 +24,27 @@ def _show(table: pd.DataFrame) -> None:
     st.dataframe(table, column_config=formats, hide_index=True)
 
 
+def _unlocked(token: str) -> bool:
+    """With a token (``runner app --host ... ``, ``$KAMPAI_SERVE_TOKEN``), the page asks
+    for it before it loads or shows anything of the model; once per browser session."""
+    if st.session_state.get("kampai_unlocked"):
+        return True
+    gate = st.empty()
+    given = gate.text_input("Access token", type="password")
+    if given and hmac.compare_digest(given.encode(), token.encode()):
+        st.session_state["kampai_unlocked"] = True
+        gate.empty()
+        return True
+    if given:
+        st.error("Wrong token.")
+    return False
+
+
 def main() -> None:
     """The page (Streamlit runs this file as ``__main__`` on every interaction)."""
+    token = os.environ.get("KAMPAI_APP_TOKEN")
+    if token and not _unlocked(token):
+        return
     ref = os.environ.get("KAMPAI_APP_REF", "")
     model = _model(ref, os.environ.get("KAMPAI_APP_RUNS_DIR", "runs"))
     meta = model.metadata()
