@@ -206,7 +206,8 @@ def test_auth_rules_and_bad_refs(iris_run: Path, tmp_path: Path) -> None:
     shutil.rmtree(broken)
     shutil.copytree(iris_run, broken)
     (broken / "signature.json").unlink()
-    assert "no signature.json" in one_line_exit_2("serve", str(broken))
+    # the manifest lists it: a run without it is incomplete, refused before anything loads
+    assert "'signature.json' is missing" in one_line_exit_2("serve", str(broken))
     # the token from the environment; /ping and /health stay open for probes
     with server(str(iris_run), env={"KAMPAI_SERVE_TOKEN": "s3cret"}) as (c, proc):
         assert c.get("/ping").status_code == 200 and c.get("/health").status_code == 200
