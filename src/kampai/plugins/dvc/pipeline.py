@@ -72,10 +72,12 @@ def dvc_command() -> list[str]:
 def _yaml_load(path: Path) -> dict[str, Any]:
     import yaml
 
+    from kampai.plugin import load_yaml
+
     if not path.exists():
         return {}
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path.read_text()) or {}  # bounded aliases and depth
     except yaml.YAMLError as exc:
         raise ConfigError(f"'{path}' is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
