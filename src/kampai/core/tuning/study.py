@@ -280,6 +280,29 @@ def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any
 # -- running ---------------------------------------------------------------------------
 
 
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity, as taskset or a container sets it)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_count(jobs: int, left: int) -> tuple[int, str]:
+    """``--jobs`` capped at the CPUs and at the trials left (more workers only compete for
+    the CPUs and the memory), and the line that says so ("" when not capped)."""
+    cpus = cpu_count()
+    count = max(1, min(jobs, cpus, left))
+    if count >= jobs:
+        return jobs, ""
+    why = [f"{cpus} CPU{'s' if cpus > 1 else ''}" if cpus < jobs else "",
+           f"{max(left, 0)} trial{'s' if left != 1 else ''} left" if left < jobs else ""]
+    return count, (f"--jobs {jobs}: starting {count} worker{'s' if count > 1 else ''} "
+                   f"({', '.join(w for w in why if w)}).")
+
+
 def _run_in_process(plan: Plan, on_trial: Any) -> bool:
     from kampai.core.tuning.worker import Worker
 
@@ -385,6 +408,14 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
     done = sum(counts_as_done(x) for x in trials)
     best = _best(study)
     reporter = Steps(verbose)
+    jobs, capped = worker_count(jobs, plan.total - done)
+    ctx.state["jobs"] = jobs
+    if capped and jobs < cpu_count():
+        reporter.info(capped)  # fewer trials left than workers asked: nothing to warn about
+    elif capped:
+        from kampai.core.console import warn
+
+        warn(capped)  # more workers than CPUs would only compete for them (and the memory)
     reporter.info(f"[bold]Study[/bold] {plan.study_name}  [dim]{mask(plan.storage_url)}[/dim]  "
                   f"{plan.sampler} sampler, {len(plan.space)} params, {plan.metric} ({plan.direction}), "
                   f"{len(plan.folds)} fold{'s' if len(plan.folds) > 1 else ''}, {jobs} worker{'s' if jobs > 1 else ''}"
