@@ -36,7 +36,7 @@ from kampai.core.host import get_host
 from kampai.core.tuning import report, samplers
 from kampai.core.tuning import space as space_mod
 from kampai.core.tuning.objective import Plan, build
-from kampai.core.tuning.storage import StudyLock, mask, open_storage, resolve_url
+from kampai.core.tuning.storage import StudyLock, mask, open_storage, resolve_url, storage_failure
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -391,7 +391,13 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     plan, meta, task, framework = prepare(cfg, frame)
-    study = _open_study(plan, meta)
+    try:
+        study = _open_study(plan, meta)
+    except Exception as exc:
+        failure = storage_failure(exc, plan.storage_url)  # a full disk: one line
+        if failure is not None:
+            raise failure from exc
+        raise
     t = plan.cfg["tune"]
     jobs = int(t.get("jobs") or 1)
     if plan.deadline is not None:
@@ -435,7 +441,10 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
         interrupted = _run_in_process(plan, on_trial) if jobs == 1 else _run_processes(plan, jobs, on_trial)
     except BaseException as exc:
         progress.stop()
-        hook.kampai_on_tune_error(ctx=ctx, error=exc)
+        failure = storage_failure(exc, plan.storage_url)
+        hook.kampai_on_tune_error(ctx=ctx, error=failure or exc)
+        if failure is not None:
+            raise failure from exc
         raise
     progress.stop()
     best = _best(study)

@@ -32,7 +32,13 @@ from kampai.core.errors import KampaiError, TuneError
 from kampai.core.runs import pid_alive
 from kampai.core.tuning import samplers
 from kampai.core.tuning.objective import Evaluator, Plan, Pruned
-from kampai.core.tuning.storage import GRACE_PERIOD, HEARTBEAT_INTERVAL, StudyLock, open_storage
+from kampai.core.tuning.storage import (
+    GRACE_PERIOD,
+    HEARTBEAT_INTERVAL,
+    StudyLock,
+    open_storage,
+    storage_failure,
+)
 
 OnTrial = Callable[[Any, dict], None]
 WAIT_SECONDS = 1.0
@@ -368,8 +374,11 @@ class Worker:
                                         "in the study.")
                 else:
                     failures = 0
-        except BaseException:
+        except BaseException as exc:
             self._fail_own_running()
+            failure = storage_failure(exc, plan.storage_url)  # a full disk: one line, not Optuna's traceback
+            if failure is not None:
+                raise failure from exc
             raise
         finally:
             self.lock.close()
