@@ -5,6 +5,7 @@ mistake is one line naming the column and the values, never a framework's traceb
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from kampai.core.console import warn
@@ -23,7 +24,10 @@ def _non_numeric(column: pd.Series) -> Any:
     import pandas as pd
 
     present = column.dropna()
-    parsed = pd.to_numeric(present, errors="coerce")
+    try:
+        parsed = pd.to_numeric(present, errors="coerce")
+    except OverflowError:  # a 400-digit integer: a number all the same, checked by its size later
+        return present[[math.isnan(_as_float(v)) for v in present]]
     return present[parsed.isna()]
 
 
@@ -53,8 +57,9 @@ def check_finite(X: Any) -> None:
             column = numeric.columns[start + at]
             value = block[np.argmax(huge[:, at]), at]
             if np.isinf(value):
-                raise DataError(f"Column '{column}' holds infinite values (inf): replace them (e.g. by an empty "
-                                "cell, which the preprocessing imputes) or drop the column with data.drop.")
+                raise DataError(f"Column '{column}' holds infinite values (inf, or a number beyond float64's "
+                                "1.8e308): replace them (e.g. by an empty cell, which the preprocessing imputes) "
+                                "or drop the column with data.drop.")
             raise DataError(f"Column '{column}' holds {value:.3g}, too large to compute with (more than "
                             f"{MAX_MAGNITUDE:.0e} overflows): fix the value, or rescale the column.")
 
@@ -119,13 +124,22 @@ def check_against_signature(X: Any, signature: dict[str, Any] | None,
                 raise DataError(f"Column '{name}' was numeric ({dtype}) in training but holds "
                                 f"{_examples(bad)} here: fix those values or drop the rows.")
             # numbers pandas kept as text (a 400-digit integer): their value, as the model will see it
-            parsed = pd.to_numeric(X[name], errors="coerce").astype(float)
-            over = parsed.abs() > MAX_MAGNITUDE
+            over = pd.Series([abs(_as_float(v)) > MAX_MAGNITUDE for v in X[name]], index=X.index)
             if over.any():
                 raw = str(X[name][over].iloc[0])
                 shown = raw if len(raw) <= 24 else f"{raw[:12]}... ({len(raw)} characters)"
                 raise DataError(f"Column '{name}' holds {shown}, too large to compute with (more than "
                                 f"{MAX_MAGNITUDE:.0e} overflows): fix the value, or drop the row.")
+
+
+def _as_float(value: Any) -> float:
+    """A cell as the model's float64 will see it (a 400-digit integer: inf; text: nan)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def check_labels(y: Any, signature: dict[str, Any] | None) -> None:

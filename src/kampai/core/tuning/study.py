@@ -297,8 +297,8 @@ def worker_count(jobs: int, left: int) -> tuple[int, str]:
     count = max(1, min(jobs, cpus, left))
     if count >= jobs:
         return jobs, ""
-    why = [f"{cpus} CPU{'s' if cpus > 1 else ''}" if cpus < jobs else "",
-           f"{max(left, 0)} trial{'s' if left != 1 else ''} left" if left < jobs else ""]
+    why = [f"{cpus} CPU{'s' if cpus > 1 else ''}" if cpus == count else "",  # the bound(s) that apply
+           f"{max(left, 0)} trial{'s' if left != 1 else ''} left" if max(left, 1) == count else ""]
     return count, (f"--jobs {jobs}: starting {count} worker{'s' if count > 1 else ''} "
                    f"({', '.join(w for w in why if w)}).")
 
