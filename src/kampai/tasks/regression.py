@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 from kampai.plugin import DataError, Metric, Prediction, TaskData
 from kampai.tasks.base import TabularTask
 
-
 #: the largest magnitude of a target value: its square (the squared error) must not overflow
 MAX_TARGET = 1e150
 

@@ -103,7 +103,7 @@ def storage_failure(exc: BaseException, url: str) -> TuneError | None:
     try:
         from sqlalchemy.exc import SQLAlchemyError
     except ImportError:  # pragma: no cover - Optuna's RDB storage needs it
-        SQLAlchemyError = ()  # type: ignore[assignment, misc]  # noqa: N806
+        SQLAlchemyError = ()  # type: ignore[assignment, misc]
     if not isinstance(exc, (optuna.exceptions.StorageInternalError, SQLAlchemyError)):
         return None
     root: BaseException = exc
