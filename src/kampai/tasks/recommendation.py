@@ -340,7 +340,7 @@ def _k(cfg: dict[str, Any]) -> int:
     k = cfg.get("k")
     k = DEFAULT_K if k is None else k
     if isinstance(k, bool) or not isinstance(k, int) or not 0 < k <= MAX_K:
-        raise ConfigError(f"split.k must be an integer from 1 to {MAX_K:,} (the k of the ranking metrics), "
+        raise ConfigError(f"split.k must be a positive integer up to {MAX_K:,} (the k of the ranking metrics), "
                           f"got {k!r}.")
     return k
 
@@ -561,7 +561,7 @@ class Recommendation(Task):
         except (TypeError, ValueError):
             raise ConfigError(f"--k must be a positive integer, got {k!r}.") from None
         if not 0 < k <= MAX_K:  # a ranking as long as a catalogue is no recommendation (and minutes of work)
-            raise ConfigError(f"--k must be between 1 and {MAX_K:,}, got {k}.")
+            raise ConfigError(f"--k must be a positive integer up to {MAX_K:,}, got {k}.")
         similar = _split_list(options.get("similar_to")) or None
         if not users and not similar:
             raise DataError("Nothing to recommend for: pass --users 1,2,3, --data users.csv (a user column) "
