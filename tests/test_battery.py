@@ -102,6 +102,33 @@ def _garble(rel: str) -> Callable[[Path], None]:
     return lambda run: (run / rel).write_text("{not json")
 
 
+def _laughs(levels: int = 9) -> str:
+    """The billion laughs: 9 lines of aliases that expand to 10**9 strings."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]")
+    return "task: classification\n" + "\n".join(lines) + "\n"
+
+
+def _set(column: str, value: Any) -> Callable[[Any], Any]:
+    def edit(frame: Any) -> Any:
+        frame[column] = frame[column].astype(object)
+        frame.loc[3, column] = value
+        return frame
+
+    return edit
+
+
+def _dev_zero(tmp: Path) -> dict[str, str]:
+    (tmp / "x.csv").symlink_to("/dev/zero")
+    return {"file": str(tmp / "x.csv")}
+
+
+def _fifo(tmp: Path) -> dict[str, str]:
+    os.mkfifo(tmp / "pipe.csv")  # nobody writes: opening it would block forever
+    return {"file": str(tmp / "pipe.csv")}
+
+
 TRAIN = ["train", "--task", "classification", "--data", "{csv}", "--target", "churn", "--no-track", "--quiet"]
 TUNE = ["tune", "--task", "classification", "--data", "sklearn:iris", "--no-track", "--quiet", "--no-plots",
         "--model", "LogisticRegression", "--trials", "1"]
@@ -130,6 +157,20 @@ CASES: list[tuple[str, Setup, list[str], int, str]] = [
     ("config-latin1", _write("latin.yaml", "name: caf\xe9\n".encode("latin-1")), ["train", "-c", "{file}"], 2,
      "is not valid"),
     ("config-binary", _write("bin.yaml", bytes(range(256))), ["train", "-c", "{file}"], 2, "is not valid"),
+    # -- hostile YAML: bounded alias expansion and depth (issue 22)
+    ("config-billion-laughs", _write("laughs.yaml", _laughs()), ["config", "show", "-c", "{file}"], 2,
+     "aliases expand to more than"),
+    ("config-5000-levels", _write("deep.yaml", "task: classification\nx: " + "[" * 5000 + "]" * 5000 + "\n"),
+     ["config", "show", "-c", "{file}"], 2, "nesting deeper than 100 levels"),
+    ("config-5000-nested-keys", _write("keys.yaml", "x:\n" + "".join("  " * i + "k:\n" for i in range(1, 5000))),
+     ["train", "-c", "{file}"], 2, "nesting deeper than 100 levels"),
+    ("config-self-alias", _write("self.yaml", "task: classification\nx: &x [1, *x]\n"),
+     ["config", "show", "-c", "{file}"], 2, "an alias refers to a value that holds it"),
+    ("override-billion-laughs", _csv,
+     [*TRAIN, "model.params={a: &a [1,1,1,1,1,1,1,1,1,1], b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], "
+      "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c], "
+      "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], f: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]}"], 2,
+     "aliases expand to more than"),
     ("no-task", _csv, ["train", "--data", "{csv}", "--no-track"], 2, "No task given"),
     ("unknown-task", _csv, ["train", "--task", "clasification", "--data", "{csv}"], 2,
      "Did you mean 'classification'"),
@@ -168,6 +209,19 @@ CASES: list[tuple[str, Setup, list[str], int, str]] = [
     ("infinite-values", _frame("inf.csv", _inf),
      ["train", "--task", "classification", "--data", "{file}", "--target", "churn", "--no-track"], 2,
      "Column 'income' holds infinite values"),
+    ("data-symlink-to-dev-zero", _dev_zero, ["train", "--task", "classification", "--data", "{file}",
+                                              "--target", "y", "--no-track"], 2, "is not a regular file"),
+    ("data-fifo", _fifo, ["train", "--task", "classification", "--data", "{file}", "--target", "y",
+                          "--no-track"], 2, "is not a regular file"),
+    ("regression-target-inf", _frame("inft.csv", _set("income", float("inf"))),
+     ["train", "--task", "regression", "--data", "{file}", "--target", "income", "--no-track"], 2,
+     "The target 'income' holds 1 infinite or overflowing value"),
+    ("regression-target-1e308", _frame("hugt.csv", _set("income", 1e308)),
+     ["train", "--task", "regression", "--data", "{file}", "--target", "income", "--no-track"], 2,
+     "The target 'income' holds 1 infinite or overflowing value"),
+    ("training-value-1e308", _frame("hug.csv", _set("income", 1e308)),
+     ["train", "--task", "classification", "--data", "{file}", "--target", "churn", "--no-track"], 2,
+     "Column 'income' holds 1e+308, too large to compute with"),
     ("duplicate-columns", _write("dup.csv", "a,a,y\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n"),
      ["train", "--task", "classification", "--data", "{file}", "--target", "y", "--no-track"], 2,
      "has two columns named 'a'"),
@@ -211,6 +265,19 @@ RUN_CASES: list[tuple[str, Callable[[Path, Path], dict[str, str]], list[str], in
     ("evaluate-without-target", lambda tmp, run: {"run": str(run), **_frame("nt.csv", lambda f: f.drop(
         columns=["churn"]))(tmp)}, ["evaluate", "{run}", "--data", "{file}"], 2,
      "Column 'churn' (target) is not in the data"),
+    ("predict-inf", lambda tmp, run: {"run": str(run), **_frame("i.csv", _set("income", float("inf")))(tmp)},
+     ["predict", "{run}", "--data", "{file}"], 2, "Column 'income' holds infinite values"),
+    ("predict-minus-inf", lambda tmp, run: {"run": str(run), **_frame("m.csv", _set("age", float("-inf")))(tmp)},
+     ["predict", "{run}", "--data", "{file}"], 2, "Column 'age' holds infinite values"),
+    ("predict-1e308", lambda tmp, run: {"run": str(run), **_frame("b.csv", _set("income", 1e308))(tmp)},
+     ["predict", "{run}", "--data", "{file}"], 2, "Column 'income' holds 1e+308, too large to compute with"),
+    ("predict-400-digits", lambda tmp, run: {"run": str(run), **_frame("d.csv", _set("income", int("9" * 400)))(tmp)},
+     ["predict", "{run}", "--data", "{file}"], 2, "Column 'income' holds infinite values (inf, or a number beyond"),
+    ("predict-400-digit-integer", lambda tmp, run: {"run": str(run), **_frame("n.csv", _set("customer", int(
+        "9" * 400)))(tmp)}, ["predict", "{run}", "--data", "{file}"], 2,
+     "Column 'customer' holds 999999999999... (400 characters), too large"),
+    ("predict-data-dev-zero", lambda tmp, run: {"run": str(run), **_dev_zero(tmp)},
+     ["predict", "{run}", "--data", "{file}"], 2, "is not a regular file"),
     ("horizon-for-classification", lambda tmp, run: {"run": str(run), **_csv(tmp)},
      ["predict", "{run}", "--data", "{csv}", "--horizon", "3"], 2, "does not predict ahead"),
     ("run-missing-meta", _tamper_run(_delete("meta.json")), ["predict", "{run}", "--data", "{csv}"], 2,
@@ -294,8 +361,38 @@ def test_a_raising_observer_does_not_break_train(tmp_path: Path) -> None:
     assert "plugin 'broken-observer' failed in kampai_before_fit" in err
     assert Path(json.loads(out)["run_dir"]).is_dir()
     get_host().register(Broken(), "broken-observer-2")
-    with pytest.raises(ValueError, match="bad observer"):
-        invoke("--strict-plugins", *[_fill(p, values) for p in TRAIN])
+    code, _, err = invoke("--strict-plugins", *[_fill(p, values) for p in TRAIN])
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "plugin 'broken-observer" in err and "(ValueError: bad observer)" in err and "--strict-plugins" in err
+
+
+def test_strict_plugins_with_an_installed_broken_observer_is_one_line(tmp_path: Path) -> None:
+    """A real installed distribution whose observer raises: --strict-plugins stops the command
+    with one line naming the plugin (no traceback), exit 2; --debug shows the traceback."""
+    import subprocess
+    import sys
+
+    from helpers import write_distribution
+
+    site = write_distribution(tmp_path / "site", "kampai-flaky", {"flaky": "kampai_flaky"}, {"kampai_flaky": """
+        from kampai import hookimpl
+
+
+        @hookimpl
+        def kampai_after_train(ctx, run):
+            raise RuntimeError("tracker down")
+        """})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "kampai", "--strict-plugins", "train", "--task", "classification", "--data",
+               "sklearn:iris", "--no-track", "-q", "model.params.n_estimators=5"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "plugin 'flaky' failed in kampai_after_train (RuntimeError: tracker down)" in done.stderr
+    debug = subprocess.run([*command[:3], "--debug", *command[3:]], capture_output=True, text=True, env=env,
+                           cwd=tmp_path, timeout=300)
+    assert "Traceback" in debug.stderr and "tracker down" in debug.stderr
 
 
 @pytest.fixture
@@ -322,3 +419,187 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path, full_disk: P
     assert code == 2, err
     assert "No space left on device" in err and "Traceback" not in err
     assert [p.name for p in (full_disk / "runs").iterdir()] == []
+
+
+# -- faults and limits (issue 22, section 4) ----------------------------------------------
+
+
+def test_jobs_are_capped_at_the_cpus_and_the_trials_left(tmp_path: Path) -> None:
+    """`runner tune --jobs 8 --trials 1` starts no worker process (one trial: it runs in the
+    main process; watched as real child processes) and says so in one line; --jobs 1000
+    would get as many workers as CPUs."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from kampai.core.tuning.study import cpu_count, worker_count
+
+    loud = [a for a in TUNE if a != "--quiet"]  # the line is information, which --quiet hides
+    command = [sys.executable, "-m", "kampai", *loud, "--jobs", "8", "--storage", str(tmp_path / "s.db")]
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    most = 0
+    try:
+        main = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                workers = [c for c in main.children() if "spawn_main" in " ".join(c.cmdline())]
+            except psutil.Error:  # a child that just left
+                continue
+            most = max(most, len(workers))
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert most == 0, f"{most} worker processes for one trial"
+    line = next((x for x in (out + err).splitlines() if x.startswith("--jobs 8: starting 1 worker (")), "")
+    assert line.endswith("1 trial left)."), out + err
+    cpus = cpu_count()
+    assert worker_count(1000, 500) == (cpus, f"--jobs 1000: starting {cpus} worker{'s' if cpus > 1 else ''} "
+                                             f"({cpus} CPU{'s' if cpus > 1 else ''}).")
+    assert worker_count(2, 500) == (min(2, cpus), "" if cpus >= 2 else worker_count(2, 500)[1])
+
+
+def test_a_short_signing_key_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 5-byte key file (or $KAMPAI_SECRET_KEY) is not used as the HMAC key: one line naming
+    it and how to make a good one, exit 2, no run left."""
+    values = _csv(tmp_path)
+    args = [_fill(p, values) for p in TRAIN]
+    short = tmp_path / "short.key"
+    short.write_bytes(b"12345")
+    monkeypatch.setenv("KAMPAI_KEY_FILE", str(short))
+    monkeypatch.delenv("KAMPAI_SECRET_KEY", raising=False)
+    code, _, err = invoke(*args)
+    assert code == 2, err
+    assert f"The signing key '{short}' holds 5 bytes: a key needs at least 32" in err and "token_hex" in err
+    assert "Traceback" not in err
+    assert not Path("runs").exists() or not list(Path("runs").iterdir())
+    monkeypatch.setenv("KAMPAI_SECRET_KEY", "hunter2")
+    code, _, err = invoke(*args)
+    assert code == 2 and "$KAMPAI_SECRET_KEY holds 7 bytes" in err, err
+    monkeypatch.setenv("KAMPAI_SECRET_KEY", "x" * 32)
+    code, _, err = invoke(*args)
+    assert code == 0, err
+
+
+def test_a_full_disk_under_the_study_storage_is_one_line(tmp_path: Path) -> None:
+    """The study's SQLite file cannot grow (a real file-size limit on the process, as a full
+    disk): `runner tune` stops with one line, exit 2, no Optuna traceback."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    limit = 400_000  # the empty schema is about 115 KB; the WAL grows past the rest within trials
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), not the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    command = [sys.executable, "-m", "kampai", *TUNE[:-1], "400", "--storage", str(tmp_path / "study.db")]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          preexec_fn=small_files)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "StorageInternalError" not in done.stderr, done.stderr[-2000:]
+    assert "The study storage" in done.stderr and "refused a write" in done.stderr, done.stderr
+
+
+def _git_repo(tmp: Path) -> Path:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp)], check=True, capture_output=True)
+    (tmp / "iris.yaml").write_text('name: iris\ntask: classification\ndata: {path: "sklearn:iris"}\n')
+    return tmp
+
+
+def test_dvc_stage_commands_quote_every_path(tmp_path: Path) -> None:
+    """`runner dvc init --evaluate 'x.csv; touch pwned'`: the stage command, run by a real
+    shell as `dvc repro` would, passes the path as one argument and runs nothing else."""
+    import shlex
+    import subprocess
+
+    import yaml
+
+    _git_repo(tmp_path)
+    for path in ("hold out.csv", "x.csv; touch pwned", "$(touch pwned2).csv"):
+        code, out, err = invoke("dvc", "init", "-c", "iris.yaml", "--dry-run", "--evaluate", path)
+        assert code == 0, err
+        stages = yaml.safe_load(out.split("# params.yaml")[0])["stages"]
+        cmd = stages["evaluate"]["cmd"]
+        # a `runner` that records its arguments, first on PATH: the shell runs the command for real
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        (bin_dir / "runner").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$ARGS_OUT"\n')
+        (bin_dir / "runner").chmod(0o755)
+        (tmp_path / "dvc" / "iris").mkdir(parents=True, exist_ok=True)
+        args_out = tmp_path / "args.txt"
+        env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "ARGS_OUT": str(args_out)}
+        subprocess.run(["sh", "-c", cmd], cwd=tmp_path, env=env, check=True, timeout=30)
+        assert args_out.read_text().splitlines() == ["evaluate", "dvc/iris/train", "--data", path, "--json"]
+        assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+        for stage in stages.values():
+            shlex.split(stage["cmd"])  # every command parses as shell words
+
+
+@pytest.mark.parametrize("rows", ["abc", "200%", "0%", "1.5", "1", "10%,,x"])
+def test_dvc_rows_are_checked(tmp_path: Path, rows: str) -> None:
+    _git_repo(tmp_path)
+    code, out, err = invoke("dvc", "init", "-c", "iris.yaml", "--dry-run", "--rows", rows)
+    assert code == 2, out + err
+    assert "--rows" in err and "is not a size" in err and "Traceback" not in err
+    assert not (tmp_path / "dvc.yaml").exists()
+
+
+def test_dvc_good_rows_are_kept(tmp_path: Path) -> None:
+    _git_repo(tmp_path)
+    code, out, err = invoke("dvc", "init", "-c", "iris.yaml", "--dry-run", "--rows", "10%, 0.5,200")
+    assert code == 0, err
+    assert "--rows 10%,0.5,200 " in out
+
+
+def test_recommendation_k_is_bounded(tmp_path: Path) -> None:
+    """`--k 1000000000` ran for minutes: k is at most 10,000, one line, exit 2; a k above the
+    number of items still answers at once (the list is as long as the catalogue)."""
+    import time
+
+    import pytest as _pytest
+
+    _pytest.importorskip("implicit")
+    from kampai.tasks.recommendation import movielens
+
+    frame = movielens()
+    frame[frame["userId"] <= 60].to_csv(tmp_path / "ratings.csv", index=False)
+    code, out, err = invoke("train", "--task", "recommendation", "--framework", "implicit", "--data",
+                            str(tmp_path / "ratings.csv"), "--model", "BM25Recommender", "--json", "--no-track")
+    assert code == 0, err
+    run = json.loads(out)["run_dir"]
+    started = time.perf_counter()
+    code, _, err = invoke("predict", run, "--users", "1", "--k", "1000000000")
+    assert code == 2 and "--k must be a positive integer up to 10,000, got 1000000000" in err, err
+    assert time.perf_counter() - started < 10
+    code, _, err = invoke("train", "--task", "recommendation", "--framework", "implicit", "--data",
+                          str(tmp_path / "ratings.csv"), "--no-track", "split.k=1000000000")
+    assert code == 2 and "split.k must be a positive integer up to 10,000" in err, err
+    started = time.perf_counter()
+    code, out, err = invoke("predict", run, "--users", "1", "--k", "10000")
+    assert code == 0, err
+    assert time.perf_counter() - started < 30
+
+
+def test_an_empty_node_list_is_an_error(tmp_path: Path) -> None:
+    """`--nodes ''` printed 0 rows with exit 0: it names no node, so it is a mistake."""
+    import pytest as _pytest
+
+    _pytest.importorskip("torch_geometric")
+    code, out, err = invoke("train", "--task", "node-classification", "--framework", "pyg", "--data",
+                            "networkx:karate", "--json", "--no-track", "model.params.epochs=5")
+    assert code == 0, err
+    run = json.loads(out)["run_dir"]
+    for nodes in ("", " , ,"):
+        code, out, err = invoke("predict", run, "--nodes", nodes)
+        assert code == 2, out + err
+        assert "--nodes names no node ids" in err and "Traceback" not in err
+    code, out, err = invoke("predict", run, "--nodes", "0,33")
+    assert code == 0 and len(out.strip().splitlines()) == 3, err

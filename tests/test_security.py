@@ -81,7 +81,7 @@ def _other_key(run_dir: Path) -> None:
     from kampai.core.runs import write_manifest
 
     old = os.environ.get("KAMPAI_SECRET_KEY")
-    os.environ["KAMPAI_SECRET_KEY"] = "the attacker's own key"
+    os.environ["KAMPAI_SECRET_KEY"] = "the attacker's own key, 32 bytes or more"
     try:
         write_manifest(run_dir)
     finally:

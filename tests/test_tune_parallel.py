@@ -4,6 +4,7 @@ the grid exactly once, and several `runner tune` workers share one PostgreSQL st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -47,7 +48,8 @@ tune: {sampler: grid, plots: false}
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(HERE), "KAMPAI_BLOCK_PLUGINS": "mlflow"}
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "KAMPAI_BLOCK_PLUGINS": "mlflow"}
 
 
 def _runner(*args: str) -> list[str]:
@@ -98,6 +100,79 @@ def test_killed_study_resumes_to_its_total(tmp_path: Path) -> None:
     for t in study.get_trials(deepcopy=False):
         if t.state.name == "FAIL":
             assert "interrupted" in t.user_attrs and "error" not in t.user_attrs
+
+
+BUSY = """
+name: busy
+task: classification
+data: {path: "sklearn:iris"}
+split: {method: stratified}
+model:
+  estimator: LogisticRegression
+  preprocess:
+    num: {steps: {busy: {class: "tune_helpers:BusyIdentity", seconds: 4}}}
+  search:
+    C: {type: float, low: 0.001, high: 100, log: true}
+tune: {cache: false, plots: false}
+"""
+
+
+def _gone(pids: list[int]) -> list[int]:
+    """The pids of ``pids`` still running (a zombie waiting for init to reap it is gone)."""
+    import psutil
+
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def test_sigkill_of_the_main_process_ends_its_workers_and_the_total_stays_exact(tmp_path: Path) -> None:
+    """SIGKILL of `runner tune --jobs 2` while both workers sit in a long C call (which no
+    SIGTERM handler interrupts): every worker is gone within 2 s, and the resumed study
+    ends with exactly --trials COMPLETE trials (a continuous space: no reused points)."""
+    import psutil
+
+    (tmp_path / "busy.yaml").write_text(BUSY)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    cmd = _runner("tune", "-c", "busy.yaml", "--trials", "5", "--jobs", "2", "--storage", url, "-q")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env={**_env(), "KAMPAI_TEST_BUSY": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            time.sleep(0.2)
+            assert proc.poll() is None, proc.communicate()
+            try:
+                if _complete(_study("busy", url)):
+                    break
+            except Exception:  # the study may not exist yet
+                continue
+        workers = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        assert len(workers) >= 2, workers
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only: its workers get no signal from us
+        proc.wait()
+        killed = time.time()
+        while _gone(workers) and time.time() < killed + 2:
+            time.sleep(0.05)
+        assert _gone(workers) == [], f"workers still running {time.time() - killed:.1f} s after the kill"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    before = len(_complete(_study("busy", url)))
+    assert 1 <= before < 5
+    again = subprocess.run([*cmd, "--json"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    study = _study("busy", url)
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    assert states.count("COMPLETE") == 5, states
+    assert "RUNNING" not in states
+    assert json.loads(again.stdout)["ran"] == 5 - before
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(tmp_path: Path) -> None:

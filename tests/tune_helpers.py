@@ -40,3 +40,26 @@ class SlowIdentity(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         return X
+
+
+class BusyIdentity(TransformerMixin, BaseEstimator):
+    """Identity whose fit spends ``seconds`` in ONE C call that ignores signals (PBKDF2,
+    which releases the GIL), as a libsvm or BLAS fit does, when $KAMPAI_TEST_BUSY is set:
+    a SIGTERM's Python handler cannot run until it returns."""
+
+    def __init__(self, seconds: float = 4.0) -> None:
+        self.seconds = seconds
+
+    def fit(self, X, y=None):
+        if os.environ.get("KAMPAI_TEST_BUSY"):
+            import hashlib
+
+            start = time.perf_counter()
+            hashlib.pbkdf2_hmac("sha256", b"k", b"s", 20_000)
+            rate = 20_000 / max(time.perf_counter() - start, 1e-6)
+            hashlib.pbkdf2_hmac("sha256", b"k", b"s", int(rate * self.seconds))
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return X

@@ -121,6 +121,8 @@ _LAZY = {
     "resolve_metrics": "kampai.core.metrics:resolve",
     "compute_metrics": "kampai.core.metrics:compute",
     "config_to_yaml": "kampai.core.config:to_yaml",
+    # YAML from a user, with bounds on aliases and depth (a yaml.YAMLError past them)
+    "load_yaml": "kampai.core.yamlsafe",
 }
 
 __all__ = [
@@ -164,6 +166,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.signing import valid as valid_signature
     from kampai.core.verified import open_checked
     from kampai.core.weights import load_weights
+    from kampai.core.yamlsafe import load_yaml
     from kampai.kinds.graphs import Graph, GraphSet
     from kampai.kinds.images import Images
     from kampai.kinds.interactions import Interactions, RecommendQuery, rank_popular

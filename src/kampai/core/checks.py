@@ -5,6 +5,7 @@ mistake is one line naming the column and the values, never a framework's traceb
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from kampai.core.console import warn
@@ -23,13 +24,21 @@ def _non_numeric(column: pd.Series) -> Any:
     import pandas as pd
 
     present = column.dropna()
-    parsed = pd.to_numeric(present, errors="coerce")
+    try:
+        parsed = pd.to_numeric(present, errors="coerce")
+    except OverflowError:  # a 400-digit integer: a number all the same, checked by its size later
+        return present[[math.isnan(_as_float(v)) for v in present]]
     return present[parsed.isna()]
 
 
-def check_training(X: Any) -> None:
-    """Infinite values are refused; an object column whose values are numbers but for a few
-    strings gets a warning (it would otherwise be one-hot encoded as categories)."""
+#: the largest magnitude a numeric input may have: arithmetic on more (a scaler's division,
+#: a square) overflows float64 (1.8e308) into inf, which models refuse with a traceback
+MAX_MAGNITUDE = 1e300
+
+
+def check_finite(X: Any) -> None:
+    """Numeric columns hold no inf and no value beyond :data:`MAX_MAGNITUDE` (a CSV's
+    ``1e308`` or 400-digit number): one line naming the column and the value."""
     import numpy as np
     import pandas as pd
 
@@ -40,11 +49,30 @@ def check_training(X: Any) -> None:
     step = max(1, (1 << 24) // max(len(numeric), 1))
     for start in range(0, len(numeric.columns), step):
         block = numeric.iloc[:, start:start + step].to_numpy(dtype=float, na_value=np.nan)
-        infinite = np.isinf(block).any(axis=0)
-        if infinite.any():
-            column = numeric.columns[start + int(np.argmax(infinite))]
-            raise DataError(f"Column '{column}' holds infinite values (inf): replace them (e.g. by an empty "
-                            "cell, which the preprocessing imputes) or drop the column with data.drop.")
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(block) > MAX_MAGNITUDE
+        bad = huge.any(axis=0)
+        if bad.any():
+            at = int(np.argmax(bad))
+            column = numeric.columns[start + at]
+            value = block[np.argmax(huge[:, at]), at]
+            if np.isinf(value):
+                raise DataError(f"Column '{column}' holds infinite values (inf, or a number beyond float64's "
+                                "1.8e308): replace them (e.g. by an empty cell, which the preprocessing imputes) "
+                                "or drop the column with data.drop.")
+            raise DataError(f"Column '{column}' holds {value:.3g}, too large to compute with (more than "
+                            f"{MAX_MAGNITUDE:.0e} overflows): fix the value, or rescale the column.")
+
+
+def check_training(X: Any) -> None:
+    """Infinite and overflowing values are refused; an object column whose values are
+    numbers but for a few strings gets a warning (it would otherwise be one-hot encoded as
+    categories)."""
+    import pandas as pd
+
+    if not isinstance(X, pd.DataFrame):
+        return
+    check_finite(X)
     for name in X.select_dtypes(include=["object", "string"]).columns:
         column = X[name].dropna()
         if len(column) < 5:
@@ -80,6 +108,7 @@ def check_against_signature(X: Any, signature: dict[str, Any] | None,
 
     if not signature or not isinstance(X, pd.DataFrame):
         return
+    check_finite(X)  # inf, 1e308 or a 400-digit number: one line, not the model's traceback
     numeric = numeric_inputs(signature) if numeric is None else numeric
     if not numeric:
         return
@@ -94,6 +123,23 @@ def check_against_signature(X: Any, signature: dict[str, Any] | None,
             if len(bad):
                 raise DataError(f"Column '{name}' was numeric ({dtype}) in training but holds "
                                 f"{_examples(bad)} here: fix those values or drop the rows.")
+            # numbers pandas kept as text (a 400-digit integer): their value, as the model will see it
+            over = pd.Series([abs(_as_float(v)) > MAX_MAGNITUDE for v in X[name]], index=X.index)
+            if over.any():
+                raw = str(X[name][over].iloc[0])
+                shown = raw if len(raw) <= 24 else f"{raw[:12]}... ({len(raw)} characters)"
+                raise DataError(f"Column '{name}' holds {shown}, too large to compute with (more than "
+                                f"{MAX_MAGNITUDE:.0e} overflows): fix the value, or drop the row.")
+
+
+def _as_float(value: Any) -> float:
+    """A cell as the model's float64 will see it (a 400-digit integer: inf; text: nan)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def check_labels(y: Any, signature: dict[str, Any] | None) -> None:

@@ -35,10 +35,17 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     from omegaconf.errors import OmegaConfBaseException
     from yaml import YAMLError
 
+    from kampai.core.yamlsafe import load_yaml
+
     if not path.is_file():
         raise ConfigError(f"Config file '{path}' does not exist.")
     try:
-        loaded = OmegaConf.load(path)
+        with open(path, encoding="utf-8") as handle:
+            # bounded: a file of nested aliases or 5,000 levels is one line, not minutes or a crash
+            data = load_yaml(handle, _omegaconf_loader())
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"Config file '{path}' must hold a mapping at the top level.")
+        loaded = OmegaConf.create(data or {})
     except UnicodeDecodeError as exc:
         raise ConfigError(f"Config file '{path}' is not valid UTF-8 text (byte {exc.start}): save it as "
                           "UTF-8 YAML.") from None
@@ -59,10 +66,14 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
     from omegaconf.errors import OmegaConfBaseException
     from yaml import YAMLError
 
+    from kampai.core.yamlsafe import load_yaml
+
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"Override '{item}' must look like 'section.key=value'.")
     try:
+        for item in overrides:  # the same bounds as a config file, before OmegaConf expands it
+            load_yaml(item.partition("=")[2], _omegaconf_loader())
         return OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)))  # type: ignore[return-value]
     except (OmegaConfBaseException, YAMLError) as exc:
         detail = " ".join(str(exc).split())
@@ -226,17 +237,23 @@ def read_yaml_file(path: Path) -> Any:
     """What ``OmegaConf.to_container(OmegaConf.load(path))`` gives (a run's config.yaml),
     parsed by OmegaConf's own YAML loader; a file of plain values skips building the
     OmegaConf tree (most of the time of a read), anything else goes through it."""
-    import yaml
     from omegaconf import OmegaConf
 
+    from kampai.core.yamlsafe import load_yaml
+
+    with open(path, encoding="utf-8") as handle:
+        loaded = load_yaml(handle, _omegaconf_loader())  # bounded, like a user's config
+    plain = _plain(loaded) if type(loaded) is dict else None
+    return plain if plain is not None else OmegaConf.to_container(OmegaConf.create(loaded))
+
+
+def _omegaconf_loader() -> type | None:
+    """OmegaConf's own YAML loader (a SafeLoader with its float and duplicate-key rules)."""
     try:
         from omegaconf._utils import get_yaml_loader
-    except ImportError:
-        return OmegaConf.to_container(OmegaConf.load(path))
-    with open(path, encoding="utf-8") as handle:
-        loaded = yaml.load(handle, Loader=get_yaml_loader())  # OmegaConf's loader: a SafeLoader
-    plain = _plain(loaded) if type(loaded) is dict else None
-    return plain if plain is not None else OmegaConf.to_container(OmegaConf.load(path))
+    except ImportError:  # a private helper: a plain SafeLoader where it is gone
+        return None
+    return get_yaml_loader()
 
 
 _SCALARS = (str, int, float, bool, type(None))

@@ -35,6 +35,9 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     file = Path(text)
     if not file.exists():
         raise DataError(f"Data file '{file}' does not exist.")
+    if not file.is_dir() and not file.is_file():  # /dev/zero behind x.csv would be read until memory runs out
+        raise DataError(f"Data file '{file}' is not a regular file (a device, a pipe or a socket): give a "
+                        "CSV/Parquet file (or copy the stream to one first).")
     reader = READERS.get(file.suffix.lower())
     if reader is None or file.is_dir():
         from kampai.core.host import get_host

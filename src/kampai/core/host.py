@@ -168,8 +168,10 @@ class Host:
             try:
                 impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
             except Exception as exc:
-                if self.strict:
-                    raise
+                if self.strict:  # one line naming the plugin; --debug shows its traceback (chained)
+                    raise PluginError(f"plugin '{impl.plugin_name}' failed in {hook_name} "
+                                      f"({type(exc).__name__}: {exc}) and --strict-plugins makes that an "
+                                      "error; add --debug for its traceback.") from exc
                 from kampai.core.console import warn
 
                 warn(f"plugin '{impl.plugin_name}' failed in {hook_name} ({type(exc).__name__}: {exc}); "

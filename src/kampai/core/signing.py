@@ -21,6 +21,9 @@ from kampai.core.errors import KampaiError
 
 KEY_ENV = "KAMPAI_SECRET_KEY"
 KEY_FILE_ENV = "KAMPAI_KEY_FILE"
+#: the shortest key accepted (bytes): an HMAC-SHA256 key as strong as its hash
+MIN_KEY_BYTES = 32
+HOW_TO_MAKE = "make one with: python -c \"import secrets; print(secrets.token_hex(32))\""
 
 
 def key_file() -> Path:
@@ -34,7 +37,11 @@ def key_file() -> Path:
 def secret() -> bytes:
     """The key (read or created once per process and location)."""
     if os.environ.get(KEY_ENV):
-        return os.environ[KEY_ENV].encode()
+        key = os.environ[KEY_ENV].encode()
+        if len(key) < MIN_KEY_BYTES:
+            raise KampaiError(f"${KEY_ENV} holds {len(key)} bytes: a signing key needs at least "
+                              f"{MIN_KEY_BYTES} (anyone could guess a short one); {HOW_TO_MAKE}")
+        return key
     return _file_key(str(key_file()))
 
 
@@ -43,12 +50,12 @@ def _file_key(path_text: str) -> bytes:
     path = Path(path_text)
     try:
         key = path.read_bytes()
-        if len(key) >= 16:
-            return key
     except FileNotFoundError:
         pass
     except OSError as exc:
         raise KampaiError(f"Cannot read the signing key '{path}': {exc.strerror}. Set {KEY_ENV} instead.") from None
+    else:
+        return _checked(key, path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -61,10 +68,20 @@ def _file_key(path_text: str) -> bytes:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-        return path.read_bytes()
+        key = path.read_bytes()
     except OSError as exc:
         raise KampaiError(f"Cannot create the signing key '{path}': {exc.strerror}. Set {KEY_ENV} "
                           f"(or {KEY_FILE_ENV}) to a writable place or a shared secret.") from None
+    return _checked(key, path)
+
+
+def _checked(key: bytes, path: Path) -> bytes:
+    """A key file's bytes, refused when too short to be secret (a 5-byte key is guessed)."""
+    if len(key) < MIN_KEY_BYTES:
+        raise KampaiError(f"The signing key '{path}' holds {len(key)} bytes: a key needs at least "
+                          f"{MIN_KEY_BYTES}. Remove the file (kampai then creates a random one) or "
+                          f"{HOW_TO_MAKE} > '{path}'")
+    return key
 
 
 def key_id() -> str:

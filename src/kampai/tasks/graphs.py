@@ -370,6 +370,9 @@ class NodeClassification(Task):
         nodes = options.get("nodes")
         if isinstance(nodes, str):
             nodes = [n.strip() for n in nodes.split(",") if n.strip()]
+        if nodes is not None and not len(nodes):  # --nodes '' is a mistake, not "no rows, exit 0"
+            raise DataError("--nodes names no node ids: give ids such as --nodes 0,33, or leave --nodes out "
+                            "to predict every node.")
         only_unlabelled = bool(options.get("unlabelled"))
         if data is None:
             # --unlabelled: the framework knows which training nodes had no label

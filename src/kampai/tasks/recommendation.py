@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 NAME = "recommendation"
 DEFAULT_K = 10
+#: the longest list of recommendations a predict gives per user or item
+MAX_K = 10_000
 FEEDBACK = ("weight", "threshold", "binary")
 DUPLICATES = ("sum", "last")
 CANDIDATES = {
@@ -337,8 +339,9 @@ METRICS = [
 def _k(cfg: dict[str, Any]) -> int:
     k = cfg.get("k")
     k = DEFAULT_K if k is None else k
-    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise ConfigError(f"split.k must be a positive integer (the k of the ranking metrics), got {k!r}.")
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 < k <= MAX_K:
+        raise ConfigError(f"split.k must be a positive integer up to {MAX_K:,} (the k of the ranking metrics), "
+                          f"got {k!r}.")
     return k
 
 
@@ -557,8 +560,8 @@ class Recommendation(Task):
             k = int(k)
         except (TypeError, ValueError):
             raise ConfigError(f"--k must be a positive integer, got {k!r}.") from None
-        if k <= 0:
-            raise ConfigError(f"--k must be a positive integer, got {k}.")
+        if not 0 < k <= MAX_K:  # a ranking as long as a catalogue is no recommendation (and minutes of work)
+            raise ConfigError(f"--k must be a positive integer up to {MAX_K:,}, got {k}.")
         similar = _split_list(options.get("similar_to")) or None
         if not users and not similar:
             raise DataError("Nothing to recommend for: pass --users 1,2,3, --data users.csv (a user column) "

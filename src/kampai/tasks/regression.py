@@ -7,6 +7,9 @@ from typing import Any, ClassVar
 from kampai.plugin import DataError, Metric, Prediction, TaskData
 from kampai.tasks.base import TabularTask
 
+#: the largest magnitude of a target value: its square (the squared error) must not overflow
+MAX_TARGET = 1e150
+
 
 class Regression(TabularTask):
     name = "regression"
@@ -29,6 +32,15 @@ class Regression(TabularTask):
                 f"Regression needs a numeric target; '{data.y.name}' is {data.y.dtype}. "
                 "Use --task classification for labels."
             )
+        if data.y is not None and pd.api.types.is_numeric_dtype(data.y):
+            import numpy as np
+
+            values = data.y.to_numpy(dtype=float, na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                bad = int((np.abs(values) > MAX_TARGET).sum())
+            if bad:  # inf (or a value whose square overflows) makes every metric inf or the fit fail
+                raise DataError(f"The target '{data.y.name}' holds {bad} infinite or overflowing value"
+                                f"{'s' if bad > 1 else ''} (beyond {MAX_TARGET:.0e}): fix or drop those rows.")
 
 
 def _rmse(y: Any, p: Prediction, X: Any) -> float:

@@ -94,6 +94,29 @@ def open_storage(url: str) -> Any:
         raise TuneError(f"Cannot open the study storage '{mask(url)}': {first}") from None
 
 
+def storage_failure(exc: BaseException, url: str) -> TuneError | None:
+    """The one-line error for a storage that refused a read or write mid-study (a full disk:
+    SQLite's "database or disk is full", an I/O error, a lost server), None for any other
+    exception.  Optuna wraps the database's error; its innermost message is the one to read."""
+    import optuna
+
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # pragma: no cover - Optuna's RDB storage needs it
+        SQLAlchemyError = ()  # type: ignore[assignment, misc]
+    if not isinstance(exc, (optuna.exceptions.StorageInternalError, SQLAlchemyError)):
+        return None
+    root: BaseException = exc
+    seen = {id(root)}
+    while (root.__cause__ or root.__context__) is not None and id(root.__cause__ or root.__context__) not in seen:
+        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+        seen.add(id(root))
+    text = str(getattr(root, "orig", None) or root).strip()
+    detail = text.splitlines()[0] if text else type(root).__name__
+    return TuneError(f"The study storage '{mask(url)}' refused a write: {detail}. Finished trials are kept; "
+                     "free some space (or fix the database) and run the same command again to resume.")
+
+
 #: what a database says when another process created the schema at the same moment
 SCHEMA_RACE = ("already exists", "UNIQUE constraint failed", "duplicate key", "database is locked")
 

@@ -36,7 +36,7 @@ from kampai.core.host import get_host
 from kampai.core.tuning import record, report, samplers
 from kampai.core.tuning import space as space_mod
 from kampai.core.tuning.objective import Plan, build
-from kampai.core.tuning.storage import StudyLock, mask, open_storage, resolve_url
+from kampai.core.tuning.storage import StudyLock, mask, open_storage, resolve_url, storage_failure
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -296,6 +296,29 @@ def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any
 # -- running ---------------------------------------------------------------------------
 
 
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity, as taskset or a container sets it)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_count(jobs: int, left: int) -> tuple[int, str]:
+    """``--jobs`` capped at the CPUs and at the trials left (more workers only compete for
+    the CPUs and the memory), and the line that says so ("" when not capped)."""
+    cpus = cpu_count()
+    count = max(1, min(jobs, cpus, left))
+    if count >= jobs:
+        return jobs, ""
+    why = [f"{cpus} CPU{'s' if cpus > 1 else ''}" if cpus == count else "",  # the bound(s) that apply
+           f"{max(left, 0)} trial{'s' if left != 1 else ''} left" if max(left, 1) == count else ""]
+    return count, (f"--jobs {jobs}: starting {count} worker{'s' if count > 1 else ''} "
+                   f"({', '.join(w for w in why if w)}).")
+
+
 def _run_in_process(plan: Plan, on_trial: Any) -> bool:
     from kampai.core.tuning.worker import Worker
 
@@ -384,7 +407,13 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     plan, meta, task, framework = prepare(cfg, frame)
-    study = _open_study(plan, meta)
+    try:
+        study = _open_study(plan, meta)
+    except Exception as exc:
+        failure = storage_failure(exc, plan.storage_url)  # a full disk: one line
+        if failure is not None:
+            raise failure from exc
+        raise
     t = plan.cfg["tune"]
     jobs = int(t.get("jobs") or 1)
     if plan.deadline is not None:
@@ -401,6 +430,14 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
     done = sum(counts_as_done(x) for x in trials)
     best = _best(study)
     reporter = Steps(verbose)
+    jobs, capped = worker_count(jobs, plan.total - done)
+    ctx.state["jobs"] = jobs
+    if capped and jobs < cpu_count():
+        reporter.info(capped)  # fewer trials left than workers asked: nothing to warn about
+    elif capped:
+        from kampai.core.console import warn
+
+        warn(capped)  # more workers than CPUs would only compete for them (and the memory)
     reporter.info(f"[bold]Study[/bold] {plan.study_name}  [dim]{mask(plan.storage_url)}[/dim]  "
                   f"{plan.sampler} sampler, {len(plan.space)} params, {plan.metric} ({plan.direction}), "
                   f"{len(plan.folds)} fold{'s' if len(plan.folds) > 1 else ''}, {jobs} worker{'s' if jobs > 1 else ''}"
@@ -420,7 +457,10 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
         interrupted = _run_in_process(plan, on_trial) if jobs == 1 else _run_processes(plan, jobs, on_trial)
     except BaseException as exc:
         progress.stop()
-        hook.kampai_on_tune_error(ctx=ctx, error=exc)
+        failure = storage_failure(exc, plan.storage_url)
+        hook.kampai_on_tune_error(ctx=ctx, error=failure or exc)
+        if failure is not None:
+            raise failure from exc
         raise
     progress.stop()
     best = _best(study)

@@ -32,7 +32,13 @@ from kampai.core.errors import KampaiError, TuneError
 from kampai.core.runs import pid_alive
 from kampai.core.tuning import samplers
 from kampai.core.tuning.objective import Evaluator, Plan, Pruned
-from kampai.core.tuning.storage import GRACE_PERIOD, HEARTBEAT_INTERVAL, StudyLock, open_storage
+from kampai.core.tuning.storage import (
+    GRACE_PERIOD,
+    HEARTBEAT_INTERVAL,
+    StudyLock,
+    open_storage,
+    storage_failure,
+)
 
 OnTrial = Callable[[Any, dict], None]
 WAIT_SECONDS = 1.0
@@ -368,17 +374,35 @@ class Worker:
                                         "in the study.")
                 else:
                     failures = 0
-        except BaseException:
+        except BaseException as exc:
             self._fail_own_running()
+            failure = storage_failure(exc, plan.storage_url)  # a full disk: one line, not Optuna's traceback
+            if failure is not None:
+                raise failure from exc
             raise
         finally:
             self.lock.close()
         return self.ran
 
 
+#: seconds an orphaned worker has to mark its trial failed before it is killed outright
+ORPHAN_GRACE = 1.0
+#: how often a worker checks that its main process is alive
+PARENT_POLL = 0.1
+
+
 def _die_with_parent() -> None:
-    """A worker stops (SIGTERM: its trial is marked failed) when the main process dies, even
-    by SIGKILL: Linux's parent-death signal, and a watcher thread where that is missing."""
+    """A worker stops when the main process dies, even by SIGKILL, within about a second,
+    whatever it is doing.
+
+    Linux's parent-death signal (SIGTERM) lets it mark its trial failed and leave.  A
+    SIGTERM's Python handler runs only when the main thread is back in Python, though, and a
+    fit can sit in one C call (libsvm, a BLAS routine) for minutes; so a watcher thread
+    checks the parent pid (the parent-death signal also fires when the *thread* that
+    spawned us exits, hence the pid, not only the signal) and, :data:`ORPHAN_GRACE` seconds
+    after the parent is gone, kills the worker outright.  Its trial then stays RUNNING with
+    a dead pid, which the next claim of any worker on this machine marks failed, so the
+    study's total stays exact."""
     import multiprocessing
     import signal
 
@@ -394,18 +418,16 @@ def _die_with_parent() -> None:
         pass
 
     def watch() -> None:
-        while True:
-            if os.getppid() != parent:
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
-            time.sleep(1.0)
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        if not armed:  # only where the kernel's signal is missing: a second SIGTERM is not due
+            os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(ORPHAN_GRACE)
+        os.kill(os.getpid(), signal.SIGKILL)
 
-    if os.getppid() != parent:  # the parent died before the signal was armed
+    threading.Thread(target=watch, name="kampai-parent-watch", daemon=True).start()
+    if os.getppid() != parent and armed:  # the parent died before the signal was armed
         os.kill(os.getpid(), signal.SIGTERM)
-    elif not armed:
-        # only where the kernel's signal is missing: both would send SIGTERM, and a second
-        # SIGTERM kills the worker before it marks its trial failed
-        threading.Thread(target=watch, name="kampai-parent-watch", daemon=True).start()
 
 
 def process_main(plan: Plan, queue: Any) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -74,10 +76,12 @@ def dvc_command() -> list[str]:
 def _yaml_load(path: Path) -> dict[str, Any]:
     import yaml
 
+    from kampai.plugin import load_yaml
+
     if not path.exists():
         return {}
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path.read_text()) or {}  # bounded aliases and depth
     except yaml.YAMLError as exc:
         raise ConfigError(f"'{path}' is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
@@ -111,18 +115,20 @@ def stages_for(name: str, params: dict[str, Any], data_path: str | None, *, tune
     deps = [data_path] if data_path else []
     stages: dict[str, Any] = {}
     storage = f"sqlite:///{base}/tune/optuna.db"  # inside the study folder: one output, fresh each run
+    q = shlex.quote  # every path and value of a command: a space or a ';' stays part of it
     if tune:
         stages["tune"] = {
             "desc": f"{MARK}: tune {name} with Optuna (fresh study each run)",
-            "cmd": f"runner tune -c params.yaml tune.output_dir={base} tune.study=tune tune.storage={storage}",
+            "cmd": f"runner tune -c params.yaml {q(f'tune.output_dir={base}')} tune.study=tune "
+                   f"{q(f'tune.storage={storage}')}",
             "deps": deps or None, "params": [{"params.yaml": [*tracked, "tune"]}],
             "outs": [f"{base}/tune"],
         }
     # the report is written before the run folder is copied to its fixed path, so DVC tracks it too
-    train_cmd = (f"runner train -c params.yaml --run-dir {base}/train --overwrite "
-                 f"--metrics-file {base}/metrics.json -q report.after_train=inline")
+    train_cmd = (f"runner train -c params.yaml --run-dir {q(f'{base}/train')} --overwrite --metrics-file "
+                 f"{q(f'{base}/metrics.json')} -q report.after_train=inline")
     if tune:  # the study's best params on top of params.yaml
-        train_cmd = train_cmd.replace("-c params.yaml", f"-c params.yaml --from-study tune --storage {storage}")
+        train_cmd = train_cmd.replace("-c params.yaml", f"-c params.yaml --from-study tune --storage {q(storage)}")
     stages["train"] = {
         "desc": f"{MARK}: train {name}" + (" with the study's best params" if tune else "")
                 + " (run folder at a fixed path)",
@@ -134,7 +140,8 @@ def stages_for(name: str, params: dict[str, Any], data_path: str | None, *, tune
     if eval_data:
         stages["evaluate"] = {
             "desc": f"{MARK}: score the trained {name} on {eval_data}",
-            "cmd": f"runner evaluate {base}/train --data {eval_data} --json > {base}/evaluation.json",
+            "cmd": f"runner evaluate {q(f'{base}/train')} --data {q(eval_data)} --json > "
+                   f"{q(f'{base}/evaluation.json')}",
             "deps": [f"{base}/train", *([eval_data] if Path(eval_data).exists() else [])],
             "metrics": [{f"{base}/evaluation.json": {"cache": False}}],
         }
@@ -142,7 +149,7 @@ def stages_for(name: str, params: dict[str, Any], data_path: str | None, *, tune
         out = f"{base}/learning_curve"
         stages["learning_curve"] = {
             "desc": f"{MARK}: score vs training rows for {name}",
-            "cmd": f"runner learning-curve -c params.yaml --rows {sizes} --out-dir {out} -q",
+            "cmd": f"runner learning-curve -c params.yaml --rows {q(check_sizes(sizes))} --out-dir {q(out)} -q",
             "deps": deps or None, "params": [{"params.yaml": list(tracked)}],
             "outs": [{f"{out}/learning_curve_folds.csv": {"cache": False}},
                      {f"{out}/learning_curve.json": {"cache": False}}],
@@ -153,6 +160,29 @@ def stages_for(name: str, params: dict[str, Any], data_path: str | None, *, tune
         if stage.get("deps") is None:
             stage.pop("deps", None)
     return stages
+
+
+#: one size of a learning curve: a row count (200), a fraction (0.5) or a percentage (50%)
+_SIZE = re.compile(r"(?:\d+|\d*\.\d+|\d+(?:\.\d+)?%)")
+
+
+def check_sizes(text: str) -> str:
+    """``--rows`` as ``runner learning-curve`` takes it, checked now (not at ``dvc repro``):
+    comma-separated row counts of 2 or more, fractions in (0, 1] and percentages in (0, 100]."""
+    items = [s.strip() for s in str(text).split(",") if s.strip()]
+    if not items:
+        raise ConfigError("--rows needs at least one size, e.g. 25%,50%,100% or 50,100,200 ('' for no "
+                          "learning_curve stage).")
+    for item in items:
+        bad = not _SIZE.fullmatch(item)
+        if not bad:
+            value = float(item.rstrip("%"))
+            bad = (not 0 < value <= 100 if item.endswith("%") else not 0 < value <= 1 if "." in item
+                   else value < 2)
+        if bad:
+            raise ConfigError(f"--rows: '{item}' is not a size: give row counts (200, at least 2), fractions "
+                              "(0.5, at most 1) or percentages (50%, at most 100%), comma-separated.")
+    return ",".join(items)
 
 
 def run_plots(name: str, task: str) -> list[dict[str, Any]]:
@@ -216,6 +246,7 @@ def init(config: str | Path, *, cwd: str | Path = ".", tune: bool = False, eval_
     """Write (or update) params.yaml and dvc.yaml in ``cwd`` for the experiment ``config``."""
     from kampai.plugin import load_config, resolve_config
 
+    sizes = check_sizes(sizes) if sizes else None
     cwd = Path(cwd).resolve()
     git_root(cwd)
     cfg = load_config(config, {}, list(overrides or []))
