@@ -582,6 +582,9 @@ def check_predictions_output(output: str | Path) -> Path:
     from kampai.core.outputs import check_output
 
     out = Path(output)
+    if out.is_dir():
+        raise KampaiError(f"Cannot use '{out}' as the predictions file: it is a folder. Give a file "
+                          f"name in it, such as {out / 'predictions.csv'}.")
     if out.suffix.lower() not in PREDICTION_FORMATS:
         raise KampaiError(f"Cannot write predictions as '{out.suffix or out.name}' ({out}): use one of "
                           f"{', '.join(PREDICTION_FORMATS)}.")
