@@ -14,8 +14,6 @@ from kampai.plugin import protocol_label
 
 #: tags every logged run carries; the registry reads them back
 TAG_RUN_ID = "kampai.run_id"
-
-
 TAG_KIND = "kampai.kind"
 TAG_MANIFEST = "kampai.manifest_sha256"
 MAX_PARAM_VALUE = 6000
