@@ -73,21 +73,15 @@ class Training:
                     loss.backward()
                     opt.step()
                     return float(loss.detach())
-                total = 0.0
-                for batch in loader:
-                    batch = batch.to(device)
-                    opt.zero_grad()
-                    with amp:
-                        if weighted:
-                            out = net(batch.x, batch.edge_index, edge_weight=batch.edge_weight)
-                        else:
-                            out = net(batch.x, batch.edge_index)
-                        out = out[:batch.batch_size]
-                        loss = torch.nn.functional.cross_entropy(out.float(), batch.y[:batch.batch_size])
-                    loss.backward()
-                    opt.step()
-                    total += float(loss.detach()) * batch.batch_size
-                return total / max(1, len(tr))
+                return _minibatch_epoch(net, opt, amp, device, loader, seed_loss, len(tr))
+
+            def seed_loss(batch: Any) -> tuple[Any, int]:  # the loss on the batch's seed nodes
+                if weighted:
+                    out = net(batch.x, batch.edge_index, edge_weight=batch.edge_weight)
+                else:
+                    out = net(batch.x, batch.edge_index)
+                out = out[:batch.batch_size]
+                return torch.nn.functional.cross_entropy(out.float(), batch.y[:batch.batch_size]), batch.batch_size
 
             def val_loss() -> float:
                 net.eval()
@@ -104,17 +98,10 @@ class Training:
             val_loader = DataLoader([items[i] for i in val_pos], batch_size=size)
 
             def epoch_step() -> float:
-                net.train()
-                total = 0.0
-                for batch in loader:
-                    batch = batch.to(device)
-                    opt.zero_grad()
-                    with amp:
-                        loss = torch.nn.functional.cross_entropy(net(batch).float(), batch.y)
-                    loss.backward()
-                    opt.step()
-                    total += float(loss.detach()) * batch.num_graphs
-                return total / max(1, len(train_pos))
+                return _minibatch_epoch(net, opt, amp, device, loader, graph_loss, len(train_pos))
+
+            def graph_loss(batch: Any) -> tuple[Any, int]:
+                return torch.nn.functional.cross_entropy(net(batch).float(), batch.y), batch.num_graphs
 
             def val_loss() -> float:
                 net.eval()
@@ -162,6 +149,23 @@ class Training:
         if best_state is not None:
             net.load_state_dict(best_state)
 
+
+def _minibatch_epoch(net: Any, opt: Any, amp: Any, device: Any, loader: Any,
+                     batch_loss: Callable[[Any], tuple[Any, int]], n: int) -> float:
+    """One training epoch over mini-batches (sampled node neighbourhoods, or whole graphs):
+    ``batch_loss(batch)`` gives the batch's mean loss and how many examples it averages;
+    returns the mean loss per example over the ``n`` training examples."""
+    net.train()
+    total = 0.0
+    for batch in loader:
+        batch = batch.to(device)
+        opt.zero_grad()
+        with amp:
+            loss, count = batch_loss(batch)
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * count
+    return total / max(1, n)
 
 def _extension() -> str | None:
     import torch_geometric.typing as t
