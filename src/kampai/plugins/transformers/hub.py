@@ -38,8 +38,6 @@ def model_source(estimator: str) -> str:
 
 #: seconds the connect check waits for the Hub before calling it unreachable
 HUB_CONNECT_TIMEOUT = 3.0
-
-
 _TRUE = ("1", "true", "yes", "on")
 
 

@@ -20,8 +20,6 @@ from kampai.plugins.transformers.training import Training
 
 #: estimator names that build a small model from a config (no download, for tests/offline)
 TINY = {"tiny-bert"}
-
-
 HF_DIR = "hf"
 INFO_FILE = "kampai-model.json"
 
@@ -43,7 +41,6 @@ class TextClassifier(Building, Training):
     tokenizer: Any = None
     classes: list[Any] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
-
     #: called as ``on_epoch_end(step)`` after each training epoch, step 0 first (tuning/pruning)
     on_epoch_end: Callable[[int], None] | None = None
 
@@ -54,6 +51,7 @@ class TextClassifier(Building, Training):
     # ----------------------------------------------------------------------------------
     # data
     # ----------------------------------------------------------------------------------
+
     def encode(self, texts: list[str]) -> dict[str, list]:
         pad = "max_length" if self.settings.padding == "max_length" else False
         enc = self.tokenizer(texts, truncation=True, max_length=self.settings.max_length, padding=pad)
@@ -89,6 +87,7 @@ class TextClassifier(Building, Training):
     # ----------------------------------------------------------------------------------
     # predicting
     # ----------------------------------------------------------------------------------
+
     def predict_proba(self, X: Any) -> Any:
         import numpy as np
         import torch
@@ -122,6 +121,7 @@ class TextClassifier(Building, Training):
     # ----------------------------------------------------------------------------------
     # saving
     # ----------------------------------------------------------------------------------
+
     def save(self, path: Path) -> None:
         folder = path / HF_DIR
         with quiet_transformers():
