@@ -162,6 +162,10 @@ class Host:
         self._registries.clear()
         self._settings = None
 
+    def unloaded(self) -> list[str]:
+        """The plugins found but not loaded, as ``"name (blocked|broken)"``."""
+        return sorted(f"{n} ({i.status})" for n, i in self.infos.items() if i.status != "ok")
+
     def mark_broken(self, plugin: str, reason: str) -> None:
         info = self.infos.setdefault(plugin, PluginInfo(plugin, "?"))
         info.error = info.error or reason

@@ -133,7 +133,7 @@ def add_plugin_commands(argv: list[str]) -> None:
     host.hook.kampai_register_commands(app=app)
     known = builtin | {g.name for g in app.registered_groups if g.name} | {
         c.name for c in app.registered_commands if c.name}
-    off = sorted(f"{n} ({i.status})" for n, i in host.infos.items() if i.status != "ok")
+    off = host.unloaded()
     if name is not None and name not in known and off:
         from kampai.core.errors import UnknownNameError
 
