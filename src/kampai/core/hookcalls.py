@@ -160,6 +160,8 @@ def _guarded_wrapper(function: Callable[..., Any], on_error: Callable[[Exception
     except StopIteration as stop:
         return stop.value
     except Exception as exc:
+        if exc is getattr(inner, "exception", None):  # an old-style wrapper re-raising the call's
+            raise
         on_error(exc)
         return inner
     teardown.close()
