@@ -259,11 +259,10 @@ class Run:
         against the signed manifest; the loader is chosen from the verified config, and the
         config, metrics and meta this record holds must be the signed ones."""
         if self._model is None:
-            from kampai.core import verified
-
             if self.store_for is None:
                 raise RunError(f"Run '{self.run_dir}' was opened without a model store: open it with "
                                "kampai.plugin.open_run to load its model.")
+            from kampai.core import verified
             from kampai.core.config import read_yaml_file
 
             with verified.mirror(self.run_dir) as copy:
