@@ -120,6 +120,7 @@ _LAZY = {
     "resolve_config": "kampai.core.engine:resolve",
     "resolve_metrics": "kampai.core.metrics:resolve",
     "compute_metrics": "kampai.core.metrics:compute",
+    "label_array": "kampai.core.metrics",
     "config_to_yaml": "kampai.core.config:to_yaml",
     # YAML from a user, with bounds on aliases and depth (a yaml.YAMLError past them)
     "load_yaml": "kampai.core.yamlsafe",
@@ -147,6 +148,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.host import registry_of
     from kampai.core.hosted import list_runs, load_config
     from kampai.core.metrics import compute as compute_metrics
+    from kampai.core.metrics import label_array
     from kampai.core.metrics import resolve as resolve_metrics
     from kampai.core.outputs import atomic_write, check_output, check_replaceable_run, symlinks_in
     from kampai.core.outputs import write_text as write_text_atomic

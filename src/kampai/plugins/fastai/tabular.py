@@ -35,6 +35,15 @@ def _as_cats(column: Any) -> Any:
     return column.astype(str).where(column.notna(), np.nan)
 
 
+def _original_labels(y: Any, vocab: list[Any]) -> list[Any]:
+    """The target's values in the order of fast.ai's vocab of their text (JSON-able scalars)."""
+    import pandas as pd
+
+    values = pd.unique(pd.Series(y).astype(object))
+    by_text = {str(v): v.item() if hasattr(v, "item") else v for v in values}
+    return [by_text.get(str(c), str(c)) for c in vocab]
+
+
 @dataclass
 class TabularNet:
     """A fast.ai tabular network with the preprocessing state it was trained with."""
@@ -85,6 +94,8 @@ class TabularNet:
         bs = int(s["bs"] or min(512, max(32, 2 ** (3 + int(math.log10(max(n, 1)))))))
         dls = to.dataloaders(bs=min(bs, max(2, n - n_valid)), device=self.device)
         classes = list(dls.vocab) if self.kind == "classification" else None
+        # fast.ai's vocab is the labels as text: keep the target's own values (0/1 stay ints)
+        labels = _original_labels(y, classes) if classes is not None else None
         layers = s["layers"]
         if layers is None:
             if classes is not None and len(classes) > 2:
@@ -113,6 +124,7 @@ class TabularNet:
                 learn.path = where
             self.info["lr_find"] = lr
         self._record(learn, to, cat_names, cont_names, classes, layers, config, y_range)
+        self.state["labels"] = labels
         self.module = learn.model
         keep = common.best_epoch_callback(int(s["patience"]) if n_valid and s["patience"] else None,
                                           report, report)
@@ -174,6 +186,12 @@ class TabularNet:
         }
 
     # ------------------------------------------------------------------ predict
+    @property
+    def labels(self) -> list[Any]:
+        """The classes in the target's own dtype (the text of fast.ai's vocab for models saved
+        before kampai kept them)."""
+        return list(self.state.get("labels") or self.state["vocab"])
+
     def _lookup(self) -> dict[str, Any]:
         """The fitted preprocessing state as numpy vectors and dicts (built once per model)."""
         import numpy as np

@@ -34,6 +34,7 @@ from kampai.plugin import (
     did_you_mean,
     file_sha256,
     import_object,
+    label_array,
     torch_device,
 )
 
@@ -286,13 +287,11 @@ class TorchFramework(Framework):
         return model.fit(data.X, data.y, report=lambda epoch: report(epoch, model))
 
     def predict(self, model: TorchModel, data: TaskData, task: Any) -> Prediction:
-        import numpy as np
-
         out = model.forward(data.X)
         if model.kind == "regression":
             return Prediction(y=out[:, 0])
         out /= out.sum(axis=1, keepdims=True)
-        labels = np.asarray(model.classes, dtype=object)[out.argmax(axis=1)]
+        labels = label_array(model.classes)[out.argmax(axis=1)]  # an int target's labels stay ints
         return Prediction(y=labels, proba=out, classes=list(model.classes))
 
     def default_search_space(self, estimator: str, task: Any) -> dict[str, Any]:
