@@ -43,6 +43,8 @@ class Check:
 
     name: str
     fn: Callable[[], None]
+    #: why the check is known to fail (``expected_failed_checks``), else None
+    expected_failure: str | None = None
 
     def __call__(self) -> None:
         self.fn()
@@ -125,12 +127,16 @@ def _same(a: Prediction, b: Prediction) -> bool:
 
 
 def framework_checks(framework: Framework, *, params: dict[str, Any] | None = None,
-                     estimator: str | None = None, tasks: tuple[str, ...] | None = None) -> list[Check]:
+                     estimator: str | None = None, tasks: tuple[str, ...] | None = None,
+                     expected_failed_checks: dict[str, str] | None = None) -> list[Check]:
     """The conformance checks of ``framework``, one :class:`Check` each.
 
     ``params`` go into ``model.params`` of every model the checks build (keep trainings
     short: ``{"epochs": 1}``); ``estimator`` replaces the framework's default; ``tasks``
-    narrows the declared tasks.
+    narrows the declared tasks.  ``expected_failed_checks`` maps check names
+    (``"myfw:classification:labels_int"``) to why they fail for now: pytest marks them
+    xfail (strict: one that passes again fails the suite), :func:`check_framework` skips
+    them; a name that is no check is a ValueError.
     """
     params = dict(params or {})
     who = f"framework '{getattr(framework, 'name', framework)}'"
@@ -152,6 +158,16 @@ def framework_checks(framework: Framework, *, params: dict[str, Any] | None = No
             for kind in LABEL_KINDS:
                 checks.append(Check(f"{prefix}:labels_{kind}",
                                     bind(lambda *a, kind=kind: _check_labels(*a, kind=kind))))
+    return _expect_failures(checks, expected_failed_checks or {})
+
+
+def _expect_failures(checks: list[Check], expected: dict[str, str]) -> list[Check]:
+    unknown = sorted(set(expected) - {c.name for c in checks})
+    if unknown:
+        raise ValueError(f"expected_failed_checks names no check: {', '.join(unknown)} "
+                         f"(checks: {', '.join(c.name for c in checks)})")
+    for check in checks:
+        check.expected_failure = expected.get(check.name)
     return checks
 
 
@@ -476,13 +492,18 @@ def parametrize_with_checks(obj: Framework | Task, **options: Any) -> Any:
     import pytest
 
     checks = framework_checks(obj, **options) if isinstance(obj, Framework) else task_checks(obj)
-    return pytest.mark.parametrize("check", checks, ids=[c.name for c in checks])
+    return pytest.mark.parametrize("check", [
+        pytest.param(c, id=c.name, marks=pytest.mark.xfail(reason=c.expected_failure, strict=True,
+                                                            raises=AssertionError))
+        if c.expected_failure else pytest.param(c, id=c.name) for c in checks])
 
 
 def check_framework(framework: Framework, **options: Any) -> None:
-    """Run every check of ``framework``; the first failure raises AssertionError."""
+    """Run every check of ``framework`` but its ``expected_failed_checks``; the first
+    failure raises AssertionError."""
     for check in framework_checks(framework, **options):
-        check()
+        if not check.expected_failure:
+            check()
 
 
 def check_task(task: Task) -> None:
