@@ -79,3 +79,20 @@ def test_fastai_predicts_nan_in_a_column_that_had_none_at_training() -> None:
     assert code == 0, err
     predicted = pd.read_csv("pred.csv")
     assert len(predicted) == 6 and predicted.filter(like="proba_").notna().all().all()
+
+
+def test_validation_cut_keeps_a_nan_of_every_column_in_training() -> None:
+    from kampai.plugins.fastai.tabular import validation_rows
+
+    rows, n_valid = 100, 10
+    cut = np.sort(np.random.default_rng(3).permutation(rows)[:n_valid])
+    missing = np.zeros((rows, 3), dtype=bool)
+    missing[cut[:2], 0] = True  # column 0: its two NaNs both in the random cut
+    missing[cut[2], 1] = missing[cut[2], 2] = True  # one row holds columns 1 and 2's only NaN
+    missing[cut[3], 2] = True
+    valid = validation_rows(missing, n_valid, seed=3)
+    train = np.setdiff1d(np.arange(rows), valid)
+    assert len(valid) == n_valid and len(set(valid)) == n_valid
+    assert missing[train].any(axis=0).all()  # every column with a NaN keeps one in training
+    assert missing[valid, 0].any()  # the rest of the cut stays as drawn
+    assert (validation_rows(np.zeros((rows, 2), dtype=bool), n_valid, seed=3) == cut).all()
