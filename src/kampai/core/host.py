@@ -233,11 +233,12 @@ class Host:
     def settings(self) -> SettingRegistry:
         """Every config key and CLI option: the core's and the plugins' (``kampai_add_settings``)."""
         if self._settings is None:
+            from kampai.core import schema
             from kampai.core.settings import SettingRegistry
 
-            settings = SettingRegistry.core()
+            settings = SettingRegistry.core(schema.CORE_SETTINGS)
             self.call_each("kampai_add_settings", settings=settings)
-            settings.add_capability_settings(self)
+            schema.add_capability_settings(settings, self)
             self._settings = settings
         return self._settings
 
