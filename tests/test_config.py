@@ -272,3 +272,39 @@ def test_core_keys_are_declared_once_and_checked_from_the_declaration() -> None:
     assert cfg["split"]["folds"] == folds.default
     with pytest.raises(ConfigError, match=r"split.test_size' must be a fraction in \(0, 1\) or a row count"):
         config_mod.load(None, {"task": "regression"}, ["split.test_size=1.5"])
+
+
+def test_load_returns_typed_sections(tmp_path: Path) -> None:
+    exp = write(tmp_path / "exp.yaml", "task: classification\nsplit: {folds: 3}\ntune: {cache_max_mb: 64}\n")
+    cfg = config_mod.load(exp, {}, ["tracking.enabled=false"] if _has("tracking") else [])
+    assert cfg.split.folds == 3 and isinstance(cfg.split.folds, int)
+    assert cfg.tune.cache_max_mb == 64
+    assert cfg.seed == 42 and cfg.task == "classification"
+    assert cfg.model.params == {}  # free-form: the mapping itself
+    assert cfg["split"]["folds"] == 3 and isinstance(cfg, dict)  # still the merged mapping
+    assert cfg.to_dict() == cfg and type(cfg.to_dict()) is dict
+    if _has("tracking"):
+        assert cfg.section("tracking").enabled is False
+    with pytest.raises(AttributeError, match="Did you mean 'folds'"):
+        _ = cfg.split.fold
+    with pytest.raises(ConfigError, match="no section 'trackin'"):
+        cfg.section("trackin")
+    # null = the declared default, not a None every reader must guard
+    assert config_mod.load(None, {"task": "classification"}, ["split.folds=null"]).split.folds == 5
+    assert yaml.safe_load(config_mod.to_yaml(cfg))["split"]["folds"] == 3
+
+
+def _has(section: str) -> bool:
+    from kampai.core.host import get_host
+
+    return any(s.key.startswith(section + ".") for s in get_host().settings().items())
+
+
+def test_a_splitter_reads_a_typed_split_filled_from_the_declarations() -> None:
+    from kampai.core.typed import section_of
+
+    split = section_of("split", {"folds": 3})
+    assert (split.folds, split.test_size, split.shuffle) == (3, 0.2, True)
+    assert section_of("split", {"holdout": 2}).holdout == 2  # a task's own key is kept
+    with pytest.raises(ConfigError, match=r"Config key 'split.folds' must be >= 2, got 1"):
+        section_of("split", {"folds": 1})

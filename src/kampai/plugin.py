@@ -61,6 +61,11 @@ _LAZY = {
     "Dataset": "kampai.core.registry",
     "Estimator": "kampai.core.registry",
     "Setting": "kampai.core.settings",
+    # the loaded config, read typed (cfg.split.folds, cfg.section("tracking").enabled)
+    "Config": "kampai.core.typed",
+    "Section": "kampai.core.typed",
+    "section_of": "kampai.core.typed",
+    "Device": "kampai.core.devices",
     # data kinds
     "SeriesSet": "kampai.kinds.series",
     "ForecastWindow": "kampai.kinds.series",
@@ -140,7 +145,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.config import to_yaml as config_to_yaml
     from kampai.core.console import Steps, console, dumps, epoch_progress, human_size, print_table, warn
     from kampai.core.data import check_columns, default_target, read_frame
-    from kampai.core.devices import torch_device
+    from kampai.core.devices import Device, torch_device
     from kampai.core.diskcache import cache_dir, cached_json
     from kampai.core.engine import TrainedRun
     from kampai.core.engine import load_run as open_run
@@ -164,6 +169,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.settings import Setting
     from kampai.core.signing import sign as sign_bytes
     from kampai.core.signing import valid as valid_signature
+    from kampai.core.typed import Config, Section, section_of
     from kampai.core.verified import open_checked
     from kampai.core.weights import load_weights
     from kampai.core.yamlsafe import load_yaml

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kampai.core.errors import ConfigError, did_you_mean
+from kampai.core.typed import Config
 
 #: sections whose keys belong to the user or the framework, not to this schema
 FREE_FORM = {("model", "params"), ("model", "search")}
@@ -125,8 +126,10 @@ def check_keys(user: dict[str, Any], schema: dict[str, Any], extra: dict[tuple, 
 
 
 def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
-         overrides: list[str] | None = None) -> dict[str, Any]:
-    """The user's layers merged (YAML < flags < overrides), keys checked, defaults filled.
+         overrides: list[str] | None = None) -> Config:
+    """The user's layers merged (YAML < flags < overrides), keys checked, defaults filled:
+    a :class:`~kampai.core.typed.Config` (``cfg.split.folds``; still the merged dict).
+    A core key set to null that declares a default other than null gets that default.
 
     Framework-specific ``model`` keys (``model.preprocess`` for scikit-learn) are checked
     once the framework is known, by :func:`check_framework_keys`.
@@ -159,8 +162,24 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     except ConfigError as exc:
         raise ConfigError(str(exc) + _absent_plugins_hint()) from None
     cfg = merge(defaults, _drop_empty_sections(user, defaults))
+    _null_means_default(cfg)
     settings.check_values(cfg)
-    return cfg
+    return Config(cfg)
+
+
+def _null_means_default(cfg: dict[str, Any]) -> None:
+    """``split.folds: null`` is the declared default (5), not a None every reader must guard."""
+    from kampai.core.schema import CORE_SETTINGS
+
+    for setting in CORE_SETTINGS:
+        if setting.default is None or isinstance(setting.default, dict):
+            continue
+        *parents, leaf = setting.key.split(".")
+        node: Any = cfg
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(leaf, 0) is None:
+            node[leaf] = copy.deepcopy(setting.default)
 
 
 def _absent_plugins_hint() -> str:
@@ -263,7 +282,7 @@ def _plain(value: Any) -> Any:
     """``value`` with tuples as lists (what OmegaConf makes of them), or None when it holds
     anything but plain values (an exact type check: no subclasses, enums, paths ...)."""
     kind = type(value)
-    if kind is dict:
+    if kind is dict or kind is Config:
         out = {}
         for key, item in value.items():
             converted = _plain(item)

@@ -33,12 +33,13 @@ from kampai.core.runs import (
     utc_now,
     write_manifest,
 )
+from kampai.core.typed import Config
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
+def resolve(cfg: dict[str, Any]) -> tuple[Config, Task, Framework]:
     """Fill the defaults that depend on the task and framework; check they fit together."""
     if not cfg.get("task"):
         raise KampaiError("No task given: set 'task' in the config or pass --task "
@@ -58,7 +59,7 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
         )
     config_mod.check_framework_keys(cfg, framework)
     config_mod.check_task_keys(cfg, task)
-    cfg = config_mod.merge(cfg, {})
+    cfg = Config.of(config_mod.merge(cfg, {}))
     if not cfg["split"].get("method"):
         cfg["split"] = config_mod.merge(cfg["split"], task.default_split)
     if cfg["split"].get("seed") is None:
@@ -200,7 +201,7 @@ def _check_copy_target(cfg: dict[str, Any]) -> None:
 
 
 def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -> tuple[dict[str, Any], Any]:
-    cfg, task, framework = ctx.config, ctx.task, ctx.framework
+    cfg, task, framework = Config.of(ctx.config), ctx.task, ctx.framework
     with report.step("libraries") as note:
         # imported before the clocks of the steps that first use them (the split step's
         # time was mostly scikit-learn's import)
@@ -215,9 +216,9 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         features = data.info.get("features")
         shape = f"{len(data)} rows" + (f" × {len(features)} features" if features else "")
         note["text"] = f"{shape} ({cfg['data'].get('path') or 'DataFrame'})"
-    splitter = get_host().splitters().get(cfg["split"]["method"])
+    splitter = get_host().splitters().get(cfg.split.method)
     with report.step("split") as note:
-        folds = splitter.fn(data, cfg["split"])
+        folds = splitter.fn(data, cfg.split)
         note["text"] = (f"{splitter.name}: {len(folds)} folds" if splitter.cv else
                         f"{splitter.name}: {_size(folds[0][0])} train / {_size(folds[0][1])} test")
     metrics = metrics_mod.resolve(task, cfg.get("metrics"))
@@ -253,7 +254,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         scores = metrics_mod.aggregate(fold_scores)
     else:
         scores, fit_seconds = fold_scores[0], fold_seconds[0]
-    refit = cfg["split"].get("refit")
+    refit = cfg.split.refit
     if refit if refit is not None else (splitter.cv or task.default_split.get("refit", False)):
         with report.step("refit on all rows"):
             model, fit_seconds = fit(ctx, cfg["model"], data)

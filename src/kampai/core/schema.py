@@ -22,6 +22,8 @@ from kampai.core.settings import CORE_OWNER, Setting
 RUNS_DIR = "runs"
 #: the default tuning fold cache (``tune.cache_dir``), under the current folder
 TUNE_CACHE_DIR = ".kampai/cache/tune"
+#: the experiment ``seed`` (also a splitter's, when ``split.seed`` is null)
+DEFAULT_SEED = 42
 #: ``tune.trials`` when it is null and the sampler is not a grid
 DEFAULT_TRIALS = 20
 
@@ -50,7 +52,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
          doc="`classification`, `regression`, `clustering`, ... (`runner tasks list`)"),
     _key("framework", "sklearn", "runner frameworks list", type=str,
          doc="the framework plugin that trains the model (`runner frameworks list`)"),
-    _key("seed", 42, "one seed for splits and models (model.params.random_state wins)", type=int, minimum=0,
+    _key("seed", DEFAULT_SEED, "one seed for splits and models (model.params.random_state wins)", type=int, minimum=0,
          doc="one seed for the split and the model (`random_state` is set from it unless "
              "`model.params.random_state` is given)"),
     _section("data"),

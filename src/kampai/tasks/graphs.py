@@ -28,7 +28,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.plugin import ConfigError, DataError, Metric, Prediction, Task, TaskData, check_columns, hookimpl
+from kampai.plugin import (
+    ConfigError,
+    DataError,
+    Metric,
+    Prediction,
+    Task,
+    TaskData,
+    check_columns,
+    hookimpl,
+    section_of,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -546,8 +556,8 @@ def node_holdout(data: TaskData, cfg: dict[str, Any]) -> list:
 
     labelled, unlabelled = _labelled(data)
     y = data.y.iloc[labelled]
-    size = cfg.get("test_size", 0.2)
-    seed = int(cfg.get("seed") if cfg.get("seed") is not None else 42)
+    split = section_of("split", cfg)
+    size, seed = split.test_size, split.seed
     splitter = (StratifiedShuffleSplit if _stratify_ok(y, 2) else ShuffleSplit)(1, test_size=size, random_state=seed)
     try:
         train, test = next(splitter.split(np.zeros(len(y)), y))
@@ -563,9 +573,8 @@ def node_kfold(data: TaskData, cfg: dict[str, Any]) -> list:
 
     labelled, unlabelled = _labelled(data)
     y = data.y.iloc[labelled]
-    folds = int(cfg.get("folds", 5))
-    seed = int(cfg.get("seed") if cfg.get("seed") is not None else 42)
-    shuffle = bool(cfg.get("shuffle", True))
+    split = section_of("split", cfg)
+    folds, shuffle, seed = split.folds, split.shuffle, split.seed
     cls = StratifiedKFold if _stratify_ok(y, folds) else KFold
     splitter = cls(folds, shuffle=shuffle, random_state=seed if shuffle else None)
     try:
