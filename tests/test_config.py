@@ -308,3 +308,30 @@ def test_a_splitter_reads_a_typed_split_filled_from_the_declarations() -> None:
     assert section_of("split", {"holdout": 2}).holdout == 2  # a task's own key is kept
     with pytest.raises(ConfigError, match=r"Config key 'split.folds' must be >= 2, got 1"):
         section_of("split", {"folds": 1})
+
+
+@pytest.mark.parametrize("trials", ["0", "-1"])
+def test_tune_trials_has_one_rule(trials: str) -> None:
+    """The CLI, the config and the tuner agree: 1 or more, one line naming the key (exit 2)."""
+    code, out, err = invoke("tune", "--task", "classification", "--data", "sklearn:iris", "--trials", trials)
+    assert code == 2, (out, err)
+    assert f"Config key 'tune.trials' must be >= 1, got {trials}." in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    # the same rule from a config or an override
+    with pytest.raises(ConfigError, match=r"tune.trials' must be >= 1, got 0"):
+        config_mod.load(None, {"task": "classification"}, ["tune.trials=0"])
+
+
+def test_cache_info_shows_the_configured_cap(tmp_path: Path) -> None:
+    import json
+
+    folder = tmp_path / "foldcache"
+    exp = write(tmp_path / "exp.yaml", f"tune: {{cache_max_mb: 64, cache_dir: '{folder}'}}\n")
+    code, out, err = invoke("cache", "info", "-c", str(exp), "--json")
+    assert code == 0, err
+    row = next(r for r in json.loads(out) if r["cache"] == "tune")
+    assert row["cap_bytes"] == 64 * 1024 * 1024 and row["path"] == str(folder.resolve())
+    code, out, err = invoke("cache", "info", "-c", str(exp), "--json", "tune.cache_max_mb=0.5")
+    assert json.loads(out)[0]["cap_bytes"] == 512 * 1024
+    code, out, _ = invoke("cache", "info", "--json")  # no config: the declared default
+    assert json.loads(out)[0]["cap_bytes"] == 2048 * 1024 * 1024

@@ -176,6 +176,14 @@ SERIALIZER = Setting(
         "plugin is loaded)")
 
 
+def default_of(key: str) -> Any:
+    """The declared default of core key ``key`` (``tune.cache_max_mb`` -> 2048)."""
+    for setting in CORE_SETTINGS:
+        if setting.key == key:
+            return setting.default
+    raise KeyError(key)
+
+
 def add_capability_settings(registry: Any, host: Any) -> None:
     """Declare the core keys that exist for what plugins provide: ``device`` when a loaded
     framework trains on a device, ``output.serializer`` when a plugin registers a serializer."""
