@@ -335,3 +335,43 @@ def test_cache_info_shows_the_configured_cap(tmp_path: Path) -> None:
     assert json.loads(out)[0]["cap_bytes"] == 512 * 1024
     code, out, _ = invoke("cache", "info", "--json")  # no config: the declared default
     assert json.loads(out)[0]["cap_bytes"] == 2048 * 1024 * 1024
+
+
+@pytest.mark.parametrize(("given", "parsed"), [(None, "auto"), ("auto", "auto"), ("CPU", "cpu"), ("cuda", "cuda"),
+                                               ("cuda:1", "cuda:1"), (" mps ", "mps")])
+def test_device_grammar_parses_once(given: str | None, parsed: str) -> None:
+    from kampai.core.contract import BuildContext
+    from kampai.core.devices import Device
+
+    device = Device.parse(given)
+    assert device == parsed and isinstance(device, str)
+    assert BuildContext(device=given or "auto").device == parsed  # the build context holds a Device
+    assert device.kind == parsed.partition(":")[0]
+
+
+@pytest.mark.parametrize("bad", ["gpu", "cuda:x", "cuda1", "tpu", ""])
+def test_device_grammar_refuses_the_rest(bad: str) -> None:
+    from kampai.core.devices import Device, torch_device
+
+    with pytest.raises(ConfigError, match="must be auto, cpu, cuda, cuda:N or mps"):
+        Device.parse(bad)
+    pytest.importorskip("torch")
+    with pytest.raises(ConfigError, match="must be auto, cpu, cuda, cuda:N or mps"):
+        torch_device(bad)  # the SDK's reading is the same grammar ('gpu' was its own)
+
+
+def test_a_missing_device_fails_at_the_config_check_in_one_line(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    args = ("--framework", "torch", "--task", "classification", "--data", "sklearn:iris")
+    code, out, err = invoke("config", "show", *args, "device=mps")
+    assert code == 2, (out, err)
+    assert err.strip() == ("Error: device=mps but torch sees no MPS device (Apple silicon with macOS 12.3+); "
+                           "use --device cpu or auto.")
+    code, _, err = invoke("train", *args, "--device", "mps", "--runs-dir", str(tmp_path / "runs"))
+    assert code == 2 and "torch sees no MPS device" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()  # refused before anything ran
+    if not torch.cuda.is_available():
+        code, _, err = invoke("config", "show", *args, "device=cuda:0")
+        assert code == 2 and "torch sees no CUDA device" in err

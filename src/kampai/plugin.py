@@ -120,6 +120,8 @@ _LAZY = {
     "read_frame": "kampai.core.data",
     "registry_of": "kampai.core.host",
     "torch_device": "kampai.core.devices",
+    "check_params": "kampai.core.errors",
+    "to_python": "kampai.core.plain",
     # experiments outside a run (learning curves, pipeline generators)
     "load_config": "kampai.core.config:load",
     "resolve_config": "kampai.core.engine:resolve",
@@ -150,11 +152,13 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.engine import TrainedRun
     from kampai.core.engine import load_run as open_run
     from kampai.core.engine import resolve as resolve_config
+    from kampai.core.errors import check_params
     from kampai.core.host import registry_of
     from kampai.core.metrics import compute as compute_metrics
     from kampai.core.metrics import resolve as resolve_metrics
     from kampai.core.outputs import atomic_write, check_output, check_replaceable_run, symlinks_in
     from kampai.core.outputs import write_text as write_text_atomic
+    from kampai.core.plain import to_python
     from kampai.core.registry import (
         Dataset,
         Estimator,

@@ -19,6 +19,7 @@ from kampai.core import data as data_mod
 from kampai.core import metrics as metrics_mod
 from kampai.core.console import Steps, human_size
 from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
+from kampai.core.devices import Device
 from kampai.core.errors import ConfigError, DataError, KampaiError, RunError, did_you_mean
 from kampai.core.host import get_host
 from kampai.core.runs import (
@@ -106,7 +107,7 @@ def build_context(ctx: RunContext) -> BuildContext:
     """What ``framework.build`` gets: seed, device, the estimator resolver, folders."""
     from kampai.core.diskcache import cache_dir
 
-    return BuildContext(seed=int(ctx.config["seed"]), device=str(ctx.config.get("device") or "auto"),
+    return BuildContext(seed=int(ctx.config["seed"]), device=Device.parse(ctx.config.get("device")),
                         resolve=get_host().estimators().resolve, cache_dir=cache_dir(),
                         run_dir=None if ctx.quiet else ctx.run_dir, config=ctx.config)
 
@@ -438,13 +439,16 @@ def short_name(estimator: str) -> str:
 
 
 def check_device(cfg: dict[str, Any], framework: Framework) -> None:
-    """One rule for every framework: a device other than auto/cpu needs the ``device``
-    capability."""
-    device = str(cfg.get("device") or "auto").lower()
+    """One rule for every framework, at the config check: a device other than auto/cpu needs
+    the ``device`` capability, and one this machine lacks (mps, cuda:N) is refused here, in
+    one line, not later inside the plugin."""
+    device = Device.parse(cfg.get("device"))
     if device not in ("auto", "cpu") and "device" not in framework.capabilities:
-        raise ConfigError(f"Framework '{framework.name}' does not train on a device: device={device!r} "
+        raise ConfigError(f"Framework '{framework.name}' does not train on a device: device={str(device)!r} "
                           "is for frameworks with the 'device' capability (runner frameworks list). "
                           "Drop --device or use auto/cpu.")
+    if "device" in framework.capabilities:
+        device.check_available()
 
 
 def _run_context(run: Run) -> RunContext:

@@ -38,6 +38,7 @@ from kampai.plugin import (
     check_columns,
     hookimpl,
     section_of,
+    to_python,
 )
 
 if TYPE_CHECKING:
@@ -367,7 +368,7 @@ class NodeClassification(Task):
                                "node_id": graph.info.get("node_id"), "edges": data.info.get("edges"),
                                "structural": graph.info.get("structural"), "directed": graph.directed}
         if data.y is not None:
-            out["classes"] = sorted({_plain(v) for v in data.y.dropna()}, key=str)
+            out["classes"] = sorted({to_python(v) for v in data.y.dropna()}, key=str)
         return out
 
     def predict_input(self, data: TaskData | None, options: dict[str, Any], config: dict[str, Any]) -> TaskData:
@@ -414,10 +415,6 @@ def _empty_frame(n: int) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(index=range(n))
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 class GraphClassification(Task):
@@ -526,7 +523,7 @@ class GraphClassification(Task):
                                "graph_id": gs.info.get("graph_id"), "node_features": gs.info.get("node_features"),
                                "edges": data.info.get("edges"), "structural": gs.info.get("structural")}
         if data.y is not None:
-            out["classes"] = sorted({_plain(v) for v in data.y}, key=str)
+            out["classes"] = sorted({to_python(v) for v in data.y}, key=str)
         return out
 
 

@@ -44,6 +44,7 @@ from kampai.plugin import (
     did_you_mean,
     hookimpl,
     section_of,
+    to_python,
 )
 
 if TYPE_CHECKING:
@@ -638,7 +639,7 @@ class Recommendation(Task):
         out = run_dir / "recommendation.json"
         out.write_text(json.dumps({"data": facts, "splits": splits[-5:],
                                    "k": int(predictions["rank"].max()) if len(predictions) else None},
-                                  indent=2, default=_plain) + "\n")
+                                  indent=2, default=lambda v: to_python(v, str)) + "\n")
         return [out]
 
     def example(self) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -656,10 +657,6 @@ def _has_items(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> bool:
     if named:
         return named in frame.columns
     return len(frame.columns) > 1 and find_column(frame, data_cfg, "item", False) is not None
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else str(value)
 
 
 def movielens() -> pd.DataFrame:
