@@ -279,6 +279,11 @@ class Framework(ABC):
     #: distributions whose versions go into every run's meta and signature
     packages: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: with the ``device`` capability: whose view of the machine decides whether a device
+    #: exists. ``"torch"``: the core refuses a device torch does not see at the config check
+    #: (:meth:`kampai.core.devices.Device.check_available`); anything else: the framework
+    #: checks ``ctx.device`` against its own library in :meth:`build`
+    device_backend: ClassVar[str] = "torch"
 
     @abstractmethod
     def default_estimator(self, task: Task) -> str:

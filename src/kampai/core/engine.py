@@ -447,7 +447,7 @@ def check_device(cfg: dict[str, Any], framework: Framework) -> None:
         raise ConfigError(f"Framework '{framework.name}' does not train on a device: device={str(device)!r} "
                           "is for frameworks with the 'device' capability (runner frameworks list). "
                           "Drop --device or use auto/cpu.")
-    if "device" in framework.capabilities:
+    if "device" in framework.capabilities and framework.device_backend == "torch":
         device.check_available()
 
 

@@ -198,6 +198,7 @@ class ImplicitFramework(Framework):
     requires = ("implicit", "scipy", "threadpoolctl")
     packages = ("implicit", "numpy", "scipy")
     capabilities = frozenset({"device", "search_space", "incremental"})
+    device_backend = "implicit"  # implicit.gpu.HAS_CUDA decides, not torch (checked in build)
 
     # -- building ----------------------------------------------------------------------
 
