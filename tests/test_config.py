@@ -375,3 +375,18 @@ def test_a_missing_device_fails_at_the_config_check_in_one_line(tmp_path: Path) 
     if not torch.cuda.is_available():
         code, _, err = invoke("config", "show", *args, "device=cuda:0")
         assert code == 2 and "torch sees no CUDA device" in err
+
+
+@pytest.mark.parametrize(("value", "on"), [(None, False), ("", False), ("0", False), ("false", False),
+                                           (" OFF ", False), ("no", False), ("1", True), ("yes", True),
+                                           ("true", True)])
+def test_env_flags_have_one_reading(monkeypatch: pytest.MonkeyPatch, value: str | None, on: bool) -> None:
+    from kampai.core.envflags import env_flag
+    from kampai.core.host import Host
+
+    if value is None:
+        monkeypatch.delenv("KAMPAI_STRICT_PLUGINS", raising=False)
+    else:
+        monkeypatch.setenv("KAMPAI_STRICT_PLUGINS", value)
+    assert env_flag("KAMPAI_STRICT_PLUGINS") is on
+    assert Host().strict is on  # the host reads it the same way

@@ -122,6 +122,8 @@ _LAZY = {
     "torch_device": "kampai.core.devices",
     "check_params": "kampai.core.errors",
     "to_python": "kampai.core.plain",
+    "env_flag": "kampai.core.envflags",
+    "RUNS_DIR": "kampai.core.schema",
     # experiments outside a run (learning curves, pipeline generators)
     "load_config": "kampai.core.config:load",
     "resolve_config": "kampai.core.engine:resolve",
@@ -152,6 +154,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.engine import TrainedRun
     from kampai.core.engine import load_run as open_run
     from kampai.core.engine import resolve as resolve_config
+    from kampai.core.envflags import env_flag
     from kampai.core.errors import check_params
     from kampai.core.host import registry_of
     from kampai.core.metrics import compute as compute_metrics
@@ -169,6 +172,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         is_estimator_class,
     )
     from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
+    from kampai.core.schema import RUNS_DIR
     from kampai.core.seal import seal_files, verify_sealed
     from kampai.core.settings import Setting
     from kampai.core.signing import sign as sign_bytes

@@ -28,6 +28,7 @@ import pluggy
 
 from kampai.core import hookspecs
 from kampai.core import registry as r
+from kampai.core.envflags import env_flag
 from kampai.core.errors import PluginError, did_you_mean, unknown
 from kampai.core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
 
@@ -83,7 +84,7 @@ class Host:
         self._settings: SettingRegistry | None = None
         self._spec_names = {n for n in vars(hookspecs) if n.startswith("kampai_")}
         #: observers' exceptions become errors (``--strict-plugins``, KAMPAI_STRICT_PLUGINS=1)
-        self.strict = os.environ.get("KAMPAI_STRICT_PLUGINS", "").strip() not in ("", "0", "false")
+        self.strict = env_flag("KAMPAI_STRICT_PLUGINS")
         self.observers = _Observers(self)
         if os.environ.get("KAMPAI_TRACE_PLUGINS"):
             self.pm.trace.root.setwriter(print)

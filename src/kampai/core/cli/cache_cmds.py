@@ -2,8 +2,8 @@
 
 Two caches, both safe to delete at any time (everything in them is recomputed):
 
-* the tuning fold cache (``tune.cache_dir``, default ``.kampai/cache/tune`` under the
-  current folder): fitted preprocessing per fold, signed entries, capped by
+* the tuning fold cache (``tune.cache_dir``, default :data:`kampai.core.schema.TUNE_CACHE_DIR`
+  under the current folder): fitted preprocessing per fold, signed entries, capped by
   ``tune.cache_max_mb`` (least recently used first);
 * the user cache (``$KAMPAI_CACHE_DIR``, else ``~/.cache/kampai``): estimator indexes,
   empty MLflow and Optuna stores to copy, downloaded models.
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from kampai.core.cli import options as o
+from kampai.core.schema import TUNE_CACHE_DIR
 
 if TYPE_CHECKING:
     from kampai.core.typed import Config
@@ -25,12 +26,11 @@ cache_app = typer.Typer(help="See or clear kampai's caches (tuning folds, indexe
                         no_args_is_help=True)
 
 TuneDir = typer.Option(None, "--tune-dir", help="The tuning fold cache (default: tune.cache_dir, else "
-                       ".kampai/cache/tune).")
+                       f"{TUNE_CACHE_DIR}).")
 
 
 def _folders(tune_dir: str | None, cfg: Config | None = None) -> dict[str, Path]:
     from kampai.core.diskcache import cache_dir
-    from kampai.core.schema import TUNE_CACHE_DIR
 
     configured = cfg.tune.cache_dir if cfg is not None else None
     return {"tune": Path(tune_dir or configured or TUNE_CACHE_DIR), "user": cache_dir()}

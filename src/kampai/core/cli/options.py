@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from kampai.core import schema
+
 Config = typer.Option(None, "-c", "--config", help="Experiment YAML (e.g. conf/experiments/iris.yaml).")
 Task = typer.Option(None, "--task", help="Task name (runner tasks list).")
 Framework = typer.Option(None, "--framework", help="Framework name (runner frameworks list).")
@@ -15,7 +17,7 @@ Target = typer.Option(None, "--target", help="Target column.")
 Model = typer.Option(None, "--model", help="Estimator: short name or import path.")
 Include = typer.Option([], "--include", help="Also know the estimator classes of this module by their "
                        "short names (repeatable; config: model.include).")
-RUNS_DIR = "runs"
+RUNS_DIR = schema.RUNS_DIR  # declared once, as output.runs_dir's default
 RunsDir = typer.Option(None, "--runs-dir", help="Where run folders are (default: runs).")
 Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
 Overrides = typer.Argument(None, help="Dotted overrides such as model.params.max_depth=5.",
