@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from kampai.core import config as config_mod
 from kampai.core import data as data_mod
 from kampai.core import metrics as metrics_mod
+from kampai.core import schema
 from kampai.core.console import Steps, human_size
 from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
 from kampai.core.devices import Device
@@ -60,15 +61,17 @@ def resolve(cfg: dict[str, Any]) -> tuple[Config, Task, Framework]:
         )
     config_mod.check_framework_keys(cfg, framework)
     config_mod.check_task_keys(cfg, task)
-    cfg = Config.of(config_mod.merge(cfg, {}))
-    if not cfg["split"].get("method"):
+    # a config that did not come through config.load (a study's recorded one) gets the
+    # core keys it lacks, so the typed reads below never miss one
+    cfg = Config.of(config_mod.merge(schema.core_defaults(), cfg))
+    if not cfg.split.method:
         cfg["split"] = config_mod.merge(cfg["split"], task.default_split)
-    if cfg["split"].get("seed") is None:
-        cfg["split"]["seed"] = cfg["seed"]
-    get_host().splitters().get(cfg["split"]["method"])
+    if cfg.split.seed is None:
+        cfg["split"]["seed"] = cfg.seed
+    get_host().splitters().get(cfg.split.method)
     check_serializer(cfg, framework)
     check_device(cfg, framework)
-    for module in cfg["model"].get("include") or []:
+    for module in cfg.model.include:
         get_host().estimators().include(str(module))
     if not cfg["model"].get("estimator"):
         cfg["model"]["estimator"] = framework.default_estimator(task)
@@ -107,7 +110,7 @@ def build_context(ctx: RunContext) -> BuildContext:
     """What ``framework.build`` gets: seed, device, the estimator resolver, folders."""
     from kampai.core.diskcache import cache_dir
 
-    return BuildContext(seed=int(ctx.config["seed"]), device=Device.parse(ctx.config.get("device")),
+    return BuildContext(seed=Config.of(ctx.config).seed, device=Device.parse(ctx.config.get("device")),
                         resolve=get_host().estimators().resolve, cache_dir=cache_dir(),
                         run_dir=None if ctx.quiet else ctx.run_dir, config=ctx.config)
 
@@ -156,7 +159,7 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
     _check_copy_target(cfg)
     report = Steps(verbose)
     run_id = new_run_id(cfg.get("name") or f"{task.name}-{short_name(cfg['model']['estimator'])}")
-    writer = RunWriter(Path(cfg["output"]["runs_dir"]), run_id)
+    writer = RunWriter(Path(cfg.output.runs_dir), run_id)
     ctx = RunContext(config=cfg, run_id=run_id, run_dir=writer.tmp_dir, task=task,
                      framework=framework, parent=parent)
     hook = get_host().observers
@@ -267,7 +270,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         note["text"] = f"model {human_size(size)}"
     (writer.tmp_dir / "config.yaml").write_text(config_mod.to_yaml(cfg))
     writer.write_json("metrics.json", scores)
-    if cfg["output"].get("predictions", True):
+    if cfg.output.predictions:
         import pandas as pd
 
         pd.concat(fold_tables).to_csv(writer.tmp_dir / "predictions.csv", index_label="row")

@@ -176,6 +176,13 @@ SERIALIZER = Setting(
         "plugin is loaded)")
 
 
+def core_defaults() -> dict[str, Any]:
+    """The nested defaults of the core's keys (a fresh copy)."""
+    from kampai.core.settings import SettingRegistry
+
+    return SettingRegistry.core(CORE_SETTINGS).defaults()
+
+
 def default_of(key: str) -> Any:
     """The declared default of core key ``key`` (``tune.cache_max_mb`` -> 2048)."""
     for setting in CORE_SETTINGS:
