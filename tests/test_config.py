@@ -390,3 +390,14 @@ def test_env_flags_have_one_reading(monkeypatch: pytest.MonkeyPatch, value: str 
         monkeypatch.setenv("KAMPAI_STRICT_PLUGINS", value)
     assert env_flag("KAMPAI_STRICT_PLUGINS") is on
     assert Host().strict is on  # the host reads it the same way
+
+
+def test_plugin_options_do_not_outlive_their_command(tmp_path: Path) -> None:
+    """A plugin option given to one command (--text, the tasks plugin's) is not in the next
+    config built in the same process."""
+    from kampai.core.cli import options
+
+    code, _, err = invoke("train", "--text", "body", "--task", "classification", "--data", str(tmp_path / "none.csv"))
+    assert code == 2, err  # the command ran (and failed on its data) with the option set
+    cfg = options.build_config(None, "classification", None, "sklearn:iris", None, None, None, [])
+    assert cfg["data"]["text"] is None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import typer
@@ -31,20 +34,27 @@ def build_config(config: Path | None, task: str | None, framework: str | None, d
     from kampai.core import config as config_mod
 
     flags = {"task": task, "framework": framework, "data.path": data, "data.target": target,
-             "model.estimator": model, "output.runs_dir": runs_dir, **plugin_flags, **(extra or {})}
+             "model.estimator": model, "output.runs_dir": runs_dir, **plugin_flags(), **(extra or {})}
     if not flags.get("model.include"):
         flags.pop("model.include", None)  # no --include given: the config's own list stands
     return config_mod.load(config, flags, overrides or [])
 
 
-#: values of the plugins' options on the command being run (filled by :func:`add_plugin_options`)
-plugin_flags: dict[str, Any] = {}
+#: values of the plugins' options on the command being run, set by :func:`add_plugin_options`
+#: for the duration of that command's call only (no state survives it)
+_PLUGIN_FLAGS: ContextVar[Mapping[str, Any]] = ContextVar("kampai_plugin_flags", default=MappingProxyType({}))
+
+
+def plugin_flags() -> dict[str, Any]:
+    """``{config key: value}`` of the plugin options given to the command being run ({} outside one)."""
+    return dict(_PLUGIN_FLAGS.get())
 
 
 def add_plugin_options(command: Any, path: str) -> None:
     """Add the options plugins declare for ``path`` (``train``, ``tune``, ``config show``,
     ``predict``) to
-    the click ``command``; their values land in :data:`plugin_flags` under their config key."""
+    the click ``command``; while the command runs, :func:`plugin_flags` gives their values
+    under their config keys."""
     from typer.core import TyperOption  # typer's own click (vendored), not the click package
 
     from kampai.core.host import get_host
@@ -71,13 +81,17 @@ def add_plugin_options(command: Any, path: str) -> None:
     inner = command.callback
 
     def callback(**kwargs: Any) -> Any:
-        plugin_flags.clear()
+        flags = {}
         for param, setting in names.items():
             value = kwargs.pop(param, None)
             if setting.option_value is not None:
                 value = setting.option_value if value else None
             if value is not None:
-                plugin_flags[setting.key] = value
-        return inner(**kwargs)
+                flags[setting.key] = value
+        token = _PLUGIN_FLAGS.set(MappingProxyType(flags))
+        try:
+            return inner(**kwargs)
+        finally:
+            _PLUGIN_FLAGS.reset(token)
 
     command.callback = callback
