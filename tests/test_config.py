@@ -401,3 +401,22 @@ def test_plugin_options_do_not_outlive_their_command(tmp_path: Path) -> None:
     assert code == 2, err  # the command ran (and failed on its data) with the option set
     cfg = options.build_config(None, "classification", None, "sklearn:iris", None, None, None, [])
     assert cfg["data"]["text"] is None
+
+
+def test_the_environment_is_a_layer_of_the_same_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    exp = write(tmp_path / "exp.yaml", "task: classification\nsplit: {folds: 4}\n")
+    monkeypatch.setenv("KAMPAI_SPLIT__FOLDS", "3")
+    monkeypatch.setenv("KAMPAI_TUNE__CACHE_MAX_MB", "64")
+    cfg = config_mod.load(exp)
+    assert (cfg.split.folds, cfg.tune.cache_max_mb) == (3, 64)  # the environment beats the YAML
+    assert config_mod.load(exp, {}, ["split.folds=6"]).split.folds == 6  # overrides beat it
+    monkeypatch.setenv("KAMPAI_SPLIT__FOLDS", "1")
+    with pytest.raises(ConfigError, match=r"split.folds' must be >= 2, got 1"):  # checked as any layer
+        config_mod.load(exp)
+    monkeypatch.delenv("KAMPAI_SPLIT__FOLDS")
+    monkeypatch.setenv("KAMPAI_TUNE__CACHE_MAX_MBB", "3")
+    with pytest.raises(ConfigError, match=r"Unknown config key 'tune\.cache_max_mbb'\. Did you mean 'cache_max_mb'"):
+        config_mod.load(exp)
+    monkeypatch.delenv("KAMPAI_TUNE__CACHE_MAX_MBB")
+    monkeypatch.setenv("KAMPAI_CACHE_DIR", str(tmp_path))  # no '__': not a config key
+    assert config_mod.load(exp).split.folds == 4

@@ -1,7 +1,8 @@
 """One place for all parameters: the experiment config.
 
-Layers, later wins: packaged defaults (``kampai/conf/defaults.yaml``) < the experiment
-YAML (``-c``) < CLI flags (``--task``, ``--data`` ...) < dotted overrides
+Layers, later wins: the declared defaults (:mod:`kampai.core.schema`, plugins' settings) <
+the experiment YAML (``-c``) < the environment (``KAMPAI_TRACKING__ENABLED=false``: see
+:func:`env_layer`) < CLI flags (``--task``, ``--data`` ...) < dotted overrides
 (``model.params.max_depth=5``).  Every key is checked against the defaults; an unknown
 key is a :class:`ConfigError` with a did-you-mean.  Free-form sections
 (``model.params``, ``model.search``) are checked later by the framework, against the
@@ -11,6 +12,8 @@ real model.
 from __future__ import annotations
 
 import copy
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,22 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"Config file '{path}' must hold a mapping at the top level.")
     return data
+
+
+#: ``KAMPAI_<SECTION>__<KEY>`` (double underscores between the parts) sets ``section.key``
+ENV_PREFIX = "KAMPAI_"
+
+
+def env_layer(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The config keys the environment sets: ``KAMPAI_TRACKING__ENABLED=false`` is
+    ``tracking.enabled=false``, ``KAMPAI_SPLIT__FOLDS=3`` is ``split.folds=3`` (names
+    lower-cased, values typed by YAML rules as overrides are).  Only names holding ``__`` are
+    read, so ``KAMPAI_CACHE_DIR`` and the plugin switches are not config keys; a name for a key
+    no one declares is an unknown key, like any other layer's."""
+    environ = os.environ if environ is None else environ
+    items = [f"{name[len(ENV_PREFIX):].lower().replace('__', '.')}={value}"
+             for name, value in sorted(environ.items()) if name.startswith(ENV_PREFIX) and "__" in name]
+    return parse_overrides(items) if items else {}
 
 
 def parse_overrides(overrides: list[str]) -> dict[str, Any]:
@@ -146,6 +165,7 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
+    user = merge(user, env_layer(), whole=WHOLE_ENTRIES)
     user = merge(user, flag_layer, whole=WHOLE_ENTRIES)
     user = merge(user, parse_overrides(list(overrides or [])), whole=WHOLE_ENTRIES)
     from kampai.core.host import get_host
