@@ -420,3 +420,21 @@ def test_the_environment_is_a_layer_of_the_same_schema(tmp_path: Path, monkeypat
     monkeypatch.delenv("KAMPAI_TUNE__CACHE_MAX_MBB")
     monkeypatch.setenv("KAMPAI_CACHE_DIR", str(tmp_path))  # no '__': not a config key
     assert config_mod.load(exp).split.folds == 4
+
+
+def test_load_checks_against_the_registry_it_is_given() -> None:
+    """config.load takes the schema as an argument (the host's registry by default)."""
+    from kampai.core import schema
+    from kampai.core.settings import Setting, SettingRegistry
+
+    registry = SettingRegistry.core(schema.CORE_SETTINGS)
+    registry.current_plugin = "mine"
+    registry.add(Setting("mine.level", 1, "a key of my own", type=int, minimum=0))
+    registry.unloaded = ["other (blocked)"]
+    cfg = config_mod.load(None, {"task": "regression"}, ["mine.level=3"], settings=registry)
+    assert cfg.section("mine").level == 3 and "data" in cfg and "tracking" not in cfg
+    with pytest.raises(ConfigError, match=r"Unknown config key 'minee'.*Plugins not loaded, whose keys are "
+                                          r"unknown: other \(blocked\)"):
+        config_mod.load(None, {}, ["minee.level=3"], settings=registry)
+    with pytest.raises(ConfigError, match=r"mine.level' must be >= 0"):
+        config_mod.load(None, {}, ["mine.level=-1"], settings=registry)

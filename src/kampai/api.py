@@ -40,7 +40,9 @@ def config(config: str | Path | None = None, *, task: str | None = None,
         flags["model.params"] = {**instance_params, **(params or {})}
     for key, value in sections.items():
         flags[key] = value
-    return config_mod.load(config, flags, overrides)
+    from kampai.core.host import get_host
+
+    return config_mod.load(config, flags, overrides, settings=get_host().settings())
 
 
 #: what a config value may hold (a model param given through an instance must be one)

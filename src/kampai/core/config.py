@@ -15,10 +15,13 @@ import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kampai.core.errors import ConfigError, did_you_mean
 from kampai.core.typed import Config
+
+if TYPE_CHECKING:
+    from kampai.core.settings import SettingRegistry
 
 #: sections whose keys belong to the user or the framework, not to this schema
 FREE_FORM = {("model", "params"), ("model", "search")}
@@ -26,12 +29,19 @@ FREE_FORM = {("model", "params"), ("model", "search")}
 TASK_SECTIONS = ("data", "split")
 
 
-def packaged_defaults() -> dict[str, Any]:
-    """The defaults of every key: the core's (``kampai/conf/defaults.yaml``) and those the
+def packaged_defaults(settings: SettingRegistry | None = None) -> dict[str, Any]:
+    """The defaults of every key: the core's (:mod:`kampai.core.schema`) and those the
     loaded plugins declare (``kampai_add_settings``); a fresh copy callers may change."""
+    return _registry(settings).defaults()
+
+
+def _registry(settings: SettingRegistry | None) -> SettingRegistry:
+    """``settings``, else the process-wide host's (the SDK's ``load_config`` without one)."""
+    if settings is not None:
+        return settings
     from kampai.core.host import get_host
 
-    return get_host().settings().defaults()
+    return get_host().settings()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -145,10 +155,12 @@ def check_keys(user: dict[str, Any], schema: dict[str, Any], extra: dict[tuple, 
 
 
 def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
-         overrides: list[str] | None = None) -> Config:
+         overrides: list[str] | None = None, *, settings: SettingRegistry | None = None) -> Config:
     """The user's layers merged (YAML < flags < overrides), keys checked, defaults filled:
     a :class:`~kampai.core.typed.Config` (``cfg.split.folds``; still the merged dict).
     A core key set to null that declares a default other than null gets that default.
+    ``settings`` is the schema to check against (the host's registry: every loaded plugin's
+    keys); without it, the process-wide host's.
 
     Framework-specific ``model`` keys (``model.preprocess`` for scikit-learn) are checked
     once the framework is known, by :func:`check_framework_keys`.
@@ -168,9 +180,7 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     user = merge(user, env_layer(), whole=WHOLE_ENTRIES)
     user = merge(user, flag_layer, whole=WHOLE_ENTRIES)
     user = merge(user, parse_overrides(list(overrides or [])), whole=WHOLE_ENTRIES)
-    from kampai.core.host import get_host
-
-    settings = get_host().settings()
+    settings = _registry(settings)
     defaults = settings.defaults()
     model_keys = set((user.get("model") or {}).keys()) - set(defaults["model"])
     # framework keys (model.*) and task keys (data.*, split.*) are checked later, when the
@@ -180,7 +190,7 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     try:
         check_keys(user, defaults, {("model",): model_keys, **later})
     except ConfigError as exc:
-        raise ConfigError(str(exc) + _absent_plugins_hint()) from None
+        raise ConfigError(str(exc) + _absent_plugins_hint(settings)) from None
     cfg = merge(defaults, _drop_empty_sections(user, defaults))
     _null_means_default(cfg)
     settings.check_values(cfg)
@@ -202,11 +212,9 @@ def _null_means_default(cfg: dict[str, Any]) -> None:
             node[leaf] = copy.deepcopy(setting.default)
 
 
-def _absent_plugins_hint() -> str:
+def _absent_plugins_hint(settings: SettingRegistry) -> str:
     """An unknown key may belong to a plugin that is not loaded: say which ones are not."""
-    from kampai.core.host import get_host
-
-    off = sorted(f"{n} ({i.status})" for n, i in get_host().infos.items() if i.status != "ok")
+    off = settings.unloaded
     return f" Plugins not loaded, whose keys are unknown: {', '.join(off)}." if off else ""
 
 
@@ -236,10 +244,10 @@ def check_framework_keys(cfg: dict[str, Any], framework: Any) -> None:
             )
 
 
-def check_task_keys(cfg: dict[str, Any], task: Any) -> None:
+def check_task_keys(cfg: dict[str, Any], task: Any, settings: SettingRegistry | None = None) -> None:
     """``data``/``split`` keys beyond the defaults must be ones the task declares
     (``Task.data_keys`` / ``Task.split_keys``, e.g. forecasting's ``split.horizon``)."""
-    defaults = packaged_defaults()
+    defaults = packaged_defaults(settings)
     for section in TASK_SECTIONS:
         allowed = set(defaults[section]) | set(getattr(task, f"{section}_keys", ()))
         for key in cfg.get(section) or {}:

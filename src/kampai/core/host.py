@@ -240,6 +240,7 @@ class Host:
             settings = SettingRegistry.core(schema.CORE_SETTINGS)
             self.call_each("kampai_add_settings", settings=settings)
             schema.add_capability_settings(settings, self)
+            settings.unloaded = sorted(f"{n} ({i.status})" for n, i in self.infos.items() if i.status != "ok")
             self._settings = settings
         return self._settings
 

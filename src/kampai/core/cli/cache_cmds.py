@@ -38,8 +38,9 @@ def _folders(tune_dir: str | None, cfg: Config | None = None) -> dict[str, Path]
 
 def _config(config: Path | None, overrides: list[str] | None) -> Config:
     from kampai.core import config as config_mod
+    from kampai.core.host import get_host
 
-    return config_mod.load(config, {}, list(overrides or []))
+    return config_mod.load(config, {}, list(overrides or []), settings=get_host().settings())
 
 
 @cache_app.command("info")

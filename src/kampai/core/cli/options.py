@@ -37,7 +37,9 @@ def build_config(config: Path | None, task: str | None, framework: str | None, d
              "model.estimator": model, "output.runs_dir": runs_dir, **plugin_flags(), **(extra or {})}
     if not flags.get("model.include"):
         flags.pop("model.include", None)  # no --include given: the config's own list stands
-    return config_mod.load(config, flags, overrides or [])
+    from kampai.core.host import get_host
+
+    return config_mod.load(config, flags, overrides or [], settings=get_host().settings())
 
 
 #: values of the plugins' options on the command being run, set by :func:`add_plugin_options`
