@@ -11,6 +11,7 @@ from conftest import ROOT
 from helpers import invoke, no_tracker  # noqa: F401  (autouse)
 from kampai.core import config as config_mod
 from kampai.core.errors import ConfigError
+from kampai.core.hosted import load_config
 
 
 def write(path: Path, text: str) -> Path:
@@ -19,7 +20,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_defaults_fill_every_key(tmp_path: Path) -> None:
-    cfg = config_mod.load(None, {"task": "classification"})
+    cfg = load_config(None, {"task": "classification"})
     assert cfg["task"] == "classification"
     assert cfg["framework"] == "sklearn"
     assert cfg["seed"] == 42
@@ -40,27 +41,27 @@ model:
 split: {method: kfold, folds: 4}
 """)
     # YAML alone
-    cfg = config_mod.load(exp)
+    cfg = load_config(exp)
     assert (cfg["task"], cfg["seed"], cfg["model"]["estimator"]) == ("regression", 7, "Ridge")
     assert cfg["model"]["params"] == {"alpha": 0.5, "fit_intercept": False}
     # flags beat the YAML
-    cfg = config_mod.load(exp, {"model.estimator": "Lasso", "data.path": "other.csv"})
+    cfg = load_config(exp, {"model.estimator": "Lasso", "data.path": "other.csv"})
     assert cfg["model"]["estimator"] == "Lasso"
     assert cfg["data"]["path"] == "other.csv"
     assert cfg["split"]["folds"] == 4  # untouched sibling keys survive the merge
     # dotted overrides beat flags; mappings merge key by key
-    cfg = config_mod.load(exp, {"model.estimator": "Lasso"},
+    cfg = load_config(exp, {"model.estimator": "Lasso"},
                           ["model.estimator=ElasticNet", "model.params.alpha=2", "split.folds=3"])
     assert cfg["model"]["estimator"] == "ElasticNet"
     assert cfg["model"]["params"] == {"alpha": 2, "fit_intercept": False}
     assert cfg["split"] == {**cfg["split"], "method": "kfold", "folds": 3}
     # None flags (an option not given) do not erase the YAML
-    cfg = config_mod.load(exp, {"task": None, "model.estimator": None})
+    cfg = load_config(exp, {"task": None, "model.estimator": None})
     assert cfg["task"] == "regression" and cfg["model"]["estimator"] == "Ridge"
 
 
 def test_overrides_are_typed_like_yaml() -> None:
-    cfg = config_mod.load(None, {}, ["model.params.max_depth=5", "split.shuffle=false",
+    cfg = load_config(None, {}, ["model.params.max_depth=5", "split.shuffle=false",
                                      "split.test_size=0.3", "metrics=[accuracy,f1_macro]",
                                      "model.params.criterion=entropy", "data.target=null"])
     params = cfg["model"]["params"]
@@ -102,20 +103,20 @@ def test_unknown_keys_name_the_closest(tmp_path: Path, text: str, overrides: lis
 
 def test_section_must_be_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'split' must be a mapping"):
-        config_mod.load(write(tmp_path / "a.yaml", "split: 5\n"))
+        load_config(write(tmp_path / "a.yaml", "split: 5\n"))
     with pytest.raises(ConfigError, match=r"'model\.params' must be a mapping"):
-        config_mod.load(write(tmp_path / "b.yaml", "model: {params: [1, 2]}\n"))
+        load_config(write(tmp_path / "b.yaml", "model: {params: [1, 2]}\n"))
 
 
 def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not valid YAML"):
-        config_mod.load(write(tmp_path / "bad.yaml", "task: [classification\n  seed: 1\n"))
+        load_config(write(tmp_path / "bad.yaml", "task: [classification\n  seed: 1\n"))
     with pytest.raises(ConfigError, match="must hold a mapping at the top level"):
-        config_mod.load(write(tmp_path / "list.yaml", "- task\n- seed\n"))
+        load_config(write(tmp_path / "list.yaml", "- task\n- seed\n"))
     with pytest.raises(ConfigError, match="does not exist"):
-        config_mod.load(tmp_path / "missing.yaml")
+        load_config(tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match=r"must look like 'section\.key=value'"):
-        config_mod.load(None, {}, ["model.params.max_depth"])
+        load_config(None, {}, ["model.params.max_depth"])
 
 
 def test_bad_yaml_from_cli_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -185,7 +186,7 @@ def test_empty_sections_mean_the_defaults(tmp_path: Path) -> None:
     """``model:`` with all its children commented out is YAML null."""
     exp = write(tmp_path / "exp.yaml", "task: regression\ndata: {path: 'sklearn:diabetes'}\nmodel:\n"
                                        "split:\noutput:\n")
-    cfg = config_mod.load(exp)
+    cfg = load_config(exp)
     assert cfg["model"]["params"] == {} and cfg["split"]["folds"] == 5 and cfg["output"]["runs_dir"] == "runs"
     result = invoke("train", "-c", str(exp), "--json", "model.params.n_estimators=10")
     assert result.code == 0, result.stderr
@@ -268,15 +269,15 @@ def test_core_keys_are_declared_once_and_checked_from_the_declaration() -> None:
     declared = {s.key for s in schema.CORE_SETTINGS}
     assert {"seed", "split.folds", "tune.cache_max_mb", "tune.trials", "output.runs_dir"} <= declared
     # the loaded values are those declarations' defaults
-    cfg = config_mod.load(None, {"task": "classification"})
+    cfg = load_config(None, {"task": "classification"})
     assert cfg["split"]["folds"] == folds.default
     with pytest.raises(ConfigError, match=r"split.test_size' must be a fraction in \(0, 1\) or a row count"):
-        config_mod.load(None, {"task": "regression"}, ["split.test_size=1.5"])
+        load_config(None, {"task": "regression"}, ["split.test_size=1.5"])
 
 
 def test_load_returns_typed_sections(tmp_path: Path) -> None:
     exp = write(tmp_path / "exp.yaml", "task: classification\nsplit: {folds: 3}\ntune: {cache_max_mb: 64}\n")
-    cfg = config_mod.load(exp, {}, ["tracking.enabled=false"] if _has("tracking") else [])
+    cfg = load_config(exp, {}, ["tracking.enabled=false"] if _has("tracking") else [])
     assert cfg.split.folds == 3 and isinstance(cfg.split.folds, int)
     assert cfg.tune.cache_max_mb == 64
     assert cfg.seed == 42 and cfg.task == "classification"
@@ -290,7 +291,7 @@ def test_load_returns_typed_sections(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no section 'trackin'"):
         cfg.section("trackin")
     # null = the declared default, not a None every reader must guard
-    assert config_mod.load(None, {"task": "classification"}, ["split.folds=null"]).split.folds == 5
+    assert load_config(None, {"task": "classification"}, ["split.folds=null"]).split.folds == 5
     assert yaml.safe_load(config_mod.to_yaml(cfg))["split"]["folds"] == 3
 
 
@@ -319,7 +320,7 @@ def test_tune_trials_has_one_rule(trials: str) -> None:
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     # the same rule from a config or an override
     with pytest.raises(ConfigError, match=r"tune.trials' must be >= 1, got 0"):
-        config_mod.load(None, {"task": "classification"}, ["tune.trials=0"])
+        load_config(None, {"task": "classification"}, ["tune.trials=0"])
 
 
 def test_cache_info_shows_the_configured_cap(tmp_path: Path) -> None:
@@ -407,34 +408,33 @@ def test_the_environment_is_a_layer_of_the_same_schema(tmp_path: Path, monkeypat
     exp = write(tmp_path / "exp.yaml", "task: classification\nsplit: {folds: 4}\n")
     monkeypatch.setenv("KAMPAI_SPLIT__FOLDS", "3")
     monkeypatch.setenv("KAMPAI_TUNE__CACHE_MAX_MB", "64")
-    cfg = config_mod.load(exp)
+    cfg = load_config(exp)
     assert (cfg.split.folds, cfg.tune.cache_max_mb) == (3, 64)  # the environment beats the YAML
-    assert config_mod.load(exp, {}, ["split.folds=6"]).split.folds == 6  # overrides beat it
+    assert load_config(exp, {}, ["split.folds=6"]).split.folds == 6  # overrides beat it
     monkeypatch.setenv("KAMPAI_SPLIT__FOLDS", "1")
     with pytest.raises(ConfigError, match=r"split.folds' must be >= 2, got 1"):  # checked as any layer
-        config_mod.load(exp)
+        load_config(exp)
     monkeypatch.delenv("KAMPAI_SPLIT__FOLDS")
     monkeypatch.setenv("KAMPAI_TUNE__CACHE_MAX_MBB", "3")
     with pytest.raises(ConfigError, match=r"Unknown config key 'tune\.cache_max_mbb'\. Did you mean 'cache_max_mb'"):
-        config_mod.load(exp)
+        load_config(exp)
     monkeypatch.delenv("KAMPAI_TUNE__CACHE_MAX_MBB")
     monkeypatch.setenv("KAMPAI_CACHE_DIR", str(tmp_path))  # no '__': not a config key
-    assert config_mod.load(exp).split.folds == 4
+    assert load_config(exp).split.folds == 4
 
 
 def test_load_checks_against_the_registry_it_is_given() -> None:
-    """config.load takes the schema as an argument (the host's registry by default)."""
+    """config.load takes the schema as an argument (hosted.load_config passes the host's)."""
     from kampai.core import schema
     from kampai.core.settings import Setting, SettingRegistry
 
     registry = SettingRegistry.core(schema.CORE_SETTINGS)
     registry.current_plugin = "mine"
     registry.add(Setting("mine.level", 1, "a key of my own", type=int, minimum=0))
-    registry.unloaded = ["other (blocked)"]
     cfg = config_mod.load(None, {"task": "regression"}, ["mine.level=3"], settings=registry)
     assert cfg.section("mine").level == 3 and "data" in cfg and "tracking" not in cfg
     with pytest.raises(ConfigError, match=r"Unknown config key 'minee'.*Plugins not loaded, whose keys are "
                                           r"unknown: other \(blocked\)"):
-        config_mod.load(None, {}, ["minee.level=3"], settings=registry)
+        config_mod.load(None, {}, ["minee.level=3"], settings=registry, unloaded=["other (blocked)"])
     with pytest.raises(ConfigError, match=r"mine.level' must be >= 0"):
         config_mod.load(None, {}, ["mine.level=-1"], settings=registry)

@@ -80,7 +80,7 @@ _LAZY = {
     "Run": "kampai.core.runs",
     "TrainedRun": "kampai.core.engine",
     "open_run": "kampai.core.engine:load_run",
-    "list_runs": "kampai.core.runs",
+    "list_runs": "kampai.core.hosted",
     "protocol_label": "kampai.core.runs",
     "MANIFEST": "kampai.core.runs",
     "file_sha256": "kampai.core.runs",
@@ -125,7 +125,7 @@ _LAZY = {
     "env_flag": "kampai.core.envflags",
     "RUNS_DIR": "kampai.core.schema",
     # experiments outside a run (learning curves, pipeline generators)
-    "load_config": "kampai.core.config:load",
+    "load_config": "kampai.core.hosted",
     "resolve_config": "kampai.core.engine:resolve",
     "resolve_metrics": "kampai.core.metrics:resolve",
     "compute_metrics": "kampai.core.metrics:compute",
@@ -144,7 +144,6 @@ __all__ = [
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     import kampai.core.cli.options as cli_options
-    from kampai.core.config import load as load_config
     from kampai.core.config import merge
     from kampai.core.config import to_yaml as config_to_yaml
     from kampai.core.console import Steps, console, dumps, epoch_progress, human_size, print_table, warn
@@ -157,6 +156,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.envflags import env_flag
     from kampai.core.errors import check_params
     from kampai.core.host import registry_of
+    from kampai.core.hosted import list_runs, load_config
     from kampai.core.metrics import compute as compute_metrics
     from kampai.core.metrics import resolve as resolve_metrics
     from kampai.core.outputs import atomic_write, check_output, check_replaceable_run, symlinks_in
@@ -171,7 +171,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         import_user_module,
         is_estimator_class,
     )
-    from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
+    from kampai.core.runs import MANIFEST, Run, file_sha256, protocol_label, verify_manifest
     from kampai.core.schema import RUNS_DIR
     from kampai.core.seal import seal_files, verify_sealed
     from kampai.core.settings import Setting

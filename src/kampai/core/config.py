@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,21 +27,6 @@ if TYPE_CHECKING:
 FREE_FORM = {("model", "params"), ("model", "search")}
 #: sections a task may extend with its own keys (checked by :func:`check_task_keys`)
 TASK_SECTIONS = ("data", "split")
-
-
-def packaged_defaults(settings: SettingRegistry | None = None) -> dict[str, Any]:
-    """The defaults of every key: the core's (:mod:`kampai.core.schema`) and those the
-    loaded plugins declare (``kampai_add_settings``); a fresh copy callers may change."""
-    return _registry(settings).defaults()
-
-
-def _registry(settings: SettingRegistry | None) -> SettingRegistry:
-    """``settings``, else the process-wide host's (the SDK's ``load_config`` without one)."""
-    if settings is not None:
-        return settings
-    from kampai.core.host import get_host
-
-    return get_host().settings()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -155,12 +140,16 @@ def check_keys(user: dict[str, Any], schema: dict[str, Any], extra: dict[tuple, 
 
 
 def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
-         overrides: list[str] | None = None, *, settings: SettingRegistry | None = None) -> Config:
-    """The user's layers merged (YAML < flags < overrides), keys checked, defaults filled:
-    a :class:`~kampai.core.typed.Config` (``cfg.split.folds``; still the merged dict).
-    A core key set to null that declares a default other than null gets that default.
-    ``settings`` is the schema to check against (the host's registry: every loaded plugin's
-    keys); without it, the process-wide host's.
+         overrides: list[str] | None = None, *, settings: SettingRegistry,
+         unloaded: Sequence[str] = ()) -> Config:
+    """The user's layers merged (YAML < environment < flags < overrides), keys checked,
+    defaults filled: a :class:`~kampai.core.typed.Config` (``cfg.split.folds``; still the
+    merged dict).  A core key set to null that declares a default other than null gets that
+    default.
+
+    ``settings`` holds every key (the core's and the loaded plugins', see
+    :func:`kampai.core.hosted.load_config`); ``unloaded`` names the plugins not loaded
+    (``"name (status)"``), whose keys an unknown-key error mentions.
 
     Framework-specific ``model`` keys (``model.preprocess`` for scikit-learn) are checked
     once the framework is known, by :func:`check_framework_keys`.
@@ -180,7 +169,6 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     user = merge(user, env_layer(), whole=WHOLE_ENTRIES)
     user = merge(user, flag_layer, whole=WHOLE_ENTRIES)
     user = merge(user, parse_overrides(list(overrides or [])), whole=WHOLE_ENTRIES)
-    settings = _registry(settings)
     defaults = settings.defaults()
     model_keys = set((user.get("model") or {}).keys()) - set(defaults["model"])
     # framework keys (model.*) and task keys (data.*, split.*) are checked later, when the
@@ -190,7 +178,7 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     try:
         check_keys(user, defaults, {("model",): model_keys, **later})
     except ConfigError as exc:
-        raise ConfigError(str(exc) + _absent_plugins_hint(settings)) from None
+        raise ConfigError(str(exc) + _absent_plugins_hint(unloaded)) from None
     cfg = merge(defaults, _drop_empty_sections(user, defaults))
     _null_means_default(cfg)
     settings.check_values(cfg)
@@ -212,10 +200,9 @@ def _null_means_default(cfg: dict[str, Any]) -> None:
             node[leaf] = copy.deepcopy(setting.default)
 
 
-def _absent_plugins_hint(settings: SettingRegistry) -> str:
+def _absent_plugins_hint(unloaded: Sequence[str]) -> str:
     """An unknown key may belong to a plugin that is not loaded: say which ones are not."""
-    off = settings.unloaded
-    return f" Plugins not loaded, whose keys are unknown: {', '.join(off)}." if off else ""
+    return f" Plugins not loaded, whose keys are unknown: {', '.join(unloaded)}." if unloaded else ""
 
 
 def _drop_empty_sections(user: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -244,10 +231,10 @@ def check_framework_keys(cfg: dict[str, Any], framework: Any) -> None:
             )
 
 
-def check_task_keys(cfg: dict[str, Any], task: Any, settings: SettingRegistry | None = None) -> None:
-    """``data``/``split`` keys beyond the defaults must be ones the task declares
+def check_task_keys(cfg: dict[str, Any], task: Any, settings: SettingRegistry) -> None:
+    """``data``/``split`` keys beyond the defaults (``settings``) must be ones the task declares
     (``Task.data_keys`` / ``Task.split_keys``, e.g. forecasting's ``split.horizon``)."""
-    defaults = packaged_defaults(settings)
+    defaults = settings.defaults()
     for section in TASK_SECTIONS:
         allowed = set(defaults[section]) | set(getattr(task, f"{section}_keys", ()))
         for key in cfg.get(section) or {}:

@@ -79,9 +79,6 @@ class SettingRegistry:
         self._settings: dict[str, Setting] = {}
         #: set by the host while a plugin's ``kampai_add_settings`` runs
         self.current_plugin = "?"
-        #: ``name (status)`` of the plugins found but not loaded, whose keys are therefore
-        #: unknown (set by the host; the config loader names them after an unknown key)
-        self.unloaded: list[str] = []
 
     @classmethod
     def core(cls, declarations: tuple[Setting, ...]) -> SettingRegistry:

@@ -37,10 +37,9 @@ def _folders(tune_dir: str | None, cfg: Config | None = None) -> dict[str, Path]
 
 
 def _config(config: Path | None, overrides: list[str] | None) -> Config:
-    from kampai.core import config as config_mod
-    from kampai.core.host import get_host
+    from kampai.core.hosted import load_config
 
-    return config_mod.load(config, {}, list(overrides or []), settings=get_host().settings())
+    return load_config(config, {}, list(overrides or []))
 
 
 @cache_app.command("info")
