@@ -50,7 +50,7 @@ class FastaiFramework(Framework):
     def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> Any:
         self._check()
         estimator = str(model_cfg["estimator"])
-        device = common.resolve_device(ctx.device)
+        device = ctx.device.torch()
         if task.name == "image-classification":
             from kampai.plugins.fastai.vision import PARAMS, VisionNet, architecture, hub_weights
 

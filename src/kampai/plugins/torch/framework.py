@@ -31,11 +31,11 @@ from kampai.plugin import (
     Prediction,
     RunError,
     TaskData,
+    check_params,
     did_you_mean,
     file_sha256,
     import_object,
     label_array,
-    torch_device,
 )
 
 TRAIN: dict[str, Any] = {"epochs": 20, "lr": 1e-2, "batch_size": 128, "optimizer": "AdamW", "weight_decay": 0.0,
@@ -272,10 +272,10 @@ class TorchFramework(Framework):
             elif key in accepted or "*" in accepted:
                 module_kwargs[key] = value
             else:
-                raise ConfigError(f"Unknown parameter 'model.params.{key}' for '{path}'."
-                                  f"{did_you_mean(key, [*TRAIN, *(accepted - {'*'})])} Training settings: "
-                                  f"{', '.join(TRAIN)}; constructor: {', '.join(sorted(accepted - {'*'}))}.")
-        device = torch_device(ctx.device)
+                check_params([key], (), f"'{path}'", suggest=[*TRAIN, *(accepted - {'*'})],
+                             hint=f"Training settings: {', '.join(TRAIN)}; constructor: "
+                                  f"{', '.join(sorted(accepted - {'*'}))}.")
+        device = ctx.device.torch()
         return TorchModel(kind=task.name, module_path=path, module_kwargs=module_kwargs, train=train,
                           passthrough=passthrough, device=device, seed=ctx.seed)
 
