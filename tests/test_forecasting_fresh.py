@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kampai import api
 from kampai.core.contract import TaskData
-from kampai.core.errors import DataError
+from kampai.core.errors import ConfigError, DataError
 from kampai.core.host import get_host
 
 pytest.importorskip("darts")
@@ -32,6 +33,44 @@ def monthly_shops(months: int = 72, shops: int = 3) -> pd.DataFrame:
             + rng.normal(0, 1.0, months)
         rows.append(pd.DataFrame({"month": dates.strftime("%Y-%m-%d"), "shop": f"shop{i}", "sales": sales}))
     return pd.concat(rows, ignore_index=True)
+
+
+# ------------------------------------------------------------------ 4. torch likelihoods
+
+TINY = {
+    "NBEATS": {"num_stacks": 1, "num_blocks": 1, "num_layers": 1, "layer_widths": 8},
+    "NHiTS": {"num_stacks": 1, "num_blocks": 1, "num_layers": 1, "layer_widths": 8},
+    "TiDE": {"hidden_size": 8, "decoder_output_dim": 2, "temporal_decoder_hidden": 8},
+    "RNN": {"hidden_dim": 4, "model": "GRU", "training_length": 30},
+    "DLinear": {},
+    "TCN": {"num_filters": 2, "kernel_size": 3},
+}
+
+
+@pytest.mark.parametrize("model", list(TINY))
+def test_torch_models_take_likelihood_and_optimizer_kwargs_and_give_a_band(model: str) -> None:
+    shop = monthly_shops(60, shops=1).drop(columns="shop")
+    params = {**TINY[model], "likelihood": "quantile", "optimizer_kwargs": {"lr": 0.005}}
+    run = api.train(data=shop, model=model, params=params, verbose=False,
+                    overrides=["data.target=sales", "model.epochs=1", "model.num_samples=50",
+                               "split.horizon=6", "device=cpu", "seed=1"], **FC)
+    darts_model = run.model.model
+    assert type(darts_model.likelihood).__name__ == "QuantileRegression"  # the string became the class
+    assert darts_model.pl_module_params["optimizer_kwargs"]["lr"] == 0.005
+    ahead = run.predict(horizon=6)
+    assert (ahead["q0.1"] <= ahead["q0.5"]).all() and (ahead["q0.5"] <= ahead["q0.9"]).all()
+    assert (ahead["q0.9"] - ahead["q0.1"] > 0).all()  # a real band around the median
+    assert "coverage" in run.metrics
+
+
+def test_torch_gaussian_likelihood_and_an_unknown_param_still_refused() -> None:
+    shop = monthly_shops(48, shops=1).drop(columns="shop")
+    run = api.train(data=shop, model="DLinear", params={"likelihood": "gaussian"}, verbose=False,
+                    overrides=["data.target=sales", "model.epochs=1", "split.horizon=6", "device=cpu"], **FC)
+    assert type(run.model.model.likelihood).__name__ == "GaussianLikelihood"
+    with pytest.raises(ConfigError, match=r"Unknown parameter 'model\.params\.optimiser_kwargs'.*optimizer_kwargs"):
+        api.train(data=shop, model="DLinear", params={"optimiser_kwargs": {"lr": 0.1}}, verbose=False,
+                  overrides=["data.target=sales", "model.epochs=1", "split.horizon=6"], **FC)
 
 
 # ------------------------------------------------------------------ 7. time split at a time boundary

@@ -41,6 +41,23 @@ def init_params(cls: type) -> dict[str, inspect.Parameter]:
     return out
 
 
+def valid_params(cls: type, likelihood: Any = None) -> dict[str, inspect.Parameter]:
+    """Every keyword Darts itself accepts for ``cls``: its constructor's along the class
+    hierarchy (:func:`init_params`), plus what Darts passes on through ``**kwargs``: for
+    torch models the Lightning module's (``likelihood``, ``loss_fn``, ``optimizer_cls``,
+    ``optimizer_kwargs``, ``lr_scheduler_*`` ...), the set Darts' own
+    ``TorchForecastingModel._validate_model_params`` checks against."""
+    valid = init_params(cls)
+    if models.is_torch(cls):
+        from darts.models.forecasting.pl_forecasting_module import PLForecastingModule
+
+        for name, param in inspect.signature(PLForecastingModule.__init__).parameters.items():
+            if name not in ("self", "train_sample_shape") and param.kind not in (param.VAR_KEYWORD,
+                                                                                    param.VAR_POSITIONAL):
+                valid.setdefault(name, param)  # train_sample_shape is Darts' own, set at fit
+    return valid
+
+
 def _enum_of(param: inspect.Parameter) -> type | None:
     """The Enum a constructor parameter takes (its default's type, or in its annotation):
     ``season_mode`` -> SeasonalityMode, ``trend`` -> ModelMode, ``trend_mode`` -> TrendMode."""
@@ -73,14 +90,14 @@ class Building:
     def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> Forecaster:
         seed, device = ctx.seed, ctx.device
         name = str(model_cfg["estimator"])
-        cls = models.resolve(name)
-        valid = init_params(cls)
+        series: SeriesSet = data.X
         params = dict(model_cfg.get("params") or {})
+        cls = models.resolve(name)
+        valid = valid_params(cls, params.get("likelihood"))
         for key in params:
             if key not in valid:
                 raise ConfigError(f"Unknown parameter 'model.params.{key}' for Darts model '{cls.__name__}'."
                                   f"{did_you_mean(key, valid)} Valid: {', '.join(sorted(valid))}.")
-        series: SeriesSet = data.X
         horizon = int(data.window.horizon if data.window is not None and data.window.horizon else 1)
         shortest = min(len(f) for f in series.target.values())
         lowest = min(float(f.min().min()) for f in series.target.values())
