@@ -73,6 +73,32 @@ def test_torch_gaussian_likelihood_and_an_unknown_param_still_refused() -> None:
                   overrides=["data.target=sales", "model.epochs=1", "split.horizon=6"], **FC)
 
 
+# ------------------------------------------------------------------ 5. regression quantiles
+
+def test_linear_regression_quantile_route_tracks_the_series() -> None:
+    point = api.train(data="statsmodels:co2", model="LinearRegressionModel", params={"lags": 24},
+                      verbose=False, **FC)
+    quantile = api.train(data="statsmodels:co2", model="LinearRegressionModel", verbose=False,
+                         params={"lags": 24, "likelihood": "quantile"}, **FC)
+    assert point.metrics["mase"] < 1.5
+    assert quantile.metrics["mase"] < 1.5 * point.metrics["mase"] + 0.2  # 13.59 before: a constant
+    assert quantile.model.model.kwargs["alpha"] == 0.0  # no L1 penalty zeroing the lags
+
+
+def test_linear_regression_quantile_band_differs_per_series_and_sklearn_params_pass() -> None:
+    frame = monthly_shops(72, shops=3)
+    run = api.train(data=frame, model="LinearRegressionModel", verbose=False,
+                    params={"lags": 12, "likelihood": "quantile", "alpha": 0.0, "solver": "highs"},
+                    overrides=["data.series_id=shop", "data.target=sales", "data.time=month",
+                               "split.horizon=6"], **FC)
+    assert run.metrics["mase"] < 3
+    ahead = run.predict(horizon=6)
+    medians = ahead.groupby("shop")["q0.5"]
+    assert (medians.std() > 0.5).all()  # each series' median moves with its season
+    assert medians.mean().nunique() == 3 and medians.mean().is_monotonic_increasing  # each its own level
+    assert (ahead["q0.1"] <= ahead["q0.9"]).all()
+
+
 # ------------------------------------------------------------------ 7. time split at a time boundary
 
 def long_table(days: int = 20, per_day: tuple[int, ...] = (25, 20, 45, 30)) -> TaskData:

@@ -43,11 +43,17 @@ def init_params(cls: type) -> dict[str, inspect.Parameter]:
 
 def valid_params(cls: type, likelihood: Any = None) -> dict[str, inspect.Parameter]:
     """Every keyword Darts itself accepts for ``cls``: its constructor's along the class
-    hierarchy (:func:`init_params`), plus what Darts passes on through ``**kwargs``: for
-    torch models the Lightning module's (``likelihood``, ``loss_fn``, ``optimizer_cls``,
-    ``optimizer_kwargs``, ``lr_scheduler_*`` ...), the set Darts' own
-    ``TorchForecastingModel._validate_model_params`` checks against."""
+    hierarchy (:func:`init_params`), plus what Darts passes on through ``**kwargs``:
+
+    - torch models: the Lightning module's (``likelihood``, ``loss_fn``, ``optimizer_cls``,
+      ``optimizer_kwargs``, ``lr_scheduler_*`` ...), the set Darts' own
+      ``TorchForecastingModel._validate_model_params`` checks against;
+    - scikit-learn style regression models (``LinearRegressionModel``, ``LightGBMModel`` ...):
+      the wrapped estimator's (``alpha``, ``solver`` for a quantile regression,
+      ``n_estimators`` ...), read from a probe built with the same ``likelihood``.
+    """
     valid = init_params(cls)
+    takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
     if models.is_torch(cls):
         from darts.models.forecasting.pl_forecasting_module import PLForecastingModule
 
@@ -55,7 +61,23 @@ def valid_params(cls: type, likelihood: Any = None) -> dict[str, inspect.Paramet
             if name not in ("self", "train_sample_shape") and param.kind not in (param.VAR_KEYWORD,
                                                                                     param.VAR_POSITIONAL):
                 valid.setdefault(name, param)  # train_sample_shape is Darts' own, set at fit
+    elif takes_kwargs and "lags" in valid:
+        for name in _wrapped_params(cls, likelihood):
+            valid.setdefault(name, inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY))
     return valid
+
+
+def _wrapped_params(cls: type, likelihood: Any) -> list[str]:
+    """The parameters of the scikit-learn style estimator a regression model wraps (what its
+    ``**kwargs`` reach), or none if a probe cannot be built."""
+    probe_args: dict[str, Any] = {"lags": 1}
+    if isinstance(likelihood, str):
+        probe_args["likelihood"] = likelihood
+    try:
+        probe = cls(**probe_args)
+        return list(probe.model.get_params())
+    except Exception:  # a probe that fails only means no extra keywords
+        return []
 
 
 def _enum_of(param: inspect.Parameter) -> type | None:
@@ -113,6 +135,10 @@ class Building:
             params["likelihood"] = self._likelihood(likelihood, quantiles)
         elif likelihood == "quantile" and "quantiles" in valid and "quantiles" not in params:
             params["quantiles"] = list(quantiles)
+        if likelihood == "quantile" and cls.__name__ == "LinearRegressionModel":
+            # scikit-learn's QuantileRegressor defaults to an L1 penalty (alpha=1) that zeroes
+            # every lag's coefficient: a constant forecast, the same band for every series
+            params.setdefault("alpha", 0.0)
         settings: dict[str, Any] = {}
         if models.is_torch(cls):
             settings = self._torch_settings(model_cfg, params, device)
