@@ -99,6 +99,19 @@ def test_linear_regression_quantile_band_differs_per_series_and_sklearn_params_p
     assert (ahead["q0.1"] <= ahead["q0.9"]).all()
 
 
+# ------------------------------------------------------------------ 6. default on several series
+
+def test_the_default_model_works_on_several_series_and_says_which_it_took(capsys) -> None:
+    frame = monthly_shops(60, shops=3)
+    run = api.train(data=frame, verbose=False,
+                    overrides=["data.series_id=shop", "data.target=sales", "split.horizon=6"], **FC)
+    assert run.config["model"]["estimator"] == "LinearRegressionModel"
+    assert run.meta["estimator"] == "LinearRegressionModel"
+    assert run.metrics["mase"] < 2
+    assert "LinearRegressionModel, the default for several series" in capsys.readouterr().err
+    assert set(run.predict(horizon=3)["shop"]) == {"shop0", "shop1", "shop2"}
+
+
 # ------------------------------------------------------------------ 7. time split at a time boundary
 
 def long_table(days: int = 20, per_day: tuple[int, ...] = (25, 20, 45, 30)) -> TaskData:

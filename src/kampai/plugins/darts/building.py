@@ -17,7 +17,12 @@ from kampai.plugins.darts.forecaster import DEFAULT_QUANTILES, Forecaster
 if TYPE_CHECKING:
     from kampai.plugin import SeriesSet
 
+#: the estimator a config without one gets: chosen by the data's shape when the model is built
+AUTO = "auto"
 DEFAULT_MODEL = "ExponentialSmoothing"
+#: the default when the data holds several series (data.series_id): ExponentialSmoothing is
+#: a local model (one series); a linear model on lags is a global one, fast and robust
+MULTI_SERIES_DEFAULT = "LinearRegressionModel"
 LIKELIHOODS = {"quantile": "QuantileRegression", "gaussian": "GaussianLikelihood",
                "poisson": "PoissonLikelihood", "laplace": "LaplaceLikelihood"}
 #: trainer settings that keep Lightning quiet and writing nothing (no logs, no checkpoints)
@@ -114,6 +119,8 @@ class Building:
         name = str(model_cfg["estimator"])
         series: SeriesSet = data.X
         params = dict(model_cfg.get("params") or {})
+        if name == AUTO:
+            name = self._default_model(model_cfg, len(series.target))
         cls = models.resolve(name)
         valid = valid_params(cls, params.get("likelihood"))
         for key in params:
@@ -161,6 +168,23 @@ class Building:
         scale = models.is_global(cls) if scale is None else bool(scale)
         return Forecaster(model=model, estimator=cls.__name__, horizon=horizon, num_samples=int(num_samples),
                           quantiles=quantiles, settings=settings, scale=scale)
+
+    @staticmethod
+    def _default_model(model_cfg: dict[str, Any], count: int) -> str:
+        """The default by the data's shape: ExponentialSmoothing for one series, a global
+        model for several (saying so).  ``model_cfg`` is the run's model section: the run
+        records the model that ran."""
+        from kampai.plugin import console
+
+        name = DEFAULT_MODEL
+        line = f"  model: {name}, the default for one series"
+        if count > 1:
+            name = MULTI_SERIES_DEFAULT
+            line = (f"  model: {DEFAULT_MODEL} (the default) fits one series and the data holds {count} "
+                    f"(data.series_id): using {name}, the default for several series")
+        console().print(line, soft_wrap=True)
+        model_cfg["estimator"] = name
+        return name
 
     @staticmethod
     def _auto_params(cls: type, valid: dict, params: dict, season: int, horizon: int, shortest: int,
