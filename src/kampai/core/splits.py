@@ -83,7 +83,21 @@ def time(data: TaskData, cfg: Any) -> list:
     n_test = round(size * len(data)) if isinstance(size, float) else int(size)
     if not 0 < n_test < len(data):
         raise ConfigError(f"split.test_size={size} leaves no train or no test rows.")
-    return [(np.sort(ordered[:-n_test]), np.sort(ordered[-n_test:]))]
+    cut = _time_boundary(np.asarray(data.order)[ordered], len(data) - n_test, size)
+    return [(np.sort(ordered[:cut]), np.sort(ordered[cut:]))]
+
+
+def _time_boundary(times: Any, wanted: int, size: Any) -> int:
+    """Where to cut the time-sorted rows ``times`` so that rows sharing a time stamp stay
+    on one side: the change of time stamp nearest to ``wanted`` train rows (on a tie, the
+    larger test set)."""
+    import numpy as np
+
+    changes = np.flatnonzero(times[1:] != times[:-1]) + 1  # first row of each new time stamp
+    if not len(changes):
+        raise DataError(f"split.method=time: every row has the same time stamp ({times[0]}), so "
+                        f"no time boundary leaves rows on both sides (split.test_size={size}).")
+    return int(changes[np.argmin(np.abs(changes - wanted) + (changes > wanted) * 0.5)])
 
 
 def kfold(data: TaskData, cfg: Any) -> list:

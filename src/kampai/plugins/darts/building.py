@@ -17,7 +17,12 @@ from kampai.plugins.darts.forecaster import DEFAULT_QUANTILES, Forecaster
 if TYPE_CHECKING:
     from kampai.plugin import SeriesSet
 
+#: the estimator a config without one gets: chosen by the data's shape when the model is built
+AUTO = "auto"
 DEFAULT_MODEL = "ExponentialSmoothing"
+#: the default when the data holds several series (data.series_id): ExponentialSmoothing is
+#: a local model (one series); a linear model on lags is a global one, fast and robust
+MULTI_SERIES_DEFAULT = "LinearRegressionModel"
 LIKELIHOODS = {"quantile": "QuantileRegression", "gaussian": "GaussianLikelihood",
                "poisson": "PoissonLikelihood", "laplace": "LaplaceLikelihood"}
 #: trainer settings that keep Lightning quiet and writing nothing (no logs, no checkpoints)
@@ -39,6 +44,45 @@ def init_params(cls: type) -> dict[str, inspect.Parameter]:
         if not any(p.kind == p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
             break
     return out
+
+
+def valid_params(cls: type, likelihood: Any = None) -> dict[str, inspect.Parameter]:
+    """Every keyword Darts itself accepts for ``cls``: its constructor's along the class
+    hierarchy (:func:`init_params`), plus what Darts passes on through ``**kwargs``:
+
+    - torch models: the Lightning module's (``likelihood``, ``loss_fn``, ``optimizer_cls``,
+      ``optimizer_kwargs``, ``lr_scheduler_*`` ...), the set Darts' own
+      ``TorchForecastingModel._validate_model_params`` checks against;
+    - scikit-learn style regression models (``LinearRegressionModel``, ``LightGBMModel`` ...):
+      the wrapped estimator's (``alpha``, ``solver`` for a quantile regression,
+      ``n_estimators`` ...), read from a probe built with the same ``likelihood``.
+    """
+    valid = init_params(cls)
+    takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+    if models.is_torch(cls):
+        from darts.models.forecasting.pl_forecasting_module import PLForecastingModule
+
+        for name, param in inspect.signature(PLForecastingModule.__init__).parameters.items():
+            if name not in ("self", "train_sample_shape") and param.kind not in (param.VAR_KEYWORD,
+                                                                                    param.VAR_POSITIONAL):
+                valid.setdefault(name, param)  # train_sample_shape is Darts' own, set at fit
+    elif takes_kwargs and "lags" in valid:
+        for name in _wrapped_params(cls, likelihood):
+            valid.setdefault(name, inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY))
+    return valid
+
+
+def _wrapped_params(cls: type, likelihood: Any) -> list[str]:
+    """The parameters of the scikit-learn style estimator a regression model wraps (what its
+    ``**kwargs`` reach), or none if a probe cannot be built."""
+    probe_args: dict[str, Any] = {"lags": 1}
+    if isinstance(likelihood, str):
+        probe_args["likelihood"] = likelihood
+    try:
+        probe = cls(**probe_args)
+        return list(probe.model.get_params())
+    except Exception:  # a probe that fails only means no extra keywords
+        return []
 
 
 def _enum_of(param: inspect.Parameter) -> type | None:
@@ -73,11 +117,13 @@ class Building:
     def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> Forecaster:
         seed, device = ctx.seed, ctx.device
         name = str(model_cfg["estimator"])
-        cls = models.resolve(name)
-        valid = init_params(cls)
-        params = dict(model_cfg.get("params") or {})
-        check_params(params, valid, f"Darts model '{cls.__name__}'")
         series: SeriesSet = data.X
+        params = dict(model_cfg.get("params") or {})
+        if name == AUTO:
+            name = self._default_model(model_cfg, len(series.target))
+        cls = models.resolve(name)
+        valid = valid_params(cls, params.get("likelihood"))
+        check_params(params, valid, f"Darts model '{cls.__name__}'")
         horizon = int(data.window.horizon if data.window is not None and data.window.horizon else 1)
         shortest = min(len(f) for f in series.target.values())
         lowest = min(float(f.min().min()) for f in series.target.values())
@@ -93,6 +139,10 @@ class Building:
             params["likelihood"] = self._likelihood(likelihood, quantiles)
         elif likelihood == "quantile" and "quantiles" in valid and "quantiles" not in params:
             params["quantiles"] = list(quantiles)
+        if likelihood == "quantile" and cls.__name__ == "LinearRegressionModel":
+            # scikit-learn's QuantileRegressor defaults to an L1 penalty (alpha=1) that zeroes
+            # every lag's coefficient: a constant forecast, the same band for every series
+            params.setdefault("alpha", 0.0)
         settings: dict[str, Any] = {}
         if models.is_torch(cls):
             settings = self._torch_settings(model_cfg, params, device)
@@ -115,6 +165,23 @@ class Building:
         scale = models.is_global(cls) if scale is None else bool(scale)
         return Forecaster(model=model, estimator=cls.__name__, horizon=horizon, num_samples=int(num_samples),
                           quantiles=quantiles, settings=settings, scale=scale)
+
+    @staticmethod
+    def _default_model(model_cfg: dict[str, Any], count: int) -> str:
+        """The default by the data's shape: ExponentialSmoothing for one series, a global
+        model for several (saying so).  ``model_cfg`` is the run's model section: the run
+        records the model that ran."""
+        from kampai.plugin import console
+
+        name = DEFAULT_MODEL
+        line = f"  model: {name}, the default for one series"
+        if count > 1:
+            name = MULTI_SERIES_DEFAULT
+            line = (f"  model: {DEFAULT_MODEL} (the default) fits one series and the data holds {count} "
+                    f"(data.series_id): using {name}, the default for several series")
+        console().print(line, soft_wrap=True)
+        model_cfg["estimator"] = name
+        return name
 
     @staticmethod
     def _auto_params(cls: type, valid: dict, params: dict, season: int, horizon: int, shortest: int,

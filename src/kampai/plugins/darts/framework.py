@@ -14,7 +14,7 @@ from typing import Any
 
 from kampai.plugin import Framework
 from kampai.plugins.darts import models
-from kampai.plugins.darts.building import DEFAULT_MODEL, Building
+from kampai.plugins.darts.building import AUTO, DEFAULT_MODEL, Building
 from kampai.plugins.darts.model_file import ModelFile
 from kampai.plugins.darts.predicting import Predicting
 from kampai.plugins.darts.search_spaces import SEARCH_SPACES, TORCH_SPACE
@@ -35,13 +35,15 @@ class DartsFramework(Building, Training, Predicting, ModelFile, Framework):
     capabilities = frozenset({"device", "search_space", "incremental"})
 
     def default_estimator(self, task: Any) -> str:
-        return DEFAULT_MODEL
+        """``auto``: ExponentialSmoothing for one series, LinearRegressionModel for several
+        (the data's shape is known when the model is built; the run records the one taken)."""
+        return AUTO
 
     # ------------------------------------------------------------------ tuning (runner tune)
     def default_search_space(self, estimator: str, task: Any) -> dict[str, Any]:
         """A small ``model.search`` per model family (see kampai.core.tuning.space)."""
         try:
-            cls = models.resolve(estimator)
+            cls = models.resolve(DEFAULT_MODEL if estimator == AUTO else estimator)
         except Exception:
             return {}
         return dict(SEARCH_SPACES.get(cls.__name__) or (TORCH_SPACE if models.is_torch(cls) else {}))
