@@ -27,7 +27,6 @@ from kampai.testing import check_task, parametrize_with_checks
 
 torch = pytest.importorskip("torch")
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 TINY_VISION = {"epochs": 1, "size": 16, "bs": 32}
 
 
@@ -385,10 +384,21 @@ def test_fastai_vision_mixed_sizes_and_channels(tmp_path: Path) -> None:
 
 
 def test_fastai_tune_prunes_per_epoch() -> None:
-    code, out, err = invoke("tune", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
-                            "model.params.epochs=3", "--trials", "3", "--runs-dir", "runs")
+    optuna = pytest.importorskip("optuna")
+    # Successive halving compares a trial at epoch 1 with the trials before it once one has
+    # completed.  The grid (seed 42) runs lr=0.02, then 0.05, then 1e-7, which cannot learn in
+    # 4 epochs: the pruner must stop it after an epoch's report, before its last epoch.
+    code, _out, err = invoke("tune", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
+                             "model.params.epochs=4", "model.search.lr=[0.05, 0.02, 1e-7]", "seed=42",
+                             "--sampler", "grid", "--pruner", "halving", "--trials", "3", "--no-refit",
+                             "--storage", "s.db", "--runs-dir", "runs")
     assert code == 0, err
-    assert "lr=" in out
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name="classification-tabular", storage="sqlite:///s.db")
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert [t.params["lr"] for t in pruned] == [1e-7], [(t.params, t.state.name) for t in study.trials]
+    assert all(t.state.name == "COMPLETE" and t.last_step == 3 for t in study.trials if t not in pruned)
+    assert pruned[0].last_step < 3 and sorted(pruned[0].intermediate_values) == list(range(pruned[0].last_step + 1))
 
 
 def test_fastai_unknown_param_and_bad_lr() -> None:
@@ -469,6 +479,18 @@ def test_torch_regression_and_device() -> None:
     run = kampai.train(task="regression", framework="torch", data="sklearn:diabetes", params={"epochs": 40},
                        output={"runs_dir": "runs"}, verbose=False, device="cpu")
     assert run.metrics["r2"] > 0.2
+    assert {p.device.type for p in run.model.module.parameters()} == {"cpu"}
+    if torch.cuda.is_available():
+        on_gpu = kampai.train(task="regression", framework="torch", data="sklearn:diabetes", params={"epochs": 2},
+                              output={"runs_dir": "runs"}, verbose=False, device="cuda")
+        assert {p.device.type for p in on_gpu.model.module.parameters()} == {"cuda"}
+        return
+    # no GPU: one clear line and exit 2, before anything is trained or written
+    code, _out, err = invoke("train", "--task", "regression", "--framework", "torch", "--data", "sklearn:diabetes",
+                             "--device", "cuda", "model.params.epochs=2", "--runs-dir", "cuda-runs")
+    errors = [line for line in err.splitlines() if line.startswith("Error")]
+    assert code == 2 and "Traceback" not in err and len(errors) == 1 and "CUDA" in errors[0], err
+    assert not Path("cuda-runs").exists() or not list(Path("cuda-runs").iterdir())
 
 
 @pytest.mark.gpu

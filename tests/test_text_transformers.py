@@ -31,7 +31,7 @@ def _modest(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("KAMPAI_BLOCK_PLUGINS", "mlflow")
     threads = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # tiny models: one thread (see conftest)
     yield
     torch.set_num_threads(threads)
 

@@ -291,7 +291,7 @@ def test_four_runner_tunes_starting_together_on_a_fresh_database(cli) -> None:
     import sys
 
     args = ["tune", "--task", "classification", "--data", "sklearn:iris", "--model", "LogisticRegression",
-            "--trials", "4", "--study", "together", "--no-track", "--no-plots", "--quiet"]
+            "--trials", "4", "--study", "together", "--no-plots", "--quiet"]
     procs = [subprocess.Popen([sys.executable, "-m", "kampai", *args], stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
     errors = [p.communicate(timeout=300)[1] for p in procs]

@@ -4,6 +4,9 @@ per-epoch reports, and the hashed state_dict + JSON save format (no pickle)."""
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,16 @@ from kampai.plugin import ConfigError, did_you_mean, file_sha256
 
 WEIGHTS = "model.pt"
 CONFIG = "model.json"
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """fast.ai turns read-only NumPy views into tensors it never writes to ("The given NumPy
+    array is not writable"): not the user's concern.  Silenced while fast.ai runs only; the
+    process's warning filters stay as they were."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
+        yield
 
 
 def check_params(params: dict[str, Any] | None, valid: dict[str, Any], what: str) -> dict[str, Any]:

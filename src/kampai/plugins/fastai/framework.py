@@ -66,12 +66,14 @@ class FastaiFramework(Framework):
                         report: Callable[[int, Any], None] | None) -> Any:
         if data.y is None:
             raise DataError("Training needs the target column.")
-        return model.fit(data.X, data.y, report=None if report is None else (lambda epoch: report(epoch, model)))
+        with common.quiet():
+            return model.fit(data.X, data.y, report=None if report is None else (lambda epoch: report(epoch, model)))
 
     def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
         import numpy as np
 
-        out = model.forward(data.X)
+        with common.quiet():
+            out = model.forward(data.X)
         if getattr(model, "kind", "classification") == "regression":
             return Prediction(y=out[:, 0].astype(float))
         classes = list(model.classes if hasattr(model, "classes") else model.state["vocab"])
