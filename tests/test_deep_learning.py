@@ -35,7 +35,6 @@ def test_fastai_tabular_conformance(check) -> None:
     check()
 
 
-@pytest.mark.slow
 @parametrize_with_checks(FastaiFramework(), params=TINY_VISION, tasks=("image-classification",))
 def test_fastai_vision_conformance(check) -> None:
     check()
@@ -58,7 +57,6 @@ class UserNet(torch.nn.Module):
         return self.body(X)
 
 
-@pytest.mark.slow
 @parametrize_with_checks(TorchFramework(), params={"epochs": 3, "width": 4}, estimator="test_deep_learning:UserNet")
 def test_torch_user_module_conformance(check) -> None:
     check()
@@ -316,7 +314,6 @@ def test_fastai_vision_trains_tunes_saves_and_predicts_in_a_fresh_process(tmp_pa
     assert code == 0, err
 
 
-@pytest.mark.slow
 def test_fastai_vision_local_weights_fine_tune(tmp_path: Path) -> None:
     import torch
     import torchvision
@@ -341,7 +338,6 @@ def test_fastai_vision_weights_name_is_checked_before_training(tmp_path: Path) -
     assert not Path("runs").exists() or not list(Path("runs").iterdir())  # nothing written
 
 
-@pytest.mark.slow
 def test_fastai_vision_mixed_sizes_and_channels(tmp_path: Path) -> None:
     """Grey, RGB and RGBA images of different sizes in one folder train and predict."""
     from PIL import Image

@@ -253,7 +253,6 @@ def test_quarter_labels_parse_as_dates() -> None:
     assert info["freq"].startswith("QS") and info["season"] == 4
 
 
-@pytest.mark.slow
 def test_backtest_log_counts_the_scored_points_and_arima_warns_in_one_line() -> None:
     # 25 test years, horizon 10 every 10 years: 2 windows = 20 scored points (the old log said 25)
     from kampai.core import console

@@ -112,7 +112,6 @@ def test_python_api_save_load_same_probabilities_and_seeded() -> None:
     assert meta["input_kind"] == "graph" and meta["classes"] == ["Mr. Hi", "Officer"]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("model, params", [("GraphSAGE", {"aggr": "max"}), ("GAT", {"heads": 2})])
 def test_models_by_name_on_pyg_karate_kfold(model: str, params: dict) -> None:
     run = kampai.train(data="pyg:karate", model=model, params={**params, "epochs": 80},
@@ -283,7 +282,6 @@ def test_node_splits_hold_out_only_labelled_nodes() -> None:
     assert sorted(np.concatenate([te for _, te in folds])) == list(range(10, 34))
 
 
-@pytest.mark.slow
 def test_tune_with_pruner_uses_per_epoch_reports() -> None:
     result = kampai.tune(data="networkx:karate", target="club", trials=3, pruner="median", refit=False,
                          params={"epochs": 20}, **{k: v for k, v in NODE.items()})

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 HERE = Path(__file__).resolve().parent
 SLOW_TRAIN = ["train", "--task", "classification", "--data", "sklearn:breast_cancer",
               "--model", "RandomForestClassifier", "model.params.n_estimators=3000", "split.method=kfold"]
@@ -106,6 +104,7 @@ def _running_trials(study: str) -> list[int]:
     return [t.number for t in loaded.get_trials(deepcopy=False) if t.state.name == "RUNNING"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_killing_the_main_tune_process_stops_its_workers(tmp_path: Path, sig: int) -> None:
     marker = uuid.uuid4().hex

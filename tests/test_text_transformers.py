@@ -274,7 +274,6 @@ def test_offline_hub_model_fails_fast_and_names_the_local_options(tweets_csv: Pa
     assert seconds < 30, seconds  # data loading and imports included; the hub check itself is < 3 s
 
 
-@pytest.mark.slow
 def test_each_epoch_is_shown_unless_quiet(tweets_csv: Path):
     # issue 11 item 5: a tiny BERT trained 100 s without a line
     args = ("train", "--task", "text-classification", "--framework", "transformers", "--data", str(tweets_csv),

@@ -131,6 +131,7 @@ def _gone(pids: list[int]) -> list[int]:
     return alive
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_main_process_ends_its_workers_and_the_total_stays_exact(tmp_path: Path) -> None:
     """SIGKILL of `runner tune --jobs 2` while both workers sit in a long C call (which no
     SIGTERM handler interrupts): every worker is gone within 2 s, and the resumed study

@@ -18,10 +18,12 @@ CONFIG = "model.json"
 
 @contextmanager
 def quiet() -> Iterator[None]:
-    """fast.ai turns read-only NumPy views into tensors it never writes to ("The given NumPy
-    array is not writable"): not the user's concern.  Silenced while fast.ai runs only; the
-    process's warning filters stay as they were."""
+    """Warnings about fast.ai's insides, not the user's concern: its import scripts layers with
+    ``torch.jit.script`` (deprecated by torch), and it turns read-only NumPy views into
+    tensors it never writes to.  Silenced while fast.ai runs only; the process's warning
+    filters stay as they were."""
     with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
         yield
 

@@ -97,12 +97,13 @@ class FastaiFramework(Framework):
         self._check()
         config, weights = common.load_state(Path(path))
         try:
-            if config.get("format") == "fastai-vision":
-                from kampai.plugins.fastai.vision import VisionNet
+            with common.quiet():
+                if config.get("format") == "fastai-vision":
+                    from kampai.plugins.fastai.vision import VisionNet
 
-                return VisionNet.load(config, weights)
-            from kampai.plugins.fastai.tabular import TabularNet
+                    return VisionNet.load(config, weights)
+                from kampai.plugins.fastai.tabular import TabularNet
 
-            return TabularNet.load(config, weights)
+                return TabularNet.load(config, weights)
         except (KeyError, RuntimeError, TypeError) as exc:
             raise RunError(f"Cannot rebuild the fast.ai model in '{path}': {exc}") from None
