@@ -107,6 +107,7 @@ def _running_trials(study: str) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_killing_the_main_tune_process_stops_its_workers(tmp_path: Path, sig: int) -> None:
+    pytest.importorskip("optuna")  # the tune extra
     marker = uuid.uuid4().hex
     study = f"sig-{sig}"
     fits = tmp_path / "fits"
