@@ -9,8 +9,8 @@ import yaml
 
 from conftest import ROOT
 from helpers import invoke, no_tracker  # noqa: F401  (autouse)
-from kampai.core import config as config_mod
 from kampai.core.errors import ConfigError
+from kampai.core.hosted import load_config
 
 
 def write(path: Path, text: str) -> Path:
@@ -19,7 +19,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_defaults_fill_every_key(tmp_path: Path) -> None:
-    cfg = config_mod.load(None, {"task": "classification"})
+    cfg = load_config(None, {"task": "classification"})
     assert cfg["task"] == "classification"
     assert cfg["framework"] == "sklearn"
     assert cfg["seed"] == 42
@@ -40,27 +40,27 @@ model:
 split: {method: kfold, folds: 4}
 """)
     # YAML alone
-    cfg = config_mod.load(exp)
+    cfg = load_config(exp)
     assert (cfg["task"], cfg["seed"], cfg["model"]["estimator"]) == ("regression", 7, "Ridge")
     assert cfg["model"]["params"] == {"alpha": 0.5, "fit_intercept": False}
     # flags beat the YAML
-    cfg = config_mod.load(exp, {"model.estimator": "Lasso", "data.path": "other.csv"})
+    cfg = load_config(exp, {"model.estimator": "Lasso", "data.path": "other.csv"})
     assert cfg["model"]["estimator"] == "Lasso"
     assert cfg["data"]["path"] == "other.csv"
     assert cfg["split"]["folds"] == 4  # untouched sibling keys survive the merge
     # dotted overrides beat flags; mappings merge key by key
-    cfg = config_mod.load(exp, {"model.estimator": "Lasso"},
+    cfg = load_config(exp, {"model.estimator": "Lasso"},
                           ["model.estimator=ElasticNet", "model.params.alpha=2", "split.folds=3"])
     assert cfg["model"]["estimator"] == "ElasticNet"
     assert cfg["model"]["params"] == {"alpha": 2, "fit_intercept": False}
     assert cfg["split"] == {**cfg["split"], "method": "kfold", "folds": 3}
     # None flags (an option not given) do not erase the YAML
-    cfg = config_mod.load(exp, {"task": None, "model.estimator": None})
+    cfg = load_config(exp, {"task": None, "model.estimator": None})
     assert cfg["task"] == "regression" and cfg["model"]["estimator"] == "Ridge"
 
 
 def test_overrides_are_typed_like_yaml() -> None:
-    cfg = config_mod.load(None, {}, ["model.params.max_depth=5", "split.shuffle=false",
+    cfg = load_config(None, {}, ["model.params.max_depth=5", "split.shuffle=false",
                                      "split.test_size=0.3", "metrics=[accuracy,f1_macro]",
                                      "model.params.criterion=entropy", "data.target=null"])
     params = cfg["model"]["params"]
@@ -102,20 +102,20 @@ def test_unknown_keys_name_the_closest(tmp_path: Path, text: str, overrides: lis
 
 def test_section_must_be_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'split' must be a mapping"):
-        config_mod.load(write(tmp_path / "a.yaml", "split: 5\n"))
+        load_config(write(tmp_path / "a.yaml", "split: 5\n"))
     with pytest.raises(ConfigError, match=r"'model\.params' must be a mapping"):
-        config_mod.load(write(tmp_path / "b.yaml", "model: {params: [1, 2]}\n"))
+        load_config(write(tmp_path / "b.yaml", "model: {params: [1, 2]}\n"))
 
 
 def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not valid YAML"):
-        config_mod.load(write(tmp_path / "bad.yaml", "task: [classification\n  seed: 1\n"))
+        load_config(write(tmp_path / "bad.yaml", "task: [classification\n  seed: 1\n"))
     with pytest.raises(ConfigError, match="must hold a mapping at the top level"):
-        config_mod.load(write(tmp_path / "list.yaml", "- task\n- seed\n"))
+        load_config(write(tmp_path / "list.yaml", "- task\n- seed\n"))
     with pytest.raises(ConfigError, match="does not exist"):
-        config_mod.load(tmp_path / "missing.yaml")
+        load_config(tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match=r"must look like 'section\.key=value'"):
-        config_mod.load(None, {}, ["model.params.max_depth"])
+        load_config(None, {}, ["model.params.max_depth"])
 
 
 def test_bad_yaml_from_cli_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -185,7 +185,7 @@ def test_empty_sections_mean_the_defaults(tmp_path: Path) -> None:
     """``model:`` with all its children commented out is YAML null."""
     exp = write(tmp_path / "exp.yaml", "task: regression\ndata: {path: 'sklearn:diabetes'}\nmodel:\n"
                                        "split:\noutput:\n")
-    cfg = config_mod.load(exp)
+    cfg = load_config(exp)
     assert cfg["model"]["params"] == {} and cfg["split"]["folds"] == 5 and cfg["output"]["runs_dir"] == "runs"
     result = invoke("train", "-c", str(exp), "--json", "model.params.n_estimators=10")
     assert result.code == 0, result.stderr

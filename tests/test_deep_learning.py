@@ -132,6 +132,24 @@ def test_folder_and_table_layouts_train_and_predict(tmp_path: Path) -> None:
     assert np.allclose(table[["proba_0", "proba_1", "proba_2"]].sum(axis=1), 1)
 
 
+def test_image_pixels_of_models_saved_under_the_old_class_path_still_load(tmp_path: Path) -> None:
+    """The scikit-learn Pixels step moved from kampai.kinds.images to the sklearn plugin: a model
+    saved now names the new path; one pickled under the old path loads and predicts the same."""
+    import pickle
+
+    import pandas as pd
+
+    folder = _digit_folder(tmp_path / "imgs", per_class=6)
+    run = kampai.train(task="image-classification", framework="sklearn", data=str(folder),
+                       output={"runs_dir": str(tmp_path / "runs")}, verbose=False)
+    saved = b"".join(p.read_bytes() for p in (run.run_dir / "model").rglob("*") if p.is_file())
+    assert b"kampai.plugins.sklearn.pixels" in saved and b"kampai.kinds.images" not in saved
+    old = pickle.dumps(run.model, protocol=0).replace(b"kampai.plugins.sklearn.pixels", b"kampai.kinds.images")
+    assert b"kampai.kinds.images\nPixels" in old
+    images = pd.DataFrame({"image": sorted(str(p) for p in folder.rglob("*.png"))})
+    assert (pickle.loads(old).predict(images) == run.model.predict(images)).all()
+
+
 def test_image_kfold_and_predict_from_a_table(tmp_path: Path) -> None:
     """Stratified k-fold on an image folder (one run, fold metrics, a refit), then
     ``runner predict`` on a table of relative image paths."""

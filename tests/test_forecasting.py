@@ -194,6 +194,19 @@ def test_plugin_listing_stays_light() -> None:
     assert {"statsmodels:co2", "statsmodels:sunspots", "statsmodels:nile"} <= names
 
 
+def test_scaling_pickled_by_a_run_saved_before_the_module_split_still_loads() -> None:
+    """A run folder's series.pkl names the Scaling class by its module path: runs saved when it
+    lived in darts/framework.py keep loading; new runs record where it lives now."""
+    import pickle
+
+    from kampai.plugins.darts.series import Scaling
+
+    assert b"kampai.plugins.darts.series" in pickle.dumps(Scaling({}), protocol=0)
+    old = pickle.dumps(Scaling({"target": {"y": (1.0, 2.0)}}), protocol=0).replace(
+        b"kampai.plugins.darts.series", b"kampai.plugins.darts.framework")
+    assert pickle.loads(old).stats == {"target": {"y": (1.0, 2.0)}}
+
+
 def test_arima_by_name_and_missing_backends_are_named() -> None:
     run = api.train(data="statsmodels:nile", model="ARIMA", params={"p": 2, "d": 1, "q": 1}, verbose=False,
                     overrides=["split.horizon=10"], **FC)

@@ -121,9 +121,9 @@ def test_models_by_name_on_pyg_karate_kfold(model: str, params: dict) -> None:
 
 
 def test_large_full_batch_graph_says_which_extension_helps(monkeypatch, capsys) -> None:
-    from kampai.plugins.pyg import framework
+    from kampai.plugins.pyg import training
 
-    monkeypatch.setattr(framework, "LARGE_GRAPH_EDGES", 10)
+    monkeypatch.setattr(training, "LARGE_GRAPH_EDGES", 10)
     kampai.train(data="pyg:karate", params={"epochs": 2}, **NODE)
     err = capsys.readouterr().err
     assert "trains full-batch" in err and ("pyg-lib" in err or "batch_size" in err)
@@ -158,7 +158,7 @@ def test_neighbour_sampler_without_extensions_keeps_pyg_contract() -> None:
 
 
 def test_mini_batches_train_without_pyg_lib_and_say_what_would_speed_up(capsys) -> None:
-    from kampai.plugins.pyg.framework import _extension
+    from kampai.plugins.pyg.training import _extension
 
     run = kampai.train(data="networkx:karate", target="club",
                        params={"epochs": 40, "batch_size": 8, "num_neighbors": [5, -1]}, **NODE)

@@ -23,7 +23,7 @@ import kampai
 from helpers import invoke, leftovers, no_tracker, write_distribution  # noqa: F401  (autouse)
 from kampai import hookimpl
 from kampai.core.host import get_host
-from kampai.plugin import Framework, Metric, Prediction
+from kampai.plugin import Framework, Metric, PluginError, Prediction
 
 LIFECYCLE = [
     "before_train", "after_train", "on_train_error", "before_fit", "after_fit", "on_fit_error",
@@ -658,3 +658,199 @@ def test_hook_kampai_on_tune_error(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     [call] = rec.named("on_tune_error")
     assert "never fits" in str(call["error"])
     assert len(rec.named("after_trial")) == 2 and not rec.named("after_tune")
+
+
+# ---------------------------------------------------------------------------------------
+# Every hook is called through pluggy: wrappers, tryfirst/trylast and tracing apply, and a
+# failing observer is still isolated (kampai.core.hookcalls).
+# ---------------------------------------------------------------------------------------
+
+
+class Around:
+    """A new-style wrapper of ``kampai_after_fit`` and ``kampai_before_train``, recording
+    when it runs relative to the plain implementations."""
+
+    def __init__(self, events: list[tuple[str, Any]]) -> None:
+        self.events = events
+
+    @hookimpl(wrapper=True)
+    def kampai_after_fit(self, ctx, model, seconds):
+        self.events.append(("wrap-before", ctx.fold))
+        result = yield
+        self.events.append(("wrap-after", ctx.fold))
+        return result
+
+    @hookimpl(wrapper=True)
+    def kampai_before_train(self, ctx):
+        self.events.append(("wrap-before", "train"))
+        yield
+        self.events.append(("wrap-after", "train"))
+
+
+class Inner:
+    def __init__(self, events: list[tuple[str, Any]]) -> None:
+        self.events = events
+
+    @hookimpl
+    def kampai_after_fit(self, ctx, model, seconds):
+        self.events.append(("inner", ctx.fold))
+
+    @hookimpl
+    def kampai_before_train(self, ctx):
+        self.events.append(("inner", "train"))
+
+
+def test_a_wrapper_of_a_lifecycle_hook_runs_around_the_call() -> None:
+    events: list[tuple[str, Any]] = []
+    get_host().register(Around(events), "around")
+    get_host().register(Inner(events), "inner")
+    kampai.train(task="classification", data="sklearn:iris", params={"n_estimators": 5},
+                 split={"method": "stratified_kfold", "folds": 2}, verbose=False)
+    expected = [("wrap-before", "train"), ("inner", "train"), ("wrap-after", "train")]
+    for fold in (0, 1, None):
+        expected += [("wrap-before", fold), ("inner", fold), ("wrap-after", fold)]
+    assert events == expected
+
+
+def test_tryfirst_and_trylast_order_a_lifecycle_hook() -> None:
+    order: list[str] = []
+
+    def plugin(name: str, **opts: bool) -> Any:
+        class Observer:
+            @hookimpl(**opts)
+            def kampai_after_train(self, ctx, run):
+                order.append(name)
+
+        return Observer()
+
+    # registered last-first of what pluggy would call without the options
+    get_host().register(plugin("last", trylast=True), "obs-last")
+    get_host().register(plugin("first", tryfirst=True), "obs-first")
+    get_host().register(plugin("middle-a"), "obs-middle-a")
+    get_host().register(plugin("middle-b"), "obs-middle-b")
+    kampai.train(task="classification", data="sklearn:iris", params={"n_estimators": 5}, verbose=False)
+    assert order == ["first", "middle-b", "middle-a", "last"]
+
+
+def test_a_failing_observer_inside_a_wrapper_is_isolated(capsys: pytest.CaptureFixture[str]) -> None:
+    """The failing implementation is reported once, naming its plugin; the wrapper around it
+    and the other observers still run, and the run is written."""
+    events: list[tuple[str, Any]] = []
+
+    class Failing:
+        @hookimpl(tryfirst=True)
+        def kampai_after_fit(self, ctx, model, seconds):
+            raise ValueError("observer down")
+
+    class FailingWrapper:
+        @hookimpl(wrapper=True)
+        def kampai_before_train(self, ctx):
+            raise RuntimeError("wrapper down")
+            yield  # (unreachable: a generator whose setup fails)
+
+    get_host().register(Around(events), "around")
+    get_host().register(Inner(events), "inner")
+    get_host().register(Failing(), "failing")
+    get_host().register(FailingWrapper(), "failing-wrapper")
+    run = kampai.train(task="classification", data="sklearn:iris", params={"n_estimators": 5}, verbose=False)
+    assert (Path(run.run_dir) / "meta.json").is_file()
+    assert [e for e in events if e[1] is None] == [("wrap-before", None), ("inner", None), ("wrap-after", None)]
+    assert [e for e in events if e[1] == "train"] == [("wrap-before", "train"), ("inner", "train"),
+                                                       ("wrap-after", "train")]
+    err = capsys.readouterr().err
+    assert "plugin 'failing' failed in kampai_after_fit (ValueError: observer down)" in err
+    assert "plugin 'failing-wrapper' failed in kampai_before_train (RuntimeError: wrapper down)" in err
+
+
+def test_strict_plugins_stops_at_a_failing_wrapper() -> None:
+    class FailingWrapper:
+        @hookimpl(wrapper=True)
+        def kampai_after_train(self, ctx, run):
+            yield
+            raise RuntimeError("teardown down")
+
+    get_host().register(FailingWrapper(), "failing-wrapper")
+    get_host().strict = True
+    try:
+        with pytest.raises(PluginError, match="plugin 'failing-wrapper' failed in kampai_after_train"):
+            kampai.train(task="classification", data="sklearn:iris", params={"n_estimators": 5}, verbose=False)
+    finally:
+        get_host().strict = False
+
+
+@pytest.mark.parametrize("opts", [{"tryfirst": True}, {"trylast": True}, {"wrapper": True}])
+def test_what_a_registration_hook_cannot_honour_is_refused_at_registration(opts: dict[str, bool]) -> None:
+    """Registration hooks run plugin by plugin in registration order (the first plugin to
+    register a name keeps it): an option that would change that is refused, naming the
+    plugin and the hook, and nothing is registered."""
+
+    class Pushy:
+        @hookimpl(**opts)
+        def kampai_register_tasks(self, registry):
+            yield  # (a wrapper must be a generator)
+
+    with pytest.raises(PluginError) as caught:
+        get_host().register(Pushy(), "pushy")
+    message = str(caught.value)
+    assert "'pushy'" in message and "'kampai_register_tasks'" in message and next(iter(opts)) in message
+    assert get_host().pm.get_plugin("pushy") is None
+
+
+TRACED_PLUGIN = '''
+from kampai import hookimpl
+
+
+@hookimpl
+def kampai_after_fit(ctx, model, seconds):
+    pass
+
+
+@hookimpl(wrapper=True)
+def kampai_after_train(ctx, run):
+    return (yield)
+
+
+@hookimpl
+def kampai_after_evaluate(ctx, metrics):
+    raise RuntimeError("observer down")
+'''
+
+#: what a cross-validated `runner train` calls, with how many times (3 folds + the refit)
+TRAIN_CALLS = {
+    "kampai_add_settings": None, "kampai_register_tasks": None, "kampai_register_frameworks": None,
+    "kampai_register_datasets": None, "kampai_register_splitters": None, "kampai_register_metrics": None,
+    "kampai_register_serializers": None, "kampai_register_estimators": None,
+    "kampai_before_train": 1, "kampai_before_fit": 4, "kampai_after_fit": 4, "kampai_before_predict": 3,
+    "kampai_after_predict": 3, "kampai_before_evaluate": 3, "kampai_after_evaluate": 4,
+    "kampai_before_serialize": 1, "kampai_after_serialize": 1, "kampai_after_train": 1,
+}
+
+
+def test_trace_plugins_prints_every_hook_call(tmp_path: Path) -> None:
+    """``KAMPAI_TRACE_PLUGINS=1 runner train``: one stderr line per hook call, naming the
+    plugins called (wrappers marked) and the time taken; a failing observer still only warns."""
+    site = write_distribution(tmp_path / "site", "kampai-traced", {"traced": "kampai_traced"},
+                              {"kampai_traced": TRACED_PLUGIN})
+    env = {**os.environ, "KAMPAI_TRACE_PLUGINS": "1", "KAMPAI_BLOCK_PLUGINS": "mlflow",
+           "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "kampai", "train", "--task", "classification", "--data",
+                           "sklearn:iris", "-q", "split.method=stratified_kfold",
+                           "split.folds=3", "model.params.n_estimators=5"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split("kampai trace:", 1)[1].split() for line in done.stderr.splitlines()
+             if "kampai trace:" in line]
+    called: dict[str, list[list[str]]] = {}
+    for words in lines:
+        called.setdefault(words[0], []).append(words[1:])
+    missing = set(TRAIN_CALLS) - set(called)
+    assert not missing, f"no trace line for {sorted(missing)}:\n{done.stderr}"
+    for hook, times in TRAIN_CALLS.items():
+        if times is not None:
+            assert len(called[hook]) == times, (hook, called[hook])
+    assert all(words[-2].replace(".", "").isdigit() and words[-1] == "ms" for words in lines)
+    [after_train] = called["kampai_after_train"]
+    assert "traced" in " ".join(after_train) and "(wrapper)" in " ".join(after_train)
+    assert all("traced" in " ".join(c) for c in called["kampai_after_fit"])
+    assert any(c[0] == "[tasks]" for c in called["kampai_register_tasks"])  # one line per plugin
+    assert "plugin 'traced' failed in kampai_after_evaluate (RuntimeError: observer down)" in done.stderr

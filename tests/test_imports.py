@@ -6,11 +6,15 @@ script calls, with every installed plugin loaded.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+import kampai.core
 
 HEAVY = ("sklearn", "pandas", "numpy", "scipy", "torch", "darts", "transformers", "mlflow", "optuna",
          "pyarrow", "joblib")
@@ -70,3 +74,120 @@ def test_training_a_sklearn_model_imports_no_other_framework() -> None:
     assert found["code"] in (0, None)
     assert not set(found["heavy"]) & {"torch", "darts", "transformers", "mlflow", "optuna"}, found["heavy"]
     assert "sklearn" in found["heavy"]  # it did train
+
+
+# ---------------------------------------------------------------------------------------
+# The core's import graph has no circle, counting every import: at the top, inside
+# functions, and under ``if TYPE_CHECKING`` (an annotation-only circle is still two modules
+# that know each other).
+# ---------------------------------------------------------------------------------------
+
+CORE = Path(kampai.core.__file__).parent
+
+
+def _core_modules() -> dict[str, Path]:
+    modules = {}
+    for path in CORE.rglob("*.py"):
+        parts = list(path.relative_to(CORE.parent.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The core modules ``module`` imports anywhere in its source.  ``from pkg import sub``
+    names the submodule ``pkg.sub`` (not ``pkg``'s own code); an import of a name inside a
+    module names that module."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+        else:
+            continue
+        for name in names:
+            while name and name not in modules:  # kampai.core.x.attr -> kampai.core.x
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                found.add(name)
+    return found
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One circle of ``graph`` as ``[a, b, ..., a]``, or None (depth-first, three colours)."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def core_import_graph() -> dict[str, set[str]]:
+    modules = _core_modules()
+    return {module: _imports(module, path, modules) for module, path in modules.items()}
+
+
+def test_the_core_import_graph_has_no_circle() -> None:
+    graph = core_import_graph()
+    assert {"kampai.core.host", "kampai.core.config", "kampai.core.runs"} <= set(graph)
+    assert "kampai.core.hookspecs" in graph["kampai.core.host"]  # the walk sees imports
+    cycle = _cycle(graph)
+    assert cycle is None, "import circle in kampai.core: " + " -> ".join(cycle or [])
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycle(graph) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_config_and_run_records_do_not_need_the_host() -> None:
+    """``config.load`` takes the settings registry; a run record loads its model through the
+    store lookup it was opened with (kampai.core.hosted passes the host's)."""
+    graph = core_import_graph()
+    assert "kampai.core.host" not in graph["kampai.core.config"]
+    assert "kampai.core.host" not in graph["kampai.core.runs"]
+
+
+
+OPEN_WITHOUT_HOST = """
+import sys
+from kampai.core import runs
+from kampai.plugins.sklearn.framework import SklearnFramework
+
+run = runs.open_run(sys.argv[1], store_for=lambda config: SklearnFramework())
+print(type(run.model[-1]).__name__, "kampai.core.host" in sys.modules)
+"""
+
+
+def test_a_run_record_loads_its_model_without_the_host() -> None:
+    """A fresh interpreter opens a run and loads (verifies, unpickles) its model through a
+    store it passes in: the process-wide host is never imported."""
+    import kampai
+
+    run = kampai.train(task="regression", data="sklearn:diabetes", model="Ridge", verbose=False)
+    done = subprocess.run([sys.executable, "-c", OPEN_WITHOUT_HOST, str(run.run_dir)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Ridge", "False"]

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from helpers import invoke
+from test_serve import free_port
 
 pytest.importorskip("optuna")
 
@@ -247,7 +248,8 @@ def _kampai_refuses(tmp_path: Path, marker: Path, expected: str) -> None:
     with pytest.raises(RunError, match=expected):
         _ = api.load_run("iris@production").model
     try:  # a server that started would never return: a timeout is a failure too
-        served = subprocess.run([sys.executable, "-m", "kampai", "serve", "iris@production", "--port", "0"],
+        served = subprocess.run([sys.executable, "-m", "kampai", "serve", "iris@production",
+                                 "--port", str(free_port())],
                                 capture_output=True, text=True, cwd=tmp_path, timeout=120)
     except subprocess.TimeoutExpired:
         pytest.fail("runner serve started serving a tampered model")

@@ -135,11 +135,11 @@ def test_tuning_study_is_one_parent_run_trials_only_when_asked(tmp_path: Path) -
 
 
 def test_new_embedded_stores_are_copied_from_a_cached_empty_one(tmp_path: Path) -> None:
-    from kampai.plugins.mlflow import tracking
+    from kampai.plugins.mlflow import store as mlflow_store
 
-    tracking.client(store(tmp_path / "a")).search_experiments()  # created (or already seeded)
-    assert tracking._template().is_file()
-    seeded = tracking.client(store(tmp_path / "b"))
+    mlflow_store.client(store(tmp_path / "a")).search_experiments()  # created (or already seeded)
+    assert mlflow_store._template().is_file()
+    seeded = mlflow_store.client(store(tmp_path / "b"))
     (default,) = seeded.search_experiments()
     assert default.artifact_location == str((tmp_path / "b" / ".kampai" / "mlartifacts" / "0").resolve())
     assert seeded.get_experiment(seeded.create_experiment("works")).name == "works"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kampai.core import config as config_mod
 from kampai.core import engine
 from kampai.core.engine import TrainedRun as Run
 from kampai.core.engine import load_run
@@ -40,7 +39,9 @@ def config(config: str | Path | None = None, *, task: str | None = None,
         flags["model.params"] = {**instance_params, **(params or {})}
     for key, value in sections.items():
         flags[key] = value
-    return config_mod.load(config, flags, overrides)
+    from kampai.core.hosted import load_config
+
+    return load_config(config, flags, overrides)
 
 
 #: what a config value may hold (a model param given through an instance must be one)

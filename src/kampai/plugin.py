@@ -75,7 +75,7 @@ _LAZY = {
     "Run": "kampai.core.runs",
     "TrainedRun": "kampai.core.engine",
     "open_run": "kampai.core.engine:load_run",
-    "list_runs": "kampai.core.runs",
+    "list_runs": "kampai.core.hosted",
     "protocol_label": "kampai.core.runs",
     "MANIFEST": "kampai.core.runs",
     "file_sha256": "kampai.core.runs",
@@ -116,7 +116,7 @@ _LAZY = {
     "registry_of": "kampai.core.host",
     "torch_device": "kampai.core.devices",
     # experiments outside a run (learning curves, pipeline generators)
-    "load_config": "kampai.core.config:load",
+    "load_config": "kampai.core.hosted",
     "resolve_config": "kampai.core.engine:resolve",
     "resolve_metrics": "kampai.core.metrics:resolve",
     "compute_metrics": "kampai.core.metrics:compute",
@@ -135,7 +135,6 @@ __all__ = [
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     import kampai.core.cli.options as cli_options
-    from kampai.core.config import load as load_config
     from kampai.core.config import merge
     from kampai.core.config import to_yaml as config_to_yaml
     from kampai.core.console import Steps, console, dumps, epoch_progress, human_size, print_table, warn
@@ -146,6 +145,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.engine import load_run as open_run
     from kampai.core.engine import resolve as resolve_config
     from kampai.core.host import registry_of
+    from kampai.core.hosted import list_runs, load_config
     from kampai.core.metrics import compute as compute_metrics
     from kampai.core.metrics import resolve as resolve_metrics
     from kampai.core.outputs import atomic_write, check_output, check_replaceable_run, symlinks_in
@@ -159,7 +159,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         import_user_module,
         is_estimator_class,
     )
-    from kampai.core.runs import MANIFEST, Run, file_sha256, list_runs, protocol_label, verify_manifest
+    from kampai.core.runs import MANIFEST, Run, file_sha256, protocol_label, verify_manifest
     from kampai.core.seal import seal_files, verify_sealed
     from kampai.core.settings import Setting
     from kampai.core.signing import sign as sign_bytes

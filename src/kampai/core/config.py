@@ -11,23 +11,19 @@ real model.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kampai.core.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from kampai.core.settings import SettingRegistry
 
 #: sections whose keys belong to the user or the framework, not to this schema
 FREE_FORM = {("model", "params"), ("model", "search")}
 #: sections a task may extend with its own keys (checked by :func:`check_task_keys`)
 TASK_SECTIONS = ("data", "split")
-
-
-def packaged_defaults() -> dict[str, Any]:
-    """The defaults of every key: the core's (``kampai/conf/defaults.yaml``) and those the
-    loaded plugins declare (``kampai_add_settings``); a fresh copy callers may change."""
-    from kampai.core.host import get_host
-
-    return get_host().settings().defaults()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -125,8 +121,13 @@ def check_keys(user: dict[str, Any], schema: dict[str, Any], extra: dict[tuple, 
 
 
 def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
-         overrides: list[str] | None = None) -> dict[str, Any]:
+         overrides: list[str] | None = None, *, settings: SettingRegistry,
+         unloaded: Sequence[str] = ()) -> dict[str, Any]:
     """The user's layers merged (YAML < flags < overrides), keys checked, defaults filled.
+
+    ``settings`` holds every key (the core's and the loaded plugins', see
+    :func:`kampai.core.hosted.load_config`); ``unloaded`` names the plugins not loaded
+    (``"name (status)"``), whose keys an unknown-key error mentions.
 
     Framework-specific ``model`` keys (``model.preprocess`` for scikit-learn) are checked
     once the framework is known, by :func:`check_framework_keys`.
@@ -145,9 +146,6 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
         node[leaf] = value
     user = merge(user, flag_layer, whole=WHOLE_ENTRIES)
     user = merge(user, parse_overrides(list(overrides or [])), whole=WHOLE_ENTRIES)
-    from kampai.core.host import get_host
-
-    settings = get_host().settings()
     defaults = settings.defaults()
     model_keys = set((user.get("model") or {}).keys()) - set(defaults["model"])
     # framework keys (model.*) and task keys (data.*, split.*) are checked later, when the
@@ -157,18 +155,15 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     try:
         check_keys(user, defaults, {("model",): model_keys, **later})
     except ConfigError as exc:
-        raise ConfigError(str(exc) + _absent_plugins_hint()) from None
+        raise ConfigError(str(exc) + _absent_plugins_hint(unloaded)) from None
     cfg = merge(defaults, _drop_empty_sections(user, defaults))
     settings.check_values(cfg)
     return cfg
 
 
-def _absent_plugins_hint() -> str:
+def _absent_plugins_hint(unloaded: Sequence[str]) -> str:
     """An unknown key may belong to a plugin that is not loaded: say which ones are not."""
-    from kampai.core.host import get_host
-
-    off = sorted(f"{n} ({i.status})" for n, i in get_host().infos.items() if i.status != "ok")
-    return f" Plugins not loaded, whose keys are unknown: {', '.join(off)}." if off else ""
+    return f" Plugins not loaded, whose keys are unknown: {', '.join(unloaded)}." if unloaded else ""
 
 
 def _drop_empty_sections(user: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -197,10 +192,10 @@ def check_framework_keys(cfg: dict[str, Any], framework: Any) -> None:
             )
 
 
-def check_task_keys(cfg: dict[str, Any], task: Any) -> None:
-    """``data``/``split`` keys beyond the defaults must be ones the task declares
+def check_task_keys(cfg: dict[str, Any], task: Any, settings: SettingRegistry) -> None:
+    """``data``/``split`` keys beyond the defaults (``settings``) must be ones the task declares
     (``Task.data_keys`` / ``Task.split_keys``, e.g. forecasting's ``split.horizon``)."""
-    defaults = packaged_defaults()
+    defaults = settings.defaults()
     for section in TASK_SECTIONS:
         allowed = set(defaults[section]) | set(getattr(task, f"{section}_keys", ()))
         for key in cfg.get(section) or {}:

@@ -21,14 +21,13 @@ from kampai.core.console import Steps, human_size
 from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
 from kampai.core.errors import ConfigError, DataError, KampaiError, RunError, did_you_mean
 from kampai.core.host import get_host
+from kampai.core.hosted import model_store, open_run
 from kampai.core.runs import (
     GitProbe,
     Run,
     RunWriter,
     dir_size,
-    model_store,
     new_run_id,
-    open_run,
     package_versions,
     utc_now,
     write_manifest,
@@ -57,7 +56,7 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
             f"{', '.join(framework.tasks)}). Frameworks for '{task.name}': {', '.join(able) or 'none'}."
         )
     config_mod.check_framework_keys(cfg, framework)
-    config_mod.check_task_keys(cfg, task)
+    config_mod.check_task_keys(cfg, task, host.settings())
     cfg = config_mod.merge(cfg, {})
     if not cfg["split"].get("method"):
         cfg["split"] = config_mod.merge(cfg["split"], task.default_split)
@@ -180,7 +179,7 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
 
     record = Run(run_dir=writer.final_dir, config=json.loads(json.dumps(cfg, default=str)),
                  metrics=json.loads((writer.final_dir / "metrics.json").read_text()),
-                 meta=json.loads(json.dumps(meta, default=str)))
+                 meta=json.loads(json.dumps(meta, default=str)), store_for=model_store)
     run = TrainedRun.of(record, model)
     report.info(f"[bold]Run[/bold] {run.run_id} → {writer.final_dir}")
     hook.kampai_after_train(ctx=ctx, run=run)
@@ -325,7 +324,7 @@ class TrainedRun(Run):
     @classmethod
     def of(cls, run: Run, model: Any = None) -> TrainedRun:
         return cls(run_dir=run.run_dir, config=run.config, metrics=run.metrics, meta=run.meta,
-                   _model=model if model is not None else run.loaded_model)
+                   _model=model if model is not None else run.loaded_model, store_for=run.store_for)
 
     def predict(self, data: Any = None, *, horizon: int | None = None, **options: Any) -> pd.DataFrame:
         """Predictions for a DataFrame or a file path, as ``runner predict`` writes them
@@ -587,6 +586,9 @@ def check_predictions_output(output: str | Path) -> Path:
     from kampai.core.outputs import check_output
 
     out = Path(output)
+    if out.is_dir():
+        raise KampaiError(f"Cannot use '{out}' as the predictions file: it is a folder. Give a file "
+                          f"name in it, such as {out / 'predictions.csv'}.")
     if out.suffix.lower() not in PREDICTION_FORMATS:
         raise KampaiError(f"Cannot write predictions as '{out.suffix or out.name}' ({out}): use one of "
                           f"{', '.join(PREDICTION_FORMATS)}.")

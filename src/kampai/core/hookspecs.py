@@ -17,7 +17,9 @@ Two kinds of hooks:
 
 Every hook is called with keyword arguments, and an implementation may accept any subset
 of them (pluggy's rule).  Only the resolution hooks are ``firstresult``; for every other
-hook all implementations run.
+hook all implementations run.  Every call goes through pluggy (wrappers, ``tryfirst``/
+``trylast``, ``KAMPAI_TRACE_PLUGINS``); :mod:`kampai.core.hookcalls` says how each kind is
+called and what it refuses.
 """
 
 from __future__ import annotations

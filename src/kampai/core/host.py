@@ -20,13 +20,14 @@ registration hook plugin by plugin (so every entry knows its plugin).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from kampai.core import hookspecs
+from kampai.core import hookcalls, hookspecs
 from kampai.core import registry as r
 from kampai.core.errors import PluginError, did_you_mean, unknown
 from kampai.core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
@@ -85,9 +86,8 @@ class Host:
         #: observers' exceptions become errors (``--strict-plugins``, KAMPAI_STRICT_PLUGINS=1)
         self.strict = os.environ.get("KAMPAI_STRICT_PLUGINS", "").strip() not in ("", "0", "false")
         self.observers = _Observers(self)
-        if os.environ.get("KAMPAI_TRACE_PLUGINS"):
-            self.pm.trace.root.setwriter(print)
-            self.pm.enable_tracing()
+        if os.environ.get("KAMPAI_TRACE_PLUGINS"):  # one line per hook call, on stderr
+            self.pm.add_hookcall_monitoring(*hookcalls.tracer(sys.stderr))
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -124,7 +124,9 @@ class Host:
         """Register a plugin object or module (also how tests add inline plugins).
 
         Raises :class:`PluginError` (and registers nothing) when the plugin implements a
-        hook kampai does not define or a hook with arguments its spec does not have.
+        hook kampai does not define, a hook with arguments its spec does not have, or asks
+        for what kampai cannot honour (:func:`kampai.core.hookcalls.refusal`).  pluggy
+        registers a :class:`~kampai.core.hookcalls.Registered` namespace in its place.
         """
         if name in self.blocked:
             return
@@ -134,14 +136,23 @@ class Host:
             hook = unknown_hooks[0]
             raise PluginError(f"Plugin '{name}' implements '{hook}', which is not a kampai hook."
                               f"{did_you_mean(hook, self._spec_names)}")
+        if any(getattr(p, "plugin", None) is plugin for p in self.pm.get_plugins()):
+            raise ValueError(f"Plugin already registered under a different name: {name}={plugin!r}")
+        for attr in dir(plugin):
+            opts = self.pm.parse_hookimpl_opts(plugin, attr)
+            why = opts and hookcalls.refusal(name, opts.get("specname") or attr, opts)
+            if why:
+                raise PluginError(why)
+        functions = hookcalls.implementations(self.pm, plugin, name, self._guarded_failed)
+        registered = hookcalls.Registered(plugin, name, functions)
         try:
-            self.pm.register(plugin, name=name)
+            self.pm.register(registered, name=name)
         except pluggy.PluginValidationError as exc:
             if self.pm.get_plugin(name) is not None:  # pluggy adds impls one by one
                 self.pm.unregister(name=name)
             raise PluginError(" ".join(str(exc).split())) from None
         info = self.infos.setdefault(name, PluginInfo(name=name, module=repr(plugin)))
-        info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+        info.hooks = sorted(h.name for h in self.pm.get_hookcallers(registered) or [])
         self._registries.clear()
         self._settings = None
 
@@ -150,6 +161,10 @@ class Host:
         self.infos.pop(name, None)
         self._registries.clear()
         self._settings = None
+
+    def unloaded(self) -> list[str]:
+        """The plugins found but not loaded, as ``"name (blocked|broken)"``."""
+        return sorted(f"{n} ({i.status})" for n, i in self.infos.items() if i.status != "ok")
 
     def mark_broken(self, plugin: str, reason: str) -> None:
         info = self.infos.setdefault(plugin, PluginInfo(plugin, "?"))
@@ -160,41 +175,47 @@ class Host:
         return self.pm.hook
 
     def notify(self, hook_name: str, **kwargs: Any) -> None:
-        """Call a lifecycle hook so that no observer can break the command: an exception in
-        one implementation is reported once as a warning naming its plugin and the others
-        still run (unless :attr:`strict`, for plugin developers, which re-raises it)."""
-        hook = getattr(self.pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):  # pluggy's call order
-            try:
-                impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
-            except Exception as exc:
-                if self.strict:  # one line naming the plugin; --debug shows its traceback (chained)
-                    raise PluginError(f"plugin '{impl.plugin_name}' failed in {hook_name} "
-                                      f"({type(exc).__name__}: {exc}) and --strict-plugins makes that an "
-                                      "error; add --debug for its traceback.") from exc
-                from kampai.core.console import warn
+        """Call a lifecycle hook through pluggy (wrappers, ``tryfirst``/``trylast`` and
+        tracing apply).  No observer can break the command: each implementation is guarded
+        (:mod:`kampai.core.hookcalls`), an exception in one is reported once as a warning
+        naming its plugin and the others still run (unless :attr:`strict`, for plugin
+        developers: a :class:`PluginError`)."""
+        getattr(self.pm.hook, hook_name)(**kwargs)
 
-                warn(f"plugin '{impl.plugin_name}' failed in {hook_name} ({type(exc).__name__}: {exc}); "
-                     "the command goes on (--strict-plugins makes this an error)", once=True)
+    def _guarded_failed(self, plugin: str, hook_name: str, exc: Exception) -> None:
+        """A guarded implementation raised (:func:`kampai.core.hookcalls.guard`)."""
+        if not hookcalls.is_observer(hook_name):  # kampai_register_commands
+            self.mark_broken(plugin, f"{hook_name}: {type(exc).__name__}: {exc}")
+            return
+        if self.strict:  # one line naming the plugin; --debug shows its traceback (chained)
+            raise PluginError(f"plugin '{plugin}' failed in {hook_name} "
+                              f"({type(exc).__name__}: {exc}) and --strict-plugins makes that an "
+                              "error; add --debug for its traceback.") from exc
+        from kampai.core.console import warn
+
+        warn(f"plugin '{plugin}' failed in {hook_name} ({type(exc).__name__}: {exc}); "
+             "the command goes on (--strict-plugins makes this an error)", once=True)
 
     def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call a hook plugin by plugin in registration order, each plugin's failure marking
-        it broken instead of stopping the others; ``[(plugin, result), ...]``."""
+        """Call a registration hook plugin by plugin in registration order, each through
+        pluggy (a subset hook caller holding that plugin alone), each plugin's failure
+        marking it broken instead of stopping the others; ``[(plugin, result), ...]``."""
         hook = getattr(self.pm.hook, hook_name)
+        impls = hook.get_hookimpls()  # registration order (pluggy *calls* them last-first):
+        # the first plugin to register a name keeps it, a later one is marked broken
+        registry = kwargs.get("registry") or kwargs.get("settings")
         results = []
-        # get_hookimpls() is in registration order (pluggy *calls* them last-first): the
-        # first plugin to register a name keeps it, a later one is marked broken
-        for impl in hook.get_hookimpls():
-            registry = kwargs.get("registry") or kwargs.get("settings")
+        for impl in impls:
+            alone = self.pm.subset_hook_caller(hook_name, [i.plugin for i in impls if i is not impl])
             if registry is not None:
                 registry.current_plugin = impl.plugin_name
             try:
-                results.append((impl.plugin_name, impl.function(
-                    **{k: v for k, v in kwargs.items() if k in impl.argnames})))
+                results.append((impl.plugin_name, next(iter(alone(**kwargs)), None)))
             except Exception as exc:
                 self.mark_broken(impl.plugin_name, f"{hook_name}: {type(exc).__name__}: {exc}")
-            if registry is not None:
-                registry.current_plugin = "?"
+            finally:
+                if registry is not None:
+                    registry.current_plugin = "?"
         return results
 
     # -- registries ------------------------------------------------------------------------

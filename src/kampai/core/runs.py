@@ -27,6 +27,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,14 +232,8 @@ def verify_manifest(run_dir: Path, required: Any = _NOT_GIVEN, label: str | None
     verified.check(run_dir, label)
 
 
-def model_store(config: dict[str, Any]) -> Any:
-    """What saves and loads a run's model: the ``output.serializer`` plugin, else the framework."""
-    from kampai.core.host import get_host
-
-    name = (config.get("output") or {}).get("serializer")
-    if name:
-        return get_host().serializers().get(name)
-    return get_host().framework(config["framework"])
+#: picks what loads a run's model (a framework or serializer) from the run's verified config
+StoreLookup = Callable[[dict[str, Any]], Any]
 
 
 def utc_now() -> str:
@@ -249,13 +244,17 @@ def utc_now() -> str:
 class Run:
     """A finished run, as a record: its folder, config, metrics and meta; the model loads on
     demand (hash-checked).  Actions on a run (predict, evaluate) live in the engine
-    (:class:`kampai.core.engine.TrainedRun`, what ``kampai.train``/``kampai.load_run`` return)."""
+    (:class:`kampai.core.engine.TrainedRun`, what ``kampai.train``/``kampai.load_run`` return).
+
+    ``store_for`` picks the model's loader from the verified config
+    (:func:`kampai.core.hosted.model_store`); this module never reaches for the host."""
 
     run_dir: Path
     config: dict[str, Any]
     metrics: dict[str, float]
     meta: dict[str, Any]
     _model: Any = field(default=None, repr=False)
+    store_for: StoreLookup | None = field(default=None, repr=False, compare=False)
     _records: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
@@ -269,6 +268,9 @@ class Run:
         against the signed manifest; the loader is chosen from the verified config, and the
         config, metrics and meta this record holds must be the signed ones."""
         if self._model is None:
+            if self.store_for is None:
+                raise RunError(f"Run '{self.run_dir}' was opened without a model store: open it with "
+                               "kampai.plugin.open_run to load its model.")
             from kampai.core import verified
             from kampai.core.config import read_yaml_file
 
@@ -285,7 +287,7 @@ class Run:
                         raise RunError(f"Run '{self.run_dir}': {name} changed after the run was opened (it is not "
                                        "what was signed). Refusing to load it.")
                 self._records = {p.name: p.read_bytes() for p in copy.root.iterdir() if p.is_file()}
-                self._model = model_store(config).load(copy.model_dir)
+                self._model = self.store_for(config).load(copy.model_dir)
         return self._model
 
     def record(self, name: str) -> bytes | None:
@@ -310,15 +312,15 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def open_run(path: str | Path) -> Run:
-    """Open a run folder, or a ``NAME@stage`` / ``NAME@version`` a plugin resolves
-    (``kampai_resolve_run``), as a :class:`Run` record; a clear RunError when it is missing
-    or incomplete."""
+def open_run(path: str | Path, *, resolve: Callable[[str], Path | None] | None = None,
+             store_for: StoreLookup | None = None) -> Run:
+    """Open a run folder, or a ``NAME@stage`` / ``NAME@version`` that ``resolve`` turns into
+    one (the plugins' ``kampai_resolve_run``), as a :class:`Run` record whose model loads
+    through ``store_for``; a clear RunError when it is missing or incomplete.
+    :func:`kampai.core.hosted.open_run` passes the host's."""
     run_dir = Path(path)
     if not run_dir.is_dir():
-        from kampai.core.host import get_host
-
-        resolved = get_host().hook.kampai_resolve_run(ref=str(path))
+        resolved = resolve(str(path)) if resolve is not None else None
         if resolved is None:
             raise RunError(f"Run '{path}' does not exist (expected a run folder such as runs/<run_id>, "
                            "or NAME@stage / NAME@version of a model registry).")
@@ -333,11 +335,13 @@ def open_run(path: str | Path) -> Run:
         raise RunError(f"Run '{path}' is incomplete: {Path(exc.filename).name} is missing.") from None
     except Exception as exc:
         raise RunError(f"Run '{path}' is corrupt: {exc}") from None
-    return Run(run_dir=run_dir, config=config, metrics=metrics, meta=meta)  # type: ignore[arg-type]
+    return Run(run_dir=run_dir, config=config, metrics=metrics, meta=meta,  # type: ignore[arg-type]
+               store_for=store_for)
 
 
-def list_runs(runs_dir: str | Path) -> list[Run]:
-    """Every complete run under ``runs_dir``, newest first (broken folders are skipped)."""
+def list_runs(runs_dir: str | Path, *, store_for: StoreLookup | None = None) -> list[Run]:
+    """Every complete run under ``runs_dir``, newest first (broken folders are skipped);
+    ``store_for`` as for :func:`open_run`."""
     root = Path(runs_dir)
     if not root.is_dir():
         return []
@@ -346,7 +350,7 @@ def list_runs(runs_dir: str | Path) -> list[Run]:
         if child.name.startswith(".") or not (child / "meta.json").exists():
             continue
         try:
-            runs.append(open_run(child))
+            runs.append(open_run(child, store_for=store_for))
         except RunError:
             continue
     # "created" has whole seconds: the meta file's write time orders runs of the same second

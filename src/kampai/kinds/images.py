@@ -3,10 +3,10 @@
 An image set is a DataFrame with one column ``image`` (absolute paths to image files) and,
 for training, a label column.  :class:`Images` reads the three layouts the task accepts
 (a folder with one sub-folder per class, a table of paths and labels, scikit-learn's
-digits written out as PNGs) and turns images into pixels for pixel-based models.
+digits written out as PNGs) and turns images into pixels for pixel-based models (the
+scikit-learn framework's ``Pixels`` transformer lives in its plugin).
 
-Imported only when images are read (it imports scikit-learn's base classes); PIL, numpy
-and pandas are imported inside the functions.
+PIL, numpy and pandas are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from kampai.core.errors import DataError
 
@@ -149,31 +147,20 @@ def pixels(paths: Any, size: int = 16, mode: str = "L") -> np.ndarray:
     return np.stack([load_image(p, size, mode).reshape(-1) for p in paths]).astype(np.float32) / 255.0
 
 
-class Pixels(TransformerMixin, BaseEstimator):
-    """A scikit-learn transformer: an ``image`` column of paths -> flat pixels (resized).
-
-    The scikit-learn framework's default preprocessing on ``image-classification`` (a pixel
-    baseline to compare deep models with); ``size`` and ``mode`` (``L`` grey, ``RGB``) are
-    its parameters (``model.preprocess.pixels.steps.pixels.size: 8``).
-    """
-
-    def __init__(self, size: int = 16, mode: str = "L") -> None:
-        self.size = size
-        self.mode = mode
-
-    def fit(self, X: Any, y: Any = None) -> Pixels:
-        return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True  # stateless
-
-    def transform(self, X: Any) -> np.ndarray:
-        column = X[IMAGE] if hasattr(X, "columns") else X
-        return pixels(column, int(self.size), str(self.mode))
-
-
 # the kind's helpers, reachable from plugins through ``kampai.plugin.Images`` alone
 Images.check_readable = staticmethod(check_readable)  # type: ignore[attr-defined]
 Images.load_image = staticmethod(load_image)  # type: ignore[attr-defined]
 Images.pixels = staticmethod(pixels)  # type: ignore[attr-defined]
-Images.Pixels = Pixels  # type: ignore[attr-defined]
+
+
+#: classes that lived here once and are named by models saved then (a pickle or skops file
+#: records a class by its module path): the path resolves to where each lives now
+MOVED = {"Pixels": "kampai.plugins.sklearn.pixels"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -128,14 +128,12 @@ def add_plugin_commands(argv: list[str]) -> None:
     from kampai.core.host import get_host
 
     host = get_host()
-    for impl in reversed(host.hook.kampai_register_commands.get_hookimpls()):
-        try:
-            impl.function(app=app)
-        except Exception as exc:  # a broken plugin must not break the CLI
-            host.infos[impl.plugin_name].error = f"kampai_register_commands: {exc}"
+    # through pluggy; each implementation is guarded: a broken plugin is marked broken
+    # (runner plugins list) and does not break the CLI (kampai.core.hookcalls)
+    host.hook.kampai_register_commands(app=app)
     known = builtin | {g.name for g in app.registered_groups if g.name} | {
         c.name for c in app.registered_commands if c.name}
-    off = sorted(f"{n} ({i.status})" for n, i in host.infos.items() if i.status != "ok")
+    off = host.unloaded()
     if name is not None and name not in known and off:
         from kampai.core.errors import UnknownNameError
 

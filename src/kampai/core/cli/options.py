@@ -26,13 +26,13 @@ def build_config(config: Path | None, task: str | None, framework: str | None, d
                  target: str | None, model: str | None, runs_dir: str | None,
                  overrides: list[str] | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The config from the shared flags; ``extra`` maps more dotted keys to flag values."""
-    from kampai.core import config as config_mod
+    from kampai.core.hosted import load_config
 
     flags = {"task": task, "framework": framework, "data.path": data, "data.target": target,
              "model.estimator": model, "output.runs_dir": runs_dir, **plugin_flags, **(extra or {})}
     if not flags.get("model.include"):
         flags.pop("model.include", None)  # no --include given: the config's own list stands
-    return config_mod.load(config, flags, overrides or [])
+    return load_config(config, flags, overrides or [])
 
 
 #: values of the plugins' options on the command being run (filled by :func:`add_plugin_options`)

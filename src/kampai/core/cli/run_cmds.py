@@ -46,7 +46,7 @@ def evaluate(
     """Score a trained run on other labelled data."""
     from kampai.core import engine
     from kampai.core.console import dumps
-    from kampai.core.runs import open_run
+    from kampai.core.hosted import open_run
 
     metrics = engine.evaluate(open_run(run), data)
     if json_out:
@@ -70,7 +70,7 @@ def predict(
     """Predict with a trained run; probabilities become proba_<class> columns, forecast
     quantiles q<level> columns."""
     from kampai.core import engine
-    from kampai.core.runs import open_run
+    from kampai.core.hosted import open_run
 
     options = {k.removeprefix("predict."): v for k, v in o.plugin_flags.items() if k.startswith("predict.")}
     if output is not None:
@@ -153,7 +153,7 @@ runs_app = typer.Typer(help="Inspect finished runs.", no_args_is_help=True)
 @runs_app.command("list")
 def runs_list(runs_dir: str = o.RunsDir, json_out: bool = o.Json) -> None:
     """List runs, newest first, with their main metrics."""
-    from kampai.core.runs import list_runs
+    from kampai.core.hosted import list_runs
 
     runs_dir = runs_dir or o.RUNS_DIR
     runs = list_runs(runs_dir)

@@ -63,9 +63,9 @@ def kampai_add_settings(settings: Any) -> None:
 
 
 def _tracking_on(ctx: Any) -> bool:
-    from kampai.plugins.mlflow import tracking
+    from kampai.plugins.mlflow import store
 
-    return tracking.enabled(ctx.config)
+    return store.enabled(ctx.config)
 
 
 @hookimpl
@@ -81,7 +81,7 @@ def kampai_after_train(ctx: Any, run: Any) -> None:
 def kampai_before_tune(ctx: Any, study: Any) -> None:
     if not _tracking_on(ctx):
         return
-    from kampai.plugins.mlflow.tracking import StudyTracker
+    from kampai.plugins.mlflow.studies import StudyTracker
 
     tracker = StudyTracker(ctx)
     ctx.state[STATE_KEY] = tracker
@@ -111,9 +111,9 @@ def kampai_on_tune_error(ctx: Any, error: BaseException) -> None:
 
 @hookimpl
 def kampai_sync_runs(runs_dir: Path, tracking_uri: str | None) -> list[str]:
-    from kampai.plugins.mlflow import tracking
+    from kampai.plugins.mlflow import push
 
-    return tracking.sync(Path(runs_dir), tracking_uri, wait=True)
+    return push.sync(Path(runs_dir), tracking_uri, wait=True)
 
 
 @hookimpl

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from kampai.plugin import KampaiError, RunError
-from kampai.plugins.mlflow import tracking as t
+from kampai.plugins.mlflow import records, run_data, store, upload
 
-CACHE_DIR = Path(t.STORE_DIR) / "models"
+CACHE_DIR = Path(store.STORE_DIR) / "models"
 #: NAME@alias or NAME@3 (no slashes: runs/x@y is a path); models:/NAME@alias and models:/NAME/3
 REF = re.compile(r"^(?:models:/)?(?P<name>[A-Za-z0-9][\w.\-]*)(?:@|(?<=.)/(?=\d+$))(?P<which>[\w.\-]+)$")
 
@@ -40,13 +40,13 @@ def _mlflow_error(exc: Exception) -> bool:
 
 
 def registry_client(uri: str | None = None, *, create: bool = False) -> tuple[Any, str]:
-    uri = t.tracking_uri(override=uri)
+    uri = store.tracking_uri(override=uri)
     if uri.startswith("sqlite:///") and not create and not Path(uri.removeprefix("sqlite:///")).exists():
         raise KampaiError(f"No model registry yet ({uri.removeprefix('sqlite:///')} does not exist). "
                           "Register a run first: runner registry register RUN --name NAME.")
     try:
-        return t.client(uri), uri
-    except t.TrackingUnavailable as exc:
+        return store.client(uri), uri
+    except store.TrackingUnavailable as exc:
         raise KampaiError(f"The model registry is unreachable: {exc}.") from None
 
 
@@ -70,26 +70,26 @@ def local_run(ref: str, runs_dir: str | Path = "runs") -> Any:
 
 def ensure_tracked(run: Any, mlflow_client: Any, uri: str) -> dict[str, Any]:
     """The MLflow run a kampai run was pushed to at ``uri``; pushes it now if it never was."""
-    record = t.record_for(run.run_dir, uri)
+    record = records.record_for(run.run_dir, uri)
     if record:
         try:
             found = mlflow_client.get_run(record["run_id"])
             if found.info.lifecycle_stage != "deleted":
                 record["artifact_uri"] = found.info.artifact_uri
-                t.log_pyfunc(mlflow_client, record["run_id"], run)  # flavour files sealed with this key
+                upload.log_pyfunc(mlflow_client, record["run_id"], run)  # flavour files sealed with this key
                 return record
         except Exception as exc:
             if not _mlflow_error(exc):
                 raise
-    experiment = t.experiment_name(run.config)
+    experiment = store.experiment_name(run.config)
     try:
         model = run.model
     except RunError:
         raise
     except Exception:
         model = None
-    record = t.log_run(run, uri, experiment, model=model)
-    (Path(run.run_dir) / t.PENDING).unlink(missing_ok=True)
+    record = upload.log_run(run, uri, experiment, model=model)
+    (Path(run.run_dir) / records.PENDING).unlink(missing_ok=True)
     return record
 
 
@@ -101,7 +101,7 @@ def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Pat
     check_name("registered model", name)  # before anything is pushed
     run = local_run(ref, runs_dir)
     verify_manifest(run.run_dir)
-    digest = t.manifest_digest(run.run_dir)
+    digest = run_data.manifest_digest(run.run_dir)
     mlflow_client, uri = registry_client(uri, create=True)
     record = ensure_tracked(run, mlflow_client, uri)
     try:
@@ -110,11 +110,11 @@ def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Pat
         if not _mlflow_error(exc):
             raise
         mlflow_client.create_registered_model(name, tags={"kampai.task": str(run.meta.get("task"))})
-    tags = {t.TAG_RUN_ID: run.run_id, t.TAG_MANIFEST: digest or "",
+    tags = {run_data.TAG_RUN_ID: run.run_id, run_data.TAG_MANIFEST: digest or "",
             "kampai.task": str(run.meta.get("task")), "kampai.framework": str(run.meta.get("framework")),
             "kampai.estimator": str(run.meta.get("estimator"))}
     return mlflow_client.create_model_version(
-        name, source=f"{record['artifact_uri']}/{t.ARTIFACT_DIR}", run_id=record["run_id"], tags=tags,
+        name, source=f"{record['artifact_uri']}/{upload.ARTIFACT_DIR}", run_id=record["run_id"], tags=tags,
         description=description)
 
 
@@ -122,7 +122,7 @@ def best_local_run(runs_dir: str | Path, metric: str) -> Any:
     """The best complete run under ``runs_dir`` by ``metric``."""
     from kampai.plugin import list_runs
 
-    runs = [r for r in list_runs(runs_dir) if t._finite(r.metrics.get(metric))]
+    runs = [r for r in list_runs(runs_dir) if run_data._finite(r.metrics.get(metric))]
     if not runs:
         raise KampaiError(f"No run under {runs_dir}/ has the metric '{metric}'.")
     sign = 1 if greater_is_better(metric) else -1
@@ -137,16 +137,16 @@ def study_run(study: str, metric: str | None = None, uri: str | None = None) -> 
     mlflow_client, _ = registry_client(uri)
     parents = mlflow_client.search_runs(
         [e.experiment_id for e in mlflow_client.search_experiments()],
-        filter_string=f"tags.`{t.TAG_KIND}` = 'study' and tags.`kampai.study` = '{study}'")
+        filter_string=f"tags.`{run_data.TAG_KIND}` = 'study' and tags.`kampai.study` = '{study}'")
     found = mlflow_client.search_runs(
         [e.experiment_id for e in mlflow_client.search_experiments()],
-        filter_string=f"tags.`{t.TAG_KIND}` = 'run' and tags.`kampai.study` = '{study}'")
+        filter_string=f"tags.`{run_data.TAG_KIND}` = 'run' and tags.`kampai.study` = '{study}'")
     if not found:
         hint = "" if parents else f" No study '{study}' was tracked either."
         raise KampaiError(f"Study '{study}' has no trained run to register: tune it with --refit "
                           f"(registry mode) first.{hint}")
     metric = metric or (parents[0].data.tags.get("kampai.metric") if parents else None)
-    scored = [r for r in found if t._finite(r.data.metrics.get(metric))] if metric else []
+    scored = [r for r in found if run_data._finite(r.data.metrics.get(metric))] if metric else []
     if scored:
         sign = 1 if greater_is_better(metric) else -1
         best = max(scored, key=lambda r: sign * r.data.metrics[metric])
@@ -154,7 +154,7 @@ def study_run(study: str, metric: str | None = None, uri: str | None = None) -> 
         best = max(found, key=lambda r: r.info.start_time or 0)
     run_dir = best.data.tags.get("kampai.run_dir")
     if not run_dir or not Path(run_dir).is_dir():
-        raise KampaiError(f"The run of study '{study}' ({best.data.tags.get(t.TAG_RUN_ID)}) is not on this "
+        raise KampaiError(f"The run of study '{study}' ({best.data.tags.get(run_data.TAG_RUN_ID)}) is not on this "
                           f"machine (expected {run_dir}).")
     return run_dir
 
@@ -204,7 +204,7 @@ def version_row(mlflow_client: Any, mv: Any) -> dict[str, Any]:
             if not _mlflow_error(exc):
                 raise
     return {"name": mv.name, "version": int(mv.version), "aliases": getattr(mv, "_kampai_aliases", []),
-            "run_id": (mv.tags or {}).get(t.TAG_RUN_ID), "mlflow_run_id": mv.run_id,
+            "run_id": (mv.tags or {}).get(run_data.TAG_RUN_ID), "mlflow_run_id": mv.run_id,
             "estimator": (mv.tags or {}).get("kampai.estimator"), "created": mv.creation_timestamp,
             "source": mv.source, "metrics": metrics,
             # what the score means: a k-fold mean and a holdout score rank apart, as do other data
@@ -252,7 +252,7 @@ def promote(mlflow_client: Any, ref: str, stage: str) -> Any:
 
 def best_version(mlflow_client: Any, name: str, metric: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     rows = [version_row(mlflow_client, mv) for mv in versions(mlflow_client, name)]
-    scored = [r for r in rows if t._finite(r["metrics"].get(metric))]
+    scored = [r for r in rows if run_data._finite(r["metrics"].get(metric))]
     if not scored:
         have = sorted({k for r in rows for k in r["metrics"]})
         from kampai.plugin import did_you_mean
@@ -275,7 +275,7 @@ def resolve(ref: str) -> Path | None:
     name, which = parsed
     mlflow_client, _ = registry_client()
     mv = get_version(mlflow_client, name, which)
-    expected = (mv.tags or {}).get(t.TAG_MANIFEST)
+    expected = (mv.tags or {}).get(run_data.TAG_MANIFEST)
     if not expected:
         raise RunError(f"Registered model {name} version {mv.version} records no manifest hash: "
                        "its files cannot be verified. Refusing to load it.")
@@ -289,8 +289,8 @@ def resolve(ref: str) -> Path | None:
     tmp = dest.parent / f".tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
-        mlflow_client.download_artifacts(mv.run_id, t.ARTIFACT_DIR, str(tmp))
-        fetched = tmp / t.ARTIFACT_DIR
+        mlflow_client.download_artifacts(mv.run_id, upload.ARTIFACT_DIR, str(tmp))
+        fetched = tmp / upload.ARTIFACT_DIR
         check(fetched, expected, name, mv.version)
         try:
             os.replace(fetched, dest)
@@ -307,7 +307,7 @@ def check(folder: Path, expected: str, name: str, version: Any) -> None:
     from kampai.plugin import verify_manifest
 
     label = f"Registered model {name} version {version}"
-    actual = t.manifest_digest(folder)
+    actual = run_data.manifest_digest(folder)
     if actual != expected:
         raise RunError(f"{label}: its manifest.json "
                        f"{'is missing' if actual is None else 'does not match the hash recorded at registration'}"

@@ -1,28 +1,83 @@
-"""The background push of one finished run (``python -m kampai.plugins.mlflow.push RUN_DIR``),
-started detached by ``runner train`` so the user does not wait for MLflow.  On failure the
-run stays pending (its marker names the error) for ``runner runs sync``."""
+"""Pushing pending run (or study) folders to MLflow: the detached background push of one
+finished run (``python -m kampai.plugins.mlflow.push RUN_DIR``, started by ``runner train`` so
+the user does not wait for MLflow; on failure the run stays pending, its marker naming the
+error) and ``runner runs sync`` (every pending folder)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
+
+from kampai.plugin import KampaiError
+from kampai.plugins.mlflow.push_queue import push_lock
+from kampai.plugins.mlflow.records import PENDING, _short, mark_pending, pending, read_pending, warn
+from kampai.plugins.mlflow.store import DEFAULT_EXPERIMENT, experiment_name, tracking_uri
+from kampai.plugins.mlflow.studies import log_study_folder
+from kampai.plugins.mlflow.upload import log_run
+
+
+def push_one(folder: Path, marker: dict[str, Any], override_uri: str | None = None) -> None:
+    """Push one pending run or study folder and clear its marker (raises on failure)."""
+    from kampai.plugin import open_run
+
+    uri = override_uri or marker.get("uri") or tracking_uri()
+    experiment = marker.get("experiment") or DEFAULT_EXPERIMENT
+    if marker.get("kind") == "study":
+        log_study_folder(folder, uri, experiment)
+    else:
+        run = open_run(folder)
+        if not marker.get("experiment"):  # an untrusted record: the run's own (signed) config says
+            experiment = experiment_name(run.config)
+        try:
+            model = run.model
+        except Exception:
+            model = None
+        log_run(run, uri, experiment, model=model)
+    (folder / PENDING).unlink(missing_ok=True)
+
+
+def sync(runs_dir: Path, override_uri: str | None = None, wait: bool = True) -> list[str]:
+    """Push every pending run folder; returns the ids pushed; raises when none could be.
+    A folder a background push holds is waited for (``wait``) or skipped."""
+    pushed, failures = [], []
+    for folder, _ in pending(runs_dir):
+        with push_lock(folder, wait=wait) as held:
+            marker_file = folder / PENDING
+            if not held or not marker_file.exists():  # being pushed, or the push just finished
+                continue
+            marker = read_pending(folder)
+            if marker is None:
+                if not override_uri:
+                    continue  # never a URI (or anything else) from an unsigned record
+                # the user named the URI: the kind is the folder's, the experiment the run's
+                marker = {"kind": "run" if (folder / "meta.json").is_file() else "study"}
+            try:
+                push_one(folder, marker, override_uri)
+            except Exception as exc:
+                failures.append(f"{folder.name}: {_short(exc)}")
+                continue
+        pushed.append(folder.name)
+    if failures and not pushed:
+        raise KampaiError("Nothing could be pushed: " + "; ".join(failures))
+    for failure in failures:
+        warn(f"not pushed: {failure}")
+    return pushed
 
 
 def main(folder: Path) -> int:
-    from kampai.plugins.mlflow import tracking
-
-    with tracking.push_lock(folder) as held:
-        marker = folder / tracking.PENDING
+    with push_lock(folder) as held:
+        marker = folder / PENDING
         if not held or not marker.exists():
             return 0
-        info = tracking.read_pending(folder)  # signed with this key, for this folder
+        info = read_pending(folder)  # signed with this key, for this folder
         if info is None:
             return 1
         try:
-            tracking.push_one(folder, info)
+            push_one(folder, info)
         except Exception as exc:  # stays pending, with the reason
-            tracking.mark_pending(folder, info.get("uri") or tracking.tracking_uri(),
-                                  info.get("experiment") or tracking.DEFAULT_EXPERIMENT, exc)
+            mark_pending(folder, info.get("uri") or tracking_uri(),
+                         info.get("experiment") or DEFAULT_EXPERIMENT, exc)
             print(f"kampai: could not push {folder}: {exc}", file=sys.stderr)
             return 1
     return 0

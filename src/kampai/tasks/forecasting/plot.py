@@ -41,7 +41,7 @@ def plot_forecasts(path: Path, series: Any, table: pd.DataFrame, title: str = ""
     import matplotlib.pyplot as plt
 
     from kampai.plugin import SERIES
-    from kampai.tasks.forecasting import quantile_columns
+    from kampai.tasks.forecasting.metrics import quantile_columns
 
     table = table.copy()
     id_col = series.series_id

@@ -1,0 +1,60 @@
+"""Handing a finished run (or study) folder to a detached pusher (``python -m
+kampai.plugins.mlflow.push``), one pusher per folder at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from kampai.plugins.mlflow.records import PENDING, mark_pending, warn
+
+
+def background(cfg: dict[str, Any]) -> bool:
+    """``tracking.background`` (default true), unless ``KAMPAI_TRACK_FOREGROUND`` is set."""
+    if os.environ.get("KAMPAI_TRACK_FOREGROUND", "").strip() not in ("", "0", "false"):
+        return False
+    value = (cfg.get("tracking") or {}).get("background")
+    return True if value is None else bool(value)
+
+
+def queue_push(folder: Path, uri: str, experiment: str, kind: str = "run") -> None:
+    """Keep the finished run (or study) folder pending and hand it to a detached process
+    that pushes it, so the user does not wait for MLflow.  If that process fails, the
+    folder stays pending and ``runner runs sync`` pushes it; ``runner runs sync --wait``
+    waits for it."""
+    import subprocess
+    import sys
+
+    mark_pending(folder, uri, experiment, RuntimeError("queued for the background push"), kind=kind)
+    log = Path(".kampai") / "mlflow-push.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            subprocess.Popen([sys.executable, "-m", "kampai.plugins.mlflow.push", str(Path(folder).resolve())],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+    except OSError as exc:
+        warn(f"the background push could not start ({exc}); run 'runner runs sync' to push {folder}.")
+
+
+@contextlib.contextmanager
+def push_lock(folder: Path, wait: bool = True) -> Any:
+    """One pusher per run folder at a time (the background one, ``runner runs sync``);
+    yields False when ``wait`` is off and another holds it."""
+    import fcntl
+
+    fd = os.open(Path(folder) / (PENDING + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
