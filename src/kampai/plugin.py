@@ -61,6 +61,11 @@ _LAZY = {
     "Dataset": "kampai.core.registry",
     "Estimator": "kampai.core.registry",
     "Setting": "kampai.core.settings",
+    # the loaded config, read typed (cfg.split.folds, cfg.section("tracking").enabled)
+    "Config": "kampai.core.typed",
+    "Section": "kampai.core.typed",
+    "section_of": "kampai.core.typed",
+    "Device": "kampai.core.devices",
     # data kinds
     "SeriesSet": "kampai.kinds.series",
     "ForecastWindow": "kampai.kinds.series",
@@ -115,11 +120,16 @@ _LAZY = {
     "read_frame": "kampai.core.data",
     "registry_of": "kampai.core.host",
     "torch_device": "kampai.core.devices",
+    "check_params": "kampai.core.errors",
+    "to_python": "kampai.core.plain",
+    "env_flag": "kampai.core.envflags",
+    "RUNS_DIR": "kampai.core.schema",
     # experiments outside a run (learning curves, pipeline generators)
     "load_config": "kampai.core.hosted",
     "resolve_config": "kampai.core.engine:resolve",
     "resolve_metrics": "kampai.core.metrics:resolve",
     "compute_metrics": "kampai.core.metrics:compute",
+    "label_array": "kampai.core.metrics",
     "config_to_yaml": "kampai.core.config:to_yaml",
     # YAML from a user, with bounds on aliases and depth (a yaml.YAMLError past them)
     "load_yaml": "kampai.core.yamlsafe",
@@ -139,17 +149,21 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kampai.core.config import to_yaml as config_to_yaml
     from kampai.core.console import Steps, console, dumps, epoch_progress, human_size, print_table, warn
     from kampai.core.data import check_columns, default_target, read_frame
-    from kampai.core.devices import torch_device
+    from kampai.core.devices import Device, torch_device
     from kampai.core.diskcache import cache_dir, cached_json
     from kampai.core.engine import TrainedRun
     from kampai.core.engine import load_run as open_run
     from kampai.core.engine import resolve as resolve_config
+    from kampai.core.envflags import env_flag
+    from kampai.core.errors import check_params
     from kampai.core.host import registry_of
     from kampai.core.hosted import list_runs, load_config
     from kampai.core.metrics import compute as compute_metrics
+    from kampai.core.metrics import label_array
     from kampai.core.metrics import resolve as resolve_metrics
     from kampai.core.outputs import atomic_write, check_output, check_replaceable_run, symlinks_in
     from kampai.core.outputs import write_text as write_text_atomic
+    from kampai.core.plain import to_python
     from kampai.core.registry import (
         Dataset,
         Estimator,
@@ -160,10 +174,12 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         is_estimator_class,
     )
     from kampai.core.runs import MANIFEST, Run, file_sha256, protocol_label, verify_manifest
+    from kampai.core.schema import RUNS_DIR
     from kampai.core.seal import seal_files, verify_sealed
     from kampai.core.settings import Setting
     from kampai.core.signing import sign as sign_bytes
     from kampai.core.signing import valid as valid_signature
+    from kampai.core.typed import Config, Section, section_of
     from kampai.core.verified import open_checked
     from kampai.core.weights import load_weights
     from kampai.core.yamlsafe import load_yaml

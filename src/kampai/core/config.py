@@ -1,7 +1,8 @@
 """One place for all parameters: the experiment config.
 
-Layers, later wins: packaged defaults (``kampai/conf/defaults.yaml``) < the experiment
-YAML (``-c``) < CLI flags (``--task``, ``--data`` ...) < dotted overrides
+Layers, later wins: the declared defaults (:mod:`kampai.core.schema`, plugins' settings) <
+the experiment YAML (``-c``) < the environment (``KAMPAI_TRACKING__ENABLED=false``: see
+:func:`env_layer`) < CLI flags (``--task``, ``--data`` ...) < dotted overrides
 (``model.params.max_depth=5``).  Every key is checked against the defaults; an unknown
 key is a :class:`ConfigError` with a did-you-mean.  Free-form sections
 (``model.params``, ``model.search``) are checked later by the framework, against the
@@ -11,11 +12,13 @@ real model.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kampai.core.errors import ConfigError, did_you_mean
+from kampai.core.typed import Config
 
 if TYPE_CHECKING:
     from kampai.core.settings import SettingRegistry
@@ -54,6 +57,22 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"Config file '{path}' must hold a mapping at the top level.")
     return data
+
+
+#: ``KAMPAI_<SECTION>__<KEY>`` (double underscores between the parts) sets ``section.key``
+ENV_PREFIX = "KAMPAI_"
+
+
+def env_layer(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The config keys the environment sets: ``KAMPAI_TRACKING__ENABLED=false`` is
+    ``tracking.enabled=false``, ``KAMPAI_SPLIT__FOLDS=3`` is ``split.folds=3`` (names
+    lower-cased, values typed by YAML rules as overrides are).  Only names holding ``__`` are
+    read, so ``KAMPAI_CACHE_DIR`` and the plugin switches are not config keys; a name for a key
+    no one declares is an unknown key, like any other layer's."""
+    environ = os.environ if environ is None else environ
+    items = [f"{name[len(ENV_PREFIX):].lower().replace('__', '.')}={value}"
+             for name, value in sorted(environ.items()) if name.startswith(ENV_PREFIX) and "__" in name]
+    return parse_overrides(items) if items else {}
 
 
 def parse_overrides(overrides: list[str]) -> dict[str, Any]:
@@ -122,8 +141,11 @@ def check_keys(user: dict[str, Any], schema: dict[str, Any], extra: dict[tuple, 
 
 def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
          overrides: list[str] | None = None, *, settings: SettingRegistry,
-         unloaded: Sequence[str] = ()) -> dict[str, Any]:
-    """The user's layers merged (YAML < flags < overrides), keys checked, defaults filled.
+         unloaded: Sequence[str] = ()) -> Config:
+    """The user's layers merged (YAML < environment < flags < overrides), keys checked,
+    defaults filled: a :class:`~kampai.core.typed.Config` (``cfg.split.folds``; still the
+    merged dict).  A core key set to null that declares a default other than null gets that
+    default.
 
     ``settings`` holds every key (the core's and the loaded plugins', see
     :func:`kampai.core.hosted.load_config`); ``unloaded`` names the plugins not loaded
@@ -144,6 +166,7 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
+    user = merge(user, env_layer(), whole=WHOLE_ENTRIES)
     user = merge(user, flag_layer, whole=WHOLE_ENTRIES)
     user = merge(user, parse_overrides(list(overrides or [])), whole=WHOLE_ENTRIES)
     defaults = settings.defaults()
@@ -157,8 +180,24 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     except ConfigError as exc:
         raise ConfigError(str(exc) + _absent_plugins_hint(unloaded)) from None
     cfg = merge(defaults, _drop_empty_sections(user, defaults))
+    _null_means_default(cfg)
     settings.check_values(cfg)
-    return cfg
+    return Config(cfg)
+
+
+def _null_means_default(cfg: dict[str, Any]) -> None:
+    """``split.folds: null`` is the declared default (5), not a None every reader must guard."""
+    from kampai.core.schema import CORE_SETTINGS
+
+    for setting in CORE_SETTINGS:
+        if setting.default is None or isinstance(setting.default, dict):
+            continue
+        *parents, leaf = setting.key.split(".")
+        node: Any = cfg
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(leaf, 0) is None:
+            node[leaf] = copy.deepcopy(setting.default)
 
 
 def _absent_plugins_hint(unloaded: Sequence[str]) -> str:
@@ -258,7 +297,7 @@ def _plain(value: Any) -> Any:
     """``value`` with tuples as lists (what OmegaConf makes of them), or None when it holds
     anything but plain values (an exact type check: no subclasses, enums, paths ...)."""
     kind = type(value)
-    if kind is dict:
+    if kind is dict or kind is Config:
         out = {}
         for key, item in value.items():
             converted = _plain(item)

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from kampai.core.devices import Device
+from kampai.core.plain import to_python
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -121,8 +124,10 @@ class BuildContext:
     """What :meth:`Framework.build` gets besides the model section.
 
     ``seed`` seeds the model unless its params set their own.  ``device`` is the
-    config's ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``), meaningful to frameworks
-    with the ``device`` capability.  ``resolve(name)`` turns an estimator name or import
+    config's ``device`` parsed once by the core (a :class:`~kampai.core.devices.Device`:
+    ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, also usable as that text),
+    meaningful to frameworks with the ``device`` capability; ``ctx.device.torch()`` is the
+    torch device string.  ``resolve(name)`` turns an estimator name or import
     path into a class through the estimator registry (any plugin's models, the user's
     ``--include``d ones).  ``cache_dir`` is a folder the framework may keep derived
     files in (tokenizers, embeddings); ``run_dir`` the run being written (``None``
@@ -131,11 +136,14 @@ class BuildContext:
     """
 
     seed: int = 42
-    device: str = "auto"
+    device: Device = field(default_factory=lambda: Device("auto"))
     resolve: Callable[[str], Any] = field(default=lambda name: name, repr=False)
     cache_dir: Path | None = None
     run_dir: Path | None = None
     config: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.device = Device.parse(self.device)  # a plain "cpu" from a caller: the same one grammar
 
 
 # --------------------------------------------------------------------------------------
@@ -218,7 +226,7 @@ class Task(ABC):
             out["inputs"] = [_column_signature(X, i, c, t, nullable[i])
                              for i, (c, t) in enumerate(X.dtypes.items())]
         if data.y is not None and self.name.endswith("classification") and hasattr(data.y, "unique"):
-            out["classes"] = sorted(map(_plain, data.y.unique()), key=str)
+            out["classes"] = sorted(map(to_python, data.y.unique()), key=str)
         return out
 
     def example(self) -> tuple[pd.DataFrame, dict[str, Any]] | None:
@@ -271,6 +279,11 @@ class Framework(ABC):
     #: distributions whose versions go into every run's meta and signature
     packages: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: with the ``device`` capability: whose view of the machine decides whether a device
+    #: exists. ``"torch"``: the core refuses a device torch does not see at the config check
+    #: (:meth:`kampai.core.devices.Device.check_available`); anything else: the framework
+    #: checks ``ctx.device`` against its own library in :meth:`build`
+    device_backend: ClassVar[str] = "torch"
 
     @abstractmethod
     def default_estimator(self, task: Task) -> str:
@@ -357,13 +370,8 @@ def _column_signature(X: Any, i: int, name: Any, dtype: Any, nullable: bool) -> 
     column = X.iloc[:, i]
     values = column.dropna().unique()
     if 0 < len(values) <= MAX_CATEGORIES and len(values) < max(2, len(column) // 2):
-        out["categories"] = sorted(map(_plain, values), key=str)
+        out["categories"] = sorted(map(to_python, values), key=str)
     return out
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python value JSON can hold."""
-    return value.item() if hasattr(value, "item") else value
 
 
 def _contract_problems(obj: Any, base: type, capabilities: dict[str, str | None],

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from kampai.core import config as config_mod
 from kampai.core import data as data_mod
 from kampai.core import metrics as metrics_mod
+from kampai.core import schema
 from kampai.core.console import Steps, human_size
 from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
+from kampai.core.devices import Device
 from kampai.core.errors import ConfigError, DataError, KampaiError, RunError, did_you_mean
 from kampai.core.host import get_host
 from kampai.core.hosted import model_store, open_run
@@ -32,12 +34,13 @@ from kampai.core.runs import (
     utc_now,
     write_manifest,
 )
+from kampai.core.typed import Config
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
+def resolve(cfg: dict[str, Any]) -> tuple[Config, Task, Framework]:
     """Fill the defaults that depend on the task and framework; check they fit together."""
     if not cfg.get("task"):
         raise KampaiError("No task given: set 'task' in the config or pass --task "
@@ -57,15 +60,17 @@ def resolve(cfg: dict[str, Any]) -> tuple[dict[str, Any], Task, Framework]:
         )
     config_mod.check_framework_keys(cfg, framework)
     config_mod.check_task_keys(cfg, task, host.settings())
-    cfg = config_mod.merge(cfg, {})
-    if not cfg["split"].get("method"):
+    # a config that did not come through config.load (a study's recorded one) gets the
+    # core keys it lacks, so the typed reads below never miss one
+    cfg = Config.of(config_mod.merge(schema.core_defaults(), cfg))
+    if not cfg.split.method:
         cfg["split"] = config_mod.merge(cfg["split"], task.default_split)
-    if cfg["split"].get("seed") is None:
-        cfg["split"]["seed"] = cfg["seed"]
-    get_host().splitters().get(cfg["split"]["method"])
+    if cfg.split.seed is None:
+        cfg["split"]["seed"] = cfg.seed
+    get_host().splitters().get(cfg.split.method)
     check_serializer(cfg, framework)
     check_device(cfg, framework)
-    for module in cfg["model"].get("include") or []:
+    for module in cfg.model.include:
         get_host().estimators().include(str(module))
     if not cfg["model"].get("estimator"):
         cfg["model"]["estimator"] = framework.default_estimator(task)
@@ -104,7 +109,7 @@ def build_context(ctx: RunContext) -> BuildContext:
     """What ``framework.build`` gets: seed, device, the estimator resolver, folders."""
     from kampai.core.diskcache import cache_dir
 
-    return BuildContext(seed=int(ctx.config["seed"]), device=str(ctx.config.get("device") or "auto"),
+    return BuildContext(seed=Config.of(ctx.config).seed, device=Device.parse(ctx.config.get("device")),
                         resolve=get_host().estimators().resolve, cache_dir=cache_dir(),
                         run_dir=None if ctx.quiet else ctx.run_dir, config=ctx.config)
 
@@ -153,7 +158,7 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
     _check_copy_target(cfg)
     report = Steps(verbose)
     run_id = new_run_id(cfg.get("name") or f"{task.name}-{short_name(cfg['model']['estimator'])}")
-    writer = RunWriter(Path(cfg["output"]["runs_dir"]), run_id)
+    writer = RunWriter(Path(cfg.output.runs_dir), run_id)
     ctx = RunContext(config=cfg, run_id=run_id, run_dir=writer.tmp_dir, task=task,
                      framework=framework, parent=parent)
     hook = get_host().observers
@@ -199,7 +204,7 @@ def _check_copy_target(cfg: dict[str, Any]) -> None:
 
 
 def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -> tuple[dict[str, Any], Any]:
-    cfg, task, framework = ctx.config, ctx.task, ctx.framework
+    cfg, task, framework = Config.of(ctx.config), ctx.task, ctx.framework
     with report.step("libraries") as note:
         # imported before the clocks of the steps that first use them (the split step's
         # time was mostly scikit-learn's import)
@@ -214,9 +219,9 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         features = data.info.get("features")
         shape = f"{len(data)} rows" + (f" × {len(features)} features" if features else "")
         note["text"] = f"{shape} ({cfg['data'].get('path') or 'DataFrame'})"
-    splitter = get_host().splitters().get(cfg["split"]["method"])
+    splitter = get_host().splitters().get(cfg.split.method)
     with report.step("split") as note:
-        folds = splitter.fn(data, cfg["split"])
+        folds = splitter.fn(data, cfg.split)
         note["text"] = (f"{splitter.name}: {len(folds)} folds" if splitter.cv else
                         f"{splitter.name}: {_size(folds[0][0])} train / {_size(folds[0][1])} test")
     metrics = metrics_mod.resolve(task, cfg.get("metrics"))
@@ -252,7 +257,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         scores = metrics_mod.aggregate(fold_scores)
     else:
         scores, fit_seconds = fold_scores[0], fold_seconds[0]
-    refit = cfg["split"].get("refit")
+    refit = cfg.split.refit
     if refit if refit is not None else (splitter.cv or task.default_split.get("refit", False)):
         with report.step("refit on all rows"):
             model, fit_seconds = fit(ctx, cfg["model"], data)
@@ -264,7 +269,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         note["text"] = f"model {human_size(size)}"
     (writer.tmp_dir / "config.yaml").write_text(config_mod.to_yaml(cfg))
     writer.write_json("metrics.json", scores)
-    if cfg["output"].get("predictions", True):
+    if cfg.output.predictions:
         import pandas as pd
 
         pd.concat(fold_tables).to_csv(writer.tmp_dir / "predictions.csv", index_label="row")
@@ -441,13 +446,16 @@ def short_name(estimator: str) -> str:
 
 
 def check_device(cfg: dict[str, Any], framework: Framework) -> None:
-    """One rule for every framework: a device other than auto/cpu needs the ``device``
-    capability."""
-    device = str(cfg.get("device") or "auto").lower()
+    """One rule for every framework, at the config check: a device other than auto/cpu needs
+    the ``device`` capability, and one this machine lacks (mps, cuda:N) is refused here, in
+    one line, not later inside the plugin."""
+    device = Device.parse(cfg.get("device"))
     if device not in ("auto", "cpu") and "device" not in framework.capabilities:
-        raise ConfigError(f"Framework '{framework.name}' does not train on a device: device={device!r} "
+        raise ConfigError(f"Framework '{framework.name}' does not train on a device: device={str(device)!r} "
                           "is for frameworks with the 'device' capability (runner frameworks list). "
                           "Drop --device or use auto/cpu.")
+    if "device" in framework.capabilities and framework.device_backend == "torch":
+        device.check_available()
 
 
 def _run_context(run: Run) -> RunContext:

@@ -57,6 +57,24 @@ def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
     return " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
 
 
+def check_params(given: Iterable[str], valid: Iterable[str], where: str, *,
+                 suggest: Iterable[str] | None = None, hint: str | None = None,
+                 prefix: str = "model.params.") -> None:
+    """The one "Unknown parameter" error of every framework: raise a ConfigError for the first
+    name of ``given`` not in ``valid``, e.g. ``Unknown parameter 'model.params.lrr' for PyG model
+    'GCN'. Did you mean 'lr'? Valid: dropout, hidden, lr.``.  ``where`` completes "for ..."
+    (empty: nothing); ``suggest`` is the pool of the did-you-mean (default ``valid``); ``hint``
+    replaces the closing "Valid: ..." sentence."""
+    allowed = set(valid)
+    for key in given:
+        if key in allowed:
+            continue
+        pool = sorted(allowed if suggest is None else set(suggest))
+        closing = hint if hint is not None else f"Valid: {', '.join(pool) or 'none'}."
+        raise ConfigError(f"Unknown parameter '{prefix}{key}'{f' for {where}' if where else ''}."
+                          f"{did_you_mean(str(key), pool)} {closing}")
+
+
 def unknown(kind: str, name: str, known: Iterable[str], hint: str = "") -> UnknownNameError:
     """Build the one 'unknown X' error used for every registry lookup."""
     known = sorted(known)

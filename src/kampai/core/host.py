@@ -29,6 +29,7 @@ import pluggy
 
 from kampai.core import hookcalls, hookspecs
 from kampai.core import registry as r
+from kampai.core.envflags import env_flag
 from kampai.core.errors import PluginError, did_you_mean, unknown
 from kampai.core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
 
@@ -84,7 +85,7 @@ class Host:
         self._settings: SettingRegistry | None = None
         self._spec_names = {n for n in vars(hookspecs) if n.startswith("kampai_")}
         #: observers' exceptions become errors (``--strict-plugins``, KAMPAI_STRICT_PLUGINS=1)
-        self.strict = os.environ.get("KAMPAI_STRICT_PLUGINS", "").strip() not in ("", "0", "false")
+        self.strict = env_flag("KAMPAI_STRICT_PLUGINS")
         self.observers = _Observers(self)
         if os.environ.get("KAMPAI_TRACE_PLUGINS"):  # one line per hook call, on stderr
             self.pm.add_hookcall_monitoring(*hookcalls.tracer(sys.stderr))
@@ -254,11 +255,12 @@ class Host:
     def settings(self) -> SettingRegistry:
         """Every config key and CLI option: the core's and the plugins' (``kampai_add_settings``)."""
         if self._settings is None:
+            from kampai.core import schema
             from kampai.core.settings import SettingRegistry
 
-            settings = SettingRegistry.core()
+            settings = SettingRegistry.core(schema.CORE_SETTINGS)
             self.call_each("kampai_add_settings", settings=settings)
-            settings.add_capability_settings(self)
+            schema.add_capability_settings(settings, self)
             self._settings = settings
         return self._settings
 

@@ -19,10 +19,11 @@ from kampai.core.host import get_host
 
 if TYPE_CHECKING:
     from kampai.core.runs import Run
+    from kampai.core.typed import Config
 
 
 def load_config(config: str | Path | None = None, flags: dict[str, Any] | None = None,
-                overrides: list[str] | None = None) -> dict[str, Any]:
+                overrides: list[str] | None = None) -> Config:
     """The experiment config (see :func:`kampai.core.config.load`), every loaded plugin's
     settings known; an unknown key names the plugins that are not loaded."""
     host = get_host()

@@ -44,6 +44,16 @@ def labels_of(y: Any) -> list[Any] | None:
         return values
 
 
+def label_array(classes: Any) -> Any:
+    """``classes`` as a NumPy array in the labels' own dtype (ints, bools and floats stay
+    numbers, anything else is an object array): index it with the argmax of the
+    probabilities, and an integer target's predictions stay integers (its metrics need that)."""
+    import numpy as np
+
+    array = np.asarray(list(classes))
+    return array if array.dtype.kind in "iubf" else np.asarray(list(classes), dtype=object)
+
+
 def align(prediction: Prediction, labels: list[Any] | None) -> Prediction:
     """``prediction`` with one probability column per label of the full training label set:
     a class the fold's training data lacked gets probability 0 (the model cannot predict it)."""

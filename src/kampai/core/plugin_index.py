@@ -59,7 +59,9 @@ def _scan(group: str) -> list[Found]:
 
 def entry_points(group: str) -> list[Found]:
     """The entry points of ``group`` (from the cache when nothing was installed since)."""
-    if os.environ.get("KAMPAI_NO_PLUGIN_CACHE", "").strip() not in ("", "0"):
+    from kampai.core.envflags import env_flag
+
+    if env_flag("KAMPAI_NO_PLUGIN_CACHE"):
         return _scan(group)
     from kampai.core.diskcache import cache_dir
 

@@ -1,7 +1,7 @@
 """Every config key and every plugin CLI option, with its owner, type, default and help.
 
-The core's keys are the packaged ``kampai/conf/defaults.yaml`` (its comments are their
-help).  A plugin adds its own through the ``kampai_add_settings`` hook, as tox's
+The core's keys are declared in :mod:`kampai.core.schema` (defaults.yaml and docs/config.md
+are generated from there).  A plugin adds its own through the ``kampai_add_settings`` hook, as tox's
 ``add_config`` and pytest's ``addoption`` do::
 
     @hookimpl
@@ -18,41 +18,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from kampai.core.errors import ConfigError, PluginError
 
 #: what a plugin-declared setting may not redefine: sections the core owns as a whole
 CORE_OWNER = "core"
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-
-
-#: core keys whose type or range the default alone does not tell: (types, minimum)
-CORE_TYPES: dict[str, tuple[Any, float | None]] = {
-    "seed": (int, 0), "split.folds": (int, 2), "split.test_size": ((int, float), 0),
-    "split.seed": (int, 0), "tune.trials": (int, 1), "tune.timeout": ((int, float), 0),
-    "tune.jobs": (int, 1), "tune.max_failures": (int, 0), "tune.startup_trials": (int, 0),
-    "tune.top": (int, 1), "tune.study": (str, None), "tune.storage": (str, None),
-    "tune.metric": (str, None), "tune.direction": (str, None), "task": (str, None), "framework": (str, None),
-    "name": ((str, int), None), "metrics": (list, None), "data.features": (list, None),
-    "data.target": ((str, list, int), None), "data.group": ((str, int), None), "data.time": ((str, int), None),
-    "split.method": (str, None), "split.refit": (bool, None), "tune.refit": (bool, None),
-    "tune.cache_dir": (str, None), "tune.output_dir": (str, None), "tune.cache_max_mb": ((int, float), 0),
-    "tune.trial_metrics": (str, None), "model.include": (list, None),
-}
-
-
-def _type_of(default: Any) -> Any:
-    """The type a core key takes, from its default (None: any; a float also takes an int)."""
-    if default is None or isinstance(default, dict):
-        return None
-    if isinstance(default, bool):
-        return bool
-    if isinstance(default, float):
-        return (int, float)
-    return type(default)
 
 
 @dataclass(frozen=True)
@@ -79,6 +50,8 @@ class Setting:
     minimum: float | None = None
     #: ``check(value)`` returns why a value is wrong (None when it is fine): rules beyond types
     check: Any = None
+    #: the longer Markdown of docs/config.md's key tables (``help`` when empty)
+    doc: str = ""
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is not valid for this key (None when it is)."""
@@ -94,8 +67,6 @@ class Setting:
             return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
         if self.minimum is not None and isinstance(value, (int, float)) and value < self.minimum:
             return f"must be >= {self.minimum:g}, got {value!r}"
-        if self.key == "device" and not DEVICE_PATTERN.match(str(value).lower()):
-            return f"must be auto, cpu, cuda, cuda:N or mps, got {value!r}"
         if self.check is not None:
             return self.check(value)
         return None
@@ -110,13 +81,18 @@ class SettingRegistry:
         self.current_plugin = "?"
 
     @classmethod
-    def core(cls) -> SettingRegistry:
+    def core(cls, declarations: tuple[Setting, ...]) -> SettingRegistry:
+        """A registry holding the core's declarations (:data:`kampai.core.schema.CORE_SETTINGS`)."""
         registry = cls()
-        for key, default, help_text in _core_keys():
-            kind, minimum = CORE_TYPES.get(key, (_type_of(default), None))
-            registry._settings[key] = Setting(key, default, help_text, type=kind, minimum=minimum,
-                                              owner=CORE_OWNER)
+        for setting in declarations:
+            registry._settings[setting.key] = replace(setting, owner=CORE_OWNER)
         return registry
+
+    def declare(self, setting: Setting, owner: str) -> None:
+        """Declare a key the core owns (``device``, ``output.serializer``: keys that exist when a
+        loaded plugin provides what they configure); nothing when the key already exists."""
+        if setting.key not in self._settings:
+            self._settings[setting.key] = replace(setting, owner=owner)
 
     def add(self, setting: Setting) -> None:
         """Declare a key (and its option).  Refused (PluginError naming the plugin) when it is
@@ -156,23 +132,6 @@ class SettingRegistry:
                               f"'{setting.option}'.")
         self._settings[key] = replace(setting, option=option, commands=commands)
 
-    def add_capability_settings(self, host: Any) -> None:
-        """Keys the core declares for what plugins provide: ``device`` (``--device``) exists
-        when a loaded framework trains on a device, with one rule for the values;
-        ``output.serializer`` (``--serializer``) when a plugin registers a serializer."""
-        serializers = list(host.serializers())
-        if serializers and "output.serializer" not in self._settings:
-            self._settings["output.serializer"] = Setting(
-                "output.serializer", None, "null = the framework's own model format; or a serializer "
-                f"plugin ({', '.join(serializers)})", type=str, option="--serializer", commands=("train",),
-                owner=f"core (serializer plugins: {', '.join(host.serializers().provided_by[n] for n in serializers)})")
-        able = [n for n, f in host.frameworks().items() if "device" in f.capabilities]
-        if able and "device" not in self._settings:
-            self._settings["device"] = Setting(
-                "device", "auto", "auto | cpu | cuda | cuda:N | mps: where frameworks with the 'device' "
-                "capability train (auto = cuda if present)", type=str, option="--device",
-                owner=f"core (device frameworks: {', '.join(able)})")
-
     def __contains__(self, key: object) -> bool:
         return key in self._settings
 
@@ -203,8 +162,8 @@ class SettingRegistry:
     def check_values(self, cfg: dict[str, Any]) -> None:
         """Raise ConfigError for the first value that breaks its key's type or choices."""
         for setting in self._settings.values():
-            if setting.type is None and setting.choices is None and setting.key != "device" \
-                    and setting.minimum is None and setting.check is None:
+            if setting.type is None and setting.choices is None and setting.minimum is None \
+                    and setting.check is None:
                 continue
             node: Any = cfg
             for part in setting.key.split("."):
@@ -218,7 +177,7 @@ class SettingRegistry:
         """``runner config show --schema``: key, default, owner, option and help of every leaf."""
         out = []
         for s in self.items():
-            if isinstance(s.default, dict) and s.default and any(k.startswith(s.key + ".") for k in self._settings):
+            if isinstance(s.default, dict) and any(k.startswith(s.key + ".") for k in self._settings):
                 continue
             out.append({"key": s.key, "default": s.default, "owner": s.owner, "option": s.option,
                         "help": s.help})
@@ -229,38 +188,3 @@ def _copy(value: Any) -> Any:
     import copy
 
     return copy.deepcopy(value)
-
-
-@cache
-def _core_keys() -> tuple[tuple[str, Any, str], ...]:
-    """``(dotted key, default, help)`` for every key of defaults.yaml, help from its comments."""
-    from omegaconf import OmegaConf
-
-    text = resources.files("kampai.conf").joinpath("defaults.yaml").read_text()
-    values = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
-    helps: dict[str, str] = {}
-    stack: list[tuple[int, str]] = []
-    last = None
-    for line in text.splitlines():
-        match = re.match(r"^(\s*)([A-Za-z_][\w-]*):(.*)$", line)
-        if match:
-            indent, name, rest = len(match.group(1)), match.group(2), match.group(3)
-            while stack and stack[-1][0] >= indent:
-                stack.pop()
-            key = ".".join([*(k for _, k in stack), name])
-            stack.append((indent, name))
-            helps[key] = rest.partition("#")[2].strip()
-            last = key
-        elif last and line.strip().startswith("#") and line.startswith(" "):
-            helps[last] = (helps[last] + " " + line.strip().lstrip("#").strip()).strip()
-    out = []
-
-    def walk(node: dict[str, Any], prefix: str) -> None:
-        for name, value in node.items():
-            key = f"{prefix}{name}"
-            out.append((key, value, helps.get(key, "")))
-            if isinstance(value, dict) and value:
-                walk(value, key + ".")
-
-    walk(values, "")  # type: ignore[arg-type]
-    return tuple(out)

@@ -1,7 +1,9 @@
 """Built-in split strategies, registered as a plugin like any other.
 
 Holdout methods return one ``(train, test)`` pair, cross-validation methods several.
-Every method is seeded by ``split.seed`` (falling back to the experiment ``seed``).
+Every method is seeded by ``split.seed`` (falling back to the experiment ``seed``).  A method
+gets the ``split`` section and reads it typed (:func:`kampai.core.typed.section_of`: the
+declared defaults fill a partial mapping, and every value is checked there, once).
 """
 
 from __future__ import annotations
@@ -11,17 +13,7 @@ from typing import Any
 from kampai.core.contract import TaskData
 from kampai.core.errors import ConfigError, DataError
 from kampai.core.markers import hookimpl
-
-
-def _seed(cfg: dict[str, Any]) -> int:
-    return int(cfg.get("seed", 42) if cfg.get("seed") is not None else 42)
-
-
-def _test_size(cfg: dict[str, Any]) -> float | int:
-    size = cfg.get("test_size", 0.2)
-    if isinstance(size, float) and not 0 < size < 1:
-        raise ConfigError(f"split.test_size must be a fraction in (0, 1) or a row count, got {size}.")
-    return size
+from kampai.core.typed import section_of
 
 
 def _need(data: TaskData, part: str, method: str, key: str) -> Any:
@@ -41,7 +33,7 @@ def _pairs(splitter: Any, data: TaskData, y: Any = None, groups: Any = None) -> 
         raise DataError(f"Cannot split the data: {exc}") from None
 
 
-def none(data: TaskData, cfg: dict[str, Any]) -> list:
+def none(data: TaskData, cfg: Any) -> list:
     """Train and evaluate on all rows (clustering, or a final fit)."""
     import numpy as np
 
@@ -49,25 +41,28 @@ def none(data: TaskData, cfg: dict[str, Any]) -> list:
     return [(idx, idx)]
 
 
-def random(data: TaskData, cfg: dict[str, Any]) -> list:
+def random(data: TaskData, cfg: Any) -> list:
     from sklearn.model_selection import ShuffleSplit
+    split = section_of("split", cfg)
 
-    return _pairs(ShuffleSplit(1, test_size=_test_size(cfg), random_state=_seed(cfg)), data)
+    return _pairs(ShuffleSplit(1, test_size=split.test_size, random_state=split.seed), data)
 
 
-def stratified(data: TaskData, cfg: dict[str, Any]) -> list:
+def stratified(data: TaskData, cfg: Any) -> list:
     from sklearn.model_selection import StratifiedShuffleSplit
+    split = section_of("split", cfg)
 
     y = _need(data, "y", "stratified", "target")
-    splitter = StratifiedShuffleSplit(1, test_size=_test_size(cfg), random_state=_seed(cfg))
+    splitter = StratifiedShuffleSplit(1, test_size=split.test_size, random_state=split.seed)
     return _pairs(splitter, data, y)
 
 
-def group(data: TaskData, cfg: dict[str, Any]) -> list:
+def group(data: TaskData, cfg: Any) -> list:
     from sklearn.model_selection import GroupShuffleSplit
+    split = section_of("split", cfg)
 
     groups = _need(data, "groups", "group", "group")
-    splitter = GroupShuffleSplit(1, test_size=_test_size(cfg), random_state=_seed(cfg))
+    splitter = GroupShuffleSplit(1, test_size=split.test_size, random_state=split.seed)
     return _pairs(splitter, data, groups=groups)
 
 
@@ -78,54 +73,57 @@ def _time_order(data: TaskData, method: str) -> Any:
     return np.argsort(np.asarray(order), kind="stable")
 
 
-def time(data: TaskData, cfg: dict[str, Any]) -> list:
+def time(data: TaskData, cfg: Any) -> list:
     """The last ``test_size`` share of rows, by the time column, is the test set."""
     import numpy as np
+    split = section_of("split", cfg)
 
     ordered = _time_order(data, "time")
-    size = _test_size(cfg)
+    size = split.test_size
     n_test = round(size * len(data)) if isinstance(size, float) else int(size)
     if not 0 < n_test < len(data):
         raise ConfigError(f"split.test_size={size} leaves no train or no test rows.")
     return [(np.sort(ordered[:-n_test]), np.sort(ordered[-n_test:]))]
 
 
-def kfold(data: TaskData, cfg: dict[str, Any]) -> list:
+def kfold(data: TaskData, cfg: Any) -> list:
     from sklearn.model_selection import KFold
+    split = section_of("split", cfg)
 
-    shuffle = bool(cfg.get("shuffle", True))
-    splitter = KFold(int(cfg.get("folds", 5)), shuffle=shuffle, random_state=_seed(cfg) if shuffle else None)
+    splitter = KFold(split.folds, shuffle=split.shuffle, random_state=split.seed if split.shuffle else None)
     return _pairs(splitter, data)
 
 
-def stratified_kfold(data: TaskData, cfg: dict[str, Any]) -> list:
+def stratified_kfold(data: TaskData, cfg: Any) -> list:
     from sklearn.model_selection import StratifiedKFold
+    split = section_of("split", cfg)
 
     y = _need(data, "y", "stratified_kfold", "target")
-    shuffle = bool(cfg.get("shuffle", True))
-    splitter = StratifiedKFold(int(cfg.get("folds", 5)), shuffle=shuffle,
-                               random_state=_seed(cfg) if shuffle else None)
+    splitter = StratifiedKFold(split.folds, shuffle=split.shuffle,
+                               random_state=split.seed if split.shuffle else None)
     return _pairs(splitter, data, y)
 
 
-def group_kfold(data: TaskData, cfg: dict[str, Any]) -> list:
+def group_kfold(data: TaskData, cfg: Any) -> list:
+    import pandas as pd
     from sklearn.model_selection import GroupKFold
 
+    split = section_of("split", cfg)
     groups = _need(data, "groups", "group_kfold", "group")
-    import pandas as pd
 
     # 3 islands cannot make the default 5 folds: one fold per group then (the step says so)
-    folds = min(int(cfg.get("folds", 5)), int(pd.Series(groups).nunique()))
+    folds = min(split.folds, int(pd.Series(groups).nunique()))
     return _pairs(GroupKFold(max(folds, 2)), data, groups=groups)
 
 
-def timeseries(data: TaskData, cfg: dict[str, Any]) -> list:
+def timeseries(data: TaskData, cfg: Any) -> list:
     """Expanding-window folds in time order: each fold tests on the rows after its train."""
     import numpy as np
     from sklearn.model_selection import TimeSeriesSplit
+    split = section_of("split", cfg)
 
     ordered = _time_order(data, "timeseries")
-    folds = TimeSeriesSplit(int(cfg.get("folds", 5))).split(ordered)
+    folds = TimeSeriesSplit(split.folds).split(ordered)
     return [(np.sort(ordered[tr]), np.sort(ordered[te])) for tr, te in folds]
 
 

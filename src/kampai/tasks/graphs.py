@@ -28,7 +28,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.plugin import ConfigError, DataError, Metric, Prediction, Task, TaskData, check_columns, hookimpl
+from kampai.plugin import (
+    ConfigError,
+    DataError,
+    Metric,
+    Prediction,
+    Task,
+    TaskData,
+    check_columns,
+    hookimpl,
+    section_of,
+    to_python,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -357,7 +368,7 @@ class NodeClassification(Task):
                                "node_id": graph.info.get("node_id"), "edges": data.info.get("edges"),
                                "structural": graph.info.get("structural"), "directed": graph.directed}
         if data.y is not None:
-            out["classes"] = sorted({_plain(v) for v in data.y.dropna()}, key=str)
+            out["classes"] = sorted({to_python(v) for v in data.y.dropna()}, key=str)
         return out
 
     def predict_input(self, data: TaskData | None, options: dict[str, Any], config: dict[str, Any]) -> TaskData:
@@ -404,10 +415,6 @@ def _empty_frame(n: int) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(index=range(n))
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 class GraphClassification(Task):
@@ -516,7 +523,7 @@ class GraphClassification(Task):
                                "graph_id": gs.info.get("graph_id"), "node_features": gs.info.get("node_features"),
                                "edges": data.info.get("edges"), "structural": gs.info.get("structural")}
         if data.y is not None:
-            out["classes"] = sorted({_plain(v) for v in data.y}, key=str)
+            out["classes"] = sorted({to_python(v) for v in data.y}, key=str)
         return out
 
 
@@ -546,8 +553,8 @@ def node_holdout(data: TaskData, cfg: dict[str, Any]) -> list:
 
     labelled, unlabelled = _labelled(data)
     y = data.y.iloc[labelled]
-    size = cfg.get("test_size", 0.2)
-    seed = int(cfg.get("seed") if cfg.get("seed") is not None else 42)
+    split = section_of("split", cfg)
+    size, seed = split.test_size, split.seed
     splitter = (StratifiedShuffleSplit if _stratify_ok(y, 2) else ShuffleSplit)(1, test_size=size, random_state=seed)
     try:
         train, test = next(splitter.split(np.zeros(len(y)), y))
@@ -563,9 +570,8 @@ def node_kfold(data: TaskData, cfg: dict[str, Any]) -> list:
 
     labelled, unlabelled = _labelled(data)
     y = data.y.iloc[labelled]
-    folds = int(cfg.get("folds", 5))
-    seed = int(cfg.get("seed") if cfg.get("seed") is not None else 42)
-    shuffle = bool(cfg.get("shuffle", True))
+    split = section_of("split", cfg)
+    folds, shuffle, seed = split.folds, split.shuffle, split.seed
     cls = StratifiedKFold if _stratify_ok(y, folds) else KFold
     splitter = cls(folds, shuffle=shuffle, random_state=seed if shuffle else None)
     try:

@@ -34,7 +34,18 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.plugin import ConfigError, DataError, Metric, Prediction, Task, TaskData, did_you_mean, hookimpl
+from kampai.plugin import (
+    ConfigError,
+    DataError,
+    Metric,
+    Prediction,
+    Task,
+    TaskData,
+    did_you_mean,
+    hookimpl,
+    section_of,
+    to_python,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -346,6 +357,8 @@ def _k(cfg: dict[str, Any]) -> int:
 
 
 def _int(cfg: dict[str, Any], key: str, default: int, low: int = 1) -> int:
+    """A key of this task's own (``split.holdout``, ``split.min_interactions``: not core keys,
+    so not declared and checked by the loader)."""
     value = cfg.get(key)
     value = default if value is None else value
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -415,7 +428,7 @@ def leave_last_out(data: TaskData, cfg: dict[str, Any]) -> list:
     if least <= holdout:
         raise ConfigError(f"split.min_interactions ({least}) must be larger than split.holdout ({holdout}).")
     by_time = inter.times is not None
-    position, count, _ = _within_user(inter, int(cfg.get("seed") or 0), by_time)
+    position, count, _ = _within_user(inter, section_of("split", cfg).seed, by_time)
     test = (position < holdout) & (count >= least)
     facts = {"method": "leave_last_out", "holdout": holdout, "min_interactions": least,
              "order": "time" if by_time else "random (no time column)",
@@ -428,12 +441,12 @@ def user_holdout(data: TaskData, cfg: dict[str, Any]) -> list:
     the test set; users with fewer than ``split.min_interactions`` train only."""
     import numpy as np
 
-    inter = data.X
-    size = cfg.get("test_size", 0.2)
-    if not isinstance(size, float) or not 0 < size < 1:
+    inter, split = data.X, section_of("split", cfg)
+    size = split.test_size
+    if not isinstance(size, float):
         raise ConfigError(f"split.test_size must be a fraction in (0, 1) for user_holdout, got {size!r}.")
     least = _int(cfg, "min_interactions", 10, low=2)
-    position, count, _ = _within_user(inter, int(cfg.get("seed") or 0), False)
+    position, count, _ = _within_user(inter, split.seed, False)
     n_test = np.maximum(1, np.round(size * count)).astype(np.int64)
     test = (position < n_test) & (count >= least)
     facts = {"method": "user_holdout", "test_size": size, "min_interactions": least,
@@ -451,8 +464,8 @@ def temporal(data: TaskData, cfg: dict[str, Any]) -> list:
         raise ConfigError("Split method 'temporal' needs a time column (data.time / --time).")
     cutoff = cfg.get("cutoff")
     if cutoff is None:
-        size = cfg.get("test_size", 0.2)
-        if not isinstance(size, float) or not 0 < size < 1:
+        size = section_of("split", cfg).test_size
+        if not isinstance(size, float):
             raise ConfigError(f"split.test_size must be a fraction in (0, 1) for temporal, got {size!r}.")
         cut = float(np.quantile(inter.times, 1 - size))
     elif isinstance(cutoff, (int, float)) and not isinstance(cutoff, bool):
@@ -471,10 +484,10 @@ def temporal(data: TaskData, cfg: dict[str, Any]) -> list:
 def user_kfold(data: TaskData, cfg: dict[str, Any]) -> list:
     """k-fold over each user's interactions: fold f tests on every ``split.folds``-th of each
     eligible user's interactions (random order); users with too few train only."""
-    inter = data.X
-    folds = _int(cfg, "folds", 5, low=2)
+    inter, split = data.X, section_of("split", cfg)
+    folds = split.folds
     least = _int(cfg, "min_interactions", max(10, folds), low=folds)
-    position, count, _ = _within_user(inter, int(cfg.get("seed") or 0), False)
+    position, count, _ = _within_user(inter, split.seed, False)
     fold_of = position % folds
     eligible = count >= least
     facts = {"method": "user_kfold", "folds": folds, "min_interactions": least,
@@ -626,7 +639,7 @@ class Recommendation(Task):
         out = run_dir / "recommendation.json"
         out.write_text(json.dumps({"data": facts, "splits": splits[-5:],
                                    "k": int(predictions["rank"].max()) if len(predictions) else None},
-                                  indent=2, default=_plain) + "\n")
+                                  indent=2, default=lambda v: to_python(v, str)) + "\n")
         return [out]
 
     def example(self) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -644,10 +657,6 @@ def _has_items(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> bool:
     if named:
         return named in frame.columns
     return len(frame.columns) > 1 and find_column(frame, data_cfg, "item", False) is not None
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else str(value)
 
 
 def movielens() -> pd.DataFrame:

@@ -103,7 +103,6 @@ def build_command(argv: list[str]) -> Any:
 
     from kampai.core.cli import options
 
-    options.plugin_flags.clear()  # a second main() in one process starts from nothing
     root = typer.main.get_command(app)
     words = _command_words(argv)
     for path in OPTION_COMMANDS:

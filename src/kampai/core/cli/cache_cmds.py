@@ -2,8 +2,8 @@
 
 Two caches, both safe to delete at any time (everything in them is recomputed):
 
-* the tuning fold cache (``tune.cache_dir``, default ``.kampai/cache/tune`` under the
-  current folder): fitted preprocessing per fold, signed entries, capped by
+* the tuning fold cache (``tune.cache_dir``, default :data:`kampai.core.schema.TUNE_CACHE_DIR`
+  under the current folder): fitted preprocessing per fold, signed entries, capped by
   ``tune.cache_max_mb`` (least recently used first);
 * the user cache (``$KAMPAI_CACHE_DIR``, else ``~/.cache/kampai``): estimator indexes,
   empty MLflow and Optuna stores to copy, downloaded models.
@@ -12,38 +12,53 @@ Two caches, both safe to delete at any time (everything in them is recomputed):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from kampai.core.cli import options as o
+from kampai.core.schema import TUNE_CACHE_DIR
+
+if TYPE_CHECKING:
+    from kampai.core.typed import Config
 
 cache_app = typer.Typer(help="See or clear kampai's caches (tuning folds, indexes, templates).",
                         no_args_is_help=True)
 
 TuneDir = typer.Option(None, "--tune-dir", help="The tuning fold cache (default: tune.cache_dir, else "
-                       ".kampai/cache/tune).")
+                       f"{TUNE_CACHE_DIR}).")
 
 
-def _folders(tune_dir: str | None) -> dict[str, Path]:
+def _folders(tune_dir: str | None, cfg: Config | None = None) -> dict[str, Path]:
     from kampai.core.diskcache import cache_dir
 
-    return {"tune": Path(tune_dir or Path(".kampai") / "cache" / "tune"), "user": cache_dir()}
+    configured = cfg.tune.cache_dir if cfg is not None else None
+    return {"tune": Path(tune_dir or configured or TUNE_CACHE_DIR), "user": cache_dir()}
+
+
+def _config(config: Path | None, overrides: list[str] | None) -> Config:
+    from kampai.core.hosted import load_config
+
+    return load_config(config, {}, list(overrides or []))
 
 
 @cache_app.command("info")
-def info(tune_dir: str = TuneDir, json_out: bool = o.Json) -> None:
-    """Where each cache is, how many files and how much space it holds."""
+def info(config: Path = o.Config, tune_dir: str = TuneDir, json_out: bool = o.Json,
+         overrides: list[str] = o.Overrides) -> None:
+    """Where each cache is, how many files and how much space it holds; the tune cache's cap
+    is the config's tune.cache_max_mb (-c CONFIG and overrides, else the default)."""
     from kampai.core.console import dumps, human_size, print_table
     from kampai.core.diskcache import usage
-    from kampai.core.tuning.fold_cache import DEFAULT_MAX_MB, entries
+    from kampai.core.tuning.fold_cache import entries
 
+    cfg = _config(config, overrides)
     rows = []
-    for name, folder in _folders(tune_dir).items():
+    for name, folder in _folders(tune_dir, cfg).items():
         files, size = usage(folder)
         row = {"cache": name, "path": str(folder.resolve()), "exists": folder.is_dir(), "files": files,
                "bytes": size}
         if name == "tune":
-            row.update(entries=len(entries(folder)), cap_bytes=DEFAULT_MAX_MB * 1024 * 1024)
+            row.update(entries=len(entries(folder)), cap_bytes=int(cfg.tune.cache_max_mb * 1024 * 1024))
         rows.append(row)
     if json_out:
         typer.echo(dumps(rows))

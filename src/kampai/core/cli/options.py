@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import typer
+
+from kampai.core import schema
 
 Config = typer.Option(None, "-c", "--config", help="Experiment YAML (e.g. conf/experiments/iris.yaml).")
 Task = typer.Option(None, "--task", help="Task name (runner tasks list).")
@@ -15,7 +20,7 @@ Target = typer.Option(None, "--target", help="Target column.")
 Model = typer.Option(None, "--model", help="Estimator: short name or import path.")
 Include = typer.Option([], "--include", help="Also know the estimator classes of this module by their "
                        "short names (repeatable; config: model.include).")
-RUNS_DIR = "runs"
+RUNS_DIR = schema.RUNS_DIR  # declared once, as output.runs_dir's default
 RunsDir = typer.Option(None, "--runs-dir", help="Where run folders are (default: runs).")
 Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
 Overrides = typer.Argument(None, help="Dotted overrides such as model.params.max_depth=5.",
@@ -29,20 +34,27 @@ def build_config(config: Path | None, task: str | None, framework: str | None, d
     from kampai.core.hosted import load_config
 
     flags = {"task": task, "framework": framework, "data.path": data, "data.target": target,
-             "model.estimator": model, "output.runs_dir": runs_dir, **plugin_flags, **(extra or {})}
+             "model.estimator": model, "output.runs_dir": runs_dir, **plugin_flags(), **(extra or {})}
     if not flags.get("model.include"):
         flags.pop("model.include", None)  # no --include given: the config's own list stands
     return load_config(config, flags, overrides or [])
 
 
-#: values of the plugins' options on the command being run (filled by :func:`add_plugin_options`)
-plugin_flags: dict[str, Any] = {}
+#: values of the plugins' options on the command being run, set by :func:`add_plugin_options`
+#: for the duration of that command's call only (no state survives it)
+_PLUGIN_FLAGS: ContextVar[Mapping[str, Any]] = ContextVar("kampai_plugin_flags", default=MappingProxyType({}))
+
+
+def plugin_flags() -> dict[str, Any]:
+    """``{config key: value}`` of the plugin options given to the command being run ({} outside one)."""
+    return dict(_PLUGIN_FLAGS.get())
 
 
 def add_plugin_options(command: Any, path: str) -> None:
     """Add the options plugins declare for ``path`` (``train``, ``tune``, ``config show``,
     ``predict``) to
-    the click ``command``; their values land in :data:`plugin_flags` under their config key."""
+    the click ``command``; while the command runs, :func:`plugin_flags` gives their values
+    under their config keys."""
     from typer.core import TyperOption  # typer's own click (vendored), not the click package
 
     from kampai.core.host import get_host
@@ -69,13 +81,17 @@ def add_plugin_options(command: Any, path: str) -> None:
     inner = command.callback
 
     def callback(**kwargs: Any) -> Any:
-        plugin_flags.clear()
+        flags = {}
         for param, setting in names.items():
             value = kwargs.pop(param, None)
             if setting.option_value is not None:
                 value = setting.option_value if value else None
             if value is not None:
-                plugin_flags[setting.key] = value
-        return inner(**kwargs)
+                flags[setting.key] = value
+        token = _PLUGIN_FLAGS.set(MappingProxyType(flags))
+        try:
+            return inner(**kwargs)
+        finally:
+            _PLUGIN_FLAGS.reset(token)
 
     command.callback = callback

@@ -72,7 +72,7 @@ def predict(
     from kampai.core import engine
     from kampai.core.hosted import open_run
 
-    options = {k.removeprefix("predict."): v for k, v in o.plugin_flags.items() if k.startswith("predict.")}
+    options = {k.removeprefix("predict."): v for k, v in o.plugin_flags().items() if k.startswith("predict.")}
     if output is not None:
         engine.check_predictions_output(output)  # before the model is loaded
     table = engine.predict(open_run(run), data, horizon=horizon, options=options)

@@ -16,8 +16,9 @@ from kampai.core.cli import options as o
 def tune(
     config: Path = o.Config, task: str = o.Task, framework: str = o.Framework, data: str = o.Data,
     target: str = o.Target, model: str = o.Model, runs_dir: str = o.RunsDir,
-    trials: int = typer.Option(None, "--trials", "-n", min=0,
-                               help="Total trials of the study (tune.trials; a resumed study runs up to it)."),
+    trials: int = typer.Option(None, "--trials", "-n",
+                               help="Total trials of the study, 1 or more (tune.trials; a resumed study runs up "
+                               "to it)."),
     timeout: float = typer.Option(None, "--timeout", min=0, help="Seconds for this invocation (tune.timeout)."),
     metric: str = typer.Option(None, "--metric", help="Objective metric (tune.metric; default: the first metric)."),
     direction: str = typer.Option(None, "--direction", help="maximize | minimize (default: from the metric)."),

@@ -27,8 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-#: the default cap of the cache folder (``tune.cache_max_mb``)
-DEFAULT_MAX_MB = 2048
+from kampai.core.schema import default_of
 
 
 def entries(root: Path) -> list[Path]:
@@ -94,7 +93,8 @@ def _open_folder(folder: Path) -> int | None:
 
 
 class PreprocessCache:
-    def __init__(self, root: Path | None, max_items: int = 32, max_mb: float | None = DEFAULT_MAX_MB) -> None:
+    def __init__(self, root: Path | None, max_items: int = 32,
+                 max_mb: float | None = default_of("tune.cache_max_mb")) -> None:
         self.root = Path(root) if root else None
         self.max_items = max_items
         self.max_bytes = None if max_mb is None else int(float(max_mb) * 1024 * 1024)

@@ -28,6 +28,7 @@ from kampai.core.errors import TuneError
 from kampai.core.host import get_host
 from kampai.core.tuning.fold_cache import PreprocessCache
 from kampai.core.tuning.space import SearchSpace
+from kampai.core.typed import Section
 
 #: intermediate-score steps of fold ``f`` are ``f * FOLD_STRIDE + step``
 FOLD_STRIDE = 1000
@@ -51,20 +52,21 @@ class Plan:
     sampler: str
     pruner: str
     seed: int
-    startup_trials: int
     total: int
     deadline: float | None
     cache_dir: str | None
-    cache: bool
-    max_failures: int
     grid: list[dict[str, Any]] | None = None
     grid_order: list[int] | None = None
     blocked: set[str] = field(default_factory=set)
     output_dir: str = "."
-    #: "objective" (score only the study's metric in trials) or "all"
-    trial_metrics: str = "objective"
     #: how many distinct points the space has, when it is finite (else None)
     space_size: int | None = None
+
+    @property
+    def tune(self) -> Section:
+        """The config's ``tune`` section, typed and checked by the loader (``plan.tune.cache_max_mb``):
+        read there, not copied into fields of its own."""
+        return Section(self.cfg["tune"], "tune")
 
 
 def build(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> Any:
@@ -87,7 +89,7 @@ class Evaluator:
         every = metrics_mod.resolve(self.task, plan.metric_names)
         self.objective = next(m for m in every if m.name == plan.metric)
         # a trial scores only what the study optimises (tune.trial_metrics: all for every metric)
-        self.metrics = every if plan.trial_metrics == "all" else [self.objective]
+        self.metrics = every if plan.tune.trial_metrics == "all" else [self.objective]
         # no metric needs probabilities: a framework that can predict labels alone skips them
         self.labels_only = (not any(m.needs_proba for m in self.metrics)
                             and "labels_only" in self.framework.capabilities)
@@ -95,9 +97,8 @@ class Evaluator:
         self.folds = [(i, tr, te, engine.fold_part(plan.data, tr), engine.fold_part(plan.data, te))
                       for i, (tr, te) in enumerate(plan.folds)]
         self.cache = None
-        if plan.cache and "cached_preprocessing" in self.framework.capabilities:
-            self.cache = PreprocessCache(Path(plan.cache_dir) if plan.cache_dir else None,
-                                         max_mb=plan.cfg["tune"].get("cache_max_mb"))
+        if plan.tune.cache and "cached_preprocessing" in self.framework.capabilities:
+            self.cache = PreprocessCache(Path(plan.cache_dir), max_mb=plan.tune.cache_max_mb)
         self.ctx = RunContext(config=cfg, run_id=plan.study_name, run_dir=Path(plan.output_dir),
                               task=self.task, framework=self.framework, quiet=True)
         self.prune = plan.pruner != "none"

@@ -33,17 +33,18 @@ from kampai.core.console import Steps
 from kampai.core.contract import RunContext
 from kampai.core.errors import ConfigError, TuneError, unknown
 from kampai.core.host import get_host
+from kampai.core.schema import DEFAULT_TRIALS, TUNE_CACHE_DIR
 from kampai.core.tuning import record, report, samplers
 from kampai.core.tuning import space as space_mod
 from kampai.core.tuning.objective import Plan, build
 from kampai.core.tuning.storage import StudyLock, mask, open_storage, resolve_url, storage_failure
+from kampai.core.typed import Config
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from kampai.core.runs import Run
 
-DEFAULT_TRIALS = 20
 META_KEY = "kampai"
 #: the HMAC of META_KEY's value (kampai.core.tuning.record)
 SIG_KEY = "kampai_signature"
@@ -109,17 +110,18 @@ def study_name_for(cfg: dict[str, Any]) -> str:
     """The study's name (also its output folder under ``tune.output_dir``): a checked name."""
     from kampai.core.errors import check_name
 
-    return check_name("study", cfg["tune"].get("study") or cfg.get("name")
+    return check_name("study", Config.of(cfg).tune.study or cfg.get("name")
                       or f"{cfg['task']}-{engine.short_name(cfg['model']['estimator'])}")
 
 
 def _metric_and_direction(cfg: dict[str, Any], task: Any) -> tuple[str, str, list[str]]:
     names = list(cfg.get("metrics") or task.default_metrics)
-    metric = cfg["tune"].get("metric") or names[0]
+    tune = Config.of(cfg).tune
+    metric = tune.metric or names[0]
     if metric not in names:
         names = [metric, *names]
     resolved = {m.name: m for m in metrics_mod.resolve(task, names)}
-    direction = cfg["tune"].get("direction")
+    direction = tune.direction
     if direction is None:
         direction = "maximize" if resolved[metric].greater_is_better else "minimize"
     if direction not in ("maximize", "minimize"):
@@ -239,14 +241,10 @@ def _check_resume(plan: Plan, old: dict[str, Any], new: dict[str, Any]) -> None:
 def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any], Any, Any]:
     """Steps 1-2: a checked :class:`Plan` (no storage touched yet)."""
     cfg, task, framework = engine.resolve(cfg)
-    t = cfg["tune"]
-    sampler = samplers.check_sampler(str(t.get("sampler") or "tpe"))
-    pruner = samplers.check_pruner(t.get("pruner"))
-    jobs = int(t.get("jobs") or 1)
-    if jobs < 1:
-        raise ConfigError(f"tune.jobs must be 1 or more, got {jobs}.")
-    if t.get("trials") is not None and int(t["trials"]) < 0:
-        raise ConfigError(f"tune.trials must be 0 or more, got {t['trials']}.")
+    t = cfg.tune  # typed and checked by the loader (kampai.core.schema): no defaults or ranges here
+    sampler = samplers.check_sampler(t.sampler)
+    pruner = samplers.check_pruner(t.pruner)
+    _trial_metrics(t.trial_metrics)
     search, source = search_in_use(cfg, task, framework)
     if not search:
         raise TuneError(f"No search space for '{cfg['model']['estimator']}': set model.search in the "
@@ -258,33 +256,30 @@ def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any
     if sampler == "grid":
         grid = space.grid()
         order = list(range(len(grid)))
-        random.Random(int(cfg["seed"])).shuffle(order)
-    total = int(t["trials"]) if t.get("trials") is not None else (len(grid) if grid else DEFAULT_TRIALS)
+        random.Random(cfg.seed).shuffle(order)
+    total = t.trials if t.trials is not None else (len(grid) if grid else DEFAULT_TRIALS)
     if grid is not None:
         total = min(total, len(grid))
     loaded = data_mod.load(cfg["data"], frame)
     fingerprint = data_mod.fingerprint(loaded)
     data = task.prepare(loaded, cfg["data"], training=True)
-    splitter = get_host().splitters().get(cfg["split"]["method"])
-    folds = splitter.fn(data, cfg["split"])
+    splitter = get_host().splitters().get(cfg.split.method)
+    folds = splitter.fn(data, cfg.split)
     _probe(framework, task, cfg, space, engine.fold_part(data, folds[0][0]))
     name = study_name_for(cfg)
-    url = resolve_url(t.get("storage"))
-    if jobs > 1 and url.startswith("sqlite") and ":memory:" in url:
+    url = resolve_url(t.storage)
+    if t.jobs > 1 and url.startswith("sqlite") and ":memory:" in url:
         raise TuneError("An in-memory SQLite storage cannot be shared by --jobs workers: use a file.")
-    cache_dir = t.get("cache_dir") or str(Path(".kampai") / "cache" / "tune")
-    timeout = t.get("timeout")
     from kampai.core import host as plugins
 
     plan = Plan(
         cfg=_jsonable(cfg), study_name=name, storage_url=url, data=data, folds=folds, cv=splitter.cv,
         fingerprint=fingerprint, space=space, metric=metric, direction=direction, metric_names=names,
-        sampler=sampler, pruner=pruner, seed=int(cfg["seed"]), startup_trials=int(t.get("startup_trials") or 10),
-        total=total, deadline=None if timeout is None else float(timeout), cache_dir=str(Path(cache_dir).resolve()),
-        cache=bool(t.get("cache", True)), max_failures=max(1, int(t.get("max_failures") or 5)),
+        sampler=sampler, pruner=pruner, seed=cfg.seed, total=total,
+        deadline=None if t.timeout is None else float(t.timeout),
+        cache_dir=str(Path(t.cache_dir or TUNE_CACHE_DIR).resolve()),
         grid=grid, grid_order=order, blocked=plugins.blocked_names(),
-        output_dir=str(Path(t.get("output_dir") or "studies") / name),
-        trial_metrics=_trial_metrics(t.get("trial_metrics")), space_size=_size(space, grid),
+        output_dir=str(Path(t.output_dir) / name), space_size=_size(space, grid),
     )
     meta = {"version": 1, "task": task.name, "framework": framework.name,
             "estimator": str(cfg["model"]["estimator"]), "metric": metric, "direction": direction,
@@ -414,8 +409,7 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
         if failure is not None:
             raise failure from exc
         raise
-    t = plan.cfg["tune"]
-    jobs = int(t.get("jobs") or 1)
+    jobs = plan.tune.jobs
     if plan.deadline is not None:
         plan.deadline = time.time() + plan.deadline
     output_dir = Path(plan.output_dir)
@@ -468,7 +462,7 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
     # pushes the folder as it is)
     frame_out = report.export(study, output_dir)
     written = None
-    if t.get("plots", True) and len(frame_out):
+    if plan.tune.plots and len(frame_out):
         written = report.plots(study, frame_out, output_dir, plan.metric)
     if best is not None:
         (output_dir / "best.json").write_text(json.dumps(
@@ -476,7 +470,7 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
              "metric": plan.metric, "direction": plan.direction}, indent=2, default=str) + "\n")
     hook.kampai_after_tune(ctx=ctx, study=study, best=best)
     if verbose:
-        report.print_top(study, plan.direction, plan.metric, int(t.get("top") or 10))
+        report.print_top(study, plan.direction, plan.metric, plan.tune.top)
         _say_reused(reporter, study, plan)
         reporter.info(f"Trial log and plots → {output_dir}")
         if interrupted:
@@ -487,7 +481,7 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
         direction=plan.direction, best_value=best.value if best else None,
         best_params=dict(best.params) if best else {}, best_number=best.number if best else None,
         trials=frame_out, output_dir=output_dir, ran=ran, interrupted=interrupted, plots=written)
-    if t.get("refit") and not interrupted:
+    if plan.tune.refit and not interrupted:
         if best is None:
             raise TuneError(f"Study '{plan.study_name}' has no completed trial to refit.")
         result.run = engine.train(best_config(plan.cfg, best.params), frame, verbose=verbose, parent=ctx)

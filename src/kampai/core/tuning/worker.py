@@ -241,7 +241,7 @@ class Worker:
                     study.enqueue_trial(free, user_attrs={"proposed": "an unscored point after a duplicate"})
             else:
                 study.sampler = samplers.make_sampler(plan.sampler, plan.seed, len(trials),
-                                                      plan.startup_trials)
+                                                      plan.tune.startup_trials)
             trial = study.ask()
             self.storage.record_heartbeat(trial._trial_id)
             trial.set_user_attr("worker", self.name)
@@ -368,7 +368,7 @@ class Worker:
                 self.on_trial(frozen, metrics)
                 if frozen.state == TrialState.FAIL:
                     failures += 1
-                    if failures >= plan.max_failures:
+                    if failures >= max(1, plan.tune.max_failures):  # 0: stop at the first
                         raise TuneError(f"{failures} trials in a row failed; the last one (#{frozen.number}) "
                                         f"with: {frozen.user_attrs.get('error')}. Completed trials are kept "
                                         "in the study.")

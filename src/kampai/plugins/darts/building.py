@@ -10,7 +10,7 @@ import logging
 import tempfile
 from typing import TYPE_CHECKING, Any
 
-from kampai.plugin import BuildContext, ConfigError, TaskData, did_you_mean
+from kampai.plugin import BuildContext, ConfigError, Device, TaskData, check_params, did_you_mean
 from kampai.plugins.darts import models
 from kampai.plugins.darts.forecaster import DEFAULT_QUANTILES, Forecaster
 
@@ -76,10 +76,7 @@ class Building:
         cls = models.resolve(name)
         valid = init_params(cls)
         params = dict(model_cfg.get("params") or {})
-        for key in params:
-            if key not in valid:
-                raise ConfigError(f"Unknown parameter 'model.params.{key}' for Darts model '{cls.__name__}'."
-                                  f"{did_you_mean(key, valid)} Valid: {', '.join(sorted(valid))}.")
+        check_params(params, valid, f"Darts model '{cls.__name__}'")
         series: SeriesSet = data.X
         horizon = int(data.window.horizon if data.window is not None and data.window.horizon else 1)
         shortest = min(len(f) for f in series.target.values())
@@ -176,15 +173,12 @@ class Building:
         if model_cfg.get("batch_size") is not None:
             params.setdefault("batch_size", int(model_cfg["batch_size"]))
         trainer = {**QUIET_TRAINER, **dict(params.get("pl_trainer_kwargs") or {})}
-        device = str(device or "auto").lower()
-        if device != "auto":
-            from kampai.plugin import torch_device
-
-            device = torch_device(device)  # the SDK's one reading of --device (clear no-GPU message)
+        device = Device.parse(device)
+        device = "auto" if device == "auto" else device.torch()  # the core's one reading of --device
         if device.startswith("cuda"):
             trainer.setdefault("accelerator", "gpu")
         else:
-            trainer.setdefault("accelerator", "cpu" if device == "cpu" else "auto")
+            trainer.setdefault("accelerator", device if device in ("cpu", "mps") else "auto")
         settings: dict[str, Any] = {"device": device, "accelerator": trainer["accelerator"]}
         stopping = model_cfg.get("early_stopping")
         if stopping:

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import ConfigError, did_you_mean, file_sha256
+from kampai.plugin import check_params as sdk_check_params
+from kampai.plugin import file_sha256, to_python
 
 WEIGHTS = "model.pt"
 CONFIG = "model.json"
@@ -30,18 +31,10 @@ def quiet() -> Iterator[None]:
 
 def check_params(params: dict[str, Any] | None, valid: dict[str, Any], what: str) -> dict[str, Any]:
     params = dict(params or {})
-    for key in params:
-        if key not in valid:
-            raise ConfigError(f"Unknown parameter 'model.params.{key}' for {what}.{did_you_mean(key, valid)} "
-                              f"Valid: {', '.join(sorted(valid))}.")
+    sdk_check_params(params, valid, what)
     return {**valid, **params}
 
 
-def resolve_device(device: str | None) -> str:
-    """``--device`` as torch reads it (the SDK's one rule)."""
-    from kampai.plugin import torch_device
-
-    return torch_device(device)
 
 
 def _number(value: Any) -> float | None:
@@ -106,7 +99,7 @@ def save_state(path: Path, module: Any, config: dict[str, Any]) -> None:
 
     torch.save({k: v.detach().cpu() for k, v in module.state_dict().items()}, path / WEIGHTS)
     config = {**config, "sha256": file_sha256(path / WEIGHTS)}
-    (path / CONFIG).write_text(json.dumps(config, indent=2, default=_plain))
+    (path / CONFIG).write_text(json.dumps(config, indent=2, default=lambda v: to_python(v, str)))
 
 
 def load_state(path: Path) -> tuple[dict[str, Any], Any]:
@@ -116,9 +109,3 @@ def load_state(path: Path) -> tuple[dict[str, Any], Any]:
     return load_weights(path, WEIGHTS, CONFIG)
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)

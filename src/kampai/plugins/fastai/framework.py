@@ -6,7 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import BuildContext, ConfigError, DataError, Framework, Prediction, RunError, TaskData
+from kampai.plugin import (
+    BuildContext,
+    ConfigError,
+    DataError,
+    Framework,
+    Prediction,
+    RunError,
+    TaskData,
+    label_array,
+)
 from kampai.plugins.fastai import common
 
 
@@ -41,7 +50,7 @@ class FastaiFramework(Framework):
     def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> Any:
         self._check()
         estimator = str(model_cfg["estimator"])
-        device = common.resolve_device(ctx.device)
+        device = ctx.device.torch()
         if task.name == "image-classification":
             from kampai.plugins.fastai.vision import PARAMS, VisionNet, architecture, hub_weights
 
@@ -70,14 +79,12 @@ class FastaiFramework(Framework):
             return model.fit(data.X, data.y, report=None if report is None else (lambda epoch: report(epoch, model)))
 
     def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
-        import numpy as np
-
         with common.quiet():
             out = model.forward(data.X)
         if getattr(model, "kind", "classification") == "regression":
             return Prediction(y=out[:, 0].astype(float))
-        classes = list(model.classes if hasattr(model, "classes") else model.state["vocab"])
-        labels = np.asarray(classes, dtype=object)[out.argmax(axis=1)]
+        classes = list(model.classes if hasattr(model, "classes") else model.labels)
+        labels = label_array(classes)[out.argmax(axis=1)]  # an int target's labels stay ints
         proba = out.astype(float)
         proba /= proba.sum(axis=1, keepdims=True)  # float32 softmax, summed again in float64
         return Prediction(y=labels, proba=proba, classes=classes)

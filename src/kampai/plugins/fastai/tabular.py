@@ -35,6 +35,42 @@ def _as_cats(column: Any) -> Any:
     return column.astype(str).where(column.notna(), np.nan)
 
 
+def validation_rows(missing: Any, n_valid: int, seed: int) -> Any:
+    """The sorted positions of the ``n_valid`` random rows kept out of training for early
+    stopping, chosen so that every numeric column with a NaN keeps one in the training part.
+
+    fast.ai sets ``FillMissing`` up on the training part only and refuses a NaN in a column
+    where it saw none ("nan values in 'age' but not in setup training set"): a row holding a
+    column's only NaNs moves to the training part, and a row without NaN takes its place.
+    ``missing`` is the (rows x numeric columns) NaN mask.
+    """
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(missing))
+    valid, train = list(order[:n_valid]), list(order[n_valid:])
+    if missing.size and missing.any():
+        for column in range(missing.shape[1]):
+            if missing[valid, column].any() and not missing[train, column].any():
+                row = next(r for r in valid if missing[r, column])
+                valid.remove(row)
+                train.append(row)
+        complete = [r for r in train if not missing[r].any()]
+        while len(valid) < n_valid and complete and len(train) > 1:
+            row = complete.pop()
+            train.remove(row)
+            valid.append(row)
+    return np.sort(np.asarray(valid, dtype=int))
+
+
+def _original_labels(y: Any, vocab: list[Any]) -> list[Any]:
+    """The target's values in the order of fast.ai's vocab of their text (JSON-able scalars)."""
+    import pandas as pd
+
+    values = pd.unique(pd.Series(y).astype(object))
+    by_text = {str(v): v.item() if hasattr(v, "item") else v for v in values}
+    return [by_text.get(str(c), str(c)) for c in vocab]
+
+
 @dataclass
 class TabularNet:
     """A fast.ai tabular network with the preprocessing state it was trained with."""
@@ -50,7 +86,6 @@ class TabularNet:
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any, report: Any = None) -> TabularNet:
-        import numpy as np
         from fastai.tabular.all import (
             Categorify,
             CategoryBlock,
@@ -72,11 +107,11 @@ class TabularNet:
         if self.kind == "regression":
             frame[target] = frame[target].astype("float32")
         n = len(frame)
-        rng = np.random.default_rng(self.seed)
         n_valid = max(1, round(n * float(s["valid_frac"]))) if s["valid_frac"] else 0
         if n_valid >= n:
             raise DataError(f"{n} training rows leave nothing to train on after the validation part.")
-        valid = np.sort(rng.permutation(n)[:n_valid])
+        valid = validation_rows(frame[cont_names].isna().to_numpy(), n_valid, self.seed)
+        n_valid = len(valid)
         set_seed(self.seed, reproducible=True)
         y_block = RegressionBlock() if self.kind == "regression" else CategoryBlock()
         to = TabularPandas(frame, procs=[Categorify, FillMissing, Normalize], cat_names=list(cat_names),
@@ -85,6 +120,8 @@ class TabularNet:
         bs = int(s["bs"] or min(512, max(32, 2 ** (3 + int(math.log10(max(n, 1)))))))
         dls = to.dataloaders(bs=min(bs, max(2, n - n_valid)), device=self.device)
         classes = list(dls.vocab) if self.kind == "classification" else None
+        # fast.ai's vocab is the labels as text: keep the target's own values (0/1 stay ints)
+        labels = _original_labels(y, classes) if classes is not None else None
         layers = s["layers"]
         if layers is None:
             if classes is not None and len(classes) > 2:
@@ -113,6 +150,7 @@ class TabularNet:
                 learn.path = where
             self.info["lr_find"] = lr
         self._record(learn, to, cat_names, cont_names, classes, layers, config, y_range)
+        self.state["labels"] = labels
         self.module = learn.model
         keep = common.best_epoch_callback(int(s["patience"]) if n_valid and s["patience"] else None,
                                           report, report)
@@ -174,6 +212,12 @@ class TabularNet:
         }
 
     # ------------------------------------------------------------------ predict
+    @property
+    def labels(self) -> list[Any]:
+        """The classes in the target's own dtype (the text of fast.ai's vocab for models saved
+        before kampai kept them)."""
+        return list(self.state.get("labels") or self.state["vocab"])
+
     def _lookup(self) -> dict[str, Any]:
         """The fitted preprocessing state as numpy vectors and dicts (built once per model)."""
         import numpy as np

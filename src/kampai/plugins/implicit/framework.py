@@ -29,6 +29,7 @@ from kampai.plugin import (
     Prediction,
     RunError,
     TaskData,
+    check_params,
     did_you_mean,
     file_sha256,
     open_checked,
@@ -197,6 +198,7 @@ class ImplicitFramework(Framework):
     requires = ("implicit", "scipy", "threadpoolctl")
     packages = ("implicit", "numpy", "scipy")
     capabilities = frozenset({"device", "search_space", "incremental"})
+    device_backend = "implicit"  # implicit.gpu.HAS_CUDA decides, not torch (checked in build)
 
     # -- building ----------------------------------------------------------------------
 
@@ -215,9 +217,7 @@ class ImplicitFramework(Framework):
             if key in OWNED:
                 raise ConfigError(f"model.params.{key} is set by kampai: use --device cpu|cuda|auto instead "
                                   f"of use_gpu (dtype is float32).")
-            if key not in valid:
-                raise ConfigError(f"Unknown parameter '{key}' for implicit {name}.{did_you_mean(key, valid)} "
-                                  f"Valid: {', '.join(sorted(valid)) or 'none'}.")
+            check_params([key], valid, f"implicit {name}", prefix="")
         use_gpu = False if name == POPULAR else _use_gpu(name, ctx.device)
         if name == POPULAR:
             return Recommender(estimator=name, params=params)

@@ -64,9 +64,9 @@ def kampai_add_settings(settings: Any) -> None:
 
 def report_mode(config: dict[str, Any]) -> str:
     """``report.after_train``, unless ``KAMPAI_NO_REPORT`` is set (test suites, CI)."""
-    import os
+    from kampai.plugin import env_flag
 
-    if os.environ.get("KAMPAI_NO_REPORT", "").strip() not in ("", "0", "false"):
+    if env_flag("KAMPAI_NO_REPORT"):
         return "off"
     value = (config.get("report") or {}).get("after_train")
     if value is False:  # YAML 1.1 reads a bare `off` as false

@@ -195,8 +195,10 @@ def _study_section(folder: Path, heading: str = "Tuning") -> str:
 
 
 def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
+    """A table cell: a numpy scalar as its Python value, a missing one (None, NaN) empty."""
+    from kampai.plugin import to_python
+
+    value = to_python(value)
     return "" if value is None or value != value else value
 
 

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import KampaiError, RunError
+from kampai.plugin import RUNS_DIR, KampaiError, RunError
 from kampai.plugins.mlflow import records, run_data, store, upload
 
 CACHE_DIR = Path(store.STORE_DIR) / "models"
@@ -55,7 +55,7 @@ def registry_client(uri: str | None = None, *, create: bool = False) -> tuple[An
 # --------------------------------------------------------------------------------------
 
 
-def local_run(ref: str, runs_dir: str | Path = "runs") -> Any:
+def local_run(ref: str, runs_dir: str | Path = RUNS_DIR) -> Any:
     """A kampai run from a folder path or a run id under ``runs_dir``."""
     from kampai.plugin import open_run
 
@@ -93,7 +93,7 @@ def ensure_tracked(run: Any, mlflow_client: Any, uri: str) -> dict[str, Any]:
     return record
 
 
-def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Path = "runs",
+def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Path = RUNS_DIR,
              description: str | None = None) -> Any:
     """Register a run as a new version of ``name``; returns the ``ModelVersion``."""
     from kampai.plugin import check_name, verify_manifest

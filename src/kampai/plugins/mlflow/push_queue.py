@@ -14,9 +14,11 @@ from kampai.plugins.mlflow.records import PENDING, mark_pending, warn
 
 def background(cfg: dict[str, Any]) -> bool:
     """``tracking.background`` (default true), unless ``KAMPAI_TRACK_FOREGROUND`` is set."""
-    if os.environ.get("KAMPAI_TRACK_FOREGROUND", "").strip() not in ("", "0", "false"):
+    from kampai.plugin import Config, env_flag
+
+    if env_flag("KAMPAI_TRACK_FOREGROUND"):
         return False
-    value = (cfg.get("tracking") or {}).get("background")
+    value = Config.of(cfg).section("tracking").background  # declared with its default (true)
     return True if value is None else bool(value)
 
 

@@ -43,9 +43,11 @@ def experiment_name(cfg: dict[str, Any]) -> str:
 
 def enabled(cfg: dict[str, Any]) -> bool:
     """``tracking.enabled``, unless ``KAMPAI_NO_TRACK`` is set (CI, test suites)."""
-    if os.environ.get("KAMPAI_NO_TRACK", "").strip() not in ("", "0", "false"):
+    from kampai.plugin import Config, env_flag
+
+    if env_flag("KAMPAI_NO_TRACK"):
         return False
-    return bool((cfg.get("tracking") or {}).get("enabled", True))
+    return bool(Config.of(cfg).section("tracking").enabled)  # declared, defaulted and checked by the loader
 
 
 def is_remote(uri: str) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from kampai.plugin import BuildContext, ConfigError, DataError, TaskData, did_you_mean
+from kampai.plugin import BuildContext, ConfigError, DataError, TaskData, check_params, to_python
 from kampai.plugins.pyg.graph_model import (
     MODELS,
     NET,
@@ -15,8 +15,6 @@ from kampai.plugins.pyg.graph_model import (
     READOUTS,
     TRAIN,
     GraphModel,
-    _device,
-    _plain,
     _pyg_models,
     make_net,
     model_class,
@@ -38,11 +36,8 @@ class Building:
         params = dict(model_cfg.get("params") or {})
         train = {k: params.pop(k) for k in list(params) if k in TRAIN}
         valid = valid_net_params(name, cls)
-        for key in params:
-            if key not in valid:
-                allowed = sorted(valid | set(TRAIN))
-                raise ConfigError(f"Unknown parameter 'model.params.{key}' for PyG model '{name}'."
-                                  f"{did_you_mean(key, allowed)} Valid: {', '.join(allowed)}.")
+        check_params(params, valid, f"PyG model '{name}'", suggest=valid | set(TRAIN),
+                     hint=f"Valid: {', '.join(sorted(valid | set(TRAIN)))}.")
         layers = params.get("num_layers", NET["num_layers"])
         if "num_neighbors" not in train and isinstance(layers, int) and layers > 0:
             train["num_neighbors"] = [10] * layers  # the default fan-out follows the depth (tuning varies it)
@@ -67,7 +62,7 @@ class Building:
             if len(neighbors) != layers:
                 raise ConfigError(f"model.params.num_neighbors has {len(neighbors)} entries but the model has "
                                   f"{layers} layers: give one per layer.")
-        device = _device(ctx.device)
+        device = ctx.device.torch()
         model = GraphModel(task=task.name, estimator=name, params=params, train=train, seed=int(ctx.seed),
                            device=device)
         if task.name == NODE_TASK:
@@ -83,7 +78,7 @@ class Building:
         if model.in_channels == 0:
             raise DataError("The graph has no node features and data.structural is none: the model has no "
                             "input. Set data.structural to auto (degree,rwpe) or add feature columns.")
-        model.classes = sorted({_plain(v) for v in data.y.dropna()}, key=str) if data.y is not None else []
+        model.classes = sorted({to_python(v) for v in data.y.dropna()}, key=str) if data.y is not None else []
         if len(model.classes) < 2:
             raise DataError("Training needs at least 2 classes among the labelled rows.")
         model.net = make_net(model)

@@ -135,11 +135,3 @@ def _takes_weight(net: Any) -> bool:
     return isinstance(net, BasicGNN) and net.supports_edge_weight
 
 
-def _device(device: str) -> str:
-    from kampai.plugin import torch_device
-
-    return torch_device(device)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value

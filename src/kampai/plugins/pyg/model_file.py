@@ -8,9 +8,9 @@ import contextlib
 import json
 from pathlib import Path
 
-from kampai.plugin import RunError, file_sha256, open_checked
+from kampai.plugin import Device, RunError, file_sha256, open_checked, to_python
 from kampai.plugins.pyg.features import Encoder
-from kampai.plugins.pyg.graph_model import GraphModel, _device, _plain, _pyg_models, make_net
+from kampai.plugins.pyg.graph_model import GraphModel, _pyg_models, make_net
 
 WEIGHTS, CONFIG, GRAPH = "weights.pt", "model.json", "graph.npz"
 
@@ -38,7 +38,7 @@ class ModelFile:
                   "best_epoch": model.best_epoch, "history": model.history,
                   "node_id": (model.graph or {}).get("node_id"),
                   "sha256": {name: file_sha256(path / name) for name in (WEIGHTS, GRAPH) if (path / name).exists()}}
-        (path / CONFIG).write_text(json.dumps(config, indent=2, default=_plain))
+        (path / CONFIG).write_text(json.dumps(config, indent=2, default=to_python))
 
     def load(self, path: Path) -> GraphModel:
         import numpy as np
@@ -57,7 +57,7 @@ class ModelFile:
             weights = files.enter_context(open_checked(path / WEIGHTS, digests.get(WEIGHTS)))
             graph = files.enter_context(open_checked(path / GRAPH, digests[GRAPH])) if GRAPH in digests else None
             model = GraphModel(task=config["task"], estimator=config["estimator"], params=config["params"],
-                               train=config["train"], seed=config["seed"], device=_device("auto"),
+                               train=config["train"], seed=config["seed"], device=Device.parse("auto").torch(),
                                classes=config["classes"], node_encoder=Encoder(config["node_encoder"]),
                                graph_encoder=Encoder(config["graph_encoder"]), in_channels=config["in_channels"],
                                graph_channels=config["graph_channels"], history=config.get("history") or [],

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kampai.plugin import DataError
-from kampai.plugins.pyg.graph_model import GraphModel, _plain
+from kampai.plugin import DataError, to_python
+from kampai.plugins.pyg.graph_model import GraphModel
 
 
 class Tensors:
@@ -38,6 +38,6 @@ class Tensors:
             if g.edge_weight is not None:
                 d.edge_weight = torch.as_tensor(g.edge_weight)
             if y is not None:
-                d.y = torch.tensor([index[_plain(y.iloc[i])]])
+                d.y = torch.tensor([index[to_python(y.iloc[i])]])
             out.append(d)
         return out

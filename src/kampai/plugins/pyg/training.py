@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kampai.plugin import ConfigError, TaskData
-from kampai.plugins.pyg.graph_model import NODE_TASK, GraphModel, _plain, _takes_weight
+from kampai.plugin import ConfigError, TaskData, to_python
+from kampai.plugins.pyg.graph_model import NODE_TASK, GraphModel, _takes_weight
 
 LARGE_GRAPH_EDGES = 2_000_000
 
@@ -32,7 +32,7 @@ class Training:
         amp = _amp(model)
         index = {c: i for i, c in enumerate(model.classes)}
         labelled = np.flatnonzero(data.y.notna().to_numpy())
-        labels = np.array([index[_plain(v)] for v in data.y.iloc[labelled]], dtype=np.int64)
+        labels = np.array([index[to_python(v)] for v in data.y.iloc[labelled]], dtype=np.int64)
         train_pos, val_pos = _validation(labelled, labels, model.train["val_size"], model.seed)
         train_pos, val_pos = labelled[train_pos], labelled[val_pos]  # positions into data
         if task.name == NODE_TASK:

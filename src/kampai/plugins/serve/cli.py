@@ -14,6 +14,8 @@ import socket
 
 import typer
 
+from kampai.plugin import RUNS_DIR
+
 LOOPBACK = ("localhost",)
 TOKEN_ENV = "KAMPAI_SERVE_TOKEN"
 TOKEN_HELP = f"Require 'Authorization: Bearer TOKEN'; prefer ${TOKEN_ENV} (a flag is visible in ps)."
@@ -101,7 +103,7 @@ def serve_cmd(
     follow: bool = typer.Option(False, "--follow", help="Reload when NAME@stage moves to another version."),
     poll_seconds: float = typer.Option(10.0, "--poll-seconds", help="--follow: how often to look."),
     no_access_log: bool = typer.Option(False, "--no-access-log"),
-    runs_dir: str = typer.Option("runs", "--runs-dir"),
+    runs_dir: str = typer.Option(RUNS_DIR, "--runs-dir"),
 ) -> None:
     """Serve a model over HTTP (FastAPI): /invocations (MLflow's payloads), /predict, /docs."""
     from kampai.plugin import ConfigError
@@ -157,7 +159,7 @@ def app_cmd(
     auth_token: str = typer.Option(None, "--auth-token", envvar=TOKEN_ENV,
                                    help=f"The page asks for this token first; prefer ${TOKEN_ENV}."),
     no_auth: bool = typer.Option(False, "--no-auth", help="Serve a non-loopback host without a token."),
-    runs_dir: str = typer.Option("runs", "--runs-dir"),
+    runs_dir: str = typer.Option(RUNS_DIR, "--runs-dir"),
 ) -> None:
     """A Streamlit page for a model: a form from its signature, CSV upload, metrics.  Streamlit's
     usage statistics are off."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import DataError, KampaiError, RunError
+from kampai.plugin import RUNS_DIR, DataError, KampaiError, RunError
 
 ROW_KINDS = ("table", "texts")
 NUMERIC = {"i": "integer", "u": "integer", "f": "number", "b": "boolean"}
@@ -48,7 +48,7 @@ def json_type(dtype: str) -> str:
     return NUMERIC.get(kind, "string")
 
 
-def resolve_ref(ref: str, runs_dir: str | Path = "runs") -> str:
+def resolve_ref(ref: str, runs_dir: str | Path = RUNS_DIR) -> str:
     """A run folder, a run id under ``runs_dir``, or ``NAME@stage`` / ``NAME@version``."""
     path = Path(ref)
     if not path.is_dir() and (Path(runs_dir) / ref).is_dir():
@@ -113,7 +113,7 @@ class ServedModel:
     warm: bool = False
 
     @classmethod
-    def load(cls, ref: str, runs_dir: str | Path = "runs") -> ServedModel:
+    def load(cls, ref: str, runs_dir: str | Path = RUNS_DIR) -> ServedModel:
         from kampai.plugin import open_run
 
         run = open_run(resolve_ref(ref, runs_dir))

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kampai.plugin import RUNS_DIR
 from kampai.plugins.serve.model import ROW_KINDS, RequestError, Rows, ServedModel, json_type
 from kampai.plugins.serve.payloads import MAX_HORIZON, Limits, parse_invocation, parse_predict
 
@@ -40,7 +41,7 @@ def default_max_columns(inputs: int) -> int:
 @dataclass
 class ServeOptions:
     ref: str
-    runs_dir: str = "runs"
+    runs_dir: str = RUNS_DIR
     auth_token: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     max_rows: int = 100_000

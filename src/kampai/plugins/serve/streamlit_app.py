@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from kampai.plugin import RUNS_DIR
 from kampai.plugins.serve.model import RequestError, ServedModel, json_type
 
 
@@ -46,7 +47,7 @@ def main() -> None:
     if token and not _unlocked(token):
         return
     ref = os.environ.get("KAMPAI_APP_REF", "")
-    model = _model(ref, os.environ.get("KAMPAI_APP_RUNS_DIR", "runs"))
+    model = _model(ref, os.environ.get("KAMPAI_APP_RUNS_DIR", RUNS_DIR))
     meta = model.metadata()
     st.title(f"{meta['task']} · {meta['estimator']}")
     reg = meta["registry"]

@@ -16,7 +16,7 @@ from kampai.plugin import (
     RunError,
     TaskData,
     UnknownNameError,
-    did_you_mean,
+    check_params,
     file_sha256,
 )
 from kampai.plugins.sklearn.model_file import INFO_FILE, checked
@@ -49,8 +49,8 @@ def split_params(params: dict[str, Any], valid: set[str]) -> dict[str, Any]:
         elif f"model__{key}" in valid:
             out[f"model__{key}"] = value
         else:
-            raise ConfigError(f"Unknown parameter 'model.params.{key}'.{did_you_mean(key, shown)}"
-                              f" Run 'runner estimators show NAME' for the estimator's parameters.")
+            check_params([key], (), "", suggest=shown,
+                         hint="Run 'runner estimators show NAME' for the estimator's parameters.")
     return out
 
 

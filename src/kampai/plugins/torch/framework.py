@@ -32,10 +32,11 @@ from kampai.plugin import (
     Prediction,
     RunError,
     TaskData,
+    check_params,
     did_you_mean,
     file_sha256,
     import_object,
-    torch_device,
+    label_array,
 )
 
 TRAIN: dict[str, Any] = {"epochs": 20, "lr": 1e-2, "batch_size": 128, "optimizer": "AdamW", "weight_decay": 0.0,
@@ -287,10 +288,10 @@ class TorchFramework(Framework):
             elif key in accepted or "*" in accepted:
                 module_kwargs[key] = value
             else:
-                raise ConfigError(f"Unknown parameter 'model.params.{key}' for '{path}'."
-                                  f"{did_you_mean(key, [*TRAIN, *(accepted - {'*'})])} Training settings: "
-                                  f"{', '.join(TRAIN)}; constructor: {', '.join(sorted(accepted - {'*'}))}.")
-        device = torch_device(ctx.device)
+                check_params([key], (), f"'{path}'", suggest=[*TRAIN, *(accepted - {'*'})],
+                             hint=f"Training settings: {', '.join(TRAIN)}; constructor: "
+                                  f"{', '.join(sorted(accepted - {'*'}))}.")
+        device = ctx.device.torch()
         return TorchModel(kind=task.name, module_path=path, module_kwargs=module_kwargs, train=train,
                           passthrough=passthrough, device=device, seed=ctx.seed)
 
@@ -302,13 +303,11 @@ class TorchFramework(Framework):
         return model.fit(data.X, data.y, report=lambda epoch: report(epoch, model))
 
     def predict(self, model: TorchModel, data: TaskData, task: Any) -> Prediction:
-        import numpy as np
-
         out = model.forward(data.X)
         if model.kind == "regression":
             return Prediction(y=out[:, 0])
         out /= out.sum(axis=1, keepdims=True)
-        labels = np.asarray(model.classes, dtype=object)[out.argmax(axis=1)]
+        labels = label_array(model.classes)[out.argmax(axis=1)]  # an int target's labels stay ints
         return Prediction(y=labels, proba=out, classes=list(model.classes))
 
     def default_search_space(self, estimator: str, task: Any) -> dict[str, Any]:

@@ -51,7 +51,7 @@ class TransformersFramework(Framework):
         except ImportError as exc:
             raise ConfigError(f"The transformers framework needs its extra: pip install 'kampai[transformers]' "
                               f"({exc}).") from None
-        from kampai.plugins.transformers.model import TINY, TextClassifier, resolve_device
+        from kampai.plugins.transformers.model import TINY, TextClassifier
 
         estimator = str(model_cfg["estimator"])
         pretrained = estimator not in TINY
@@ -71,7 +71,7 @@ class TransformersFramework(Framework):
             seed = int(settings.training.pop("seed"))
         return TextClassifier(estimator=estimator, settings=settings, architecture=architecture,
                               tokenizer_cfg=dict(model_cfg.get("tokenizer") or {}),
-                              device=resolve_device(device), seed=seed)
+                              device=device.torch(), seed=seed)
 
     def fit(self, model: Any, data: TaskData, task: Any) -> Any:
         if data.y is None:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import DataError, RunError
+from kampai.plugin import DataError, Device, RunError, to_python
 from kampai.plugins.transformers.building import Building
 from kampai.plugins.transformers.params import Settings
-from kampai.plugins.transformers.runtime import jsonable, quiet_transformers, resolve_device, torch_threads
+from kampai.plugins.transformers.runtime import quiet_transformers, torch_threads
 from kampai.plugins.transformers.training import Training
 
 #: estimator names that build a small model from a config (no download, for tests/offline)
@@ -80,7 +80,7 @@ class TextClassifier(Building, Training):
     def _label_ids(self, y: Any) -> list[int]:
         index = {c: i for i, c in enumerate(self.classes)}
         try:
-            return [index[jsonable(v)] for v in y]
+            return [index[to_python(v)] for v in y]
         except KeyError as exc:
             raise DataError(f"Label {exc} was not seen in training (classes: {self.classes}).") from None
 
@@ -153,6 +153,6 @@ class TextClassifier(Building, Training):
         except (OSError, ValueError) as exc:
             raise RunError(f"Cannot load the model in '{path / HF_DIR}': {exc}") from None
         model.eval()
-        return cls(estimator=info["estimator"], settings=settings, device=resolve_device(device),
+        return cls(estimator=info["estimator"], settings=settings, device=Device.parse(device).torch(),
                    model=model, tokenizer=tokenizer, classes=info["classes"],
                    history=info.get("history", []))

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kampai.plugin import ConfigError, did_you_mean
+from kampai.plugin import ConfigError, check_params, did_you_mean
 
 ALIASES = {
     "epochs": "num_train_epochs",
@@ -104,9 +104,8 @@ def resolve(params: dict[str, Any] | None, pretrained: bool) -> Settings:
             training[key] = value
         else:
             own_keys = ", ".join(sorted([*ALIASES, *OWN]))
-            raise ConfigError(f"Unknown parameter 'model.params.{key}' for framework 'transformers'."
-                              f"{did_you_mean(key, shown)} Valid: kampai's keys ({own_keys}) "
-                              "or any transformers.TrainingArguments field.")
+            check_params([key], (), "framework 'transformers'", suggest=shown,
+                         hint=f"Valid: kampai's keys ({own_keys}) or any transformers.TrainingArguments field.")
     if own["padding"] not in ("dynamic", "max_length"):
         raise ConfigError(f"model.params.padding must be 'dynamic' or 'max_length', got {own['padding']!r}.")
     try:

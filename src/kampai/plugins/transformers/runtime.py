@@ -8,15 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
-
-
-def resolve_device(device: str | None) -> str:
-    """auto -> cuda when available, else cpu; cuda without a GPU is a ConfigError (the SDK's
-    one reading of --device for every torch framework)."""
-    from kampai.plugin import torch_device
-
-    return torch_device(device)
 
 
 @contextlib.contextmanager
@@ -56,6 +47,3 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def jsonable(label: Any) -> Any:
-    """numpy scalars -> Python values, so class labels survive a JSON round trip."""
-    return label.item() if hasattr(label, "item") else label

@@ -8,8 +8,8 @@ import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
 
-from kampai.plugin import ConfigError
-from kampai.plugins.transformers.runtime import jsonable, quiet_transformers, torch_threads
+from kampai.plugin import ConfigError, to_python
+from kampai.plugins.transformers.runtime import quiet_transformers, torch_threads
 
 if TYPE_CHECKING:
     from kampai.plugins.transformers.model import TextClassifier
@@ -49,7 +49,7 @@ class Training:
         import numpy as np
 
         texts = X["text"].tolist()
-        self.classes = [jsonable(c) for c in np.unique(np.asarray(y))]
+        self.classes = [to_python(c) for c in np.unique(np.asarray(y))]
         with torch_threads(self.settings.num_threads), quiet_transformers():
             self._build(texts)
             labels = self._label_ids(y)
