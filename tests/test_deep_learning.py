@@ -327,6 +327,7 @@ def test_fastai_vision_trains_tunes_saves_and_predicts_in_a_fresh_process(tmp_pa
     here = run.predict(str(folder))
     there = _fresh_process_proba(run.run_dir, str(folder))
     assert np.allclose(here[[c for c in here if c.startswith("proba_")]].to_numpy(), there, atol=1e-5)
+    pytest.importorskip("optuna")  # the rest tunes (the tune extra)
     code, _out, err = invoke("tune", "--task", "image-classification", "--framework", "fastai", "--data", str(folder),
                             "model.params.size=16", "model.params.epochs=1", "--trials", "2", "--runs-dir", "runs")
     assert code == 0, err

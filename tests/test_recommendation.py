@@ -256,6 +256,7 @@ def test_prediction_table_marks_padding() -> None:
 
 
 def test_tune_optimises_ndcg_with_pruning(ratings: pd.DataFrame) -> None:
+    pytest.importorskip("optuna")  # the tune extra
     result = api.tune(task="recommendation", framework="implicit", data=ratings, trials=3, pruner="median",
                       verbose=False, params={"num_threads": 1},
                       search={"factors": {"type": "int", "low": 8, "high": 32},
