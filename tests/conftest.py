@@ -11,6 +11,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The tests train tiny models, where a thread pool only adds synchronisation; on a busy machine
+# OpenMP threads spin waiting for a preempted peer (GAT on the 34-node karate graph: 80 s with
+# 2 torch threads on a loaded 2-core box, 1.6 s with 1).  Set before anything imports torch,
+# numpy or scipy; subprocesses (runner, serve, dvc) inherit it.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -39,9 +46,9 @@ def _fresh_plugins() -> None:
     """Each test sees freshly loaded plugins and registries (env vars may differ)."""
     from kampai.core import host as plugins
 
-    plugins.reset()
+    plugins.block(set())  # a test's `runner -p no:NAME` (helpers.invoke) blocks nothing for the next
     yield
-    plugins.reset()
+    plugins.block(set())
 
 
 def runner(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,

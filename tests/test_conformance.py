@@ -27,7 +27,6 @@ def test_darts(check: Any) -> None:
     check()
 
 
-@pytest.mark.slow
 @parametrize_with_checks(TransformersFramework(), params={"epochs": 1, "max_length": 16})
 def test_transformers(check: Any) -> None:
     check()

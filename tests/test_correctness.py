@@ -68,6 +68,7 @@ def _task():
 
 
 def test_tune_keeps_params_the_user_fixed(penguins) -> None:
+    pytest.importorskip("optuna")  # the tune extra
     # old code: model.params.n_estimators=10 was overridden by the default space (16-245 trees)
     result = kampai.tune(task="classification", data=penguins.dropna(), target="species",
                          model="RandomForestClassifier", params={"n_estimators": 10},

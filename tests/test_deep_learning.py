@@ -27,7 +27,6 @@ from kampai.testing import check_task, parametrize_with_checks
 
 torch = pytest.importorskip("torch")
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 TINY_VISION = {"epochs": 1, "size": 16, "bs": 32}
 
 
@@ -36,7 +35,6 @@ def test_fastai_tabular_conformance(check) -> None:
     check()
 
 
-@pytest.mark.slow
 @parametrize_with_checks(FastaiFramework(), params=TINY_VISION, tasks=("image-classification",))
 def test_fastai_vision_conformance(check) -> None:
     check()
@@ -59,7 +57,6 @@ class UserNet(torch.nn.Module):
         return self.body(X)
 
 
-@pytest.mark.slow
 @parametrize_with_checks(TorchFramework(), params={"epochs": 3, "width": 4}, estimator="test_deep_learning:UserNet")
 def test_torch_user_module_conformance(check) -> None:
     check()
@@ -330,12 +327,12 @@ def test_fastai_vision_trains_tunes_saves_and_predicts_in_a_fresh_process(tmp_pa
     here = run.predict(str(folder))
     there = _fresh_process_proba(run.run_dir, str(folder))
     assert np.allclose(here[[c for c in here if c.startswith("proba_")]].to_numpy(), there, atol=1e-5)
+    pytest.importorskip("optuna")  # the rest tunes (the tune extra)
     code, _out, err = invoke("tune", "--task", "image-classification", "--framework", "fastai", "--data", str(folder),
                             "model.params.size=16", "model.params.epochs=1", "--trials", "2", "--runs-dir", "runs")
     assert code == 0, err
 
 
-@pytest.mark.slow
 def test_fastai_vision_local_weights_fine_tune(tmp_path: Path) -> None:
     import torch
     import torchvision
@@ -360,7 +357,6 @@ def test_fastai_vision_weights_name_is_checked_before_training(tmp_path: Path) -
     assert not Path("runs").exists() or not list(Path("runs").iterdir())  # nothing written
 
 
-@pytest.mark.slow
 def test_fastai_vision_mixed_sizes_and_channels(tmp_path: Path) -> None:
     """Grey, RGB and RGBA images of different sizes in one folder train and predict."""
     from PIL import Image
@@ -403,10 +399,21 @@ def test_fastai_vision_mixed_sizes_and_channels(tmp_path: Path) -> None:
 
 
 def test_fastai_tune_prunes_per_epoch() -> None:
-    code, out, err = invoke("tune", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
-                            "model.params.epochs=3", "--trials", "3", "--runs-dir", "runs")
+    optuna = pytest.importorskip("optuna")
+    # Successive halving compares a trial at epoch 1 with the trials before it once one has
+    # completed.  The grid (seed 42) runs lr=0.02, then 0.05, then 1e-7, which cannot learn in
+    # 4 epochs: the pruner must stop it after an epoch's report, before its last epoch.
+    code, _out, err = invoke("tune", "--task", "classification", "--framework", "fastai", "--data", "sklearn:iris",
+                             "model.params.epochs=4", "model.search.lr=[0.05, 0.02, 1e-7]", "seed=42",
+                             "--sampler", "grid", "--pruner", "halving", "--trials", "3", "--no-refit",
+                             "--storage", "s.db", "--runs-dir", "runs")
     assert code == 0, err
-    assert "lr=" in out
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name="classification-tabular", storage="sqlite:///s.db")
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert [t.params["lr"] for t in pruned] == [1e-7], [(t.params, t.state.name) for t in study.trials]
+    assert all(t.state.name == "COMPLETE" and t.last_step == 3 for t in study.trials if t not in pruned)
+    assert pruned[0].last_step < 3 and sorted(pruned[0].intermediate_values) == list(range(pruned[0].last_step + 1))
 
 
 def test_fastai_unknown_param_and_bad_lr() -> None:
@@ -487,6 +494,18 @@ def test_torch_regression_and_device() -> None:
     run = kampai.train(task="regression", framework="torch", data="sklearn:diabetes", params={"epochs": 40},
                        output={"runs_dir": "runs"}, verbose=False, device="cpu")
     assert run.metrics["r2"] > 0.2
+    assert {p.device.type for p in run.model.module.parameters()} == {"cpu"}
+    if torch.cuda.is_available():
+        on_gpu = kampai.train(task="regression", framework="torch", data="sklearn:diabetes", params={"epochs": 2},
+                              output={"runs_dir": "runs"}, verbose=False, device="cuda")
+        assert {p.device.type for p in on_gpu.model.module.parameters()} == {"cuda"}
+        return
+    # no GPU: one clear line and exit 2, before anything is trained or written
+    code, _out, err = invoke("train", "--task", "regression", "--framework", "torch", "--data", "sklearn:diabetes",
+                             "--device", "cuda", "model.params.epochs=2", "--runs-dir", "cuda-runs")
+    errors = [line for line in err.splitlines() if line.startswith("Error")]
+    assert code == 2 and "Traceback" not in err and len(errors) == 1 and "CUDA" in errors[0], err
+    assert not Path("cuda-runs").exists() or not list(Path("cuda-runs").iterdir())
 
 
 @pytest.mark.gpu

@@ -130,6 +130,7 @@ def test_dvc_repro_exp_run_and_metrics_diff(repo: Path) -> None:
 
 @pytest.mark.slow
 def test_dvc_tune_stage_feeds_train(repo: Path) -> None:
+    pytest.importorskip("optuna")  # the tune stage (the tune extra)
     search = "  search:\n    max_depth: {type: int, low: 1, high: 6}\n"
     searched = CONFIG.replace("    max_depth: 4\n", "    max_depth: 4\n" + search)
     (repo / "conf" / "iris.yaml").write_text(searched + "tune:\n  trials: 3\n")

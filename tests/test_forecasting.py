@@ -22,7 +22,7 @@ pytest.importorskip("statsmodels")
 from kampai import api, load_run
 from kampai.core.errors import ConfigError, DataError, UnknownNameError
 
-FC = {"task": "forecasting", "framework": "darts", "tracking": {"enabled": False}}
+FC = {"task": "forecasting", "framework": "darts"}  # tracking is off for tests (conftest)
 
 
 def shops_frame(n: int = 90, ahead: int = 0) -> pd.DataFrame:
@@ -133,7 +133,7 @@ def test_bad_input_python_errors() -> None:
 
 def test_cli_train_predict_horizon_and_bad_input(tmp_path: Path) -> None:
     result = invoke("train", "--task", "forecasting", "--framework", "darts", "--data", "statsmodels:nile",
-                    "--json", "--no-track", "split.horizon=10")
+                    "--json", "split.horizon=10")
     assert result.code == 0, result.stderr
     run_dir = json.loads(result.stdout)["run_dir"]
     out = tmp_path / "ahead.csv"
@@ -160,7 +160,7 @@ def test_cli_train_predict_horizon_and_bad_input(tmp_path: Path) -> None:
         (["--data", "statsmodels:nile", "--model", "NBEATZ"], "Did you mean 'NBEATS"),
         (["--data", "statsmodels:nile", "model.params.thetaa=2", "--model", "Theta"], "Did you mean 'theta'"),
     ):
-        result = invoke("train", "--task", "forecasting", "--framework", "darts", "--no-track", *args)
+        result = invoke("train", "--task", "forecasting", "--framework", "darts", *args)
         assert result.code == 2, (args, result.stdout, result.stderr)
         assert message in result.stdout + result.stderr
     result = invoke("predict", run_dir)
@@ -170,7 +170,7 @@ def test_cli_train_predict_horizon_and_bad_input(tmp_path: Path) -> None:
 
 
 def test_horizon_is_refused_for_tabular_tasks(tmp_path: Path) -> None:
-    run = api.train(task="classification", data="sklearn:iris", verbose=False, tracking={"enabled": False})
+    run = api.train(task="classification", data="sklearn:iris", verbose=False)
     from kampai.core.errors import KampaiError
 
     with pytest.raises(KampaiError, match="does not predict ahead"):
@@ -266,7 +266,6 @@ def test_quarter_labels_parse_as_dates() -> None:
     assert info["freq"].startswith("QS") and info["season"] == 4
 
 
-@pytest.mark.slow
 def test_backtest_log_counts_the_scored_points_and_arima_warns_in_one_line() -> None:
     # 25 test years, horizon 10 every 10 years: 2 windows = 20 scored points (the old log said 25)
     from kampai.core import console

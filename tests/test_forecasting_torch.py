@@ -16,7 +16,7 @@ pytest.importorskip("darts")
 torch = pytest.importorskip("torch")
 pytest.importorskip("pytorch_lightning")
 
-FC = {"task": "forecasting", "framework": "darts", "tracking": {"enabled": False}}
+FC = {"task": "forecasting", "framework": "darts"}  # tracking is off for tests (conftest)
 TINY_NBEATS = {"num_stacks": 2, "num_blocks": 1, "num_layers": 1, "layer_widths": 16}
 
 

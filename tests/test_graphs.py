@@ -112,7 +112,6 @@ def test_python_api_save_load_same_probabilities_and_seeded() -> None:
     assert meta["input_kind"] == "graph" and meta["classes"] == ["Mr. Hi", "Officer"]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("model, params", [("GraphSAGE", {"aggr": "max"}), ("GAT", {"heads": 2})])
 def test_models_by_name_on_pyg_karate_kfold(model: str, params: dict) -> None:
     run = kampai.train(data="pyg:karate", model=model, params={**params, "epochs": 80},
@@ -233,6 +232,7 @@ def test_graph_classification_cli_kfold_evaluate_tune_predict(tmp_path: Path) ->
     assert code == 0, err
     assert out.splitlines()[0] == "graph_id,target,prediction,proba_bipartite,proba_not_bipartite"
     assert len(out.splitlines()) == len(graphs) + 1
+    pytest.importorskip("optuna")  # the rest tunes (the tune extra)
     code, out, err = invoke("tune", *data, "--trials", "2", "model.params.epochs=5")
     assert code == 0, err
 
@@ -283,8 +283,8 @@ def test_node_splits_hold_out_only_labelled_nodes() -> None:
     assert sorted(np.concatenate([te for _, te in folds])) == list(range(10, 34))
 
 
-@pytest.mark.slow
 def test_tune_with_pruner_uses_per_epoch_reports() -> None:
+    pytest.importorskip("optuna")  # the tune extra
     result = kampai.tune(data="networkx:karate", target="club", trials=3, pruner="median", refit=False,
                          params={"epochs": 20}, **{k: v for k, v in NODE.items()})
     assert len(result.trials) == 3 and 0 <= result.best_value <= 1

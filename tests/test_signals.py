@@ -14,14 +14,20 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
-SLOW_TRAIN = ["train", "--task", "classification", "--data", "sklearn:breast_cancer", "--no-track",
+HERE = Path(__file__).resolve().parent
+SLOW_TRAIN = ["train", "--task", "classification", "--data", "sklearn:breast_cancer",
               "--model", "RandomForestClassifier", "model.params.n_estimators=3000", "split.method=kfold"]
 
 
+def _fit_marker(folder: Path) -> str:
+    """An override adding a preprocessing step that creates ``folder/<pid>`` as its fit starts
+    (tests/tune_helpers.py:FitMarker): the slow forest is fitted right after it."""
+    return f'model.preprocess={{num: {{steps: {{mark: {{class: "tune_helpers:FitMarker", folder: "{folder}"}}}}}}}}'
+
+
 def _start(args: list[str], marker: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "KAMPAI_TEST_MARK": marker}
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "KAMPAI_TEST_MARK": marker, "PYTHONPATH": path}
     code = "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); from kampai.core.cli import main; main()"
     return subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -53,10 +59,12 @@ def _wait_for(predicate, timeout: float = 120.0) -> None:
 
 
 def test_sigterm_during_train_leaves_nothing(tmp_path: Path) -> None:
-    proc = _start(SLOW_TRAIN, uuid.uuid4().hex)
+    fits = tmp_path / "fits"
+    proc = _start([*SLOW_TRAIN, _fit_marker(fits)], uuid.uuid4().hex)
     runs = Path("runs")
-    _wait_for(lambda: any(runs.glob(".tmp-*/")) if runs.exists() else False)
-    time.sleep(1.0)
+    _wait_for(lambda: (fits.exists() and any(fits.iterdir())) or proc.poll() is not None)
+    assert proc.poll() is None, proc.communicate()[1]
+    assert any(runs.glob(".tmp-*/")), "the run is written into a temporary folder while it trains"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
@@ -75,15 +83,15 @@ def test_a_dead_writers_temporary_folder_is_removed_by_the_next_run(tmp_path: Pa
     for name, pid in (("dead", dead.pid), ("alive", os.getpid())):
         (runs / f".tmp-{name}").mkdir()
         (runs / f".tmp-{name}.pid").write_text(f"{pid} {platform.node()}\n")
-    kampai.train(task="classification", data="sklearn:iris", verbose=False, tracking={"enabled": False})
+    kampai.train(task="classification", data="sklearn:iris", verbose=False)
     assert not (runs / ".tmp-dead").exists() and not (runs / ".tmp-dead.pid").exists()
     assert (runs / ".tmp-alive").exists()  # its writer still runs: never touched
 
 
-def _slow_tune(study: str) -> list[str]:
-    return ["tune", "--task", "classification", "--data", "sklearn:breast_cancer", "--no-track",
+def _slow_tune(study: str, fits: Path) -> list[str]:
+    return ["tune", "--task", "classification", "--data", "sklearn:breast_cancer",
             "--model", "RandomForestClassifier", "--trials", "200", "--jobs", "2", "--study", study,
-            "--no-plots", "split.method=kfold",
+            "--no-plots", "split.method=kfold", "tune.cache=false", _fit_marker(fits),
             'model.search={n_estimators: {type: int, low: 400, high: 800}}']
 
 
@@ -96,13 +104,21 @@ def _running_trials(study: str) -> list[int]:
     return [t.number for t in loaded.get_trials(deepcopy=False) if t.state.name == "RUNNING"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_killing_the_main_tune_process_stops_its_workers(tmp_path: Path, sig: int) -> None:
+    pytest.importorskip("optuna")  # the tune extra
     marker = uuid.uuid4().hex
     study = f"sig-{sig}"
-    proc = _start(_slow_tune(study), marker)
-    _wait_for(lambda: len(_marked(marker)) >= 3)  # the main process and its two workers
-    time.sleep(3.0)  # let the workers start trials
+    fits = tmp_path / "fits"
+    proc = _start(_slow_tune(study, fits), marker)
+
+    def workers_fitting() -> bool:  # both workers are inside a trial's fit (tune.cache=false: each fits)
+        fitting = {int(p.name) for p in fits.iterdir()} if fits.exists() else set()
+        return len(fitting & set(_marked(marker)) - {proc.pid}) >= 2 or proc.poll() is not None
+
+    _wait_for(workers_fitting)
+    assert proc.poll() is None, proc.communicate()[1]
     proc.send_signal(sig)
     proc.communicate(timeout=90)
     if sig == signal.SIGTERM:

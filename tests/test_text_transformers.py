@@ -31,7 +31,7 @@ def _modest(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("KAMPAI_BLOCK_PLUGINS", "mlflow")
     threads = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # tiny models: one thread (see conftest)
     yield
     torch.set_num_threads(threads)
 
@@ -274,7 +274,6 @@ def test_offline_hub_model_fails_fast_and_names_the_local_options(tweets_csv: Pa
     assert seconds < 30, seconds  # data loading and imports included; the hub check itself is < 3 s
 
 
-@pytest.mark.slow
 def test_each_epoch_is_shown_unless_quiet(tweets_csv: Path):
     # issue 11 item 5: a tiny BERT trained 100 s without a line
     args = ("train", "--task", "text-classification", "--framework", "transformers", "--data", str(tweets_csv),

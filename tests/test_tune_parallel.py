@@ -131,6 +131,7 @@ def _gone(pids: list[int]) -> list[int]:
     return alive
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_main_process_ends_its_workers_and_the_total_stays_exact(tmp_path: Path) -> None:
     """SIGKILL of `runner tune --jobs 2` while both workers sit in a long C call (which no
     SIGTERM handler interrupts): every worker is gone within 2 s, and the resumed study
@@ -291,7 +292,7 @@ def test_four_runner_tunes_starting_together_on_a_fresh_database(cli) -> None:
     import sys
 
     args = ["tune", "--task", "classification", "--data", "sklearn:iris", "--model", "LogisticRegression",
-            "--trials", "4", "--study", "together", "--no-track", "--no-plots", "--quiet"]
+            "--trials", "4", "--study", "together", "--no-plots", "--quiet"]
     procs = [subprocess.Popen([sys.executable, "-m", "kampai", *args], stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
     errors = [p.communicate(timeout=300)[1] for p in procs]

@@ -63,3 +63,22 @@ class BusyIdentity(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         return X
+
+
+class FitMarker(TransformerMixin, BaseEstimator):
+    """Identity that creates ``<folder>/<pid>`` when its fit starts: a test waits for that
+    file (not a fixed sleep) to know the process is inside a real fit before signalling it."""
+
+    def __init__(self, folder: str = "") -> None:
+        self.folder = folder
+
+    def fit(self, X, y=None):
+        if self.folder:
+            os.makedirs(self.folder, exist_ok=True)
+            with open(os.path.join(self.folder, str(os.getpid())), "a"):
+                pass
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return X

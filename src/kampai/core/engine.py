@@ -405,11 +405,16 @@ def check_serializer(cfg: dict[str, Any], framework: Framework) -> None:
 def _import_libraries(framework: Framework) -> list[str]:
     """Import what the run will use: the framework's ``requires`` and the splitters' library."""
     import importlib
+    import warnings
 
     done = []
     for module in (*framework.requires, "pandas", "sklearn.model_selection"):
         try:
-            importlib.import_module(module)
+            with warnings.catch_warnings():  # torch_geometric (imported by skorch, PyG) scripts
+                # modules with the deprecated torch.jit.script as it loads: not the user's concern
+                warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",
+                                        category=FutureWarning)
+                importlib.import_module(module)
         except ImportError:
             continue  # the step that needs it says so
         done.append(module)

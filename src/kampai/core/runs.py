@@ -207,19 +207,28 @@ def write_manifest(run_dir: Path) -> dict[str, str]:
     return files
 
 
-def verify_manifest(run_dir: Path, required: bool = True, label: str | None = None) -> None:
+#: "not passed", for keywords kept only to warn their callers
+_NOT_GIVEN: Any = object()
+
+
+def verify_manifest(run_dir: Path, required: Any = _NOT_GIVEN, label: str | None = None) -> None:
     """Refuse (RunError) a run folder whose files cannot be trusted: ``manifest.json`` must
     exist, carry a valid HMAC of this key, list every file of ``model/``, every listed file
     must match its sha256, and the run holds no symbolic link.
 
     A check only: a file can change after it returns, so nothing may be loaded by path on
     the strength of it.  kampai loads a run's model from a private verified copy
-    (:attr:`Run.model`, :func:`kampai.core.verified.mirror`).  ``required`` is accepted for
-    callers of the 0.1 API and ignored: a manifest is always required.  ``label`` names the
-    run in messages (default: its folder).
+    (:attr:`Run.model`, :func:`kampai.core.verified.mirror`).  ``label`` names the run in
+    messages (default: its folder).  ``required`` is deprecated (a DeprecationWarning) and
+    ignored, kept for callers of the 0.1 API: a manifest is always required.
     """
     from kampai.core import verified
 
+    if required is not _NOT_GIVEN:
+        import warnings
+
+        warnings.warn("verify_manifest(required=...) is deprecated and ignored (a manifest is always "
+                      "required): drop the argument.", DeprecationWarning, stacklevel=2)
     verified.check(run_dir, label)
 
 

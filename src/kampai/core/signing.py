@@ -93,13 +93,5 @@ def sign(data: bytes) -> str:
     return hmac.new(secret(), data, hashlib.sha256).hexdigest()
 
 
-def sign_file(path: Path) -> str:
-    mac = hmac.new(secret(), digestmod=hashlib.sha256)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            mac.update(block)
-    return mac.hexdigest()
-
-
 def valid(expected: str, actual: str) -> bool:
     return hmac.compare_digest(str(expected), str(actual))

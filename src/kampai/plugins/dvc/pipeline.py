@@ -12,7 +12,6 @@ it keeps).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -289,7 +288,3 @@ def init(config: str | Path, *, cwd: str | Path = ".", tune: bool = False, eval_
     if missing:
         gitignore.write_text("\n".join([*lines, *missing]) + "\n")
     return result
-
-
-def metrics_of(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())

@@ -6,13 +6,9 @@ Imports neither torch nor fastai at module import: ``runner plugins list`` stays
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from kampai.plugin import hookimpl
-
-# fast.ai turns a read-only NumPy view into a tensor it never writes to: not the user's concern
-warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
 
 
 @hookimpl

@@ -4,6 +4,9 @@ per-epoch reports, and the hashed state_dict + JSON save format (no pickle)."""
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,18 @@ from kampai.plugin import file_sha256, to_python
 
 WEIGHTS = "model.pt"
 CONFIG = "model.json"
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Warnings about fast.ai's insides, not the user's concern: its import scripts layers with
+    ``torch.jit.script`` (deprecated by torch), and it turns read-only NumPy views into
+    tensors it never writes to.  Silenced while fast.ai runs only; the process's warning
+    filters stay as they were."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
+        yield
 
 
 def check_params(params: dict[str, Any] | None, valid: dict[str, Any], what: str) -> dict[str, Any]:

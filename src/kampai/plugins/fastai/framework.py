@@ -75,10 +75,12 @@ class FastaiFramework(Framework):
                         report: Callable[[int, Any], None] | None) -> Any:
         if data.y is None:
             raise DataError("Training needs the target column.")
-        return model.fit(data.X, data.y, report=None if report is None else (lambda epoch: report(epoch, model)))
+        with common.quiet():
+            return model.fit(data.X, data.y, report=None if report is None else (lambda epoch: report(epoch, model)))
 
     def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
-        out = model.forward(data.X)
+        with common.quiet():
+            out = model.forward(data.X)
         if getattr(model, "kind", "classification") == "regression":
             return Prediction(y=out[:, 0].astype(float))
         classes = list(model.classes if hasattr(model, "classes") else model.labels)
@@ -102,12 +104,13 @@ class FastaiFramework(Framework):
         self._check()
         config, weights = common.load_state(Path(path))
         try:
-            if config.get("format") == "fastai-vision":
-                from kampai.plugins.fastai.vision import VisionNet
+            with common.quiet():
+                if config.get("format") == "fastai-vision":
+                    from kampai.plugins.fastai.vision import VisionNet
 
-                return VisionNet.load(config, weights)
-            from kampai.plugins.fastai.tabular import TabularNet
+                    return VisionNet.load(config, weights)
+                from kampai.plugins.fastai.tabular import TabularNet
 
-            return TabularNet.load(config, weights)
+                return TabularNet.load(config, weights)
         except (KeyError, RuntimeError, TypeError) as exc:
             raise RunError(f"Cannot rebuild the fast.ai model in '{path}': {exc}") from None

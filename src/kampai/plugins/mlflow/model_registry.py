@@ -100,7 +100,7 @@ def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Pat
 
     check_name("registered model", name)  # before anything is pushed
     run = local_run(ref, runs_dir)
-    verify_manifest(run.run_dir, required=True)
+    verify_manifest(run.run_dir)
     digest = run_data.manifest_digest(run.run_dir)
     mlflow_client, uri = registry_client(uri, create=True)
     record = ensure_tracked(run, mlflow_client, uri)
@@ -312,7 +312,7 @@ def check(folder: Path, expected: str, name: str, version: Any) -> None:
         raise RunError(f"{label}: its manifest.json "
                        f"{'is missing' if actual is None else 'does not match the hash recorded at registration'}"
                        " (corrupt or tampered artifact). Refusing to load it.")
-    verify_manifest(folder, required=True, label=label)
+    verify_manifest(folder, label=label)
     # the flavour files beside it make it an MLflow pyfunc: kampai's loader and sealed, or refused
     from kampai.plugins.mlflow.pyfunc import verify_flavour
 

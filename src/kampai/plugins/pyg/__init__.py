@@ -6,14 +6,9 @@ Imports nothing heavy at module import: torch and torch_geometric load when a mo
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from kampai.plugin import hookimpl
-
-# torch_geometric's own import scripts a module with torch.jit, which torch 2.14 deprecates:
-# not the user's concern (narrow filter, no import here)
-warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
 
 
 @hookimpl

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,18 @@ class Prep:
         return (np.concatenate(parts, axis=1) if parts else np.zeros((len(X), 0))).astype("float32")
 
 
+@contextmanager
+def _quiet_import() -> Iterator[None]:
+    """skorch imports torch_geometric where it is installed, whose import scripts modules
+    with the deprecated ``torch.jit.script``: not the user's concern.  Silenced for that
+    import only; the process's warning filters stay as they were."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
+        yield
+
+
 @dataclass
 class TorchModel:
     kind: str
@@ -122,9 +135,11 @@ class TorchModel:
     def fit(self, X: Any, y: Any, report: Callable[[int], None] | None = None) -> TorchModel:
         import numpy as np
         import torch
-        from skorch import NeuralNetClassifier, NeuralNetRegressor
-        from skorch.callbacks import Callback, EarlyStopping
-        from skorch.dataset import ValidSplit
+
+        with _quiet_import():
+            from skorch import NeuralNetClassifier, NeuralNetRegressor
+            from skorch.callbacks import Callback, EarlyStopping
+            from skorch.dataset import ValidSplit
 
         torch.manual_seed(self.seed)
         self.prep = Prep.fit(X)
@@ -251,7 +266,8 @@ class TorchFramework(Framework):
 
     def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> TorchModel:
         try:
-            import skorch  # noqa: F401
+            with _quiet_import():
+                import skorch  # noqa: F401
             import torch
         except ImportError as exc:
             raise ConfigError(f"The torch framework needs its extra: pip install 'kampai[torch]' ({exc}).") from None
