@@ -18,7 +18,7 @@ from kampai.core import config as config_mod
 from kampai.core import data as data_mod
 from kampai.core import metrics as metrics_mod
 from kampai.core import schema
-from kampai.core.console import Steps, human_size
+from kampai.core.console import Steps, human_size, warn
 from kampai.core.contract import BuildContext, Framework, Prediction, RunContext, Task, TaskData
 from kampai.core.devices import Device
 from kampai.core.errors import ConfigError, DataError, KampaiError, RunError, did_you_mean
@@ -478,6 +478,9 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskDa
     prepared = ctx.task.prepare(frame, data_cfg, training=training)
     numeric = _cached(run, "_numeric_inputs", lambda: checks.numeric_inputs(signature))
     checks.check_against_signature(prepared.X, signature, numeric)
+    # unknown categories are predicted, as `runner serve` does, and said (docs/serving.md)
+    for line in checks.unknown_categories(prepared.X, signature):
+        warn(line)
     if training and ctx.task.name.endswith("classification"):
         checks.check_labels(prepared.y, signature)
     return prepared

@@ -1,0 +1,76 @@
+"""Issue 24: what a new user's fresh data met (unknown categories, graph ids not named like
+ids, rough edges of the CLI and of generated files), each on real data, real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kampai import api
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from test_serve import server  # noqa: E402
+
+
+def runner(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "kampai", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+# ---------------------------------------------------------------------- unknown categories
+
+def colour_table(n: int = 80) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    colour = rng.choice(["red", "green", "blue"], n)
+    size = rng.normal(size=n)
+    return pd.DataFrame({"colour": colour, "size": size,
+                         "label": np.where((colour == "red") | (size > 1), "yes", "no")})
+
+
+@pytest.fixture(scope="module")
+def colour_run(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("colour")
+    os.chdir(home)
+    colour_table().to_csv(home / "train.csv", index=False)
+    run = api.train(task="classification", data=str(home / "train.csv"), target="label",
+                    model="LogisticRegression", verbose=False)
+    return Path(run.run_dir).resolve()
+
+
+def test_predict_accepts_unknown_categories_and_names_the_column(colour_run: Path, tmp_path: Path) -> None:
+    new = pd.DataFrame({"colour": ["red", "purple", "purple", "teal"], "size": [0.1, 0.2, 0.3, 0.4]})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    done = runner("predict", str(colour_run), "--data", str(tmp_path / "new.csv"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Column 'colour' holds 3 value(s) in 2 categories not seen in training" in done.stderr
+    assert "'purple'" in done.stderr and "'teal'" in done.stderr
+    assert len(pd.read_csv(__import__("io").StringIO(done.stdout))) == 4
+    new.iloc[:1].to_csv(tmp_path / "known.csv", index=False)
+    known = runner("predict", str(colour_run), "--data", str(tmp_path / "known.csv"), cwd=tmp_path)
+    assert known.returncode == 0 and "not seen in training" not in known.stderr
+
+
+def test_serve_accepts_unknown_categories_with_a_warning_header(colour_run: Path) -> None:
+    rows = {"columns": ["colour", "size"], "data": [["red", 0.1], ["purple", 0.2]]}
+    expected = api.engine.load_run(colour_run).predict(pd.DataFrame(rows["data"], columns=rows["columns"]))
+    with server(str(colour_run), env={"PYTHONPATH": str(HERE.parent / "src")}) as (c, _):
+        r = c.post("/invocations", json={"dataframe_split": rows})
+        assert r.status_code == 200, r.text
+        assert [p["prediction"] for p in r.json()["predictions"]] == expected["prediction"].tolist()
+        warning = r.headers["x-kampai-warning"]
+        assert "Column 'colour' holds 1 value(s) in 1 category not seen in training ('purple')" in warning
+        r = c.post("/predict", json={"records": [{"colour": "mauve\u00e9", "size": 0.0}]})
+        assert r.status_code == 200, r.text
+        assert "'colour'" in r.headers["x-kampai-warning"]
+        r = c.post("/predict", json={"records": [{"colour": "red", "size": 0.0}]})
+        assert r.status_code == 200 and "x-kampai-warning" not in r.headers
+
