@@ -74,3 +74,24 @@ def test_serve_accepts_unknown_categories_with_a_warning_header(colour_run: Path
         r = c.post("/predict", json={"records": [{"colour": "red", "size": 0.0}]})
         assert r.status_code == 200 and "x-kampai-warning" not in r.headers
 
+
+# ---------------------------------------------------------------------- graph ids
+
+def test_graph_id_is_the_one_column_graphs_and_edges_share(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("networkx")
+    from kampai.tasks.graphs import GraphClassification, atlas
+
+    graphs = atlas(max_nodes=5)
+    edges = graphs.attrs["edges"].rename(columns={"graph_id": "scan"})
+    graphs = graphs.rename(columns={"graph_id": "scan"})
+    graphs.attrs = {}
+    graphs.insert(0, "age", np.arange(len(graphs)) % 7)  # first column: not the id
+    graphs.to_csv(tmp_path / "g.csv", index=False)
+    edges.to_csv(tmp_path / "e.csv", index=False)
+    data = GraphClassification().prepare(pd.read_csv(tmp_path / "g.csv"),
+                                         {"target": "label", "edges": str(tmp_path / "e.csv")}, training=True)
+    assert data.X.info["graph_id"] == "scan"
+    assert sorted(map(str, data.X.graph_ids)) == sorted(map(str, graphs["scan"]))
+    assert sum(g.edge_index.shape[1] for g in data.X.graphs) >= len(edges)  # every edge kept (both ways)
+    assert "Graph id: column 'scan', the one column the graphs and edges tables share" in capsys.readouterr().err
+
