@@ -95,3 +95,17 @@ def test_graph_id_is_the_one_column_graphs_and_edges_share(tmp_path: Path, capsy
     assert sum(g.edge_index.shape[1] for g in data.X.graphs) >= len(edges)  # every edge kept (both ways)
     assert "Graph id: column 'scan', the one column the graphs and edges tables share" in capsys.readouterr().err
 
+
+# ---------------------------------------------------------------------- rough edges
+
+def test_k8s_manifests_are_plain_yaml_without_anchors(tmp_path: Path) -> None:
+    import yaml
+
+    runs = {"train": ["--pvc", "work", "--gpu", "1"], "tune": ["--workers", "2", "--storage", "postgresql://db/o"],
+            "serve": ["--replicas", "2"]}
+    for kind, extra in runs.items():
+        done = runner("container", "k8s", kind, "--name", f"iris-{kind}", "--image", "reg/kampai:1", *extra,
+                      cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "&id" not in done.stdout and "*id" not in done.stdout, done.stdout
+        assert all(isinstance(doc, dict) for doc in yaml.safe_load_all(done.stdout))
