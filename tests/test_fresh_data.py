@@ -109,3 +109,20 @@ def test_k8s_manifests_are_plain_yaml_without_anchors(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert "&id" not in done.stdout and "*id" not in done.stdout, done.stdout
         assert all(isinstance(doc, dict) for doc in yaml.safe_load_all(done.stdout))
+
+
+def test_tune_prints_one_line_per_trial_into_a_pipe(tmp_path: Path) -> None:
+    config = tmp_path / "iris.yaml"
+    config.write_text("task: classification\ndata: {path: 'sklearn:iris'}\nmodel:\n"
+                      "  estimator: DecisionTreeClassifier\n"
+                      "  search:\n    max_depth: {type: int, low: 1, high: 6}\ntune: {plots: false}\n")
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "KAMPAI_BLOCK_PLUGINS": "mlflow"}
+    proc = subprocess.Popen([sys.executable, "-m", "kampai", "tune", "-c", str(config), "--trials", "3",
+                             "--no-refit"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path, env=env)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    lines = [line for line in err.splitlines() if line.startswith("trial ")]
+    done = [line for line in lines if " complete: accuracy 0." in line and ", best 0." in line]
+    assert [line.split(" (#")[0] for line in done] == ["trial 1/3", "trial 2/3", "trial 3/3"], err
+    assert all(" complete: " in line or " reused " in line for line in lines), err  # a repeated point
