@@ -126,3 +126,24 @@ def test_tune_prints_one_line_per_trial_into_a_pipe(tmp_path: Path) -> None:
     done = [line for line in lines if " complete: accuracy 0." in line and ", best 0." in line]
     assert [line.split(" (#")[0] for line in done] == ["trial 1/3", "trial 2/3", "trial 3/3"], err
     assert all(" complete: " in line or " reused " in line for line in lines), err  # a repeated point
+
+
+def test_implicit_predict_prints_no_openblas_thread_warning(tmp_path: Path) -> None:
+    pytest.importorskip("implicit")
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"user": rng.integers(0, 150, 3000), "item": rng.integers(0, 80, 3000),
+                  "rating": rng.integers(1, 6, 3000)}).to_csv(tmp_path / "r.csv", index=False)
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "KAMPAI_NO_TRACK": "1",
+           "OPENBLAS_NUM_THREADS": "2"}  # a threaded OpenBLAS, as on most machines
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "kampai", *args], capture_output=True, text=True,
+                              cwd=tmp_path, env=env, timeout=300)
+
+    done = cli("train", "--task", "recommendation", "--data", "r.csv", "--framework", "implicit", "-q")
+    assert done.returncode == 0, done.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    done = cli("predict", str(run), "--users", "1,2", "--k", "5")
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_csv(__import__("io").StringIO(done.stdout))) == 10
+    assert "OpenBLAS" not in done.stderr and "Warning" not in done.stderr, done.stderr
