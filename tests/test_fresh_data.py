@@ -147,3 +147,24 @@ def test_implicit_predict_prints_no_openblas_thread_warning(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert len(pd.read_csv(__import__("io").StringIO(done.stdout))) == 10
     assert "OpenBLAS" not in done.stderr and "Warning" not in done.stderr, done.stderr
+
+
+def test_mlflow_requirements_are_installable_by_pip(tmp_path: Path) -> None:
+    pytest.importorskip("mlflow")
+    from kampai.plugin import verify_sealed
+    from kampai.plugins.mlflow.pyfunc import FLAVOUR_FILES, write_mlmodel
+
+    os.chdir(tmp_path)
+    run = api.train(task="classification", data="sklearn:iris", model="GaussianNB", verbose=False)
+    dest = tmp_path / "artifact"  # as MLflow holds it: the run's files and the flavour files
+    __import__("shutil").copytree(run.run_dir, dest)
+    write_mlmodel(run, dest)
+    text = (dest / "requirements.txt").read_text()
+    pins = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(pins) == len({p.split("==")[0].lower() for p in pins}) and pins[0].startswith("kampai==")
+    assert not any(p.lower().startswith("python==") for p in pins) and "# python 3." in text
+    verify_sealed(dest, FLAVOUR_FILES, "the MLflow flavour files")  # sealed after being written
+    # pip's resolver, offline: every pin is satisfied by this environment, nothing is unknown
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-index",
+                           "-r", str(dest / "requirements.txt")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
