@@ -168,3 +168,44 @@ def test_mlflow_requirements_are_installable_by_pip(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-index",
                            "-r", str(dest / "requirements.txt")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_train_announces_the_libraries_step_and_times_the_real_import(tmp_path: Path) -> None:
+    """The framework's import (in the estimator check) is inside the step: a spinner in a
+    terminal while it runs, and its time is the import's, not 0.00 s after the fact."""
+    import pty
+    import re
+    import select
+
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "KAMPAI_NO_TRACK": "1"}
+    probe = subprocess.run([sys.executable, "-c", "import time, pandas; t = time.perf_counter(); "
+                            "import sklearn.naive_bayes, sklearn.model_selection; print(time.perf_counter() - t)"],
+                           capture_output=True, text=True, env=env, timeout=120, check=True)
+    imported = float(probe.stdout)
+    args = [sys.executable, "-m", "kampai", "train", "--task", "classification", "--data", "sklearn:iris",
+            "--model", "GaussianNB"]
+    done = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("✓ libraries"), done.stderr  # a pipe: the step line alone
+    seconds = float(re.search(r"([\d.]+)s$", lines[0]).group(1))
+    assert seconds >= 0.4 * imported, (seconds, imported)
+    # a terminal: the step is on screen while the framework imports
+    main, sub = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=sub, cwd=tmp_path,
+                            env={**env, "COLUMNS": "120"})
+    os.close(sub)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([main], [], [], 60)
+        try:
+            chunk = os.read(main, 4096) if ready else b""
+        except OSError:  # the child closed its end
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert proc.wait(60) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "libraries …" in text and text.index("libraries …") < text.index("✓"), text
