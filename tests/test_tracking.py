@@ -220,3 +220,13 @@ def test_a_study_is_pushed_in_the_background_after_the_study(tmp_path: Path, mon
     assert parent.data.metrics["best_value"] == pytest.approx(best["value"])
     artifacts = {a.path for a in client(store(tmp_path)).list_artifacts(parent.info.run_id, "study")}
     assert {"study/trials.csv", "study/best.json", "study/history.png"} <= artifacts
+
+
+def test_no_lock_file_is_left_in_a_tracked_run_folder(tmp_path: Path) -> None:
+    """The push lock holds the folder itself: a tracked run (pushed, then synced again)
+    holds no ``.lock`` file beside its signed files."""
+    assert cli("train", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB", "-q") == 0
+    (folder,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
+    assert (folder / "tracking.json").exists()
+    assert cli("runs", "sync") == 0
+    assert not [p.name for p in folder.rglob("*") if ".lock" in p.name]

@@ -130,6 +130,7 @@ _LAZY = {
     "resolve_metrics": "kampai.core.metrics:resolve",
     "compute_metrics": "kampai.core.metrics:compute",
     "label_array": "kampai.core.metrics",
+    "unknown_categories": "kampai.core.checks",
     "config_to_yaml": "kampai.core.config:to_yaml",
     # YAML from a user, with bounds on aliases and depth (a yaml.YAMLError past them)
     "load_yaml": "kampai.core.yamlsafe",
@@ -145,6 +146,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     import kampai.core.cli.options as cli_options
+    from kampai.core.checks import unknown_categories
     from kampai.core.config import merge
     from kampai.core.config import to_yaml as config_to_yaml
     from kampai.core.console import Steps, console, dumps, epoch_progress, human_size, print_table, warn

@@ -168,3 +168,44 @@ def check_header(path: Any) -> None:
             raise DataError(f"'{path}' has two columns named '{name}': rename one (kampai would not know "
                             "which is which).")
         seen.add(name)
+
+
+def unknown_categories(columns: Any, signature: dict[str, Any] | None) -> list[str]:
+    """One warning line per input column holding values not among the categories seen in
+    training (the signature lists them for text/bool columns with few values).
+
+    The rule for ``runner predict``, the Python API and ``runner serve`` alike: such rows are
+    predicted (the model's encoders map an unknown category to "none of the known ones"),
+    never refused, and the caller shows these lines (a warning; the server's
+    ``X-Kampai-Warning`` header).  ``columns`` maps a column name to its values: a DataFrame
+    or the server's parsed rows (``{name: list}``); missing values are not unknown."""
+    import pandas as pd
+
+    lines: list[str] = []
+    if not isinstance(columns, (dict, pd.DataFrame)):  # images, graphs, series: no categories
+        return lines
+    for spec in (signature or {}).get("inputs") or []:
+        seen = spec.get("categories")
+        name = spec.get("name")
+        if not seen or name not in columns:
+            continue
+        known = set(seen) | {str(v) for v in seen}
+        values = columns[name]
+        if hasattr(values, "dropna"):  # a pandas column: one pass over the distinct values
+            present = values.dropna()
+            counts = present.value_counts(sort=False)
+            new = [(v, int(n)) for v, n in counts.items() if v not in known and str(v) not in known]
+        else:
+            tally: dict[Any, int] = {}
+            for v in values:
+                if v is None or (v.__class__ is float and v != v) or v in known:
+                    continue
+                tally[v] = tally.get(v, 0) + 1
+            new = list(tally.items())
+        if new:
+            rows = sum(n for _, n in new)
+            shown = ", ".join(repr(v)[:40] for v, _ in new[:3]) + (" ..." if len(new) > 3 else "")
+            lines.append(f"Column '{name}' holds {rows} value(s) in {len(new)} categor"
+                         f"{'y' if len(new) == 1 else 'ies'} not seen in training ({shown}): predicted as "
+                         "an unknown category.")
+    return lines

@@ -49,16 +49,27 @@ class Steps:
             console().print(message, soft_wrap=True)
 
     @contextmanager
-    def step(self, label: str) -> Iterator[dict[str, str]]:
-        """Time a step; the body may set ``detail["text"]`` for the printed line."""
+    def step(self, label: str, *, announce: bool = False) -> Iterator[dict[str, str]]:
+        """Time a step; the body may set ``detail["text"]`` for the printed line.
+
+        ``announce``: a step that may take long before printing anything (importing a
+        framework: seconds, minutes under load) shows a spinner while it runs, in a terminal.
+        It is transient: a step that fails (a config mistake found on the way) leaves only
+        the error's one line, and a log or pipe gets the ``✓`` line alone, as before."""
         global _live_step
         detail = {"text": ""}
+        status: Any = None
+        if announce and self.verbose and console().is_terminal:
+            status = console().status(f"{label} …")
+            status.start()
         start = time.perf_counter()
         outer, _live_step = _live_step, (label if self.verbose else None)
         try:
             yield detail
         finally:
             _live_step = outer
+            if status is not None:
+                status.stop()
         seconds = time.perf_counter() - start
         if self.verbose:
             text = f"  [dim]{detail['text']}[/dim]" if detail["text"] else ""

@@ -100,6 +100,27 @@ def _pick(frame: pd.DataFrame, named: Any, guesses: tuple[str, ...], role: str, 
                     f"name it with data.{key}.")
 
 
+#: the names a graphs table's id column is found by (case-insensitive)
+GRAPH_ID_NAMES = ("graph_id", "graph", "id")
+
+
+def _shared_id(frame: pd.DataFrame, edges: pd.DataFrame, target: Any) -> str | None:
+    """The graph id when data.graph_id is not set and the edges table has no column named
+    like one: the one column the graphs and edges tables share (``scan`` in both), said in
+    a line.  None when a name is found anyway, or when no single column is shared."""
+    lower = {str(c).lower() for c in edges.columns}
+    if "graph_id" in lower or "graph" in lower:
+        return None
+    shared = [str(c) for c in frame.columns if c in edges.columns and c != target]
+    if len(shared) != 1:
+        return None
+    from kampai.plugin import warn
+
+    warn(f"Graph id: column '{shared[0]}', the one column the graphs and edges tables share "
+         "(set data.graph_id to choose another).", once=True)
+    return shared[0]
+
+
 def _edges_of(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> pd.DataFrame:
     source = frame.attrs.get("edges")  # a frame that brings its own edges (with_edges) wins
     if source is None:
@@ -442,13 +463,13 @@ class GraphClassification(Task):
             raise DataError(f"Task '{self.name}' needs a label column: set data.target or --target.")
         if target and training:
             check_columns(frame, [target], "label")
-        gid = _pick(frame, data_cfg.get("graph_id"), ("graph_id", "graph", "id"), "graph id", "graph_id", 0,
-                    (target,))
+        edges = _edges_of(frame, data_cfg)
+        named = data_cfg.get("graph_id") or _shared_id(frame, edges, target)
+        gid = _pick(frame, named, GRAPH_ID_NAMES, "graph id", "graph_id", 0, (target,))
         graph_keys = _as_key(frame[gid])
         if len(set(graph_keys)) != len(graph_keys):
             raise DataError(f"Graph ids in '{gid}' are not unique: one row per graph in the graphs table.")
-        edges = _edges_of(frame, data_cfg)
-        egid = _pick(edges, data_cfg.get("graph_id") if data_cfg.get("graph_id") in edges.columns else None,
+        egid = _pick(edges, named if named in edges.columns else None,
                      ("graph_id", "graph"), "graph id of the edges", "graph_id", None)
         src, dst, weight = _edge_columns(edges, data_cfg, (egid,))
         edge_graphs = _as_key(edges[egid])

@@ -151,6 +151,13 @@ def serve(name: str, image: str, *, replicas: int = 1, token_secret: str, token:
 
 
 def dump(docs: list[dict[str, Any]]) -> str:
+    """Plain YAML: a dict used twice (a Deployment's labels in its selector and its pod
+    template) is written out twice, never as a PyYAML anchor (``&id001``/``*id001``), which
+    kubectl reads but people and other tools stumble on."""
     import yaml
 
-    return yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
+    class Plain(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return yaml.dump_all(docs, Dumper=Plain, sort_keys=False, default_flow_style=False)

@@ -226,9 +226,10 @@ class ImplicitFramework(Framework):
             kwargs["random_state"] = int(ctx.seed)
         if name in GPU_MODELS:
             kwargs["use_gpu"] = use_gpu
+        model_class = _import(MODELS[name][0])  # before the limit: its import loads the BLAS library
         with _blas_single():
             try:
-                model = _import(MODELS[name][0])(**kwargs)
+                model = model_class(**kwargs)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"Bad parameters for implicit {name}: {exc}") from None
         return Recommender(estimator=name, params=params, model=model, device="cuda" if use_gpu else "cpu")
@@ -435,8 +436,11 @@ class ImplicitFramework(Framework):
                 user_items = sp.load_npz(handle).tocsr()
             inner = None
             if estimator != POPULAR:
+                # imported before the limit: the import loads the BLAS library it must cover
+                # (else implicit warns about OpenBLAS threads on every `runner predict`)
+                model_class = _import(MODELS[estimator][1])
                 with open_checked(path / MODEL_FILE, digests.get(MODEL_FILE)) as handle, _blas_single():
-                    inner = _import(MODELS[estimator][1]).load(handle)
+                    inner = model_class.load(handle)
         except RunError:
             raise
         except Exception as exc:

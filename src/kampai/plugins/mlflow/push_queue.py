@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kampai.plugins.mlflow.records import PENDING, mark_pending, warn
+from kampai.plugins.mlflow.records import mark_pending, warn
 
 
 def background(cfg: dict[str, Any]) -> bool:
@@ -44,10 +44,13 @@ def queue_push(folder: Path, uri: str, experiment: str, kind: str = "run") -> No
 @contextlib.contextmanager
 def push_lock(folder: Path, wait: bool = True) -> Any:
     """One pusher per run folder at a time (the background one, ``runner runs sync``);
-    yields False when ``wait`` is off and another holds it."""
+    yields False when ``wait`` is off and another holds it.
+
+    The lock is on the folder itself (``flock`` of a directory descriptor), so no lock
+    file is left in it: a run folder holds what its signed manifest lists, nothing more."""
     import fcntl
 
-    fd = os.open(Path(folder) / (PENDING + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(Path(folder), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

@@ -111,6 +111,23 @@ def verify_flavour(folder: Path, label: str) -> None:
     verify_sealed(folder, FLAVOUR_FILES, label)
 
 
+def requirements(versions: dict[str, Any], kampai_version: str) -> str:
+    """``requirements.txt`` pip (and MLflow's environment managers) can install: one pin per
+    distribution (``kampai`` once, names compared as pip does), and the run's Python version
+    as a comment, since ``python`` is not a package (MLflow's ``python_env.yaml`` holds it)."""
+    import re
+
+    def key(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pins = {"kampai": f"kampai=={kampai_version}"}
+    for name, pinned in sorted(versions.items()):
+        if pinned and key(name) not in ("python", *pins):
+            pins[key(name)] = f"{name}=={pinned}"
+    head = f"# python {versions['python']}\n" if versions.get("python") else ""
+    return head + "\n".join(pins.values()) + "\n"
+
+
 def write_mlmodel(run: Any, dest: Path) -> list[Path]:
     """``MLmodel`` (+ requirements) for a run folder, written into ``dest`` with their seal; the
     files to upload next to the run's files (they are not part of the run folder or its
@@ -123,9 +140,7 @@ def write_mlmodel(run: Any, dest: Path) -> list[Path]:
     from kampai.plugin import MANIFEST, file_sha256, seal_files
 
     model = Model(run_id=None, model_uuid=None)
-    env_packages = [f"kampai=={version('kampai')}",
-                    *(f"{k}=={v}" for k, v in sorted((run.meta.get("versions") or {}).items()) if v)]
-    (dest / "requirements.txt").write_text("\n".join(env_packages) + "\n")
+    (dest / "requirements.txt").write_text(requirements(run.meta.get("versions") or {}, version("kampai")))
     add_to_model(model, loader_module=LOADER, data=".")
     model.metadata = {"kampai_run_id": run.run_id, "task": run.meta.get("task"),
                       "framework": run.meta.get("framework")}

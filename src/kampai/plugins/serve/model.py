@@ -3,7 +3,7 @@ signature, request validation against it, and predictions as JSON-able records.
 
 Nothing here knows a framework or a task beyond the signature's ``input_kind``:
 
-* ``table`` / ``texts``: rows of the signature's input columns (typed, categories checked);
+* ``table`` / ``texts``: rows of the signature's input columns (typed; unknown categories accepted with a warning);
 * ``series`` (forecasting): ``horizon`` and optionally new history rows (time, targets,
   series id, covariates);
 * any task with predict options (recommendation: ``users``, ``k`` ...): the request's
@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import RUNS_DIR, DataError, KampaiError, RunError
+from kampai.plugin import RUNS_DIR, DataError, KampaiError, RunError, unknown_categories
 
 ROW_KINDS = ("table", "texts")
+#: the checked frame's ``attrs`` key for the request's warning lines (unknown categories)
+WARNINGS = "kampai_warnings"
 NUMERIC = {"i": "integer", "u": "integer", "f": "number", "b": "boolean"}
 
 
@@ -201,8 +203,9 @@ class ServedModel:
 
     def check_frame(self, frame: Any) -> Any:
         """The rows of a request (a DataFrame or :class:`Rows`) as the model's inputs: every
-        signature column present, values of the right type, categories among those seen in
-        training.  Pure Python over the values, then one DataFrame of typed arrays."""
+        signature column present, values of the right type; categories not seen in training
+        are accepted and named in ``frame.attrs[WARNINGS]``.  Pure Python over the values,
+        then one DataFrame of typed arrays."""
         if self.kind not in ROW_KINDS:
             return frame.to_frame() if isinstance(frame, Rows) else frame
         rows = frame if isinstance(frame, Rows) else Rows.of_frame(frame)
@@ -232,15 +235,19 @@ class ServedModel:
             raise RequestError(f"Unknown input column(s): {_names(unknown)} "
                                f"(the model takes: {', '.join(names)}).", status, unknown[0][:100])
         out = {}
-        for name, kind, dtype, nullable, seen, choices in specs:
+        for name, kind, dtype, nullable, _seen, _choices in specs:
             values = rows.columns[name]
             if kind == "integer":
                 out[name] = _integers(name, values, dtype, nullable, status)
             elif kind == "number":
                 out[name] = _numbers(name, values, dtype, nullable, status)
             else:
-                out[name] = _others(name, values, kind, nullable, seen, choices, status)
-        return pd.DataFrame(out, columns=names, copy=False)
+                out[name] = _others(name, values, kind, nullable, status)
+        frame = pd.DataFrame(out, columns=names, copy=False)
+        # unknown categories are predicted, not refused (as `runner predict` does): the lines
+        # go back to the client in the X-Kampai-Warning header
+        frame.attrs[WARNINGS] = unknown_categories(rows.columns, self.signature)
+        return frame
 
     def history_frame(self, records: list[dict[str, Any]] | None) -> Any:
         """Forecasting: new history rows (time column and targets at least), or None."""
@@ -422,9 +429,8 @@ def _numbers(name: str, values: list[Any], dtype: str, nullable: bool, status: i
     return array
 
 
-def _others(name: str, values: list[Any], kind: str, nullable: bool, seen: frozenset | None,
-            choices: tuple | None, status: int) -> Any:
-    """A boolean or string column (categories among those seen in training)."""
+def _others(name: str, values: list[Any], kind: str, nullable: bool, status: int) -> Any:
+    """A boolean or string column (an unknown category is accepted: :func:`unknown_categories`)."""
     import numpy as np
 
     nulls = False
@@ -437,9 +443,6 @@ def _others(name: str, values: list[Any], kind: str, nullable: bool, seen: froze
                                    status, name)
         elif not isinstance(v, str):
             raise RequestError(f"Column '{name}' must be a string; row {row} holds {shown(v)}.", status, name)
-        elif seen is not None and v not in seen:
-            raise RequestError(f"Column '{name}' has unknown category {shown(v)} (seen in training: "
-                               f"{', '.join(map(str, choices or ()))}).", status, name)
     if kind == "boolean" and not nulls:
         return np.array(values, dtype=bool)
     array = np.empty(len(values), dtype=object)

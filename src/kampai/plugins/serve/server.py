@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kampai.plugin import RUNS_DIR
-from kampai.plugins.serve.model import ROW_KINDS, RequestError, Rows, ServedModel, json_type
+from kampai.plugins.serve.model import ROW_KINDS, WARNINGS, RequestError, Rows, ServedModel, json_type
 from kampai.plugins.serve.payloads import MAX_HORIZON, Limits, parse_invocation, parse_predict
 
 log = logging.getLogger("kampai.serve.access")
@@ -416,8 +416,9 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
                 _invocation, state, model, body, request.headers.get("content-type", ""))
         finally:
             state.parsing -= 1
+        headers = _warning_headers(frame)
         text = await state.predict_json(model, frame, batchable, horizon, params)
-        return Response('{"predictions": ' + text + "}", media_type="application/json")
+        return Response('{"predictions": ' + text + "}", media_type="application/json", headers=headers)
 
     @app.post("/predict", summary="Predict (typed from the run signature)",
               openapi_extra={"requestBody": {"content": {"application/json": {
@@ -430,13 +431,25 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
             frame, batchable, horizon, options = await state.offload(_predict_request, state, model, body)
         finally:
             state.parsing -= 1
+        headers = _warning_headers(frame)
         text = await state.predict_json(model, frame, batchable, horizon, options)
         return Response('{"predictions": ' + text + ', "run_id": ' + json.dumps(model.run.run_id)
                         + ', "classes": ' + json.dumps(model.signature.get("classes")) + "}",
-                        media_type="application/json")
+                        media_type="application/json", headers=headers)
 
     _document_predict(app, Predict)
     return app
+
+
+def _warning_headers(frame: Any) -> dict[str, str] | None:
+    """The request's warning lines (unknown categories, accepted) as one ``X-Kampai-Warning``
+    header, ASCII and one line whatever the client sent; taken off the frame before it is
+    batched with others."""
+    lines = frame.attrs.pop(WARNINGS, None) if hasattr(frame, "attrs") else None
+    if not lines:
+        return None
+    text = " | ".join(lines).encode("ascii", "backslashreplace").decode("ascii")
+    return {"X-Kampai-Warning": text.replace("\r", " ").replace("\n", " ")[:2000]}
 
 
 def _invocation(state: State, model: ServedModel, body: bytes, content_type: str) -> tuple:
