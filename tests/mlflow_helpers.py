@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -42,12 +41,6 @@ def runs_of(uri: str, kind: str = "run") -> list:
     c = client(uri)
     ids = [e.experiment_id for e in c.search_experiments()]
     return c.search_runs(ids, filter_string=f"tags.`kampai.kind` = '{kind}'") if ids else []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import free_port
+
 RUNNER = [sys.executable, "-m", "kampai"]
 
 
@@ -300,14 +302,6 @@ def test_real_image_trains_on_the_host_project(tmp_path: Path) -> None:
     assert r.returncode == 2 and "does not exist" in r.stderr and "runner container build" in r.stderr, r.stderr
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _http(url: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict]:
     import urllib.error
     import urllib.request
@@ -336,7 +330,7 @@ def test_real_serving_image_answers_over_http(tmp_path: Path, iris_run: Path) ->
     r = subprocess.run([str(ENGINE), "run", "--rm", "--network", "bridge", tag], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode != 0 and "set KAMPAI_SERVE_TOKEN" in r.stderr, r.stderr
-    port, token, name = _free_port(), "s3cret-token", f"kampai-test-serve-{os.getpid()}"
+    port, token, name = free_port(), "s3cret-token", f"kampai-test-serve-{os.getpid()}"
     subprocess.run([str(ENGINE), "run", "-d", "--rm", "--name", name, "--network", "bridge",
                     "-p", f"127.0.0.1:{port}:8000", "-e", f"KAMPAI_SERVE_TOKEN={token}", tag],
                    check=True, capture_output=True, text=True)

@@ -14,9 +14,9 @@ import pytest
 pytest.importorskip("mlflow")
 httpx = pytest.importorskip("httpx")
 
-from helpers import stop_session  # noqa: E402
+from helpers import free_port, stop_session  # noqa: E402
 from kampai import api  # noqa: E402
-from mlflow_helpers import cli, free_port, store  # noqa: E402
+from mlflow_helpers import cli, store  # noqa: E402
 
 COLS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 

@@ -13,8 +13,9 @@ import pytest
 
 pytest.importorskip("mlflow")
 
+from helpers import free_port
 from kampai import api
-from mlflow_helpers import cli, client, free_port, runs_of, store
+from mlflow_helpers import cli, client, runs_of, store
 
 IRIS = {"task": "classification", "data": "sklearn:iris"}
 

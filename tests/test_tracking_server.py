@@ -12,8 +12,9 @@ import pytest
 pytest.importorskip("mlflow")
 
 from conftest import runner
+from helpers import free_port
 from kampai import api
-from mlflow_helpers import cli, client, free_port, mlflow_server, runs_of
+from mlflow_helpers import cli, client, mlflow_server, runs_of
 
 IRIS = {"task": "classification", "data": "sklearn:iris"}
 
