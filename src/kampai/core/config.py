@@ -271,12 +271,16 @@ def read_yaml_file(path: Path) -> Any:
     """What ``OmegaConf.to_container(OmegaConf.load(path))`` gives (a run's config.yaml),
     parsed by OmegaConf's own YAML loader; a file of plain values skips building the
     OmegaConf tree (most of the time of a read), anything else goes through it."""
+    return parse_yaml_bytes(Path(path).read_bytes())
+
+
+def parse_yaml_bytes(data: bytes) -> Any:
+    """:func:`read_yaml_file` of bytes already read (a run's verified ``config.yaml``)."""
     from omegaconf import OmegaConf
 
     from kampai.core.yamlsafe import load_yaml
 
-    with open(path, encoding="utf-8") as handle:
-        loaded = load_yaml(handle, _omegaconf_loader())  # bounded, like a user's config
+    loaded = load_yaml(data.decode("utf-8"), _omegaconf_loader())  # bounded, like a user's config
     plain = _plain(loaded) if type(loaded) is dict else None
     return plain if plain is not None else OmegaConf.to_container(OmegaConf.create(loaded))
 

@@ -329,7 +329,8 @@ class TrainedRun(Run):
     @classmethod
     def of(cls, run: Run, model: Any = None) -> TrainedRun:
         return cls(run_dir=run.run_dir, config=run.config, metrics=run.metrics, meta=run.meta,
-                   _model=model if model is not None else run.loaded_model, store_for=run.store_for)
+                   _model=model if model is not None else run.loaded_model, store_for=run.store_for,
+                   _digests=run._digests)
 
     def predict(self, data: Any = None, *, horizon: int | None = None, **options: Any) -> pd.DataFrame:
         """Predictions for a DataFrame or a file path, as ``runner predict`` writes them

@@ -256,6 +256,8 @@ class Run:
     _model: Any = field(default=None, repr=False)
     store_for: StoreLookup | None = field(default=None, repr=False, compare=False)
     _records: dict[str, bytes] = field(default_factory=dict, repr=False)
+    #: sha256 of the bytes ``open_run`` parsed each record from (compared with the signed ones)
+    _digests: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def run_id(self) -> str:
@@ -272,20 +274,26 @@ class Run:
                 raise RunError(f"Run '{self.run_dir}' was opened without a model store: open it with "
                                "kampai.plugin.open_run to load its model.")
             from kampai.core import verified
-            from kampai.core.config import read_yaml_file
+            from kampai.core.config import parse_yaml_bytes
 
+            parsers: dict[str, Callable[[bytes], Any]] = {
+                "config.yaml": parse_yaml_bytes, "metrics.json": json.loads, "meta.json": json.loads}
+            mine = {"config.yaml": self.config, "metrics.json": self.metrics, "meta.json": self.meta}
             with verified.mirror(self.run_dir) as copy:
-                try:
-                    config = read_yaml_file(copy.root / "config.yaml")
-                    records = {"config.yaml": config, "metrics.json": json.loads(copy.read("metrics.json") or b""),
-                               "meta.json": json.loads(copy.read("meta.json") or b"")}
-                except Exception as exc:
-                    raise RunError(f"Run '{self.run_dir}' is corrupt: {exc}") from None
-                mine = {"config.yaml": self.config, "metrics.json": self.metrics, "meta.json": self.meta}
-                for name, value in records.items():
+                config = self.config
+                for name, parse in parsers.items():
+                    data = copy.read(name) or b""
+                    if self._digests.get(name) == hashlib.sha256(data).hexdigest():
+                        continue  # this record was parsed from exactly the signed bytes: no second parse
+                    try:
+                        value = parse(data)
+                    except Exception as exc:
+                        raise RunError(f"Run '{self.run_dir}' is corrupt: {exc}") from None
                     if _canonical(value) != _canonical(mine[name]):
                         raise RunError(f"Run '{self.run_dir}': {name} changed after the run was opened (it is not "
                                        "what was signed). Refusing to load it.")
+                    if name == "config.yaml":
+                        config = value
                 self._records = {p.name: p.read_bytes() for p in copy.root.iterdir() if p.is_file()}
                 self._model = self.store_for(config).load(copy.model_dir)
         return self._model
@@ -326,17 +334,18 @@ def open_run(path: str | Path, *, resolve: Callable[[str], Path | None] | None =
                            "or NAME@stage / NAME@version of a model registry).")
         run_dir = Path(resolved)
     try:
-        from kampai.core.config import read_yaml_file
+        from kampai.core.config import parse_yaml_bytes
 
-        config = read_yaml_file(run_dir / "config.yaml")
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        meta = json.loads((run_dir / "meta.json").read_text())
+        raw = {name: (run_dir / name).read_bytes() for name in ("config.yaml", "metrics.json", "meta.json")}
+        config = parse_yaml_bytes(raw["config.yaml"])
+        metrics = json.loads(raw["metrics.json"])
+        meta = json.loads(raw["meta.json"])
     except FileNotFoundError as exc:
         raise RunError(f"Run '{path}' is incomplete: {Path(exc.filename).name} is missing.") from None
     except Exception as exc:
         raise RunError(f"Run '{path}' is corrupt: {exc}") from None
     return Run(run_dir=run_dir, config=config, metrics=metrics, meta=meta,  # type: ignore[arg-type]
-               store_for=store_for)
+               store_for=store_for, _digests={name: hashlib.sha256(data).hexdigest() for name, data in raw.items()})
 
 
 def list_runs(runs_dir: str | Path, *, store_for: StoreLookup | None = None) -> list[Run]:
