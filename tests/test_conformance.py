@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from kampai_hello import HelloFramework
 
+import kampai
 from kampai.plugin import Framework, Prediction
 from kampai.plugins.darts.framework import DartsFramework
 from kampai.plugins.sklearn.framework import SklearnFramework
 from kampai.plugins.transformers.framework import TransformersFramework
 from kampai.tasks import classification, clustering, forecasting, regression, text_classification
-from kampai.testing import check_framework, framework_checks, parametrize_with_checks
+from kampai.testing import check_framework, framework_checks, parametrize_with_checks, register_plugin
 
 
 @parametrize_with_checks(SklearnFramework())
@@ -87,6 +88,7 @@ def test_the_kit_catches_broken_frameworks() -> None:
     assert "raised TypeError" in results["unknown_param"] and "not a KampaiError" in results["unknown_param"]
     assert "predicts differently" in results["save_load"]
     assert "returned a model" in results["load_errors"]
+    assert "kampai.load_run" in results["engine_round_trip"]  # trained by the engine, reloaded wrong
     with pytest.raises(AssertionError, match="careless"):
         check_framework(_Careless())
 
@@ -104,8 +106,8 @@ def test_the_kit_refuses_an_undeclared_capability() -> None:
 
 #: what _Careless gets wrong, as a plugin author lists the checks their framework fails for now
 _CARELESS_FAILS = {f"careless:classification:{name}": "careless on purpose" for name in
-                   ("save_load", "unknown_param", "load_errors", "labels_int", "labels_bool", "labels_str",
-                    "labels_category")}
+                   ("save_load", "unknown_param", "load_errors", "engine_round_trip", "labels_int", "labels_bool",
+                    "labels_str", "labels_category")}
 
 
 @parametrize_with_checks(_Careless(), expected_failed_checks=_CARELESS_FAILS)
@@ -134,3 +136,29 @@ def test_the_label_check_catches_labels_as_text() -> None:
     check = next(c for c in framework_checks(AsText()) if c.name.endswith("labels_int"))
     with pytest.raises(AssertionError, match="str labels for a int target"):
         check()
+
+
+def test_register_plugin_adds_a_framework_for_the_block_only(tmp_path: Any) -> None:
+    from kampai.core.host import get_host
+
+    class Renamed(HelloFramework):
+        name = "hello-inline"
+
+    class Plugin:
+        @kampai.hookimpl
+        def kampai_register_frameworks(self, registry: Any) -> None:
+            registry.add(Renamed())
+
+    assert "hello-inline" not in get_host().frameworks()
+    with register_plugin(Plugin(), "inline") as plugin:
+        assert isinstance(plugin, Plugin)
+        assert isinstance(get_host().frameworks().get("hello-inline"), Renamed)
+        run = kampai.train(task="classification", framework="hello-inline", data="sklearn:iris",
+                           output={"runs_dir": str(tmp_path)}, verbose=False,
+                           overrides=["tracking.enabled=false"])
+        assert run.metrics["accuracy"] > 0.5
+    assert "hello-inline" not in get_host().frameworks()
+    assert "inline" not in get_host().infos
+    with register_plugin(Plugin(), "inline"):  # the name is free again
+        assert "hello-inline" in get_host().frameworks()
+    assert "hello-inline" not in get_host().frameworks()

@@ -32,9 +32,10 @@ from typing import Any
 
 from kampai.core.contract import BuildContext, Framework, Prediction, Task, TaskData, framework_problems, task_problems
 from kampai.core.errors import KampaiError
+from kampai.core.markers import hookimpl
 
 __all__ = ["Check", "check_framework", "check_task", "framework_checks", "parametrize_with_checks",
-           "task_checks"]
+           "register_plugin", "task_checks"]
 
 
 @dataclass
@@ -57,6 +58,57 @@ class Check:
 def _folder() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="kampai-check-") as tmp:
         yield Path(tmp)
+
+
+@contextmanager
+def register_plugin(plugin: Any, name: str) -> Iterator[Any]:
+    """Register ``plugin`` (a module or an object with ``@hookimpl`` functions) with kampai
+    for the duration of the block, and unregister it after; yields the plugin.
+
+    What it contributes (frameworks, tasks, estimators, hooks) is there inside the block and
+    gone after it, so a plugin's tests never touch kampai's internals::
+
+        with register_plugin(my_plugin, "my-plugin"):
+            kampai.train(task="classification", framework="myfw", data="sklearn:iris")
+    """
+    from kampai.core.host import get_host
+
+    host = get_host()
+    host.register(plugin, name)  # a PluginError (nothing registered) for a bad plugin
+    try:
+        yield plugin
+    finally:
+        if host.pm.get_plugin(name) is not None:
+            host.unregister(name)
+
+
+class _Provides:
+    """An inline plugin that registers one framework object (the round-trip check's)."""
+
+    def __init__(self, framework: Framework) -> None:
+        self.framework = framework
+
+    @hookimpl
+    def kampai_register_frameworks(self, registry: Any) -> None:
+        registry.add(self.framework)
+
+
+@contextmanager
+def _registered(framework: Framework, who: str) -> Iterator[None]:
+    """``framework`` as the engine finds it by name: the installed one when it is of the same
+    class, else registered inline for the block."""
+    from kampai.core.host import get_host
+
+    registry = get_host().frameworks()
+    if framework.name in registry:
+        installed = registry.get(framework.name)
+        if type(installed) is not type(framework):
+            raise _fail(who, f"the name '{framework.name}' belongs to another installed framework "
+                             f"({type(installed).__module__}.{type(installed).__name__})")
+        yield
+        return
+    with register_plugin(_Provides(framework), f"kampai-check-{framework.name}"):
+        yield
 
 
 def _fail(who: str, what: str) -> AssertionError:
@@ -150,7 +202,8 @@ def framework_checks(framework: Framework, *, params: dict[str, Any] | None = No
         checks += [Check(f"{prefix}:fit_predict", bind(_check_fit_predict)),
                    Check(f"{prefix}:save_load", bind(_check_save_load)),
                    Check(f"{prefix}:unknown_param", bind(_check_unknown_param)),
-                   Check(f"{prefix}:load_errors", bind(_check_load_errors))]
+                   Check(f"{prefix}:load_errors", bind(_check_load_errors)),
+                   Check(f"{prefix}:engine_round_trip", bind(_check_engine_round_trip))]
         for capability, fn in _CAPABILITY_CHECKS.items():
             if capability in framework.capabilities:
                 checks.append(Check(f"{prefix}:{capability}", bind(fn)))
@@ -224,6 +277,54 @@ def _check_save_load(framework: Framework, task: Task, params: dict[str, Any], e
         after = framework.predict(loaded, test, task)
     if not _same(before, after):
         raise _fail(who, "the loaded model predicts differently from the model that was saved")
+
+
+def _check_engine_round_trip(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
+                              who: str) -> None:
+    """Train through the engine (``kampai.train``) on the example, reopen the run folder
+    (``kampai.load_run``) and predict: the reloaded run predicts what the trained one did."""
+    import kampai
+
+    example = task.example()
+    if example is None:
+        raise _fail(who, f"task '{task.name}' has no example() data to check with")
+    frame, data_cfg = example
+    flags = {f"data.{k}": v for k, v in dict(data_cfg).items()}
+    with _registered(framework, who), _folder() as folder:
+        run = kampai.train(data=frame, task=task.name, framework=framework.name,
+                           model=estimator or framework.default_estimator(task), params=dict(params),
+                           output={"runs_dir": str(folder / "runs")}, verbose=False,
+                           overrides=_no_tracking(), **flags)
+        before = run.predict(frame)
+        after = kampai.load_run(run.run_dir).predict(frame)
+    if not len(before):
+        raise _fail(who, "the trained run predicts no rows for its own example data")
+    if not _same_table(before, after):
+        raise _fail(who, "the run reloaded from its folder (kampai.load_run) predicts differently from the "
+                         "run kampai.train returned: load() does not give back the model save() wrote")
+
+
+def _no_tracking() -> list[str]:
+    """``tracking.enabled=false`` where a tracking plugin declares it: the check leaves no MLflow runs."""
+    from kampai.core.host import get_host
+
+    return ["tracking.enabled=false"] if "tracking.enabled" in get_host().settings() else []
+
+
+def _same_table(a: Any, b: Any) -> bool:
+    import numpy as np
+
+    if list(a.columns) != list(b.columns) or a.shape != b.shape:
+        return False
+    for column in a.columns:
+        x, y = a[column].to_numpy(), b[column].to_numpy()
+        try:
+            if not np.allclose(x.astype(float), y.astype(float), atol=1e-6, equal_nan=True):
+                return False
+        except (TypeError, ValueError):
+            if [str(v) for v in x] != [str(v) for v in y]:
+                return False
+    return True
 
 
 def _check_unknown_param(framework: Framework, task: Task, params: dict[str, Any], estimator: str | None,
