@@ -173,7 +173,7 @@ def kampai_before_train(ctx: RunContext) -> None:
 def kampai_after_train(ctx: RunContext, run: Run) -> None:
     """Called once per ``train`` after the run folder is complete and in place.
 
-    ``run`` is the finished :class:`kampai.core.runs.Run` (metrics, meta, run_dir).
+    ``run`` is the finished :class:`kampai.plugin.Run` (metrics, meta, run_dir).
     Trackers log the run here.  Return value ignored.
     """
 
@@ -369,7 +369,7 @@ def kampai_read_data(path: str) -> pd.DataFrame | None:
     Called by :func:`kampai.plugin.read_frame` (so by ``--data`` of every command and the
     Python API) only when ``path`` is an existing folder or a file with a suffix the core
     cannot read.  Return ``None`` when the data is not yours; raise
-    :class:`kampai.core.errors.DataError` when it is yours but unreadable.  Stops at the
+    :class:`kampai.plugin.DataError` when it is yours but unreadable.  Stops at the
     first non-None result.
     """
 
