@@ -159,6 +159,7 @@ def test_register_plugin_adds_a_framework_for_the_block_only(tmp_path: Any) -> N
         assert run.metrics["accuracy"] > 0.5
     assert "hello-inline" not in get_host().frameworks()
     assert "inline" not in get_host().infos
-    with register_plugin(Plugin(), "inline"):  # the name is free again
+    with pytest.raises(RuntimeError), register_plugin(Plugin(), "inline"):  # the name is free again
         assert "hello-inline" in get_host().frameworks()
-    assert "hello-inline" not in get_host().frameworks()
+        raise RuntimeError("a failing test body")
+    assert "hello-inline" not in get_host().frameworks()  # unregistered all the same
