@@ -76,7 +76,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
              "rows). Cross-validation: `kfold`, `stratified_kfold`, `group_kfold`, `timeseries`. `runner "
              "splits list` shows them all, plugins' included"),
     _key("split.test_size", 0.2, "holdout share (a fraction) or row count", type=_NUM, minimum=0,
-         check=_test_size, doc="holdout share (a fraction in (0, 1)) or a number of rows"),
+         check=_test_size, doc="holdout share (a fraction in (0, 1)) or a number of rows; `time` cuts at the "
+         "change of `data.time` nearest to that size, so rows sharing a time stamp (long-format tables) stay "
+         "on one side"),
     _key("split.folds", 5, "folds for cross-validation methods", type=int, minimum=2,
          doc="folds of the cross-validation methods"),
     _key("split.shuffle", True, "shuffle before k-fold (holdouts always shuffle, time methods never)", type=bool,
