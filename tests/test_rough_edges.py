@@ -65,3 +65,43 @@ def test_another_tasks_key_set_for_this_task_is_unknown(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     line = one_error("--task", "classification", "--data", "sklearn:iris", "data.edges=e.csv")
     assert line.startswith("Error: Unknown config key 'data.edges' for task 'classification'."), line
+
+
+# ---------------------------------------------------------------------- runs compare plot labels
+
+def test_compare_plot_labels_do_not_overlap(tmp_path, monkeypatch):
+    """Six real iris runs of close scores (two seeds of three models: the same model size,
+    near accuracies): no two labels of a written plot share area, measured by matplotlib's
+    renderer on the figure as it is saved."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+    from matplotlib.text import Annotation, Text
+
+    from kampai import api
+    from kampai.core.compare import compare
+
+    monkeypatch.chdir(tmp_path)
+    for model in ("GaussianNB", "LogisticRegression", "KNeighborsClassifier"):
+        for seed in (0, 1):
+            api.train(task="classification", data="sklearn:iris", model=model, verbose=False,
+                      tracking={"enabled": False}, overrides=[f"seed={seed}"])
+    saved: list[tuple[str, list]] = []
+    original = Figure.savefig
+
+    def measure(fig, fname, *args, **kwargs):  # the real savefig, boxes measured as it draws
+        original(fig, fname, *args, **kwargs)
+        renderer = fig.canvas.get_renderer()
+        boxes = [(t.get_text(), Text.get_window_extent(t, renderer)) for ax in fig.axes  # text, no leader
+                 for t in ax.texts if isinstance(t, Annotation)]
+        saved.append((str(fname), boxes))
+
+    monkeypatch.setattr(Figure, "savefig", measure)
+    result = compare("runs", metric="accuracy", out_dir=tmp_path / "plots")
+    assert len(result["table"]) == 6 and len(result["plots"]) == 2
+    assert len(saved) == 2
+    for fname, boxes in saved:
+        assert len(boxes) == 6, fname
+        for i, (text_a, a) in enumerate(boxes):
+            for text_b, b in boxes[i + 1:]:
+                shared = (min(a.x1, b.x1) - max(a.x0, b.x0), min(a.y1, b.y1) - max(a.y0, b.y0))
+                assert not (shared[0] > 0 and shared[1] > 0), f"{fname}: '{text_a}' overlaps '{text_b}'"
