@@ -138,7 +138,8 @@ def pareto_front(xs: list[float], ys: list[float], higher: bool = True) -> list[
 
 def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
     """Score vs training time and vs model size: one colour per estimator, one marker per
-    framework, the Pareto front drawn and labelled (every point labelled up to 12 runs)."""
+    framework, the Pareto front drawn and labelled (every point labelled up to 12 runs, by
+    :func:`place_labels`: no two labels overlap)."""
     try:
         import matplotlib
     except ImportError:
@@ -173,10 +174,6 @@ def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
                     ls="--", alpha=0.7, label=f"Pareto front ({len(front)} runs)")
             ax.scatter([x[i] for i in front], [y[i] for i in front], s=90, facecolors="none",
                        edgecolors="black", lw=1)
-        labelled = list(range(len(x))) if len(x) <= 12 else front
-        for n, i in enumerate(sorted(labelled, key=lambda i: x[i])):  # alternate above/below
-            ax.annotate(estimators[i], (x[i], y[i]), fontsize=7, xytext=(5, 7 if n % 2 == 0 else -12),
-                        textcoords="offset points")
         positive = [v for v in x if v > 0]
         if positive and max(positive) / min(positive) > 50:
             ax.set_xscale("log")
@@ -185,7 +182,9 @@ def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
         ax.set_title(f"{metric} vs {label}: {len(frame)} runs, best trade-offs on the dashed front")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-        fig.tight_layout()
+        fig.tight_layout()  # before the labels: their places are measured on the final axes
+        labelled = list(range(len(x))) if len(x) <= 12 else front
+        place_labels(fig, ax, [(x[i], y[i], estimators[i]) for i in sorted(labelled, key=lambda i: (x[i], y[i]))])
         from kampai.core.outputs import atomic_write, check_output
 
         path = check_output(out_dir / name, "plot")  # never inside a run folder; whole or not at all
@@ -193,3 +192,62 @@ def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
         plt.close(fig)
         written.append(str(path))
     return written
+
+
+#: the vertical step between two places of a label, in points (one line of 7-point text)
+LABEL_STEP = 10
+
+
+def place_labels(fig: Any, ax: Any, points: list[tuple[float, float, str]]) -> None:
+    """Label each point beside it (right of it, or left where the right runs out of the axes);
+    a label that would meet one already placed, or the legend, moves up or down by a line at a
+    time (with a thin leader line to its point once it is off the point), so runs of close
+    scores (or the same size) get label texts that do not overlap.  The boxes are measured by
+    matplotlib's own renderer, so they hold for the saved image."""
+    fig.canvas.draw()  # the limits autoscaled and the layout done: the boxes are the saved ones
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    legend = ax.get_legend()
+    taken: list[Any] = [legend.get_window_extent(renderer)] if legend is not None else []
+    for x, y, text in points:
+        note = ax.annotate(text, (x, y), fontsize=7, xytext=(5, 3), textcoords="offset points")
+        place = fallback = None
+        for level in _levels(2 * len(points) + 2):  # enough free places for every label
+            for dx, align in ((5, "left"), (-5, "right")):
+                note.xyann = (dx, 3 + level * LABEL_STEP)
+                note.set_horizontalalignment(align)
+                box = _text_box(note, renderer)
+                if any(_meet(box, other) for other in taken):
+                    continue
+                fallback = fallback or (dx, align, level)
+                if frame.x0 <= box.x0 and box.x1 <= frame.x1:
+                    place = (dx, align, level)
+                    break
+            if place:
+                break
+        dx, align, level = place or fallback or (5, "left", 0)
+        note.remove()
+        leader = {"arrowprops": {"arrowstyle": "-", "lw": 0.5, "color": "grey", "shrinkA": 0, "shrinkB": 2}}
+        # away from its point: a leader line says whose label it is
+        note = ax.annotate(text, (x, y), fontsize=7, xytext=(dx, 3 + level * LABEL_STEP), ha=align,
+                           textcoords="offset points", **(leader if abs(level) > 1 else {}))
+        taken.append(_text_box(note, renderer))
+
+
+def _text_box(note: Any, renderer: Any) -> Any:
+    """The display box of an annotation's text at its current offset (not its leader line:
+    ``Annotation.get_window_extent`` adds that)."""
+    from matplotlib.text import Text
+
+    note.update_positions(renderer)  # the text's place follows xyann only once updated
+    return Text.get_window_extent(note, renderer)
+
+
+def _levels(n: int) -> list[int]:
+    """0, -1, 1, -2, 2, ...: the places nearest the point first."""
+    return [0] + [sign * k for k in range(1, n + 1) for sign in (-1, 1)]
+
+
+def _meet(a: Any, b: Any) -> bool:
+    """Two display boxes share area (touching edges do not count)."""
+    return min(a.x1, b.x1) > max(a.x0, b.x0) and min(a.y1, b.y1) > max(a.y0, b.y0)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kampai.core.errors import ConfigError, did_you_mean
+from kampai.core.settings import CORE_OWNER
 from kampai.core.typed import Config
 
 if TYPE_CHECKING:
@@ -231,18 +232,39 @@ def check_framework_keys(cfg: dict[str, Any], framework: Any) -> None:
             )
 
 
-def check_task_keys(cfg: dict[str, Any], task: Any, settings: SettingRegistry) -> None:
-    """``data``/``split`` keys beyond the defaults (``settings``) must be ones the task declares
-    (``Task.data_keys`` / ``Task.split_keys``, e.g. forecasting's ``split.horizon``)."""
+def check_task_keys(cfg: dict[str, Any], task: Any, settings: SettingRegistry, tasks: Iterable[Any] = ()) -> None:
+    """``data``/``split`` keys beyond the core's must be ones the task declares
+    (``Task.data_keys`` / ``Task.split_keys``, e.g. forecasting's ``split.horizon``).
+
+    ``tasks`` are every registered task: a key another task declares (recommendation's
+    ``data.user``) is not one of this task's, so a typo is matched and listed against this
+    task's keys and the core's only; keys no task declares (a plugin's ``data.text``) stay valid."""
     defaults = settings.defaults()
+    own = {section: set(getattr(task, f"{section}_keys", ())) for section in TASK_SECTIONS}
     for section in TASK_SECTIONS:
-        allowed = set(defaults[section]) | set(getattr(task, f"{section}_keys", ()))
-        for key in cfg.get(section) or {}:
-            if key not in allowed:
+        others = {key for other in tasks if getattr(other, "name", None) != task.name
+                  for key in getattr(other, f"{section}_keys", ())}
+        core = {key for key in defaults[section]
+                if getattr(settings.get(f"{section}.{key}"), "owner", CORE_OWNER) == CORE_OWNER}
+        allowed = (set(defaults[section]) - others) | core | own[section]
+        for key, value in (cfg.get(section) or {}).items():
+            # every plugin's keys are in a loaded config with their defaults: only a value set
+            # to something else is another task's key used here
+            if key not in allowed and (key not in defaults[section] or value != defaults[section][key]):
+                hint = did_you_mean(key, allowed) or _other_section_hint(key, section, own)
                 raise ConfigError(
                     f"Unknown config key '{section}.{key}' for task '{task.name}'."
-                    f"{did_you_mean(key, allowed)} Valid keys here: {', '.join(sorted(allowed))}."
+                    f"{hint} Valid keys here: {', '.join(sorted(allowed))}."
                 )
+
+
+def _other_section_hint(key: str, section: str, own: dict[str, set[str]]) -> str:
+    """Forecasting's ``data.horizn`` is this task's ``split.horizon``: name it with its section."""
+    for other, keys in own.items():
+        hint = did_you_mean(key, keys) if other != section else ""
+        if hint:
+            return hint.replace(" '", f" '{other}.")
+    return ""
 
 
 def to_yaml(cfg: dict[str, Any]) -> str:

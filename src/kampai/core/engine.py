@@ -59,7 +59,7 @@ def resolve(cfg: dict[str, Any]) -> tuple[Config, Task, Framework]:
             f"{', '.join(framework.tasks)}). Frameworks for '{task.name}': {', '.join(able) or 'none'}."
         )
     config_mod.check_framework_keys(cfg, framework)
-    config_mod.check_task_keys(cfg, task, host.settings())
+    config_mod.check_task_keys(cfg, task, host.settings(), [t for _, t in host.tasks().items()])
     # a config that did not come through config.load (a study's recorded one) gets the
     # core keys it lacks, so the typed reads below never miss one
     cfg = Config.of(config_mod.merge(schema.core_defaults(), cfg))
