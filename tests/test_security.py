@@ -430,3 +430,42 @@ def test_a_fold_cache_sub_folder_planted_as_a_link_is_neither_written_nor_trimme
     assert PreprocessCache(root, max_mb=0).get("cd" + "0" * 30, lambda: [4]) == [4]
     assert sorted(p.name for p in victim.iterdir()) == ["mine.joblib"]
     assert (victim / "mine.joblib").read_text() == "the user's own model\n"
+
+
+# ------------------------------------------------------------------ private copies of a killed load
+
+
+def test_a_private_copy_left_by_a_killed_load_is_removed_by_the_next(run_dir: Path, tmp_path: Path) -> None:
+    """SIGKILL skips the cleanup of the private verified copy; the next process removes it,
+    and nothing else: not a live process's copy, a link, or a folder kampai did not name."""
+    import signal
+
+    from kampai.core import verified
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    marker = tmp_path / "inside"
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom kampai.core import verified\n"
+        f"with verified.mirror({str(run_dir)!r}) as copy:\n"
+        f"    open({str(marker)!r}, 'w').write(str(copy.root))\n"
+        "    time.sleep(120)\n")], env={**os.environ, "TMPDIR": str(tmp)})
+    deadline = time.monotonic() + 60
+    while not marker.exists() or not marker.read_text():
+        assert child.poll() is None and time.monotonic() < deadline, "the child never reached its load"
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    left = Path(marker.read_text())
+    assert left.is_dir() and (left / "model").is_dir()  # what SIGKILL leaves
+    live = tmp / f"{verified.COPY_PREFIX}{os.getpid()}-mine"
+    live.mkdir()
+    other = tmp / "kampai-loader-notes"
+    other.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    (tmp / f"{verified.COPY_PREFIX}{child.pid}-link").symlink_to(outside)
+    assert verified.sweep_copies(tmp) == 1
+    assert not left.exists() and live.is_dir() and other.is_dir()
+    assert (outside / "keep.txt").read_text() == "mine"

@@ -121,11 +121,51 @@ def check(run_dir: str | Path, label: str | None = None) -> Verified:
     return _read(Path(run_dir), label, None)
 
 
+#: private copies are named ``kampai-load-<pid>-<random>``: the pid says whose they are
+COPY_PREFIX = "kampai-load-"
+
+
+def sweep_copies(folder: str | Path | None = None) -> int:
+    """Remove the private copies a killed process left behind (SIGKILL skips ``mirror``'s
+    cleanup): only folders of kampai's naming, owned by this user, not links, whose process
+    is gone.  Returns how many were removed."""
+    removed = 0
+    with contextlib.suppress(OSError), os.scandir(folder or tempfile.gettempdir()) as entries:
+        for entry in entries:
+            pid = entry.name[len(COPY_PREFIX):].split("-", 1)[0]
+            if not entry.name.startswith(COPY_PREFIX) or not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or _running(int(pid)):
+                continue
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: running
+        return True
+    return True
+
+
+_swept = False
+
+
 @contextlib.contextmanager
 def mirror(run_dir: str | Path, label: str | None = None) -> Iterator[Verified]:
     """The run's verified files in a private folder, for the ``with`` block: load the model
-    from ``.model_dir`` (a framework's ``load(path)``); the folder is removed afterwards."""
-    root = Path(tempfile.mkdtemp(prefix="kampai-load-"))  # 0700, in $TMPDIR, not in the run
+    from ``.model_dir`` (a framework's ``load(path)``); the folder is removed afterwards (and
+    what a killed process left is removed by the next one: :func:`sweep_copies`)."""
+    global _swept
+    if not _swept:  # once per process: a directory listing of $TMPDIR
+        _swept = True
+        sweep_copies()
+    root = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-"))  # 0700, in $TMPDIR, not in the run
     try:
         (root / MODEL).mkdir(mode=0o700)
         yield _read(Path(run_dir), label, root)
