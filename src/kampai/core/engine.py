@@ -597,14 +597,11 @@ def check_predictions_output(output: str | Path) -> Path:
     writes, or that lies inside a run folder (its files are signed)."""
     from kampai.core.outputs import check_output
 
-    out = Path(output)
-    if out.is_dir():
-        raise KampaiError(f"Cannot use '{out}' as the predictions file: it is a folder. Give a file "
-                          f"name in it, such as {out / 'predictions.csv'}.")
+    out = check_output(output, "predictions file")  # a folder, or inside a run: refused first
     if out.suffix.lower() not in PREDICTION_FORMATS:
         raise KampaiError(f"Cannot write predictions as '{out.suffix or out.name}' ({out}): use one of "
                           f"{', '.join(PREDICTION_FORMATS)}.")
-    return check_output(out, "predictions file")
+    return out
 
 
 def write_predictions(table: pd.DataFrame, output: str | Path) -> Path:

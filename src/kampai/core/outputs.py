@@ -48,7 +48,7 @@ def check_output(path: str | Path, what: str = "output") -> Path:
                           "are signed, and a changed file makes the run refused. Write it elsewhere, "
                           "e.g. -o predictions.csv.")
     if out.is_dir():
-        raise KampaiError(f"The {what} '{out}' is a folder: give a file name, e.g. {out / 'predictions.csv'}.")
+        raise KampaiError(f"Cannot use '{out}' as the {what}: it is a folder. Give a file name in it.")
     return out
 
 
