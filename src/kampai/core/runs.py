@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kampai.core.errors import RunError
-from kampai.core.verified import MANIFEST, signed_payload
+from kampai.core.verified import MANIFEST, pid_alive, signed_payload
 
 if TYPE_CHECKING:
     pass
@@ -108,17 +108,6 @@ def _writer_alive(pid_file: Path) -> bool:
     if host != platform.node():
         return time.time() - pid_file.stat().st_mtime < STALE_TMP_SECONDS
     return pid_alive(pid)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host (one that is not ours counts as running)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def dir_size(path: Path) -> int:

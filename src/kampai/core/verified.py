@@ -136,19 +136,21 @@ def sweep_copies(folder: str | Path | None = None) -> int:
             if not entry.name.startswith(COPY_PREFIX) or not pid.isdigit() or int(pid) == os.getpid():
                 continue
             info = entry.stat(follow_symlinks=False)
-            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or _running(int(pid)):
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or pid_alive(int(pid)):
                 continue
             shutil.rmtree(entry.path, ignore_errors=True)
             removed += 1
     return removed
 
 
-def _running(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (one that is not ours counts as running);
+    here because a private copy's owner is a pid, and :mod:`kampai.core.runs` builds on it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # another user's process: running
+    except PermissionError:
         return True
     return True
 
