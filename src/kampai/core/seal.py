@@ -8,12 +8,12 @@ them next to another run, without the key.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from kampai.core import signing
 from kampai.core.errors import RunError
+from kampai.core.outputs import write_text
 from kampai.core.runs import MANIFEST, file_sha256
 
 SEAL = "kampai-seal.json"
@@ -32,11 +32,7 @@ def seal_files(folder: Path, names: Iterable[str], manifest_sha256: str) -> Path
     record = {"algorithm": "sha256", "manifest": manifest_sha256, "files": files,
               "signature": {"algorithm": ALGORITHM, "key_id": signing.key_id(),
                             "value": signing.sign(_payload(manifest_sha256, files))}}
-    path = folder / SEAL
-    tmp = folder / f".{SEAL}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_text(folder / SEAL, json.dumps(record, indent=2) + "\n", "flavour seal")
 
 
 def verify_sealed(folder: Path, names: Iterable[str], label: str) -> None:
