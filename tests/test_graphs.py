@@ -265,7 +265,10 @@ def test_edges_are_cleaned_as_documented() -> None:
     assert data.info["self_loops_dropped"] == 1 and data.info["duplicates_merged"] == 2
     graph = data.X
     assert graph.num_edges == 6  # a-b, c-d, d-a in both directions
-    assert graph.structural.shape[1] == 1 + 8 + 8  # degree, 8 random-walk steps, 8 eigenvector columns
+    assert graph.info["structural"] == ["degree", "rwpe", "laplacian"] and graph.info["pe_steps"] == 8
+    from kampai.plugins.pyg.structural import structural_of  # the plugin computes them
+
+    assert structural_of(graph, ("degree", "rwpe", "laplacian"), 8).shape == (4, 1 + 8 + 8)
     directed = NodeClassification().prepare(with_edges(nodes, edges), {"target": "y", "directed": True},
                                             training=True)
     assert directed.X.num_edges == 4  # a->b (merged), b->a, c->d, d->a

@@ -90,6 +90,9 @@ class GraphModel:
     graph: dict[str, Any] | None = None
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int | None = None
+    #: the structural features computed for each graph (``data.structural``) and their steps
+    structural: list[str] | None = None
+    pe_steps: int = 0
 
 
 def make_net(m: GraphModel) -> Any:
