@@ -198,8 +198,8 @@ def test_custom_module_by_import_path() -> None:
 
 def test_graph_classification_train_predict_new_graphs() -> None:
     graphs = atlas(max_nodes=6)
-    run = kampai.train(data=graphs, target="label", params={"epochs": 30, "hidden_channels": 16, "train_eps": True},
-                       **GRAPH)
+    run = kampai.train(data=graphs, target="label", model="GIN",
+                       params={"epochs": 30, "hidden_channels": 16, "train_eps": True}, **GRAPH)
     assert run.model.estimator == "GIN"
     assert run.metrics["accuracy"] > 0.8  # bipartite or not: the random-walk encoding tells
     new = with_edges(graphs.head(12).drop(columns="label"), graphs.attrs["edges"])

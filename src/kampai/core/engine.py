@@ -467,9 +467,10 @@ def _run_context(run: Run) -> RunContext:
                       framework=framework)
 
 
-def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskData:
+def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool,
+                 data_options: dict[str, Any] | None = None) -> TaskData:
     frame = data if not isinstance(data, (str, Path)) else data_mod.read_frame(data)
-    data_cfg = dict(run.config["data"])
+    data_cfg = {**run.config["data"], **(data_options or {})}
     if run.meta["data"].get("features"):  # predict with exactly the training columns
         data_cfg["features"] = run.meta["data"]["features"]
     # new data need not carry the columns that only served training: dropped ones, and the
@@ -526,6 +527,14 @@ def predict(run: Run, data: Any = None, *, horizon: int | None = None,
     ctx = _run_context(run)
     ahead = "ahead" in ctx.task.capabilities
     own_options = "predict_options" in ctx.task.capabilities
+    options = dict(options or {})
+    # data.* options (and, from Python, a bare data key that is no predict option) describe
+    # the new data rather than what to predict: the edges of a new graph (--edges)
+    declared = get_host().settings()
+    data_options = {k.removeprefix("data."): options.pop(k) for k in list(options)
+                    if k.startswith("data.") or (k in ctx.task.data_keys and f"predict.{k}" not in declared)}
+    if data_options and data is None:
+        raise DataError(f"{', '.join(data_options)}: describes the data to predict; pass --data as well.")
     if horizon is not None and not ahead:
         raise KampaiError(f"Task '{ctx.task.name}' does not predict ahead in time: --horizon is for "
                           "forecasting tasks.")
@@ -533,7 +542,8 @@ def predict(run: Run, data: Any = None, *, horizon: int | None = None,
         raise KampaiError(f"Task '{ctx.task.name}' takes no predict options (got {', '.join(options)}).")
     if data is None and not (ahead or own_options):
         raise DataError("No data given: pass --data FILE (CSV/Parquet or a bundled dataset).")
-    task_data = TaskData(X=None) if data is None else _prepare_new(run, ctx, data, training=False)
+    task_data = TaskData(X=None) if data is None else _prepare_new(run, ctx, data, training=False,
+                                                                   data_options=data_options)
     if own_options:
         task_data = ctx.task.predict_input(None if data is None else task_data, dict(options or {}), run.config)
     if ahead:

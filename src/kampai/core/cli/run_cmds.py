@@ -72,7 +72,9 @@ def predict(
     from kampai.core import engine
     from kampai.core.hosted import open_run
 
-    options = {k.removeprefix("predict."): v for k, v in o.plugin_flags().items() if k.startswith("predict.")}
+    # predict.* options, and data.* ones that describe the new data (graphs: --edges)
+    options = {k.removeprefix("predict."): v for k, v in o.plugin_flags().items()
+               if k.startswith(("predict.", "data."))}
     if output is not None:
         engine.check_predictions_output(output)  # before the model is loaded
     table = engine.predict(open_run(run), data, horizon=horizon, options=options)

@@ -82,7 +82,7 @@ class Building:
             model.graph_channels = model.graph_encoder.width
         if model.in_channels == 0:
             raise DataError("The graph has no node features and data.structural is none: the model has no "
-                            "input. Set data.structural to auto (degree,rwpe) or add feature columns.")
+                            "input. Set data.structural to auto (degree,rwpe,...) or add feature columns.")
         model.classes = sorted({to_python(v) for v in data.y.dropna()}, key=str) if data.y is not None else []
         if len(model.classes) < 2:
             raise DataError("Training needs at least 2 classes among the labelled rows.")

@@ -41,7 +41,7 @@ def structural_of(graph: Any, kinds: tuple[str, ...], steps: int) -> np.ndarray:
     hit = _CACHE.get(id(graph.edge_index))
     if hit is not None and hit[0]() is graph.edge_index and hit[1] == key:
         return hit[2]
-    out = structural_features(graph.num_nodes, graph.edge_index, kinds, steps)
+    out = structural_features(graph.num_nodes, graph.edge_index, kinds, steps, graph.edge_weight)
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[id(graph.edge_index)] = (weakref.ref(graph.edge_index), key, out)
@@ -54,36 +54,50 @@ def width(kinds: Any, steps: int) -> int:
     return sum(per.get(k, 0) for k in kinds)
 
 
-def structural_features(n: int, edge_index: np.ndarray, kinds: tuple[str, ...], steps: int) -> np.ndarray:
-    """Per-node structural features: ``degree`` is log(1 + in-degree), ``rwpe`` the
-    probabilities of a random walk returning to its start after 1..steps steps."""
+def structural_features(n: int, edge_index: np.ndarray, kinds: tuple[str, ...], steps: int,
+                        edge_weight: np.ndarray | None = None) -> np.ndarray:
+    """Per-node structural features, in the order degree, strength, rwpe, laplacian (see
+    the module docstring); ``edge_weight`` None means every edge weighs 1."""
     import numpy as np
 
     columns = []
+    degree = np.bincount(edge_index[1], minlength=n).astype(np.float64)
     if "degree" in kinds:
-        degree = np.bincount(edge_index[1], minlength=n).astype(np.float64)
         columns.append(np.log1p(degree)[:, None])
+    if "strength" in kinds:
+        w = np.ones(edge_index.shape[1]) if edge_weight is None else np.asarray(edge_weight, dtype=np.float64)
+        strength = np.bincount(edge_index[1], weights=w, minlength=n)
+        mean = np.divide(strength, degree, out=np.zeros(n), where=degree > 0)
+        columns.append(np.stack([np.sign(strength) * np.log1p(np.abs(strength)), mean], axis=1))
     if "rwpe" in kinds and steps > 0:
-        from scipy import sparse
-
-        a = sparse.csr_matrix((np.ones(edge_index.shape[1]), (edge_index[0], edge_index[1])), shape=(n, n))
-        out_degree = np.asarray(a.sum(axis=1)).ravel()
-        inv = np.divide(1.0, out_degree, out=np.zeros(n), where=out_degree > 0)
-        walk = sparse.diags(inv) @ a
-        if n <= 4000:
-            walk, power = walk.toarray(), np.eye(n)
-        else:
-            power = sparse.identity(n, format="csr")
-        pe = []
-        for _ in range(steps):
-            power = power @ walk
-            pe.append(np.asarray(power.diagonal()).ravel())
-        columns.append(np.stack(pe, axis=1))
+        columns.append(random_walk_pe(n, edge_index, steps, edge_weight))
     if "laplacian" in kinds and steps > 0:
         columns.append(laplacian_pe(n, edge_index, steps))
     if not columns:
         return np.zeros((n, 0), dtype=np.float32)
     return np.hstack(columns).astype(np.float32)
+
+
+def random_walk_pe(n: int, edge_index: np.ndarray, steps: int, edge_weight: np.ndarray | None = None) -> np.ndarray:
+    """The probabilities of a random walk returning to its start after 1..steps steps; the
+    walk moves along an edge in proportion to its weight's magnitude (uniformly without weights)."""
+    import numpy as np
+    from scipy import sparse
+
+    w = np.ones(edge_index.shape[1]) if edge_weight is None else np.abs(np.asarray(edge_weight, dtype=np.float64))
+    a = sparse.csr_matrix((w, (edge_index[0], edge_index[1])), shape=(n, n))
+    out_degree = np.asarray(a.sum(axis=1)).ravel()
+    inv = np.divide(1.0, out_degree, out=np.zeros(n), where=out_degree > 0)
+    walk = sparse.diags(inv) @ a
+    if n <= 4000:
+        walk, power = walk.toarray(), np.eye(n)
+    else:
+        power = sparse.identity(n, format="csr")
+    pe = []
+    for _ in range(steps):
+        power = power @ walk
+        pe.append(np.asarray(power.diagonal()).ravel())
+    return np.stack(pe, axis=1)
 
 
 def laplacian_pe(n: int, edge_index: np.ndarray, k: int) -> np.ndarray:

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 NODE_TASK = "node-classification"
 GRAPH_TASK = "graph-classification"
 TASKS = (NODE_TASK, GRAPH_TASK)
-STRUCTURAL = ("degree", "rwpe", "laplacian")
-#: what ``data.structural: auto`` gives a featureless graph, per task
-AUTO = {"node-classification": ("degree", "rwpe", "laplacian"), "graph-classification": ("degree", "rwpe")}
+STRUCTURAL = ("degree", "strength", "rwpe", "laplacian")
+#: what ``data.structural: auto`` gives a featureless graph, per task (``strength`` only
+#: when the edges have weights; Laplacian eigenvectors do not compare across graphs)
+AUTO = {"node-classification": ("degree", "strength", "rwpe", "laplacian"),
+        "graph-classification": ("degree", "strength", "rwpe")}
 DEFAULT_PE_STEPS = 8
 #: the keys of the ``data`` section both graph tasks read
 DATA_KEYS = ("edges", "nodes", "node_id", "source", "target_node", "edge_weight", "graph_id", "directed",
@@ -166,11 +168,13 @@ def build_edges(ids: np.ndarray, src_ids: Any, dst_ids: Any, weight: Any, *, dir
     return edge_index, None if w is None else merged["w"].to_numpy(np.float32), stats
 
 
-def structural_kinds(data_cfg: dict[str, Any], has_features: bool,
-                     task: str = "node-classification") -> tuple[str, ...]:
+def structural_kinds(data_cfg: dict[str, Any], has_features: bool, task: str = "node-classification",
+                     weighted: bool = False) -> tuple[str, ...]:
+    """The structural features a graph gets (``data.structural``): ``auto`` gives a
+    featureless graph those of :data:`AUTO` (``strength`` only when ``weighted``)."""
     value = data_cfg.get("structural", "auto")
     if value is None or value == "auto":
-        return () if has_features else AUTO[task]
+        return () if has_features else tuple(k for k in AUTO[task] if weighted or k != "strength")
     if value in ("none", False, "", []):
         return ()
     names = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)

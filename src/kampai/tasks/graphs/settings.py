@@ -11,8 +11,9 @@ def add_settings(settings: Any) -> None:
     from kampai.plugin import Setting
 
     add = settings.add
-    add(Setting("data.edges", None, "graphs: edges table (CSV/Parquet: source, target[, weight][, graph_id])",
-                type=str, option="--edges"))
+    add(Setting("data.edges", None, "graphs: edges table (CSV/Parquet: source, target[, weight][, graph_id]); "
+                "predict: the edges of the graph --data gives", type=str, option="--edges",
+                commands=("train", "tune", "predict")))
     add(Setting("data.nodes", None, "graph classification: per-node features table (graph_id, node_id, ...)",
                 type=str, option="--nodes-table"))
     add(Setting("data.node_id", None, "graphs: node id column (default: id/node/first column)", type=str,
@@ -28,7 +29,7 @@ def add_settings(settings: Any) -> None:
     add(Setting("data.directed", False, "graphs: edges are directed (default: undirected, both directions)",
                 type=bool, option="--directed", option_value=True))
     add(Setting("data.structural", "auto", "graphs: structural node features: auto (when no features), none, "
-                "or a list of degree,rwpe,laplacian", type=(str, list), option="--structural"))
+                "or a list of degree,strength,rwpe,laplacian", type=(str, list), option="--structural"))
     add(Setting("data.pe_steps", DEFAULT_PE_STEPS, "graphs: random-walk positional encoding steps", type=int))
     add(Setting("predict.nodes", None, "node classification: predict these node ids (comma-separated)",
                 type=str, option="--nodes", commands=("predict",)))

@@ -79,7 +79,7 @@ class NodeClassification(Task):
         edge_index, edge_weight, stats = build_edges(ids, edges[src], edges[dst],
                                                      edges[weight] if weight else None, directed=directed)
         features = feature_frame(frame, {node_id, target}, data_cfg)
-        kinds = structural_kinds(data_cfg, features.shape[1] > 0)
+        kinds = structural_kinds(data_cfg, features.shape[1] > 0, weighted=weight is not None)
         steps = int(data_cfg.get("pe_steps") or DEFAULT_PE_STEPS)
         graph = Graph(node_ids=as_key(ids), features=features, structural=no_columns(len(ids)), edge_index=edge_index,
                       edge_weight=edge_weight, directed=directed,
@@ -106,6 +106,12 @@ class NodeClassification(Task):
         if data.y is not None:
             out["classes"] = sorted({to_python(v) for v in data.y.dropna()}, key=str)
         return out
+
+    def baseline(self, train: TaskData, test: TaskData, *, seed: int) -> tuple[str, Prediction] | None:
+        """Label spreading over the edges from the training labels (see :mod:`.baselines`)."""
+        from kampai.tasks.graphs.baselines import node_baseline
+
+        return node_baseline(train, test, seed=seed)
 
     def predict_input(self, data: TaskData | None, options: dict[str, Any], config: dict[str, Any]) -> TaskData:
         """Without data: the nodes of the training graph (``--nodes a,b``, ``--unlabelled``
@@ -203,7 +209,7 @@ class GraphClassification(Task):
                 raise DataError(f"The nodes table names {len(extra)} graph ids that the graphs table lacks "
                                 f"(e.g. {', '.join(extra[:5])}).")
         has_features = bool(node_cols)
-        kinds = structural_kinds(data_cfg, has_features, GRAPH_TASK)
+        kinds = structural_kinds(data_cfg, has_features, GRAPH_TASK, weighted=weight is not None)
         steps = int(data_cfg.get("pe_steps") or DEFAULT_PE_STEPS)
         directed = is_directed(data_cfg)
         edge_groups = dict(tuple(edges.groupby(edge_graphs, sort=False)))
@@ -244,6 +250,12 @@ class GraphClassification(Task):
             check_labels(self.name, y)
         return TaskData(X=gs, y=y, info={"features": [str(c) for c in graph_features.columns], **info,
                                          "edges": [egid, src, dst, *([weight] if weight else [])]})
+
+    def baseline(self, train: TaskData, test: TaskData, *, seed: int) -> tuple[str, Prediction] | None:
+        """Logistic regression on graph statistics and edge weights (see :mod:`.baselines`)."""
+        from kampai.tasks.graphs.baselines import graph_baseline
+
+        return graph_baseline(train, test, seed=seed)
 
     def format_predictions(self, data: TaskData, prediction: Prediction) -> pd.DataFrame:
         return prediction_table(data.X.graph_ids, data.X.info.get("graph_id") or "graph", data, prediction)
