@@ -138,35 +138,72 @@ def digits_graph(n: int, k: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
     return nodes, edges
 
 
-def test_node_predict_on_a_grown_graph_with_its_edges(tmp_path: Path) -> None:
-    """issue 24.8: ``runner predict RUN --data nodes.csv --edges edges.csv`` predicts every
-    node of the graph it is given (inductive GraphSAGE on node features); the same through
-    ``load_run(run).predict(nodes, edges=...)``."""
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """GraphSAGE trained on the 300-digit graph; the folder also holds the grown graph."""
+    tmp_path = tmp_path_factory.mktemp("digits")
     small, small_edges = digits_graph(300)
     grown, grown_edges = digits_graph(450)
     small.to_csv(tmp_path / "nodes.csv", index=False)
     small_edges.to_csv(tmp_path / "edges.csv", index=False)
+    grown.to_csv(tmp_path / "grown_labels.csv", index=False)
     grown.drop(columns="label").to_csv(tmp_path / "grown.csv", index=False)
     grown_edges.to_csv(tmp_path / "grown_edges.csv", index=False)
-    code, out, err = invoke("train", "--task", "node-classification", "--framework", "pyg", "--model", "GraphSAGE",
-                            "--data", str(tmp_path / "nodes.csv"), "--edges", str(tmp_path / "edges.csv"),
-                            "--target", "label", "--runs-dir", str(tmp_path / "runs"), "--json",
-                            "model.params.epochs=60")
+    with pytest.MonkeyPatch.context() as env:  # module scope: the autouse fixture is not on yet
+        env.setenv("KAMPAI_BLOCK_PLUGINS", "mlflow")
+        code, out, err = invoke("train", "--task", "node-classification", "--framework", "pyg", "--model",
+                                "GraphSAGE", "--data", str(tmp_path / "nodes.csv"), "--edges",
+                                str(tmp_path / "edges.csv"), "--target", "label", "--runs-dir",
+                                str(tmp_path / "runs"), "--json", "model.params.epochs=60")
     assert code == 0, err
-    run_dir = json.loads(out)["run_dir"]
-    code, out, err = invoke("predict", run_dir, "--data", str(tmp_path / "grown.csv"), "--edges",
-                            str(tmp_path / "grown_edges.csv"), "-o", str(tmp_path / "p.csv"))
+    return tmp_path, json.loads(out)["run_dir"]
+
+
+def test_node_predict_on_a_grown_graph_with_its_edges(digits_run: tuple[Path, str]) -> None:
+    """issue 24.8: ``runner predict RUN --data nodes.csv --edges edges.csv`` predicts every
+    node of the graph it is given (inductive GraphSAGE on node features); the same through
+    ``load_run(run).predict(nodes, edges=...)``."""
+    tmp_path, run_dir = digits_run
+    grown = pd.read_csv(tmp_path / "grown_labels.csv")
+    code, _out, err = invoke("predict", run_dir, "--data", str(tmp_path / "grown.csv"), "--edges",
+                             str(tmp_path / "grown_edges.csv"), "-o", str(tmp_path / "p.csv"))
     assert code == 0, err
     table = pd.read_csv(tmp_path / "p.csv")
     assert list(table["id"]) == list(grown["id"])  # every node of the grown graph
     new = table["id"].isin(grown["id"][300:])
     accuracy = float((table["prediction"][new] == grown["label"][300:].to_numpy()).mean())
     assert accuracy >= 0.6  # 150 digits the model never saw, 10 classes: chance 0.1
-    again = kampai.load_run(run_dir).predict(grown.drop(columns="label"), edges=grown_edges)
+    nodes, edges = pd.read_csv(tmp_path / "grown.csv"), pd.read_csv(tmp_path / "grown_edges.csv")
+    again = kampai.load_run(run_dir).predict(nodes, edges=edges)
     np.testing.assert_allclose(again.filter(like="proba_").to_numpy(), table.filter(like="proba_").to_numpy(),
                                atol=1e-5)
     code, _out, err = invoke("predict", run_dir, "--edges", str(tmp_path / "grown_edges.csv"))
     assert code == 2 and "pass --data as well" in err
+    with pytest.raises(kampai.plugin.DataError, match="give the table itself"):
+        kampai.load_run(run_dir).predict(nodes, edges=str(tmp_path / "grown_edges.csv"))  # inline only
+
+
+@pytest.mark.slow  # a server process that imports torch_geometric: 41 s at load 12
+def test_serve_predicts_a_new_graph_given_inline(digits_run: tuple[Path, str]) -> None:
+    """``runner serve``: ``{"records": nodes, "options": {"edges": edge records}}``; a path
+    in place of the edges is refused (a client must not name files on the server)."""
+    pytest.importorskip("fastapi")
+    from test_serve import server
+
+    tmp_path, run_dir = digits_run
+    nodes, edges = pd.read_csv(tmp_path / "grown.csv"), pd.read_csv(tmp_path / "grown_edges.csv")
+    expected = kampai.load_run(run_dir).predict(nodes, edges=edges)
+    env = {"PYTHONPATH": str(Path(__file__).parent.parent / "src"), "KAMPAI_BLOCK_PLUGINS": "mlflow"}
+    with server(run_dir, env=env) as (client, _proc):
+        r = client.post("/predict", json={"records": nodes.to_dict("records"),
+                                          "options": {"edges": edges.to_dict("records")}})
+        assert r.status_code == 200, r.text
+        got = r.json()
+        rows = got["predictions"] if isinstance(got, dict) else got
+        assert [row["prediction"] for row in rows] == expected["prediction"].tolist()
+        r = client.post("/predict", json={"records": nodes.to_dict("records"),
+                                          "options": {"edges": str(tmp_path / "grown_edges.csv")}})
+        assert r.status_code == 400 and "give the table itself" in r.text
 
 
 def test_transductive_model_says_it_cannot_predict_a_new_graph(tmp_path: Path) -> None:
