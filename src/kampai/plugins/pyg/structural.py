@@ -14,6 +14,7 @@ random-walk / eigenvector steps (``data.pe_steps``).
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,25 +27,29 @@ INDUCTIVE = ("degree", "strength", "rwpe")
 #: recently computed features, by graph (a node task's train and test views share one graph)
 _CACHE: dict[int, tuple[Any, tuple[Any, ...], Any]] = {}
 _CACHE_SIZE = 8
+_LOCK = threading.Lock()  # a server predicts in threads
 
 
-def structural_of(graph: Any, kinds: tuple[str, ...], steps: int) -> np.ndarray:
+def structural_of(graph: Any, kinds: tuple[str, ...], steps: int, *, weighted: bool = True) -> np.ndarray:
     """The structural features of a :class:`~kampai.plugin.Graph` (computed once per graph
-    and setting while the graph's edge array lives)."""
+    and setting while the graph's edge array lives); ``weighted=False`` ignores its weights."""
     import weakref
 
     import numpy as np
 
     if not kinds:
         return np.zeros((graph.num_nodes, 0), dtype=np.float32)
-    key = (tuple(kinds), steps, graph.num_nodes, id(graph.edge_weight))
-    hit = _CACHE.get(id(graph.edge_index))
+    weight = graph.edge_weight if weighted else None
+    key = (tuple(kinds), steps, graph.num_nodes, id(weight))
+    with _LOCK:
+        hit = _CACHE.get(id(graph.edge_index))
     if hit is not None and hit[0]() is graph.edge_index and hit[1] == key:
         return hit[2]
-    out = structural_features(graph.num_nodes, graph.edge_index, kinds, steps, graph.edge_weight)
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[id(graph.edge_index)] = (weakref.ref(graph.edge_index), key, out)
+    out = structural_features(graph.num_nodes, graph.edge_index, kinds, steps, weight)
+    with _LOCK:
+        while len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[id(graph.edge_index)] = (weakref.ref(graph.edge_index), key, out)
     return out
 
 

@@ -48,15 +48,17 @@ def node_inputs(model: GraphModel, graph: Any) -> Any:
 
     from kampai.plugins.pyg.structural import structural_of
 
-    kinds, steps = structural_setting(model, graph)
-    parts = [model.node_encoder.transform(graph.features), graph.structural, structural_of(graph, kinds, steps)]
-    return np.hstack(parts).astype(np.float32)
+    kinds, steps, weighted = structural_setting(model, graph)
+    computed = structural_of(graph, kinds, steps, weighted=weighted)
+    return np.hstack([model.node_encoder.transform(graph.features), graph.structural, computed]).astype(np.float32)
 
 
-def structural_setting(model: GraphModel, graph: Any) -> tuple[tuple[str, ...], int]:
-    """The structural kinds and steps: the model's own (saved with it), else the graph's
-    (``info`` of the task's data, for a model saved before they were recorded)."""
+def structural_setting(model: GraphModel, graph: Any) -> tuple[tuple[str, ...], int, bool]:
+    """The structural kinds, steps and whether they follow edge weights: the model's own
+    (saved with it); for a model saved before they were recorded, the graph's (``info`` of
+    the task's data) as they were computed then (no ``strength``, unweighted walks)."""
     if model.structural is not None:
-        return tuple(model.structural), int(model.pe_steps)
+        return tuple(model.structural), int(model.pe_steps), True
     info = graph.info or {}
-    return tuple(info.get("structural") or ()), int(info.get("pe_steps") or 0)
+    kinds = tuple(k for k in info.get("structural") or () if k != "strength")
+    return kinds, int(info.get("pe_steps") or 0), False
