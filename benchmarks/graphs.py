@@ -83,7 +83,7 @@ def plain(nodes_csv: Path, edges_csv: Path, epochs: int, featureless: bool, out:
     from torch_geometric.nn.models import GCN
     from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
-    from kampai.tasks.graphs import structural_features
+    from kampai.plugins.pyg.structural import structural_features
 
     nodes, edges = pd.read_csv(nodes_csv), pd.read_csv(edges_csv)
     pos = pd.Index(nodes["id"].astype(str))

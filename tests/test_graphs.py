@@ -198,8 +198,8 @@ def test_custom_module_by_import_path() -> None:
 
 def test_graph_classification_train_predict_new_graphs() -> None:
     graphs = atlas(max_nodes=6)
-    run = kampai.train(data=graphs, target="label", params={"epochs": 30, "hidden_channels": 16, "train_eps": True},
-                       **GRAPH)
+    run = kampai.train(data=graphs, target="label", model="GIN",
+                       params={"epochs": 30, "hidden_channels": 16, "train_eps": True}, **GRAPH)
     assert run.model.estimator == "GIN"
     assert run.metrics["accuracy"] > 0.8  # bipartite or not: the random-walk encoding tells
     new = with_edges(graphs.head(12).drop(columns="label"), graphs.attrs["edges"])
@@ -265,7 +265,10 @@ def test_edges_are_cleaned_as_documented() -> None:
     assert data.info["self_loops_dropped"] == 1 and data.info["duplicates_merged"] == 2
     graph = data.X
     assert graph.num_edges == 6  # a-b, c-d, d-a in both directions
-    assert graph.structural.shape[1] == 1 + 8 + 8  # degree, 8 random-walk steps, 8 eigenvector columns
+    assert graph.info["structural"] == ["degree", "rwpe", "laplacian"] and graph.info["pe_steps"] == 8
+    from kampai.plugins.pyg.structural import structural_of  # the plugin computes them
+
+    assert structural_of(graph, ("degree", "rwpe", "laplacian"), 8).shape == (4, 1 + 8 + 8)
     directed = NodeClassification().prepare(with_edges(nodes, edges), {"target": "y", "directed": True},
                                             training=True)
     assert directed.X.num_edges == 4  # a->b (merged), b->a, c->d, d->a

@@ -467,9 +467,26 @@ def _run_context(run: Run) -> RunContext:
                       framework=framework)
 
 
-def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskData:
+def _inline_table(key: str, value: Any) -> Any:
+    """A data option given in Python or a request: a DataFrame or records, never a path
+    (a server's client must not name files on the server)."""
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        return value
+    if (isinstance(value, list) and all(isinstance(r, dict) for r in value)) or isinstance(value, dict):
+        try:
+            return pd.DataFrame(value)
+        except ValueError as exc:
+            raise DataError(f"{key}: not a table ({exc}).") from None
+    raise DataError(f"{key}: give the table itself (a DataFrame or a list of records); a file is read only "
+                    "from runner predict's own option.")
+
+
+def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool,
+                 data_options: dict[str, Any] | None = None) -> TaskData:
     frame = data if not isinstance(data, (str, Path)) else data_mod.read_frame(data)
-    data_cfg = dict(run.config["data"])
+    data_cfg = {**run.config["data"], **(data_options or {})}
     if run.meta["data"].get("features"):  # predict with exactly the training columns
         data_cfg["features"] = run.meta["data"]["features"]
     # new data need not carry the columns that only served training: dropped ones, and the
@@ -514,18 +531,29 @@ def _signature(run: Run) -> dict[str, Any] | None:
 
 
 def predict(run: Run, data: Any = None, *, horizon: int | None = None,
-            options: dict[str, Any] | None = None) -> pd.DataFrame:
+            options: dict[str, Any] | None = None, data_options: dict[str, Any] | None = None) -> pd.DataFrame:
     """Predictions of a run's model for new data, as a table (label + proba columns).
 
     Tasks that predict ahead in time (``task.predicts_ahead``: forecasting) take a
     ``horizon`` and may omit ``data``: the model then continues the series it was
     trained on; with ``data`` it forecasts after the end of those series.
+
+    ``data_options`` (``runner predict``'s ``data.*`` options, such as ``--edges``) override
+    the run's data section for the new data.  An option named like one of the task's data
+    keys (and no predict option) does the same with a table given inline (a DataFrame or
+    records; ``run.predict(nodes, edges=edges)``, a server's ``options``), never a path.
     """
     from kampai.kinds.series import ForecastWindow
 
     ctx = _run_context(run)
     ahead = "ahead" in ctx.task.capabilities
     own_options = "predict_options" in ctx.task.capabilities
+    options, data_options = dict(options or {}), dict(data_options or {})
+    declared = get_host().settings()
+    for key in [k for k in options if k in ctx.task.data_keys and f"predict.{k}" not in declared]:
+        data_options[key] = _inline_table(key, options.pop(key))
+    if data_options and data is None:
+        raise DataError(f"{', '.join(data_options)}: describes the data to predict; pass --data as well.")
     if horizon is not None and not ahead:
         raise KampaiError(f"Task '{ctx.task.name}' does not predict ahead in time: --horizon is for "
                           "forecasting tasks.")
@@ -533,7 +561,8 @@ def predict(run: Run, data: Any = None, *, horizon: int | None = None,
         raise KampaiError(f"Task '{ctx.task.name}' takes no predict options (got {', '.join(options)}).")
     if data is None and not (ahead or own_options):
         raise DataError("No data given: pass --data FILE (CSV/Parquet or a bundled dataset).")
-    task_data = TaskData(X=None) if data is None else _prepare_new(run, ctx, data, training=False)
+    task_data = TaskData(X=None) if data is None else _prepare_new(run, ctx, data, training=False,
+                                                                   data_options=data_options)
     if own_options:
         task_data = ctx.task.predict_input(None if data is None else task_data, dict(options or {}), run.config)
     if ahead:

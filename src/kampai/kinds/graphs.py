@@ -25,7 +25,8 @@ class Graph:
 
     ``node_ids`` (n,) the node ids as given; ``features`` the raw node feature columns
     (a DataFrame of n rows, possibly with no columns); ``structural`` an (n, k) float array
-    of structural features (degree, random-walk encoding; k may be 0); ``edge_index`` a
+    of ready structural columns (k may be 0: kampai's graph tasks leave it empty and name the
+    kinds a framework computes in ``info["structural"]``/``info["pe_steps"]``); ``edge_index`` a
     (2, e) int64 array of node positions (both directions when the graph is undirected);
     ``edge_weight`` (e,) floats or None; ``select`` the node positions this view is about.
     ``reference`` is True for a view that names nodes of the *training* graph by id only

@@ -72,10 +72,13 @@ def predict(
     from kampai.core import engine
     from kampai.core.hosted import open_run
 
-    options = {k.removeprefix("predict."): v for k, v in o.plugin_flags().items() if k.startswith("predict.")}
+    flags = o.plugin_flags()
+    options = {k.removeprefix("predict."): v for k, v in flags.items() if k.startswith("predict.")}
+    # data.* options describe the new data (graphs: --edges of a new graph)
+    data_options = {k.removeprefix("data."): v for k, v in flags.items() if k.startswith("data.")}
     if output is not None:
         engine.check_predictions_output(output)  # before the model is loaded
-    table = engine.predict(open_run(run), data, horizon=horizon, options=options)
+    table = engine.predict(open_run(run), data, horizon=horizon, options=options, data_options=data_options)
     if output is None:
         typer.echo(table.to_csv(index=False), nl=False)
         return

@@ -20,7 +20,9 @@ def kampai_register_frameworks(registry: Any) -> None:
 
 @hookimpl
 def kampai_register_estimators(registry: Any) -> None:
-    from kampai.plugins.pyg.framework import MODELS
+    from kampai.plugins.pyg.graph_model import MODELS, OWN_MODELS
 
     for name in MODELS:
-        registry.add(name, f"torch_geometric.nn.models:{name}")
+        where = f"kampai.plugins.pyg.modules:{OWN_MODELS[name]}" if name in OWN_MODELS else \
+            f"torch_geometric.nn.models:{name}"
+        registry.add(name, where)

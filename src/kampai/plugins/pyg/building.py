@@ -20,6 +20,7 @@ from kampai.plugins.pyg.graph_model import (
     model_class,
     valid_net_params,
 )
+from kampai.plugins.pyg.structural import width as structural_width
 
 
 class Building:
@@ -65,19 +66,23 @@ class Building:
         device = ctx.device.torch()
         model = GraphModel(task=task.name, estimator=name, params=params, train=train, seed=int(ctx.seed),
                            device=device)
+        info = data.X.info or {}
+        model.structural, model.pe_steps = list(info.get("structural") or []), int(info.get("pe_steps") or 0)
+        extra = structural_width(model.structural, model.pe_steps)
         if task.name == NODE_TASK:
             graph = data.X
             model.node_encoder.fit(graph.features)
-            model.in_channels = model.node_encoder.width + graph.structural.shape[1]
+            model.in_channels = model.node_encoder.width + graph.structural.shape[1] + extra
         else:
             gs = data.X
             model.node_encoder.fit(_node_frame(gs))
             model.graph_encoder.fit(gs.features)
-            model.in_channels = model.node_encoder.width + (gs.graphs[0].structural.shape[1] if gs.graphs else 0)
+            given = gs.graphs[0].structural.shape[1] if gs.graphs else 0
+            model.in_channels = model.node_encoder.width + given + extra
             model.graph_channels = model.graph_encoder.width
         if model.in_channels == 0:
             raise DataError("The graph has no node features and data.structural is none: the model has no "
-                            "input. Set data.structural to auto (degree,rwpe) or add feature columns.")
+                            "input. Set data.structural to auto (degree,rwpe,...) or add feature columns.")
         model.classes = sorted({to_python(v) for v in data.y.dropna()}, key=str) if data.y is not None else []
         if len(model.classes) < 2:
             raise DataError("Training needs at least 2 classes among the labelled rows.")

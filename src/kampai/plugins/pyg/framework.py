@@ -34,7 +34,7 @@ from kampai.plugins.pyg.predicting import Predicting
 from kampai.plugins.pyg.tensors import Tensors
 from kampai.plugins.pyg.training import Training
 
-DEFAULT_MODEL = {NODE_TASK: "GCN", GRAPH_TASK: "GIN"}
+DEFAULT_MODEL = {NODE_TASK: "GCN", GRAPH_TASK: "GraphConv"}  # graph default: takes edge weights
 SEARCH = {
     "hidden_channels": [16, 32, 64, 128],
     "num_layers": {"type": "int", "low": 1, "high": 3},
@@ -43,12 +43,12 @@ SEARCH = {
     "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True},
 }
 SEARCH_EXTRA = {"GAT": {"heads": [1, 2, 4, 8]}, "GraphSAGE": {"aggr": ["mean", "max", "sum"]},
-                "GIN": {"train_eps": [False, True]}}
+                "GIN": {"train_eps": [False, True]}, "GraphConv": {"aggr": ["add", "mean", "max"]}}
 
 
 class PyGFramework(Building, Tensors, Training, Predicting, ModelFile, Framework):
     name = "pyg"
-    description = "PyTorch Geometric GNNs (GCN, GraphSAGE, GAT, GIN, any (x, edge_index) module)"
+    description = "PyTorch Geometric GNNs (GCN, GraphSAGE, GAT, GIN, GraphConv, any (x, edge_index) module)"
     tasks = (NODE_TASK, GRAPH_TASK)
     extra = "pyg"
     requires = ("torch", "torch_geometric")

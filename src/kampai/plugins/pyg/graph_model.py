@@ -13,7 +13,10 @@ from kampai.plugin import ConfigError, did_you_mean
 from kampai.plugins.pyg.features import Encoder
 
 NODE_TASK, GRAPH_TASK = "node-classification", "graph-classification"
-MODELS = {"GCN": "GCNConv", "GraphSAGE": "SAGEConv", "GAT": "GATConv", "GIN": "GINConv", "EdgeCNN": None}
+MODELS = {"GCN": "GCNConv", "GraphSAGE": "SAGEConv", "GAT": "GATConv", "GIN": "GINConv", "GraphConv": "GraphConv",
+          "EdgeCNN": None}
+#: the models PyG does not name: kampai's own BasicGNN subclasses (in modules.py)
+OWN_MODELS = {"GraphConv": "GraphConvGNN"}
 #: training settings in model.params (the rest go to the network)
 TRAIN = {"epochs": 200, "lr": 0.01, "weight_decay": 5e-4, "patience": 50, "val_size": "auto",
          "batch_size": None, "num_neighbors": [10, 10], "readout": "mean", "amp": "auto"}
@@ -23,6 +26,10 @@ READOUTS = ("mean", "add", "max")
 
 def model_class(name: str) -> Any:
     models = _pyg_models()
+    if name in OWN_MODELS:
+        from kampai.plugins.pyg import modules
+
+        return getattr(modules, OWN_MODELS[name])
     if name in MODELS:
         return getattr(models, name)
     if ":" in name or "." in name:
@@ -90,6 +97,9 @@ class GraphModel:
     graph: dict[str, Any] | None = None
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int | None = None
+    #: the structural features computed for each graph (``data.structural``) and their steps
+    structural: list[str] | None = None
+    pe_steps: int = 0
 
 
 def make_net(m: GraphModel) -> Any:

@@ -36,7 +36,8 @@ class ModelFile:
                   "node_encoder": model.node_encoder.spec, "graph_encoder": model.graph_encoder.spec,
                   "in_channels": model.in_channels, "graph_channels": model.graph_channels,
                   "best_epoch": model.best_epoch, "history": model.history,
-                  "node_id": (model.graph or {}).get("node_id"),
+                  "node_id": (model.graph or {}).get("node_id"), "structural": model.structural,
+                  "pe_steps": model.pe_steps,
                   "sha256": {name: file_sha256(path / name) for name in (WEIGHTS, GRAPH) if (path / name).exists()}}
         (path / CONFIG).write_text(json.dumps(config, indent=2, default=to_python))
 
@@ -61,7 +62,8 @@ class ModelFile:
                                classes=config["classes"], node_encoder=Encoder(config["node_encoder"]),
                                graph_encoder=Encoder(config["graph_encoder"]), in_channels=config["in_channels"],
                                graph_channels=config["graph_channels"], history=config.get("history") or [],
-                               best_epoch=config.get("best_epoch"))
+                               best_epoch=config.get("best_epoch"), structural=config.get("structural"),
+                               pe_steps=int(config.get("pe_steps") or 0))
             model.net = make_net(model)
             try:  # from the handle that was hashed, not the path opened again
                 model.net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))

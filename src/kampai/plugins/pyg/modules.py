@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
+from torch_geometric.nn import GraphConv, global_add_pool, global_max_pool, global_mean_pool
+from torch_geometric.nn.models.basic_gnn import BasicGNN
 
 POOLS = {"mean": global_mean_pool, "add": global_add_pool, "max": global_max_pool}
 
@@ -31,3 +32,17 @@ class GraphClassifier(torch.nn.Module):
         if batch.u.shape[1]:
             pooled = torch.cat([pooled, batch.u], dim=1)
         return self.head(pooled)
+
+
+class GraphConvGNN(BasicGNN):
+    """The GNN of "Weisfeiler and Leman Go Neural" (Morris et al., 2019) with PyG's
+    :class:`~torch_geometric.nn.GraphConv`: each layer adds the edge-weighted sum of the
+    neighbours' states to the node's own (``aggr`` add by default), so edge weights change
+    what it learns (GIN ignores them).  Any ``BasicGNN`` parameter applies (``hidden_channels``,
+    ``num_layers``, ``dropout``, ``norm``, ``jk``) and GraphConv's (``aggr``)."""
+
+    supports_edge_weight = True
+    supports_edge_attr = False
+
+    def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> GraphConv:
+        return GraphConv(in_channels, out_channels, **kwargs)

@@ -27,6 +27,7 @@ class Predicting:
                 if graph.reference:
                     x, ei, w, select = self._training_view(model, graph)
                 else:
+                    _check_inductive(model, graph)
                     x, ei, w = self._node_tensors(model, graph)
                     select = np.asarray(graph.select)
                 x, ei = x.to(device), ei.to(device)
@@ -68,3 +69,23 @@ class Predicting:
         graph.info["node_id"] = g.get("node_id") or graph.info.get("node_id")
         w = None if g["edge_weight"] is None else torch.as_tensor(g["edge_weight"])
         return torch.as_tensor(g["x"]), torch.as_tensor(g["edge_index"]), w, select
+
+
+def _check_inductive(model: GraphModel, graph: Any) -> None:
+    """A model whose inputs describe its training graph only (Laplacian eigenvectors: their
+    basis changes with any new node) predicts that graph, never a new or grown one."""
+    import numpy as np
+
+    from kampai.plugins.pyg.structural import INDUCTIVE
+
+    own = [k for k in model.structural or () if k not in INDUCTIVE]
+    g = model.graph
+    if not own or g is None:
+        return
+    same = np.array_equal(np.asarray(g["ids"]).astype(str), np.asarray(graph.node_ids).astype(str)) \
+        and np.array_equal(g["edge_index"], graph.edge_index)
+    if not same:
+        raise DataError(f"This model is transductive: its inputs include {', '.join(own)} structural features, "
+                        "which describe its training graph only, so it predicts that graph's nodes (runner predict "
+                        "RUN [--nodes/--unlabelled]), not a new or grown graph; to predict new graphs, train with "
+                        f"--structural {','.join(k for k in INDUCTIVE)} (or node feature columns).")
