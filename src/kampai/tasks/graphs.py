@@ -28,18 +28,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.plugin import (
-    ConfigError,
-    DataError,
-    Metric,
-    Prediction,
-    Task,
-    TaskData,
-    check_columns,
-    hookimpl,
-    section_of,
-    to_python,
-)
+from kampai.plugin import ConfigError, DataError, Metric, Prediction, Task, TaskData, hookimpl, section_of
+from kampai.plugin.io import check_columns, to_python
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,7 +57,7 @@ DATA_KEYS = ("edges", "nodes", "node_id", "source", "target_node", "edge_weight"
 def _read(path: Any, role: str) -> pd.DataFrame:
     import pandas as pd
 
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     if isinstance(path, pd.DataFrame):
         return path
@@ -114,7 +104,7 @@ def _shared_id(frame: pd.DataFrame, edges: pd.DataFrame, target: Any) -> str | N
     shared = [str(c) for c in frame.columns if c in edges.columns and c != target]
     if len(shared) != 1:
         return None
-    from kampai.plugin import warn
+    from kampai.plugin.cli import warn
 
     warn(f"Graph id: column '{shared[0]}', the one column the graphs and edges tables share "
          "(set data.graph_id to choose another).", once=True)
@@ -345,7 +335,8 @@ class NodeClassification(Task):
     def prepare(self, frame: pd.DataFrame, data_cfg: dict[str, Any], *, training: bool) -> TaskData:
         import pandas as pd
 
-        from kampai.plugin import Graph, default_target
+        from kampai.plugin import Graph
+        from kampai.plugin.io import default_target
 
         target = data_cfg.get("target") or default_target(data_cfg.get("path"))
         if training and not target:
@@ -456,7 +447,8 @@ class GraphClassification(Task):
         import numpy as np
         import pandas as pd
 
-        from kampai.plugin import Graph, GraphSet, default_target
+        from kampai.plugin import Graph, GraphSet
+        from kampai.plugin.io import default_target
 
         target = data_cfg.get("target") or default_target(data_cfg.get("path"))
         if training and not target:

@@ -8,7 +8,8 @@ import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
 
-from kampai.plugin import ConfigError, to_python
+from kampai.plugin import ConfigError
+from kampai.plugin.io import to_python
 from kampai.plugins.transformers.runtime import quiet_transformers, torch_threads
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class _EpochLines:
     def __new__(cls, epochs: float, has_eval: bool) -> Any:
         import math
 
-        from kampai.plugin import epoch_progress
+        from kampai.plugin.cli import epoch_progress
 
         base = _callback_base()
         progress = epoch_progress(math.ceil(epochs))
