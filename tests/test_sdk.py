@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -81,13 +82,94 @@ def test_the_guard_rail_catches_an_internal_import(tmp_path: Path) -> None:
     assert len(bad) == 2 and all("imports kampai.core.engine" in b for b in bad)
 
 
-def test_every_public_name_resolves() -> None:
+SDK_MODULES = ("kampai.plugin", "kampai.plugin.io", "kampai.plugin.runs", "kampai.plugin.cli",
+               "kampai.plugin.experiments")
+
+
+def _documented_sdk() -> dict[str, set[str]]:
+    """The names docs/plugins.md lists, per SDK module (one table row per name)."""
+    text = (ROOT / "docs" / "plugins.md").read_text()
+    section = text[text.index("## The SDK: `kampai.plugin`"):text.index("## Writing a plugin")]
+    out: dict[str, set[str]] = {}
+    for block in re.split(r"^### ", section, flags=re.M)[1:]:
+        module = re.match(r"`(kampai\.plugin[\w.]*)`", block)
+        if module is None:
+            continue
+        names = out.setdefault(module.group(1), set())
+        for line in block.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not line.startswith("| ") or cells[0] in ("group", "name") or set(cells[0]) <= {"-"}:
+                continue
+            cell = cells[1] if module.group(1) == "kampai.plugin" else cells[0]
+            named = re.fullmatch(r"`([A-Za-z_]\w*)(\(.*\))?`", cell)
+            assert named, f"{module.group(1)}: a row of docs/plugins.md names no SDK name: {line}"
+            names.add(named.group(1))
+    return out
+
+
+def test_the_sdk_is_exactly_the_documented_list() -> None:
+    """Every SDK name is documented in docs/plugins.md, every documented name exists, and
+    nothing else is offered (dir() and __all__ agree)."""
+    import importlib
+
+    documented = _documented_sdk()
+    assert set(documented) == set(SDK_MODULES)
+    for name in SDK_MODULES:
+        module = importlib.import_module(name)
+        assert set(module.__all__) == documented[name], name
+        assert sorted(dir(module)) == sorted(module.__all__), name
+        for public in module.__all__:
+            assert getattr(module, public) is not None, f"{name}.{public}"
     import kampai.plugin as sdk
 
-    for name in sdk.__all__:
-        assert getattr(sdk, name) is not None, name
     with pytest.raises(AttributeError):
         _ = sdk.engine
+    with pytest.raises(AttributeError):
+        _ = sdk.hookspec  # the specs are kampai's: a plugin implements them
+    assert sdk.API_VERSION == "2.0"
+
+
+def test_every_type_a_hook_spec_names_is_exported() -> None:
+    """The registries and values the hook specs are annotated with are SDK names, the very
+    classes the specs mean (a plugin can annotate ``registry: FrameworkRegistry``)."""
+    import importlib
+
+    import kampai.plugin as sdk
+
+    tree = ast.parse((SRC / "core" / "hookspecs.py").read_text())
+    sources = {alias.asname or alias.name: node.module for block in tree.body
+               if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+               for node in block.body if isinstance(node, ast.ImportFrom) and node.module.startswith("kampai")
+               for alias in node.names}
+    named = {n.id for fn in tree.body if isinstance(fn, ast.FunctionDef) and fn.name.startswith("kampai_")
+             for a in [*fn.args.args, *fn.args.kwonlyargs] if a.annotation is not None
+             for n in ast.walk(a.annotation) if isinstance(n, ast.Name)}
+    kampai_types = named & set(sources)
+    assert {"FrameworkRegistry", "SettingRegistry", "RunContext", "RunRecord"} <= kampai_types
+    for name in sorted(kampai_types):
+        assert name in sdk.__all__, f"hook specs name {name}, which kampai.plugin does not export"
+        assert getattr(sdk, name) is getattr(importlib.import_module(sources[name]), name), name
+
+
+def test_the_1x_names_still_resolve_with_a_deprecation_warning() -> None:
+    """API 2.0 moved or dropped 1.x names: until 3.0 each resolves to what it was, with a
+    DeprecationWarning saying what to use."""
+    import kampai.plugin as sdk
+    from kampai.core import engine, runs
+
+    with pytest.warns(DeprecationWarning, match=r"kampai\.plugin\.open_run .*use kampai\.plugin\.runs\.load_run"):
+        assert sdk.open_run is engine.load_run
+    with pytest.warns(DeprecationWarning, match=r"use kampai\.plugin\.io\.write_text"):
+        from kampai.plugin import write_text_atomic
+    assert write_text_atomic is sdk.io.write_text
+    with pytest.warns(DeprecationWarning, match="RunRecord"):
+        assert sdk.Run is runs.RunRecord is sdk.RunRecord
+    with pytest.warns(DeprecationWarning, match=r"ctx\.device\.torch\(\)"):
+        assert callable(sdk.torch_device)
+    assert sdk.runs.Run is engine.TrainedRun and sdk.runs.load_run is engine.load_run
+    import kampai
+
+    assert kampai.Run is sdk.runs.Run and kampai.load_run is sdk.runs.load_run
 
 
 def test_the_core_has_no_import_circle() -> None:

@@ -97,7 +97,7 @@ class Training:
 @contextmanager
 def _epoch_lines(model: Forecaster, epochs: int = 0) -> Iterator[None]:
     """Torch models: a per-epoch line (epoch, train loss, validation loss, ETA) while
-    ``runner train`` shows its steps (kampai.plugin.epoch_progress), through a Lightning
+    ``runner train`` shows its steps (kampai.plugin.cli.epoch_progress), through a Lightning
     callback added for this fit only (never saved with the model)."""
     callbacks = model.model.trainer_params.get("callbacks") if model.is_torch else None
     if callbacks is None:

@@ -1,4 +1,4 @@
-"""The model a server holds: a run opened through :func:`kampai.plugin.open_run`, its
+"""The model a server holds: a run opened through :func:`kampai.plugin.runs.load_run`, its
 signature, request validation against it, and predictions as JSON-able records.
 
 Nothing here knows a framework or a task beyond the signature's ``input_kind``:

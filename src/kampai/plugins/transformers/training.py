@@ -141,7 +141,7 @@ class _History:
 
 class _EpochLines:
     """``epoch 2/3  loss 0.61  val_loss 0.55  val_accuracy 0.80  ETA 41s`` after each epoch
-    while ``runner train`` shows its steps (kampai.plugin.epoch_progress)."""
+    while ``runner train`` shows its steps (kampai.plugin.cli.epoch_progress)."""
 
     def __new__(cls, epochs: float, has_eval: bool) -> Any:
         import math
