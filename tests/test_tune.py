@@ -251,10 +251,11 @@ def test_cli_tune_json_plots_and_table(iris_yaml: Path, capsys: pytest.CaptureFi
 
 
 @pytest.mark.parametrize(("args", "fragment"), [
-    (["--sampler", "annealing"], "Unknown sampler 'annealing'"),
+    (["--sampler", "annealing"], "'tune.sampler' must be one of tpe, random, cmaes, grid, got 'annealing'"),
     (["--pruner", "mediam"], "Did you mean 'median'"),
     (["--metric", "accuracyy"], "Unknown metric for task 'classification' 'accuracyy'"),
-    (["--direction", "up"], "Unknown direction 'up'"),
+    (["--direction", "up"], "'tune.direction' must be one of maximize, minimize, got 'up'"),
+    (["tune.trial_metrics=every"], "'tune.trial_metrics' must be one of objective, all, got 'every'"),
     (["--storage", "postgresql://kampai:secret@127.0.0.1:9/nope"], "Cannot open the study storage"),
     (["model.search.max_dpth={low: 1, high: 3}"], "'model.search.max_dpth'"),
     (["model.search.max_depth={type: int, low: 1, high: 2.5}"], "'high' must be an integer, got 2.5"),
