@@ -151,6 +151,37 @@ def test_every_type_a_hook_spec_names_is_exported() -> None:
         assert getattr(sdk, name) is getattr(importlib.import_module(sources[name]), name), name
 
 
+def _unscoped_warning_filters(folder: Path) -> list[str]:
+    """Calls that change warning filters outside a ``with warnings.catch_warnings():`` block."""
+    found = []
+
+    def visit(node: ast.AST, scoped: bool, where: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = scoped or (isinstance(child, ast.With) and any(
+                "catch_warnings" in ast.unparse(item.context_expr) for item in child.items))
+            changes = isinstance(child, ast.Call) and ast.unparse(child.func).endswith(("filterwarnings",
+                                                                                       "simplefilter"))
+            if changes and not inner:
+                found.append(f"{where}:{child.lineno}")
+            visit(child, inner, where)
+
+    for path in sorted(folder.rglob("*.py")):
+        visit(ast.parse(path.read_text()), False, str(path.relative_to(folder.parent)))
+    return found
+
+
+def test_plugins_and_tasks_leave_the_process_warning_filters_alone(tmp_path: Path) -> None:
+    """A plugin silences a library's warnings only inside ``warnings.catch_warnings()``: never
+    for the whole process (and never at import)."""
+    for folder in (SRC / "plugins", SRC / "tasks"):
+        assert not _unscoped_warning_filters(folder), _unscoped_warning_filters(folder)
+    sneaky = tmp_path / "sneaky"
+    sneaky.mkdir()
+    (sneaky / "m.py").write_text("import warnings\nwarnings.filterwarnings('ignore')\n\n\ndef f():\n"
+                                 "    with warnings.catch_warnings():\n        warnings.simplefilter('ignore')\n")
+    assert _unscoped_warning_filters(sneaky) == ["sneaky/m.py:2"]
+
+
 def test_the_1x_names_still_resolve_with_a_deprecation_warning() -> None:
     """API 2.0 moved or dropped 1.x names: until 3.0 each resolves to what it was, with a
     DeprecationWarning saying what to use."""
