@@ -8,6 +8,7 @@ import ast
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,41 @@ def test_every_type_a_hook_spec_names_is_exported() -> None:
     for name in sorted(kampai_types):
         assert name in sdk.__all__, f"hook specs name {name}, which kampai.plugin does not export"
         assert getattr(sdk, name) is getattr(importlib.import_module(sources[name]), name), name
+
+
+def test_plugins_and_docs_import_only_current_sdk_names() -> None:
+    """Every ``from kampai.plugin... import`` of the built-in plugins and tasks, the docs' code,
+    the example plugin and the benchmarks names a 2.0 name (no DeprecationWarning), and
+    docs/plugins.md never imports kampai.core."""
+    import importlib
+    import warnings
+
+    sources = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md",
+               *sorted((ROOT / "examples" / "kampai-hello").rglob("*.py")),
+               *sorted((SRC / "plugins").rglob("*.py")), *sorted((SRC / "tasks").rglob("*.py")),
+               *sorted((ROOT / "benchmarks").glob("*.py"))]
+    seen = 0
+    for path in sources:
+        text = path.read_text()
+        blocks = re.findall(r"```python\n(.*?)```", text, re.S) if path.suffix == ".md" else [text]
+        for block in blocks:
+            try:
+                tree = ast.parse(textwrap.dedent(block))
+            except SyntaxError:  # a sketch with elisions: its one-line imports still count
+                lines = re.findall(r"^\s*(from kampai\.plugin\S* import [^(\n]+)$", block, re.M)
+                tree = ast.parse("\n".join(lines))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module in SDK_MODULES:
+                    module = importlib.import_module(node.module)
+                    for alias in node.names:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("error", DeprecationWarning)
+                            assert alias.name in module.__all__ and getattr(module, alias.name) is not None, \
+                                f"{path.name}: {node.module}.{alias.name}"
+                        seen += 1
+    assert seen > 10
+    plugins_md = (ROOT / "docs" / "plugins.md").read_text()
+    assert not re.search(r"^\s*(from|import) kampai\.core", plugins_md, re.M)
 
 
 def _unscoped_warning_filters(folder: Path) -> list[str]:
