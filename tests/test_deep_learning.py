@@ -291,8 +291,9 @@ _FRESH = textwrap.dedent("""
     import json, sys
     import numpy as np
     import pandas as pd
-    from kampai.plugin import open_run, read_frame
-    run = open_run(sys.argv[1])
+    from kampai.plugin.io import read_frame
+    from kampai.plugin.runs import load_run
+    run = load_run(sys.argv[1])
     data = read_frame(sys.argv[2])
     out = run.predict(data.drop(columns=[c for c in ("target",) if c in data]))
     cols = [c for c in out.columns if c.startswith("proba_")]
