@@ -187,6 +187,44 @@ def test_plugins_and_docs_import_only_current_sdk_names() -> None:
     assert not re.search(r"^\s*(from|import) kampai\.core", plugins_md, re.M)
 
 
+def test_the_migration_script_rewrites_1x_imports(tmp_path: Path) -> None:
+    """scripts/sdk_migrate.py moves a plugin's 1.x imports to their 2.0 homes and renames the
+    code's uses (names only, never text), and lists what 2.0 no longer offers."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sdk_migrate", ROOT / "scripts" / "sdk_migrate.py")
+    migrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migrate)
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(textwrap.dedent('''\
+        from kampai.plugin import DataError, hookimpl, open_run, read_frame
+
+
+        def serve(ref):
+            from kampai.plugin import RUNS_DIR, merge, write_text_atomic as wta
+
+            run = open_run(ref)  # "open_run" in a comment or a string stays
+            return run, read_frame, RUNS_DIR, merge, wta, "open_run"
+        '''))
+    assert migrate.main(["--check", str(plugin)]) == 1
+    assert migrate.main([str(plugin)]) == 0
+    assert plugin.read_text() == textwrap.dedent('''\
+        from kampai.plugin import DataError, hookimpl
+        from kampai.plugin.io import read_frame
+        from kampai.plugin.runs import load_run
+
+
+        def serve(ref):
+            from kampai.plugin import merge
+            from kampai.plugin.io import write_text as wta
+            from kampai.plugin.runs import RUNS_DIR
+
+            run = load_run(ref)  # "open_run" in a comment or a string stays
+            return run, read_frame, RUNS_DIR, merge, wta, "open_run"
+        ''')
+    assert migrate.main(["--check", str(plugin)]) == 0
+
+
 def _unscoped_warning_filters(folder: Path) -> list[str]:
     """Calls that change warning filters outside a ``with warnings.catch_warnings():`` block."""
     found = []
