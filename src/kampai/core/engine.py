@@ -350,7 +350,7 @@ class TrainedRun(Run):
 
 def load_run(ref: str | Path) -> TrainedRun:
     """Open a run folder or ``NAME@stage`` / ``NAME@version``, ready to predict and evaluate
-    (public to plugins as :func:`kampai.plugin.runs.load_run`)."""
+    (public to plugins as :func:`kampai.plugin.open_run`)."""
     return TrainedRun.of(open_run(ref))
 
 
