@@ -171,7 +171,8 @@ class SettingRegistry:
                 node = node.get(part) if isinstance(node, dict) else None
             problem = setting.problem(node)
             if problem:
-                raise ConfigError(f"Config key '{setting.key}' {problem}."
+                end = "" if problem.endswith("?") else "."  # a did-you-mean closes its own sentence
+                raise ConfigError(f"Config key '{setting.key}' {problem}{end}"
                                   + (f" ({setting.help})" if setting.help else ""))
 
     def rows(self) -> list[dict[str, Any]]:
