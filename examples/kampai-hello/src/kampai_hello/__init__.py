@@ -11,7 +11,6 @@ from typing import Any
 
 from kampai.plugin import (
     BuildContext,
-    ConfigError,
     DataError,
     Framework,
     FrameworkRegistry,
@@ -19,6 +18,7 @@ from kampai.plugin import (
     RunError,
     Task,
     TaskData,
+    check_params,
     hookimpl,
 )
 
@@ -74,10 +74,7 @@ class HelloFramework(Framework):
 
     def build(self, task: Task, model_cfg: dict, data: TaskData, ctx: BuildContext) -> NearestCentroid:
         params = dict(model_cfg.get("params") or {})
-        unknown = set(params) - {"metric"}
-        if unknown:
-            raise ConfigError(f"Unknown parameter(s) for NearestCentroid: {sorted(unknown)}; "
-                              "valid: metric.")
+        check_params(params, {"metric"}, "NearestCentroid")  # the did-you-mean every framework raises
         return NearestCentroid(**params)
 
     def fit(self, model: NearestCentroid, data: TaskData, task: Task) -> NearestCentroid:
