@@ -33,7 +33,7 @@ import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("KAMPAI_NO_TRACK", "1")
+os.environ.setdefault("KAMPAI_TRACKING__ENABLED", "false")
 SEED = 42
 
 
@@ -127,14 +127,16 @@ def latency(frame, features: int, runs: str, frameworks: tuple[str, ...] = ("fas
     """(framework, p50 run.predict, p50 framework.predict, p50 fast.ai Learner.predict) in ms."""
     from sklearn.model_selection import train_test_split
 
-    from kampai.plugin import TaskData, open_run, registry_of
+    from kampai.plugin import TaskData
+    from kampai.plugin.experiments import registry_of
+    from kampai.plugin.runs import load_run
 
     X = frame.drop(columns="target")
     rows = [X.iloc[[i]] for i in range(50)]
     out = []
     for framework in frameworks:
         _, run_dir = kampai_side(framework, frame, {"epochs": 2}, runs)
-        run = open_run(run_dir)  # a loaded run: the model comes from disk, as in a server
+        run = load_run(run_dir)  # a loaded run: the model comes from disk, as in a server
         impl = registry_of("frameworks").get(framework)
         model = run.model
         whole = _p50(run.predict, rows)

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("KAMPAI_NO_TRACK", "1")
+os.environ.setdefault("KAMPAI_TRACKING__ENABLED", "false")
 
 
 def plain(train, test, epochs: int, size: int, bs: int, lr: float, device: str) -> float:
@@ -67,7 +67,7 @@ def main() -> None:
     from sklearn.model_selection import train_test_split
 
     import kampai
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     frame = read_frame("sklearn:digits-images")

@@ -55,8 +55,8 @@ def main() -> None:
         views(args.runs)
     if args.part == "views":
         return
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "KAMPAI_NO_TRACK": "1"}
-    env.pop("KAMPAI_NO_REPORT", None)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "KAMPAI_TRACKING__ENABLED": "false"}
+    env.pop("KAMPAI_REPORT__AFTER_TRAIN", None)
     runner = [sys.executable, "-m", "kampai"]
     with tempfile.TemporaryDirectory() as tmp:
         print(f"runner train on sklearn:{args.dataset} (median of {args.runs} fresh processes)")
@@ -89,8 +89,8 @@ def views(runs: int) -> None:
     import numpy as np
     from _timing import CPU
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "KAMPAI_NO_TRACK": "1",
-           "KAMPAI_NO_REPORT": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "KAMPAI_TRACKING__ENABLED": "false",
+           "KAMPAI_REPORT__AFTER_TRAIN": "off"}
     runner = [sys.executable, "-m", "kampai"]
     with tempfile.TemporaryDirectory() as tmp:
         import subprocess

@@ -152,7 +152,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="kampai-bench-"))
     os.chdir(work)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "KAMPAI_NO_TRACK": "",
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "KAMPAI_TRACKING__ENABLED": "true",
            "MLFLOW_TRACKING_URI": f"sqlite:///{work}/.kampai/mlflow.db",
            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     load_before = os.getloadavg()

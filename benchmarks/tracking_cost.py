@@ -29,7 +29,8 @@ def main() -> None:
     args = parser.parse_args()
     times: dict[str, list[float]] = {m: [] for m in MODES}
     with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if k not in ("KAMPAI_NO_TRACK", "KAMPAI_TRACK_FOREGROUND")}
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("KAMPAI_TRACKING__ENABLED", "KAMPAI_TRACKING__BACKGROUND")}
         config = str(ROOT / "conf" / "experiments" / "iris.yaml")
         wall([RUNNER, "train", "-c", config, "--no-track", "-q"], tmp, env, "warm-up")  # estimator index cache
         for _ in range(args.runs):

@@ -25,14 +25,15 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.setdefault("KAMPAI_CACHE_DIR", str(tmp_path_factory.mktemp("kampai-cache")))
     # one signing key for the session (never the user's ~/.config/kampai/secret.key)
     os.environ.setdefault("KAMPAI_KEY_FILE", str(tmp_path_factory.mktemp("kampai-key") / "secret.key"))
-    # trackers (the mlflow plugin) log nothing unless a test asks: tests/test_tracking*.py
-    # and test_registry*.py unset it
-    os.environ.setdefault("KAMPAI_NO_TRACK", "1")
+    # the config's environment layer (KAMPAI_<SECTION>__<KEY>, docs/config.md): trackers (the
+    # mlflow plugin) log nothing unless a test asks (tests/test_tracking*.py and
+    # test_registry*.py unset it) ...
+    os.environ.setdefault("KAMPAI_TRACKING__ENABLED", "false")
     # ... and when they do, in the foreground, so a test reads the MLflow record at once
     # (tests/test_tracking.py::test_the_push_runs_in_the_background covers the default)
-    os.environ.setdefault("KAMPAI_TRACK_FOREGROUND", "1")
+    os.environ.setdefault("KAMPAI_TRACKING__BACKGROUND", "false")
     # no report.html per run either (the insight plugin), unless a test asks: tests/test_insight.py
-    os.environ.setdefault("KAMPAI_NO_REPORT", "1")
+    os.environ.setdefault("KAMPAI_REPORT__AFTER_TRAIN", "off")
 
 
 @pytest.fixture(autouse=True)

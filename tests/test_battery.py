@@ -240,7 +240,7 @@ CASES: list[tuple[str, Setup, list[str], int, str]] = [
     ("unknown-sampler", _nothing, [*TUNE, "--sampler", "tpee"], 2, "Did you mean 'tpe'"),
     ("unknown-pruner", _nothing, [*TUNE, "--pruner", "median2"], 2, "median"),
     ("bad-search-space", _nothing, [*TUNE, "model.search={C: {type: float, low: 5, high: 1}}"], 2, "C"),
-    ("unknown-direction", _nothing, [*TUNE, "--direction", "up"], 2, "Unknown direction 'up'"),
+    ("unknown-direction", _nothing, [*TUNE, "--direction", "up"], 2, "'tune.direction' must be one of maximize"),
     ("storage-unreachable", _nothing, [*TUNE, "--storage", "postgresql://u:secret@127.0.0.1:1/db"], 2,
      "Cannot open the study storage"),
     ("from-unknown-study", _nothing, ["train", "--from-study", "never-tuned"], 2, "never-tuned"),

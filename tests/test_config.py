@@ -423,6 +423,30 @@ def test_the_environment_is_a_layer_of_the_same_schema(tmp_path: Path, monkeypat
     assert load_config(exp).split.folds == 4
 
 
+def test_the_environment_may_hold_keys_of_plugins_a_command_does_not_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test suite's switches are keys of the plugins' declared settings, set through the
+    environment (tests/conftest.py): a command that blocks the plugin ignores them."""
+    from kampai.core import host
+
+    exp = write(tmp_path / "exp.yaml", "task: classification\n")
+    monkeypatch.delenv("KAMPAI_BLOCK_PLUGINS")  # helpers.no_tracker blocks mlflow in this file
+    host.reset()
+    monkeypatch.setenv("KAMPAI_TRACKING__ENABLED", "false")
+    monkeypatch.setenv("KAMPAI_REPORT__AFTER_TRAIN", "off")
+    cfg = load_config(exp)
+    assert cfg.section("tracking").enabled is False and cfg.section("report").after_train is False
+    monkeypatch.setenv("KAMPAI_TRACKING__ENABLD", "false")  # a typo in a declared section: an error
+    with pytest.raises(ConfigError, match=r"Unknown config key 'tracking\.enabld'\. Did you mean 'enabled'"):
+        load_config(exp)
+    monkeypatch.delenv("KAMPAI_TRACKING__ENABLD")
+    monkeypatch.setenv("KAMPAI_BLOCK_PLUGINS", "mlflow,insight")
+    host.reset()
+    cfg = load_config(exp)  # no tracking or report section here, and no unknown-key error
+    assert "tracking" not in cfg and "report" not in cfg
+    host.reset()
+
+
 def test_load_checks_against_the_registry_it_is_given() -> None:
     """config.load takes the schema as an argument (hosted.load_config passes the host's)."""
     from kampai.core import schema

@@ -81,7 +81,8 @@ def test_serving_context_pins_the_run_and_resigns_it(tmp_path: Path, iris_run: P
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A serving image: runner serve's requirements without Streamlit, the run's package versions
     pinned, the copied run signed with the image's own key (not the host's)."""
-    from kampai.plugin import RunError, verify_manifest
+    from kampai.plugin import RunError
+    from kampai.plugin.runs import verify_manifest
 
     out = tmp_path / "ctx"
     r = runner("container", "build", str(iris_run), "--serve", "--dockerfile-only", "-o", str(out), "--json",
@@ -138,13 +139,13 @@ def test_cuda_without_a_gpu_in_a_container_says_how_to_pass_it(monkeypatch: pyte
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         pytest.skip("a GPU is visible here")
-    from kampai.plugin import ConfigError, torch_device
+    from kampai.plugin import ConfigError, Device
 
     with pytest.raises(ConfigError, match="torch sees no CUDA device") as plain:
-        torch_device("cuda")
+        Device.parse("cuda").torch()
     monkeypatch.setenv("KAMPAI_IN_CONTAINER", "1")
     with pytest.raises(ConfigError) as inside:
-        torch_device("cuda:0")
+        Device.parse("cuda:0").torch()
     message = str(inside.value)
     assert "\n" not in message and message != str(plain.value)
     if torch.version.cuda:  # a CUDA build of torch: the GPU was not passed to the container

@@ -67,7 +67,7 @@ def test_image_task_conformance() -> None:
 
 
 def _digit_folder(root: Path, classes=("0", "1", "2"), per_class: int = 12) -> Path:
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     frame = read_frame("sklearn:digits-images")
     for label in classes:
@@ -81,7 +81,7 @@ def test_digits_images_are_real_pngs() -> None:
     from PIL import Image
     from sklearn.datasets import load_digits
 
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     frame = read_frame("sklearn:digits-images")
     assert len(frame) == 1797 and sorted(frame["label"].unique()) == [str(i) for i in range(10)]
@@ -94,7 +94,7 @@ def test_hook_kampai_read_data(tmp_path: Path) -> None:
     """The image task answers kampai_read_data for a folder; another plugin's answer wins
     for its own format."""
     from kampai.core.host import get_host
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     folder = _digit_folder(tmp_path / "imgs", per_class=3)
     frame = read_frame(str(folder))
@@ -229,7 +229,8 @@ def test_fastai_direct_predict_matches_fastai_own_path() -> None:
         TabularPandas,
     )
 
-    from kampai.plugin import TaskData, read_frame
+    from kampai.plugin import TaskData
+    from kampai.plugin.io import read_frame
     from kampai.plugins.fastai.tabular import PARAMS, TabularNet
 
     frame = read_frame("sklearn:iris")
@@ -290,8 +291,9 @@ _FRESH = textwrap.dedent("""
     import json, sys
     import numpy as np
     import pandas as pd
-    from kampai.plugin import open_run, read_frame
-    run = open_run(sys.argv[1])
+    from kampai.plugin.io import read_frame
+    from kampai.plugin.runs import load_run
+    run = load_run(sys.argv[1])
     data = read_frame(sys.argv[2])
     out = run.predict(data.drop(columns=[c for c in ("target",) if c in data]))
     cols = [c for c in out.columns if c.startswith("proba_")]
@@ -308,7 +310,7 @@ def _fresh_process_proba(run_dir: Path, data: str) -> np.ndarray:
 
 
 def test_fastai_tabular_fresh_process_predicts_the_same() -> None:
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     run = _iris_run(epochs=3)
     here = run.predict(read_frame("sklearn:iris").drop(columns="target"))
@@ -465,7 +467,7 @@ def test_torch_user_module_trains_saves_and_loads(user_module: str) -> None:
     assert run.metrics["accuracy"] > 0.85
     config = json.loads((Path(run.run_dir) / "model" / "model.json").read_text())
     assert config["module_kwargs"] == {"width": 8, "in_features": 30, "out_features": 2}
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     here = run.predict(read_frame("sklearn:breast_cancer").drop(columns="target"))
     there = _fresh_process_proba(run.run_dir, "sklearn:breast_cancer")

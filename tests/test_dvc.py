@@ -37,7 +37,7 @@ def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
            "OMP_NUM_THREADS": "1", "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t",
            "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
-    env.pop("KAMPAI_NO_REPORT", None)  # the train stage writes report.html into the tracked run folder
+    env.pop("KAMPAI_REPORT__AFTER_TRAIN", None)  # the train stage writes report.html into the tracked run folder
     done = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")

@@ -133,7 +133,7 @@ def test_implicit_predict_prints_no_openblas_thread_warning(tmp_path: Path) -> N
     rng = np.random.default_rng(0)
     pd.DataFrame({"user": rng.integers(0, 150, 3000), "item": rng.integers(0, 80, 3000),
                   "rating": rng.integers(1, 6, 3000)}).to_csv(tmp_path / "r.csv", index=False)
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "KAMPAI_NO_TRACK": "1",
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "KAMPAI_TRACKING__ENABLED": "false",
            "OPENBLAS_NUM_THREADS": "2"}  # a threaded OpenBLAS, as on most machines
 
     def cli(*args: str) -> subprocess.CompletedProcess:
@@ -151,7 +151,7 @@ def test_implicit_predict_prints_no_openblas_thread_warning(tmp_path: Path) -> N
 
 def test_mlflow_requirements_are_installable_by_pip(tmp_path: Path) -> None:
     pytest.importorskip("mlflow")
-    from kampai.plugin import verify_sealed
+    from kampai.plugin.runs import verify_sealed
     from kampai.plugins.mlflow.pyfunc import FLAVOUR_FILES, write_mlmodel
 
     os.chdir(tmp_path)
@@ -177,7 +177,7 @@ def test_train_announces_the_libraries_step_and_times_the_real_import(tmp_path: 
     import re
     import select
 
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "KAMPAI_NO_TRACK": "1"}
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "KAMPAI_TRACKING__ENABLED": "false"}
     probe = subprocess.run([sys.executable, "-c", "import time, pandas; t = time.perf_counter(); "
                             "import sklearn.naive_bayes, sklearn.model_selection; print(time.perf_counter() - t)"],
                            capture_output=True, text=True, env=env, timeout=120, check=True)

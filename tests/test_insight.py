@@ -15,7 +15,7 @@ pytest.importorskip("matplotlib")
 
 @pytest.fixture(autouse=True)
 def _reports(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KAMPAI_NO_REPORT", raising=False)  # conftest switches reports off
+    monkeypatch.delenv("KAMPAI_REPORT__AFTER_TRAIN", raising=False)  # conftest switches reports off
 
 
 def _train(*args: str) -> Path:
@@ -54,11 +54,11 @@ def test_inspect_shows_each_branch_of_the_column_transformer(churn_run: Path) ->
 def test_inspect_python_api_one_step_other_data(churn_run: Path, tmp_path: Path) -> None:
     import pandas as pd
 
-    from kampai.plugin import open_run
+    from kampai.plugin.runs import load_run
     from kampai.plugins.insight import inspect_run
 
     write_churn_csv(tmp_path / "new.csv", n=40, seed=3)
-    (scaler,) = inspect_run(open_run(churn_run), data="new.csv", step="num/scaler")
+    (scaler,) = inspect_run(load_run(churn_run), data="new.csv", step="num/scaler")
     assert scaler["shape"] == [40, 2] and scaler["kind"] == "StandardScaler"
     assert scaler["columns"] == ["age", "income"]
     import kampai
@@ -88,9 +88,9 @@ def test_report_written_after_train_and_by_runner_report(churn_run: Path) -> Non
     assert "preprocess/cat/encoder" in page and "RandomForest" not in page
     manifest = json.loads((churn_run / "manifest.json").read_text())
     assert "report.html" not in manifest["files"]  # a view written after the manifest was sealed
-    from kampai.plugin import open_run
+    from kampai.plugin.runs import load_run
 
-    assert open_run(churn_run).model is not None  # the manifest still verifies
+    assert load_run(churn_run).model is not None  # the manifest still verifies
     (churn_run / "report.html").unlink()
     result = invoke("report", str(churn_run))
     assert result.code == 0 and Path(result.stdout.strip()) == churn_run / "report.html"
@@ -161,7 +161,7 @@ def test_learning_curve_bad_sizes() -> None:
 
 
 def test_runs_compare_pareto_front(tmp_path: Path) -> None:
-    from kampai.plugin import list_runs
+    from kampai.plugin.runs import list_runs
 
     for depth in (1, 2, 3):
         _train("--task", "classification", "--data", "sklearn:iris", f"model.params.max_depth={depth}",

@@ -68,7 +68,8 @@ def test_ndcg_against_its_definition() -> None:
 
 def test_batch_evaluation_matches_implicit_per_user(ratings: pd.DataFrame) -> None:
     """The vectorised evaluation ranks exactly what implicit gives user by user."""
-    from kampai.plugin import BuildContext, registry_of
+    from kampai.plugin import BuildContext
+    from kampai.plugin.experiments import registry_of
 
     task = Recommendation()
     data = task.prepare(ratings, {}, training=True)
@@ -208,7 +209,7 @@ def test_string_ids_duplicates_and_feedback_rules() -> None:
 
 
 def test_splits_hold_out_the_right_interactions(ratings: pd.DataFrame) -> None:
-    from kampai.plugin import registry_of
+    from kampai.plugin.experiments import registry_of
 
     task = Recommendation()
     data = task.prepare(ratings, {}, training=True)

@@ -20,7 +20,7 @@ IRIS = {"task": "classification", "data": "sklearn:iris"}
 
 @pytest.fixture(autouse=True)
 def _tracking_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KAMPAI_NO_TRACK", raising=False)  # tests/conftest.py sets it for the others
+    monkeypatch.delenv("KAMPAI_TRACKING__ENABLED", raising=False)  # tests/conftest.py sets it for the others
 
 
 @pytest.fixture

@@ -163,19 +163,16 @@ def test_tampered_model_is_refused(run) -> None:
         _ = kampai.load_run(run.run_dir).model
 
 
-def test_verify_manifest_required_is_deprecated_and_ignored(run) -> None:
-    import warnings
+def test_verify_manifest_has_no_required_keyword(run) -> None:
+    """A manifest is always required: the 1.x ``required=`` keyword (ignored since 0.2) is gone."""
+    from kampai.plugin.runs import verify_manifest
 
-    from kampai.plugin import verify_manifest
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        verify_manifest(run.run_dir)  # the current signature: no warning
-    with pytest.warns(DeprecationWarning, match=r"verify_manifest\(required=...\) is deprecated"):
-        verify_manifest(run.run_dir, required=False)  # still accepted (the 0.1 API)...
+    verify_manifest(run.run_dir)
+    with pytest.raises(TypeError, match="required"):
+        verify_manifest(run.run_dir, required=False)  # type: ignore[call-arg]
     (Path(run.run_dir) / "manifest.json").unlink()
-    with pytest.warns(DeprecationWarning), pytest.raises(RunError, match="manifest"):
-        verify_manifest(run.run_dir, required=False)  # ... and ignored: a manifest is always required
+    with pytest.raises(RunError, match="manifest"):
+        verify_manifest(run.run_dir)
 
 
 def test_incomplete_runs_are_refused(run, tmp_path: Path) -> None:

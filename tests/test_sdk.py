@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -81,13 +83,198 @@ def test_the_guard_rail_catches_an_internal_import(tmp_path: Path) -> None:
     assert len(bad) == 2 and all("imports kampai.core.engine" in b for b in bad)
 
 
-def test_every_public_name_resolves() -> None:
+SDK_MODULES = ("kampai.plugin", "kampai.plugin.io", "kampai.plugin.runs", "kampai.plugin.cli",
+               "kampai.plugin.experiments")
+
+
+def _documented_sdk() -> dict[str, set[str]]:
+    """The names docs/plugins.md lists, per SDK module (one table row per name)."""
+    text = (ROOT / "docs" / "plugins.md").read_text()
+    section = text[text.index("## The SDK: `kampai.plugin`"):text.index("## Writing a plugin")]
+    out: dict[str, set[str]] = {}
+    for block in re.split(r"^### ", section, flags=re.M)[1:]:
+        module = re.match(r"`(kampai\.plugin[\w.]*)`", block)
+        if module is None:
+            continue
+        names = out.setdefault(module.group(1), set())
+        for line in block.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not line.startswith("| ") or cells[0] in ("group", "name") or set(cells[0]) <= {"-"}:
+                continue
+            cell = cells[1] if module.group(1) == "kampai.plugin" else cells[0]
+            named = re.fullmatch(r"`([A-Za-z_]\w*)(\(.*\))?`", cell)
+            assert named, f"{module.group(1)}: a row of docs/plugins.md names no SDK name: {line}"
+            names.add(named.group(1))
+    return out
+
+
+def test_the_sdk_is_exactly_the_documented_list() -> None:
+    """Every SDK name is documented in docs/plugins.md, every documented name exists, and
+    nothing else is offered (dir() and __all__ agree)."""
+    import importlib
+
+    documented = _documented_sdk()
+    assert set(documented) == set(SDK_MODULES)
+    for name in SDK_MODULES:
+        module = importlib.import_module(name)
+        assert set(module.__all__) == documented[name], name
+        assert sorted(dir(module)) == sorted(module.__all__), name
+        for public in module.__all__:
+            assert getattr(module, public) is not None, f"{name}.{public}"
     import kampai.plugin as sdk
 
-    for name in sdk.__all__:
-        assert getattr(sdk, name) is not None, name
     with pytest.raises(AttributeError):
         _ = sdk.engine
+    with pytest.raises(AttributeError):
+        _ = sdk.hookspec  # the specs are kampai's: a plugin implements them
+    assert sdk.API_VERSION == "2.0"
+
+
+def test_every_type_a_hook_spec_names_is_exported() -> None:
+    """The registries and values the hook specs are annotated with are SDK names, the very
+    classes the specs mean (a plugin can annotate ``registry: FrameworkRegistry``)."""
+    import importlib
+
+    import kampai.plugin as sdk
+
+    tree = ast.parse((SRC / "core" / "hookspecs.py").read_text())
+    sources = {alias.asname or alias.name: node.module for block in tree.body
+               if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+               for node in block.body if isinstance(node, ast.ImportFrom) and node.module.startswith("kampai")
+               for alias in node.names}
+    named = {n.id for fn in tree.body if isinstance(fn, ast.FunctionDef) and fn.name.startswith("kampai_")
+             for a in [*fn.args.args, *fn.args.kwonlyargs] if a.annotation is not None
+             for n in ast.walk(a.annotation) if isinstance(n, ast.Name)}
+    kampai_types = named & set(sources)
+    assert {"FrameworkRegistry", "SettingRegistry", "RunContext", "RunRecord"} <= kampai_types
+    for name in sorted(kampai_types):
+        assert name in sdk.__all__, f"hook specs name {name}, which kampai.plugin does not export"
+        assert getattr(sdk, name) is getattr(importlib.import_module(sources[name]), name), name
+
+
+def test_plugins_and_docs_import_only_current_sdk_names() -> None:
+    """Every ``from kampai.plugin... import`` of the built-in plugins and tasks, the docs' code,
+    the example plugin and the benchmarks names a 2.0 name (no DeprecationWarning), and
+    docs/plugins.md never imports kampai.core."""
+    import importlib
+    import warnings
+
+    sources = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md",
+               *sorted((ROOT / "examples" / "kampai-hello").rglob("*.py")),
+               *sorted((SRC / "plugins").rglob("*.py")), *sorted((SRC / "tasks").rglob("*.py")),
+               *sorted((ROOT / "benchmarks").glob("*.py"))]
+    seen = 0
+    for path in sources:
+        text = path.read_text()
+        blocks = re.findall(r"```python\n(.*?)```", text, re.S) if path.suffix == ".md" else [text]
+        for block in blocks:
+            try:
+                tree = ast.parse(textwrap.dedent(block))
+            except SyntaxError:  # a sketch with elisions: its one-line imports still count
+                lines = re.findall(r"^\s*(from kampai\.plugin\S* import [^(\n]+)$", block, re.M)
+                tree = ast.parse("\n".join(lines))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module in SDK_MODULES:
+                    module = importlib.import_module(node.module)
+                    for alias in node.names:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("error", DeprecationWarning)
+                            assert alias.name in module.__all__ and getattr(module, alias.name) is not None, \
+                                f"{path.name}: {node.module}.{alias.name}"
+                        seen += 1
+    assert seen > 10
+    plugins_md = (ROOT / "docs" / "plugins.md").read_text()
+    assert not re.search(r"^\s*(from|import) kampai\.core", plugins_md, re.M)
+
+
+def test_the_migration_script_rewrites_1x_imports(tmp_path: Path) -> None:
+    """scripts/sdk_migrate.py moves a plugin's 1.x imports to their 2.0 homes and renames the
+    code's uses (names only, never text), and lists what 2.0 no longer offers."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sdk_migrate", ROOT / "scripts" / "sdk_migrate.py")
+    migrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migrate)
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(textwrap.dedent('''\
+        from kampai.plugin import DataError, hookimpl, open_run, read_frame
+
+
+        def serve(ref):
+            from kampai.plugin import RUNS_DIR, merge, write_text_atomic as wta
+
+            run = open_run(ref)  # "open_run" in a comment or a string stays
+            return run, read_frame, RUNS_DIR, merge, wta, "open_run"
+        '''))
+    assert migrate.main(["--check", str(plugin)]) == 1
+    assert migrate.main([str(plugin)]) == 0
+    assert plugin.read_text() == textwrap.dedent('''\
+        from kampai.plugin import DataError, hookimpl
+        from kampai.plugin.io import read_frame
+        from kampai.plugin.runs import load_run
+
+
+        def serve(ref):
+            from kampai.plugin import merge
+            from kampai.plugin.io import write_text as wta
+            from kampai.plugin.runs import RUNS_DIR
+
+            run = load_run(ref)  # "open_run" in a comment or a string stays
+            return run, read_frame, RUNS_DIR, merge, wta, "open_run"
+        ''')
+    assert migrate.main(["--check", str(plugin)]) == 0
+
+
+def _unscoped_warning_filters(folder: Path) -> list[str]:
+    """Calls that change warning filters outside a ``with warnings.catch_warnings():`` block."""
+    found = []
+
+    def visit(node: ast.AST, scoped: bool, where: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = scoped or (isinstance(child, ast.With) and any(
+                "catch_warnings" in ast.unparse(item.context_expr) for item in child.items))
+            changes = isinstance(child, ast.Call) and ast.unparse(child.func).endswith(("filterwarnings",
+                                                                                       "simplefilter"))
+            if changes and not inner:
+                found.append(f"{where}:{child.lineno}")
+            visit(child, inner, where)
+
+    for path in sorted(folder.rglob("*.py")):
+        visit(ast.parse(path.read_text()), False, str(path.relative_to(folder.parent)))
+    return found
+
+
+def test_plugins_and_tasks_leave_the_process_warning_filters_alone(tmp_path: Path) -> None:
+    """A plugin silences a library's warnings only inside ``warnings.catch_warnings()``: never
+    for the whole process (and never at import)."""
+    for folder in (SRC / "plugins", SRC / "tasks"):
+        assert not _unscoped_warning_filters(folder), _unscoped_warning_filters(folder)
+    sneaky = tmp_path / "sneaky"
+    sneaky.mkdir()
+    (sneaky / "m.py").write_text("import warnings\nwarnings.filterwarnings('ignore')\n\n\ndef f():\n"
+                                 "    with warnings.catch_warnings():\n        warnings.simplefilter('ignore')\n")
+    assert _unscoped_warning_filters(sneaky) == ["sneaky/m.py:2"]
+
+
+def test_the_1x_names_still_resolve_with_a_deprecation_warning() -> None:
+    """API 2.0 moved or dropped 1.x names: until 3.0 each resolves to what it was, with a
+    DeprecationWarning saying what to use."""
+    import kampai.plugin as sdk
+    from kampai.core import engine, runs
+
+    with pytest.warns(DeprecationWarning, match=r"kampai\.plugin\.open_run .*use kampai\.plugin\.runs\.load_run"):
+        assert sdk.open_run is engine.load_run
+    with pytest.warns(DeprecationWarning, match=r"use kampai\.plugin\.io\.write_text"):
+        from kampai.plugin import write_text_atomic
+    assert write_text_atomic is sdk.io.write_text
+    with pytest.warns(DeprecationWarning, match="RunRecord"):
+        assert sdk.Run is runs.RunRecord is sdk.RunRecord
+    with pytest.warns(DeprecationWarning, match=r"ctx\.device\.torch\(\)"):
+        assert callable(sdk.torch_device)
+    assert sdk.runs.Run is engine.TrainedRun and sdk.runs.load_run is engine.load_run
+    import kampai
+
+    assert kampai.Run is sdk.runs.Run and kampai.load_run is sdk.runs.load_run
 
 
 def test_the_core_has_no_import_circle() -> None:

@@ -223,7 +223,7 @@ def registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Pa
     from kampai import api
     from mlflow_helpers import cli, client, store
 
-    monkeypatch.delenv("KAMPAI_NO_TRACK", raising=False)
+    monkeypatch.delenv("KAMPAI_TRACKING__ENABLED", raising=False)
     run = api.train(task="classification", data="sklearn:iris", model="GaussianNB", verbose=False,
                     tracking={"enabled": False})
     assert cli("registry", "register", str(run.run_dir), "--name", "iris", "--stage", "production") == 0
@@ -303,7 +303,7 @@ def test_kampais_pyfunc_loader_verifies_the_run_before_loading(registered: tuple
 
     _run, folder = registered
     genuine = mlflow.pyfunc.load_model("models:/iris/1")  # the honest path still works
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     assert len(genuine.predict(read_frame("sklearn:iris").drop(columns="target"))) == 150
     marker = tmp_path / "MARKER"

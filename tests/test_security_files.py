@@ -147,7 +147,7 @@ def test_run_dir_never_replaces_a_folder_that_is_not_a_run(tmp_path: Path) -> No
 
 
 def test_run_dir_replaces_a_run_only_with_overwrite(tmp_path: Path) -> None:
-    from kampai.plugin import verify_manifest
+    from kampai.plugin.runs import verify_manifest
 
     first = _train("--run-dir", "fixed")
     assert json.loads((tmp_path / "fixed" / "meta.json").read_text())["run_id"] == first.name
@@ -167,7 +167,7 @@ def test_run_dir_replaces_a_run_only_with_overwrite(tmp_path: Path) -> None:
 
 
 def test_predict_never_writes_inside_a_run_folder(tmp_path: Path) -> None:
-    from kampai.plugin import verify_manifest
+    from kampai.plugin.runs import verify_manifest
 
     run = _train()
     other = _train()
@@ -255,12 +255,12 @@ class _StalledServer:
 
 def test_sigterm_during_a_foreground_push_keeps_the_run_and_its_pending_push(tmp_path: Path) -> None:
     pytest.importorskip("mlflow")
-    from kampai.plugin import verify_manifest
+    from kampai.plugin.runs import verify_manifest
     from kampai.plugins.mlflow.tracking import PENDING
 
     server = _StalledServer()
-    env = {k: v for k, v in os.environ.items() if k != "KAMPAI_NO_TRACK"}
-    env["KAMPAI_TRACK_FOREGROUND"] = "1"
+    env = {k: v for k, v in os.environ.items() if k != "KAMPAI_TRACKING__ENABLED"}
+    env["KAMPAI_TRACKING__BACKGROUND"] = "false"
     proc = subprocess.Popen([sys.executable, "-m", "kampai", "train", *IRIS, "--tracking-uri", server.uri],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -315,7 +315,7 @@ def test_a_planted_pending_record_does_not_choose_where_a_run_is_pushed(tmp_path
 
 
 def test_a_serving_image_gets_only_what_the_manifest_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kampai.plugin import verify_manifest
+    from kampai.plugin.runs import verify_manifest
 
     run = _train()
     (run / "sitecustomize.py").write_text("open('/tmp/pwned', 'w')\n")  # planted beside model/

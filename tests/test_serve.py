@@ -66,9 +66,9 @@ def iris_run(tmp_path_factory) -> Path:
 def test_mlflow_payloads_and_predict_match_the_python_api(iris_run: Path) -> None:
     import pandas as pd
 
-    from kampai.plugin import open_run
+    from kampai.plugin.runs import load_run
 
-    expected = open_run(iris_run).predict(pd.DataFrame([ROW]))
+    expected = load_run(iris_run).predict(pd.DataFrame([ROW]))
     with server(str(iris_run)) as (c, _):
         assert c.get("/ready").json()["ready"] is True
         payloads = [
@@ -257,7 +257,7 @@ def test_text_classification_and_forecasting_are_served(tmp_path: Path) -> None:
         r = c.post("/invocations", json={"instances": ["Crooked Hillary is a disaster! #MAGA"]})
         assert r.status_code == 200 and r.json()["predictions"][0]["prediction"] in ("android", "iphone")
         assert c.post("/predict", json={"records": [{"text": 3}]}).status_code == 422
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     frame = read_frame("statsmodels:co2").tail(120).reset_index(drop=True)
     fc = api.train(task="forecasting", data=frame, framework="darts", model="NaiveSeasonal", verbose=False)
@@ -332,13 +332,13 @@ def test_an_onnx_run_serves_the_predictions_of_its_scikit_learn_pipeline(iris_ru
     pytest.importorskip("skl2onnx")
     import pandas as pd
 
-    from kampai.plugin import open_run
+    from kampai.plugin.runs import load_run
 
     run = api.train(task="classification", data="sklearn:iris", model="RandomForestClassifier",
                     params={"n_estimators": 20}, output={"serializer": "onnx", "runs_dir": "runs-onnx"},
                     verbose=False)
     rows = [dict(ROW), {**ROW, COLS[2]: 4.9, COLS[3]: 1.6}, {**ROW, COLS[2]: 6.0, COLS[3]: 2.3}]
-    expected = open_run(iris_run).predict(pd.DataFrame(rows))
+    expected = load_run(iris_run).predict(pd.DataFrame(rows))
     with server(str(Path(run.run_dir).resolve())) as (c, _):
         assert c.get("/ready").json()["ready"] is True
         r = c.post("/invocations", json={"dataframe_records": rows})

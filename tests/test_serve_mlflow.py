@@ -23,7 +23,7 @@ COLS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal wid
 
 @pytest.fixture(autouse=True)
 def _tracking_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KAMPAI_NO_TRACK", raising=False)
+    monkeypatch.delenv("KAMPAI_TRACKING__ENABLED", raising=False)
 
 
 @pytest.mark.slow

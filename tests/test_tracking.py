@@ -22,7 +22,7 @@ IRIS = {"task": "classification", "data": "sklearn:iris"}
 
 @pytest.fixture(autouse=True)
 def _tracking_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KAMPAI_NO_TRACK", raising=False)  # tests/conftest.py sets it for the others
+    monkeypatch.delenv("KAMPAI_TRACKING__ENABLED", raising=False)  # tests/conftest.py sets it for the others
 
 
 def test_train_is_an_mlflow_run_in_the_embedded_store(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_no_track_flag_and_blocked_plugin_log_nothing(tmp_path: Path, monkeypatc
                "-q", "--no-track") == 0
     assert cli("-p", "no:mlflow", "train", "--task", "classification", "--data", "sklearn:iris",
                "--model", "GaussianNB", "-q") == 0
-    monkeypatch.setenv("KAMPAI_NO_TRACK", "1")  # the switch for CI and test suites
+    monkeypatch.setenv("KAMPAI_TRACKING__ENABLED", "false")  # the switch for CI and test suites
     api.train(**IRIS, model="GaussianNB", verbose=False)
     assert not (tmp_path / ".kampai" / "mlflow.db").exists()
     assert len(list((tmp_path / "runs").iterdir())) == 3
@@ -174,7 +174,7 @@ def test_the_push_runs_in_the_background_and_nothing_is_lost(tmp_path: Path, mon
     push in progress and never pushes a run twice."""
     import time
 
-    monkeypatch.delenv("KAMPAI_TRACK_FOREGROUND")
+    monkeypatch.delenv("KAMPAI_TRACKING__BACKGROUND")
     assert cli("train", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB", "-q") == 0
     (folder,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
     deadline = time.time() + 120
@@ -206,7 +206,7 @@ def test_a_study_is_pushed_in_the_background_after_the_study(tmp_path: Path, mon
     import time
 
     pytest.importorskip("optuna")
-    monkeypatch.delenv("KAMPAI_TRACK_FOREGROUND")
+    monkeypatch.delenv("KAMPAI_TRACKING__BACKGROUND")
     assert cli("tune", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB",
                "model.search.var_smoothing=[1e-9, 1e-6]", "--trials", "2", "--study", "bg", "-q") == 0
     folder = tmp_path / "studies" / "bg"

@@ -251,10 +251,11 @@ def test_cli_tune_json_plots_and_table(iris_yaml: Path, capsys: pytest.CaptureFi
 
 
 @pytest.mark.parametrize(("args", "fragment"), [
-    (["--sampler", "annealing"], "Unknown sampler 'annealing'"),
+    (["--sampler", "annealing"], "'tune.sampler' must be one of tpe, random, cmaes, grid, got 'annealing'"),
     (["--pruner", "mediam"], "Did you mean 'median'"),
     (["--metric", "accuracyy"], "Unknown metric for task 'classification' 'accuracyy'"),
-    (["--direction", "up"], "Unknown direction 'up'"),
+    (["--direction", "up"], "'tune.direction' must be one of maximize, minimize, got 'up'"),
+    (["tune.trial_metrics=every"], "'tune.trial_metrics' must be one of objective, all, got 'every'"),
     (["--storage", "postgresql://kampai:secret@127.0.0.1:9/nope"], "Cannot open the study storage"),
     (["model.search.max_dpth={low: 1, high: 3}"], "'model.search.max_dpth'"),
     (["model.search.max_depth={type: int, low: 1, high: 2.5}"], "'high' must be an integer, got 2.5"),
@@ -345,7 +346,7 @@ def test_trials_score_only_the_objective_unless_asked(iris_yaml: Path) -> None:
     assert {c for c in result.trials.columns if c.startswith("metric:")} <= {"metric:accuracy", "metric:accuracy_std"}
     full = _tune(iris_yaml, trials=2, study="full", sampler="random", overrides=["tune.trial_metrics=all"])
     assert {"metric:f1_macro", "metric:accuracy"} <= set(full.trials.columns)
-    with pytest.raises(KampaiError, match=r"Unknown tune\.trial_metrics 'some'"):
+    with pytest.raises(KampaiError, match=r"'tune\.trial_metrics' must be one of objective, all, got 'some'"):
         _tune(iris_yaml, trials=2, study="bad", overrides=["tune.trial_metrics=some"])
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from kampai.core.errors import KampaiError
-from kampai.core.markers import hookimpl, hookspec
+from kampai.core.markers import hookimpl
 
 __version__ = "0.1.0"
 
@@ -24,7 +24,7 @@ _LAZY = {
     "Metric": "kampai.core.contract",
 }
 
-__all__ = ["KampaiError", "hookimpl", "hookspec", *_LAZY]
+__all__ = ["KampaiError", "hookimpl", *_LAZY]  # hookspec stays kampai's own (kampai.core.markers)
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,7 @@ def _kampai_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KAMPAI_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("KAMPAI_KEY_FILE", str(tmp_path / "secret.key"))
-    monkeypatch.setenv("KAMPAI_NO_TRACK", "1")  # no MLflow runs from the tests
+    monkeypatch.setenv("KAMPAI_TRACKING__ENABLED", "false")  # no MLflow runs from the tests
 
 
 @parametrize_with_checks(HelloFramework())

@@ -68,8 +68,12 @@ def env_layer(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The config keys the environment sets: ``KAMPAI_TRACKING__ENABLED=false`` is
     ``tracking.enabled=false``, ``KAMPAI_SPLIT__FOLDS=3`` is ``split.folds=3`` (names
     lower-cased, values typed by YAML rules as overrides are).  Only names holding ``__`` are
-    read, so ``KAMPAI_CACHE_DIR`` and the plugin switches are not config keys; a name for a key
-    no one declares is an unknown key, like any other layer's."""
+    read, so ``KAMPAI_CACHE_DIR`` and the plugin switches are not config keys.  Checked as any
+    layer by :func:`load`, except that a section no loaded plugin declares is ignored there.
+
+    The switches of CI jobs and test suites are such keys: ``KAMPAI_TRACKING__ENABLED=false``
+    (log nothing to MLflow), ``KAMPAI_TRACKING__BACKGROUND=false`` (push in the foreground),
+    ``KAMPAI_REPORT__AFTER_TRAIN=off`` (no report.html per run)."""
     environ = os.environ if environ is None else environ
     items = [f"{name[len(ENV_PREFIX):].lower().replace('__', '.')}={value}"
              for name, value in sorted(environ.items()) if name.startswith(ENV_PREFIX) and "__" in name]
@@ -152,6 +156,11 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
     :func:`kampai.core.hosted.load_config`); ``unloaded`` names the plugins not loaded
     (``"name (status)"``), whose keys an unknown-key error mentions.
 
+    The environment is shared by every command of a shell or CI job, which do not all load the
+    same plugins: its variables for a section no loaded plugin declares
+    (``KAMPAI_TRACKING__ENABLED`` under ``-p no:mlflow``) are ignored; in a declared section an
+    unknown key is an error, as in any layer.
+
     Framework-specific ``model`` keys (``model.preprocess`` for scikit-learn) are checked
     once the framework is known, by :func:`check_framework_keys`.
     """
@@ -167,10 +176,12 @@ def load(config: str | Path | None = None, flags: dict[str, Any] | None = None,
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-    user = merge(user, env_layer(), whole=WHOLE_ENTRIES)
+    defaults = settings.defaults()
+    # a section no loaded plugin declares is another command's (a blocked or absent plugin's)
+    environment = {key: value for key, value in env_layer().items() if key in defaults}
+    user = merge(user, environment, whole=WHOLE_ENTRIES)
     user = merge(user, flag_layer, whole=WHOLE_ENTRIES)
     user = merge(user, parse_overrides(list(overrides or [])), whole=WHOLE_ENTRIES)
-    defaults = settings.defaults()
     model_keys = set((user.get("model") or {}).keys()) - set(defaults["model"])
     # framework keys (model.*) and task keys (data.*, split.*) are checked later, when the
     # framework and task are known

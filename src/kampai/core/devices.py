@@ -106,6 +106,5 @@ class Device(str):
 
 
 def torch_device(device: str | None) -> str:
-    """``Device.parse(device).torch()`` (public as ``kampai.plugin.torch_device``; frameworks
-    read ``ctx.device.torch()``)."""
+    """``Device.parse(device).torch()`` (frameworks read ``ctx.device.torch()``)."""
     return Device.parse(device).torch()

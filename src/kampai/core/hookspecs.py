@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         SplitterRegistry,
         TaskRegistry,
     )
-    from kampai.core.runs import Run
+    from kampai.core.runs import RunRecord
     from kampai.core.settings import SettingRegistry
 
 
@@ -170,10 +170,11 @@ def kampai_before_train(ctx: RunContext) -> None:
 
 
 @hookspec
-def kampai_after_train(ctx: RunContext, run: Run) -> None:
+def kampai_after_train(ctx: RunContext, run: RunRecord) -> None:
     """Called once per ``train`` after the run folder is complete and in place.
 
-    ``run`` is the finished :class:`kampai.plugin.Run` (metrics, meta, run_dir).
+    ``run`` is the finished run, a :class:`kampai.plugin.RunRecord` (metrics, meta, run_dir;
+    the model in memory as ``run.loaded_model``).
     Trackers log the run here.  Return value ignored.
     """
 
@@ -353,8 +354,8 @@ def kampai_resolve_run(ref: str) -> Path | None:
     """Turn a run reference that is not a folder (``churn@production``, ``churn@3``) into
     the path of a complete, verified run folder.
 
-    Called by :func:`kampai.plugin.open_run` (so by ``runner predict``/``evaluate`` and
-    the Python API) only when ``ref`` is not an existing folder.  Return ``None`` when the
+    Called by :func:`kampai.plugin.runs.load_run` and ``read_run`` (so by ``runner
+    predict``/``evaluate`` and the Python API) only when ``ref`` is not an existing folder.  Return ``None`` when the
     reference is not yours; raise :class:`kampai.plugin.RunError` when it is yours
     but cannot be opened (unknown version, tampered artifact).  Stops at the
     first non-None result.
@@ -366,7 +367,7 @@ def kampai_read_data(path: str) -> pd.DataFrame | None:
     """Read data that is not a CSV/Parquet file or a bundled name (a folder of images with
     one sub-folder per class) into the DataFrame a task's ``prepare`` receives.
 
-    Called by :func:`kampai.plugin.read_frame` (so by ``--data`` of every command and the
+    Called by :func:`kampai.plugin.io.read_frame` (so by ``--data`` of every command and the
     Python API) only when ``path`` is an existing folder or a file with a suffix the core
     cannot read.  Return ``None`` when the data is not yours; raise
     :class:`kampai.plugin.DataError` when it is yours but unreadable.  Stops at the

@@ -1,4 +1,4 @@
-"""Plain Python values from numpy, pandas and torch ones (public as ``kampai.plugin.to_python``)."""
+"""Plain Python values from numpy, pandas and torch ones (public as ``kampai.plugin.io.to_python``)."""
 
 from __future__ import annotations
 

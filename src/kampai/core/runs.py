@@ -196,28 +196,18 @@ def write_manifest(run_dir: Path) -> dict[str, str]:
     return files
 
 
-#: "not passed", for keywords kept only to warn their callers
-_NOT_GIVEN: Any = object()
-
-
-def verify_manifest(run_dir: Path, required: Any = _NOT_GIVEN, label: str | None = None) -> None:
+def verify_manifest(run_dir: Path, label: str | None = None) -> None:
     """Refuse (RunError) a run folder whose files cannot be trusted: ``manifest.json`` must
     exist, carry a valid HMAC of this key, list every file of ``model/``, every listed file
     must match its sha256, and the run holds no symbolic link.
 
     A check only: a file can change after it returns, so nothing may be loaded by path on
     the strength of it.  kampai loads a run's model from a private verified copy
-    (:attr:`Run.model`, :func:`kampai.core.verified.mirror`).  ``label`` names the run in
-    messages (default: its folder).  ``required`` is deprecated (a DeprecationWarning) and
-    ignored, kept for callers of the 0.1 API: a manifest is always required.
+    (:attr:`RunRecord.model`, :func:`kampai.core.verified.mirror`).  ``label`` names the run in
+    messages (default: its folder).
     """
     from kampai.core import verified
 
-    if required is not _NOT_GIVEN:
-        import warnings
-
-        warnings.warn("verify_manifest(required=...) is deprecated and ignored (a manifest is always "
-                      "required): drop the argument.", DeprecationWarning, stacklevel=2)
     verified.check(run_dir, label)
 
 
@@ -230,7 +220,7 @@ def utc_now() -> str:
 
 
 @dataclass
-class Run:
+class RunRecord:
     """A finished run, as a record: its folder, config, metrics and meta; the model loads on
     demand (hash-checked).  Actions on a run (predict, evaluate) live in the engine
     (:class:`kampai.core.engine.TrainedRun`, what ``kampai.train``/``kampai.load_run`` return).
@@ -261,7 +251,7 @@ class Run:
         if self._model is None:
             if self.store_for is None:
                 raise RunError(f"Run '{self.run_dir}' was opened without a model store: open it with "
-                               "kampai.plugin.open_run to load its model.")
+                               "kampai.plugin.runs.read_run to load its model.")
             from kampai.core import verified
             from kampai.core.config import parse_yaml_bytes
 
@@ -304,15 +294,20 @@ class Run:
         return self._model
 
 
+#: the record's name in the core before the SDK named it ``RunRecord`` (``kampai.Run`` is the
+#: trained run users hold: :class:`kampai.core.engine.TrainedRun`)
+Run = RunRecord
+
+
 def _canonical(value: Any) -> str:
     """A comparable text of a parsed record (NaN equals NaN, key order does not count)."""
     return json.dumps(value, sort_keys=True, default=str)
 
 
 def open_run(path: str | Path, *, resolve: Callable[[str], Path | None] | None = None,
-             store_for: StoreLookup | None = None) -> Run:
+             store_for: StoreLookup | None = None) -> RunRecord:
     """Open a run folder, or a ``NAME@stage`` / ``NAME@version`` that ``resolve`` turns into
-    one (the plugins' ``kampai_resolve_run``), as a :class:`Run` record whose model loads
+    one (the plugins' ``kampai_resolve_run``), as a :class:`RunRecord` whose model loads
     through ``store_for``; a clear RunError when it is missing or incomplete.
     :func:`kampai.core.hosted.open_run` passes the host's."""
     run_dir = Path(path)
@@ -333,11 +328,11 @@ def open_run(path: str | Path, *, resolve: Callable[[str], Path | None] | None =
         raise RunError(f"Run '{path}' is incomplete: {Path(exc.filename).name} is missing.") from None
     except Exception as exc:
         raise RunError(f"Run '{path}' is corrupt: {exc}") from None
-    return Run(run_dir=run_dir, config=config, metrics=metrics, meta=meta,  # type: ignore[arg-type]
+    return RunRecord(run_dir=run_dir, config=config, metrics=metrics, meta=meta,  # type: ignore[arg-type]
                store_for=store_for, _digests={name: hashlib.sha256(data).hexdigest() for name, data in raw.items()})
 
 
-def list_runs(runs_dir: str | Path, *, store_for: StoreLookup | None = None) -> list[Run]:
+def list_runs(runs_dir: str | Path, *, store_for: StoreLookup | None = None) -> list[RunRecord]:
     """Every complete run under ``runs_dir``, newest first (broken folders are skipped);
     ``store_for`` as for :func:`open_run`."""
     root = Path(runs_dir)
@@ -355,7 +350,7 @@ def list_runs(runs_dir: str | Path, *, store_for: StoreLookup | None = None) -> 
     return sorted(runs, key=lambda r: (r.meta.get("created", ""), _written(r)), reverse=True)
 
 
-def _written(run: Run) -> int:
+def _written(run: RunRecord) -> int:
     try:
         return (Path(run.run_dir) / "meta.json").stat().st_mtime_ns
     except OSError:

@@ -26,6 +26,21 @@ TUNE_CACHE_DIR = ".kampai/cache/tune"
 DEFAULT_SEED = 42
 #: ``tune.trials`` when it is null and the sampler is not a grid
 DEFAULT_TRIALS = 20
+#: ``tune.sampler``: Optuna's TPE (handles conditional spaces), independent random draws,
+#: CMA-ES (int/float params; categoricals fall back to random), every grid point exactly once
+TUNE_SAMPLERS = ("tpe", "random", "cmaes", "grid")
+#: ``tune.pruner`` (all but ``none`` need intermediate scores: the ``incremental`` capability)
+TUNE_PRUNERS = ("none", "median", "halving", "hyperband")
+#: ``tune.direction`` (null: from the metric's ``greater_is_better``)
+TUNE_DIRECTIONS = ("maximize", "minimize")
+#: ``tune.trial_metrics``: a trial scores the study's objective only, or every metric
+TRIAL_METRICS = ("objective", "all")
+
+
+def _either(choices: tuple[str, ...]) -> str:
+    """``a``, ``b`` or ``c`` (Markdown)."""
+    quoted = [f"`{c}`" for c in choices]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def _test_size(value: Any) -> str | None:
@@ -123,14 +138,14 @@ CORE_SETTINGS: tuple[Setting, ...] = (
          minimum=0, doc="seconds this invocation may run"),
     _key("tune.metric", None, "objective; null = the first of `metrics` (else the task's default)", type=str,
          doc="the objective; `null` = the first of `metrics`"),
-    _key("tune.direction", None, "maximize | minimize; null = from the metric", type=str,
-         doc="`maximize` or `minimize`; `null` = from the metric"),
-    _key("tune.sampler", "tpe", "tpe | random | cmaes | grid (every combination exactly once)", type=str,
-         doc="`tpe`, `random`, `cmaes` or `grid`"),
+    _key("tune.direction", None, f"{' | '.join(TUNE_DIRECTIONS)}; null = from the metric", type=str,
+         choices=TUNE_DIRECTIONS, doc=f"{_either(TUNE_DIRECTIONS)}; `null` = from the metric"),
+    _key("tune.sampler", "tpe", f"{' | '.join(TUNE_SAMPLERS)} (grid: every combination exactly once)", type=str,
+         choices=TUNE_SAMPLERS, doc=_either(TUNE_SAMPLERS)),
     _key("tune.startup_trials", 10, "random trials before tpe/cmaes model the space", type=int, minimum=0,
          doc="random trials before `tpe`/`cmaes` model the space"),
-    _key("tune.pruner", "none", "none | median | halving | hyperband (needs intermediate scores)", type=str,
-         doc="`none`, `median`, `halving` or `hyperband`"),
+    _key("tune.pruner", "none", f"{' | '.join(TUNE_PRUNERS)} (needs intermediate scores)", type=str,
+         choices=TUNE_PRUNERS, doc=_either(TUNE_PRUNERS)),
     _key("tune.study", None, "study name; null = the config's name, else <task>-<estimator>", type=str,
          doc="study name (the same name resumes it)"),
     _key("tune.storage", None, "Optuna storage URL (postgresql://... for several machines); null = sqlite file "
@@ -146,8 +161,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
              "shows it)"),
     _key("tune.max_failures", 5, "stop after this many failed trials in a row", type=int, minimum=0,
          doc="stop after this many failed trials in a row (0: at the first)"),
-    _key("tune.trial_metrics", "objective", "objective | all: what a trial scores (all: every metric, slower)",
-         type=str, doc="what a trial scores: `objective` (the study's metric) or `all` (every metric, slower)"),
+    _key("tune.trial_metrics", "objective", f"{' | '.join(TRIAL_METRICS)}: what a trial scores (all: every "
+         "metric, slower)", type=str, choices=TRIAL_METRICS,
+         doc="what a trial scores: `objective` (the study's metric) or `all` (every metric, slower)"),
     _key("tune.refit", False, "train the best params as a normal run (registry mode) afterwards", type=bool,
          doc="train the best params as a normal run afterwards"),
     _key("tune.output_dir", "studies", "trial log (CSV/Parquet) and plots go to <output_dir>/<study>/", type=str,

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kampai.core.errors import ConfigError, PluginError
+from kampai.core.errors import ConfigError, PluginError, did_you_mean
 
 #: what a plugin-declared setting may not redefine: sections the core owns as a whole
 CORE_OWNER = "core"
@@ -64,7 +64,8 @@ class Setting:
                 names = " or ".join(t.__name__ for t in types)
                 return f"must be {names}, got {value!r}"
         if self.choices is not None and value not in self.choices:
-            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+            hint = did_you_mean(value, [str(c) for c in self.choices]) if isinstance(value, str) else ""
+            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}.{hint}".rstrip(".")
         if self.minimum is not None and isinstance(value, (int, float)) and value < self.minimum:
             return f"must be >= {self.minimum:g}, got {value!r}"
         if self.check is not None:
@@ -170,7 +171,8 @@ class SettingRegistry:
                 node = node.get(part) if isinstance(node, dict) else None
             problem = setting.problem(node)
             if problem:
-                raise ConfigError(f"Config key '{setting.key}' {problem}."
+                end = "" if problem.endswith("?") else "."  # a did-you-mean closes its own sentence
+                raise ConfigError(f"Config key '{setting.key}' {problem}{end}"
                                   + (f" ({setting.help})" if setting.help else ""))
 
     def rows(self) -> list[dict[str, Any]]:

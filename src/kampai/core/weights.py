@@ -1,4 +1,4 @@
-"""Loading a plugin's saved weights without unpickling (public as ``kampai.plugin.load_weights``)."""
+"""Loading a plugin's saved weights without unpickling (public as ``kampai.plugin.runs.load_weights``)."""
 
 from __future__ import annotations
 

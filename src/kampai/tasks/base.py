@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.plugin import DataError, Prediction, Task, TaskData, check_columns, default_target
+from kampai.plugin import DataError, Prediction, Task, TaskData
+from kampai.plugin.io import check_columns, default_target
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -17,7 +17,7 @@ class Classification(TabularTask):
 
 
     def example(self) -> tuple[Any, dict[str, Any]]:
-        from kampai.plugin import read_frame
+        from kampai.plugin.io import read_frame
 
         return read_frame("sklearn:iris").sample(frac=1.0, random_state=0), {"target": "target"}
 
@@ -58,7 +58,7 @@ def warn_single_class(data: TaskData, prediction: Prediction) -> str | None:
     actual = pd.Series(data.y).nunique()
     if len(predicted) != 1 or actual < 2:
         return None
-    from kampai.plugin import warn
+    from kampai.plugin.cli import warn
 
     message = (f"the model predicts one class ({predicted[0]!r}) for all {len(data.y)} evaluation rows, "
                f"which hold {actual} classes: it learned nothing beyond the majority (train longer, "

@@ -16,7 +16,7 @@ class Clustering(TabularTask):
     default_metrics = ("silhouette", "calinski_harabasz", "davies_bouldin", "ari", "nmi")
 
     def example(self) -> tuple[Any, dict[str, Any]]:
-        from kampai.plugin import read_frame
+        from kampai.plugin.io import read_frame
 
         return read_frame("sklearn:iris").drop(columns="target"), {}
 

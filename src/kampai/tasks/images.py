@@ -15,7 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.plugin import DataError, TaskData, check_columns, hookimpl
+from kampai.plugin import DataError, TaskData, hookimpl
+from kampai.plugin.io import check_columns
 from kampai.tasks.classification import Classification
 
 if TYPE_CHECKING:
@@ -98,7 +99,8 @@ def _base(frame: pd.DataFrame, data_cfg: dict[str, Any]) -> Path:
 
 
 def _digits() -> pd.DataFrame:
-    from kampai.plugin import Images, cache_dir
+    from kampai.plugin import Images
+    from kampai.plugin.io import cache_dir
 
     frame = Images.digits(Path(cache_dir()) / "digits-images").frame()
     frame.attrs["checked"] = True  # written by us: no need to verify 1,797 files per load

@@ -44,8 +44,8 @@ from kampai.plugin import (
     did_you_mean,
     hookimpl,
     section_of,
-    to_python,
 )
+from kampai.plugin.io import to_python
 
 if TYPE_CHECKING:
     import numpy as np
@@ -586,7 +586,7 @@ class Recommendation(Task):
     def evaluation_split(self, data: TaskData, split_cfg: dict[str, Any]) -> TaskData:
         """``runner evaluate RUN --data new.csv``: the run's split of the new table; its test
         side is scored, its train side is the history left out of the ranking."""
-        from kampai.plugin import registry_of
+        from kampai.plugin.experiments import registry_of
 
         method = split_cfg.get("method") or self.default_split["method"]
         splitter = registry_of("splitters").get(method)

@@ -20,7 +20,7 @@ class Regression(TabularTask):
 
 
     def example(self) -> tuple[Any, dict[str, Any]]:
-        from kampai.plugin import read_frame
+        from kampai.plugin.io import read_frame
 
         return read_frame("sklearn:diabetes").head(150), {"target": "target"}
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.plugin import DataError, TaskData, check_columns
+from kampai.plugin import DataError, TaskData
+from kampai.plugin.io import check_columns
 from kampai.tasks.classification import Classification
 
 if TYPE_CHECKING:

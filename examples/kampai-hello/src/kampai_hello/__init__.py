@@ -9,7 +9,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import BuildContext, ConfigError, DataError, Framework, Prediction, RunError, hookimpl
+from kampai.plugin import (
+    BuildContext,
+    DataError,
+    Framework,
+    FrameworkRegistry,
+    Prediction,
+    RunError,
+    Task,
+    TaskData,
+    check_params,
+    hookimpl,
+)
 
 
 class NearestCentroid:
@@ -58,21 +69,18 @@ class HelloFramework(Framework):
     tasks = ("classification",)
     packages = ("kampai-hello", "numpy")
 
-    def default_estimator(self, task: Any) -> str:
+    def default_estimator(self, task: Task) -> str:
         return "NearestCentroid"
 
-    def build(self, task: Any, model_cfg: dict, data: Any, ctx: BuildContext) -> NearestCentroid:
+    def build(self, task: Task, model_cfg: dict, data: TaskData, ctx: BuildContext) -> NearestCentroid:
         params = dict(model_cfg.get("params") or {})
-        unknown = set(params) - {"metric"}
-        if unknown:
-            raise ConfigError(f"Unknown parameter(s) for NearestCentroid: {sorted(unknown)}; "
-                              "valid: metric.")
+        check_params(params, {"metric"}, "NearestCentroid")  # the did-you-mean every framework raises
         return NearestCentroid(**params)
 
-    def fit(self, model: NearestCentroid, data: Any, task: Any) -> NearestCentroid:
+    def fit(self, model: NearestCentroid, data: TaskData, task: Task) -> NearestCentroid:
         return model.fit(data.X, data.y)
 
-    def predict(self, model: NearestCentroid, data: Any, task: Any) -> Prediction:
+    def predict(self, model: NearestCentroid, data: TaskData, task: Task) -> Prediction:
         return Prediction(y=model.predict(data.X))
 
     def save(self, model: NearestCentroid, path: Path) -> None:
@@ -96,5 +104,5 @@ class HelloFramework(Framework):
 
 
 @hookimpl
-def kampai_register_frameworks(registry: Any) -> None:
+def kampai_register_frameworks(registry: FrameworkRegistry) -> None:
     registry.add(HelloFramework())

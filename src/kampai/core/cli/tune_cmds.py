@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from kampai.core import schema
 from kampai.core.cli import options as o
 
 
@@ -21,9 +22,10 @@ def tune(
                                "to it)."),
     timeout: float = typer.Option(None, "--timeout", min=0, help="Seconds for this invocation (tune.timeout)."),
     metric: str = typer.Option(None, "--metric", help="Objective metric (tune.metric; default: the first metric)."),
-    direction: str = typer.Option(None, "--direction", help="maximize | minimize (default: from the metric)."),
-    sampler: str = typer.Option(None, "--sampler", help="tpe | random | cmaes | grid (tune.sampler)."),
-    pruner: str = typer.Option(None, "--pruner", help="none | median | halving | hyperband (tune.pruner)."),
+    direction: str = typer.Option(None, "--direction", help=f"{' | '.join(schema.TUNE_DIRECTIONS)} (tune.direction; "
+                                  "default: from the metric)."),
+    sampler: str = typer.Option(None, "--sampler", help=f"{' | '.join(schema.TUNE_SAMPLERS)} (tune.sampler)."),
+    pruner: str = typer.Option(None, "--pruner", help=f"{' | '.join(schema.TUNE_PRUNERS)} (tune.pruner)."),
     jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes on this machine (tune.jobs)."),
     study: str = typer.Option(None, "--study", help="Study name; the same name resumes (tune.study)."),
     storage: str = typer.Option(None, "--storage", help="Optuna storage URL, e.g. postgresql://... "

@@ -1,4 +1,5 @@
-"""Samplers and pruners by name.
+"""Samplers and pruners by name (the names are declared, and checked by the config loader, in
+:mod:`kampai.core.schema`: ``TUNE_SAMPLERS``, ``TUNE_PRUNERS``).
 
 Samplers are created per trial, seeded with ``(seed, trial number)``: a single worker
 reproduces the same study for the same seed, and parallel workers never draw the same
@@ -12,33 +13,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from kampai.core.errors import unknown
-
-SAMPLERS = {
-    "tpe": "Tree-structured Parzen Estimator (default; handles conditional spaces)",
-    "random": "independent uniform/log-uniform draws",
-    "cmaes": "CMA-ES for int/float params (categoricals fall back to random)",
-    "grid": "every combination of the space exactly once (floats need a step)",
-}
-PRUNERS = {
-    "none": "no pruning",
-    "median": "stop a trial whose intermediate score is worse than the median at that step",
-    "halving": "asynchronous successive halving",
-    "hyperband": "Hyperband (several successive-halving brackets)",
-}
-
 
 def check_sampler(name: str) -> str:
-    if name not in SAMPLERS:
-        raise unknown("sampler", str(name), SAMPLERS)
-    return name
+    """``name`` checked against ``tune.sampler``'s declaration (the config loader already did:
+    kept for the callers of the 0.1 tuner until they read ``cfg.tune.sampler`` as it is)."""
+    return _declared("tune.sampler", name)
 
 
-def check_pruner(name: str | None) -> str:
-    name = "none" if name in (None, False, "null") else str(name)
-    if name not in PRUNERS:
-        raise unknown("pruner", name, PRUNERS)
-    return name
+def check_pruner(name: str) -> str:
+    """``name`` checked against ``tune.pruner``'s declaration (see :func:`check_sampler`)."""
+    return _declared("tune.pruner", name)
+
+
+def _declared(key: str, value: Any) -> Any:
+    from kampai.core.errors import ConfigError
+    from kampai.core.schema import CORE_SETTINGS
+
+    (setting,) = [s for s in CORE_SETTINGS if s.key == key]
+    problem = setting.problem(value)
+    if problem:
+        raise ConfigError(f"Config key '{key}' {problem}" + ("" if problem.endswith("?") else "."))
+    return value
 
 
 def trial_seed(seed: int, number: int) -> int:

@@ -34,7 +34,7 @@ from kampai.core.contract import RunContext
 from kampai.core.errors import ConfigError, TuneError, unknown
 from kampai.core.host import get_host
 from kampai.core.schema import DEFAULT_TRIALS, TUNE_CACHE_DIR
-from kampai.core.tuning import record, report, samplers
+from kampai.core.tuning import record, report
 from kampai.core.tuning import space as space_mod
 from kampai.core.tuning.objective import Plan, build
 from kampai.core.tuning.storage import StudyLock, mask, open_storage, resolve_url, storage_failure
@@ -121,11 +121,9 @@ def _metric_and_direction(cfg: dict[str, Any], task: Any) -> tuple[str, str, lis
     if metric not in names:
         names = [metric, *names]
     resolved = {m.name: m for m in metrics_mod.resolve(task, names)}
-    direction = tune.direction
+    direction = tune.direction  # one of schema.TUNE_DIRECTIONS: checked by the loader
     if direction is None:
         direction = "maximize" if resolved[metric].greater_is_better else "minimize"
-    if direction not in ("maximize", "minimize"):
-        raise unknown("direction", str(direction), ["maximize", "minimize"])
     return metric, direction, names
 
 
@@ -144,13 +142,6 @@ def _size(space: space_mod.SearchSpace, grid: list | None) -> int | None:
         return len(space.grid())
     except TuneError:  # more points than a grid may hold: as good as infinite here
         return None
-
-
-def _trial_metrics(value: Any) -> str:
-    value = str(value or "objective")
-    if value not in ("objective", "all"):
-        raise unknown("tune.trial_metrics", value, ["objective", "all"])
-    return value
 
 
 def _probe(framework: Any, task: Any, cfg: dict[str, Any], space: space_mod.SearchSpace, data: Any) -> None:
@@ -241,10 +232,8 @@ def _check_resume(plan: Plan, old: dict[str, Any], new: dict[str, Any]) -> None:
 def prepare(cfg: dict[str, Any], frame: Any = None) -> tuple[Plan, dict[str, Any], Any, Any]:
     """Steps 1-2: a checked :class:`Plan` (no storage touched yet)."""
     cfg, task, framework = engine.resolve(cfg)
-    t = cfg.tune  # typed and checked by the loader (kampai.core.schema): no defaults or ranges here
-    sampler = samplers.check_sampler(t.sampler)
-    pruner = samplers.check_pruner(t.pruner)
-    _trial_metrics(t.trial_metrics)
+    t = cfg.tune  # typed and checked by the loader (kampai.core.schema): no defaults, ranges or choices here
+    sampler, pruner = t.sampler, t.pruner
     search, source = search_in_use(cfg, task, framework)
     if not search:
         raise TuneError(f"No search space for '{cfg['model']['estimator']}': set model.search in the "

@@ -52,7 +52,7 @@ def _kampai_source() -> tuple[Path | None, str]:
 
 
 def _serializer_extras(config: dict[str, Any]) -> list[str]:
-    from kampai.plugin import registry_of
+    from kampai.plugin.experiments import registry_of
 
     name = (config.get("output") or {}).get("serializer")
     extra = getattr(registry_of("serializers").get(name), "extra", None) if name else None
@@ -60,7 +60,8 @@ def _serializer_extras(config: dict[str, Any]) -> list[str]:
 
 
 def _extras_for(framework: str, pip: list[str]) -> list[str]:
-    from kampai.plugin import ConfigError, did_you_mean, registry_of
+    from kampai.plugin import ConfigError, did_you_mean
+    from kampai.plugin.experiments import registry_of
 
     frameworks = registry_of("frameworks")
     if framework not in frameworks:
@@ -170,7 +171,8 @@ def build_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Build an image with kampai and a framework's extras, or a serving image of a run."""
-    from kampai.plugin import ConfigError, RunError, open_run
+    from kampai.plugin import ConfigError, RunError
+    from kampai.plugin.runs import load_run
     from kampai.plugins.container import dockerfile as df
     from kampai.plugins.container import engine as eng
     from kampai.plugins.container import runcopy
@@ -180,7 +182,7 @@ def build_cmd(
     if serve:
         if not run:
             raise ConfigError("--serve needs the run to serve: runner container build RUN --serve.")
-        trained = open_run(run)
+        trained = load_run(run)
         serve_dir = Path(trained.run_dir)
         # what goes into an image is what was trained: the files its signed manifest lists
         serve_files = runcopy.signed_files(serve_dir, label=f"Run '{run}'")

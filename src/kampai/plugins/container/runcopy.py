@@ -12,7 +12,9 @@ import hashlib
 import json
 from pathlib import Path, PurePosixPath
 
-from kampai.plugin import MANIFEST, RunError, symlinks_in, verify_manifest
+from kampai.plugin import RunError
+from kampai.plugin.io import symlinks_in
+from kampai.plugin.runs import MANIFEST, verify_manifest
 
 
 def signed_files(run_dir: Path, label: str) -> dict[str, str]:

@@ -171,7 +171,7 @@ class Building:
         """The default by the data's shape: ExponentialSmoothing for one series, a global
         model for several (saying so).  ``model_cfg`` is the run's model section: the run
         records the model that ran."""
-        from kampai.plugin import console
+        from kampai.plugin.cli import console
 
         name = DEFAULT_MODEL
         line = f"  model: {name}, the default for one series"

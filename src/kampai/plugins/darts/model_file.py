@@ -8,7 +8,9 @@ import json
 import pickle
 from pathlib import Path
 
-from kampai.plugin import RunError, file_sha256, import_object, open_checked
+from kampai.plugin import RunError
+from kampai.plugin.io import import_object
+from kampai.plugin.runs import file_sha256, open_checked
 from kampai.plugins.darts.building import QUIET_TRAINER, _quiet_lightning
 from kampai.plugins.darts.forecaster import Forecaster
 

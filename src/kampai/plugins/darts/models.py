@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kampai.plugin import ConfigError, import_object, unknown
+from kampai.plugin import ConfigError, unknown
+from kampai.plugin.io import import_object
 
 #: darts.models names that are not forecasting models
 NOT_FORECASTERS = {"GaussianProcessFilter", "KalmanFilter", "MovingAverageFilter"}

@@ -97,7 +97,7 @@ class Training:
 @contextmanager
 def _epoch_lines(model: Forecaster, epochs: int = 0) -> Iterator[None]:
     """Torch models: a per-epoch line (epoch, train loss, validation loss, ETA) while
-    ``runner train`` shows its steps (kampai.plugin.epoch_progress), through a Lightning
+    ``runner train`` shows its steps (kampai.plugin.cli.epoch_progress), through a Lightning
     callback added for this fit only (never saved with the model)."""
     callbacks = model.model.trainer_params.get("callbacks") if model.is_torch else None
     if callbacks is None:
@@ -105,7 +105,7 @@ def _epoch_lines(model: Forecaster, epochs: int = 0) -> Iterator[None]:
         return
     import pytorch_lightning as pl
 
-    from kampai.plugin import epoch_progress
+    from kampai.plugin.cli import epoch_progress
 
     progress = epoch_progress(int(epochs or model.model.n_epochs))
 
@@ -138,7 +138,7 @@ def _quiet() -> Iterator[None]:
             warnings.filterwarnings("ignore", module=module)
         warnings.filterwarnings("ignore", message=".*(pin_memory|LeafSpec|across ranks).*")
         yield
-    from kampai.plugin import warn
+    from kampai.plugin.cli import warn
 
     lines: list[str] = []
     for record in caught:

@@ -33,7 +33,8 @@ def place_run(run_dir: Path, fixed: str | None, metrics_file: str | None, overwr
     """Copy a finished run folder to ``fixed`` (replacing, atomically by rename, only an
     empty folder or a kampai run with ``overwrite``: anything else is a KampaiError, the
     folder untouched) and its metrics to ``metrics_file``."""
-    from kampai.plugin import check_replaceable_run, write_text_atomic
+    from kampai.plugin.io import write_text
+    from kampai.plugin.runs import check_replaceable_run
 
     run_dir = Path(run_dir)
     if fixed:
@@ -49,7 +50,7 @@ def place_run(run_dir: Path, fixed: str | None, metrics_file: str | None, overwr
         os.replace(tmp, target)
         shutil.rmtree(old, ignore_errors=True)
     if metrics_file:
-        write_text_atomic(metrics_file, (run_dir / "metrics.json").read_text(), "metrics file")
+        write_text(metrics_file, (run_dir / "metrics.json").read_text(), "metrics file")
 
 
 def git_root(cwd: Path) -> Path:
@@ -75,7 +76,7 @@ def dvc_command() -> list[str]:
 def _yaml_load(path: Path) -> dict[str, Any]:
     import yaml
 
-    from kampai.plugin import load_yaml
+    from kampai.plugin.io import load_yaml
 
     if not path.exists():
         return {}
@@ -243,7 +244,7 @@ def init(config: str | Path, *, cwd: str | Path = ".", tune: bool = False, eval_
          sizes: str | None = "25%,50%,100%", force: bool = False, dry_run: bool = False,
          overrides: list[str] | None = None) -> dict[str, Any]:
     """Write (or update) params.yaml and dvc.yaml in ``cwd`` for the experiment ``config``."""
-    from kampai.plugin import load_config, resolve_config
+    from kampai.plugin.experiments import load_config, resolve_config
 
     sizes = check_sizes(sizes) if sizes else None
     cwd = Path(cwd).resolve()

@@ -13,7 +13,7 @@ from kampai.plugin import hookimpl
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
-    from kampai.plugin import registry_of
+    from kampai.plugin.experiments import registry_of
     from kampai.plugins.fastai.framework import FastaiFramework  # here: --help stays light
 
     framework = FastaiFramework()

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from kampai.plugin import check_params as sdk_check_params
-from kampai.plugin import file_sha256, to_python
+from kampai.plugin.io import to_python
+from kampai.plugin.runs import file_sha256
 
 WEIGHTS = "model.pt"
 CONFIG = "model.json"
@@ -64,7 +65,7 @@ def best_epoch_callback(patience: int | None, report: Any, on_report: Any) -> An
 
         def before_fit(self) -> None:
             super().before_fit()
-            from kampai.plugin import epoch_progress
+            from kampai.plugin.cli import epoch_progress
 
             self.progress = epoch_progress(self.n_epoch)  # silent outside runner train's step log
 
@@ -104,7 +105,7 @@ def save_state(path: Path, module: Any, config: dict[str, Any]) -> None:
 
 def load_state(path: Path) -> tuple[dict[str, Any], Any]:
     """The config and the hash-checked ``state_dict`` (``weights_only=True``) of a saved model."""
-    from kampai.plugin import load_weights
+    from kampai.plugin.runs import load_weights
 
     return load_weights(path, WEIGHTS, CONFIG)
 

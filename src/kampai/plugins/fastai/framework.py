@@ -6,16 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import (
-    BuildContext,
-    ConfigError,
-    DataError,
-    Framework,
-    Prediction,
-    RunError,
-    TaskData,
-    label_array,
-)
+from kampai.plugin import BuildContext, ConfigError, DataError, Framework, Prediction, RunError, TaskData
+from kampai.plugin.experiments import label_array
 from kampai.plugins.fastai import common
 
 

@@ -31,9 +31,8 @@ from kampai.plugin import (
     TaskData,
     check_params,
     did_you_mean,
-    file_sha256,
-    open_checked,
 )
+from kampai.plugin.runs import file_sha256, open_checked
 
 if TYPE_CHECKING:
     import numpy as np

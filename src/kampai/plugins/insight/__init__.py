@@ -8,7 +8,7 @@ matplotlib).  It uses only public hooks and the framework capability ``inspect``
 * ``kampai_after_train``: has ``report.html`` written into the finished run folder, by
   default in a detached process at low CPU priority so that ``train`` returns at once
   (``report.after_train: inline`` waits for it; ``off``, ``--no-report`` or the
-  environment variable ``KAMPAI_NO_REPORT=1`` skip it);
+  environment variable ``KAMPAI_REPORT__AFTER_TRAIN=off`` skip it);
 * ``kampai_after_tune``: ``params.png`` in the study folder (score vs each searched
   hyperparameter); ``runner report studies/NAME`` writes the study's page;
 * ``kampai_add_settings``: the ``report:`` section.
@@ -63,11 +63,8 @@ def kampai_add_settings(settings: Any) -> None:
 
 
 def report_mode(config: dict[str, Any]) -> str:
-    """``report.after_train``, unless ``KAMPAI_NO_REPORT`` is set (test suites, CI)."""
-    from kampai.plugin import env_flag
-
-    if env_flag("KAMPAI_NO_REPORT"):
-        return "off"
+    """``report.after_train`` (``KAMPAI_REPORT__AFTER_TRAIN=off`` for a test suite or a CI
+    job: the config's environment layer)."""
     value = (config.get("report") or {}).get("after_train")
     if value is False:  # YAML 1.1 reads a bare `off` as false
         return "off"
@@ -81,7 +78,7 @@ def kampai_after_train(ctx: Any, run: Any) -> None:
         return
     from pathlib import Path
 
-    from kampai.plugin import warn
+    from kampai.plugin.cli import warn
 
     # a refit of runner tune --refit: the study's folder, for the report's Tuning section
     parent = getattr(ctx, "parent", None)
@@ -110,7 +107,7 @@ def kampai_after_tune(ctx: Any, study: Any, best: Any) -> None:
     searched hyperparameter (beside the core's history/importances/duration plots)."""
     if best is None or not (ctx.config.get("tune") or {}).get("plots", True):
         return
-    from kampai.plugin import warn
+    from kampai.plugin.cli import warn
 
     try:
         from kampai.plugins.insight.plots import params_scatter, trials_frame

@@ -20,7 +20,7 @@ def inspect_cmd(
 ) -> None:
     """Show what each preprocessing step of a run's model outputs: shape, columns, dtypes,
     missing values, a few rows; which input columns went through which branch."""
-    from kampai.plugin import dumps, print_table
+    from kampai.plugin.cli import dumps, print_table
     from kampai.plugins.insight.steps import inspect_run, summary_rows
 
     steps = inspect_run(run, data, step)
@@ -60,7 +60,8 @@ def learning_curve_cmd(
     overrides: list[str] = typer.Argument(None, help="Dotted overrides such as model.params.max_depth=5."),
 ) -> None:
     """Score vs training rows (same split for every size, spread over folds); CSV, JSON and PNG."""
-    from kampai.plugin import dumps, load_config, print_table
+    from kampai.plugin.cli import dumps, print_table
+    from kampai.plugin.experiments import load_config
     from kampai.plugins.insight.curve import learning_curve
 
     flags = {"task": task, "framework": framework, "data.path": data, "model.estimator": model}

@@ -67,15 +67,15 @@ def learning_curve(config: str | Path | None = None, sizes: str = "10%,25%,50%,1
     import numpy as np
     import pandas as pd
 
-    from kampai.plugin import (
-        BuildContext,
+    from kampai.plugin import BuildContext
+    from kampai.plugin.experiments import (
         compute_metrics,
         load_config,
-        read_frame,
         registry_of,
         resolve_config,
         resolve_metrics,
     )
+    from kampai.plugin.io import read_frame
 
     if cfg is None:
         cfg = load_config(config, {}, list(overrides or []))
@@ -136,7 +136,7 @@ def learning_curve(config: str | Path | None = None, sizes: str = "10%,25%,50%,1
 def write(result: dict[str, Any], out_dir: Path, cfg: dict[str, Any]) -> list[str]:
     import json
 
-    from kampai.plugin import atomic_write, check_output, write_text_atomic
+    from kampai.plugin.io import atomic_write, check_output, write_text
     from kampai.plugins.insight.plots import png, pyplot
 
     check_output(out_dir / "learning_curve.csv", "learning curve")  # never inside a run folder
@@ -147,7 +147,7 @@ def write(result: dict[str, Any], out_dir: Path, cfg: dict[str, Any]) -> list[st
     summary = result["summary"]
     payload = {k: v for k, v in result.items() if k not in ("table", "summary", "files")}
     payload["points"] = json.loads(summary.to_json(orient="records"))
-    write_text_atomic(out_dir / "learning_curve.json", json.dumps(payload, indent=2) + "\n")
+    write_text(out_dir / "learning_curve.json", json.dumps(payload, indent=2) + "\n")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.6))
     x = summary["rows"].to_numpy()

@@ -196,7 +196,7 @@ def _study_section(folder: Path, heading: str = "Tuning") -> str:
 
 def _plain(value: Any) -> Any:
     """A table cell: a numpy scalar as its Python value, a missing one (None, NaN) empty."""
-    from kampai.plugin import to_python
+    from kampai.plugin.io import to_python
 
     value = to_python(value)
     return "" if value is None or value != value else value
@@ -246,9 +246,9 @@ def write_report(run: Any, force: bool = True, study: str | Path | None = None) 
     if study is not None:
         load_study(Path(study))  # a wrong folder is the user's mistake: say so now
     if isinstance(run, (str, Path)):
-        from kampai.plugin import open_run
+        from kampai.plugin.runs import load_run
 
-        run = open_run(run)
+        run = load_run(run)
     path = Path(run.run_dir) / REPORT
     if path.exists() and not force:
         return path

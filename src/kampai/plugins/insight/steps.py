@@ -9,9 +9,9 @@ def inspect_run(run: Any, data: Any = None, step: str | None = None) -> list[dic
     """What each preprocessing step of ``run`` (a run, its folder or ``NAME@stage``) outputs
     on its data (or ``data``): the run's own ``inspect`` (one dict per step)."""
     if not hasattr(run, "inspect"):  # a folder, NAME@stage, or a bare run record
-        from kampai.plugin import open_run
+        from kampai.plugin.runs import load_run
 
-        run = open_run(getattr(run, "run_dir", run))
+        run = load_run(getattr(run, "run_dir", run))
     return run.inspect(data, step)
 
 

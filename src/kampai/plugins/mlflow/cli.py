@@ -7,25 +7,24 @@ from typing import Any
 
 import typer
 
-from kampai.plugin import cli_options
+from kampai.plugin.cli import Json, RunsDir
+from kampai.plugin.runs import RUNS_DIR
 
 registry_app = typer.Typer(help="Model registry (MLflow): versions, aliases such as production, "
                                 "best version by a metric.", no_args_is_help=True)
 
 Uri = typer.Option(None, "--tracking-uri", help="Registry store or server; default $MLFLOW_TRACKING_URI, "
                    "else .kampai/mlflow.db.")
-Json = cli_options.Json
-RunsDir = cli_options.RunsDir
 
 
 def _echo_json(payload: Any) -> None:
-    from kampai.plugin import dumps
+    from kampai.plugin.cli import dumps
 
     typer.echo(dumps(payload))
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    from kampai.plugin import print_table
+    from kampai.plugin.cli import print_table
 
     print_table(title, columns, rows)
 
@@ -64,10 +63,10 @@ def register_cmd(
     elif best:
         if not metric:
             raise KampaiError("--best needs --metric (e.g. --metric f1_macro).")
-        run = str(registry.best_local_run(runs_dir or cli_options.RUNS_DIR, metric).run_dir)
+        run = str(registry.best_local_run(runs_dir or RUNS_DIR, metric).run_dir)
     elif not run:
         raise KampaiError("Give a RUN (folder or run id), --best --metric M, or --study STUDY.")
-    mv = registry.register(run, name, uri=uri, runs_dir=runs_dir or cli_options.RUNS_DIR, description=description)
+    mv = registry.register(run, name, uri=uri, runs_dir=runs_dir or RUNS_DIR, description=description)
     if stage:
         client, _ = registry.registry_client(uri)
         client.set_registered_model_alias(name, stage, mv.version)
@@ -144,7 +143,7 @@ def best_cmd(
     _table(f"{name} by {metric}", ["version", metric, "protocol", "data", "aliases", "run"],
            [[r["version"], f"{r['metrics'][metric]:.4f}", r["protocol"] or "?", (r["data_fingerprint"] or "?")[:12],
              ", ".join(r["aliases"]), r["run_id"] or ""] for r in ranked])
-    from kampai.plugin import warn
+    from kampai.plugin.cli import warn
 
     protocols = {r["protocol"] for r in scored}
     if len(protocols) > 1:

@@ -16,7 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import RUNS_DIR, KampaiError, RunError
+from kampai.plugin import KampaiError, RunError
+from kampai.plugin.runs import RUNS_DIR
 from kampai.plugins.mlflow import records, run_data, store, upload
 
 CACHE_DIR = Path(store.STORE_DIR) / "models"
@@ -57,7 +58,7 @@ def registry_client(uri: str | None = None, *, create: bool = False) -> tuple[An
 
 def local_run(ref: str, runs_dir: str | Path = RUNS_DIR) -> Any:
     """A kampai run from a folder path or a run id under ``runs_dir``."""
-    from kampai.plugin import open_run
+    from kampai.plugin.runs import load_run
 
     path = Path(ref)
     if not path.is_dir() and (Path(runs_dir) / ref).is_dir():
@@ -65,7 +66,7 @@ def local_run(ref: str, runs_dir: str | Path = RUNS_DIR) -> Any:
     if not path.is_dir():
         raise RunError(f"Run '{ref}' does not exist (a run folder such as runs/<run_id>, or a run id "
                        f"under {runs_dir}/).")
-    return open_run(path)
+    return load_run(path)
 
 
 def ensure_tracked(run: Any, mlflow_client: Any, uri: str) -> dict[str, Any]:
@@ -96,7 +97,8 @@ def ensure_tracked(run: Any, mlflow_client: Any, uri: str) -> dict[str, Any]:
 def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Path = RUNS_DIR,
              description: str | None = None) -> Any:
     """Register a run as a new version of ``name``; returns the ``ModelVersion``."""
-    from kampai.plugin import check_name, verify_manifest
+    from kampai.plugin import check_name
+    from kampai.plugin.runs import verify_manifest
 
     check_name("registered model", name)  # before anything is pushed
     run = local_run(ref, runs_dir)
@@ -120,7 +122,7 @@ def register(ref: str, name: str, *, uri: str | None = None, runs_dir: str | Pat
 
 def best_local_run(runs_dir: str | Path, metric: str) -> Any:
     """The best complete run under ``runs_dir`` by ``metric``."""
-    from kampai.plugin import list_runs
+    from kampai.plugin.runs import list_runs
 
     runs = [r for r in list_runs(runs_dir) if run_data._finite(r.metrics.get(metric))]
     if not runs:
@@ -165,7 +167,7 @@ def study_run(study: str, metric: str | None = None, uri: str | None = None) -> 
 
 
 def greater_is_better(metric: str) -> bool:
-    from kampai.plugin import registry_of
+    from kampai.plugin.experiments import registry_of
 
     base = metric.removesuffix("_std")
     metrics = registry_of("metrics")
@@ -304,7 +306,7 @@ def resolve(ref: str) -> Path | None:
 def check(folder: Path, expected: str, name: str, version: Any) -> None:
     """The manifest must hash to what the registry recorded, every file to the manifest, and the
     flavour files (``MLmodel``) must be kampai's, sealed with the key."""
-    from kampai.plugin import verify_manifest
+    from kampai.plugin.runs import verify_manifest
 
     label = f"Registered model {name} version {version}"
     actual = run_data.manifest_digest(folder)

@@ -19,14 +19,14 @@ from kampai.plugins.mlflow.upload import log_run
 
 def push_one(folder: Path, marker: dict[str, Any], override_uri: str | None = None) -> None:
     """Push one pending run or study folder and clear its marker (raises on failure)."""
-    from kampai.plugin import open_run
+    from kampai.plugin.runs import load_run
 
     uri = override_uri or marker.get("uri") or tracking_uri()
     experiment = marker.get("experiment") or DEFAULT_EXPERIMENT
     if marker.get("kind") == "study":
         log_study_folder(folder, uri, experiment)
     else:
-        run = open_run(folder)
+        run = load_run(folder)
         if not marker.get("experiment"):  # an untrusted record: the run's own (signed) config says
             experiment = experiment_name(run.config)
         try:

@@ -13,11 +13,10 @@ from kampai.plugins.mlflow.records import mark_pending, warn
 
 
 def background(cfg: dict[str, Any]) -> bool:
-    """``tracking.background`` (default true), unless ``KAMPAI_TRACK_FOREGROUND`` is set."""
-    from kampai.plugin import Config, env_flag
+    """``tracking.background`` (default true; ``KAMPAI_TRACKING__BACKGROUND=false`` in the
+    environment, ``--track-foreground`` on the command line)."""
+    from kampai.plugin import Config
 
-    if env_flag("KAMPAI_TRACK_FOREGROUND"):
-        return False
     value = Config.of(cfg).section("tracking").background  # declared with its default (true)
     return True if value is None else bool(value)
 

@@ -38,10 +38,10 @@ class KampaiModel(mlflow.pyfunc.PythonModel):
         self._open(context.artifacts.get("run") if context and context.artifacts else self.run_dir)
 
     def _open(self, run_dir: Any) -> KampaiModel:
-        from kampai.plugin import open_run, verify_manifest
+        from kampai.plugin.runs import load_run, verify_manifest
 
         verify_manifest(Path(run_dir))  # with the key, before anything of the run is read
-        self.run = open_run(Path(run_dir))
+        self.run = load_run(Path(run_dir))
         return self
 
     def predict(self, context, model_input=None, params=None):
@@ -69,7 +69,7 @@ class _Loaded:
 def _load_pyfunc(path: str) -> _Loaded:
     """MLflow's loader hook: ``path`` is the ``data`` folder of the flavour (the run folder,
     with the flavour files): the manifest and the flavour files' seal are verified first."""
-    from kampai.plugin import verify_manifest
+    from kampai.plugin.runs import verify_manifest
 
     verify_manifest(Path(path), label=f"MLflow model '{path}'")
     verify_flavour(Path(path), f"MLflow model '{path}'")
@@ -103,7 +103,8 @@ def loader_problem(folder: Path) -> str | None:
 def verify_flavour(folder: Path, label: str) -> None:
     """Refuse (RunError) a run folder from the artifact store whose ``MLmodel`` names anything
     but kampai's loader, or whose flavour files are not the ones kampai sealed."""
-    from kampai.plugin import RunError, verify_sealed
+    from kampai.plugin import RunError
+    from kampai.plugin.runs import verify_sealed
 
     problem = loader_problem(folder)
     if problem:
@@ -137,7 +138,7 @@ def write_mlmodel(run: Any, dest: Path) -> list[Path]:
     from mlflow.models import Model
     from mlflow.pyfunc import add_to_model
 
-    from kampai.plugin import MANIFEST, file_sha256, seal_files
+    from kampai.plugin.runs import MANIFEST, file_sha256, seal_files
 
     model = Model(run_id=None, model_uuid=None)
     (dest / "requirements.txt").write_text(requirements(run.meta.get("versions") or {}, version("kampai")))

@@ -51,19 +51,20 @@ def mark_pending(folder: Path, uri: str, experiment: str, error: BaseException, 
     """Write the folder's ``tracking-pending.json``: where ``runner runs sync`` pushes it,
     signed with this machine's key (a record planted by whoever can write the folder, but
     not read the key, is ignored: it cannot send a run to a server of its choosing)."""
-    from kampai.plugin import sign_bytes, write_text_atomic
+    from kampai.plugin.io import write_text
+    from kampai.plugin.runs import sign_bytes
 
     payload = {"tracker": "mlflow", "kind": kind, "uri": uri, "experiment": experiment,
                "folder": Path(folder).resolve().name, "error": f"{type(error).__name__}: {error}",
                "when": _now()}
     payload["signature"] = sign_bytes(_pending_payload(payload))
-    write_text_atomic(Path(folder) / PENDING, json.dumps(payload, indent=2) + "\n", "pending record")
+    write_text(Path(folder) / PENDING, json.dumps(payload, indent=2) + "\n", "pending record")
 
 
 def trusted_pending(folder: Path, record: Any) -> bool:
     """Whether ``record`` (a folder's pending record) was written by kampai with this key for
     this very folder (a record copied from another folder does not count)."""
-    from kampai.plugin import sign_bytes, valid_signature
+    from kampai.plugin.runs import sign_bytes, valid_signature
 
     if not isinstance(record, dict) or not isinstance(record.get("signature"), str):
         return False
@@ -109,7 +110,7 @@ def pending(runs_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def warn(message: str) -> None:
-    from kampai.plugin import warn as print_warning
+    from kampai.plugin.cli import warn as print_warning
 
     print_warning(message)
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import protocol_label
+from kampai.plugin.runs import protocol_label
 
 #: tags every logged run carries; the registry reads them back
 TAG_RUN_ID = "kampai.run_id"
@@ -84,7 +84,7 @@ def run_metrics(run: Any) -> list[tuple[str, float, int]]:
 
 
 def manifest_digest(run_dir: Path) -> str | None:
-    from kampai.plugin import MANIFEST, file_sha256
+    from kampai.plugin.runs import MANIFEST, file_sha256
 
     file = Path(run_dir) / MANIFEST
     return file_sha256(file) if file.exists() else None

@@ -42,11 +42,10 @@ def experiment_name(cfg: dict[str, Any]) -> str:
 
 
 def enabled(cfg: dict[str, Any]) -> bool:
-    """``tracking.enabled``, unless ``KAMPAI_NO_TRACK`` is set (CI, test suites)."""
-    from kampai.plugin import Config, env_flag
+    """``tracking.enabled`` (``KAMPAI_TRACKING__ENABLED=false`` for a CI job or a test suite:
+    the config's environment layer)."""
+    from kampai.plugin import Config
 
-    if env_flag("KAMPAI_NO_TRACK"):
-        return False
     return bool(Config.of(cfg).section("tracking").enabled)  # declared, defaulted and checked by the loader
 
 
@@ -108,7 +107,7 @@ def client(uri: str) -> Any:
 def _template() -> Path:
     from importlib.metadata import version
 
-    from kampai.plugin import cache_dir
+    from kampai.plugin.io import cache_dir
 
     return cache_dir() / f"mlflow-{version('mlflow')}-empty-store.db"
 

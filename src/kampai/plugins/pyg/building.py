@@ -7,7 +7,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from kampai.plugin import BuildContext, ConfigError, DataError, TaskData, check_params, to_python
+from kampai.plugin import BuildContext, ConfigError, DataError, TaskData, check_params
+from kampai.plugin.io import to_python
 from kampai.plugins.pyg.graph_model import (
     MODELS,
     NET,

@@ -35,7 +35,7 @@ def model_class(name: str) -> Any:
     if ":" in name or "." in name:
         import torch
 
-        from kampai.plugin import import_class
+        from kampai.plugin.io import import_class
 
         try:  # a class of the framework's own model type, checked before anything calls it
             return import_class(name, check=lambda cls: issubclass(cls, torch.nn.Module),

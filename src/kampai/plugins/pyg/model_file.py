@@ -8,7 +8,9 @@ import contextlib
 import json
 from pathlib import Path
 
-from kampai.plugin import Device, RunError, file_sha256, open_checked, to_python
+from kampai.plugin import Device, RunError
+from kampai.plugin.io import to_python
+from kampai.plugin.runs import file_sha256, open_checked
 from kampai.plugins.pyg.features import Encoder
 from kampai.plugins.pyg.graph_model import GraphModel, _pyg_models, make_net
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kampai.plugin import DataError, to_python
+from kampai.plugin import DataError
+from kampai.plugin.io import to_python
 from kampai.plugins.pyg.graph_model import GraphModel
 
 

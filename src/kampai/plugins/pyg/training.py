@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kampai.plugin import ConfigError, TaskData, to_python
+from kampai.plugin import ConfigError, TaskData
+from kampai.plugin.io import to_python
 from kampai.plugins.pyg.graph_model import NODE_TASK, GraphModel, _takes_weight
 
 LARGE_GRAPH_EDGES = 2_000_000
@@ -56,7 +57,7 @@ class Training:
                 hint = ("set model.params.batch_size for NeighborLoader mini-batches" if _extension() else
                         "set model.params.batch_size for neighbour-sampled mini-batches (pip install pyg-lib "
                         "to sample faster)")
-                from kampai.plugin import warn
+                from kampai.plugin.cli import warn
 
                 warn(f"The graph has {graph.num_edges} edges and trains full-batch: {hint}.", once=True)
             if model.train["batch_size"] is not None:
@@ -125,7 +126,7 @@ class Training:
 
     def _epochs(self, model: GraphModel, net: Any, epoch_step: Callable[[], float], val_loss: Callable[[], float],
                 n_val: int, report: Callable[[int, Any], None]) -> None:
-        from kampai.plugin import epoch_progress
+        from kampai.plugin.cli import epoch_progress
 
         best, best_state, waited = float("inf"), None, 0
         model.history = []
@@ -180,7 +181,7 @@ def _neighbor_loader(model: GraphModel, x: Any, ei: Any, y: Any, w: Any, seeds: 
     import torch
     from torch_geometric.data import Data
 
-    from kampai.plugin import warn
+    from kampai.plugin.cli import warn
 
     pyg = Data(x=x, edge_index=ei, y=y, num_nodes=x.shape[0])
     if w is not None:

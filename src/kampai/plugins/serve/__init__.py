@@ -3,7 +3,7 @@
 
 Registered through the ``kampai`` entry point ``serve`` (extra ``kampai[serve]``).  It knows
 no framework: it reads the run signature and predicts through
-:func:`kampai.plugin.open_run`, so every task and framework is served the same way.  This
+:func:`kampai.plugin.runs.load_run`, so every task and framework is served the same way.  This
 module imports nothing heavy (FastAPI, uvicorn and Streamlit are imported by the commands).
 """
 

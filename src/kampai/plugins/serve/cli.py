@@ -14,7 +14,7 @@ import socket
 
 import typer
 
-from kampai.plugin import RUNS_DIR
+from kampai.plugin.runs import RUNS_DIR
 
 LOOPBACK = ("localhost",)
 TOKEN_ENV = "KAMPAI_SERVE_TOKEN"
@@ -77,7 +77,7 @@ def _positive(name: str, value: float, least: float = 1) -> None:
 
 def _warn_if_flag(ctx: typer.Context) -> None:
     """A token on the command line is readable by every user of the machine (ps, /proc)."""
-    from kampai.plugin import warn
+    from kampai.plugin.cli import warn
 
     source = ctx.get_parameter_source("auth_token")  # typer's own click: compare by name
     if getattr(source, "name", None) == "COMMANDLINE":

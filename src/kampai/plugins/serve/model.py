@@ -1,4 +1,4 @@
-"""The model a server holds: a run opened through :func:`kampai.plugin.open_run`, its
+"""The model a server holds: a run opened through :func:`kampai.plugin.runs.load_run`, its
 signature, request validation against it, and predictions as JSON-able records.
 
 Nothing here knows a framework or a task beyond the signature's ``input_kind``:
@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import RUNS_DIR, DataError, KampaiError, RunError, unknown_categories
+from kampai.plugin import DataError, KampaiError, RunError
+from kampai.plugin.experiments import unknown_categories
+from kampai.plugin.runs import RUNS_DIR
 
 ROW_KINDS = ("table", "texts")
 #: the checked frame's ``attrs`` key for the request's warning lines (unknown categories)
@@ -116,9 +118,9 @@ class ServedModel:
 
     @classmethod
     def load(cls, ref: str, runs_dir: str | Path = RUNS_DIR) -> ServedModel:
-        from kampai.plugin import open_run
+        from kampai.plugin.runs import load_run
 
-        run = open_run(resolve_ref(ref, runs_dir))
+        run = load_run(resolve_ref(ref, runs_dir))
         _ = run.model  # load now (verified): a broken model stops the server at start
         data = run.record("signature.json")  # the verified bytes, not the path read again
         if data is None:
@@ -152,7 +154,7 @@ class ServedModel:
     @property
     def takes_options(self) -> bool:
         """The task has predict options (recommendation's users and k): rows are optional."""
-        from kampai.plugin import registry_of
+        from kampai.plugin.experiments import registry_of
 
         try:
             task = registry_of("tasks").get(str(self.signature.get("task")))

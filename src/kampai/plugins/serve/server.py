@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kampai.plugin import RUNS_DIR
+from kampai.plugin.runs import RUNS_DIR
 from kampai.plugins.serve.model import ROW_KINDS, WARNINGS, RequestError, Rows, ServedModel, json_type
 from kampai.plugins.serve.payloads import MAX_HORIZON, Limits, parse_invocation, parse_predict
 

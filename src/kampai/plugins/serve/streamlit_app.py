@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from kampai.plugin import RUNS_DIR
+from kampai.plugin.runs import RUNS_DIR
 from kampai.plugins.serve.model import RequestError, ServedModel, json_type
 
 

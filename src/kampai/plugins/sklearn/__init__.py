@@ -16,7 +16,7 @@ from kampai.plugins.sklearn.framework import SklearnFramework
 
 @hookimpl
 def kampai_register_frameworks(registry: Any) -> None:
-    from kampai.plugin import registry_of
+    from kampai.plugin.experiments import registry_of
 
     framework = SklearnFramework()
     known = registry_of("tasks")  # image-classification only where its plugin is on

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kampai.plugin import cached_json
+from kampai.plugin.io import cached_json
 
 
 def estimator_kind(cls: type) -> str | None:

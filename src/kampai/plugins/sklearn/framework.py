@@ -17,8 +17,8 @@ from kampai.plugin import (
     TaskData,
     UnknownNameError,
     check_params,
-    file_sha256,
 )
+from kampai.plugin.runs import file_sha256
 from kampai.plugins.sklearn.model_file import INFO_FILE, checked
 from kampai.plugins.sklearn.transductive import attach_rule, describe_rule, is_transductive, label_new
 

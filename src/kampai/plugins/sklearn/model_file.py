@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
-from kampai.plugin import RunError, open_checked
+from kampai.plugin import RunError
+from kampai.plugin.runs import open_checked
 
 INFO_FILE = "model.json"
 

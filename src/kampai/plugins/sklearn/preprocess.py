@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from kampai.plugin import ConfigError, UnknownNameError, did_you_mean, merge
+from kampai.plugin import ConfigError, UnknownNameError, did_you_mean
 
 AUTO = {"auto-numeric", "auto-categorical"}
 GROUP_KEYS = {"columns", "steps"}
@@ -27,6 +27,17 @@ def _packaged_spec(name: str) -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` deep-merged into a copy of ``base`` (mappings merge, other values replace)."""
+    import copy
+
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merge(out[key], value) if both else copy.deepcopy(value)
+    return out
+
+
 def resolve_spec(user: Any, defaults: str = "sklearn.yaml") -> dict[str, Any] | None:
     """The user's ``model.preprocess`` merged over the defaults; None when disabled."""
     if user is False:
@@ -35,7 +46,7 @@ def resolve_spec(user: Any, defaults: str = "sklearn.yaml") -> dict[str, Any] | 
         return default_spec(defaults)
     if not isinstance(user, dict):
         raise ConfigError(f"model.preprocess must be a mapping or false, got {user!r}.")
-    spec = merge(default_spec(defaults), user)
+    spec = _merge(default_spec(defaults), user)
     # a step given with its class is a whole new step: the default step's params belong to
     # the default class (OneHotEncoder's sparse_output means nothing to OrdinalEncoder);
     # a mapping without 'class' only tunes the default step's params

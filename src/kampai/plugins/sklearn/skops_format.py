@@ -18,7 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import KampaiError, RunError, Serializer, file_sha256
+from kampai.plugin import KampaiError, RunError, Serializer
+from kampai.plugin.runs import file_sha256
 from kampai.plugins.sklearn.model_file import INFO_FILE, checked
 
 MODEL_FILE = "model.skops"

@@ -8,7 +8,8 @@ from __future__ import annotations
 from importlib.util import find_spec
 from typing import Any
 
-from kampai.plugin import cached_json, hookimpl
+from kampai.plugin import hookimpl
+from kampai.plugin.io import cached_json
 
 #: scikit-lego modules whose public estimator classes are registered
 MODULES = ("sklego.linear_model", "sklego.mixture", "sklego.naive_bayes", "sklego.neighbors",

@@ -34,10 +34,10 @@ from kampai.plugin import (
     TaskData,
     check_params,
     did_you_mean,
-    file_sha256,
-    import_object,
-    label_array,
 )
+from kampai.plugin.experiments import label_array
+from kampai.plugin.io import import_object
+from kampai.plugin.runs import file_sha256
 
 TRAIN: dict[str, Any] = {"epochs": 20, "lr": 1e-2, "batch_size": 128, "optimizer": "AdamW", "weight_decay": 0.0,
                          "patience": 5, "valid_frac": 0.1}
@@ -168,7 +168,7 @@ class TorchModel:
             callbacks.append(("early_stopping", EarlyStopping(patience=int(t["patience"]), load_best=True)))
         class Progress(Callback):  # per-epoch lines in runner train's step log (silent elsewhere)
             def on_train_begin(self, net: Any, **_: Any) -> None:
-                from kampai.plugin import epoch_progress
+                from kampai.plugin.cli import epoch_progress
 
                 self.progress = epoch_progress(net.max_epochs)
 
@@ -326,7 +326,7 @@ class TorchFramework(Framework):
         (path / CONFIG).write_text(json.dumps(config, indent=2, default=str))
 
     def load(self, path: Path) -> TorchModel:
-        from kampai.plugin import load_weights
+        from kampai.plugin.runs import load_weights
 
         config, state = load_weights(path, WEIGHTS, CONFIG)
         try:

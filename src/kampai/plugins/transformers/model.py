@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import DataError, Device, RunError, to_python
+from kampai.plugin import DataError, Device, RunError
+from kampai.plugin.io import to_python
 from kampai.plugins.transformers.building import Building
 from kampai.plugins.transformers.params import Settings
 from kampai.plugins.transformers.runtime import quiet_transformers, torch_threads

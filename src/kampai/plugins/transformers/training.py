@@ -8,7 +8,8 @@ import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
 
-from kampai.plugin import ConfigError, to_python
+from kampai.plugin import ConfigError
+from kampai.plugin.io import to_python
 from kampai.plugins.transformers.runtime import quiet_transformers, torch_threads
 
 if TYPE_CHECKING:
@@ -140,12 +141,12 @@ class _History:
 
 class _EpochLines:
     """``epoch 2/3  loss 0.61  val_loss 0.55  val_accuracy 0.80  ETA 41s`` after each epoch
-    while ``runner train`` shows its steps (kampai.plugin.epoch_progress)."""
+    while ``runner train`` shows its steps (kampai.plugin.cli.epoch_progress)."""
 
     def __new__(cls, epochs: float, has_eval: bool) -> Any:
         import math
 
-        from kampai.plugin import epoch_progress
+        from kampai.plugin.cli import epoch_progress
 
         base = _callback_base()
         progress = epoch_progress(math.ceil(epochs))

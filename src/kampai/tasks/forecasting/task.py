@@ -43,7 +43,7 @@ class Forecasting(Task):
     # ---------------------------------------------------------------- data contract
 
     def example(self) -> tuple[Any, dict[str, Any]]:
-        from kampai.plugin import read_frame
+        from kampai.plugin.io import read_frame
 
         return read_frame("statsmodels:co2").tail(96).reset_index(drop=True), {}
 
@@ -150,7 +150,7 @@ class Forecasting(Task):
         if policy == "error":
             raise DataError(f"The series have {total} missing time steps or values: {where}. Set data.fill "
                             f"to one of {', '.join(p for p in FILL_POLICIES if p != 'error')} to fill them.")
-        from kampai.plugin import console
+        from kampai.plugin.cli import console
 
         console().print(f"[yellow]![/yellow] {total} missing time steps/values ({where}) filled by "
                         f"data.fill={policy}")
