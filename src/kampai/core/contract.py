@@ -31,11 +31,12 @@ class TaskData:
     """A task's view of a dataset: features, target and the columns splits need.
 
     ``X`` is whatever the task's frameworks consume: a DataFrame for tabular and text
-    tasks, a :class:`kampai.core.datakinds.SeriesSet` for forecasting.  ``y`` is the
+    tasks, a :class:`kampai.kinds.series.SeriesSet` for forecasting.  ``y`` is the
     target (``None`` when the task or the file has none).  ``groups`` and ``order`` feed
     grouped and time-ordered splits.  ``info`` carries task facts such as the feature
-    names.  ``window`` is the forecasting split's typed description of what is asked
-    (:class:`kampai.core.datakinds.ForecastWindow`), ``None`` elsewhere.
+    names.  ``window`` is the task's typed description of what is asked beyond ``X``, set
+    by its splits and its ``predict_input`` (forecasting's
+    :class:`kampai.kinds.series.ForecastWindow`: how far ahead), ``None`` elsewhere.
     """
 
     X: Any
@@ -160,9 +161,12 @@ FRAMEWORK_CAPABILITIES: dict[str, str | None] = {
     "labels_only": "predict_labels",         # predict without probabilities (tuning trials)
 }
 
+#: what a task predicts (``Task.target_kind``): class labels, numbers per row, cluster ids,
+#: values of time series ahead, ranked items
+TARGET_KINDS = ("labels", "values", "clusters", "series", "items")
+
 #: task capability -> the method that must back it
 TASK_CAPABILITIES: dict[str, str | None] = {
-    "ahead": None,                          # predict takes a horizon; data optional
     "artifacts": "write_artifacts",         # task files in every run folder (plots)
     "evaluation_split": "evaluation_split",  # which part of new data `runner evaluate` scores
     "predict_options": "predict_input",     # runner predict takes the task's own options
@@ -176,18 +180,19 @@ class Task(ABC):
     :meth:`format_predictions`.  Optional parts are switched on through
     ``capabilities`` (see :data:`TASK_CAPABILITIES`):
 
-    * ``"ahead"``: ``predict`` takes a ``horizon`` (``runner predict --horizon``) and data
-      is optional; the framework gets a :class:`TaskData` whose ``window.mode`` is
-      ``"ahead"`` (``X`` is None without data);
     * ``"artifacts"``: :meth:`write_artifacts` writes task files into every run folder;
     * ``"evaluation_split"``: :meth:`evaluation_split` picks the part of new labelled data
       that ``runner evaluate`` scores;
     * ``"predict_options"``: :meth:`predict_input` turns ``runner predict``'s task options
-      (settings declared under ``predict.``, e.g. ``--k``, ``--users``) into what the
-      framework predicts for; data is then optional.
+      (settings declared under ``predict.``, e.g. recommendation's ``--k``, ``--users``,
+      forecasting's ``--horizon``) into what the framework predicts for; data is then
+      optional.  ``predict_keys`` names them (the core's message for an option given to a
+      task that takes none says which task takes it).
 
     ``data_keys`` / ``split_keys`` are extra keys the task accepts in the ``data`` and
-    ``split`` config sections (checked with a did-you-mean).
+    ``split`` config sections (checked with a did-you-mean).  ``target_kind`` says what the
+    task predicts (:data:`TARGET_KINDS`), so the core and plugins treat its outputs (class
+    checks, plots) without knowing tasks by name.
     """
 
     name: ClassVar[str] = ""
@@ -200,8 +205,16 @@ class Task(ABC):
     default_metrics: ClassVar[Sequence[str]] = ()
     #: what one input is, for run signatures: table, texts, series, images, graph, interactions
     input_kind: ClassVar[str] = "table"
+    #: what one prediction is (:data:`TARGET_KINDS`); None: none of those (no kind-specific
+    #: checks or plots)
+    target_kind: ClassVar[str | None] = None
     data_keys: ClassVar[tuple[str, ...]] = ()
     split_keys: ClassVar[tuple[str, ...]] = ()
+    #: with capability ``predict_options``: the ``predict.*`` keys :meth:`predict_input` takes
+    predict_keys: ClassVar[tuple[str, ...]] = ()
+    #: with capability ``artifacts``: the pictures :meth:`write_artifacts` puts into every
+    #: run folder (forecasting's ``forecast.png``), for plugins that list a run's plots
+    plot_files: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
@@ -225,7 +238,7 @@ class Task(ABC):
             nullable = X.isna().any().tolist()  # one pass over the table, not one per column
             out["inputs"] = [_column_signature(X, i, c, t, nullable[i])
                              for i, (c, t) in enumerate(X.dtypes.items())]
-        if data.y is not None and self.name.endswith("classification") and hasattr(data.y, "unique"):
+        if data.y is not None and self.target_kind == "labels" and hasattr(data.y, "unique"):
             out["classes"] = sorted(map(to_python, data.y.unique()), key=str)
         return out
 
@@ -413,4 +426,6 @@ def task_problems(task: Any) -> list[str]:
     problems = _contract_problems(task, Task, TASK_CAPABILITIES, ("name",))
     if not problems and not isinstance(task.default_split, dict):
         problems.append("has a default_split that is not a mapping")
+    if not problems and task.target_kind is not None and task.target_kind not in TARGET_KINDS:
+        problems.append(f"has target_kind {task.target_kind!r} (known: {', '.join(TARGET_KINDS)}; or None)")
     return problems

@@ -33,11 +33,11 @@ class TrainedRun(Run):
                    _model=model if model is not None else run.loaded_model, store_for=run.store_for,
                    _digests=run._digests)
 
-    def predict(self, data: Any = None, *, horizon: int | None = None, **options: Any) -> pd.DataFrame:
-        """Predictions for a DataFrame or a file path, as ``runner predict`` writes them
-        (forecasting: ``horizon`` steps ahead; ``data`` optional; ``options``: the task's
-        predict options, such as ``k=10``)."""
-        return predict(self, data, horizon=horizon, options=options)
+    def predict(self, data: Any = None, **options: Any) -> pd.DataFrame:
+        """Predictions for a DataFrame or a file path, as ``runner predict`` writes them;
+        ``options``: the task's predict options (forecasting's ``horizon=12``,
+        recommendation's ``k=10``), with which ``data`` is optional."""
+        return predict(self, data, options=options)
 
     def evaluate(self, data: Any) -> dict[str, float]:
         """Metrics of this run's model on other labelled data (a DataFrame or a path)."""
@@ -83,7 +83,7 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool) -> TaskDa
     # unknown categories are predicted, as `runner serve` does, and said (docs/serving.md)
     for line in checks.unknown_categories(prepared.X, signature):
         warn(line)
-    if training and ctx.task.name.endswith("classification"):
+    if training and ctx.task.target_kind == "labels":
         checks.check_labels(prepared.y, signature)
     return prepared
 
@@ -109,33 +109,36 @@ def _signature(run: Run) -> dict[str, Any] | None:
     return _cached(run, "_signature", read) or None
 
 
-def predict(run: Run, data: Any = None, *, horizon: int | None = None,
-            options: dict[str, Any] | None = None) -> pd.DataFrame:
+def predict(run: Run, data: Any = None, *, options: dict[str, Any] | None = None) -> pd.DataFrame:
     """Predictions of a run's model for new data, as a table (label + proba columns).
 
-    Tasks that predict ahead in time (``task.predicts_ahead``: forecasting) take a
-    ``horizon`` and may omit ``data``: the model then continues the series it was
-    trained on; with ``data`` it forecasts after the end of those series.
+    ``options`` are the task's predict options (capability ``predict_options``: forecasting's
+    ``horizon``, recommendation's ``k`` and ``users`` ...; one given as None is not given):
+    the task's :meth:`~kampai.core.contract.Task.predict_input` turns them into what the
+    framework predicts for, and ``data`` is then optional.
     """
-    from kampai.kinds.series import ForecastWindow
-
     ctx = _run_context(run)
-    ahead = "ahead" in ctx.task.capabilities
+    options = {k: v for k, v in (options or {}).items() if v is not None}
     own_options = "predict_options" in ctx.task.capabilities
-    if horizon is not None and not ahead:
-        raise KampaiError(f"Task '{ctx.task.name}' does not predict ahead in time: --horizon is for "
-                          "forecasting tasks.")
     if options and not own_options:
-        raise KampaiError(f"Task '{ctx.task.name}' takes no predict options (got {', '.join(options)}).")
-    if data is None and not (ahead or own_options):
+        raise KampaiError(f"Task '{ctx.task.name}' takes no predict options (got {', '.join(options)}"
+                          f"{_takers(options)}).")
+    if data is None and not own_options:
         raise DataError("No data given: pass --data FILE (CSV/Parquet or a bundled dataset).")
-    task_data = TaskData(X=None) if data is None else _prepare_new(run, ctx, data, training=False)
+    task_data = None if data is None else _prepare_new(run, ctx, data, training=False)
     if own_options:
-        task_data = ctx.task.predict_input(None if data is None else task_data, dict(options or {}), run.config)
-    if ahead:
-        task_data.window = ForecastWindow(mode="ahead", horizon=horizon)  # type: ignore[arg-type]
+        task_data = ctx.task.predict_input(task_data, options, run.config)
     prediction = predict_data(ctx, run.model, task_data)
     return ctx.task.format_predictions(task_data, prediction)
+
+
+def _takers(options: dict[str, Any]) -> str:
+    """``: horizon is an option of forecasting``: the installed tasks that declare the given
+    options (``Task.predict_keys``), for the message of a task that takes none."""
+    tasks = [task for _, task in get_host().tasks().items()]
+    found = [f"{key} is an option of {', '.join(t.name for t in tasks if key in t.predict_keys)}"
+             for key in options if any(key in t.predict_keys for t in tasks)]
+    return f": {'; '.join(found)}" if found else ""
 
 
 def evaluate(run: Run, data: Any) -> dict[str, float]:

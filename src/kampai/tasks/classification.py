@@ -10,6 +10,7 @@ from kampai.tasks.base import TabularTask
 
 class Classification(TabularTask):
     name = "classification"
+    target_kind = "labels"
     description = "predict a class label per row (binary or multi-class)"
     needs_target = True
     default_split: ClassVar[dict[str, Any]] = {"method": "stratified"}

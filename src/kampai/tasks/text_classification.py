@@ -48,6 +48,7 @@ class TextClassification(Classification):
     """Classification of one text column; the label checks are classification's."""
 
     name = "text-classification"
+    target_kind = "labels"
     description = "predict a class label for a text column (binary or multi-class)"
     input_kind = "texts"
     needs_target = True

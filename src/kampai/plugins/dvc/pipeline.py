@@ -184,19 +184,20 @@ def check_sizes(text: str) -> str:
     return ",".join(items)
 
 
-def run_plots(name: str, task: str) -> list[dict[str, Any]]:
-    """Top-level ``plots`` of dvc.yaml drawn from the trained run folder (``dvc plots show``):
-    a confusion matrix (classification), predicted vs actual (regression), the forecast."""
+def run_plots(name: str, task: Any) -> list[dict[str, Any]]:
+    """Top-level ``plots`` of dvc.yaml drawn from the trained run folder (``dvc plots show``),
+    by what the task predicts (``task.target_kind``): a confusion matrix of labels, predicted
+    vs actual values; and the pictures the task writes into its runs (``task.plot_files``:
+    forecasting's forecast)."""
     run = f"dvc/{name}/train"
-    if task.endswith("classification"):
-        return [{f"{run}/predictions.csv": {"template": "confusion", "x": "prediction", "y": "target",
-                                            "title": f"{name}: confusion matrix (test rows)"}}]
-    if task == "regression":
-        return [{f"{run}/predictions.csv": {"template": "scatter", "x": "target", "y": "prediction",
-                                            "title": f"{name}: predicted vs actual (test rows)"}}]
-    if task == "forecasting":
-        return [f"{run}/forecast.png"]
-    return []
+    out: list[Any] = []
+    if task.target_kind == "labels":
+        out.append({f"{run}/predictions.csv": {"template": "confusion", "x": "prediction", "y": "target",
+                                               "title": f"{name}: confusion matrix (test rows)"}})
+    elif task.target_kind == "values":
+        out.append({f"{run}/predictions.csv": {"template": "scatter", "x": "target", "y": "prediction",
+                                               "title": f"{name}: predicted vs actual (test rows)"}})
+    return out + [f"{run}/{file}" for file in task.plot_files]
 
 
 def _plot_path(entry: Any) -> str:
@@ -259,7 +260,7 @@ def init(config: str | Path, *, cwd: str | Path = ".", tune: bool = False, eval_
     ours = stages_for(name, params, local, tune=tune, eval_data=eval_data, sizes=sizes, metric=metric)
     dvc_yaml, params_yaml = cwd / "dvc.yaml", cwd / "params.yaml"
     pipeline = merge_stages(_yaml_load(dvc_yaml), ours, force, dvc_yaml)
-    plots = merge_plots(pipeline.get("plots"), name, run_plots(name, task.name))
+    plots = merge_plots(pipeline.get("plots"), name, run_plots(name, task))
     if plots:
         pipeline["plots"] = plots
     else:

@@ -1,8 +1,9 @@
 """The pictures of a run (from its ``predictions.csv``), as PNG bytes.
 
-Classification: a confusion matrix and one-vs-rest ROC curves; regression: predicted vs
-actual and residuals; forecasting: the run's own ``forecast.png``; clustering: cluster
-sizes; recommendation: precision, recall, NDCG and MAP at every k up to the run's K.
+By what the task predicts (``Task.target_kind``, never its name): labels, a confusion
+matrix and one-vs-rest ROC curves; values, predicted vs actual and residuals; clusters,
+cluster sizes; items, precision, recall, NDCG and MAP at every k up to the run's K; and
+the pictures a task draws itself into its runs (forecasting's ``forecast.png``).
 Tuning: a study's score vs each searched hyperparameter (:func:`params_scatter`).
 Every figure has a title, axis labels with units and a legend where it has series.
 """
@@ -38,46 +39,68 @@ def png(fig: Any, tight: bool = True) -> bytes:
 
 
 def task_plots(run_dir: Path, task: str, metrics: dict[str, Any] | None = None) -> list[tuple[str, bytes]]:
-    """``[(title, png_bytes)]`` for the run's task; ``[]`` when the run has no predictions."""
-    file = Path(run_dir) / "predictions.csv"
+    """``[(title, png_bytes)]`` for the run's task: the pictures the task wrote into the run
+    (``write_artifacts``), then those of what it predicts (``Task.target_kind``) drawn from
+    ``predictions.csv``; ``[]`` when the run has neither."""
     own = sorted(Path(run_dir).glob("*.png"))
     out = [(p.stem.replace("_", " "), p.read_bytes()) for p in own]
-    if task == "recommendation":
-        return out + recommendation_plots(run_dir, metrics or {})
+    draw = KIND_PLOTS.get(target_kind(task))
+    if draw is None:
+        return out
+    file = Path(run_dir) / "predictions.csv"
     if not file.exists():
         return out
     import pandas as pd
 
-    table = pd.read_csv(file)
-    if "target" not in table.columns and task != "clustering":
-        return out
-    if task.endswith("classification"):
-        out.append(("confusion matrix", confusion(table)))
-        roc_png = roc(table)
-        if roc_png is not None:
-            out.append(("ROC curves", roc_png))
-    elif task == "regression":
-        out.append(("predicted vs actual", predicted_vs_actual(table)))
-        out.append(("residuals", residuals(table)))
-    elif task == "clustering" and "prediction" in table.columns:
-        out.append(("cluster sizes", cluster_sizes(table)))
+    return out + draw(pd.read_csv(file), metrics or {})
+
+
+def target_kind(task: str) -> str | None:
+    """What the installed task named ``task`` predicts (None when it is not installed)."""
+    from kampai.plugin import registry_of
+
+    try:
+        return registry_of("tasks").get(task).target_kind
+    except KampaiError:
+        return None
+
+
+def label_plots(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Classes: a confusion matrix and one-vs-rest ROC curves (with probabilities)."""
+    if "target" not in table.columns:
+        return []
+    out = [("confusion matrix", confusion(table))]
+    roc_png = roc(table)
+    if roc_png is not None:
+        out.append(("ROC curves", roc_png))
     return out
 
 
-def recommendation_plots(run_dir: Path, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Ranking metrics vs k of a recommendation run (needs ``hit`` and ``relevant`` columns)."""
-    import pandas as pd
-
-    file = Path(run_dir) / "predictions.csv"
-    if not file.exists():
+def value_plots(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Numbers per row: predicted vs actual and the residuals."""
+    if "target" not in table.columns:
         return []
-    table = pd.read_csv(file)
+    return [("predicted vs actual", predicted_vs_actual(table)), ("residuals", residuals(table))]
+
+
+def cluster_plots(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Cluster ids: the size of each cluster."""
+    return [("cluster sizes", cluster_sizes(table))] if "prediction" in table.columns else []
+
+
+def ranking_plots(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Ranked items: ranking metrics vs k (needs ``hit`` and ``relevant`` columns)."""
     if not {"user", "rank", "hit", "relevant"} <= set(table.columns) or table.empty:
         return []
     curves = ranking_curves(table)
     folds = int(table["fold"].nunique()) if "fold" in table.columns else 1
     users = int(table.groupby("fold")["user"].nunique().mean()) if folds > 1 else int(table["user"].nunique())
     return [("ranking metrics vs k", ranking_at_k(curves, metrics.get("baseline_ndcg_at_k"), folds, users))]
+
+
+#: ``Task.target_kind`` -> the plots of its predictions table (series: the task's own
+#: forecast.png, written at training)
+KIND_PLOTS = {"labels": label_plots, "values": value_plots, "clusters": cluster_plots, "items": ranking_plots}
 
 
 def rows_of(table: Any) -> str:

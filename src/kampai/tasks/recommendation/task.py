@@ -45,6 +45,8 @@ class Recommendation(Task):
     default_metrics = ("ndcg_at_k", "baseline_ndcg_at_k", "precision_at_k", "recall_at_k", "map_at_k",
                        "hit_rate_at_k", "coverage_at_k", "users_scored", "users_evaluated")
     input_kind = "interactions"
+    target_kind = "items"
+    predict_keys = ("users", "k", "similar_to", "filter_seen", "fallback")
     data_keys = ("user", "item", "rating", "feedback", "threshold", "duplicates")
     split_keys = ("k", "holdout", "min_interactions", "cutoff")
     capabilities = frozenset({"predict_options", "artifacts", "evaluation_split"})
@@ -63,7 +65,7 @@ class Recommendation(Task):
     def predict_input(self, data: TaskData | None, options: dict[str, Any], config: dict[str, Any]) -> TaskData:
         from kampai.plugin import RecommendQuery
 
-        known = {"users", "k", "similar_to", "filter_seen", "fallback"}
+        known = set(self.predict_keys)
         for key in options:
             if key not in known:
                 raise ConfigError(f"Unknown predict option '{key}' for recommendation."
@@ -137,7 +139,7 @@ class Recommendation(Task):
                 "inputs": [{"name": "user", "column": info.get("user"), "role": "user id"}],
                 "columns": {r: info.get(r) for r in ("user", "item", "rating", "time")},
                 "feedback": info.get("feedback"), "users": info.get("users"), "items": info.get("items"),
-                "predict_options": ["users", "k", "similar_to", "filter_seen", "fallback"]}
+                "predict_options": list(self.predict_keys)}
 
     def write_artifacts(self, run_dir: Path, data: TaskData, predictions: pd.DataFrame) -> list[Path]:
         """``recommendation.json``: how the table was read (columns, feedback rule,
