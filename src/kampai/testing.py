@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kampai.core.contract import BuildContext, Framework, Prediction, Task, TaskData, framework_problems, task_problems
+from kampai.core.contract import BuildContext, Framework, Prediction, Task, TaskData
+from kampai.core.contract_checks import framework_problems, task_problems
 from kampai.core.errors import KampaiError
 from kampai.core.markers import hookimpl
 

@@ -4,8 +4,8 @@ A *task* (classification, forecasting ...) owns the data contract, the default s
 the metrics.  A *framework* (scikit-learn, Darts ...) builds, fits, predicts, saves and
 loads models.  Both are classes a plugin subclasses: required methods are abstract,
 optional ones are switched on by naming a *capability*, never found by looking.  The
-registries refuse an object that breaks the contract (:func:`check_framework`,
-:func:`check_task`), naming the plugin and what is wrong.
+registries refuse an object that breaks the contract (:mod:`kampai.core.contract_checks`),
+naming the plugin and what is wrong.
 
 Nothing here imports pandas or a framework at module import time.
 """
@@ -385,47 +385,3 @@ def _column_signature(X: Any, i: int, name: Any, dtype: Any, nullable: bool) -> 
     if 0 < len(values) <= MAX_CATEGORIES and len(values) < max(2, len(column) // 2):
         out["categories"] = sorted(map(to_python, values), key=str)
     return out
-
-
-def _contract_problems(obj: Any, base: type, capabilities: dict[str, str | None],
-                       attributes: Sequence[str]) -> list[str]:
-    problems = []
-    if not isinstance(obj, base):
-        kind = base.__name__
-        hint = " (a class was given: register an instance, add '()')" if isinstance(obj, type) else ""
-        return [f"is a {type(obj).__name__}, not a kampai.plugin.{kind}{hint}"]
-    missing = sorted(m for m in base.__abstractmethods__ if not callable(getattr(obj, m, None)))
-    if missing:
-        problems.append(f"does not implement {', '.join(missing)}")
-    for attr in attributes:
-        if not getattr(obj, attr, None):
-            problems.append(f"has no '{attr}'")
-    for cap in sorted(obj.capabilities):
-        if cap not in capabilities:
-            problems.append(f"declares unknown capability '{cap}' (known: {', '.join(capabilities)})")
-            continue
-        method = capabilities[cap]
-        if method and getattr(type(obj), method) is getattr(base, method):
-            problems.append(f"declares capability '{cap}' but does not implement {method}()")
-    for cap, method in capabilities.items():
-        if method and cap not in obj.capabilities and getattr(type(obj), method) is not getattr(base, method):
-            problems.append(f"implements {method}() but does not declare capability '{cap}'")
-    return problems
-
-
-def framework_problems(framework: Any) -> list[str]:
-    """What is wrong with ``framework`` as a :class:`Framework` (empty when nothing)."""
-    problems = _contract_problems(framework, Framework, FRAMEWORK_CAPABILITIES, ("name", "tasks"))
-    if not problems and isinstance(framework.tasks, str):
-        problems.append("has 'tasks' as a string: use a tuple of task names")
-    return problems
-
-
-def task_problems(task: Any) -> list[str]:
-    """What is wrong with ``task`` as a :class:`Task` (empty when nothing)."""
-    problems = _contract_problems(task, Task, TASK_CAPABILITIES, ("name",))
-    if not problems and not isinstance(task.default_split, dict):
-        problems.append("has a default_split that is not a mapping")
-    if not problems and task.target_kind is not None and task.target_kind not in TARGET_KINDS:
-        problems.append(f"has target_kind {task.target_kind!r} (known: {', '.join(TARGET_KINDS)}; or None)")
-    return problems
