@@ -165,6 +165,17 @@ FRAMEWORK_CAPABILITIES: dict[str, str | None] = {
 #: values of time series ahead, ranked items
 TARGET_KINDS = ("labels", "values", "clusters", "series", "items")
 
+#: the standard plots of a run's ``predictions.csv`` a task may name (``Task.plots``): plot
+#: plugins (insight's report, dvc's plots) draw them, none knows a task by name
+PLOTS = {
+    "confusion": "confusion matrix of the target vs the prediction",
+    "roc": "one-vs-rest ROC curves (the proba_<class> columns)",
+    "predicted_vs_actual": "predicted vs actual values",
+    "residuals": "residuals vs predicted values",
+    "cluster_sizes": "rows per predicted cluster",
+    "ranking_at_k": "precision, recall, NDCG and MAP at every k (the hit and relevant columns)",
+}
+
 #: task capability -> the method that must back it
 TASK_CAPABILITIES: dict[str, str | None] = {
     "artifacts": "write_artifacts",         # task files in every run folder (plots)
@@ -192,7 +203,8 @@ class Task(ABC):
     ``data_keys`` / ``split_keys`` are extra keys the task accepts in the ``data`` and
     ``split`` config sections (checked with a did-you-mean).  ``target_kind`` says what the
     task predicts (:data:`TARGET_KINDS`), so the core and plugins treat its outputs (class
-    checks, plots) without knowing tasks by name.
+    checks) without knowing tasks by name; ``plots`` / ``plot_files`` name the plots of its
+    runs, drawn by plot plugins through one mechanism.
     """
 
     name: ClassVar[str] = ""
@@ -212,8 +224,10 @@ class Task(ABC):
     split_keys: ClassVar[tuple[str, ...]] = ()
     #: with capability ``predict_options``: the ``predict.*`` keys :meth:`predict_input` takes
     predict_keys: ClassVar[tuple[str, ...]] = ()
-    #: with capability ``artifacts``: the pictures :meth:`write_artifacts` puts into every
-    #: run folder (forecasting's ``forecast.png``), for plugins that list a run's plots
+    #: the plots of its runs: standard ones drawn from ``predictions.csv`` (names of
+    #: :data:`PLOTS`), and with capability ``artifacts`` the pictures :meth:`write_artifacts`
+    #: draws itself into every run folder (``plot_files``: forecasting's ``forecast.png``)
+    plots: ClassVar[tuple[str, ...]] = ()
     plot_files: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[frozenset[str]] = frozenset()
 

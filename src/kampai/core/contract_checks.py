@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kampai.core.contract import FRAMEWORK_CAPABILITIES, TARGET_KINDS, TASK_CAPABILITIES, Framework, Task
+from kampai.core.contract import FRAMEWORK_CAPABILITIES, PLOTS, TARGET_KINDS, TASK_CAPABILITIES, Framework, Task
 
 
 def _contract_problems(obj: Any, base: type, capabilities: dict[str, str | None],
@@ -53,5 +53,8 @@ def task_problems(task: Any) -> list[str]:
         problems.append("has a default_split that is not a mapping")
     if not problems and task.target_kind is not None and task.target_kind not in TARGET_KINDS:
         problems.append(f"has target_kind {task.target_kind!r} (known: {', '.join(TARGET_KINDS)}; or None)")
+    unknown_plots = [p for p in task.plots if p not in PLOTS] if not problems else []
+    if unknown_plots:
+        problems.append(f"names unknown plot(s) {', '.join(map(repr, unknown_plots))} (known: {', '.join(PLOTS)})")
     return problems
 

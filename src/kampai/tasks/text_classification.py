@@ -49,6 +49,7 @@ class TextClassification(Classification):
 
     name = "text-classification"
     target_kind = "labels"
+    plots = ("confusion", "roc")
     description = "predict a class label for a text column (binary or multi-class)"
     input_kind = "texts"
     needs_target = True

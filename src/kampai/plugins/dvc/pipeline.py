@@ -184,19 +184,24 @@ def check_sizes(text: str) -> str:
     return ",".join(items)
 
 
-def run_plots(name: str, task: Any) -> list[dict[str, Any]]:
-    """Top-level ``plots`` of dvc.yaml drawn from the trained run folder (``dvc plots show``),
-    by what the task predicts (``task.target_kind``): a confusion matrix of labels, predicted
-    vs actual values; and the pictures the task writes into its runs (``task.plot_files``:
+#: a task's standard plot (``Task.plots``) -> the dvc plot of predictions.csv drawing it
+#: (``title`` gets the experiment's name); the others have no dvc template
+DVC_PLOTS = {
+    "confusion": {"template": "confusion", "x": "prediction", "y": "target", "title": "confusion matrix"},
+    "predicted_vs_actual": {"template": "scatter", "x": "target", "y": "prediction",
+                            "title": "predicted vs actual"},
+}
+
+
+def run_plots(name: str, task: Any) -> list[Any]:
+    """Top-level ``plots`` of dvc.yaml drawn from the trained run folder (``dvc plots show``):
+    the task's standard plots that dvc can draw (``task.plots``: a confusion matrix,
+    predicted vs actual) and the pictures the task draws into its runs (``task.plot_files``:
     forecasting's forecast)."""
     run = f"dvc/{name}/train"
-    out: list[Any] = []
-    if task.target_kind == "labels":
-        out.append({f"{run}/predictions.csv": {"template": "confusion", "x": "prediction", "y": "target",
-                                               "title": f"{name}: confusion matrix (test rows)"}})
-    elif task.target_kind == "values":
-        out.append({f"{run}/predictions.csv": {"template": "scatter", "x": "target", "y": "prediction",
-                                               "title": f"{name}: predicted vs actual (test rows)"}})
+    out: list[Any] = [{f"{run}/predictions.csv": {**DVC_PLOTS[p], "title": f"{name}: {DVC_PLOTS[p]['title']} "
+                                                                          "(test rows)"}}
+                      for p in task.plots if p in DVC_PLOTS]
     return out + [f"{run}/{file}" for file in task.plot_files]
 
 

@@ -1,9 +1,9 @@
 """The pictures of a run (from its ``predictions.csv``), as PNG bytes.
 
-By what the task predicts (``Task.target_kind``, never its name): labels, a confusion
-matrix and one-vs-rest ROC curves; values, predicted vs actual and residuals; clusters,
-cluster sizes; items, precision, recall, NDCG and MAP at every k up to the run's K; and
-the pictures a task draws itself into its runs (forecasting's ``forecast.png``).
+One mechanism for every task, never its name: a task names the plots of its runs
+(``Task.plots``, the standard ones of :data:`DRAW`: a confusion matrix and one-vs-rest ROC
+curves, predicted vs actual and residuals, cluster sizes, ranking metrics at every k) and
+draws its own pictures into them (``Task.plot_files``: forecasting's ``forecast.png``).
 Tuning: a study's score vs each searched hyperparameter (:func:`params_scatter`).
 Every figure has a title, axis labels with units and a legend where it has series.
 """
@@ -39,52 +39,53 @@ def png(fig: Any, tight: bool = True) -> bytes:
 
 
 def task_plots(run_dir: Path, task: str, metrics: dict[str, Any] | None = None) -> list[tuple[str, bytes]]:
-    """``[(title, png_bytes)]`` for the run's task: the pictures the task wrote into the run
-    (``write_artifacts``), then those of what it predicts (``Task.target_kind``) drawn from
-    ``predictions.csv``; ``[]`` when the run has neither."""
+    """``[(title, png_bytes)]`` of a run: the pictures its task drew into it
+    (``Task.plot_files``, or any PNG there), then the standard plots the task names
+    (``Task.plots``) drawn from ``predictions.csv``; ``[]`` when the run has neither."""
     own = sorted(Path(run_dir).glob("*.png"))
     out = [(p.stem.replace("_", " "), p.read_bytes()) for p in own]
-    draw = KIND_PLOTS.get(target_kind(task))
-    if draw is None:
-        return out
+    names = plots_of(task)
     file = Path(run_dir) / "predictions.csv"
-    if not file.exists():
+    if not names or not file.exists():
         return out
     import pandas as pd
 
-    return out + draw(pd.read_csv(file), metrics or {})
-
-
-def target_kind(task: str) -> str | None:
-    """What the installed task named ``task`` predicts (None when it is not installed)."""
-    from kampai.plugin import registry_of
-
-    try:
-        return registry_of("tasks").get(task).target_kind
-    except KampaiError:
-        return None
-
-
-def label_plots(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Classes: a confusion matrix and one-vs-rest ROC curves (with probabilities)."""
-    if "target" not in table.columns:
-        return []
-    out = [("confusion matrix", confusion(table))]
-    roc_png = roc(table)
-    if roc_png is not None:
-        out.append(("ROC curves", roc_png))
+    table = pd.read_csv(file)
+    for name in names:
+        draw = DRAW.get(name)  # every name the contract knows (a test keeps them in step)
+        if draw is not None:
+            out += draw(table, metrics or {})
     return out
 
 
-def value_plots(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Numbers per row: predicted vs actual and the residuals."""
-    if "target" not in table.columns:
-        return []
-    return [("predicted vs actual", predicted_vs_actual(table)), ("residuals", residuals(table))]
+def plots_of(task: str) -> tuple[str, ...]:
+    """The standard plots the installed task named ``task`` names (none when it is not installed)."""
+    from kampai.plugin import registry_of
+
+    try:
+        return tuple(registry_of("tasks").get(task).plots)
+    except KampaiError:
+        return ()
 
 
-def cluster_plots(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Cluster ids: the size of each cluster."""
+def _confusion(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [("confusion matrix", confusion(table))] if "target" in table.columns else []
+
+
+def _roc(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    roc_png = roc(table) if "target" in table.columns else None
+    return [] if roc_png is None else [("ROC curves", roc_png)]
+
+
+def _predicted_vs_actual(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [("predicted vs actual", predicted_vs_actual(table))] if "target" in table.columns else []
+
+
+def _residuals(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [("residuals", residuals(table))] if "target" in table.columns else []
+
+
+def _cluster_sizes(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
     return [("cluster sizes", cluster_sizes(table))] if "prediction" in table.columns else []
 
 
@@ -98,9 +99,10 @@ def ranking_plots(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]
     return [("ranking metrics vs k", ranking_at_k(curves, metrics.get("baseline_ndcg_at_k"), folds, users))]
 
 
-#: ``Task.target_kind`` -> the plots of its predictions table (series: the task's own
-#: forecast.png, written at training)
-KIND_PLOTS = {"labels": label_plots, "values": value_plots, "clusters": cluster_plots, "items": ranking_plots}
+#: a standard plot's name (what ``Task.plots`` may hold) -> its drawing:
+#: ``[(title, png)]`` of a predictions table, ``[]`` when the table lacks its columns
+DRAW = {"confusion": _confusion, "roc": _roc, "predicted_vs_actual": _predicted_vs_actual,
+        "residuals": _residuals, "cluster_sizes": _cluster_sizes, "ranking_at_k": ranking_plots}
 
 
 def rows_of(table: Any) -> str:

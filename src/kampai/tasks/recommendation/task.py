@@ -46,6 +46,7 @@ class Recommendation(Task):
                        "hit_rate_at_k", "coverage_at_k", "users_scored", "users_evaluated")
     input_kind = "interactions"
     target_kind = "items"
+    plots = ("ranking_at_k",)
     predict_keys = ("users", "k", "similar_to", "filter_seen", "fallback")
     data_keys = ("user", "item", "rating", "feedback", "threshold", "duplicates")
     split_keys = ("k", "holdout", "min_interactions", "cutoff")
