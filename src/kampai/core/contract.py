@@ -165,16 +165,10 @@ FRAMEWORK_CAPABILITIES: dict[str, str | None] = {
 #: values of time series ahead, ranked items
 TARGET_KINDS = ("labels", "values", "clusters", "series", "items")
 
-#: the standard plots of a run's ``predictions.csv`` a task may name (``Task.plots``): plot
-#: plugins (insight's report, dvc's plots) draw them, none knows a task by name
-PLOTS = {
-    "confusion": "confusion matrix of the target vs the prediction",
-    "roc": "one-vs-rest ROC curves (the proba_<class> columns)",
-    "predicted_vs_actual": "predicted vs actual values",
-    "residuals": "residuals vs predicted values",
-    "cluster_sizes": "rows per predicted cluster",
-    "ranking_at_k": "precision, recall, NDCG and MAP at every k (the hit and relevant columns)",
-}
+#: the standard plots of a run's ``predictions.csv`` a task may name (``Task.plots``), drawn
+#: by plot plugins (insight's report, dvc's plots): a confusion matrix, one-vs-rest ROC curves,
+#: predicted vs actual, residuals, rows per cluster, ranking metrics at every k
+PLOTS = ("confusion", "roc", "predicted_vs_actual", "residuals", "cluster_sizes", "ranking_at_k")
 
 #: task capability -> the method that must back it
 TASK_CAPABILITIES: dict[str, str | None] = {
