@@ -127,7 +127,7 @@ def views(runs: int) -> None:
             ours.append(time.perf_counter() - start)
         # the plain way for the task's own functions: the metrics at K only, from the same hits
         from kampai.plugin import Prediction
-        from kampai.tasks.recommendation import _map, _ndcg, _precision, _recall
+        from kampai.tasks.recommendation.metrics import _map, _ndcg, _precision, _recall
 
         users, codes = np.unique(table["user"], return_inverse=True)
         k = int(table["rank"].max())

@@ -279,7 +279,7 @@ RUN_CASES: list[tuple[str, Callable[[Path, Path], dict[str, str]], list[str], in
     ("predict-data-dev-zero", lambda tmp, run: {"run": str(run), **_dev_zero(tmp)},
      ["predict", "{run}", "--data", "{file}"], 2, "is not a regular file"),
     ("horizon-for-classification", lambda tmp, run: {"run": str(run), **_csv(tmp)},
-     ["predict", "{run}", "--data", "{csv}", "--horizon", "3"], 2, "does not predict ahead"),
+     ["predict", "{run}", "--data", "{csv}", "--horizon", "3"], 2, "horizon is an option of forecasting"),
     ("run-missing-meta", _tamper_run(_delete("meta.json")), ["predict", "{run}", "--data", "{csv}"], 2,
      "is incomplete: meta.json is missing"),
     ("run-corrupt-metrics", _tamper_run(_garble("metrics.json")), ["predict", "{run}", "--data", "{csv}"], 2,

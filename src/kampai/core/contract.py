@@ -4,8 +4,8 @@ A *task* (classification, forecasting ...) owns the data contract, the default s
 the metrics.  A *framework* (scikit-learn, Darts ...) builds, fits, predicts, saves and
 loads models.  Both are classes a plugin subclasses: required methods are abstract,
 optional ones are switched on by naming a *capability*, never found by looking.  The
-registries refuse an object that breaks the contract (:func:`check_framework`,
-:func:`check_task`), naming the plugin and what is wrong.
+registries refuse an object that breaks the contract (:mod:`kampai.core.contract_checks`),
+naming the plugin and what is wrong.
 
 Nothing here imports pandas or a framework at module import time.
 """
@@ -31,11 +31,12 @@ class TaskData:
     """A task's view of a dataset: features, target and the columns splits need.
 
     ``X`` is whatever the task's frameworks consume: a DataFrame for tabular and text
-    tasks, a :class:`kampai.core.datakinds.SeriesSet` for forecasting.  ``y`` is the
+    tasks, a :class:`kampai.kinds.series.SeriesSet` for forecasting.  ``y`` is the
     target (``None`` when the task or the file has none).  ``groups`` and ``order`` feed
     grouped and time-ordered splits.  ``info`` carries task facts such as the feature
-    names.  ``window`` is the forecasting split's typed description of what is asked
-    (:class:`kampai.core.datakinds.ForecastWindow`), ``None`` elsewhere.
+    names.  ``window`` is the task's typed description of what is asked beyond ``X``, set
+    by its splits and its ``predict_input`` (forecasting's
+    :class:`kampai.kinds.series.ForecastWindow`: how far ahead), ``None`` elsewhere.
     """
 
     X: Any
@@ -160,9 +161,17 @@ FRAMEWORK_CAPABILITIES: dict[str, str | None] = {
     "labels_only": "predict_labels",         # predict without probabilities (tuning trials)
 }
 
+#: what a task predicts (``Task.target_kind``): class labels, numbers per row, cluster ids,
+#: values of time series ahead, ranked items
+TARGET_KINDS = ("labels", "values", "clusters", "series", "items")
+
+#: the standard plots of a run's ``predictions.csv`` a task may name (``Task.plots``), drawn
+#: by plot plugins (insight's report, dvc's plots): a confusion matrix, one-vs-rest ROC curves,
+#: predicted vs actual, residuals, rows per cluster, ranking metrics at every k
+PLOTS = ("confusion", "roc", "predicted_vs_actual", "residuals", "cluster_sizes", "ranking_at_k")
+
 #: task capability -> the method that must back it
 TASK_CAPABILITIES: dict[str, str | None] = {
-    "ahead": None,                          # predict takes a horizon; data optional
     "artifacts": "write_artifacts",         # task files in every run folder (plots)
     "evaluation_split": "evaluation_split",  # which part of new data `runner evaluate` scores
     "predict_options": "predict_input",     # runner predict takes the task's own options
@@ -176,18 +185,20 @@ class Task(ABC):
     :meth:`format_predictions`.  Optional parts are switched on through
     ``capabilities`` (see :data:`TASK_CAPABILITIES`):
 
-    * ``"ahead"``: ``predict`` takes a ``horizon`` (``runner predict --horizon``) and data
-      is optional; the framework gets a :class:`TaskData` whose ``window.mode`` is
-      ``"ahead"`` (``X`` is None without data);
     * ``"artifacts"``: :meth:`write_artifacts` writes task files into every run folder;
     * ``"evaluation_split"``: :meth:`evaluation_split` picks the part of new labelled data
       that ``runner evaluate`` scores;
     * ``"predict_options"``: :meth:`predict_input` turns ``runner predict``'s task options
-      (settings declared under ``predict.``, e.g. ``--k``, ``--users``) into what the
-      framework predicts for; data is then optional.
+      (settings declared under ``predict.``, e.g. recommendation's ``--k``, ``--users``,
+      forecasting's ``--horizon``) into what the framework predicts for; data is then
+      optional.  ``predict_keys`` names them (the core's message for an option given to a
+      task that takes none says which task takes it).
 
     ``data_keys`` / ``split_keys`` are extra keys the task accepts in the ``data`` and
-    ``split`` config sections (checked with a did-you-mean).
+    ``split`` config sections (checked with a did-you-mean).  ``target_kind`` says what the
+    task predicts (:data:`TARGET_KINDS`), so the core and plugins treat its outputs (class
+    checks) without knowing tasks by name; ``plots`` / ``plot_files`` name the plots of its
+    runs, drawn by plot plugins through one mechanism.
     """
 
     name: ClassVar[str] = ""
@@ -200,8 +211,18 @@ class Task(ABC):
     default_metrics: ClassVar[Sequence[str]] = ()
     #: what one input is, for run signatures: table, texts, series, images, graph, interactions
     input_kind: ClassVar[str] = "table"
+    #: what one prediction is (:data:`TARGET_KINDS`); None: none of those (no kind-specific
+    #: checks or plots)
+    target_kind: ClassVar[str | None] = None
     data_keys: ClassVar[tuple[str, ...]] = ()
     split_keys: ClassVar[tuple[str, ...]] = ()
+    #: with capability ``predict_options``: the ``predict.*`` keys :meth:`predict_input` takes
+    predict_keys: ClassVar[tuple[str, ...]] = ()
+    #: the plots of its runs: standard ones drawn from ``predictions.csv`` (names of
+    #: :data:`PLOTS`), and with capability ``artifacts`` the pictures :meth:`write_artifacts`
+    #: draws itself into every run folder (``plot_files``: forecasting's ``forecast.png``)
+    plots: ClassVar[tuple[str, ...]] = ()
+    plot_files: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
@@ -225,7 +246,7 @@ class Task(ABC):
             nullable = X.isna().any().tolist()  # one pass over the table, not one per column
             out["inputs"] = [_column_signature(X, i, c, t, nullable[i])
                              for i, (c, t) in enumerate(X.dtypes.items())]
-        if data.y is not None and self.name.endswith("classification") and hasattr(data.y, "unique"):
+        if data.y is not None and self.target_kind == "labels" and hasattr(data.y, "unique"):
             out["classes"] = sorted(map(to_python, data.y.unique()), key=str)
         return out
 
@@ -372,45 +393,3 @@ def _column_signature(X: Any, i: int, name: Any, dtype: Any, nullable: bool) -> 
     if 0 < len(values) <= MAX_CATEGORIES and len(values) < max(2, len(column) // 2):
         out["categories"] = sorted(map(to_python, values), key=str)
     return out
-
-
-def _contract_problems(obj: Any, base: type, capabilities: dict[str, str | None],
-                       attributes: Sequence[str]) -> list[str]:
-    problems = []
-    if not isinstance(obj, base):
-        kind = base.__name__
-        hint = " (a class was given: register an instance, add '()')" if isinstance(obj, type) else ""
-        return [f"is a {type(obj).__name__}, not a kampai.plugin.{kind}{hint}"]
-    missing = sorted(m for m in base.__abstractmethods__ if not callable(getattr(obj, m, None)))
-    if missing:
-        problems.append(f"does not implement {', '.join(missing)}")
-    for attr in attributes:
-        if not getattr(obj, attr, None):
-            problems.append(f"has no '{attr}'")
-    for cap in sorted(obj.capabilities):
-        if cap not in capabilities:
-            problems.append(f"declares unknown capability '{cap}' (known: {', '.join(capabilities)})")
-            continue
-        method = capabilities[cap]
-        if method and getattr(type(obj), method) is getattr(base, method):
-            problems.append(f"declares capability '{cap}' but does not implement {method}()")
-    for cap, method in capabilities.items():
-        if method and cap not in obj.capabilities and getattr(type(obj), method) is not getattr(base, method):
-            problems.append(f"implements {method}() but does not declare capability '{cap}'")
-    return problems
-
-
-def framework_problems(framework: Any) -> list[str]:
-    """What is wrong with ``framework`` as a :class:`Framework` (empty when nothing)."""
-    problems = _contract_problems(framework, Framework, FRAMEWORK_CAPABILITIES, ("name", "tasks"))
-    if not problems and isinstance(framework.tasks, str):
-        problems.append("has 'tasks' as a string: use a tuple of task names")
-    return problems
-
-
-def task_problems(task: Any) -> list[str]:
-    """What is wrong with ``task`` as a :class:`Task` (empty when nothing)."""
-    problems = _contract_problems(task, Task, TASK_CAPABILITIES, ("name",))
-    if not problems and not isinstance(task.default_split, dict):
-        problems.append("has a default_split that is not a mapping")
-    return problems

@@ -20,6 +20,11 @@ of them (pluggy's rule).  Only the resolution hooks are ``firstresult``; for eve
 hook all implementations run.  Every call goes through pluggy (wrappers, ``tryfirst``/
 ``trylast``, ``KAMPAI_TRACE_PLUGINS``); :mod:`kampai.core.hookcalls` says how each kind is
 called and what it refuses.
+
+One module, over 400 lines, on purpose: it has one job (the specs) and is the one place a
+plugin author reads every hook in order; pluggy reads the specs from one namespace
+(``add_hookspecs``), and ``scripts/hook_reference.py`` generates the hook reference of
+docs/plugins.md from it.  Its length is the hooks' docstrings (that reference), not code.
 """
 
 from __future__ import annotations

@@ -3,18 +3,20 @@
 Each registry is built once per process, the first time it is needed, by calling the
 matching hook of every loaded plugin (built-in or third-party alike).  Each entry
 remembers the plugin that added it, for ``runner plugins list``.  Lookups of unknown names
-raise one error with a did-you-mean, owned here and nowhere else.
+raise one error with a did-you-mean, owned here and nowhere else.  Importing by path
+(``import_object``, ``import_class`` ...) lives in :mod:`kampai.core.import_paths` and is
+importable from here too.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from kampai.core.errors import ConfigError, KampaiError, PluginError, unknown
+from kampai.core.errors import KampaiError, PluginError, unknown
+from kampai.core.import_paths import import_class, import_object, import_user_module, is_estimator_class
 
 T = TypeVar("T")
 
@@ -72,7 +74,7 @@ class TaskRegistry(Registry[Any]):
     def add(self, task: Any) -> None:
         """Register a :class:`kampai.plugin.Task` instance under ``task.name``; refused
         (PluginError naming the plugin) when it breaks the contract."""
-        from kampai.core.contract import task_problems
+        from kampai.core.contract_checks import task_problems
 
         _refuse(self, repr(getattr(task, "name", task)), task_problems(task))
         self._put(task.name, task)
@@ -85,7 +87,7 @@ class FrameworkRegistry(Registry[Any]):
         """Register a :class:`kampai.plugin.Framework` instance under ``framework.name``;
         refused (PluginError naming the plugin) when it breaks the contract or names a task
         no plugin registered."""
-        from kampai.core.contract import framework_problems
+        from kampai.core.contract_checks import framework_problems
 
         problems = framework_problems(framework)
         if not problems and self.host is not None:
@@ -353,86 +355,3 @@ class EstimatorRegistry(Registry[Estimator]):
         if kind is not None and kind not in kinds:
             raise unknown("estimator type", kind, kinds)
         return [e for _, e in self.items() if kind is None or e.kind == kind]
-
-
-def import_user_module(module_name: str) -> Any:
-    """Import a module; a user's own module in the current folder is found too.
-
-    ``python -m kampai`` puts the current folder on ``sys.path`` but the ``runner``
-    console script does not, so ``--model mymodels.MyEstimator`` next to the data would
-    fail only when run as ``runner``.  The folder is appended (never shadows a package).
-    """
-    import os
-    import sys
-
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        cwd = os.getcwd()
-        top = module_name.split(".")[0]
-        if exc.name != top or cwd in sys.path or "" in sys.path:
-            raise
-        sys.path.append(cwd)
-        return importlib.import_module(module_name)
-
-
-#: what a config may name where a model or preprocessing class is expected
-ESTIMATOR_CLASS = "a scikit-learn estimator or transformer class"
-
-
-def is_estimator_class(obj: Any) -> bool:
-    """A class scikit-learn would take as a model or a step: a subclass of
-    ``sklearn.base.BaseEstimator``, or one with ``fit`` and one of ``predict``/``transform``
-    (scikit-learn's duck typing).  Functions, modules and instances are not."""
-    if not isinstance(obj, type):
-        return False
-    try:
-        from sklearn.base import BaseEstimator
-
-        if issubclass(obj, BaseEstimator):
-            return True
-    except ImportError:
-        pass
-    return callable(getattr(obj, "fit", None)) and any(
-        callable(getattr(obj, m, None)) for m in ("predict", "transform", "fit_predict", "fit_transform"))
-
-
-def import_class(path: str, *, check: Callable[[type], bool] = is_estimator_class,
-                 what: str = ESTIMATOR_CLASS,
-                 hint: str = "Bring your own classes with --include MODULE.") -> type:
-    """The class at import path ``path``, returned only when ``check(cls)`` holds.
-
-    A config is data, not code: ``{class: os.system}``, ``builtins.exec``,
-    ``subprocess.Popen`` or any function are refused here, before anything calls them
-    (ConfigError ending with ``hint``; callers prefix the config key).  The documented way
-    to bring your own estimators is ``--include MODULE``.
-    """
-    obj = import_object(path)
-    ok = False
-    if isinstance(obj, type):
-        try:
-            ok = bool(check(obj))
-        except Exception:  # a check that cannot judge the object refuses it
-            ok = False
-    if not ok:
-        kind = ("a function" if inspect.isroutine(obj) else "a module" if inspect.ismodule(obj) else
-                "a class of another kind" if isinstance(obj, type) else f"a {type(obj).__name__} object")
-        raise ConfigError(f"'{path}' is not {what} (it is {kind}): a config names model classes, never "
-                          f"other callables. {hint}")
-    return obj
-
-
-def import_object(path: str) -> Any:
-    """Import ``pkg.mod.Name`` or ``pkg.mod:Name``; a clear error if it cannot be found."""
-    module_name, _, attr = path.replace(":", ".").rpartition(".")
-    if not module_name:
-        raise KampaiError(f"'{path}' is not an import path (expected 'package.module.Name').")
-    try:
-        module = import_user_module(module_name)
-    except ImportError as exc:
-        raise KampaiError(f"Cannot import '{module_name}' for '{path}': {exc}") from None
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        names = [n for n in dir(module) if not n.startswith("_")]
-        raise unknown(f"name in module '{module_name}'", attr, names) from None

@@ -223,7 +223,7 @@ def utc_now() -> str:
 class RunRecord:
     """A finished run, as a record: its folder, config, metrics and meta; the model loads on
     demand (hash-checked).  Actions on a run (predict, evaluate) live in the engine
-    (:class:`kampai.core.engine.TrainedRun`, what ``kampai.train``/``kampai.load_run`` return).
+    (:class:`kampai.core.trained_run.TrainedRun`, what ``kampai.train``/``kampai.load_run`` return).
 
     ``store_for`` picks the model's loader from the verified config
     (:func:`kampai.core.hosted.model_store`); this module never reaches for the host."""

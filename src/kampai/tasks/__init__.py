@@ -35,6 +35,8 @@ def kampai_add_settings(settings: Any) -> None:
 
     settings.add(Setting("data.text", None, "text column for text tasks; null = the one free-text column",
                          type=str, option="--text"))
+    settings.add(Setting("predict.horizon", None, "forecasting: steps to forecast after the end of the series "
+                         "(default: the run's split.horizon)", option="--horizon", commands=("predict",)))
 
 
 @hookimpl

@@ -10,6 +10,8 @@ from kampai.tasks.base import TabularTask
 
 class Classification(TabularTask):
     name = "classification"
+    target_kind = "labels"
+    plots = ("confusion", "roc")
     description = "predict a class label per row (binary or multi-class)"
     needs_target = True
     default_split: ClassVar[dict[str, Any]] = {"method": "stratified"}

@@ -10,6 +10,8 @@ from kampai.tasks.base import TabularTask
 
 class Clustering(TabularTask):
     name = "clustering"
+    target_kind = "clusters"
+    plots = ("cluster_sizes",)
     description = "group rows into clusters (a label column, if given, only scores them)"
     needs_target = False
     default_split: ClassVar[dict[str, Any]] = {"method": "none"}

@@ -28,6 +28,8 @@ PATH_NAMES = ("image", "path", "file", "filename", "image_path", "filepath")
 
 class ImageClassification(Classification):
     name = "image-classification"
+    target_kind = "labels"
+    plots = ("confusion", "roc")
     description = "predict a class label per image (folder per class, or a table of paths)"
     input_kind = "images"
     default_split: ClassVar[dict[str, Any]] = {"method": "stratified"}

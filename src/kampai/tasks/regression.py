@@ -13,6 +13,8 @@ MAX_TARGET = 1e150
 
 class Regression(TabularTask):
     name = "regression"
+    target_kind = "values"
+    plots = ("predicted_vs_actual", "residuals")
     description = "predict a number per row"
     needs_target = True
     default_split: ClassVar[dict[str, Any]] = {"method": "random"}

@@ -49,6 +49,8 @@ class TextClassification(Classification):
     """Classification of one text column; the label checks are classification's."""
 
     name = "text-classification"
+    target_kind = "labels"
+    plots = ("confusion", "roc")
     description = "predict a class label for a text column (binary or multi-class)"
     input_kind = "texts"
     needs_target = True

@@ -59,10 +59,8 @@ def evaluate(
 
 def predict(
     run: str = typer.Argument(..., help="Run folder (runs/<run_id>), or NAME@stage / NAME@version."),
-    data: str = typer.Option(None, "--data", help="CSV/Parquet file or bundled dataset (forecasting: "
-                             "optional, the newer history to forecast from)."),
-    horizon: int = typer.Option(None, "--horizon", min=1, help="Forecasting: steps to forecast after the "
-                                "end of the series (default: the run's split.horizon)."),
+    data: str = typer.Option(None, "--data", help="CSV/Parquet file or bundled dataset (optional for a "
+                             "task that takes predict options, such as --horizon)."),
     output: Path = typer.Option(None, "--output", "-o", help="Write predictions here, in the format its "
                                 "suffix names (.csv, .parquet, .json, .jsonl; never inside a run folder); "
                                 "default: print CSV to stdout."),
@@ -78,7 +76,7 @@ def predict(
     data_options = {k.removeprefix("data."): v for k, v in flags.items() if k.startswith("data.")}
     if output is not None:
         engine.check_predictions_output(output)  # before the model is loaded
-    table = engine.predict(open_run(run), data, horizon=horizon, options=options, data_options=data_options)
+    table = engine.predict(open_run(run), data, options=options, data_options=data_options)
     if output is None:
         typer.echo(table.to_csv(index=False), nl=False)
         return

@@ -185,19 +185,25 @@ def check_sizes(text: str) -> str:
     return ",".join(items)
 
 
-def run_plots(name: str, task: str) -> list[dict[str, Any]]:
+#: a task's standard plot (``Task.plots``) -> the dvc plot of predictions.csv drawing it
+#: (``title`` gets the experiment's name); the others have no dvc template
+DVC_PLOTS = {
+    "confusion": {"template": "confusion", "x": "prediction", "y": "target", "title": "confusion matrix"},
+    "predicted_vs_actual": {"template": "scatter", "x": "target", "y": "prediction",
+                            "title": "predicted vs actual"},
+}
+
+
+def run_plots(name: str, task: Any) -> list[Any]:
     """Top-level ``plots`` of dvc.yaml drawn from the trained run folder (``dvc plots show``):
-    a confusion matrix (classification), predicted vs actual (regression), the forecast."""
+    the task's standard plots that dvc can draw (``task.plots``: a confusion matrix,
+    predicted vs actual) and the pictures the task draws into its runs (``task.plot_files``:
+    forecasting's forecast)."""
     run = f"dvc/{name}/train"
-    if task.endswith("classification"):
-        return [{f"{run}/predictions.csv": {"template": "confusion", "x": "prediction", "y": "target",
-                                            "title": f"{name}: confusion matrix (test rows)"}}]
-    if task == "regression":
-        return [{f"{run}/predictions.csv": {"template": "scatter", "x": "target", "y": "prediction",
-                                            "title": f"{name}: predicted vs actual (test rows)"}}]
-    if task == "forecasting":
-        return [f"{run}/forecast.png"]
-    return []
+    out: list[Any] = [{f"{run}/predictions.csv": {**DVC_PLOTS[p], "title": f"{name}: {DVC_PLOTS[p]['title']} "
+                                                                          "(test rows)"}}
+                      for p in task.plots if p in DVC_PLOTS]
+    return out + [f"{run}/{file}" for file in task.plot_files]
 
 
 def _plot_path(entry: Any) -> str:
@@ -260,7 +266,7 @@ def init(config: str | Path, *, cwd: str | Path = ".", tune: bool = False, eval_
     ours = stages_for(name, params, local, tune=tune, eval_data=eval_data, sizes=sizes, metric=metric)
     dvc_yaml, params_yaml = cwd / "dvc.yaml", cwd / "params.yaml"
     pipeline = merge_stages(_yaml_load(dvc_yaml), ours, force, dvc_yaml)
-    plots = merge_plots(pipeline.get("plots"), name, run_plots(name, task.name))
+    plots = merge_plots(pipeline.get("plots"), name, run_plots(name, task))
     if plots:
         pipeline["plots"] = plots
     else:

@@ -22,7 +22,7 @@ def kampai_register_frameworks(registry: Any) -> None:
 
 @hookimpl
 def kampai_register_estimators(registry: Any) -> None:
-    from kampai.plugins.implicit.framework import MODELS
+    from kampai.plugins.implicit.models import MODELS
 
     for name, (target, _, _) in MODELS.items():
         registry.add(name, target, kind="recommender", package="implicit")

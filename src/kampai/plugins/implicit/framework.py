@@ -3,11 +3,12 @@
 loaded with ``allow_pickle=False``) plus the training matrix (scipy npz) and the id maps
 (JSON): nothing that can execute code.
 
-The model the engine handles is a :class:`Recommender`: the implicit model (None for the
-``popular`` baseline) plus what recommending needs later (id maps, the training matrix for
-"already seen" filtering and the item-item models' user histories, item popularity for
-unknown users).  Every ranking goes through implicit's batch ``recommend`` (all users of a
-request at once), never a Python loop per user.
+The model the engine handles is a :class:`~.models.Recommender` (:mod:`.models` holds the
+models kampai knows): the implicit model (None for the ``popular`` baseline) plus what
+recommending needs later (id maps, the training matrix for "already seen" filtering and the
+item-item models' user histories, item popularity for unknown users).  Every ranking goes
+through implicit's batch ``recommend`` (all users of a request at once), never a Python
+loop per user.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,124 +33,29 @@ from kampai.plugin import (
     did_you_mean,
 )
 from kampai.plugin.runs import file_sha256, open_checked
+from kampai.plugins.implicit.models import (
+    DEFAULT_MODEL,
+    GPU_MODELS,
+    MODELS,
+    OWNED,
+    POPULAR,
+    SEARCH_SPACES,
+    Recommender,
+    canonical,
+    import_model,
+    model_params,
+    wants_gpu,
+)
 
 if TYPE_CHECKING:
     import numpy as np
 
-DEFAULT_MODEL = "AlternatingLeastSquares"
-POPULAR = "popular"
-#: name -> (factory/class for building, CPU class for loading, family)
-MODELS: dict[str, tuple[str, str, str]] = {
-    "AlternatingLeastSquares": ("implicit.als:AlternatingLeastSquares",
-                                "implicit.cpu.als:AlternatingLeastSquares", "mf"),
-    "BayesianPersonalizedRanking": ("implicit.bpr:BayesianPersonalizedRanking",
-                                    "implicit.cpu.bpr:BayesianPersonalizedRanking", "mf"),
-    "LogisticMatrixFactorization": ("implicit.lmf:LogisticMatrixFactorization",
-                                    "implicit.cpu.lmf:LogisticMatrixFactorization", "mf"),
-    "CosineRecommender": ("implicit.nearest_neighbours:CosineRecommender",
-                          "implicit.nearest_neighbours:CosineRecommender", "knn"),
-    "BM25Recommender": ("implicit.nearest_neighbours:BM25Recommender",
-                        "implicit.nearest_neighbours:BM25Recommender", "knn"),
-    "TFIDFRecommender": ("implicit.nearest_neighbours:TFIDFRecommender",
-                         "implicit.nearest_neighbours:TFIDFRecommender", "knn"),
-}
-ALIASES = {"als": "AlternatingLeastSquares", "bpr": "BayesianPersonalizedRanking",
-           "lmf": "LogisticMatrixFactorization", "cosine": "CosineRecommender", "bm25": "BM25Recommender",
-           "tfidf": "TFIDFRecommender"}
-GPU_MODELS = ("AlternatingLeastSquares", "BayesianPersonalizedRanking")
-#: factory arguments kampai sets itself
-OWNED = ("use_gpu", "dtype")
 MODEL_FILE = "model.npz"
 MATRIX_FILE = "user_items.npz"
 IDS_FILE = "ids.json"
 INFO_FILE = "recommender.json"
 #: scores at or below this are items implicit filtered out (it gives them -FLT_MAX)
 FILTERED = -1e37
-
-SEARCH_SPACES: dict[str, dict[str, Any]] = {
-    "AlternatingLeastSquares": {
-        "factors": {"type": "int", "low": 16, "high": 256, "log": True},
-        "regularization": {"type": "float", "low": 1e-3, "high": 1.0, "log": True},
-        "alpha": {"type": "float", "low": 0.1, "high": 50.0, "log": True},
-        "iterations": {"type": "int", "low": 5, "high": 30},
-    },
-    "BayesianPersonalizedRanking": {
-        "factors": {"type": "int", "low": 16, "high": 256, "log": True},
-        "learning_rate": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},
-        "regularization": {"type": "float", "low": 1e-4, "high": 0.1, "log": True},
-        "iterations": {"type": "int", "low": 50, "high": 300},
-    },
-    "LogisticMatrixFactorization": {
-        "factors": {"type": "int", "low": 16, "high": 128, "log": True},
-        "learning_rate": {"type": "float", "low": 0.1, "high": 2.0, "log": True},
-        "regularization": {"type": "float", "low": 0.1, "high": 10.0, "log": True},
-        "iterations": {"type": "int", "low": 10, "high": 60},
-    },
-    "CosineRecommender": {"K": {"type": "int", "low": 10, "high": 500, "log": True}},
-    "TFIDFRecommender": {"K": {"type": "int", "low": 10, "high": 500, "log": True}},
-    "BM25Recommender": {"K": {"type": "int", "low": 10, "high": 500, "log": True},
-                        "K1": {"type": "float", "low": 0.5, "high": 3.0},
-                        "B": {"type": "float", "low": 0.0, "high": 1.0}},
-}
-
-
-@dataclass
-class Recommender:
-    """An implicit model with the id maps and training matrix it recommends from."""
-
-    estimator: str
-    params: dict[str, Any]
-    model: Any = None                      # the implicit model; None for 'popular'
-    user_ids: Any = None                   # code -> user id
-    item_ids: Any = None                   # code -> item id
-    user_items: Any = None                 # CSR (n_users, n_items): the training interactions
-    popularity: Any = None                 # interactions per item in training
-    device: str = "cpu"
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def family(self) -> str:
-        return POPULAR if self.estimator == POPULAR else MODELS[self.estimator][2]
-
-    def known_users(self) -> np.ndarray:
-        """Users with at least one training interaction."""
-        import numpy as np
-
-        return np.diff(self.user_items.indptr) > 0
-
-    def codes(self, id_map: Any, ids: Any) -> np.ndarray:
-        from kampai.plugin import Interactions
-
-        probe = Interactions(users=None, items=None, weights=None, user_ids=id_map, item_ids=id_map)
-        return probe.user_codes(ids)
-
-
-def _import(path: str) -> Any:
-    import importlib
-
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def canonical(estimator: str) -> str:
-    name = ALIASES.get(str(estimator).lower(), str(estimator))
-    name = name.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
-    if name != POPULAR and name not in MODELS:
-        known = [*MODELS, POPULAR]
-        hint = did_you_mean(name, known) or did_you_mean(name.lower(), list(ALIASES))
-        raise ConfigError(f"Unknown implicit model '{estimator}'.{hint} "
-                          f"Known: {', '.join(known)} (or their short names {', '.join(ALIASES)}).")
-    return name
-
-
-def model_params(name: str) -> dict[str, inspect.Parameter]:
-    """The parameters of a model's factory (minus those kampai sets: use_gpu, dtype)."""
-    if name == POPULAR:
-        return {}
-    target = _import(MODELS[name][0])
-    signature = inspect.signature(target if inspect.isfunction(target) else target.__init__)
-    return {n: p for n, p in signature.parameters.items() if n != "self" and n not in OWNED
-            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
 
 
 @contextmanager
@@ -160,23 +65,6 @@ def _blas_single() -> Iterator[None]:
 
     with threadpool_limits(1, "blas"):
         yield
-
-
-def _use_gpu(name: str, device: str) -> bool:
-    import implicit.gpu
-
-    device = (device or "auto").lower()
-    if device.startswith("cuda"):
-        if not implicit.gpu.HAS_CUDA:
-            raise ConfigError(f"device={device!r}, but implicit was built without CUDA or no GPU is visible "
-                              "(implicit.gpu.HAS_CUDA is False): use --device cpu or auto.")
-        if name not in GPU_MODELS:
-            raise ConfigError(f"implicit has no GPU version of {name} (GPU models: {', '.join(GPU_MODELS)}): "
-                              "use --device cpu or auto.")
-        return True
-    if device == "mps":
-        raise ConfigError("implicit has no MPS support: use --device cpu or auto.")
-    return device == "auto" and name in GPU_MODELS and bool(implicit.gpu.HAS_CUDA)
 
 
 def _pad(array: np.ndarray, k: int, fill: Any) -> np.ndarray:
@@ -217,7 +105,7 @@ class ImplicitFramework(Framework):
                 raise ConfigError(f"model.params.{key} is set by kampai: use --device cpu|cuda|auto instead "
                                   f"of use_gpu (dtype is float32).")
             check_params([key], valid, f"implicit {name}", prefix="")
-        use_gpu = False if name == POPULAR else _use_gpu(name, ctx.device)
+        use_gpu = False if name == POPULAR else wants_gpu(name, ctx.device)
         if name == POPULAR:
             return Recommender(estimator=name, params=params)
         kwargs = dict(params)
@@ -225,7 +113,7 @@ class ImplicitFramework(Framework):
             kwargs["random_state"] = int(ctx.seed)
         if name in GPU_MODELS:
             kwargs["use_gpu"] = use_gpu
-        model_class = _import(MODELS[name][0])  # before the limit: its import loads the BLAS library
+        model_class = import_model(MODELS[name][0])  # before the limit: its import loads the BLAS library
         with _blas_single():
             try:
                 model = model_class(**kwargs)
@@ -437,7 +325,7 @@ class ImplicitFramework(Framework):
             if estimator != POPULAR:
                 # imported before the limit: the import loads the BLAS library it must cover
                 # (else implicit warns about OpenBLAS threads on every `runner predict`)
-                model_class = _import(MODELS[estimator][1])
+                model_class = import_model(MODELS[estimator][1])
                 with open_checked(path / MODEL_FILE, digests.get(MODEL_FILE)) as handle, _blas_single():
                     inner = model_class.load(handle)
         except RunError:

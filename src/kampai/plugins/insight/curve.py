@@ -80,7 +80,7 @@ def learning_curve(config: str | Path | None = None, sizes: str = "10%,25%,50%,1
     if cfg is None:
         cfg = load_config(config, {}, list(overrides or []))
     cfg, task, framework = resolve_config(cfg)
-    if task.input_kind != "table" and task.name != "text-classification":
+    if task.input_kind not in ("table", "texts"):  # rows of a table, or of texts
         raise KampaiError(f"learning-curve cuts rows of a table: task '{task.name}' is not supported.")
     if not cfg["data"].get("path"):
         raise DataError("No data given: set data.path in the config or pass --data FILE.")
@@ -91,7 +91,7 @@ def learning_curve(config: str | Path | None = None, sizes: str = "10%,25%,50%,1
         raise KampaiError(f"learning-curve needs a split of rows; '{splitter.name}' gives its own views.")
     metrics = resolve_metrics(task, cfg.get("metrics"))
     primary = metrics[0].name
-    stratify = task.name.endswith("classification")
+    stratify = task.target_kind == "labels"
     available = min(len(train) for train, _ in folds)
     counts = absolute_sizes(parse_sizes(sizes), available)
     if stratify:

@@ -1,8 +1,9 @@
 """The pictures of a run (from its ``predictions.csv``), as PNG bytes.
 
-Classification: a confusion matrix and one-vs-rest ROC curves; regression: predicted vs
-actual and residuals; forecasting: the run's own ``forecast.png``; clustering: cluster
-sizes; recommendation: precision, recall, NDCG and MAP at every k up to the run's K.
+One mechanism for every task, never its name: a task names the plots of its runs
+(``Task.plots``, the standard ones of :data:`DRAW`: a confusion matrix and one-vs-rest ROC
+curves, predicted vs actual and residuals, cluster sizes, ranking metrics at every k) and
+draws its own pictures into them (``Task.plot_files``: forecasting's ``forecast.png``).
 Tuning: a study's score vs each searched hyperparameter (:func:`params_scatter`).
 Every figure has a title, axis labels with units and a legend where it has series.
 """
@@ -38,46 +39,70 @@ def png(fig: Any, tight: bool = True) -> bytes:
 
 
 def task_plots(run_dir: Path, task: str, metrics: dict[str, Any] | None = None) -> list[tuple[str, bytes]]:
-    """``[(title, png_bytes)]`` for the run's task; ``[]`` when the run has no predictions."""
-    file = Path(run_dir) / "predictions.csv"
+    """``[(title, png_bytes)]`` of a run: the pictures its task drew into it
+    (``Task.plot_files``, or any PNG there), then the standard plots the task names
+    (``Task.plots``) drawn from ``predictions.csv``; ``[]`` when the run has neither."""
     own = sorted(Path(run_dir).glob("*.png"))
     out = [(p.stem.replace("_", " "), p.read_bytes()) for p in own]
-    if task == "recommendation":
-        return out + recommendation_plots(run_dir, metrics or {})
-    if not file.exists():
+    names = plots_of(task)
+    file = Path(run_dir) / "predictions.csv"
+    if not names or not file.exists():
         return out
     import pandas as pd
 
     table = pd.read_csv(file)
-    if "target" not in table.columns and task != "clustering":
-        return out
-    if task.endswith("classification"):
-        out.append(("confusion matrix", confusion(table)))
-        roc_png = roc(table)
-        if roc_png is not None:
-            out.append(("ROC curves", roc_png))
-    elif task == "regression":
-        out.append(("predicted vs actual", predicted_vs_actual(table)))
-        out.append(("residuals", residuals(table)))
-    elif task == "clustering" and "prediction" in table.columns:
-        out.append(("cluster sizes", cluster_sizes(table)))
+    for name in names:
+        draw = DRAW.get(name)  # every name the contract knows (a test keeps them in step)
+        if draw is not None:
+            out += draw(table, metrics or {})
     return out
 
 
-def recommendation_plots(run_dir: Path, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Ranking metrics vs k of a recommendation run (needs ``hit`` and ``relevant`` columns)."""
-    import pandas as pd
+def plots_of(task: str) -> tuple[str, ...]:
+    """The standard plots the installed task named ``task`` names (none when it is not installed)."""
+    from kampai.plugin import registry_of
 
-    file = Path(run_dir) / "predictions.csv"
-    if not file.exists():
-        return []
-    table = pd.read_csv(file)
+    try:
+        return tuple(registry_of("tasks").get(task).plots)
+    except KampaiError:
+        return ()
+
+
+def _confusion(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [("confusion matrix", confusion(table))] if "target" in table.columns else []
+
+
+def _roc(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    roc_png = roc(table) if "target" in table.columns else None
+    return [] if roc_png is None else [("ROC curves", roc_png)]
+
+
+def _predicted_vs_actual(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [("predicted vs actual", predicted_vs_actual(table))] if "target" in table.columns else []
+
+
+def _residuals(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [("residuals", residuals(table))] if "target" in table.columns else []
+
+
+def _cluster_sizes(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [("cluster sizes", cluster_sizes(table))] if "prediction" in table.columns else []
+
+
+def ranking_plots(table: Any, metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Ranked items: ranking metrics vs k (needs ``hit`` and ``relevant`` columns)."""
     if not {"user", "rank", "hit", "relevant"} <= set(table.columns) or table.empty:
         return []
     curves = ranking_curves(table)
     folds = int(table["fold"].nunique()) if "fold" in table.columns else 1
     users = int(table.groupby("fold")["user"].nunique().mean()) if folds > 1 else int(table["user"].nunique())
     return [("ranking metrics vs k", ranking_at_k(curves, metrics.get("baseline_ndcg_at_k"), folds, users))]
+
+
+#: a standard plot's name (what ``Task.plots`` may hold) -> its drawing:
+#: ``[(title, png)]`` of a predictions table, ``[]`` when the table lacks its columns
+DRAW = {"confusion": _confusion, "roc": _roc, "predicted_vs_actual": _predicted_vs_actual,
+        "residuals": _residuals, "cluster_sizes": _cluster_sizes, "ranking_at_k": ranking_plots}
 
 
 def rows_of(table: Any) -> str:

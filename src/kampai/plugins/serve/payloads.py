@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from kampai.plugins.serve.model import RequestError, Rows, shown, too_many_columns
+from kampai.plugins.serve.rows import RequestError, Rows, shown, too_many_columns
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 PREDICT_KEYS = ("records", "horizon", "options")

@@ -36,9 +36,12 @@ class Forecasting(Task):
     data_keys = ("series_id", "past_covariates", "future_covariates", "freq", "fill", "season")
     split_keys = ("horizon", "start", "stride", "window", "train_length", "retrain")
     input_kind = "series"
-    #: ``predict`` forecasts ``horizon`` steps ahead (new data optional); forecast.png in
-    #: every run; ``runner evaluate`` scores the last horizon steps of new data
-    capabilities = frozenset({"ahead", "artifacts", "evaluation_split"})
+    target_kind = "series"
+    #: ``predict`` forecasts ``horizon`` steps ahead (``--horizon``; new data optional);
+    #: forecast.png in every run; ``runner evaluate`` scores the last horizon steps of new data
+    predict_keys = ("horizon",)
+    plot_files = ("forecast.png",)
+    capabilities = frozenset({"predict_options", "artifacts", "evaluation_split"})
 
     # ---------------------------------------------------------------- data contract
 
@@ -181,6 +184,28 @@ class Forecasting(Task):
             table = table.rename(columns={"time": time_name})
         return table.reset_index(drop=True)
 
+    def predict_input(self, data: TaskData | None, options: dict[str, Any], config: dict[str, Any]) -> TaskData:
+        """``predict.horizon`` steps after the end of the new history (``data``) or, without
+        data, of the series the model was trained on; no horizon: the run's ``split.horizon``
+        (the framework's own)."""
+        from kampai.plugin import ForecastWindow
+
+        for key in options:
+            if key not in self.predict_keys:
+                raise ConfigError(f"Unknown predict option '{key}' for forecasting."
+                                  f"{did_you_mean(key, self.predict_keys)} Known: {', '.join(self.predict_keys)}.")
+        given, horizon = options.get("horizon"), None
+        if given is not None:  # a number from the API, a string from the command line
+            try:
+                horizon = 0 if isinstance(given, (bool, float)) else int(given)
+            except (TypeError, ValueError):
+                horizon = 0
+            if horizon < 1:
+                raise ConfigError(f"--horizon must be a positive integer, got {given!r}.")
+        out = TaskData(X=None) if data is None else data
+        out.window = ForecastWindow(mode="ahead", horizon=horizon)  # type: ignore[arg-type]
+        return out
+
     def evaluation_split(self, data: TaskData, split_cfg: dict[str, Any]) -> TaskData:
         """``runner evaluate``: forecast the last ``horizon`` steps of the new data from the
         steps before them (the run's horizon)."""
@@ -190,4 +215,4 @@ class Forecasting(Task):
         """``forecast.png``: history, the test actuals and the forecasts (with intervals)."""
         from kampai.tasks.forecasting.plot import plot_forecasts
 
-        return [plot_forecasts(run_dir / "forecast.png", data.X, predictions)]
+        return [plot_forecasts(run_dir / self.plot_files[0], data.X, predictions)]
