@@ -30,7 +30,6 @@ from kampai.plugin import (
     RunError,
     TaskData,
     check_params,
-    did_you_mean,
 )
 from kampai.plugin.runs import file_sha256, open_checked
 from kampai.plugins.implicit.models import (

@@ -44,6 +44,8 @@ class NodeClassification(Task):
     default_split: ClassVar[dict[str, Any]] = {"method": "node_holdout"}
     default_metrics = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
     input_kind = "graph"
+    target_kind = "labels"
+    plots = ("confusion", "roc")
     data_keys = DATA_KEYS
     capabilities = frozenset({"predict_options", "evaluation_split"})
 
@@ -163,6 +165,8 @@ class GraphClassification(Task):
     default_split: ClassVar[dict[str, Any]] = {"method": "stratified"}
     default_metrics = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
     input_kind = "graph"
+    target_kind = "labels"
+    plots = ("confusion", "roc")
     data_keys = DATA_KEYS
 
     def example(self) -> tuple[pd.DataFrame, dict[str, Any]]:
