@@ -119,12 +119,11 @@ class Tracker:
         model = _mean(self.model_scores)
         primary = next((m for m in self.metrics if math.isfinite(means[reference].get(m.name, math.nan))
                         and math.isfinite(model.get(m.name, math.nan))), None)
-        elapsed = time.perf_counter() - self.started
         self.result = {
             "name": reference, "metric": primary.name if primary else None,
             "others": {name: means[name] for name in self.names[1:]},
             "folds": len(self.folds), "skipped_folds": len(self.skipped),
-            "seconds": round(self.seconds, 4), "share": round(self.seconds / elapsed, 4) if elapsed > 0 else None,
+            "seconds": round(self.seconds, 4),
             "loses": None,
         }
         shown = [reference, *self.names[1:]]

@@ -77,7 +77,7 @@ class ImageClassification(Classification):
         return data
 
     def baseline_features(self) -> tuple[str, Any]:
-        """Logistic regression on grey 16x16 pixels."""
+        """Logistic regression on grey 8x8 pixels, standardized."""
         from kampai.tasks import reference
 
         return "pixel logistic regression", lambda X: reference.pixels()

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 MAX_ROWS = 20_000
 #: one-hot levels per column of the linear baseline (the rarer ones share one column)
 MAX_CATEGORIES = 20
-#: the pixel baseline's image side (grey, squished): 16 x 16 = 256 features
-PIXELS = 16
+#: the pixel baseline's image side (grey, squished): 8 x 8 = 64 features (the scikit-learn
+#: framework's own pixel model reads 16 x 16)
+PIXELS = 8
 
 
 def sample(train: TaskData, seed: int, rows: int = MAX_ROWS) -> TaskData:
@@ -118,7 +119,7 @@ def linear_classifier(features: Any, train_X: Any, train_y: Any, test_X: Any, se
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    model = make_pipeline(features, LogisticRegression(max_iter=500, random_state=seed))
+    model = make_pipeline(features, LogisticRegression(max_iter=200, random_state=seed))
     import warnings
 
     with warnings.catch_warnings():  # a reference model that did not fully converge is still one
@@ -184,12 +185,12 @@ def kmeans(train: TaskData, test: TaskData, seed: int, k: int) -> Prediction:
 
 
 def tfidf() -> Any:
-    """TF-IDF of the ``text`` column (words and word pairs seen at least twice)."""
+    """TF-IDF of the ``text`` column: single words seen at least twice (the scikit-learn
+    framework's own text model adds word pairs; this is cheaper and nearly as good)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return ColumnTransformer([("tfidf", TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2),
-                                                        max_features=100_000), "text")])
+    return ColumnTransformer([("tfidf", TfidfVectorizer(sublinear_tf=True, min_df=2, max_features=50_000), "text")])
 
 
 def pixels() -> Any:

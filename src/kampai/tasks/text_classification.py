@@ -105,7 +105,7 @@ class TextClassification(Classification):
         return data
 
     def baseline_features(self) -> tuple[str, Any]:
-        """TF-IDF (words and word pairs) + logistic regression."""
+        """TF-IDF (single words) + logistic regression."""
         from kampai.tasks import reference
 
         return "TF-IDF + logistic regression", lambda X: reference.tfidf()
