@@ -114,8 +114,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
          doc="where run folders are written (`--runs-dir`)"),
     _key("output.predictions", True, "write the test-split predictions into the run", type=bool,
          doc="write the test-split predictions into `predictions.csv`"),
-    _key("output.baseline", True, "fit the task's baseline (majority class, mean, linear ...) and write "
-         "baseline_<metric> beside each metric", type=bool, option="--no-baseline", option_value=False,
+    _key("output.baseline", True, "false (or --no-baseline): fit no baseline; true: the task's reference models "
+         "(majority class, mean, linear ...) give baseline_<metric> beside each metric", type=bool, option="--no-baseline", option_value=False,
          doc="fit the task's trivial reference models on each fold (classification: logistic regression and "
              "the majority class; regression: ridge and the mean; ...; see [baselines.md](baselines.md)) and "
              "write `baseline_<metric>` beside each metric in `metrics.json`, with a warning when the model "
