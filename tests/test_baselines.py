@@ -215,3 +215,21 @@ def test_report_shows_the_baseline(monkeypatch: pytest.MonkeyPatch) -> None:
     page = write_report(run).read_text()
     assert "Baselines" in page and "baseline: logistic regression" in page and "majority class" in page
     assert f"baseline {run.metrics['baseline_accuracy']:.4f}" in page
+
+
+def test_tune_refit_has_the_baseline_and_no_baseline_reaches_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("optuna")
+    from kampai.core import baselines
+
+    calls = []
+    real = baselines.Tracker.fold
+    monkeypatch.setattr(baselines.Tracker, "fold", lambda self, *a: (calls.append(self.enabled), real(self, *a)))
+    common = {"task": "classification", "data": churn_frame(120), "target": "churn", "model": "LogisticRegression",
+              "search": {"C": {"low": 0.1, "high": 10.0, "log": True}}, "trials": 2, "refit": True,
+              "verbose": False, "tune": {"plots": False}}
+    result = api.tune(**common)
+    assert result.run.meta["baseline"]["name"] == "logistic regression"
+    assert calls == [True]  # the refit run's one holdout fold; the trials never reach the tracker
+    result = api.tune(**common, output={"baseline": False}, study="no-baseline")
+    assert result.run.meta["baseline"] is None
+    assert not [k for k in result.run.metrics if k.startswith("baseline_")]

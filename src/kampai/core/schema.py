@@ -115,7 +115,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     _key("output.predictions", True, "write the test-split predictions into the run", type=bool,
          doc="write the test-split predictions into `predictions.csv`"),
     _key("output.baseline", True, "false (or --no-baseline): fit no baseline; true: the task's reference models "
-         "(majority class, mean, linear ...) give baseline_<metric> beside each metric", type=bool, option="--no-baseline", option_value=False,
+         "(majority class, mean, linear ...) give baseline_<metric> beside each metric", type=bool,
+         option="--no-baseline", option_value=False,
          doc="fit the task's trivial reference models on each fold (classification: logistic regression and "
              "the majority class; regression: ridge and the mean; ...; see [baselines.md](baselines.md)) and "
              "write `baseline_<metric>` beside each metric in `metrics.json`, with a warning when the model "
