@@ -191,6 +191,7 @@ def test_tuning_trials_fit_no_baseline_and_a_baseline_error_never_fails_the_run(
     ctx = RunContext(config={"seed": 1}, run_id="x", run_dir=Path("."), task=task, framework=framework, quiet=True)
     assert Tracker(ctx, resolve(task, None), None).enabled is False  # a trial (search mode)
     assert loses(0.3, 0.5, Metric("a", len, ())) and not loses(0.3, 0.5, Metric("b", len, (), greater_is_better=False))
+    assert not loses(0.350, 0.351, Metric("a", len, ())) and loses(0.36, 0.351, Metric("b", len, (), False))
     assert not loses(float("nan"), 0.5, Metric("a", len, ()))
 
     class Broken(type(task)):

@@ -29,6 +29,8 @@ from kampai.core.typed import Config
 
 #: the share of the run's time that the baselines of later folds may bring the total to
 BUDGET = 0.10
+#: how much worse than its baseline (a share of the baseline's score) a model may be unwarned
+TOLERANCE = 0.005
 #: the prefix of a baseline's metric in metrics.json (``baseline_accuracy``)
 PREFIX = "baseline_"
 
@@ -46,10 +48,13 @@ def normalized(out: Any) -> list[tuple[str, Prediction]]:
 
 
 def loses(model: float, baseline: float, metric: Metric) -> bool:
-    """Whether ``model`` is strictly worse than ``baseline`` in ``metric``'s direction."""
+    """Whether ``model`` is worse than ``baseline`` in ``metric``'s direction, by more than
+    :data:`TOLERANCE` of the baseline's size (a k-means model against the k-means baseline
+    differs in the third decimal: no warning for that)."""
     if not (math.isfinite(model) and math.isfinite(baseline)):
         return False
-    return model < baseline if metric.greater_is_better else model > baseline
+    worse = baseline - model if metric.greater_is_better else model - baseline
+    return worse > TOLERANCE * max(abs(baseline), 1e-12)
 
 
 class Tracker:

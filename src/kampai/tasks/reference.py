@@ -47,12 +47,10 @@ def majority(y: Any, n: int) -> Prediction:
     import numpy as np
     import pandas as pd
 
-    from kampai.core.metrics import label_array
-
     counts = pd.Series(y).value_counts(sort=False)
     with contextlib.suppress(TypeError):
         counts = counts.sort_index()
-    classes = label_array(counts.index)
+    classes = _labels(counts.index)
     top = classes[int(np.argmax(counts.to_numpy()))]
     shares = counts.to_numpy(float) / counts.sum()
     return Prediction(y=np.full(n, top, dtype=classes.dtype), proba=np.tile(shares, (n, 1)),
@@ -144,10 +142,12 @@ def linear_regressor(features: Any, train_X: Any, train_y: Any, test_X: Any) -> 
 
 
 def _labels(y: Any) -> np.ndarray:
-    """Labels as scikit-learn takes them, in their own dtype (numbers stay numbers)."""
-    from kampai.core.metrics import label_array
+    """Labels as a NumPy array in their own dtype (ints, bools and floats stay numbers, anything
+    else is an object array), as the models' own predictions are (the metrics compare them)."""
+    import numpy as np
 
-    return label_array(y)
+    array = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    return array if array.dtype.kind in "iubf" else array.astype(object)
 
 
 def classification(train: TaskData, test: TaskData, seed: int, features: Any) -> list[tuple[str, Prediction]]:
