@@ -203,7 +203,8 @@ def test_tuning_trials_fit_no_baseline_and_a_baseline_error_never_fails_the_run(
     data = task.prepare(churn_frame(60), {"target": "churn"}, training=True)
     tracker.fold(0, data, data, None, {})
     lines = []
-    scores = tracker.finish({"accuracy": 0.5}, type("R", (), {"info": staticmethod(lines.append)}))
+    scores = tracker.finish({"accuracy": 0.5})
+    tracker.report(type("Steps", (), {"info": staticmethod(lines.append)}))
     assert scores == {"accuracy": 0.5} and "no reference here" in lines[0]
     assert tracker.meta() == {"error": "RuntimeError: no reference here"}
 

@@ -78,6 +78,9 @@ class Tracker:
         self.model_scores: list[dict[str, float]] = []
         self.error: str | None = None
         self.result: dict[str, Any] | None = None
+        #: the keys finish() added to the scores, and the log lines report() prints
+        self.added: set[str] = set()
+        self.lines: list[str] = []
 
     def fold(self, index: int, train: TaskData, test: TaskData, prediction: Prediction,
              model_scores: dict[str, float]) -> None:
@@ -99,6 +102,7 @@ class Tracker:
         except Exception as exc:  # a reference model must never cost the run its own results
             self.enabled = False
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            self.lines.append(f"  [yellow]warning[/yellow]: no baseline: {self.error}")
             return
         finally:
             self.seconds += time.perf_counter() - start
@@ -109,11 +113,9 @@ class Tracker:
         self.folds.append(index)
         self.model_scores.append(model_scores)
 
-    def finish(self, scores: dict[str, float], report: Any) -> dict[str, float]:
-        """``scores`` with ``baseline_<metric>`` of the reference baseline added; prints the
-        baselines and, when the model loses to the reference, one warning line."""
-        if self.error:
-            report.info(f"  [yellow]warning[/yellow]: no baseline: {self.error}")
+    def finish(self, scores: dict[str, float]) -> dict[str, float]:
+        """``scores`` with ``baseline_<metric>`` of the reference baseline added (the model
+        compared with it on the folds it ran on: :meth:`report` says how)."""
         if not self.names:
             return scores
         means = {name: _mean(folds) for name, folds in self.scores.items()}
@@ -121,6 +123,7 @@ class Tracker:
         out = dict(scores)
         for metric, value in means[reference].items():
             out[PREFIX + metric] = value
+            self.added.add(PREFIX + metric)
         model = _mean(self.model_scores)
         primary = next((m for m in self.metrics if math.isfinite(means[reference].get(m.name, math.nan))
                         and math.isfinite(model.get(m.name, math.nan))), None)
@@ -129,22 +132,33 @@ class Tracker:
             "others": {name: means[name] for name in self.names[1:]},
             "folds": len(self.folds), "skipped_folds": len(self.skipped),
             "seconds": round(self.seconds, 4),
-            "loses": None,
+            "loses": loses(model[primary.name], means[reference][primary.name], primary) if primary else None,
         }
-        shown = [reference, *self.names[1:]]
-        if primary is not None:
-            name = primary.name
-            parts = ", ".join(f"{b} {means[b][name]:.4f}" for b in shown if name in means[b])
-            where = f" on {len(self.folds)} of {len(self.folds) + len(self.skipped)} folds" if self.skipped else ""
-            report.info(f"  {name} {model[name]:.4f} (baseline {parts}{where})")
-            lost = loses(model[name], means[reference][name], primary)
-            self.result["loses"] = lost
-            if lost:
-                better = "higher" if primary.greater_is_better else "lower"
-                report.info(f"  [yellow]warning[/yellow]: the model loses to its baseline ({reference}): {name} "
-                            f"{model[name]:.4f} vs {means[reference][name]:.4f} ({better} is better); "
-                            "check the features, the model's settings or the training length.")
+        self._lines(means, model, primary)
         return out
+
+    def owns(self, key: str) -> bool:
+        """Whether ``key`` of the scores is a baseline's (:meth:`finish` added it)."""
+        return key in self.added
+
+    def report(self, report: Any) -> None:
+        """Print the baselines' line(s) into the step log (``report.info``)."""
+        for line in self.lines:
+            report.info(line)
+
+    def _lines(self, means: dict[str, dict[str, float]], model: dict[str, float], primary: Metric | None) -> None:
+        reference = self.names[0]
+        if primary is None:
+            return
+        name = primary.name
+        parts = ", ".join(f"{b} {means[b][name]:.4f}" for b in self.names if name in means[b])
+        where = f" on {len(self.folds)} of {len(self.folds) + len(self.skipped)} folds" if self.skipped else ""
+        self.lines.append(f"  {name} {model[name]:.4f} (baseline {parts}{where})")
+        if self.result and self.result["loses"]:
+            better = "higher" if primary.greater_is_better else "lower"
+            self.lines.append(f"  [yellow]warning[/yellow]: the model loses to its baseline ({reference}): {name} "
+                              f"{model[name]:.4f} vs {means[reference][name]:.4f} ({better} is better); "
+                              "check the features, the model's settings or the training length.")
 
     def meta(self) -> dict[str, Any] | None:
         """What the run's meta records about the baselines (None when none ran)."""

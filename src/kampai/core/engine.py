@@ -265,10 +265,11 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
     if refit if refit is not None else (splitter.cv or task.default_split.get("refit", False)):
         with report.step("refit on all rows"):
             model, fit_seconds = fit(ctx, cfg["model"], data)
+    scores = baseline.finish(scores)  # with baseline_<metric> beside each metric
     get_host().observers.kampai_after_evaluate(ctx=ctx, metrics=scores)
     report.info("  " + "  ".join(f"{k}={v:.4f}" if v == v else f"{k}=undefined"
-                                 for k, v in scores.items() if not k.endswith("_std")))
-    scores = baseline.finish(scores, report)  # baseline_<metric>, its log line, the warning
+                                 for k, v in scores.items() if not k.endswith("_std") and not baseline.owns(k)))
+    baseline.report(report)  # "accuracy 0.95 (baseline ... 0.33)" and the warning when the model loses
     with report.step("saved") as note:
         size = save_model(ctx, model, writer.tmp_dir / "model", example=data)
         note["text"] = f"model {human_size(size)}"
