@@ -235,3 +235,24 @@ def test_tune_refit_has_the_baseline_and_no_baseline_reaches_it(monkeypatch: pyt
     result = api.tune(**common, output={"baseline": False}, study="no-baseline")
     assert result.run.meta["baseline"] is None
     assert not [k for k in result.run.metrics if k.startswith("baseline_")]
+
+
+def test_conformance_kit_checks_a_tasks_baseline() -> None:
+    from kampai.plugin import Prediction
+    from kampai.tasks.classification import Classification
+    from kampai.testing import check_task, task_checks
+
+    assert "classification:baseline" in [c.name for c in task_checks(Classification())]
+
+    class Wrong(Classification):
+        def baseline(self, train, test, *, seed):
+            return "majority", test.y  # not (description, Prediction)
+
+    class Empty(Classification):
+        def baseline(self, train, test, *, seed):
+            return "nothing", Prediction(y=[None] * len(test))  # scores nothing
+
+    with pytest.raises(AssertionError, match="must return"):
+        check_task(Wrong())
+    with pytest.raises(AssertionError, match="scores no metric"):
+        check_task(Empty())
