@@ -134,6 +134,8 @@ class Tracker:
             "seconds": round(self.seconds, 4),
             "loses": loses(model[primary.name], means[reference][primary.name], primary) if primary else None,
         }
+        if self.error:  # a later fold's baseline failed: the folds before it still count
+            self.result["error"] = self.error
         self._lines(means, model, primary)
         return out
 
