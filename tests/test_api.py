@@ -26,7 +26,8 @@ def test_train_on_a_dataframe(wine: pd.DataFrame) -> None:
     run = kampai.train(task="classification", data=wine, target="target", model="RandomForestClassifier",
                        params={"n_estimators": 25}, verbose=False)
     assert isinstance(run, kampai.Run)
-    assert set(run.metrics) == {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"}
+    names = {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"}
+    assert set(run.metrics) == names | {f"baseline_{m}" for m in names}
     assert run.metrics["accuracy"] > 0.85
     assert isinstance(run.model, Pipeline) and run.model[-1].n_estimators == 25
     assert Path(run.run_dir).is_dir() and Path(run.run_dir).parent == Path("runs")

@@ -190,7 +190,7 @@ def test_empty_sections_mean_the_defaults(tmp_path: Path) -> None:
     assert cfg["model"]["params"] == {} and cfg["split"]["folds"] == 5 and cfg["output"]["runs_dir"] == "runs"
     result = invoke("train", "-c", str(exp), "--json", "model.params.n_estimators=10")
     assert result.code == 0, result.stderr
-    assert set(result.json()["metrics"]) == {"rmse", "mae", "r2"}
+    assert set(result.json()["metrics"]) == {"rmse", "mae", "r2", "baseline_rmse", "baseline_mae", "baseline_r2"}
 
 
 @pytest.mark.parametrize(("name", "overrides", "metric", "low"), [

@@ -428,7 +428,7 @@ def test_hook_kampai_register_frameworks(extras: Extras) -> None:
     assert run.model.mean_ == pytest.approx(train_rows["y"].mean())
     assert (preds["prediction"] == run.model.mean_).all()
     assert kampai.load_run(run.run_dir).model.mean_ == run.model.mean_
-    assert set(run.metrics) == {"max_abs_error"}  # the task's own default metrics
+    assert set(run.metrics) == {"max_abs_error", "baseline_max_abs_error"}  # its own metric; Regression's baseline
     result = invoke("train", "--task", "regression", "--framework", "meanfw", "--data", "test:tiny")
     assert result.code == 2 and "does not support task 'regression'" in result.stderr
 

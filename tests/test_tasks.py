@@ -26,7 +26,8 @@ def predictions(run) -> pd.DataFrame:
 
 def test_classification_default_metrics_match_sklearn() -> None:
     run = train(task="classification", data="sklearn:iris", params={"n_estimators": 20})
-    assert list(run.metrics) == ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"]
+    names = ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"]
+    assert list(run.metrics) == names + [f"baseline_{m}" for m in names]  # and their baselines
     preds = predictions(run)
     assert run.metrics["accuracy"] == pytest.approx(skm.accuracy_score(preds["target"], preds["prediction"]))
     assert run.metrics["f1_macro"] == pytest.approx(
@@ -49,13 +50,13 @@ def test_binary_string_labels() -> None:
 
 def test_no_proba_metrics_without_probabilities() -> None:
     run = train(task="classification", data="sklearn:iris", model="LinearSVC")
-    assert {"accuracy", "balanced_accuracy", "f1_macro"} == set(run.metrics)
+    assert {"accuracy", "balanced_accuracy", "f1_macro"} == {m for m in run.metrics if not m.startswith("baseline_")}
     assert not [c for c in predictions(run) if c.startswith("proba_")]
 
 
 def test_regression_metrics_match_predictions() -> None:
     run = train(task="regression", data="sklearn:diabetes", params={"n_estimators": 20})
-    assert list(run.metrics) == ["rmse", "mae", "r2"]
+    assert list(run.metrics) == ["rmse", "mae", "r2", "baseline_rmse", "baseline_mae", "baseline_r2"]
     preds = predictions(run)
     assert len(preds) == 89  # ShuffleSplit rounds the 20% test share up
     err = preds["target"] - preds["prediction"]
@@ -83,7 +84,8 @@ def test_cv_gives_mean_and_std_per_metric() -> None:
 def test_clustering_with_labels_scores_ari_nmi() -> None:
     run = train(task="clustering", data="sklearn:wine", model="KMeans",
                 params={"n_clusters": 3, "n_init": 5})
-    assert list(run.metrics) == ["silhouette", "calinski_harabasz", "davies_bouldin", "ari", "nmi"]
+    names = ["silhouette", "calinski_harabasz", "davies_bouldin", "ari", "nmi"]
+    assert list(run.metrics) == names + [f"baseline_{m}" for m in names]  # k-means with the same k
     preds = predictions(run)
     assert len(preds) == 178 and preds["prediction"].nunique() == 3
     assert run.metrics["ari"] == pytest.approx(skm.adjusted_rand_score(preds["target"], preds["prediction"]))
@@ -97,7 +99,8 @@ def test_clustering_without_labels(tmp_path: Path) -> None:
     frame = churn_frame(80).drop(columns=["churn", "day"])
     frame.to_csv("points.csv", index=False)
     run = train(task="clustering", data="points.csv", model="KMeans", params={"n_clusters": 2, "n_init": 3})
-    assert set(run.metrics) == {"silhouette", "calinski_harabasz", "davies_bouldin"}
+    assert set(run.metrics) == {"silhouette", "calinski_harabasz", "davies_bouldin", "baseline_silhouette",
+                                "baseline_calinski_harabasz", "baseline_davies_bouldin"}
     assert "target" not in predictions(run).columns
 
 

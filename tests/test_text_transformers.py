@@ -54,7 +54,8 @@ def test_cli_train_predict_and_reload_same_probabilities(tweets_csv: Path):
                             "--json", *FAST)
     assert code == 0, err
     result = json.loads(out)
-    assert set(result["metrics"]) == {"accuracy", "f1_macro", "roc_auc", "log_loss"}
+    names = {"accuracy", "f1_macro", "roc_auc", "log_loss"}  # and the TF-IDF baseline's, beside them
+    assert set(result["metrics"]) == names | {f"baseline_{m}" for m in names}
     run_dir = Path(result["run_dir"])
     hf = run_dir / "model" / "hf"
     assert (hf / "config.json").exists() and (hf / "model.safetensors").exists()

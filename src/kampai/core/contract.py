@@ -255,6 +255,20 @@ class Task(ABC):
         checks of :mod:`kampai.testing` (a few hundred rows at most); None when there is none."""
         return None
 
+    def baseline(self, train: TaskData, test: TaskData, *,
+                 seed: int) -> tuple[str, Prediction] | list[tuple[str, Prediction]] | None:
+        """A trivial reference model fitted on ``train``: ``(a short description such as
+        "majority class", its Prediction on test)``, or a list of them with the reference
+        first; ``None`` (the default) when the task has none.
+
+        The engine scores each with the run's own metrics (:func:`kampai.core.metrics.compute`),
+        writes the reference's as ``baseline_<metric>`` beside the model's in metrics.json and
+        warns when the model loses to it (:mod:`kampai.core.baselines`).  ``test.info``
+        holds the model's own prediction for ``test`` under ``"prediction"`` (clustering's
+        k-means takes the model's number of clusters from it).  Keep it cheap: the engine
+        gives baselines at most a tenth of the run's time (a row cap on large data)."""
+        return None
+
     def write_artifacts(self, run_dir: Path, data: TaskData, predictions: pd.DataFrame) -> list[Path]:
         """Capability ``artifacts``: write task files (plots) into ``run_dir``; return them."""
         raise NotImplementedError

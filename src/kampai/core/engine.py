@@ -112,6 +112,9 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
                         f"{splitter.name}: {_size(folds[0][0])} train / {_size(folds[0][1])} test")
     metrics = metrics_mod.resolve(task, cfg.get("metrics"))
     labels = metrics_mod.labels_of(data.y) if task.needs_target else None
+    from kampai.core.baselines import Tracker
+
+    baseline = Tracker(ctx, metrics, labels)  # the task's reference models (--no-baseline)
     fold_scores, fold_tables, fold_seconds = [], [], []
     undefined_metrics: list[dict[str, Any]] = []
     model = None
@@ -125,6 +128,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         undefined: dict[str, str] = {}
         fold_scores.append(evaluate_data(ctx, metrics, test_data, prediction, labels=labels,
                                          undefined=undefined))
+        baseline.fold(i, train_data, test_data, prediction, fold_scores[-1])
         unseen = _unseen_classes(prediction, test_data)
         for name, reason in undefined.items():
             where = f"fold {i + 1}" if splitter.cv else "the test split"
@@ -147,9 +151,11 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
     if refit if refit is not None else (splitter.cv or task.default_split.get("refit", False)):
         with report.step("refit on all rows"):
             model, fit_seconds = fit(ctx, cfg["model"], data)
+    scores = baseline.finish(scores)  # with baseline_<metric> beside each metric
     get_host().observers.kampai_after_evaluate(ctx=ctx, metrics=scores)
     report.info("  " + "  ".join(f"{k}={v:.4f}" if v == v else f"{k}=undefined"
-                                 for k, v in scores.items() if not k.endswith("_std")))
+                                 for k, v in scores.items() if not k.endswith("_std") and not baseline.owns(k)))
+    baseline.report(report)  # "accuracy 0.95 (baseline ... 0.33)" and the warning when the model loses
     with report.step("saved") as note:
         size = save_model(ctx, model, writer.tmp_dir / "model", example=data)
         note["text"] = f"model {human_size(size)}"
@@ -181,6 +187,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
                  "rows": len(data), "features": data.info.get("features")},
         "fold_metrics": fold_scores if splitter.cv else None,
         "undefined_metrics": undefined_metrics or None,
+        "baseline": baseline.meta(),
         "versions": versions,
         "git": None,  # train() fills it in from its GitProbe
     }, model

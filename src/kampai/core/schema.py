@@ -129,6 +129,13 @@ CORE_SETTINGS: tuple[Setting, ...] = (
          doc="where run folders are written (`--runs-dir`)"),
     _key("output.predictions", True, "write the test-split predictions into the run", type=bool,
          doc="write the test-split predictions into `predictions.csv`"),
+    _key("output.baseline", True, "false (or --no-baseline): fit no baseline; true: the task's reference models "
+         "(majority class, mean, linear ...) give baseline_<metric> beside each metric", type=bool,
+         option="--no-baseline", option_value=False,
+         doc="fit the task's trivial reference models on each fold (classification: logistic regression and "
+             "the majority class; regression: ridge and the mean; ...; see [baselines.md](baselines.md)) and "
+             "write `baseline_<metric>` beside each metric in `metrics.json`, with a warning when the model "
+             "loses to its baseline; `--no-baseline` skips them. Tuning trials never fit them"),
     _section("tune", "runner tune / kampai.tune (docs/tuning.md); the space is model.search"),
     _key("tune.trials", None, "total trials of the study (null = 20, or the whole grid); a resumed study runs "
          "until it holds this many finished trials", type=int, minimum=1,

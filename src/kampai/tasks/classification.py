@@ -23,6 +23,20 @@ class Classification(TabularTask):
 
         return read_frame("sklearn:iris").sample(frac=1.0, random_state=0), {"target": "target"}
 
+    def baseline(self, train: TaskData, test: TaskData, *, seed: int) -> list[tuple[str, Prediction]]:
+        """Logistic regression on the table (one-hot, standardized; the reference) and the
+        majority class."""
+        from kampai.tasks import reference
+
+        return reference.classification(train, test, seed, self.baseline_features())
+
+    def baseline_features(self) -> tuple[str, Any]:
+        """The linear baseline's name and a function from the training features to an
+        unfitted transformer (text and images override it)."""
+        from kampai.tasks import reference
+
+        return "logistic regression", reference.table_features
+
     def format_predictions(self, data: TaskData, prediction: Prediction) -> Any:
         warn_single_class(data, prediction)
         return super().format_predictions(data, prediction)

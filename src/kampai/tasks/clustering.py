@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from kampai.plugin import Metric, Prediction
+from kampai.plugin import Metric, Prediction, TaskData
 from kampai.tasks.base import TabularTask
 
 
@@ -21,6 +21,21 @@ class Clustering(TabularTask):
         from kampai.plugin.io import read_frame
 
         return read_frame("sklearn:iris").drop(columns="target"), {}
+
+    def baseline(self, train: TaskData, test: TaskData, *, seed: int) -> tuple[str, Prediction] | None:
+        """k-means with the model's number of clusters (noise, -1, not counted), on the
+        standardized, one-hot encoded table; None when the model found fewer than 2."""
+        import numpy as np
+
+        from kampai.tasks import reference
+
+        model = test.info.get("prediction")
+        if model is None:
+            return None
+        labels = set(np.asarray(model.y).tolist()) - {-1}
+        if len(labels) < 2 or len(labels) >= len(reference.sample(train, seed)):
+            return None
+        return f"k-means (k={len(labels)})", reference.kmeans(train, test, seed, len(labels))
 
 
 def _numeric(X: Any) -> Any:

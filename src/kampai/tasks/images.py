@@ -79,6 +79,12 @@ class ImageClassification(Classification):
         self.check(data, training=training)
         return data
 
+    def baseline_features(self) -> tuple[str, Any]:
+        """Logistic regression on grey 8x8 pixels, standardized."""
+        from kampai.tasks import reference
+
+        return "pixel logistic regression", lambda X: reference.pixels()
+
     def signature(self, data: TaskData) -> dict[str, Any]:
         out = {"input_kind": self.input_kind, "inputs": [{"name": IMAGE, "dtype": "image path"}]}
         if data.y is not None:

@@ -26,6 +26,12 @@ class Regression(TabularTask):
 
         return read_frame("sklearn:diabetes").head(150), {"target": "target"}
 
+    def baseline(self, train: TaskData, test: TaskData, *, seed: int) -> list[tuple[str, Prediction]]:
+        """Ridge regression on the table (one-hot, standardized; the reference) and the mean."""
+        from kampai.tasks import reference
+
+        return reference.regression(train, test, seed)
+
     def check(self, data: TaskData, *, training: bool) -> None:
         import pandas as pd
 

@@ -107,6 +107,12 @@ class TextClassification(Classification):
         self.check(data, training=training)
         return data
 
+    def baseline_features(self) -> tuple[str, Any]:
+        """TF-IDF (single words) + logistic regression."""
+        from kampai.tasks import reference
+
+        return "TF-IDF + logistic regression", lambda X: reference.tfidf()
+
     def signature(self, data: TaskData) -> dict[str, Any]:
         """One text input, under the column name the training data had."""
         out = super().signature(data)

@@ -112,7 +112,8 @@ def _expect_failures(checks: list[Check], expected: dict[str, str]) -> list[Chec
 
 
 def task_checks(task: Task) -> list[Check]:
-    """The conformance checks of ``task``: its contract, its example data, its split."""
+    """The conformance checks of ``task``: its contract, its example data, its split, and its
+    baselines when it offers some (each scores at least one of its default metrics)."""
     who = f"task '{getattr(task, 'name', task)}'"
     name = getattr(task, "name", "?")
 
@@ -139,7 +140,27 @@ def task_checks(task: Task) -> list[Check]:
         if not len(train) or not len(test):
             raise _fail(who, "its default split of its example() leaves an empty side")
 
-    return [Check(f"{name}:contract", contract), Check(f"{name}:example", example), Check(f"{name}:split", split)]
+    def baseline() -> None:
+        from kampai.core.baselines import normalized
+        from kampai.core.metrics import compute, labels_of, resolve
+
+        data, data_cfg = _example(task, who)
+        train, test = _split(task, data, data_cfg)
+        try:
+            found = normalized(task.baseline(train, test, seed=0))
+        except TypeError as exc:
+            raise _fail(who, str(exc)) from None
+        metrics = [m for m in resolve(task, None) if not m.name.startswith("baseline_")]
+        for description, prediction in found:
+            scores = compute(metrics, test.y, prediction, test.X, labels=labels_of(data.y) if task.needs_target
+                             else None)
+            if not any(v == v for v in scores.values()):
+                raise _fail(who, f"its baseline '{description}' scores no metric on its example's test part")
+
+    checks = [Check(f"{name}:contract", contract), Check(f"{name}:example", example), Check(f"{name}:split", split)]
+    if type(task).baseline is not Task.baseline:  # a task that offers baselines: they score
+        checks.append(Check(f"{name}:baseline", baseline))
+    return checks
 
 
 def parametrize_with_checks(obj: Framework | Task, **options: Any) -> Any:

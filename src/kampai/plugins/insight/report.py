@@ -54,10 +54,11 @@ def _cell(value: Any) -> str:
 
 def _metrics(run: Any) -> str:
     metrics = run.metrics
-    names = [k for k in metrics if not k.endswith("_std")]
+    names = [k for k in metrics if not k.endswith("_std") and not _is_baseline(k, metrics)]
     cards = "".join(
         f'<div class="card"><div class="v">{metrics[k]:.4f}</div><div class="k">{html.escape(k)}'
-        + (f" ± {metrics[k + '_std']:.4f}" if f"{k}_std" in metrics else "") + "</div></div>"
+        + (f" ± {metrics[k + '_std']:.4f}" if f"{k}_std" in metrics else "")
+        + (f"<br>baseline {metrics[BASELINE + k]:.4f}" if BASELINE + k in metrics else "") + "</div></div>"
         for k in names[:6])
     folds = run.meta.get("fold_metrics")
     table = ""
@@ -66,7 +67,37 @@ def _metrics(run: Any) -> str:
         rows.append(["mean", *[metrics[k] for k in names]])
         rows.append(["std", *[metrics.get(f"{k}_std", float("nan")) for k in names]])
         table = "<h3 class='muted'>Per fold (cross-validation spread)</h3>" + _table(["", *names], rows)
-    return f'<section><h2>Metrics</h2><div class="cards">{cards}</div>{table}</section>'
+    return f'<section><h2>Metrics</h2><div class="cards">{cards}</div>{table}{_baselines(run, names)}</section>'
+
+
+#: the prefix of a baseline's score in metrics.json (kampai.core.baselines)
+BASELINE = "baseline_"
+
+
+def _is_baseline(key: str, metrics: dict[str, Any]) -> bool:
+    """``baseline_<metric>`` beside a metric of the run (a metric of its own otherwise)."""
+    return key.startswith(BASELINE) and key[len(BASELINE):] in metrics
+
+
+def _baselines(run: Any, names: list[str]) -> str:
+    """The model beside its baselines, metric by metric, and whether it beats the reference."""
+    info = run.meta.get("baseline") or {}
+    metrics = run.metrics
+    if not info.get("name"):
+        return ""
+    others = info.get("others") or {}
+    columns = ["metric", "model", f"baseline: {info['name']}", *others]
+    rows = [[k, metrics[k], metrics.get(BASELINE + k, float("nan")),
+             *[others[o].get(k, float("nan")) for o in others]] for k in names if BASELINE + k in metrics]
+    share = ""
+    if info.get("seconds") is not None and run.meta.get("total_seconds"):
+        share = f", {info['seconds']:.2f} s ({info['seconds'] / run.meta['total_seconds']:.0%} of the run)"
+    verdict = ""
+    if info.get("loses"):
+        verdict = (f"<p><b>The model loses to its baseline</b> on {html.escape(str(info.get('metric')))}: "
+                   "check the features, the model's settings or the training length.</p>")
+    return ("<h3 class='muted'>Baselines (trivial reference models fitted on the same folds"
+            f"{html.escape(share)})</h3>" + verdict + _table(columns, rows))
 
 
 def _plots(run: Any) -> str:

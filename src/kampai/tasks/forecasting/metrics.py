@@ -80,6 +80,39 @@ def naive_scales(history: SeriesSet) -> dict[tuple[Any, str], float]:
     return out
 
 
+def seasonal_naive(history: SeriesSet, truth: pd.DataFrame) -> Prediction:
+    """The seasonal naive forecast of every row of ``truth`` (the test side's long table):
+    the value one season (``history.season`` steps, or 1 when the history is not longer)
+    before the same point of the season, from the history up to the row's cut-off (the end
+    of ``history`` for a holdout, the ``cutoff`` column for a backtest).  The forecast MASE
+    scales by; its own MASE is the reference a forecaster must beat."""
+    import numpy as np
+
+    keys = _keys(truth)
+    table = truth[keys].reset_index(drop=True)
+    forecast = np.full(len(table), np.nan)
+    by_cutoff = "cutoff" in keys
+    for (key, target), rows in table.groupby([SERIES, "target"], sort=False).groups.items():
+        frame = history.target.get(key)
+        if frame is None or str(target) not in map(str, frame.columns):
+            continue
+        column = next(c for c in frame.columns if str(c) == str(target))
+        values = frame[column].to_numpy(float)
+        part = table.loc[rows]
+        if by_cutoff:
+            ends = frame.index.get_indexer(part["cutoff"]) + 1
+            steps = frame.index.get_indexer(part["time"]) - ends
+        else:
+            ends = np.full(len(part), len(values))
+            steps = part["time"].rank(method="first").to_numpy(int) - 1
+        ok = (ends > 0) & (steps >= 0)
+        season = np.where(ends > history.season, history.season, 1)
+        at = np.where(ok, ends - season + steps % season, 0)
+        forecast[table.index.get_indexer(rows)] = np.where(ok, values[at], np.nan)
+    table["forecast"] = forecast
+    return Prediction(y=table)
+
+
 def _mase(y: Any, p: Prediction, X: Any) -> float:
     """MAE over the MAE of a seasonal naive forecast on the training history (< 1: better)."""
     import numpy as np

