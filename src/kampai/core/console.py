@@ -23,8 +23,15 @@ def console() -> Any:
     if _console is None:
         from rich.console import Console
 
-        _console = Console(stderr=True, highlight=False)
+        _console = Console(stderr=True, highlight=False, **_notebook_options())
     return _console
+
+
+def _notebook_options() -> dict[str, Any]:
+    """In Jupyter rich shows HTML; its text/plain twin is kept free of escape codes."""
+    from kampai.core.notebook import in_notebook
+
+    return {"color_system": None} if in_notebook() else {}
 
 
 def warn(message: str, *, once: bool = False) -> None:
@@ -130,7 +137,7 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
         table.add_row(*[str(v) for v in row])
     # piped (a file, grep, a test): no terminal width to fit, so do not wrap at 80 columns
     width = None if sys.stdout.isatty() else 240
-    Console(width=width).print(table)
+    Console(width=width, **_notebook_options()).print(table)
 
 
 def _strict(value: Any) -> Any:
