@@ -42,9 +42,9 @@ def _resolve(name: str) -> object:
     from kampai.core.engine import TrainedRun
 
     obj: object = kampai
-    for part in name.split(".")[1:]:
-        if part.endswith("(...)"):
-            assert callable(getattr(obj, part[:-5])), name
+    for part in name.replace("(...)", "()").split(".")[1:]:
+        if part.endswith("()"):
+            assert callable(getattr(obj, part[:-2])), name
             obj = TrainedRun
             continue
         obj = getattr(obj, part)
@@ -62,6 +62,8 @@ def test_every_command_has_a_python_counterpart_or_a_reason() -> None:
     for command, name in COUNTERPARTS.items():
         target = _resolve(name)
         assert callable(target), f"{command}: {name} is not callable"
+        if "(...)" in name:  # a run's own method: its example is kampai.train's
+            continue
         doc = target.__doc__ or ""
         assert ">>>" in doc or "::" in doc, f"{name} ({command}) has no example in its docstring"
 
@@ -70,7 +72,9 @@ def test_docs_list_every_counterpart() -> None:
     text = (Path(__file__).parents[1] / "docs" / "python-api.md").read_text()
     for command, name in COUNTERPARTS.items():
         assert f"`runner {command}" in text, command
-        assert name.replace("(...)", "") .split("(")[0] in text, name
+        assert name.split("(")[0] in text, name
+        if "(...)" in name:  # kampai.load_run(ref).predict(df)
+            assert f".{name.rsplit('.', 1)[1]}(" in text, name
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "docs/python-api.md" in readme
 

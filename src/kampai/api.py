@@ -28,7 +28,9 @@ def config(config: str | Path | None = None, *, task: str | None = None,
     (``model=MyEstimator``) or an unfitted instance (``model=RandomForestClassifier(max_depth=3)``:
     its class, and the params it sets, which ``params`` overrides).  ``sections`` are whole
     config sections (``split={"method": "kfold"}``, ``output={"runs_dir": "runs"}``,
-    ``metrics=[...]``, ``seed=1``).
+    ``metrics=[...]``, ``seed=1``)::
+
+        cfg = kampai.config("conf/experiments/iris.yaml", overrides=["model.params.max_depth=3"])
     """
     estimator, instance_params = _estimator(model)
     flags: dict[str, Any] = {"task": task, "framework": framework, "data.target": target,
@@ -111,7 +113,10 @@ def train(config: str | Path | None = None, *, data: str | Path | pd.DataFrame |
 
     Takes the arguments of :func:`config`; returns a :class:`kampai.core.runs.Run` with
     ``.metrics``, ``.model``, ``.predict(df)`` and ``.run_dir`` (HTML in Jupyter); ``quiet``
-    (or ``verbose=False``) prints nothing.
+    (or ``verbose=False``) prints nothing::
+
+        run = kampai.train(task="classification", data="sklearn:iris", model="RandomForestClassifier")
+        run.metrics, run.predict(df), run.evaluate("holdout.csv")
     """
     cfg = globals()["config"](config, data=data, **kwargs)
     frame = data if _is_frame(data) else None
@@ -131,7 +136,10 @@ def tune(config: str | Path | None = None, *, data: str | Path | pd.DataFrame | 
     :func:`config`.  Returns a :class:`kampai.core.tuning.study.TuneResult` with
     ``best_params``, ``best_value``, ``trials`` (a DataFrame), ``study`` (the Optuna
     study) and ``run`` (the refit run, with ``refit=True``); in Jupyter a progress bar
-    that updates in place, nothing with ``quiet``.
+    that updates in place, nothing with ``quiet``::
+
+        result = kampai.tune("conf/experiments/iris.yaml", trials=20, refit=True)
+        result.best_params, result.run
     """
     from kampai.core.tuning.study import tune as run_tune
 
