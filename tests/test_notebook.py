@@ -1,7 +1,7 @@
 """examples/notebooks/quickstart.ipynb runs top to bottom on a real Jupyter kernel (nbclient +
 ipykernel), with no error and no warning in any output; the repository holds it without
-outputs.  Its tuning cell shows the progress display a kernel gets (one display updated in
-place)."""
+outputs.  Its tuning cell shows the progress displays a kernel gets (a bar and a step log, each
+one display updated in place)."""
 
 from __future__ import annotations
 
@@ -72,6 +72,9 @@ def test_the_quickstart_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
     (tune,) = [c for c in nb.cells if "kampai.tune(" in c.source]
     bars = [o for o in tune.outputs if "<progress" in o.get("data", {}).get("text/html", "")]
     assert len(bars) == 1 and "6/6" in bars[0]["data"]["text/html"]
+    # the refit run's step log: one display grown line by line, not one output per line
+    logs = [o["data"]["text/html"] for o in tune.outputs if "✓ fit" in o.get("data", {}).get("text/html", "")]
+    assert len(logs) == 1 and "✓ saved" in logs[0] and "Run " in logs[0]
 
 
 def test_problems_are_found(tmp_path: Path) -> None:

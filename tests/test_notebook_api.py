@@ -210,3 +210,25 @@ def test_registry_register_promote_best_and_load(two_runs, monkeypatch: pytest.M
     assert list(model.predict("sklearn:iris")["prediction"]) == list(fast.predict("sklearn:iris")["prediction"])
     with pytest.raises(kampai.KampaiError, match="name="):
         kampai.registry.register(fast)
+
+
+OUTSIDE = """
+import json, sys
+import kampai
+run = kampai.train(task="classification", data="sklearn:iris", model="GaussianNB")
+kampai.tune(task="classification", data="sklearn:iris", model="GaussianNB", trials=2,
+            search={"var_smoothing": {"type": "float", "low": 1e-9, "high": 1e-6, "log": True}})
+kampai.runs()
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("IPython", "ipykernel", "ipywidgets", "nbformat")
+                        or m in ("kampai.core.notebook", "kampai.lab.html"))))
+"""
+
+
+def test_nothing_of_jupyter_is_imported_outside_a_notebook() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", OUTSIDE], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert "✓ fit GaussianNB" in done.stderr  # the step log as in a terminal

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,11 +28,18 @@ def console() -> Any:
     return _console
 
 
-def _notebook_options() -> dict[str, Any]:
-    """In Jupyter rich shows HTML; its text/plain twin is kept free of escape codes."""
+def in_kernel() -> bool:
+    """Inside a Jupyter kernel (checked without importing anything of Jupyter's)."""
+    if "ipykernel" not in sys.modules:
+        return False
     from kampai.core.notebook import in_notebook
 
-    return {"color_system": None} if in_notebook() else {}
+    return in_notebook()
+
+
+def _notebook_options() -> dict[str, Any]:
+    """In Jupyter rich shows HTML; its text/plain twin is kept free of escape codes."""
+    return {"color_system": None} if in_kernel() else {}
 
 
 def warn(message: str, *, once: bool = False) -> None:
@@ -50,9 +58,16 @@ class Steps:
 
     def __init__(self, verbose: bool = True) -> None:
         self.verbose = verbose
+        self._log: Any = None  # in a notebook: one display that grows (kampai.core.notebook)
+        if verbose and in_kernel():
+            from kampai.core.notebook import log
+
+            self._log = log()
 
     def info(self, message: str) -> None:
-        if self.verbose:
+        if self._log is not None:
+            self._log.add(message)
+        elif self.verbose:
             console().print(message, soft_wrap=True)
 
     @contextmanager
@@ -80,7 +95,7 @@ class Steps:
         seconds = time.perf_counter() - start
         if self.verbose:
             text = f"  [dim]{detail['text']}[/dim]" if detail["text"] else ""
-            console().print(f"[green]✓[/green] {label}{text}  [cyan]{seconds:.2f}s[/cyan]", soft_wrap=True)
+            self.info(f"[green]✓[/green] {label}{text}  [cyan]{seconds:.2f}s[/cyan]")
 
 
 class EpochProgress:
@@ -91,12 +106,23 @@ class EpochProgress:
         self.active = _live_step is not None
         self.started = self.last = time.perf_counter()
         self.printed = 0
+        self._bar: Any = None  # in a notebook: a progress bar updated in place
+        if self.active and total and in_kernel():
+            from kampai.core.notebook import bar
+
+            self._bar = bar(label, total)
 
     def update(self, epoch: int, **metrics: float | None) -> None:
         """Epoch ``epoch`` (1-based) is done; ``metrics`` such as ``loss=0.31, val_f1=0.8``
         (None values are left out).  Prints ``  epoch 3/20  loss 0.3100  ETA 41s``, at most
         one line per ``every`` seconds besides the first and last epochs."""
         if not self.active:
+            return
+        if self._bar is not None:
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if v is not None and v == v)
+            self._bar.update(epoch, shown)
+            if self.total is not None and epoch >= self.total:
+                self._bar.close()
             return
         now = time.perf_counter()
         last = self.total is not None and epoch >= self.total

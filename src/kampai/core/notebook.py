@@ -64,6 +64,30 @@ class NotebookBar:
             self._handle = None
 
 
+class NotebookLog:
+    """The lines of a step log (``✓ fit RandomForestClassifier  0.42s``) in one display that
+    grows in place, instead of one output per line."""
+
+    def __init__(self) -> None:
+        from IPython.display import HTML, display
+
+        self._html = HTML
+        self.lines: list[str] = []
+        self._handle = display(HTML(""), display_id=True)
+
+    def add(self, markup: str) -> None:
+        from rich.text import Text
+
+        self.lines.append(Text.from_markup(markup).plain)
+        body = html.escape("\n".join(self.lines))
+        self._handle.update(self._html(f"<pre style='margin:0;font-size:12px;line-height:1.35'>{body}</pre>"))
+
+
 def bar(label: str, total: int, done: int = 0, text: str = "") -> Any:
     """A :class:`NotebookBar` in a notebook, else None."""
     return NotebookBar(label, total, done, text) if in_notebook() else None
+
+
+def log() -> Any:
+    """A :class:`NotebookLog` in a notebook, else None."""
+    return NotebookLog() if in_notebook() else None

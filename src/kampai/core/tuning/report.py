@@ -42,10 +42,12 @@ class Progress:
         self._lines = False
         self._notebook: Any = None
         if verbose:
-            from kampai.core.console import console
-            from kampai.core.notebook import bar
+            from kampai.core.console import console, in_kernel
 
-            self._notebook = bar("tune", max(total, done, 1), done, self._best_text(plain=True))
+            if in_kernel():
+                from kampai.core.notebook import bar
+
+                self._notebook = bar("tune", max(total, done, 1), done, self._best_text(plain=True))
             self._lines = self._notebook is None and not console().is_terminal
         if verbose and not self._lines and self._notebook is None:
             from rich.progress import (
