@@ -39,7 +39,7 @@ def _commands() -> list[str]:
 def _resolve(name: str) -> object:
     """``kampai.registry.best`` -> that object; ``kampai.load_run(...).predict`` -> the method
     of what load_run returns."""
-    from kampai.core.engine import TrainedRun
+    from kampai.api import Run as TrainedRun
 
     obj: object = kampai
     for part in name.replace("(...)", "()").split(".")[1:]:

@@ -12,7 +12,7 @@ from kampai.lab._plugins import plugin_module
 if TYPE_CHECKING:
     import pandas as pd
 
-    from kampai.core.engine import TrainedRun
+    from kampai.api import Run as TrainedRun
 
 __all__ = ["Registry", "registry"]
 
@@ -83,7 +83,7 @@ class Registry:
             model = kampai.registry.load("iris@production")
             model.predict(df)
         """
-        from kampai.core.engine import load_run
+        from kampai.api import load_run
 
         return load_run(ref)
 

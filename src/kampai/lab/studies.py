@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from kampai.core.engine import TrainedRun
+    from kampai.api import Run as TrainedRun
 
 __all__ = ["Study", "study"]
 
