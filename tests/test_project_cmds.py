@@ -90,9 +90,15 @@ def test_init_knows_its_templates(tmp_path: Path) -> None:
     import kampai
     from kampai.scaffold import create
 
-    create(tmp_path / "r", task="regression", pipeline=False)
-    cfg = kampai.config(tmp_path / "r/conf/experiment.yaml")
-    assert cfg["task"] == "regression" and cfg["model"]["estimator"] == "HistGradientBoostingRegressor"
+    from kampai.scaffold.templates import EXPERIMENTS
+
+    for task, framework in EXPERIMENTS:  # every template is a valid config (torch/fastai trained by hand)
+        folder = tmp_path / f"{task}-{framework}"
+        create(folder, task=task, framework=framework, pipeline=False)
+        cfg = kampai.config(folder / "conf/experiment.yaml")
+        assert (cfg["task"], cfg["framework"]) == (task, framework)
+    cfg = kampai.config(tmp_path / "regression-sklearn/conf/experiment.yaml")
+    assert cfg["model"]["estimator"] == "HistGradientBoostingRegressor"
     with pytest.raises(kampai.KampaiError, match="no template for --task forecasting"):
         create(tmp_path / "f", task="forecasting")
     (tmp_path / "file").write_text("x")

@@ -24,6 +24,19 @@ EXPERIMENTS = {
         "dataset": "diabetes", "target": "progression", "floor": "r2",
     },
 }
+# the deep-learning frameworks on the same tables (docs/deep-learning.md of kampai)
+for _task, _base in (("classification", EXPERIMENTS[("classification", "sklearn")]),
+                     ("regression", EXPERIMENTS[("regression", "sklearn")])):
+    EXPERIMENTS[(_task, "torch")] = {
+        **_base, "estimator": "MLP",
+        "params": "    hidden: [64, 32]\n    dropout: 0.1\n    epochs: 30\n    lr: 0.01",
+        "search": "    lr: {type: float, low: 0.0005, high: 0.05, log: true}\n    dropout: {type: float, low: 0.0, high: 0.4}",
+    }
+    EXPERIMENTS[(_task, "fastai")] = {
+        **_base, "estimator": "tabular",
+        "params": "    epochs: 10\n    lr: 0.01",
+        "search": "    lr: {type: float, low: 0.001, high: 0.1, log: true}\n    ps: {type: float, low: 0.0, high: 0.5}",
+    }
 
 EXPERIMENT = """\
 # The experiment: everything about one model in one place (runner config show -c THIS prints

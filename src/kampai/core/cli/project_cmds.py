@@ -14,7 +14,7 @@ from kampai.core.cli import options as o
 def init(
     folder: Path = typer.Argument(..., help="The project folder to create (or fill)."),
     task: str = typer.Option("classification", "--task", help="classification or regression."),
-    framework: str = typer.Option("sklearn", "--framework", help="The framework of the experiment config."),
+    framework: str = typer.Option("sklearn", "--framework", help="sklearn, torch (an MLP) or fastai (tabular)."),
     force: bool = typer.Option(False, "--force", help="Write into a folder that is not empty (a file you "
                                "changed is still never overwritten)."),
 ) -> None:
