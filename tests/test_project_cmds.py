@@ -89,7 +89,6 @@ def test_init_refuses_a_non_empty_folder_and_never_overwrites_a_changed_file(tmp
 def test_init_knows_its_templates(tmp_path: Path) -> None:
     import kampai
     from kampai.scaffold import create
-
     from kampai.scaffold.templates import EXPERIMENTS
 
     for task, framework in EXPERIMENTS:  # every template is a valid config (torch/fastai trained by hand)

@@ -30,7 +30,8 @@ for _task, _base in (("classification", EXPERIMENTS[("classification", "sklearn"
     EXPERIMENTS[(_task, "torch")] = {
         **_base, "estimator": "MLP",
         "params": "    hidden: [64, 32]\n    dropout: 0.1\n    epochs: 30\n    lr: 0.01",
-        "search": "    lr: {type: float, low: 0.0005, high: 0.05, log: true}\n    dropout: {type: float, low: 0.0, high: 0.4}",
+        "search": "    lr: {type: float, low: 0.0005, high: 0.05, log: true}\n"
+                  "    dropout: {type: float, low: 0.0, high: 0.4}",
     }
     EXPERIMENTS[(_task, "fastai")] = {
         **_base, "estimator": "tabular",
