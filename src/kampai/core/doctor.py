@@ -209,18 +209,40 @@ def gpu_checks(ask_torch: bool) -> list[Check]:
     return checks
 
 
+def config_tracking_uris(root: Path) -> list[str]:
+    """The ``tracking.uri`` values the configs under ``conf/`` set (read as YAML, not loaded)."""
+    from kampai.core.yamlsafe import load_yaml
+
+    uris = []
+    for path in sorted((root / "conf").rglob("*.y*ml")) if (root / "conf").is_dir() else []:
+        try:
+            data = load_yaml(path.read_text())
+        except Exception:
+            continue
+        tracking = data.get("tracking") if isinstance(data, dict) else None
+        uri = tracking.get("uri") if isinstance(tracking, dict) else None
+        if isinstance(uri, str) and uri not in uris:
+            uris.append(uri)
+    return uris
+
+
 def mlflow_checks(root: Path) -> list[Check]:
     if not installed("mlflow"):
         return [Check("tracking", "mlflow", INFO, "not installed (tracking and the registry are off)")]
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///" + str((root / ".kampai" / "mlflow.db").resolve())
+    default = os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///" + str((root / ".kampai" / "mlflow.db").resolve())
+    return [store_check(uri) for uri in dict.fromkeys([default, *config_tracking_uris(root)])]
+
+
+def store_check(uri: str) -> Check:
+    """An MLflow store: a SQLite file that exists or can be created, a server that answers."""
     if uri.startswith("sqlite:///"):
         path = Path(uri.removeprefix("sqlite:///"))
         if path.is_file():
-            return [Check("tracking", "mlflow store", OK, f"{uri} (exists)")]
+            return Check("tracking", "mlflow store", OK, f"{uri} (exists)")
         parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
         writable = parent is not None and os.access(parent, os.W_OK)
-        return [Check("tracking", "mlflow store", OK if writable else WARN,
-                      f"{uri} (created on first use)" if writable else f"{uri}: {parent} is not writable")]
+        return Check("tracking", "mlflow store", OK if writable else WARN,
+                     f"{uri} (created on first use)" if writable else f"{uri}: {parent} is not writable")
     if uri.startswith(("http://", "https://")):
         import socket
         from urllib.parse import urlparse
@@ -231,10 +253,10 @@ def mlflow_checks(root: Path) -> list[Check]:
             with socket.create_connection((parsed.hostname or "localhost", port), timeout=1.0):
                 pass
         except OSError as exc:
-            return [Check("tracking", "mlflow store", WARN, f"{uri} unreachable ({exc.strerror or exc}): "
-                          "runs are kept locally and pushed by runner runs sync")]
-        return [Check("tracking", "mlflow store", OK, f"{uri} (reachable)")]
-    return [Check("tracking", "mlflow store", INFO, uri)]
+            return Check("tracking", "mlflow store", WARN, f"{uri} unreachable ({exc.strerror or exc}): "
+                         "runs are kept locally and pushed by runner runs sync")
+        return Check("tracking", "mlflow store", OK, f"{uri} (reachable)")
+    return Check("tracking", "mlflow store", INFO, uri)
 
 
 def key_checks() -> list[Check]:
