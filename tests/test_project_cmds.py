@@ -161,7 +161,11 @@ def test_doctor_exits_1_when_a_config_needs_what_is_missing(tmp_path: Path, cli)
 
 
 def test_doctor_imports_nothing_heavy(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()  # configs to check: their frameworks' extras, not the frameworks
+    (tmp_path / "conf" / "a.yaml").write_text("task: classification\nframework: torch\nmodel: {estimator: MLP}\n")
+    (tmp_path / "conf" / "b.yaml").write_text("task: classification\nmodel: {estimator: GaussianNB}\n")
     found = probe("doctor", "--json")
     assert found["code"] in (0, 1, None)
-    assert json.loads(found["out"])["checks"]
+    configs = [c for c in json.loads(found["out"])["checks"] if c["section"] == "configs"]
+    assert [c["name"] for c in configs] == ["conf/a.yaml", "conf/b.yaml"]
     assert found["heavy"] == [], f"runner doctor imported {found['heavy']}"
