@@ -4,6 +4,7 @@ light: nothing heavy imported)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import stat
@@ -144,12 +145,13 @@ def test_doctor_warns_on_a_readable_key_and_a_project_venv_not_in_use(tmp_path: 
 def test_doctor_exits_1_when_a_config_needs_what_is_missing(tmp_path: Path, cli) -> None:
     conf = tmp_path / "conf"
     conf.mkdir()
+    tracked = importlib.util.find_spec("mlflow") is not None  # the tracking: section is the mlflow plugin's
     (conf / "ok.yaml").write_text("task: classification\ndata: {path: sklearn:iris}\nmodel: {estimator: GaussianNB}\n"
-                                  "tracking: {uri: 'http://127.0.0.1:9'}\n")
+                                  + ("tracking: {uri: 'http://127.0.0.1:9'}\n" if tracked else ""))
     code, report, _ = _doctor(cwd=tmp_path, cli=cli)
     assert code == 0 and [c["status"] for c in report["checks"] if c["section"] == "configs"] == ["ok"]
     stores = {c["detail"].split()[0]: c["status"] for c in report["checks"] if c["name"] == "mlflow store"}
-    if stores:  # mlflow installed: the config's server is probed too (nothing listens on port 9)
+    if tracked:  # the config's server is probed too (nothing listens on port 9)
         assert stores["http://127.0.0.1:9"] == "warn" and len(stores) == 2
     (conf / "lost.yaml").write_text("task: classification\nframework: nosuchframework\n")
     code, report, _ = _doctor(cwd=tmp_path, cli=cli)
