@@ -240,3 +240,27 @@ def test_nothing_of_jupyter_is_imported_outside_a_notebook() -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
     assert "✓ fit GaussianNB" in done.stderr  # the step log as in a terminal
+
+
+CREATE_STORE = """
+import sys
+from kampai.plugins.mlflow import store
+store.client(sys.argv[1]).search_experiments()
+"""
+
+
+@pytest.mark.slow
+def test_processes_creating_one_new_mlflow_store_wait_for_each_other(tmp_path: Path) -> None:
+    """A notebook trains, tunes and registers at once: several processes open the project's
+    new MLflow store together; one creates it (MLflow's migrations), the others wait."""
+    pytest.importorskip("mlflow")
+    import os
+    import subprocess
+    import sys
+
+    uri = "sqlite:///" + str(tmp_path / ".kampai" / "mlflow.db")
+    env = {**os.environ, "KAMPAI_CACHE_DIR": str(tmp_path / "cache")}  # no empty-store template yet
+    workers = [subprocess.Popen([sys.executable, "-c", CREATE_STORE, uri], env=env, stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    errors = [w.communicate(timeout=300)[1] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0, 0], errors
