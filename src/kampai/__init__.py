@@ -23,6 +23,12 @@ _LAZY = {
     "Run": "kampai.api", "TaskData": "kampai.core.contract", "Prediction": "kampai.core.contract",
     "Metric": "kampai.core.contract",
 }
+# the rest of the CLI as Python (docs/python-api.md): each calls what its runner command calls
+_LAZY.update({
+    "runs": "kampai.lab.runs_table", "compare": "kampai.lab.runs_table", "registry": "kampai.lab.registry",
+    "serve": "kampai.lab.serving", "inspect": "kampai.lab.insight", "learning_curve": "kampai.lab.insight",
+    "report": "kampai.lab.insight", "study": "kampai.lab.studies",
+})
 
 __all__ = ["KampaiError", "hookimpl", *_LAZY]  # hookspec stays kampai's own (kampai.core.markers)
 

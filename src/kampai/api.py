@@ -28,7 +28,9 @@ def config(config: str | Path | None = None, *, task: str | None = None,
     (``model=MyEstimator``) or an unfitted instance (``model=RandomForestClassifier(max_depth=3)``:
     its class, and the params it sets, which ``params`` overrides).  ``sections`` are whole
     config sections (``split={"method": "kfold"}``, ``output={"runs_dir": "runs"}``,
-    ``metrics=[...]``, ``seed=1``).
+    ``metrics=[...]``, ``seed=1``)::
+
+        cfg = kampai.config("conf/experiments/iris.yaml", overrides=["model.params.max_depth=3"])
     """
     estimator, instance_params = _estimator(model)
     flags: dict[str, Any] = {"task": task, "framework": framework, "data.target": target,
@@ -106,22 +108,26 @@ def _is_frame(data: Any) -> bool:
 
 
 def train(config: str | Path | None = None, *, data: str | Path | pd.DataFrame | None = None,
-          verbose: bool = True, **kwargs: Any) -> Run:
+          verbose: bool = True, quiet: bool = False, **kwargs: Any) -> Run:
     """Train one run; ``data`` may be a path, a bundled dataset name or a DataFrame.
 
     Takes the arguments of :func:`config`; returns a :class:`kampai.core.runs.Run` with
-    ``.metrics``, ``.model``, ``.predict(df)`` and ``.run_dir``.
+    ``.metrics``, ``.model``, ``.predict(df)`` and ``.run_dir`` (HTML in Jupyter); ``quiet``
+    (or ``verbose=False``) prints nothing::
+
+        run = kampai.train(task="classification", data="sklearn:iris", model="RandomForestClassifier")
+        run.metrics, run.predict(df), run.evaluate("holdout.csv")
     """
     cfg = globals()["config"](config, data=data, **kwargs)
     frame = data if _is_frame(data) else None
-    return engine.train(cfg, frame, verbose=verbose)
+    return engine.train(cfg, frame, verbose=verbose and not quiet)
 
 
 def tune(config: str | Path | None = None, *, data: str | Path | pd.DataFrame | None = None,
          search: dict[str, Any] | None = None, trials: int | None = None, timeout: float | None = None,
          metric: str | None = None, direction: str | None = None, sampler: str | None = None,
          pruner: str | None = None, jobs: int | None = None, study: str | None = None,
-         storage: str | None = None, refit: bool | None = None, verbose: bool = True,
+         storage: str | None = None, refit: bool | None = None, verbose: bool = True, quiet: bool = False,
          **kwargs: Any) -> TuneResult:
     """Tune hyperparameters, as ``runner tune`` does (same code path; docs/tuning.md).
 
@@ -129,7 +135,11 @@ def tune(config: str | Path | None = None, *, data: str | Path | pd.DataFrame | 
     ``runner tune``'s flags set the ``tune`` section; the rest are those of
     :func:`config`.  Returns a :class:`kampai.core.tuning.study.TuneResult` with
     ``best_params``, ``best_value``, ``trials`` (a DataFrame), ``study`` (the Optuna
-    study) and ``run`` (the refit run, with ``refit=True``).
+    study) and ``run`` (the refit run, with ``refit=True``); in Jupyter a progress bar
+    that updates in place, nothing with ``quiet``::
+
+        result = kampai.tune("conf/experiments/iris.yaml", trials=20, refit=True)
+        result.best_params, result.run
     """
     from kampai.core.tuning.study import tune as run_tune
 
@@ -141,4 +151,4 @@ def tune(config: str | Path | None = None, *, data: str | Path | pd.DataFrame | 
     if search is not None:
         cfg["model"]["search"] = dict(search)
     frame = data if _is_frame(data) else None
-    return run_tune(cfg, frame, verbose=verbose)
+    return run_tune(cfg, frame, verbose=verbose and not quiet)

@@ -137,20 +137,40 @@ def pareto_front(xs: list[float], ys: list[float], higher: bool = True) -> list[
 
 
 def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
-    """Score vs training time and vs model size: one colour per estimator, one marker per
-    framework, the Pareto front drawn and labelled (every point labelled up to 12 runs, by
-    :func:`place_labels`: no two labels overlap)."""
+    """The two plots of :func:`figures`, written as PNG files into ``out_dir``."""
+    import matplotlib.pyplot as plt
+
+    from kampai.core.outputs import atomic_write, check_output
+
+    drawn = figures(table, metric)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fig in drawn:
+        path = check_output(out_dir / name, "plot")  # never inside a run folder; whole or not at all
+        atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, dpi=100, format="png"), "plot")
+        plt.close(fig)
+        written.append(str(path))
+    return written
+
+
+def figures(table: pd.DataFrame, metric: str) -> list[tuple[str, Any]]:
+    """Score vs training time and vs model size, as ``(file name, matplotlib Figure)``: one
+    colour per estimator, one marker per framework, the Pareto front drawn and labelled
+    (every point labelled up to 12 runs, by :func:`place_labels`: no two labels overlap).
+    The figures are closed in pyplot (nothing shows by itself); ``kampai.compare`` returns them."""
+    import sys
+
     try:
         import matplotlib
     except ImportError:
         raise KampaiError("The plots of 'runs compare' need matplotlib (pip install matplotlib, or "
                           "'kampai[mlflow]'); --no-plots prints the table only.") from None
-    matplotlib.use("Agg")
+    if "ipykernel" not in sys.modules:  # a notebook keeps its inline backend
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     higher = greater_is_better(metric)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    drawn = []
     markers = "osD^vP*Xh<>"
     for column, label, name in (("fit_seconds", "training time (s)", "score_vs_training_time.png"),
                                 ("model_size_bytes", "model size (KiB)", "score_vs_model_size.png")):
@@ -185,13 +205,9 @@ def write_plots(table: pd.DataFrame, metric: str, out_dir: Path) -> list[str]:
         fig.tight_layout()  # before the labels: their places are measured on the final axes
         labelled = list(range(len(x))) if len(x) <= 12 else front
         place_labels(fig, ax, [(x[i], y[i], estimators[i]) for i in sorted(labelled, key=lambda i: (x[i], y[i]))])
-        from kampai.core.outputs import atomic_write, check_output
-
-        path = check_output(out_dir / name, "plot")  # never inside a run folder; whole or not at all
-        atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, dpi=100, format="png"), "plot")
         plt.close(fig)
-        written.append(str(path))
-    return written
+        drawn.append((name, fig))
+    return drawn
 
 
 #: the vertical step between two places of a label, in points (one line of 7-point text)

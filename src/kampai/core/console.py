@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +24,22 @@ def console() -> Any:
     if _console is None:
         from rich.console import Console
 
-        _console = Console(stderr=True, highlight=False)
+        _console = Console(stderr=True, highlight=False, **_notebook_options())
     return _console
+
+
+def in_kernel() -> bool:
+    """Inside a Jupyter kernel (checked without importing anything of Jupyter's)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    from kampai.core.notebook import in_notebook
+
+    return in_notebook()
+
+
+def _notebook_options() -> dict[str, Any]:
+    """In Jupyter rich shows HTML; its text/plain twin is kept free of escape codes."""
+    return {"color_system": None} if in_kernel() else {}
 
 
 def warn(message: str, *, once: bool = False) -> None:
@@ -43,9 +58,16 @@ class Steps:
 
     def __init__(self, verbose: bool = True) -> None:
         self.verbose = verbose
+        self._log: Any = None  # in a notebook: one display that grows (kampai.core.notebook)
+        if verbose and in_kernel():
+            from kampai.core.notebook import log
+
+            self._log = log()
 
     def info(self, message: str) -> None:
-        if self.verbose:
+        if self._log is not None:
+            self._log.add(message)
+        elif self.verbose:
             console().print(message, soft_wrap=True)
 
     @contextmanager
@@ -73,7 +95,7 @@ class Steps:
         seconds = time.perf_counter() - start
         if self.verbose:
             text = f"  [dim]{detail['text']}[/dim]" if detail["text"] else ""
-            console().print(f"[green]✓[/green] {label}{text}  [cyan]{seconds:.2f}s[/cyan]", soft_wrap=True)
+            self.info(f"[green]✓[/green] {label}{text}  [cyan]{seconds:.2f}s[/cyan]")
 
 
 class EpochProgress:
@@ -84,12 +106,23 @@ class EpochProgress:
         self.active = _live_step is not None
         self.started = self.last = time.perf_counter()
         self.printed = 0
+        self._bar: Any = None  # in a notebook: a progress bar updated in place
+        if self.active and total and in_kernel():
+            from kampai.core.notebook import bar
+
+            self._bar = bar(label, total)
 
     def update(self, epoch: int, **metrics: float | None) -> None:
         """Epoch ``epoch`` (1-based) is done; ``metrics`` such as ``loss=0.31, val_f1=0.8``
         (None values are left out).  Prints ``  epoch 3/20  loss 0.3100  ETA 41s``, at most
         one line per ``every`` seconds besides the first and last epochs."""
         if not self.active:
+            return
+        if self._bar is not None:
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if v is not None and v == v)
+            self._bar.update(epoch, shown)
+            if self.total is not None and epoch >= self.total:
+                self._bar.close()
             return
         now = time.perf_counter()
         last = self.total is not None and epoch >= self.total
@@ -130,7 +163,7 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
         table.add_row(*[str(v) for v in row])
     # piped (a file, grep, a test): no terminal width to fit, so do not wrap at 80 columns
     width = None if sys.stdout.isatty() else 240
-    Console(width=width).print(table)
+    Console(width=width, **_notebook_options()).print(table)
 
 
 def _strict(value: Any) -> Any:

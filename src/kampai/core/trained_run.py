@@ -33,6 +33,9 @@ class TrainedRun(Run):
                    _model=model if model is not None else run.loaded_model, store_for=run.store_for,
                    _digests=run._digests)
 
+    def _repr_html_(self) -> str:  # Jupyter (kampai.lab.html): metrics beside their baseline, params, plots
+        return __import__("kampai.lab.html", fromlist=["run_html"]).run_html(self)
+
     def predict(self, data: Any = None, **options: Any) -> pd.DataFrame:
         """Predictions for a DataFrame or a file path, as ``runner predict`` writes them;
         ``options``: the task's predict options (forecasting's ``horizon=12``,

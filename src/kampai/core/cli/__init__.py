@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from kampai.core.cli import cache_cmds, inspect_cmds, run_cmds, tune_cmds
+from kampai.core.cli import cache_cmds, inspect_cmds, project_cmds, run_cmds, tune_cmds
 
 app = typer.Typer(
     name="runner",
@@ -67,6 +67,7 @@ run_cmds.register(app)
 inspect_cmds.register(app)
 tune_cmds.register(app)
 cache_cmds.register(app)
+project_cmds.register(app)
 
 
 def _command_words(argv: list[str]) -> list[str]:

@@ -40,11 +40,16 @@ class Progress:
         self._bar: Any = None
         self.done = done
         self._lines = False
+        self._notebook: Any = None
         if verbose:
-            from kampai.core.console import console
+            from kampai.core.console import console, in_kernel
 
-            self._lines = not console().is_terminal
-        if verbose and not self._lines:
+            if in_kernel():
+                from kampai.core.notebook import bar
+
+                self._notebook = bar("tune", max(total, done, 1), done, self._best_text(plain=True))
+            self._lines = self._notebook is None and not console().is_terminal
+        if verbose and not self._lines and self._notebook is None:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -65,10 +70,11 @@ class Progress:
                                             best=self._best_text(), states="")
             self._bar.start()
 
-    def _best_text(self) -> str:
+    def _best_text(self, plain: bool = False) -> str:
         if self.best_value is None:
             return f"best {self.metric}: -"
-        return f"best {self.metric}: [green]{self.best_value:.4f}[/green] (#{self.best_number})"
+        value = f"{self.best_value:.4f}" if plain else f"[green]{self.best_value:.4f}[/green]"
+        return f"best {self.metric}: {value} (#{self.best_number})"
 
     def update(self, trial: Any) -> None:
         reused = trial.user_attrs.get("duplicate_of") is not None
@@ -81,6 +87,10 @@ class Progress:
         if self._bar is not None:
             states = ", ".join(f"{v} {k}" for k, v in self.counts.items() if v and k != "complete")
             self._bar.update(self._task, advance=1 if counts else 0, best=self._best_text(), states=states)
+        elif self._notebook is not None:
+            states = ", ".join(f"{v} {k}" for k, v in self.counts.items() if v and k != "complete")
+            self._notebook.update(self.done, self._best_text(plain=True) + (f"  ({states})" if states else ""),
+                                  total=max(self.total, self.done))
         elif self._lines:
             self._line(trial, state)
 
@@ -105,6 +115,9 @@ class Progress:
         console().print(escape(text), soft_wrap=True)
 
     def stop(self) -> None:
+        if self._notebook is not None:
+            self._notebook.close()
+            self._notebook = None
         if self._bar is not None:
             self._bar.stop()
             self._bar = None

@@ -69,6 +69,9 @@ class TuneResult:
     run: Run | None = None
     plots: list[Path] | None = None
 
+    def _repr_html_(self) -> str:  # Jupyter (kampai.lab.html): best params, top trials, plots
+        return __import__("kampai.lab.html", fromlist=["study_html"]).study_html(self)
+
 
 # -- the pieces ------------------------------------------------------------------------
 

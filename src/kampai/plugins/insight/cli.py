@@ -61,14 +61,10 @@ def learning_curve_cmd(
 ) -> None:
     """Score vs training rows (same split for every size, spread over folds); CSV, JSON and PNG."""
     from kampai.plugin.cli import dumps, print_table
-    from kampai.plugin.experiments import load_config
-    from kampai.plugins.insight.curve import learning_curve
+    from kampai.plugins.insight.curve import curve_for
 
-    flags = {"task": task, "framework": framework, "data.path": data, "model.estimator": model}
-    cfg = load_config(config, flags, list(overrides or []))
-    name = cfg.get("name") or (Path(config).stem if config else "experiment")
-    out = out_dir or Path("reports") / "learning-curve" / name
-    result = learning_curve(cfg=cfg, sizes=rows, out_dir=out, verbose=not (quiet or json_out))
+    result = curve_for(config, rows, task=task, framework=framework, data=data, model=model, out_dir=out_dir,
+                       verbose=not (quiet or json_out), overrides=overrides)
     metric, summary = result["metric"], result["summary"]
     if json_out:
         typer.echo(dumps({"metric": metric, "sizes": result["sizes"], "files": result["files"],

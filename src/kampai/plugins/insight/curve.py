@@ -59,6 +59,22 @@ def nested_order(y: Any, seed: int, stratify: bool) -> Any:
     return np.argsort(rank, kind="stable")
 
 
+def curve_for(config: str | Path | None = None, rows: str = "10%,25%,50%,100%", *, task: str | None = None,
+              framework: str | None = None, data: str | None = None, model: str | None = None,
+              out_dir: str | Path | None = None, verbose: bool = False,
+              overrides: list[str] | None = None) -> dict[str, Any]:
+    """What ``runner learning-curve`` (and ``kampai.learning_curve``) computes: the config from
+    ``config``, the flags and ``overrides``; the files in ``out_dir`` (default
+    ``reports/learning-curve/<name>``)."""
+    from kampai.plugin import load_config
+
+    flags = {"task": task, "framework": framework, "data.path": data, "model.estimator": model}
+    cfg = load_config(config, flags, list(overrides or []))
+    name = cfg.get("name") or (Path(config).stem if config else "experiment")
+    out = out_dir or Path("reports") / "learning-curve" / name
+    return learning_curve(cfg=cfg, sizes=rows, out_dir=out, verbose=verbose)
+
+
 def learning_curve(config: str | Path | None = None, sizes: str = "10%,25%,50%,100%", *,
                    overrides: list[str] | None = None, cfg: dict[str, Any] | None = None,
                    out_dir: str | Path | None = None, verbose: bool = False) -> dict[str, Any]:

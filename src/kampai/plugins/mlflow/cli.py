@@ -55,35 +55,23 @@ def register_cmd(
     runs_dir: str = RunsDir, uri: str = Uri, json_out: bool = Json,
 ) -> None:
     """Register a run as a new version of NAME (pushing it to the tracking store if needed)."""
-    from kampai.plugin import KampaiError
-    from kampai.plugins.mlflow import model_registry as registry
+    from kampai.plugins.mlflow.actions import register_run
 
-    if study:
-        run = registry.study_run(study, metric, uri)
-    elif best:
-        if not metric:
-            raise KampaiError("--best needs --metric (e.g. --metric f1_macro).")
-        run = str(registry.best_local_run(runs_dir or RUNS_DIR, metric).run_dir)
-    elif not run:
-        raise KampaiError("Give a RUN (folder or run id), --best --metric M, or --study STUDY.")
-    mv = registry.register(run, name, uri=uri, runs_dir=runs_dir or RUNS_DIR, description=description)
-    if stage:
-        client, _ = registry.registry_client(uri)
-        client.set_registered_model_alias(name, stage, mv.version)
-    payload = {"name": name, "version": int(mv.version), "run": run, "stage": stage, "source": mv.source}
+    payload = register_run(run, name, best=best, metric=metric, study=study, stage=stage, description=description,
+                           runs_dir=runs_dir or RUNS_DIR, uri=uri)
     if json_out:
         _echo_json(payload)
         return
-    typer.echo(f"Registered {name} version {mv.version} from {run}" + (f" ({name}@{stage})" if stage else ""))
+    typer.echo(f"Registered {name} version {payload['version']} from {payload['run']}"
+               + (f" ({name}@{stage})" if stage else ""))
 
 
 @registry_app.command("list")
 def list_cmd(uri: str = Uri, json_out: bool = Json) -> None:
     """Registered models with their latest version and aliases."""
-    from kampai.plugins.mlflow import model_registry as registry
+    from kampai.plugins.mlflow.actions import models as list_models
 
-    client, where = registry.registry_client(uri)
-    models = registry.list_models(client)
+    models, where = list_models(uri)
     if json_out:
         _echo_json(models)
         return
@@ -96,10 +84,9 @@ def list_cmd(uri: str = Uri, json_out: bool = Json) -> None:
 def show_cmd(name: str = typer.Argument(..., help="Registered model name."), uri: str = Uri,
              json_out: bool = Json) -> None:
     """Every version of NAME: aliases, run, estimator, metrics."""
-    from kampai.plugins.mlflow import model_registry as registry
+    from kampai.plugins.mlflow.actions import versions
 
-    client, _ = registry.registry_client(uri)
-    rows = [registry.version_row(client, mv) for mv in registry.versions(client, name)]
+    rows = versions(name, uri)
     if json_out:
         _echo_json(rows)
         return
@@ -115,11 +102,10 @@ def promote_cmd(
     uri: str = Uri,
 ) -> None:
     """Point an alias (stage) at a version: NAME@STAGE then loads it."""
-    from kampai.plugins.mlflow import model_registry as registry
+    from kampai.plugins.mlflow.actions import promote
 
-    client, _ = registry.registry_client(uri)
-    mv = registry.promote(client, ref, stage)
-    typer.echo(f"{mv.name}@{stage} → version {mv.version}")
+    done = promote(ref, stage, uri)
+    typer.echo(f"{done['name']}@{stage} → version {done['version']}")
 
 
 @registry_app.command("best")
@@ -130,12 +116,10 @@ def best_cmd(
     uri: str = Uri, json_out: bool = Json,
 ) -> None:
     """The best version of NAME by a metric (higher is better unless the metric is a loss/error)."""
+    from kampai.plugins.mlflow import actions
     from kampai.plugins.mlflow import model_registry as registry
 
-    client, _ = registry.registry_client(uri)
-    best, scored = registry.best_version(client, name, metric)
-    if stage:
-        client.set_registered_model_alias(name, stage, best["version"])
+    best, scored = actions.best(name, metric, stage=stage, uri=uri)
     if json_out:
         _echo_json({**best, "metric": metric, "value": best["metrics"][metric], "promoted": stage})
         return

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
+import pandas as pd  # loaded by mlflow.pyfunc already; the type hint of predict() below
 
 LOADER = "kampai.plugins.mlflow.pyfunc"
 #: what write_mlmodel writes beside a run's files, sealed with the key
@@ -44,9 +45,10 @@ class KampaiModel(mlflow.pyfunc.PythonModel):
         self.run = load_run(Path(run_dir))
         return self
 
-    def predict(self, context, model_input=None, params=None):
-        import pandas as pd
-
+    # the pd.DataFrame hint: MLflow otherwise warns, in every process that defines this class
+    # (a notebook shows it), that predict() has no type hints; with a DataFrame hint it neither
+    # validates nor infers a schema (kampai checks the input against the run's signature)
+    def predict(self, context, model_input: pd.DataFrame = None, params=None):
         params = dict(params or {})
         horizon = params.pop("horizon", None)
         frame = model_input if isinstance(model_input, pd.DataFrame) and len(model_input.columns) else None

@@ -84,20 +84,35 @@ def client(uri: str) -> Any:
     _quiet_mlflow()
     check_reachable(uri)
     db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
-    fresh = False
-    if db is not None and not db.exists():
-        db.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(Exception):
-            _seed_store(db)
-        fresh = not db.exists()
     from mlflow import MlflowClient
 
-    mlflow_client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    if fresh and db is not None:
-        with contextlib.suppress(Exception):
-            mlflow_client.search_experiments()  # MLflow creates the store (its migrations)
-            _save_template(db)
-    return mlflow_client
+    if db is not None and not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        # one process creates the store, the others wait for it: two processes running MLflow's
+        # migrations on one new file fail ("table ... already exists"); a notebook that trains,
+        # tunes and registers at once has several background pushes doing exactly that
+        with _creating(db):
+            if not db.exists():
+                with contextlib.suppress(Exception):
+                    _seed_store(db)
+            if not db.exists():
+                with contextlib.suppress(Exception):
+                    MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments()  # migrations
+                    _save_template(db)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@contextlib.contextmanager
+def _creating(db: Path) -> Any:
+    """An exclusive lock on ``.<db>.lock`` beside the store while it is created."""
+    import fcntl
+
+    with open(db.parent / f".{db.name}.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # A new MLflow sqlite store runs ~50 schema migrations (4-14 s here); an empty one is kept

@@ -11,10 +11,15 @@ import ipaddress
 import math
 import os
 import socket
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from kampai.plugin.runs import RUNS_DIR
+
+if TYPE_CHECKING:
+    from kampai.plugins.serve.model import ServedModel
+    from kampai.plugins.serve.server import ServeOptions
 
 LOOPBACK = ("localhost",)
 TOKEN_ENV = "KAMPAI_SERVE_TOKEN"
@@ -46,12 +51,14 @@ def check_port(port: int) -> None:
         raise ConfigError(f"--port {port} is not a TCP port: give 1 to 65535.")
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, *, any_port: bool = False) -> socket.socket:
     """A socket bound to ``host:port`` (not listening yet), as uvicorn binds one; a port in
-    use, an address not of this machine or a port not ours to take is one line, exit 2."""
+    use, an address not of this machine or a port not ours to take is one line, exit 2.
+    ``any_port``: port 0 takes a free port (``kampai.serve``)."""
     from kampai.plugin import ConfigError
 
-    check_port(port)
+    if not (any_port and port == 0):
+        check_port(port)
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
     except (socket.gaierror, UnicodeError) as exc:
@@ -84,6 +91,53 @@ def _warn_if_flag(ctx: typer.Context) -> None:
         warn(f"--auth-token is visible to every user of this machine (ps, /proc): set ${TOKEN_ENV} instead.")
 
 
+def uvicorn_settings(host: str, port: int) -> dict[str, Any]:
+    """The uvicorn settings of every kampai server (``runner serve`` and ``kampai.serve``)."""
+    return {"host": host, "port": port, "access_log": False, "log_level": "warning",
+            "timeout_graceful_shutdown": 30}
+
+
+def prepare(ref: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+            auth_token: str | None = None, no_auth: bool = False, max_batch_size: int = 64,
+            max_latency_ms: float = 2.0, no_batching: bool = False, max_body_bytes: int = 10 * 1024 * 1024,
+            max_rows: int = 100_000, max_columns: int | None = None, follow: bool = False,
+            poll_seconds: float = 10.0, no_access_log: bool = False, runs_dir: str = RUNS_DIR,
+            any_port: bool = False) -> tuple[socket.socket, ServeOptions, ServedModel]:
+    """Check every option, bind the port and load (and warm up) the model: what ``runner
+    serve`` and ``kampai.serve`` do before serving.  Returns (bound socket, options, model);
+    a mistake is one :class:`kampai.plugin.ConfigError` with nothing left open; ``any_port``:
+    port 0 takes a free one."""
+    from kampai.plugin import ConfigError
+    from kampai.plugins.serve.model import ServedModel
+    from kampai.plugins.serve.server import ServeOptions
+
+    most = 2 * (os.cpu_count() or 1)
+    if not 1 <= workers <= most:
+        raise ConfigError(f"--workers {workers}: give 1 to {most} (twice the {os.cpu_count()} CPUs here; "
+                          "each worker loads the model).")
+    _positive("--max-batch-size", max_batch_size)
+    _positive("--max-body-bytes", max_body_bytes)
+    _positive("--max-rows", max_rows)
+    if max_columns is not None:
+        _positive("--max-columns", max_columns)
+    _positive("--max-latency-ms", max_latency_ms, 0)
+    _positive("--poll-seconds", poll_seconds, 0.1)
+    check_exposure(host, auth_token, no_auth)
+    sock = bind(host, port, any_port=any_port)  # a busy port stops here, before "Serving ..."
+    try:
+        options = ServeOptions(ref=ref, runs_dir=runs_dir, auth_token=auth_token or None,
+                               max_body_bytes=max_body_bytes, max_rows=max_rows, max_columns=max_columns,
+                               max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
+                               batching=not no_batching, follow=follow, poll_seconds=poll_seconds,
+                               access_log=not no_access_log)
+        model = ServedModel.load(ref, runs_dir)  # a bad ref stops here: one line, exit 2
+        model.warm_up()
+    except BaseException:
+        sock.close()
+        raise
+    return sock, options, model
+
+
 def serve_cmd(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="Run folder, run id under --runs-dir, NAME@stage or NAME@version."),
@@ -106,40 +160,19 @@ def serve_cmd(
     runs_dir: str = typer.Option(RUNS_DIR, "--runs-dir"),
 ) -> None:
     """Serve a model over HTTP (FastAPI): /invocations (MLflow's payloads), /predict, /docs."""
-    from kampai.plugin import ConfigError
-    from kampai.plugins.serve.model import ServedModel
-    from kampai.plugins.serve.server import ServeOptions, create_app
+    import uvicorn
 
-    most = 2 * (os.cpu_count() or 1)
-    if not 1 <= workers <= most:
-        raise ConfigError(f"--workers {workers}: give 1 to {most} (twice the {os.cpu_count()} CPUs here; "
-                          "each worker loads the model).")
-    _positive("--max-batch-size", max_batch_size)
-    _positive("--max-body-bytes", max_body_bytes)
-    _positive("--max-rows", max_rows)
-    if max_columns is not None:
-        _positive("--max-columns", max_columns)
-    _positive("--max-latency-ms", max_latency_ms, 0)
-    _positive("--poll-seconds", poll_seconds, 0.1)
-    check_exposure(host, auth_token, no_auth)
-    sock = bind(host, port)  # a busy port stops here, before "Serving ..."
-    try:
-        options = ServeOptions(ref=ref, runs_dir=runs_dir, auth_token=auth_token or None,
-                               max_body_bytes=max_body_bytes, max_rows=max_rows, max_columns=max_columns,
-                               max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
-                               batching=not no_batching, follow=follow, poll_seconds=poll_seconds,
-                               access_log=not no_access_log)
-        model = ServedModel.load(ref, runs_dir)  # a bad ref stops here: one line, exit 2
-        model.warm_up()
-        import uvicorn
-    except BaseException:
-        sock.close()
-        raise
+    sock, options, model = prepare(
+        ref, host=host, port=port, workers=workers, auth_token=auth_token, no_auth=no_auth,
+        max_batch_size=max_batch_size, max_latency_ms=max_latency_ms, no_batching=no_batching,
+        max_body_bytes=max_body_bytes, max_rows=max_rows, max_columns=max_columns, follow=follow,
+        poll_seconds=poll_seconds, no_access_log=no_access_log, runs_dir=runs_dir)
+    from kampai.plugins.serve.server import create_app
+
     _warn_if_flag(ctx)
     typer.echo(f"Serving {model.run.run_id} ({model.signature.get('task')}) on http://{host}:{port} "
                f"(docs: /docs)", err=True)
-    common = {"host": host, "port": port, "access_log": False, "log_level": "warning",
-              "timeout_graceful_shutdown": 30}
+    common = uvicorn_settings(host, port)
     if workers > 1:
         sock.close()  # uvicorn binds the shared socket of its workers itself
         os.environ["KAMPAI_SERVE_OPTIONS"] = options.to_env()
