@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 
 _debug = False
+#: the command line being run (``runner <argv>``): torchrun's workers rerun it (core.distributed)
+current_argv: list[str] = []
 
 
 def _version(value: bool) -> None:
@@ -202,6 +204,8 @@ def _error(message: str, code: int) -> None:
 
 def _main(argv: list[str]) -> None:
     from kampai.core import host
+
+    current_argv[:] = argv
 
     blocked = _blocked_in(argv)
     if blocked != host.blocked_names():  # before plugins add commands and options

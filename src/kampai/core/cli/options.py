@@ -71,7 +71,9 @@ def add_plugin_options(command: Any, path: str) -> None:
                                   help=f"{setting.help} ({setting.key}={setting.option_value!r}; "
                                   f"plugin {setting.owner}).")
         else:
-            option = TyperOption(param_decls=[setting.option, param], default=None, metavar="VALUE",
+            number = setting.type if setting.type in (int, float) else None  # parsed by click: --nproc-per-node 2
+            option = TyperOption(param_decls=[setting.option, param], default=None, type=number,
+                                  metavar="N" if number else "VALUE",
                                   help=f"{setting.help} ({setting.key}; plugin {setting.owner}).")
         # before the overrides argument, if the command ends with one
         last = command.params[-1] if command.params else None

@@ -1,0 +1,341 @@
+"""Training under torch.distributed: ``runner train ... --nproc-per-node N``.
+
+The launcher is torchrun's own (:func:`torch.distributed.run.run`: the elastic agent,
+the c10d rendezvous, its worker monitoring and signal handling): kampai builds torchrun's
+arguments from the ``distributed`` config section and starts ``python -m kampai`` with
+the same command line in each worker process.  A worker (``$KAMPAI_DISTRIBUTED_WORKER``)
+joins the process group, then
+
+- rank 0 runs :func:`kampai.core.engine.train` unchanged: it alone writes the run folder,
+  predicts, computes the metrics and calls the lifecycle hooks (tracking, reports);
+- every other rank runs :func:`follow`: the same fits in the same order (each fold, then
+  the refit), silently, so that the frameworks' DDP collectives meet.
+
+Frameworks see the process group through ``ctx.distributed`` (a :class:`Distributed`:
+rank, world size, backend, and the helpers a training loop needs: :meth:`Distributed.shard`,
+:meth:`Distributed.wrap`, :meth:`Distributed.mean`).  A framework without the
+``distributed`` capability is refused before any process starts.
+
+Failures: a worker writes its error into torchrun's per-worker error file (no traceback
+on the console); the launcher reports the first one as one line (exit 2 for a kampai
+error).  Ctrl-C / SIGTERM reach torchrun's agent, which stops every worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kampai.core.errors import ConfigError, KampaiError
+
+if TYPE_CHECKING:
+    from kampai.core.devices import Device
+
+#: set in the workers' environment by :func:`launch`: this process is a torchrun worker
+WORKER_ENV = "KAMPAI_DISTRIBUTED_WORKER"
+#: the process-group backend the launcher chose (gloo or nccl), for the workers
+BACKEND_ENV = "KAMPAI_DISTRIBUTED_BACKEND"
+#: exit codes of workers stopped by a signal (not the failure's cause)
+_STOPPED = {-2, -9, -15, 130, 137, 143}
+BACKENDS = ("auto", "gloo", "nccl")
+
+
+def endpoint_problem(value: object) -> str | None:
+    """Why ``value`` is not ``HOST:PORT`` (the ``distributed.rdzv_endpoint`` key's check)."""
+    host, _, port = str(value).rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"must be HOST:PORT (e.g. trainer-0.trainer:29500), got {value!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place in the process group (``ctx.distributed``; None outside one)."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    backend: str
+
+    @property
+    def leader(self) -> bool:
+        """Rank 0: the one that writes the run, predicts and scores."""
+        return self.rank == 0
+
+    def shard(self, n: int) -> Any:
+        """This rank's positions of ``n`` examples: every ``world_size``-th from ``rank``,
+        padded by wrapping around so that every rank gets the same count (as
+        ``torch.utils.data.DistributedSampler`` does): equal batch counts keep DDP's
+        all-reduces in step."""
+        import numpy as np
+
+        per_rank = -(-n // self.world_size)
+        padded = np.resize(np.arange(n), per_rank * self.world_size) if n else np.arange(0)
+        return padded[self.rank::self.world_size]
+
+    def wrap(self, module: Any, **kwargs: Any) -> Any:
+        """``module`` in ``DistributedDataParallel`` (on this rank's GPU with nccl)."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        if self.backend == "nccl":
+            kwargs.setdefault("device_ids", [self.local_rank])
+        return DistributedDataParallel(module, **kwargs)
+
+    def mean(self, value: float) -> float:
+        """``value`` averaged over the ranks (validation losses: every rank takes the same
+        early-stopping decision)."""
+        import torch
+        import torch.distributed as dist
+
+        tensor = torch.tensor([float(value)], dtype=torch.float64,
+                              device=f"cuda:{self.local_rank}" if self.backend == "nccl" else "cpu")
+        dist.all_reduce(tensor)
+        return float(tensor.item()) / self.world_size
+
+    def device(self, device: Device) -> Device:
+        """The device this rank trains on: with nccl, ``cuda:LOCAL_RANK``; else ``device``."""
+        from kampai.core.devices import Device
+
+        if self.backend == "nccl" and device.kind in ("auto", "cuda"):
+            return Device(f"cuda:{self.local_rank}")
+        return device
+
+
+def requested(cfg: dict[str, Any]) -> bool:
+    """The config asks for torch.distributed (``--nproc-per-node`` or ``--nnodes`` > 1)."""
+    section = cfg.get("distributed") or {}
+    return section.get("nproc_per_node") is not None or int(section.get("nnodes") or 1) > 1
+
+
+def in_worker() -> bool:
+    """This process is a worker started by :func:`launch`."""
+    return os.environ.get(WORKER_ENV) == "1" and "RANK" in os.environ
+
+
+def current() -> Distributed | None:
+    """The process group this worker joined (None outside :func:`worker`)."""
+    if not in_worker():
+        return None
+    try:
+        import torch.distributed as dist
+    except ImportError:
+        return None
+    if not (dist.is_available() and dist.is_initialized()):
+        return None
+    return Distributed(rank=dist.get_rank(), world_size=dist.get_world_size(),
+                       local_rank=int(os.environ.get("LOCAL_RANK", 0)), backend=str(dist.get_backend()))
+
+
+def choose_backend(cfg: dict[str, Any]) -> str:
+    """``distributed.backend``; ``auto`` = nccl when the run trains on CUDA, else gloo."""
+    from kampai.core.devices import Device
+
+    backend = str((cfg.get("distributed") or {}).get("backend") or "auto")
+    device = Device.parse(cfg.get("device"))
+    if backend != "auto":
+        if backend == "nccl":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ConfigError("distributed.backend=nccl needs CUDA GPUs and torch sees none; use gloo or auto.")
+        return backend
+    if device.kind == "cpu":
+        return "gloo"
+    import torch
+
+    return "nccl" if torch.cuda.is_available() else "gloo"
+
+
+def check(cfg: dict[str, Any]) -> tuple[Any, Any]:
+    """Refuse, before any process starts, what cannot train distributed: a framework without
+    the ``distributed`` capability, tuning-only flags.  Returns (task, framework)."""
+    from kampai.core import engine
+
+    resolved, task, framework = engine.resolve(cfg)
+    if "distributed" not in framework.capabilities:
+        from kampai.core.host import get_host
+
+        able = [n for n, f in get_host().frameworks().items() if "distributed" in f.capabilities]
+        raise ConfigError(f"Framework '{framework.name}' cannot train with torch.distributed (--nproc-per-node/"
+                          f"--nnodes): frameworks that can: {', '.join(able) or 'none'}.")
+    return task, framework
+
+
+def torchrun_args(cfg: dict[str, Any], argv: list[str]) -> list[str]:
+    """torchrun's command line for ``runner <argv>`` under the ``distributed`` section."""
+    section = cfg.get("distributed") or {}
+    nproc = int(section.get("nproc_per_node") or 1)
+    nnodes = int(section.get("nnodes") or 1)
+    endpoint = section.get("rdzv_endpoint")
+    args = ["--nproc-per-node", str(nproc), "--nnodes", str(nnodes), "--max-restarts", "0",
+            "--monitor-interval", "0.2"]
+    if nnodes == 1 and not endpoint:
+        args.append("--standalone")
+    elif not endpoint:
+        raise ConfigError(f"--nnodes {nnodes} needs --rdzv-endpoint HOST:PORT (the rendezvous every node "
+                          "reaches, e.g. the first pod of the indexed Job).")
+    else:
+        args += ["--rdzv-backend", "c10d", "--rdzv-endpoint", str(endpoint),
+                 "--rdzv-id", str(section.get("rdzv_id") or "kampai")]
+    return [*args, "--module", "kampai", *argv]
+
+
+def launch(cfg: dict[str, Any], argv: list[str]) -> None:
+    """Start the workers through torchrun (:func:`torch.distributed.run.run`) and wait.
+
+    A failed worker becomes one :class:`KampaiError` line (its own message, which rank);
+    Ctrl-C or SIGTERM stops every worker (torchrun's agent) and re-raises as
+    KeyboardInterrupt."""
+    import logging
+
+    check(cfg)
+    try:
+        from torch.distributed.elastic.multiprocessing.api import SignalException
+        from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+        from torch.distributed.run import get_args_parser, run
+    except ImportError as exc:
+        raise ConfigError(f"--nproc-per-node needs torch with torch.distributed: {exc}") from None
+    backend = choose_backend(cfg)
+    args = get_args_parser().parse_args(torchrun_args(cfg, argv))
+    env = {WORKER_ENV: "1", BACKEND_ENV: backend, "PYTHONUNBUFFERED": "1"}
+    if "OMP_NUM_THREADS" not in os.environ:
+        env["OMP_NUM_THREADS"] = "1"  # one thread per rank (torchrun's own default, without its banner)
+    quiet = logging.getLogger("torch.distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # the agent's per-worker error log: reported once below
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        run(args)
+    except ChildFailedError as exc:
+        section = cfg.get("distributed") or {}
+        raise _failure(exc, int(section.get("nproc_per_node") or 1) * int(section.get("nnodes") or 1)) from None
+    except SignalException as exc:  # Ctrl-C / SIGTERM: the agent has stopped every worker
+        raise SystemExit(128 + int(exc.sigval)) from None
+    finally:
+        quiet.setLevel(level)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _failure(exc: Any, world: int) -> KampaiError:
+    """One error for the failed workers: the first that failed on its own (not stopped by
+    the agent after another's failure), with its message."""
+    failures = sorted(exc.failures.items(), key=lambda item: (item[1].exitcode in _STOPPED, item[1].timestamp,
+                                                             item[0]))
+    rank, failure = failures[0]
+    data = failure.error_file_data if isinstance(failure.error_file_data, dict) else {}
+    own = data.get("kampai") or {}
+    message = own.get("message") or (failure.message if isinstance(failure.message, str)
+                                     else json.dumps(failure.message))
+    error = KampaiError(f"Distributed training failed on rank {rank} of {world}: {message}")
+    error.exit_code = int(own.get("exit_code") or 1)
+    return error
+
+
+@contextmanager
+def worker() -> Iterator[Distributed]:
+    """Join the process group (torchrun's environment), leave it at the end.  An error
+    raised inside is written to torchrun's error file for the launcher and re-raised."""
+    import datetime
+
+    import torch.distributed as dist
+
+    backend = os.environ.get(BACKEND_ENV, "gloo")
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    if backend == "nccl":
+        import torch
+
+        torch.cuda.set_device(local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend, timeout=datetime.timedelta(minutes=30))
+    try:
+        yield current()  # type: ignore[misc]
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def record_error(exc: BaseException) -> None:
+    """Write ``exc`` where torchrun's agent reads a worker's failure
+    (``$TORCHELASTIC_ERROR_FILE``): the one-line message kampai prints, its exit code,
+    and the traceback (kept in the file, not printed)."""
+    path = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if not path:
+        return
+    kampai = isinstance(exc, KampaiError)
+    message = str(exc) if kampai else f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
+    data = {"message": {"message": message, "extraInfo": {"py_callstack": traceback.format_exc(),
+                                                          "timestamp": str(int(time.time()))}},
+            "kampai": {"message": message, "exit_code": exc.exit_code if kampai else 1}}
+    try:
+        with open(path, "w") as fp:
+            json.dump(data, fp)
+    except OSError:
+        pass
+
+
+def run_worker(cfg: dict[str, Any], *, verbose: bool) -> Any:
+    """A worker's whole job: rank 0 trains and writes the run, the others follow.  Returns
+    rank 0's :class:`~kampai.core.engine.TrainedRun` (None on the other ranks)."""
+    from kampai.core import engine
+
+    try:
+        with worker() as dist:
+            if dist.leader:
+                return engine.train(cfg, verbose=verbose)
+            follow(cfg)
+            return None
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:  # Ctrl-C / SIGTERM (the CLI's Terminated): stopped, quietly
+        raise SystemExit(130) from None
+    except BaseException as exc:  # one line from the launcher, not a traceback per rank
+        record_error(exc)
+        raise SystemExit(exc.exit_code if isinstance(exc, KampaiError) else 1) from None
+
+
+def follow(cfg: dict[str, Any]) -> None:
+    """A rank other than 0: the fits rank 0's :func:`engine.train` makes, in the same order
+    (each fold's training part, then the refit on all rows when the run refits), with no
+    hooks, predictions, metrics or files: the frameworks' DDP collectives need every rank
+    in each fit; only rank 0 keeps the result."""
+    from kampai.core import data as data_mod
+    from kampai.core import engine
+    from kampai.core.checks import check_training
+    from kampai.core.contract import RunContext
+    from kampai.core.host import get_host
+    from kampai.core.typed import Config
+
+    resolved, task, framework = engine.resolve(cfg)
+    cfg = Config.of(resolved)
+    ctx = RunContext(config=cfg, run_id="follower", run_dir=None, task=task, framework=framework,  # type: ignore[arg-type]
+                     quiet=True)
+    frame = data_mod.load(cfg["data"], None)
+    data = task.prepare(frame, cfg["data"], training=True)
+    check_training(data.X)
+    splitter = get_host().splitters().get(cfg.split.method)
+    folds = splitter.fn(data, cfg.split)
+    for train_idx, _ in folds:
+        engine.fit(ctx, cfg["model"], engine.fold_part(data, train_idx))
+    refit = cfg.split.refit
+    if refit if refit is not None else (splitter.cv or task.default_split.get("refit", False)):
+        engine.fit(ctx, cfg["model"], data)
+
+
+def train(cfg: dict[str, Any], argv: list[str], *, verbose: bool) -> Any:
+    """``runner train`` with a ``distributed`` request: in the launcher, start the workers
+    (returns None); in a worker, train (rank 0's run, None elsewhere)."""
+    if in_worker():
+        return run_worker(cfg, verbose=verbose and os.environ.get("RANK") == "0")
+    launch(cfg, argv)
+    return None
