@@ -157,7 +157,7 @@ def check(cfg: dict[str, Any]) -> tuple[Any, Any]:
     the ``distributed`` capability, tuning-only flags.  Returns (task, framework)."""
     from kampai.core import engine
 
-    resolved, task, framework = engine.resolve(cfg)
+    _, task, framework = engine.resolve(cfg)
     if "distributed" not in framework.capabilities:
         from kampai.core.host import get_host
 
@@ -206,9 +206,12 @@ def launch(cfg: dict[str, Any], argv: list[str]) -> None:
     env = {WORKER_ENV: "1", BACKEND_ENV: backend, "PYTHONUNBUFFERED": "1"}
     if "OMP_NUM_THREADS" not in os.environ:
         env["OMP_NUM_THREADS"] = "1"  # one thread per rank (torchrun's own default, without its banner)
-    quiet = logging.getLogger("torch.distributed")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)  # the agent's per-worker error log: reported once below
+    # the agent's own log (worker failures, "shutting down workers"): reported once below
+    quiet = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+             if name.startswith("torch.distributed")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.CRITICAL)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -219,7 +222,8 @@ def launch(cfg: dict[str, Any], argv: list[str]) -> None:
     except SignalException as exc:  # Ctrl-C / SIGTERM: the agent has stopped every worker
         raise SystemExit(128 + int(exc.sigval)) from None
     finally:
-        quiet.setLevel(level)
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -242,13 +246,29 @@ def _failure(exc: Any, world: int) -> KampaiError:
     return error
 
 
+class Stopped(BaseException):
+    """SIGINT/SIGTERM in a worker (torchrun's agent passes Ctrl-C on): not a
+    KeyboardInterrupt, which some frameworks catch to end training early (skorch) and go
+    on, so that every rank stops where it is and the run being written is removed."""
+
+
+def _stop(signum: int, frame: Any) -> None:
+    import signal
+
+    signal.signal(signum, signal.SIG_DFL)  # a second signal kills
+    raise Stopped(signum)
+
+
 @contextmanager
 def worker() -> Iterator[Distributed]:
-    """Join the process group (torchrun's environment), leave it at the end.  An error
-    raised inside is written to torchrun's error file for the launcher and re-raised."""
+    """Join the process group (torchrun's environment), leave it at the end; Ctrl-C and
+    SIGTERM raise :class:`Stopped` meanwhile."""
     import datetime
+    import signal
 
     import torch.distributed as dist
+
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
 
     backend = os.environ.get(BACKEND_ENV, "gloo")
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
@@ -263,6 +283,8 @@ def worker() -> Iterator[Distributed]:
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def record_error(exc: BaseException) -> None:
@@ -297,8 +319,8 @@ def run_worker(cfg: dict[str, Any], *, verbose: bool) -> Any:
             return None
     except SystemExit:
         raise
-    except KeyboardInterrupt:  # Ctrl-C / SIGTERM (the CLI's Terminated): stopped, quietly
-        raise SystemExit(130) from None
+    except (Stopped, KeyboardInterrupt) as exc:  # Ctrl-C / SIGTERM passed on by the agent: quietly
+        raise SystemExit(128 + int(exc.args[0]) if isinstance(exc, Stopped) else 130) from None
     except BaseException as exc:  # one line from the launcher, not a traceback per rank
         record_error(exc)
         raise SystemExit(exc.exit_code if isinstance(exc, KampaiError) else 1) from None

@@ -64,7 +64,7 @@ class Building:
                                   f"{layers} layers: give one per layer.")
         device = ctx.device.torch()
         model = GraphModel(task=task.name, estimator=name, params=params, train=train, seed=int(ctx.seed),
-                           device=device)
+                           device=device, distributed=ctx.distributed)
         if task.name == NODE_TASK:
             graph = data.X
             model.node_encoder.fit(graph.features)

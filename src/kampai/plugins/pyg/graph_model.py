@@ -90,6 +90,8 @@ class GraphModel:
     graph: dict[str, Any] | None = None
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int | None = None
+    #: the torch.distributed process group ``fit`` trains in (``ctx.distributed``), or None
+    distributed: Any = None
 
 
 def make_net(m: GraphModel) -> Any:
