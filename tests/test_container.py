@@ -278,7 +278,7 @@ def test_k8s_multi_node_torchrun_and_kueue_queue(tmp_path: Path) -> None:
     assert job["spec"]["suspend"] is True and job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
     r = runner("container", "k8s", "tune", "--name", "s", "--image", "i", "--storage", "postgresql://u:p@db/o",
                "--queue", "team-a", cwd=tmp_path)
-    (secret, job) = _yaml(r.stdout)
+    (_secret, job) = _yaml(r.stdout)
     _validate(job)
     assert job["spec"]["suspend"] is True and job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
     r = runner("container", "k8s", "train", "--name", "one", "--image", "i", "--queue", "Team_A", cwd=tmp_path)

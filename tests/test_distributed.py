@@ -22,8 +22,9 @@ pytest.importorskip("torch")
 import torch.distributed
 
 from helpers import invoke
-from kampai.core import distributed
-from kampai.core.distributed import Distributed, torchrun_args
+from kampai.core.distributed import Distributed
+from kampai.core.errors import ConfigError
+from kampai.core.torchrun import torchrun_args
 
 if not torch.distributed.is_available():
     pytest.skip("torch without torch.distributed", allow_module_level=True)
@@ -56,7 +57,7 @@ def test_torchrun_arguments_one_machine_and_several() -> None:
     joined = " ".join(nodes)
     assert "--nnodes 2" in joined and "--rdzv-backend c10d --rdzv-endpoint job-0.job:29500 --rdzv-id exp1" in joined
     assert "--max-restarts 0" in joined and "--standalone" not in nodes
-    with pytest.raises(distributed.ConfigError, match="rdzv-endpoint"):
+    with pytest.raises(ConfigError, match="rdzv-endpoint"):
         torchrun_args({"distributed": {"nproc_per_node": 1, "nnodes": 2}}, ["train"])
 
 

@@ -25,8 +25,6 @@ app = typer.Typer(
 )
 
 _debug = False
-#: the command line being run (``runner <argv>``): torchrun's workers rerun it (core.distributed)
-current_argv: list[str] = []
 
 
 def _version(value: bool) -> None:
@@ -204,8 +202,9 @@ def _error(message: str, code: int) -> None:
 
 def _main(argv: list[str]) -> None:
     from kampai.core import host
+    from kampai.core.cli.options import current_argv
 
-    current_argv[:] = argv
+    current_argv[:] = argv  # torchrun's workers rerun it (runner train --nproc-per-node)
 
     blocked = _blocked_in(argv)
     if blocked != host.blocked_names():  # before plugins add commands and options

@@ -20,6 +20,8 @@ Target = typer.Option(None, "--target", help="Target column.")
 Model = typer.Option(None, "--model", help="Estimator: short name or import path.")
 Include = typer.Option([], "--include", help="Also know the estimator classes of this module by their "
                        "short names (repeatable; config: model.include).")
+#: the command line being run (``runner <argv>``): torchrun's workers rerun it (core.torchrun)
+current_argv: list[str] = []
 RUNS_DIR = schema.RUNS_DIR  # declared once, as output.runs_dir's default
 RunsDir = typer.Option(None, "--runs-dir", help="Where run folders are (default: runs).")
 Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")

@@ -32,12 +32,12 @@ def train(
 
         cfg = study_config(from_study, storage, base=cfg if (config or task) else None,
                            overrides=overrides, runs_dir=runs_dir)
-    from kampai.core import distributed
+    from kampai.core.distributed import requested
 
-    if distributed.requested(cfg):  # torchrun's workers; rank 0 returns the run
-        from kampai.core.cli import current_argv
+    if requested(cfg):  # torchrun's workers; rank 0 returns the run
+        from kampai.core import torchrun
 
-        run = distributed.train(cfg, current_argv, verbose=not (quiet or json_out))
+        run = torchrun.train(cfg, o.current_argv, verbose=not (quiet or json_out))
         if run is None:
             return
     else:
