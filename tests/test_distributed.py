@@ -34,8 +34,13 @@ SKORCH = ("train", "--task", "classification", "--framework", "torch", "--data",
 
 
 def _runner(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    (cwd / "tmp").mkdir(exist_ok=True)  # the processes' temporary folder: checked for leftovers
     return subprocess.run([sys.executable, "-m", "kampai", *args], capture_output=True, text=True,
-                          env={**os.environ, **ENV}, cwd=cwd, timeout=timeout)
+                          env={**os.environ, **ENV, "TMPDIR": str(cwd / "tmp")}, cwd=cwd, timeout=timeout)
+
+
+def _torchrun_leftovers(tmp: Path) -> list[Path]:
+    return [*tmp.glob("kampai-torchrun-*"), *tmp.glob("torchelastic_*")]
 
 
 def _runs(runs_dir: Path) -> list[Path]:
@@ -83,6 +88,7 @@ def test_torch_skorch_ddp_two_processes_one_signed_run_quality_of_one_process(tm
     out = json.loads(result.stdout)  # rank 0 alone prints
     runs = _runs(tmp_path / "runs")
     assert len(runs) == 1 and runs[0].name == out["run_id"]  # rank 0 alone writes
+    assert not _torchrun_leftovers(tmp_path / "tmp")
     assert (runs[0] / "manifest.json").exists() and (runs[0] / "metrics.json").exists()
     run = kampai.load_run(runs[0])  # the signed manifest verifies
     table = run.predict("sklearn:breast_cancer")
@@ -118,6 +124,7 @@ def test_a_failing_worker_is_one_error_line_and_no_run(tmp_path: Path) -> None:
     assert len(errors) == 1 and "Distributed training failed on rank" in errors[0] and "'Nope'" in errors[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert not _runs(tmp_path / "runs")
+    assert not _torchrun_leftovers(tmp_path / "tmp")  # torchrun's error files were read, then removed
 
 
 def _descendants(pid: int) -> set[int]:

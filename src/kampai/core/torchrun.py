@@ -65,14 +65,15 @@ def check(cfg: dict[str, Any]) -> tuple[Any, Any]:
     return task, framework
 
 
-def torchrun_args(cfg: dict[str, Any], argv: list[str]) -> list[str]:
-    """torchrun's command line for ``runner <argv>`` under the ``distributed`` section."""
+def torchrun_args(cfg: dict[str, Any], argv: list[str], log_dir: str | None = None) -> list[str]:
+    """torchrun's command line for ``runner <argv>`` under the ``distributed`` section
+    (``log_dir``: where torchrun keeps the workers' error files)."""
     section = cfg.get("distributed") or {}
     nproc = int(section.get("nproc_per_node") or 1)
     nnodes = int(section.get("nnodes") or 1)
     endpoint = section.get("rdzv_endpoint")
     args = ["--nproc-per-node", str(nproc), "--nnodes", str(nnodes), "--max-restarts", "0",
-            "--monitor-interval", "0.2"]
+            "--monitor-interval", "0.2", *(["--log-dir", log_dir] if log_dir else [])]
     if nnodes == 1 and not endpoint:
         args.append("--standalone")
     elif not endpoint:
@@ -99,8 +100,14 @@ def launch(cfg: dict[str, Any], argv: list[str]) -> None:
         from torch.distributed.run import get_args_parser, run
     except ImportError as exc:
         raise ConfigError(f"--nproc-per-node needs torch with torch.distributed: {exc}") from None
+    import shutil
+    import tempfile
+
     backend = choose_backend(cfg)
-    args = get_args_parser().parse_args(torchrun_args(cfg, argv))
+    # torchrun's per-worker error files: read into the failure below, then removed (torchrun's
+    # own default is a /tmp folder per run that it never removes)
+    log_dir = tempfile.mkdtemp(prefix="kampai-torchrun-")
+    args = get_args_parser().parse_args(torchrun_args(cfg, argv, log_dir))
     env = {WORKER_ENV: "1", BACKEND_ENV: backend, "PYTHONUNBUFFERED": "1"}
     if "OMP_NUM_THREADS" not in os.environ:
         env["OMP_NUM_THREADS"] = "1"  # one thread per rank (torchrun's own default, without its banner)
@@ -120,6 +127,7 @@ def launch(cfg: dict[str, Any], argv: list[str]) -> None:
     except SignalException as exc:  # Ctrl-C / SIGTERM: the agent has stopped every worker
         raise SystemExit(128 + int(exc.sigval)) from None
     finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
         for logger, level in zip(quiet, levels, strict=True):
             logger.setLevel(level)
         for key, value in saved.items():
