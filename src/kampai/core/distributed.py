@@ -27,7 +27,7 @@ from kampai.core.errors import KampaiError
 if TYPE_CHECKING:
     from kampai.core.devices import Device
 
-#: set in the workers' environment by :func:`launch`: this process is a torchrun worker
+#: set in the workers' environment by :func:`kampai.core.torchrun.launch`: this process is a torchrun worker
 WORKER_ENV = "KAMPAI_DISTRIBUTED_WORKER"
 #: the process-group backend the launcher chose (gloo or nccl), for the workers
 BACKEND_ENV = "KAMPAI_DISTRIBUTED_BACKEND"
@@ -102,7 +102,7 @@ def requested(cfg: dict[str, Any]) -> bool:
 
 
 def in_worker() -> bool:
-    """This process is a worker started by :func:`launch`."""
+    """This process is a worker started by :func:`kampai.core.torchrun.launch`."""
     return os.environ.get(WORKER_ENV) == "1" and "RANK" in os.environ
 
 
@@ -169,7 +169,7 @@ def record_error(exc: BaseException) -> None:
     if not path:
         return
     kampai = isinstance(exc, KampaiError)
-    message = str(exc) if kampai else f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
+    message = str(exc) if kampai else f"{type(exc).__name__}: {exc} (runner --debug train ... prints the tracebacks)"
     data = {"message": {"message": message, "extraInfo": {"py_callstack": traceback.format_exc(),
                                                           "timestamp": str(int(time.time()))}},
             "kampai": {"message": message, "exit_code": exc.exit_code if kampai else 1}}

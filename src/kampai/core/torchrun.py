@@ -152,9 +152,11 @@ def _failure(exc: Any, world: int) -> KampaiError:
     return error
 
 
-def run_worker(cfg: dict[str, Any], *, verbose: bool) -> Any:
+def run_worker(cfg: dict[str, Any], *, verbose: bool, debug: bool = False) -> Any:
     """A worker's whole job: rank 0 trains and writes the run, the others follow.  Returns
-    rank 0's :class:`~kampai.core.engine.TrainedRun` (None on the other ranks)."""
+    rank 0's :class:`~kampai.core.engine.TrainedRun` (None on the other ranks).  A failure
+    goes to the launcher (one line); ``debug`` (``runner --debug``) also prints each rank's
+    traceback."""
     from kampai.core import engine
 
     try:
@@ -168,6 +170,10 @@ def run_worker(cfg: dict[str, Any], *, verbose: bool) -> Any:
     except (Stopped, KeyboardInterrupt) as exc:  # Ctrl-C / SIGTERM passed on by the agent: quietly
         raise SystemExit(128 + int(exc.args[0]) if isinstance(exc, Stopped) else 130) from None
     except BaseException as exc:  # one line from the launcher, not a traceback per rank
+        if debug:
+            import traceback
+
+            traceback.print_exc()
         record_error(exc)
         raise SystemExit(exc.exit_code if isinstance(exc, KampaiError) else 1) from None
 
@@ -204,6 +210,6 @@ def train(cfg: dict[str, Any], argv: list[str], *, verbose: bool) -> Any:
     """``runner train`` with a ``distributed`` request: in the launcher, start the workers
     (returns None); in a worker, train (rank 0's run, None elsewhere)."""
     if in_worker():
-        return run_worker(cfg, verbose=verbose and os.environ.get("RANK") == "0")
+        return run_worker(cfg, verbose=verbose and os.environ.get("RANK") == "0", debug="--debug" in argv)
     launch(cfg, argv)
     return None
