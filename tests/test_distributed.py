@@ -182,3 +182,34 @@ def test_ctrl_c_stops_every_rank_and_leaves_nothing(tmp_path: Path) -> None:
         for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_two_machines_meet_at_the_rendezvous_endpoint(tmp_path: Path) -> None:
+    """--nnodes 2 --rdzv-endpoint: two launchers (as on two machines) meet at torchrun's c10d
+    rendezvous; the one whose worker is rank 0 writes the run, the other nothing."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        port = sock.getsockname()[1]
+    procs = []
+    for node in ("a", "b"):
+        (tmp_path / node).mkdir()
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "kampai", *SKORCH, "--runs-dir", "runs", "--nnodes", "2", "--nproc-per-node", "1",
+             "--rdzv-endpoint", f"localhost:{port}", "--json", "model.params.epochs=3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **ENV},
+            cwd=tmp_path / node))
+    try:
+        outs = [p.communicate(timeout=240) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
+    written = [node for node in ("a", "b") if _runs(tmp_path / node / "runs")]
+    assert len(written) == 1
+    out = json.loads(outs[("a", "b").index(written[0])][0])
+    assert out["metrics"]["accuracy"] > 0.9
