@@ -448,14 +448,14 @@ def ddp_rows(size: Size) -> list[dict]:
     rows = 200_000
     sides = {}
     with tempfile.TemporaryDirectory() as out:
-        data = Path(out) / "data.csv"
+        data = Path(out) / "data.parquet"
         import pandas as pd
         from sklearn.datasets import make_classification
 
         X, y = make_classification(rows, 64, n_informative=32, random_state=SEED)
         frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(64)])
         frame["target"] = y
-        frame.to_csv(data, index=False)
+        frame.to_parquet(data, index=False)
         base = [sys.executable, "-m", "kampai", "train", "--task", "classification", "--framework", "torch",
                 "--data", str(data), "--target", "target", "--device", "cuda", "--runs-dir", str(Path(out) / "runs"),
                 "--json", f"model.params.epochs={size.ddp_epochs}", "model.params.patience=0",
