@@ -47,12 +47,18 @@ def choose_backend(cfg: dict[str, Any]) -> str:
         return "gloo"
     import torch
 
-    return "nccl" if torch.cuda.is_available() else "gloo"
+    if not torch.cuda.is_available():
+        return "gloo"
+    nproc = int((cfg.get("distributed") or {}).get("nproc_per_node") or 1)
+    if nproc > torch.cuda.device_count():
+        raise ConfigError(f"--nproc-per-node {nproc} on CUDA needs one GPU per process and torch sees "
+                          f"{torch.cuda.device_count()}; use at most that many, or --device cpu (gloo).")
+    return "nccl"
 
 
 def check(cfg: dict[str, Any]) -> tuple[Any, Any]:
-    """Refuse, before any process starts, what cannot train distributed: a framework without
-    the ``distributed`` capability, tuning-only flags.  Returns (task, framework)."""
+    """Refuse, before any process starts, a framework without the ``distributed`` capability
+    (the config checked as ``runner train`` checks it).  Returns (task, framework)."""
     from kampai.core import engine
 
     _, task, framework = engine.resolve(cfg)
