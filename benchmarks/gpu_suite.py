@@ -26,6 +26,9 @@ tests/test_gpu_suite.py), so the script cannot rot between GPU loans.
 
     .venv/bin/python benchmarks/gpu_suite.py [--only transformers,pyg] [--scale 1.0]
     .venv/bin/python benchmarks/gpu_suite.py --dry-run
+
+One file of about 550 lines on purpose: GPU time is lent in one short session, and the whole
+suite (every workload with both of its sides) is one prepared script to run there once.
 """
 
 from __future__ import annotations

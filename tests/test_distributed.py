@@ -67,6 +67,7 @@ def test_torchrun_arguments_one_machine_and_several() -> None:
 
 
 def test_refusals_are_one_line_before_any_process_starts(tmp_path: Path) -> None:
+    pytest.importorskip("skorch")
     code, _out, err = invoke("train", "--task", "classification", "--data", "sklearn:iris", "--runs-dir",
                              str(tmp_path), "--nproc-per-node", "2")
     assert code == 2 and "Framework 'sklearn' cannot train with torch.distributed" in err and "torch" in err
@@ -80,6 +81,7 @@ def test_refusals_are_one_line_before_any_process_starts(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_torch_skorch_ddp_two_processes_one_signed_run_quality_of_one_process(tmp_path: Path) -> None:
+    pytest.importorskip("skorch")
     import kampai
 
     params = ["model.params.epochs=15", "model.params.patience=0"]
@@ -101,6 +103,8 @@ def test_torch_skorch_ddp_two_processes_one_signed_run_quality_of_one_process(tm
 
 @pytest.mark.slow
 def test_pyg_ddp_two_processes_graph_classification(tmp_path: Path) -> None:
+    pytest.importorskip("torch_geometric")
+    pytest.importorskip("networkx")
     import kampai
 
     result = _runner("train", "--task", "graph-classification", "--framework", "pyg", "--data", "networkx:atlas",
@@ -117,6 +121,7 @@ def test_pyg_ddp_two_processes_graph_classification(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_failing_worker_is_one_error_line_and_no_run(tmp_path: Path) -> None:
+    pytest.importorskip("skorch")
     result = _runner(*SKORCH, "--runs-dir", "runs", "--nproc-per-node", "2", "-q", "model.params.optimizer=Nope",
                      cwd=tmp_path)
     assert result.returncode == 2, result.stderr
@@ -153,6 +158,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
 def test_ctrl_c_stops_every_rank_and_leaves_nothing(tmp_path: Path) -> None:
+    pytest.importorskip("skorch")
     proc = subprocess.Popen([sys.executable, "-m", "kampai", *SKORCH, "--runs-dir", "runs", "--nproc-per-node",
                              "2", "model.params.epochs=100000", "model.params.patience=0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -189,6 +195,8 @@ def test_two_machines_meet_at_the_rendezvous_endpoint(tmp_path: Path) -> None:
     """--nnodes 2 --rdzv-endpoint: two launchers (as on two machines) meet at torchrun's c10d
     rendezvous; the one whose worker is rank 0 writes the run, the other nothing."""
     import socket
+
+    pytest.importorskip("skorch")
 
     with socket.socket() as sock:
         sock.bind(("localhost", 0))
