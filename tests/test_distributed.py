@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,9 +75,11 @@ def test_refusals_are_one_line_before_any_process_starts(tmp_path: Path) -> None
     assert len(err.strip().splitlines()) == 1
     code, _out, err = invoke(*SKORCH, "--runs-dir", str(tmp_path), "--nnodes", "2", "--rdzv-endpoint", "nohost")
     assert code == 2 and "HOST:PORT" in err
+    before = set(Path(tempfile.gettempdir()).glob("kampai-torchrun-*"))
     code, _out, err = invoke(*SKORCH, "--runs-dir", str(tmp_path), "--nnodes", "2")
     assert code == 2 and "--rdzv-endpoint" in err
     assert not _runs(tmp_path)
+    assert set(Path(tempfile.gettempdir()).glob("kampai-torchrun-*")) == before  # nothing left behind
 
 
 @pytest.mark.slow

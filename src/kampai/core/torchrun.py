@@ -110,10 +110,15 @@ def launch(cfg: dict[str, Any], argv: list[str]) -> None:
     import tempfile
 
     backend = choose_backend(cfg)
+    torchrun_args(cfg, argv)  # a wrong combination is refused before anything is created
     # torchrun's per-worker error files: read into the failure below, then removed (torchrun's
     # own default is a /tmp folder per run that it never removes)
     log_dir = tempfile.mkdtemp(prefix="kampai-torchrun-")
-    args = get_args_parser().parse_args(torchrun_args(cfg, argv, log_dir))
+    try:
+        args = get_args_parser().parse_args(torchrun_args(cfg, argv, log_dir))
+    except BaseException:
+        shutil.rmtree(log_dir, ignore_errors=True)
+        raise
     env = {WORKER_ENV: "1", BACKEND_ENV: backend, "PYTHONUNBUFFERED": "1"}
     if "OMP_NUM_THREADS" not in os.environ:
         env["OMP_NUM_THREADS"] = "1"  # one thread per rank (torchrun's own default, without its banner)
