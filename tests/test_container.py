@@ -247,6 +247,45 @@ def test_k8s_manifests_validate(tmp_path: Path) -> None:
     assert r.returncode == 2 and "Invalid Kubernetes name" in r.stderr
 
 
+def test_k8s_multi_node_torchrun_and_kueue_queue(tmp_path: Path) -> None:
+    r = runner("container", "k8s", "train", "--name", "iris", "--image", "reg/kampai:1", "--gpu", "4", "--nodes", "2",
+               "--queue", "team-a", "--pvc", "work", "--", "-c", "conf/experiments/iris.yaml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "&id" not in r.stdout and "*id" not in r.stdout  # plain YAML, no anchors
+    service, job = _yaml(r.stdout)
+    for doc in (service, job):
+        _validate(doc)
+    assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"] is True
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed" and spec["completions"] == spec["parallelism"] == 2
+    assert spec["suspend"] is True and job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
+    pod = spec["template"]["spec"]
+    assert pod["subdomain"] == service["metadata"]["name"] == "iris"
+    assert service["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
+    args = pod["containers"][0]["args"]
+    assert args[:3] == ["train", "-c", "conf/experiments/iris.yaml"]
+    assert args[args.index("--nnodes") + 1] == "2" and args[args.index("--nproc-per-node") + 1] == "4"
+    assert args[args.index("--rdzv-endpoint") + 1] == "iris-0.iris:29500"  # pod 0 through the headless Service
+    assert {"name": "dshm", "mountPath": "/dev/shm"} in pod["containers"][0]["volumeMounts"]
+    # a CPU pod: one process per pod
+    r = runner("container", "k8s", "train", "--name", "cpu", "--image", "i", "--nodes", "3", cwd=tmp_path)
+    (_, job) = _yaml(r.stdout)
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--nproc-per-node") + 1] == "1" and "suspend" not in job["spec"]
+    # every Job kampai writes can go through a Kueue queue
+    r = runner("container", "k8s", "train", "--name", "one", "--image", "i", "--queue", "team-a", cwd=tmp_path)
+    (job,) = _yaml(r.stdout)
+    _validate(job)
+    assert job["spec"]["suspend"] is True and job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
+    r = runner("container", "k8s", "tune", "--name", "s", "--image", "i", "--storage", "postgresql://u:p@db/o",
+               "--queue", "team-a", cwd=tmp_path)
+    (_secret, job) = _yaml(r.stdout)
+    _validate(job)
+    assert job["spec"]["suspend"] is True and job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
+    r = runner("container", "k8s", "train", "--name", "one", "--image", "i", "--queue", "Team_A", cwd=tmp_path)
+    assert r.returncode == 2 and "Invalid Kubernetes name" in r.stderr
+
+
 ENGINE = os.environ.get("KAMPAI_TEST_ENGINE") or ("podman" if shutil.which("podman") else None)
 BASE = os.environ.get("KAMPAI_TEST_BASE_IMAGE")
 real_images = [pytest.mark.container, pytest.mark.slow,

@@ -1,4 +1,13 @@
-"""``python -m kampai`` runs the ``runner`` CLI."""
+"""``python -m kampai`` runs the ``runner`` CLI (and is what torchrun starts in each worker
+of ``runner train --nproc-per-node N``)."""
+
+import os
+import signal
+
+if os.environ.get("KAMPAI_DISTRIBUTED_WORKER") == "1":  # core.distributed.WORKER_ENV
+    # a worker stopped by the launcher's agent (Ctrl-C) while it still imports: it ends
+    # silently, not with a KeyboardInterrupt traceback per rank; worker() handles it later
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 from kampai.core.cli import main
 

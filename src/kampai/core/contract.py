@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from kampai.core.distributed import Distributed
+
 
 @dataclass
 class TaskData:
@@ -133,7 +135,10 @@ class BuildContext:
     ``--include``d ones).  ``cache_dir`` is a folder the framework may keep derived
     files in (tokenizers, embeddings); ``run_dir`` the run being written (``None``
     inside a tuning trial).  ``config`` is the whole resolved config (read it, do not
-    change it).
+    change it).  ``distributed`` is the torch.distributed process group this process
+    trains in (``runner train --nproc-per-node N``: rank, world size, backend, and the
+    ``shard``/``wrap``/``mean`` helpers of :class:`kampai.core.distributed.Distributed`), or
+    ``None``; only frameworks with the ``distributed`` capability are run that way.
     """
 
     seed: int = 42
@@ -142,6 +147,7 @@ class BuildContext:
     cache_dir: Path | None = None
     run_dir: Path | None = None
     config: dict[str, Any] = field(default_factory=dict, repr=False)
+    distributed: Distributed | None = None
 
     def __post_init__(self) -> None:
         self.device = Device.parse(self.device)  # a plain "cpu" from a caller: the same one grammar
@@ -159,6 +165,7 @@ FRAMEWORK_CAPABILITIES: dict[str, str | None] = {
     "incremental": "fit_incremental",        # per-epoch/step scores for pruning
     "inspect": "inspect",                    # what each preprocessing step outputs (runner inspect)
     "labels_only": "predict_labels",         # predict without probabilities (tuning trials)
+    "distributed": None,                     # fit() trains under DDP when ctx.distributed is set
 }
 
 #: what a task predicts (``Task.target_kind``): class labels, numbers per row, cluster ids,

@@ -48,11 +48,14 @@ def _observed(ctx: RunContext, step: str, **before: Any) -> Iterator[None]:
 
 def build_context(ctx: RunContext) -> BuildContext:
     """What ``framework.build`` gets: seed, device, the estimator resolver, folders."""
+    from kampai.core import distributed
     from kampai.core.diskcache import cache_dir
 
-    return BuildContext(seed=Config.of(ctx.config).seed, device=Device.parse(ctx.config.get("device")),
+    group = distributed.current()  # a torchrun worker's process group (runner train --nproc-per-node)
+    device = Device.parse(ctx.config.get("device"))
+    return BuildContext(seed=Config.of(ctx.config).seed, device=group.device(device) if group else device,
                         resolve=get_host().estimators().resolve, cache_dir=cache_dir(),
-                        run_dir=None if ctx.quiet else ctx.run_dir, config=ctx.config)
+                        run_dir=None if ctx.quiet else ctx.run_dir, config=ctx.config, distributed=group)
 
 
 def build_model(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> Any:

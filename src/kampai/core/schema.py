@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from kampai.core.devices import device_problem
+from kampai.core.distributed import BACKENDS, endpoint_problem
 from kampai.core.settings import CORE_OWNER, Setting
 
 #: the default runs folder (``output.runs_dir``, ``--runs-dir``)
@@ -178,6 +179,28 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     _key("tune.plots", True, "optimisation history, param importances, score vs duration (PNG)", type=bool,
          doc="write PNG plots after the study"),
     _key("tune.top", 10, "rows in the final table", type=int, minimum=1),
+    _section("distributed", "runner train under torch.distributed (docs/distributed-training.md)"),
+    _key("distributed.nproc_per_node", None, "training processes on this machine under torchrun (null = no "
+         "torch.distributed; GPUs: one per GPU)", type=int, minimum=1, option="--nproc-per-node",
+         commands=("train",),
+         doc="training processes on this machine, started by torchrun (`torch.distributed.run`) with DDP "
+             "(`--nproc-per-node`); `null` = an ordinary single-process run. Frameworks with the "
+             "`distributed` capability only (torch/skorch, PyG, ...); rank 0 writes the run"),
+    _key("distributed.nnodes", 1, "machines taking part (each runs the same command; needs rdzv_endpoint)",
+         type=int, minimum=1, option="--nnodes", commands=("train",),
+         doc="machines taking part (`--nnodes`), each running the same `runner train` command; more than "
+             "one needs `rdzv_endpoint`"),
+    _key("distributed.rdzv_endpoint", None, "HOST:PORT of the c10d rendezvous every machine reaches",
+         type=str, option="--rdzv-endpoint", commands=("train",), check=endpoint_problem,
+         doc="`HOST:PORT` of torchrun's c10d rendezvous that every machine reaches (`--rdzv-endpoint`; "
+             "Kubernetes: the first pod of the indexed Job through its headless Service); `null` on one "
+             "machine (a private local rendezvous)"),
+    _key("distributed.rdzv_id", "kampai", "rendezvous id: the same on every machine of one training",
+         type=str, doc="the rendezvous id, the same on every machine of one training"),
+    _key("distributed.backend", "auto", "auto | gloo | nccl (auto: nccl when training on CUDA, else gloo)",
+         type=str, choices=BACKENDS,
+         doc="the process-group backend: `auto` (nccl when the run trains on CUDA GPUs, else gloo), "
+             "`gloo` or `nccl`"),
 )
 
 #: ``device`` (``--device``): declared by the core when a loaded framework has the ``device``

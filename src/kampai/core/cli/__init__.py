@@ -203,6 +203,9 @@ def _error(message: str, code: int) -> None:
 
 def _main(argv: list[str]) -> None:
     from kampai.core import host
+    from kampai.core.cli.options import current_argv
+
+    current_argv[:] = argv  # torchrun's workers rerun it (runner train --nproc-per-node)
 
     blocked = _blocked_in(argv)
     if blocked != host.blocked_names():  # before plugins add commands and options

@@ -20,6 +20,8 @@ Target = typer.Option(None, "--target", help="Target column.")
 Model = typer.Option(None, "--model", help="Estimator: short name or import path.")
 Include = typer.Option([], "--include", help="Also know the estimator classes of this module by their "
                        "short names (repeatable; config: model.include).")
+#: the command line being run (``runner <argv>``): torchrun's workers rerun it (core.torchrun)
+current_argv: list[str] = []
 RUNS_DIR = schema.RUNS_DIR  # declared once, as output.runs_dir's default
 RunsDir = typer.Option(None, "--runs-dir", help="Where run folders are (default: runs).")
 Json = typer.Option(False, "--json", help="Print JSON on stdout instead of tables.")
@@ -71,7 +73,9 @@ def add_plugin_options(command: Any, path: str) -> None:
                                   help=f"{setting.help} ({setting.key}={setting.option_value!r}; "
                                   f"plugin {setting.owner}).")
         else:
-            option = TyperOption(param_decls=[setting.option, param], default=None, metavar="VALUE",
+            number = setting.type if setting.type in (int, float) else None  # parsed by click: --nproc-per-node 2
+            option = TyperOption(param_decls=[setting.option, param], default=None, type=number,
+                                  metavar="N" if number else "VALUE",
                                   help=f"{setting.help} ({setting.key}; plugin {setting.owner}).")
         # before the overrides argument, if the command ends with one
         last = command.params[-1] if command.params else None

@@ -32,7 +32,16 @@ def train(
 
         cfg = study_config(from_study, storage, base=cfg if (config or task) else None,
                            overrides=overrides, runs_dir=runs_dir)
-    run = engine.train(cfg, verbose=not (quiet or json_out))
+    from kampai.core.distributed import requested
+
+    if requested(cfg):  # torchrun's workers; rank 0 returns the run
+        from kampai.core import torchrun
+
+        run = torchrun.train(cfg, o.current_argv, verbose=not (quiet or json_out))
+        if run is None:
+            return
+    else:
+        run = engine.train(cfg, verbose=not (quiet or json_out))
     if json_out:
         typer.echo(dumps({"run_id": run.run_id, "run_dir": str(run.run_dir),
                                  "metrics": run.metrics}))

@@ -301,6 +301,8 @@ def run_cmd(
 
 Out = typer.Option(None, "--output", "-o", help="Write the YAML here (default: stdout).")
 Image = typer.Option(..., "--image", help="Image the cluster pulls (push it to your registry first).")
+Queue = typer.Option(None, "--queue", help="Kueue LocalQueue: the Job gets the kueue.x-k8s.io/queue-name "
+                     "label and is created suspended until Kueue admits it.")
 
 
 def _emit(docs: list[dict[str, Any]], output: Path | None) -> None:
@@ -323,12 +325,19 @@ def k8s_train(ctx: typer.Context, name: str = typer.Option(..., "--name"), image
               pvc: str = typer.Option(None, "--pvc", help="PersistentVolumeClaim mounted at /work (runs/ land "
                                       "there; default an emptyDir, lost with the pod)."),
               cpu: str = typer.Option(None, "--cpu"), memory: str = typer.Option(None, "--memory"),
-              output: Path = Out) -> None:
+              nodes: int = typer.Option(None, "--nodes", min=1, help="Train on this many pods with torchrun "
+                                        "(DDP, --gpu processes per pod): an indexed Job + a headless Service "
+                                        "for the rendezvous (docs/distributed-training.md)."),
+              queue: str = Queue, output: Path = Out) -> None:
     """A training Job: runner container k8s train --name x --image I -- -c conf/experiments/x.yaml"""
     from kampai.plugins.container import k8s
 
+    if nodes is not None:
+        _emit(k8s.distributed_train_job(k8s.check_name(name), image, list(ctx.args), nodes=nodes, gpu=gpu, pvc=pvc,
+                                        cpu=cpu, memory=memory, queue=queue), output)
+        return
     _emit(k8s.train_job(k8s.check_name(name), image, list(ctx.args), gpu=gpu, backoff_limit=backoff_limit,
-                        pvc=pvc, cpu=cpu, memory=memory), output)
+                        pvc=pvc, cpu=cpu, memory=memory, queue=queue), output)
 
 
 @k8s_app.command("tune", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -339,7 +348,7 @@ def k8s_tune(ctx: typer.Context, name: str = typer.Option(..., "--name"), image:
              study: str = typer.Option(None, "--study", help="Study name (default: --name)."),
              gpu: int = typer.Option(0, "--gpu", min=0), backoff_limit: int = typer.Option(0, "--backoff-limit", min=0),
              pvc: str = typer.Option(None, "--pvc"), cpu: str = typer.Option(None, "--cpu"),
-             memory: str = typer.Option(None, "--memory"), output: Path = Out) -> None:
+             memory: str = typer.Option(None, "--memory"), queue: str = Queue, output: Path = Out) -> None:
     """A tuning study as an indexed Job of --workers pods on one --storage."""
     from kampai.plugin import ConfigError
     from kampai.plugins.container import k8s
@@ -349,7 +358,7 @@ def k8s_tune(ctx: typer.Context, name: str = typer.Option(..., "--name"), image:
                           "--storage postgresql://... (or --storage-secret NAME).")
     _emit(k8s.tune_job(k8s.check_name(name), image, list(ctx.args), workers=workers, storage=storage,
                        storage_secret_name=storage_secret, study=study or name, gpu=gpu,
-                       backoff_limit=backoff_limit, pvc=pvc, cpu=cpu, memory=memory), output)
+                       backoff_limit=backoff_limit, pvc=pvc, cpu=cpu, memory=memory, queue=queue), output)
 
 
 @k8s_app.command("serve")

@@ -1,5 +1,7 @@
-"""Kubernetes manifests (plain dicts, dumped as YAML): a training Job, a tuning study as an
-indexed Job of workers sharing one Optuna storage, a serving Deployment + Service."""
+"""Kubernetes manifests (plain dicts, dumped as YAML): a training Job (or, with ``--nodes``,
+an indexed Job of torchrun pods behind a headless Service), a tuning study as an indexed Job
+of workers sharing one Optuna storage, a serving Deployment + Service.  Every Job can go
+through a Kueue queue (``--queue``)."""
 
 from __future__ import annotations
 
@@ -72,16 +74,63 @@ def _meta(name: str, component: str) -> dict[str, Any]:
                                      "app.kubernetes.io/managed-by": "kampai"}}
 
 
+#: Kueue's label naming the LocalQueue a Job is admitted through (``--queue``)
+KUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+#: the port of torchrun's c10d rendezvous on the first pod of a multi-node training
+RDZV_PORT = 29500
+
+
+def _queued(job: dict[str, Any], queue: str | None) -> dict[str, Any]:
+    """``job`` admitted through Kueue's LocalQueue ``queue``: the queue label, created
+    suspended (Kueue un-suspends it when the quota admits it; what shared GPU clusters ask)."""
+    if queue:
+        check_name(queue)
+        job["metadata"]["labels"][KUEUE_LABEL] = queue
+        job["spec"] = {"suspend": True, **job["spec"]}
+    return job
+
+
 def train_job(name: str, image: str, args: list[str], *, gpu: int = 0, backoff_limit: int = 0,
               pvc: str | None = None, cpu: str | None = None, memory: str | None = None,
-              deadline: int | None = None) -> list[dict[str, Any]]:
+              deadline: int | None = None, queue: str | None = None) -> list[dict[str, Any]]:
     container = _container("train", image, ["train", *args], gpu, cpu, memory, [])
     spec: dict[str, Any] = {"backoffLimit": backoff_limit, "ttlSecondsAfterFinished": 86400,
                             "template": {"metadata": {"labels": _meta(name, "train")["labels"]},
                                          "spec": _pod(container, pvc, "Never", gpu)}}
     if deadline:
         spec["activeDeadlineSeconds"] = deadline
-    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta(name, "train"), "spec": spec}]
+    return [_queued({"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta(name, "train"), "spec": spec}, queue)]
+
+
+def distributed_train_job(name: str, image: str, args: list[str], *, nodes: int, gpu: int = 0,
+                          pvc: str | None = None, cpu: str | None = None, memory: str | None = None,
+                          deadline: int | None = None, queue: str | None = None,
+                          port: int = RDZV_PORT) -> list[dict[str, Any]]:
+    """Training on ``nodes`` pods with torchrun in each: a headless Service (the pods' DNS
+    names) and an indexed Job whose pod ``NAME-0`` hosts the c10d rendezvous
+    (``NAME-0.NAME:PORT``); each pod runs ``runner train ARGS --nnodes M --nproc-per-node G``
+    (G = its GPUs, 1 on CPU).  Rank 0 (on pod 0) writes the run: give a ``--pvc`` to keep it."""
+    labels = _meta(name, "train")["labels"]
+    per_node = max(1, gpu)
+    train_args = ["train", *args, "--nnodes", str(nodes), "--nproc-per-node", str(per_node),
+                  "--rdzv-endpoint", f"{name}-0.{name}:{port}", "distributed.rdzv_id=" + name]
+    container = _container("train", image, train_args, gpu, cpu, memory, [])
+    container["ports"] = [{"name": "rdzv", "containerPort": port}]
+    pod = _pod(container, pvc, "Never", gpu)
+    pod["subdomain"] = name  # NAME-<index>.NAME resolves through the headless Service
+    if gpu:  # NCCL's shared memory: the container default (64 MiB) is too small for DDP
+        pod["volumes"].append({"name": "dshm", "emptyDir": {"medium": "Memory"}})
+        container["volumeMounts"].append({"name": "dshm", "mountPath": "/dev/shm"})
+    spec: dict[str, Any] = {"completionMode": "Indexed", "completions": nodes, "parallelism": nodes,
+                            "backoffLimit": 0, "ttlSecondsAfterFinished": 86400,
+                            "template": {"metadata": {"labels": dict(labels)}, "spec": pod}}
+    if deadline:
+        spec["activeDeadlineSeconds"] = deadline
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, "train"),
+               "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": dict(labels),
+                        "ports": [{"name": "rdzv", "port": port, "targetPort": port}]}}
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta(name, "train"), "spec": spec}
+    return [service, _queued(job, queue)]
 
 
 def storage_secret(name: str, storage: str) -> dict[str, Any]:
@@ -91,7 +140,8 @@ def storage_secret(name: str, storage: str) -> dict[str, Any]:
 
 def tune_job(name: str, image: str, args: list[str], *, workers: int, storage: str | None,
              storage_secret_name: str | None, study: str, gpu: int = 0, backoff_limit: int = 0,
-             pvc: str | None = None, cpu: str | None = None, memory: str | None = None) -> list[dict[str, Any]]:
+             pvc: str | None = None, cpu: str | None = None, memory: str | None = None,
+             queue: str | None = None) -> list[dict[str, Any]]:
     """``workers`` pods of one indexed Job, each ``runner tune --study S --storage URL``: Optuna
     shares the trials through the storage (the study's multi-machine mode)."""
     docs: list[dict[str, Any]] = []
@@ -109,7 +159,8 @@ def tune_job(name: str, image: str, args: list[str], *, workers: int, storage: s
             "backoffLimit": backoff_limit, "ttlSecondsAfterFinished": 86400,
             "template": {"metadata": {"labels": _meta(name, "tune")["labels"]},
                          "spec": _pod(container, pvc, "Never", gpu)}}
-    docs.append({"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta(name, "tune"), "spec": spec})
+    docs.append(_queued({"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta(name, "tune"), "spec": spec},
+                        queue))
     return docs
 
 

@@ -111,6 +111,19 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _ddp(trainer: dict[str, Any], settings: dict[str, Any], dist: Any) -> None:
+    """Lightning's own DDP (``strategy="ddp"``) inside torchrun's process group: this node's
+    ranks as ``devices``, the nodes as ``num_nodes``; Lightning shards the batches.  Training
+    only: :func:`~.training.single_device` takes it out again once the model is fitted."""
+    import os
+
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", dist.world_size))
+    trainer.update(strategy="ddp", devices=local, num_nodes=max(1, dist.world_size // local))
+    if dist.backend == "gloo":
+        trainer["accelerator"] = "cpu"
+    settings["distributed"] = True
+
+
 class Building:
     """The Darts adapter's ``build``."""
 
@@ -146,6 +159,11 @@ class Building:
         settings: dict[str, Any] = {}
         if models.is_torch(cls):
             settings = self._torch_settings(model_cfg, params, device)
+            if ctx.distributed is not None:
+                _ddp(params["pl_trainer_kwargs"], settings, ctx.distributed)
+        elif ctx.distributed is not None:
+            raise ConfigError(f"'{cls.__name__}' is not a torch model: it cannot train with torch.distributed "
+                              "(--nproc-per-node); use a torch model (NBEATSModel, TiDEModel, TFTModel ...).")
         elif any(model_cfg.get(k) is not None for k in ("epochs", "batch_size", "early_stopping")):
             raise ConfigError(f"model.epochs/batch_size/early_stopping are for torch models; "
                               f"'{cls.__name__}' is not one.")

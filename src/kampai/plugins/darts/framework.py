@@ -32,7 +32,7 @@ class DartsFramework(Building, Training, Predicting, ModelFile, Framework):
     extra = "darts"
     requires = ("darts",)
     packages = ("darts", "torch", "statsmodels")
-    capabilities = frozenset({"device", "search_space", "incremental"})
+    capabilities = frozenset({"device", "search_space", "incremental", "distributed"})
 
     def default_estimator(self, task: Any) -> str:
         """``auto``: ExponentialSmoothing for one series, LinearRegressionModel for several

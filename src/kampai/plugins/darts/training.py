@@ -65,6 +65,8 @@ class Training:
             reason = str(exc).rstrip(".")
             raise DataError(f"Darts cannot fit '{model.estimator}' on this data: {reason}{_hint(model, exc)}") from None
         model.series = series
+        if model.settings.pop("distributed", False):
+            single_device(model.model)
         return model
 
     @staticmethod
@@ -170,3 +172,16 @@ def _statsmodels_line(record: Any) -> str | None:
         if needle in text:
             return line
     return text.splitlines()[0][:200].rstrip(".")
+
+
+def single_device(darts_model: Any) -> None:
+    """A model fitted under DDP predicts (rank 0, alone) and is saved with one device's
+    trainer settings: Lightning's ``ddp`` strategy would wait for the other ranks."""
+    params = dict(darts_model.trainer_params)
+    for key in ("strategy", "devices", "num_nodes"):
+        params.pop(key, None)
+    darts_model.trainer_params = params
+    trainer = getattr(darts_model, "trainer", None)
+    if trainer is not None:  # Darts saves the checkpoint through the fit's trainer: its barrier
+        # would wait for ranks that are done (rank 0 alone saves; the other ranks have left)
+        trainer.strategy.barrier = lambda *args, **kwargs: None

@@ -45,11 +45,34 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def best_epoch_callback(patience: int | None, report: Any, on_report: Any) -> Any:
+@contextmanager
+def distributed_fit(learn: Any, distributed: Any) -> Iterator[None]:
+    """fast.ai's own DDP (``Learner.distrib_ctx``: accelerate prepares the model, each rank
+    gets its part of every batch) inside torchrun's process group; nothing without one."""
+    if distributed is None:
+        yield
+        return
+    import fastai.distributed  # noqa: F401  (patches Learner.distrib_ctx)
+
+    # accelerate sees torchrun's CPU processes as one group only when told it trains on CPU
+    with learn.distrib_ctx(sync_bn=False, cpu=distributed.backend == "gloo"):
+        yield
+
+
+def _plain(model: Any) -> Any:
+    """The model inside a DistributedDataParallel wrapper (the model itself otherwise)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def best_epoch_callback(patience: int | None, report: Any, on_report: Any, distributed: Any = None) -> Any:
     """A fast.ai callback that keeps the weights of the epoch with the lowest validation
     loss (restored after the fit), stops after ``patience`` epochs without improvement,
     and calls ``report(epoch)`` after each epoch.  An exception from ``report`` (a pruned
-    trial) stops the fit; the caller re-raises it (``callback.error``) unchanged."""
+    trial) stops the fit; the caller re-raises it (``callback.error``) unchanged.  Under
+    DDP (``distributed``) the validation loss is averaged over the ranks first (each scored
+    its own part of the validation rows): every rank takes the same decision."""
     from fastai.callback.core import CancelFitException
     from fastai.callback.tracker import TrackerCallback
 
@@ -70,12 +93,15 @@ def best_epoch_callback(patience: int | None, report: Any, on_report: Any) -> An
             self.progress = epoch_progress(self.n_epoch)  # silent outside runner train's step log
 
         def after_epoch(self) -> None:
+            if distributed is not None and self.recorder.values:
+                last = self.recorder.values[-1]
+                last[self.idx] = distributed.mean(float(last[self.idx]))
             super().after_epoch()
             values = dict(zip(self.recorder.metric_names[1:-1], self.recorder.log[1:-1], strict=False))
             self.progress.update(self.epoch + 1, loss=_number(values.get("train_loss")),
                                  val_loss=_number(values.get("valid_loss")))
             if self.new_best:
-                self.best_state = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
+                self.best_state = {k: v.detach().clone() for k, v in _plain(self.learn.model).state_dict().items()}
                 self.best_epoch, self.wait = self.epoch, 0
             else:
                 self.wait += 1

@@ -22,7 +22,7 @@ class FastaiFramework(Framework):
     extra = "fastai"
     requires = ("torch", "fastai", "torchvision")
     packages = ("fastai", "torch", "torchvision")
-    capabilities = frozenset({"device", "search_space", "incremental"})
+    capabilities = frozenset({"device", "search_space", "incremental", "distributed"})
 
     def default_estimator(self, task: Any) -> str:
         return "resnet18" if task.name == "image-classification" else "tabular"
@@ -43,6 +43,9 @@ class FastaiFramework(Framework):
         self._check()
         estimator = str(model_cfg["estimator"])
         device = ctx.device.torch()
+        if ctx.distributed is not None and ctx.distributed.backend != "nccl":
+            raise ConfigError("fast.ai trains with torch.distributed on CUDA GPUs only (its DistributedDL "
+                              "broadcasts CUDA tensors): on CPU, train fast.ai in one process.")
         if task.name == "image-classification":
             from kampai.plugins.fastai.vision import PARAMS, VisionNet, architecture, hub_weights
 
@@ -50,7 +53,8 @@ class FastaiFramework(Framework):
             settings = common.check_params(model_cfg.get("params"), PARAMS, f"fast.ai vision '{estimator}'")
             if settings["weights"] and not Path(str(settings["weights"])).is_file():
                 hub_weights(estimator, str(settings["weights"]))  # before any data is read: fail early
-            return VisionNet(arch=estimator, settings=settings, device=device, seed=ctx.seed)
+            return VisionNet(arch=estimator, settings=settings, device=device, seed=ctx.seed,
+                             distributed=ctx.distributed)
         from kampai.plugins.fastai.tabular import PARAMS, TabularNet
 
         if estimator != "tabular":
@@ -58,7 +62,8 @@ class FastaiFramework(Framework):
         settings = common.check_params(model_cfg.get("params"), PARAMS, "fast.ai tabular_learner")
         if settings["lr"] != "auto" and not isinstance(settings["lr"], (int, float)):
             raise ConfigError(f"model.params.lr={settings['lr']!r}: a number or 'auto' (lr_find).")
-        return TabularNet(kind=task.name, settings=settings, device=device, seed=ctx.seed)
+        return TabularNet(kind=task.name, settings=settings, device=device, seed=ctx.seed,
+                          distributed=ctx.distributed)
 
     def fit(self, model: Any, data: TaskData, task: Any) -> Any:
         return self.fit_incremental(model, data, task, None)

@@ -82,6 +82,8 @@ class TabularNet:
     module: Any = None
     state: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    #: the torch.distributed process group fit trains in (``ctx.distributed``), or None
+    distributed: Any = None
     _tables: Any = field(default=None, repr=False, compare=False)  # encode's vectors, from state
 
     # ------------------------------------------------------------------ fit
@@ -153,9 +155,10 @@ class TabularNet:
         self.state["labels"] = labels
         self.module = learn.model
         keep = common.best_epoch_callback(int(s["patience"]) if n_valid and s["patience"] else None,
-                                          report, report)
-        with learn.no_logging(), learn.no_bar():
+                                          report, report, self.distributed)
+        with learn.no_logging(), learn.no_bar(), common.distributed_fit(learn, self.distributed):
             learn.fit_one_cycle(int(s["epochs"]), float(lr), cbs=[keep] if n_valid else [])
+        self.distributed = None  # a process group is not part of the model
         if keep.error is not None:
             raise keep.error
         self.info.update(lr=float(lr), best_epoch=int(keep.best_epoch), epochs_run=len(learn.recorder.values),

@@ -82,6 +82,8 @@ class VisionNet:
     module: Any = None
     classes: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    #: the torch.distributed process group fit trains in (``ctx.distributed``), or None
+    distributed: Any = None
 
     @property
     def normalize(self) -> bool:
@@ -129,9 +131,10 @@ class VisionNet:
         if amp is True or (amp == "auto" and self.device.startswith("cuda")):
             learn = learn.to_fp16() if not torch.cuda.is_bf16_supported() else learn.to_bf16()
         self.module = learn.model
-        keep = common.best_epoch_callback(int(s["patience"]) if s["patience"] and n_valid else None, report, report)
+        keep = common.best_epoch_callback(int(s["patience"]) if s["patience"] and n_valid else None, report, report,
+                                          self.distributed)
         cbs = [keep] if n_valid else []
-        with learn.no_logging(), learn.no_bar():
+        with learn.no_logging(), learn.no_bar(), common.distributed_fit(learn, self.distributed):
             if s["weights"]:
                 learn.fine_tune(int(s["epochs"]), float(s["lr"]), freeze_epochs=int(s["freeze_epochs"]), cbs=cbs)
             else:
@@ -140,6 +143,7 @@ class VisionNet:
             raise keep.error
         self.info.update(best_epoch=int(keep.best_epoch), epochs_run=len(learn.recorder.values))
         self.module = learn.model.float().eval()
+        self.distributed = None  # a process group is not part of the model
         return self
 
     def _load_body(self, learn: Any, spec: str) -> None:

@@ -66,7 +66,7 @@ class Building:
                                   f"{layers} layers: give one per layer.")
         device = ctx.device.torch()
         model = GraphModel(task=task.name, estimator=name, params=params, train=train, seed=int(ctx.seed),
-                           device=device)
+                           device=device, distributed=ctx.distributed)
         info = data.X.info or {}
         model.structural, model.pe_steps = list(info.get("structural") or []), int(info.get("pe_steps") or 0)
         extra = structural_width(model.structural, model.pe_steps)

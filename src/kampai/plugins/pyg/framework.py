@@ -53,7 +53,7 @@ class PyGFramework(Building, Tensors, Training, Predicting, ModelFile, Framework
     extra = "pyg"
     requires = ("torch", "torch_geometric")
     packages = ("torch", "torch-geometric", "networkx")
-    capabilities = frozenset({"device", "search_space", "incremental"})
+    capabilities = frozenset({"device", "search_space", "incremental", "distributed"})
 
     def default_estimator(self, task: Any) -> str:
         return DEFAULT_MODEL.get(task.name, "GCN")

@@ -100,6 +100,8 @@ class GraphModel:
     #: the structural features computed for each graph (``data.structural``) and their steps
     structural: list[str] | None = None
     pe_steps: int = 0
+    #: the torch.distributed process group ``fit`` trains in (``ctx.distributed``), or None
+    distributed: Any = None
 
 
 def make_net(m: GraphModel) -> Any:

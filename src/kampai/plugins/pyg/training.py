@@ -36,6 +36,9 @@ class Training:
         labels = np.array([index[to_python(v)] for v in data.y.iloc[labelled]], dtype=np.int64)
         train_pos, val_pos = _validation(labelled, labels, model.train["val_size"], model.seed)
         train_pos, val_pos = labelled[train_pos], labelled[val_pos]  # positions into data
+        dist, fwd = model.distributed, net  # DDP: this rank's equal share of the training examples
+        if dist is not None:
+            train_pos, fwd = train_pos[dist.shard(len(train_pos))], dist.wrap(net)
         if task.name == NODE_TASK:
             graph = data.X
             x, ei, w = (t.to(device) if t is not None else None for t in self._node_tensors(model, graph))
@@ -69,7 +72,7 @@ class Training:
                 if loader is None:
                     opt.zero_grad()
                     with amp:
-                        out = net(x, ei, edge_weight=w) if weighted else net(x, ei)
+                        out = fwd(x, ei, edge_weight=w) if weighted else fwd(x, ei)
                         loss = torch.nn.functional.cross_entropy(out[tr].float(), y_all[tr])
                     loss.backward()
                     opt.step()
@@ -78,9 +81,9 @@ class Training:
 
             def seed_loss(batch: Any) -> tuple[Any, int]:  # the loss on the batch's seed nodes
                 if weighted:
-                    out = net(batch.x, batch.edge_index, edge_weight=batch.edge_weight)
+                    out = fwd(batch.x, batch.edge_index, edge_weight=batch.edge_weight)
                 else:
-                    out = net(batch.x, batch.edge_index)
+                    out = fwd(batch.x, batch.edge_index)
                 out = out[:batch.batch_size]
                 return torch.nn.functional.cross_entropy(out.float(), batch.y[:batch.batch_size]), batch.batch_size
 
@@ -94,6 +97,8 @@ class Training:
 
             items = self._graph_list(model, data.X, data.y)
             size = int(model.train["batch_size"] or 32)
+            if dist is not None:  # batch_size is the global batch, split over the ranks
+                size = max(1, -(-size // dist.world_size))
             gen = torch.Generator().manual_seed(model.seed)
             loader = DataLoader([items[i] for i in train_pos], batch_size=size, shuffle=True, generator=gen)
             val_loader = DataLoader([items[i] for i in val_pos], batch_size=size)
@@ -102,7 +107,7 @@ class Training:
                 return _minibatch_epoch(net, opt, amp, device, loader, graph_loss, len(train_pos))
 
             def graph_loss(batch: Any) -> tuple[Any, int]:
-                return torch.nn.functional.cross_entropy(net(batch).float(), batch.y), batch.num_graphs
+                return torch.nn.functional.cross_entropy(fwd(batch).float(), batch.y), batch.num_graphs
 
             def val_loss() -> float:
                 net.eval()
@@ -117,11 +122,17 @@ class Training:
         # full batch: the graph is the same every epoch, so GCN's normalised adjacency is
         # computed once (PyG's cached=True, meant for transductive training), not per forward
         cached = _cache_normalisation(net) if task.name == NODE_TASK and loader is None else []
+        if dist is not None:  # the same validation loss on every rank: one early-stopping decision
+            own_val_loss = val_loss
+
+            def val_loss() -> float:
+                return dist.mean(own_val_loss())
         try:
             self._epochs(model, net, epoch_step, val_loss, len(val_pos), report)
         finally:
             _uncache_normalisation(cached)
         net.eval()
+        model.distributed = None  # a process group is not part of the model
         return model
 
     def _epochs(self, model: GraphModel, net: Any, epoch_step: Callable[[], float], val_loss: Callable[[], float],
@@ -188,6 +199,8 @@ def _neighbor_loader(model: GraphModel, x: Any, ei: Any, y: Any, w: Any, seeds: 
         pyg.edge_weight = w
     neighbors = [int(n) for n in model.train["num_neighbors"]]
     size = int(model.train["batch_size"])
+    if model.distributed is not None:  # batch_size is the global batch, split over the ranks
+        size = max(1, -(-size // model.distributed.world_size))
     gen = torch.Generator().manual_seed(model.seed)
     if _extension() is not None:
         from torch_geometric.loader import NeighborLoader

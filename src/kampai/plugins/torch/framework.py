@@ -131,6 +131,8 @@ class TorchModel:
     classes: list[Any] | None = None
     module: Any = None
     info: dict[str, Any] = field(default_factory=dict)
+    #: the torch.distributed process group (``ctx.distributed``) fit trains in, or None
+    distributed: Any = None
 
     def fit(self, X: Any, y: Any, report: Callable[[int], None] | None = None) -> TorchModel:
         import numpy as np
@@ -163,6 +165,19 @@ class TorchModel:
         self.module_kwargs = kwargs
         t = self.train
         callbacks: list[Any] = []
+        batch_size = int(t["batch_size"])
+        dist = self.distributed
+        if dist is not None:  # DDP: this rank's equal share of the rows, the global batch split over ranks
+            rows = dist.shard(len(Xt))
+            Xt, yt = Xt[rows], yt[rows]
+            batch_size = max(1, -(-batch_size // dist.world_size))
+
+            class MeanValid(Callback):  # one validation loss for all ranks: one early-stopping decision
+                def on_epoch_end(self, net: Any, **_: Any) -> None:
+                    if "valid_loss" in net.history[-1]:
+                        net.history.record("valid_loss", dist.mean(net.history[-1, "valid_loss"]))
+
+            callbacks.append(("kampai_mean_valid", MeanValid()))
         frac = float(t["valid_frac"] or 0)
         if frac and t["patience"]:
             callbacks.append(("early_stopping", EarlyStopping(patience=int(t["patience"]), load_best=True)))
@@ -194,7 +209,8 @@ class TorchModel:
             raise ConfigError(f"Cannot create '{self.module_path}' with {kwargs}: {exc}") from None
         if not isinstance(module, torch.nn.Module):
             raise ConfigError(f"'{self.module_path}' is not a torch.nn.Module.")
-        net = net_cls(module, max_epochs=int(t["epochs"]), lr=float(t["lr"]), batch_size=int(t["batch_size"]),
+        trained = module if dist is None else dist.wrap(module.to(self.device))
+        net = net_cls(trained, max_epochs=int(t["epochs"]), lr=float(t["lr"]), batch_size=batch_size,
                       optimizer=optimizer, optimizer__weight_decay=float(t["weight_decay"]),
                       train_split=ValidSplit(frac, stratified=self.kind == "classification", random_state=self.seed)
                       if frac else None, callbacks=callbacks, device=self.device, verbose=0, **extra,
@@ -204,8 +220,9 @@ class TorchModel:
             net.fit(Xt, yt)
         except ValueError as exc:
             raise DataError(f"skorch cannot fit this data: {exc}") from None
-        self.module = net.module_.eval()
+        self.module = (net.module_ if dist is None else net.module_.module).eval()
         self.info = {"epochs_run": len(net.history)}
+        self.distributed = None  # a process group is not part of the model
         return self
 
     def forward(self, X: Any) -> Any:
@@ -246,7 +263,7 @@ class TorchFramework(Framework):
     extra = "torch"
     requires = ("torch", "skorch")
     packages = ("torch", "skorch")
-    capabilities = frozenset({"device", "search_space", "incremental"})
+    capabilities = frozenset({"device", "search_space", "incremental", "distributed"})
 
     def default_estimator(self, task: Any) -> str:
         return "MLP"
@@ -293,7 +310,7 @@ class TorchFramework(Framework):
                                   f"{', '.join(sorted(accepted - {'*'}))}.")
         device = ctx.device.torch()
         return TorchModel(kind=task.name, module_path=path, module_kwargs=module_kwargs, train=train,
-                          passthrough=passthrough, device=device, seed=ctx.seed)
+                          passthrough=passthrough, device=device, seed=ctx.seed, distributed=ctx.distributed)
 
     def fit(self, model: TorchModel, data: TaskData, task: Any) -> TorchModel:
         return model.fit(data.X, data.y)

@@ -38,7 +38,7 @@ class TransformersFramework(Framework):
     extra = "transformers"
     requires = ("torch", "transformers")
     packages = ("torch", "transformers", "accelerate", "tokenizers")
-    capabilities = frozenset({"device", "search_space", "incremental"})
+    capabilities = frozenset({"device", "search_space", "incremental", "distributed"})
 
     def default_estimator(self, task: Any) -> str:
         return "tiny-bert"
@@ -71,7 +71,7 @@ class TransformersFramework(Framework):
             seed = int(settings.training.pop("seed"))
         return TextClassifier(estimator=estimator, settings=settings, architecture=architecture,
                               tokenizer_cfg=dict(model_cfg.get("tokenizer") or {}),
-                              device=device.torch(), seed=seed)
+                              device=device.torch(), seed=seed, distributed=ctx.distributed is not None)
 
     def fit(self, model: Any, data: TaskData, task: Any) -> Any:
         if data.y is None:

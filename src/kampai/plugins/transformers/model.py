@@ -44,6 +44,8 @@ class TextClassifier(Building, Training):
     history: list[dict[str, Any]] = field(default_factory=list)
     #: called as ``on_epoch_end(step)`` after each training epoch, step 0 first (tuning/pruning)
     on_epoch_end: Callable[[int], None] | None = None
+    #: trains under torchrun (``ctx.distributed``): Trainer's own DDP, found from the environment
+    distributed: bool = False
 
     @property
     def pretrained(self) -> bool:

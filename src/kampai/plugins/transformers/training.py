@@ -38,6 +38,8 @@ class Training:
         if cuda:
             bf16 = torch.cuda.is_bf16_supported()
             kwargs.update(bf16=bf16, tf32=bf16)  # tf32 matmuls on the GPUs that have bf16 (Ampere+)
+        if self.distributed:  # Trainer's DDP: a classifier uses every parameter (no extra graph walk)
+            kwargs["ddp_find_unused_parameters"] = False
         kwargs.update(s.training)
         if not cuda and (kwargs.get("bf16") or kwargs.get("fp16")) and "bf16" not in s.training:
             kwargs["bf16"] = False
