@@ -288,7 +288,7 @@ def tabular_rows(size: Size) -> list[dict]:
 
 def vision_rows(size: Size) -> list[dict]:
     import kampai
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     frame = read_frame("sklearn:digits-images")
     if size.image_rows:

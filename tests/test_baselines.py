@@ -112,7 +112,7 @@ def test_clustering_baseline_is_kmeans_with_the_models_k() -> None:
 def test_forecasting_baseline_is_the_seasonal_naive_forecast() -> None:
     pytest.importorskip("darts")
     pytest.importorskip("statsmodels")
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     frame = read_frame("statsmodels:co2").tail(120).reset_index(drop=True)
     run = api.train(task="forecasting", framework="darts", data=frame, split={"horizon": 18},
@@ -130,7 +130,7 @@ def test_forecasting_baseline_is_the_seasonal_naive_forecast() -> None:
 
 def test_forecasting_backtest_baseline_from_each_cutoff() -> None:
     pytest.importorskip("darts")
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     frame = read_frame("statsmodels:co2").tail(72).reset_index(drop=True)
     run = api.train(task="forecasting", framework="darts", data=frame, model="NaiveSeasonal",

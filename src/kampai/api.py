@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kampai.core import engine
-from kampai.core.engine import TrainedRun as Run
 from kampai.core.engine import load_run
+from kampai.core.trained_run import Run
 
 if TYPE_CHECKING:
     import pandas as pd

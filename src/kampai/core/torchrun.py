@@ -165,7 +165,7 @@ def _failure(exc: Any, world: int) -> KampaiError:
 
 def run_worker(cfg: dict[str, Any], *, verbose: bool, debug: bool = False) -> Any:
     """A worker's whole job: rank 0 trains and writes the run, the others follow.  Returns
-    rank 0's :class:`~kampai.core.engine.TrainedRun` (None on the other ranks).  A failure
+    rank 0's :class:`~kampai.core.trained_run.Run` (None on the other ranks).  A failure
     goes to the launcher (one line); ``debug`` (``runner --debug``) also prints each rank's
     traceback."""
     from kampai.core import engine

@@ -1,7 +1,8 @@
-"""A saved run's actions: :class:`TrainedRun` (what ``kampai.train`` and ``kampai.load_run``
-return) and what it does with new data: :func:`predict`, :func:`evaluate`, :func:`inspect`
-(``runner predict`` / ``evaluate`` / ``inspect RUN``).  New data is prepared as the training
-data was and checked against the run's signature first.
+"""A saved run's actions: :class:`Run` (``kampai.Run``, formerly ``TrainedRun``: what
+``kampai.train`` and ``kampai.load_run`` return) and what it does with new data:
+:func:`predict`, :func:`evaluate`, :func:`inspect` (``runner predict`` / ``evaluate`` /
+``inspect RUN``).  New data is prepared as the training data was and checked against the
+run's signature first.
 """
 
 from __future__ import annotations
@@ -17,18 +18,19 @@ from kampai.core.errors import DataError, KampaiError, RunError, did_you_mean
 from kampai.core.host import get_host
 from kampai.core.hosted import open_run
 from kampai.core.lifecycle import evaluate_data, predict_data
-from kampai.core.runs import Run
+from kampai.core.runs import RunRecord
 from kampai.core.signature import SIGNATURE
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-class TrainedRun(Run):
-    """A run with its actions: what ``kampai.train`` and ``kampai.load_run`` return."""
+class Run(RunRecord):
+    """A run with its actions (``kampai.Run``): what ``kampai.train`` and ``kampai.load_run``
+    return; the record it extends is :class:`~kampai.core.runs.RunRecord`."""
 
     @classmethod
-    def of(cls, run: Run, model: Any = None) -> TrainedRun:
+    def of(cls, run: RunRecord, model: Any = None) -> Run:
         return cls(run_dir=run.run_dir, config=run.config, metrics=run.metrics, meta=run.meta,
                    _model=model if model is not None else run.loaded_model, store_for=run.store_for,
                    _digests=run._digests)
@@ -52,13 +54,17 @@ class TrainedRun(Run):
         return inspect(self, data, step)
 
 
-def load_run(ref: str | Path) -> TrainedRun:
+#: the former name of :class:`Run` (kept for code written against it)
+TrainedRun = Run
+
+
+def load_run(ref: str | Path) -> Run:
     """Open a run folder or ``NAME@stage`` / ``NAME@version``, ready to predict and evaluate
-    (public to plugins as :func:`kampai.plugin.open_run`)."""
-    return TrainedRun.of(open_run(ref))
+    (public to plugins as :func:`kampai.plugin.runs.load_run`)."""
+    return Run.of(open_run(ref))
 
 
-def _run_context(run: Run) -> RunContext:
+def _run_context(run: RunRecord) -> RunContext:
     host = get_host()
     task = host.task(run.config["task"])
     framework = host.framework(run.config["framework"])
@@ -82,7 +88,7 @@ def _inline_table(key: str, value: Any) -> Any:
                     "from runner predict's own option.")
 
 
-def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool,
+def _prepare_new(run: RunRecord, ctx: RunContext, data: Any, training: bool,
                  data_options: dict[str, Any] | None = None) -> TaskData:
     frame = data if not isinstance(data, (str, Path)) else data_mod.read_frame(data)
     data_cfg = {**run.config["data"], **(data_options or {})}
@@ -108,7 +114,7 @@ def _prepare_new(run: Run, ctx: RunContext, data: Any, training: bool,
     return prepared
 
 
-def _cached(run: Run, key: str, make: Any) -> Any:
+def _cached(run: RunRecord, key: str, make: Any) -> Any:
     """``make()`` computed once per run object and kept on it (a server predicts many times
     through one run: what depends only on the run is not redone per request)."""
     if key not in run.__dict__:
@@ -116,7 +122,7 @@ def _cached(run: Run, key: str, make: Any) -> Any:
     return run.__dict__[key]
 
 
-def _signature(run: Run) -> dict[str, Any] | None:
+def _signature(run: RunRecord) -> dict[str, Any] | None:
     """The run's ``signature.json``, read once per run object (a server predicts many times)."""
     import json
 
@@ -129,7 +135,7 @@ def _signature(run: Run) -> dict[str, Any] | None:
     return _cached(run, "_signature", read) or None
 
 
-def predict(run: Run, data: Any = None, *, options: dict[str, Any] | None = None,
+def predict(run: RunRecord, data: Any = None, *, options: dict[str, Any] | None = None,
             data_options: dict[str, Any] | None = None) -> pd.DataFrame:
     """Predictions of a run's model for new data, as a table (label + proba columns).
 
@@ -174,7 +180,7 @@ def _takers(options: dict[str, Any]) -> str:
     return f": {'; '.join(found)}" if found else ""
 
 
-def evaluate(run: Run, data: Any) -> dict[str, float]:
+def evaluate(run: RunRecord, data: Any) -> dict[str, float]:
     """The run's metrics recomputed on other labelled data."""
     ctx = _run_context(run)
     task_data = _prepare_new(run, ctx, data, training=True)
@@ -187,7 +193,7 @@ def evaluate(run: Run, data: Any) -> dict[str, float]:
     return evaluate_data(ctx, metrics, task_data, prediction)
 
 
-def inspect(run: Run, data: Any = None, step: str | None = None) -> list[dict[str, Any]]:
+def inspect(run: RunRecord, data: Any = None, step: str | None = None) -> list[dict[str, Any]]:
     """What each preprocessing step of a run's model outputs on the run's own data (its
     ``data.path``) or on ``data``: one dict per step (``name``, ``kind``, ``shape``,
     ``columns``, ``dtypes``, ``missing``, ``head``; ``inputs`` for a column router's branch),

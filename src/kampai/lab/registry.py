@@ -12,7 +12,7 @@ from kampai.lab._plugins import plugin_module
 if TYPE_CHECKING:
     import pandas as pd
 
-    from kampai.api import Run as TrainedRun
+    from kampai.api import Run
 
 __all__ = ["Registry", "registry"]
 
@@ -76,7 +76,7 @@ class Registry:
         top, _ = _actions().best(name, metric, stage=promote, uri=tracking_uri)
         return {**top, "metric": metric, "value": top["metrics"][metric], "promoted": promote}
 
-    def load(self, ref: str) -> TrainedRun:
+    def load(self, ref: str) -> Run:
         """``NAME@stage`` or ``NAME@version`` (or a run folder) as a run ready to predict,
         verified as ``runner predict NAME@stage`` verifies it::
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from kampai.api import Run as TrainedRun
+    from kampai.api import Run
 
 __all__ = ["Study", "study"]
 
@@ -35,7 +35,7 @@ class Study:
     study: Any = field(default=None, repr=False)
 
     def train(self, *, quiet: bool = False, runs_dir: str | None = None, overrides: list[str] | None = None,
-              **config: Any) -> TrainedRun:
+              **config: Any) -> Run:
         """Train the best params as a normal run, as ``runner train --from-study NAME`` does
         (the study's recorded config; ``config`` as for :func:`kampai.config` replaces it)::
 

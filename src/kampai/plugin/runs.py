@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from kampai.plugin._lazy import lazy_names
 
 _LAZY = {
-    "Run": "kampai.core.engine:TrainedRun",
+    "Run": "kampai.core.trained_run:Run",
     "load_run": "kampai.core.engine",
     "read_run": "kampai.core.hosted:open_run",
     "list_runs": "kampai.core.hosted",
@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from kampai.core.engine import TrainedRun as Run
     from kampai.core.engine import load_run
     from kampai.core.hosted import list_runs
     from kampai.core.hosted import open_run as read_run
@@ -69,6 +68,7 @@ if TYPE_CHECKING:
     from kampai.core.seal import seal_files, verify_sealed
     from kampai.core.signing import sign as sign_bytes
     from kampai.core.signing import valid as valid_signature
+    from kampai.core.trained_run import Run
     from kampai.core.verified import open_checked
     from kampai.core.weights import load_weights
 

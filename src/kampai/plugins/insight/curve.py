@@ -66,7 +66,7 @@ def curve_for(config: str | Path | None = None, rows: str = "10%,25%,50%,100%", 
     """What ``runner learning-curve`` (and ``kampai.learning_curve``) computes: the config from
     ``config``, the flags and ``overrides``; the files in ``out_dir`` (default
     ``reports/learning-curve/<name>``)."""
-    from kampai.plugin import load_config
+    from kampai.plugin.experiments import load_config
 
     flags = {"task": task, "framework": framework, "data.path": data, "model.estimator": model}
     cfg = load_config(config, flags, list(overrides or []))

@@ -60,7 +60,7 @@ def task_plots(run_dir: Path, task: str, metrics: dict[str, Any] | None = None) 
 
 def plots_of(task: str) -> tuple[str, ...]:
     """The standard plots the installed task named ``task`` names (none when it is not installed)."""
-    from kampai.plugin import registry_of
+    from kampai.plugin.experiments import registry_of
 
     try:
         return tuple(registry_of("tasks").get(task).plots)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kampai.plugin import RUNS_DIR, KampaiError
+from kampai.plugin import KampaiError
+from kampai.plugin.runs import RUNS_DIR
 from kampai.plugins.mlflow import model_registry as registry
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kampai.plugin import Prediction, TaskData, to_python
+from kampai.plugin import Prediction, TaskData
+from kampai.plugin.io import to_python
 
 if TYPE_CHECKING:
     import numpy as np

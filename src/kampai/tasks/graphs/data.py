@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kampai.plugin import ConfigError, DataError, Prediction, TaskData, check_columns
+from kampai.plugin import ConfigError, DataError, Prediction, TaskData
+from kampai.plugin.io import check_columns
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,7 +33,7 @@ DATA_KEYS = ("edges", "nodes", "node_id", "source", "target_node", "edge_weight"
 def read_table(path: Any, role: str) -> pd.DataFrame:
     import pandas as pd
 
-    from kampai.plugin import read_frame
+    from kampai.plugin.io import read_frame
 
     if isinstance(path, pd.DataFrame):
         return path
@@ -79,7 +80,7 @@ def shared_id(frame: pd.DataFrame, edges: pd.DataFrame, target: Any) -> str | No
     shared = [str(c) for c in frame.columns if c in edges.columns and c != target]
     if len(shared) != 1:
         return None
-    from kampai.plugin import warn
+    from kampai.plugin.cli import warn
 
     warn(f"Graph id: column '{shared[0]}', the one column the graphs and edges tables share "
          "(set data.graph_id to choose another).", once=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.plugin import DataError, Prediction, Task, TaskData, check_columns, to_python
+from kampai.plugin import DataError, Prediction, Task, TaskData
+from kampai.plugin.io import check_columns, to_python
 from kampai.tasks.graphs.data import (
     DATA_KEYS,
     DEFAULT_PE_STEPS,
@@ -63,7 +64,8 @@ class NodeClassification(Task):
     def prepare(self, frame: pd.DataFrame, data_cfg: dict[str, Any], *, training: bool) -> TaskData:
         import pandas as pd
 
-        from kampai.plugin import Graph, default_target
+        from kampai.plugin import Graph
+        from kampai.plugin.io import default_target
 
         target = data_cfg.get("target") or default_target(data_cfg.get("path"))
         if training and not target:
@@ -176,7 +178,8 @@ class GraphClassification(Task):
         import numpy as np
         import pandas as pd
 
-        from kampai.plugin import Graph, GraphSet, default_target
+        from kampai.plugin import Graph, GraphSet
+        from kampai.plugin.io import default_target
 
         target = data_cfg.get("target") or default_target(data_cfg.get("path"))
         if training and not target:

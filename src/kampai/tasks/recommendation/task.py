@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kampai.plugin import ConfigError, DataError, Prediction, Task, TaskData, did_you_mean, to_python
+from kampai.plugin import ConfigError, DataError, Prediction, Task, TaskData, did_you_mean
+from kampai.plugin.io import to_python
 from kampai.tasks.recommendation.data import find_column, has_items, interactions_from
 from kampai.tasks.recommendation.datasets import movielens
 from kampai.tasks.recommendation.metrics import ranked
@@ -113,7 +114,7 @@ class Recommendation(Task):
     def evaluation_split(self, data: TaskData, split_cfg: dict[str, Any]) -> TaskData:
         """``runner evaluate RUN --data new.csv``: the run's split of the new table; its test
         side is scored, its train side is the history left out of the ranking."""
-        from kampai.plugin import registry_of
+        from kampai.plugin.experiments import registry_of
 
         method = split_cfg.get("method") or self.default_split["method"]
         splitter = registry_of("splitters").get(method)
