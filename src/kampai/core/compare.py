@@ -168,6 +168,7 @@ def figures(table: pd.DataFrame, metric: str) -> list[tuple[str, Any]]:
     if "ipykernel" not in sys.modules:  # a notebook keeps its inline backend
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     higher = greater_is_better(metric)
     drawn = []
@@ -205,7 +206,8 @@ def figures(table: pd.DataFrame, metric: str) -> list[tuple[str, Any]]:
         fig.tight_layout()  # before the labels: their places are measured on the final axes
         labelled = list(range(len(x))) if len(x) <= 12 else front
         place_labels(fig, ax, [(x[i], y[i], estimators[i]) for i in sorted(labelled, key=lambda i: (x[i], y[i]))])
-        plt.close(fig)
+        plt.close(fig)  # out of pyplot (nothing shows by itself), which leaves it a bare canvas:
+        FigureCanvasAgg(fig)  # give it back one that draws (savefig, get_renderer, a notebook's display)
         drawn.append((name, fig))
     return drawn
 
