@@ -19,7 +19,6 @@ the number of workers or machines, and a killed worker loses only its running tr
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -39,55 +38,19 @@ from kampai.core.tuning.storage import (
     open_storage,
     storage_failure,
 )
+from kampai.core.tuning.trials import (
+    counts_as_done,
+    finished_points,
+    holds_grid_point,
+    is_duplicate,
+    point_key,
+    worker_name,
+)
 
 OnTrial = Callable[[Any, dict], None]
 WAIT_SECONDS = 1.0
 #: duplicates that do not use up the study's trials, at least (then they count)
 MIN_FREE_DUPLICATES = 10
-
-
-def finished_points(trials: list[Any]) -> dict[str, Any]:
-    """Completed, fitted trials by their params (the first of each point)."""
-    from optuna.trial import TrialState
-
-    out: dict[str, Any] = {}
-    for t in trials:
-        if t.state == TrialState.COMPLETE and not is_duplicate(t):
-            out.setdefault(_point(t.params), t)
-    return out
-
-
-def _point(params: dict[str, Any]) -> str:
-    """A hashable key of a param set (the same values, whatever their order)."""
-    import json
-
-    return json.dumps(params, sort_keys=True, default=str)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def counts_as_done(trial: Any) -> bool:
-    """Whether a trial uses up one of the study's trials (a duplicate does not: see
-    :meth:`Worker.run_trial`)."""
-    from optuna.trial import TrialState
-
-    if is_duplicate(trial):
-        return False
-    return (trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
-            or (trial.state == TrialState.FAIL and "error" in trial.user_attrs))
-
-
-def is_duplicate(trial: Any) -> bool:
-    """A trial whose params a finished trial had already: its value was reused, not fitted."""
-    return trial.user_attrs.get("duplicate_of") is not None
-
-
-def holds_grid_point(trial: Any) -> bool:
-    from optuna.trial import TrialState
-
-    return counts_as_done(trial) or trial.state in (TrialState.RUNNING, TrialState.WAITING)
 
 
 class _Heartbeat(threading.Thread):
@@ -261,13 +224,13 @@ class Worker:
         is fitting right now is waited for (then reused), not fitted a second time."""
         from optuna.trial import TrialState
 
-        point = _point(params)
+        point = point_key(params)
         trials = self.study.get_trials(deepcopy=False)
         known = self._finished(trials).get(point)
         if known is not None:
             return known
         busy = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
-                and _point(t.params) == point]
+                and point_key(t.params) == point]
         if not busy:
             return None
         import optuna
@@ -295,9 +258,9 @@ class Worker:
             return None
         if self._points is None:
             self._points = self.plan.space.grid()
-        held = {_point(t.params) for t in trials
+        held = {point_key(t.params) for t in trials
                 if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
-        free = [p for p in self._points if _point(p) not in held]
+        free = [p for p in self._points if point_key(p) not in held]
         if not free:
             return None
         import random
@@ -383,82 +346,3 @@ class Worker:
         finally:
             self.lock.close()
         return self.ran
-
-
-#: seconds an orphaned worker has to mark its trial failed before it is killed outright
-ORPHAN_GRACE = 1.0
-#: how often a worker checks that its main process is alive
-PARENT_POLL = 0.1
-
-
-def _die_with_parent() -> None:
-    """A worker stops when the main process dies, even by SIGKILL, within about a second,
-    whatever it is doing.
-
-    Linux's parent-death signal (SIGTERM) lets it mark its trial failed and leave.  A
-    SIGTERM's Python handler runs only when the main thread is back in Python, though, and a
-    fit can sit in one C call (libsvm, a BLAS routine) for minutes; so a watcher thread
-    checks the parent pid (the parent-death signal also fires when the *thread* that
-    spawned us exits, hence the pid, not only the signal) and, :data:`ORPHAN_GRACE` seconds
-    after the parent is gone, kills the worker outright.  Its trial then stays RUNNING with
-    a dead pid, which the next claim of any worker on this machine marks failed, so the
-    study's total stays exact."""
-    import multiprocessing
-    import signal
-
-    spawner = multiprocessing.parent_process()
-    parent = spawner.pid if spawner is not None else os.getppid()
-    armed = False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        armed = libc.prctl(1, signal.SIGTERM) == 0  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL)
-        if not armed:  # only where the kernel's signal is missing: a second SIGTERM is not due
-            os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(ORPHAN_GRACE)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="kampai-parent-watch", daemon=True).start()
-    if os.getppid() != parent and armed:  # the parent died before the signal was armed
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
-def process_main(plan: Plan, queue: Any) -> None:
-    """Entry point of a ``--jobs`` worker process: results go back to the main process."""
-    import signal
-
-    def stop(*_: Any) -> None:
-        # the main process (or the parent-death signal) asks once: later SIGTERMs are ignored
-        # while the worker marks its trial failed and leaves (SIGKILL still ends it at once)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    # Ctrl-C in a terminal reaches the whole process group: the main process relays it
-    # (SIGTERM, once), so each worker stops exactly once, marking its running trial
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, stop)
-    _die_with_parent()
-    try:
-        if plan.blocked:
-            from kampai.core import host as plugins
-
-            plugins.block(set(plan.blocked))
-        worker = Worker(plan, lambda trial, metrics: queue.put(("trial", trial, metrics)))
-        worker.run()
-        queue.put(("done", os.getpid(), None))
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        queue.put(("interrupted", os.getpid(), None))
-    except KampaiError as exc:
-        queue.put(("error", os.getpid(), (True, str(exc))))
-    except BaseException as exc:
-        import traceback
-
-        queue.put(("error", os.getpid(), (False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")))
