@@ -92,8 +92,8 @@ def _size(space: space_mod.SearchSpace, grid: list | None) -> int | None:
     if not any(d.when for d in space.dims):
         size = 1
         for dim in space.dims:
-            size *= len(dim.grid_values())
-        return size
+            size *= dim.count()
+        return size if size <= space_mod.MAX_GRID else None  # as good as infinite
     try:
         return len(space.grid())
     except TuneError:  # more points than a grid may hold: as good as infinite here

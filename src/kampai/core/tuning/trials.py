@@ -50,3 +50,54 @@ def holds_grid_point(trial: Any) -> bool:
     from optuna.trial import TrialState
 
     return counts_as_done(trial) or trial.state in (TrialState.RUNNING, TrialState.WAITING)
+
+
+class Ledger:
+    """What a worker knows of the study's finished trials, updated incrementally.
+
+    A finished trial (complete, pruned, failed) never changes again, so each is looked at
+    once: every claim then costs the trials that are new or still open, not the whole
+    study, and a study's ten-thousandth trial is claimed as fast as its first.
+    """
+
+    def __init__(self) -> None:
+        self.done = 0  #: finished trials that use up one of the study's trials
+        self.duplicates = 0
+        self.finished: dict[str, Any] = {}  #: completed, fitted trials by point (the first of each)
+        self.grid_held: set[Any] = set()  #: grid indices of finished trials that hold their point
+        self.points_held: set[str] = set()  #: points of completed trials
+        self._settled = 0  #: trials[:_settled] are finished and counted
+
+    def update(self, trials: list[Any]) -> list[Any]:
+        """Count the trials that finished since the last call; returns the open ones
+        (running or waiting), looked at afresh each time."""
+        from optuna.trial import TrialState
+
+        if any(t.number != i for i, t in enumerate(trials[self._settled:], self._settled)) or \
+                len(trials) < self._settled:
+            self.__init__()  # numbers not in order (never seen with Optuna's storages): count again
+        open_: list[Any] = []
+        for t in trials[self._settled:]:
+            if t.state in (TrialState.RUNNING, TrialState.WAITING):
+                open_.append(t)
+                continue
+            if open_:  # finished after an open one: counted when everything before it is
+                open_.append(t)
+                continue
+            self._settle(t)
+            self._settled += 1
+        return open_
+
+    def _settle(self, t: Any) -> None:
+        from optuna.trial import TrialState
+
+        self.done += counts_as_done(t)
+        dup = is_duplicate(t)
+        self.duplicates += dup
+        if counts_as_done(t):
+            self.grid_held.add(t.user_attrs.get("grid_index"))
+        if t.state == TrialState.COMPLETE:
+            key = point_key(t.params)
+            self.points_held.add(key)
+            if not dup:
+                self.finished.setdefault(key, t)

@@ -35,10 +35,13 @@ from kampai.core.tuning.storage import (
     GRACE_PERIOD,
     HEARTBEAT_INTERVAL,
     StudyLock,
+    beat,
+    is_journal,
     open_storage,
     storage_failure,
 )
 from kampai.core.tuning.trials import (
+    Ledger,
     counts_as_done,
     finished_points,
     holds_grid_point,
@@ -62,7 +65,7 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(HEARTBEAT_INTERVAL):
             with contextlib.suppress(Exception):
-                self.storage.record_heartbeat(self.trial_id)
+                beat(self.storage, self.trial_id)
 
     def stop(self) -> None:
         self.stopped.set()
@@ -84,24 +87,32 @@ class Worker:
         self.lock = StudyLock(plan.storage_url, plan.study_name)
         self.evaluator = Evaluator(plan)
         self.ran = 0
-        self._points: list[dict[str, Any]] | None = None  # a finite space's points, when needed
+        self._points: list[tuple[str, dict[str, Any]]] | None = None  # a finite space's points, when needed
+        self.ledger = Ledger()
+        self._grid_pos = 0  # grid_order[:_grid_pos] is held by finished trials
         self._params: dict[int, dict[str, Any]] = {}  # what each claimed trial sampled (under the lock)
 
     # -- claiming -----------------------------------------------------------------------
 
     def _reap(self, trials: list[Any]) -> bool:
-        """Fail RUNNING trials whose worker process on this machine is gone."""
+        """Fail RUNNING trials whose worker process on this machine is gone (on a journal,
+        which has no heartbeats of its own, also those of other machines whose ``heartbeat``
+        attribute is older than the grace period)."""
         from optuna.trial import TrialState
 
         reaped = False
         now = datetime.now()
+        journal = is_journal(self.storage)
         for t in trials:
             if t.state != TrialState.RUNNING:
                 continue
             host, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
+            age = (now - t.datetime_start).total_seconds() if t.datetime_start is not None else 0.0
             # killed inside study.ask(): no worker, no heartbeat, so only its age tells
-            orphan = not host and t.datetime_start is not None and \
-                (now - t.datetime_start).total_seconds() > GRACE_PERIOD
+            orphan = not host and age > GRACE_PERIOD
+            if journal and host and host != self.host:
+                last = t.user_attrs.get("heartbeat")
+                orphan = (time.time() - float(last) if isinstance(last, (int, float)) else age) > GRACE_PERIOD
             if orphan or (host == self.host and pid.isdigit() and not pid_alive(int(pid))):
                 self.storage.set_trial_user_attr(t._trial_id, "interrupted", "worker process died")
                 self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
@@ -170,54 +181,68 @@ class Worker:
         import optuna
         from optuna.trial import TrialState
 
-        plan, study = self.plan, self.study
+        plan, study, ledger = self.plan, self.study, self.ledger
         with self.lock:
             trials = study.get_trials(deepcopy=False)
-            if any(t.state == TrialState.RUNNING for t in trials):  # others' (or dead) trials
-                self._reap(trials)
+            pending = ledger.update(trials)  # the open trials (and any finished after them)
+            if any(t.state == TrialState.RUNNING for t in pending):  # others' (or dead) trials
+                self._reap(pending)
                 optuna.storages.fail_stale_trials(study)
                 trials = study.get_trials(deepcopy=False)
-            done = sum(counts_as_done(t) for t in trials)
-            duplicates = sum(is_duplicate(t) for t in trials)
+                pending = ledger.update(trials)
+            done = ledger.done + sum(counts_as_done(t) for t in pending)
+            duplicates = ledger.duplicates + sum(is_duplicate(t) for t in pending)
             if duplicates >= max(plan.total, MIN_FREE_DUPLICATES):
                 done += duplicates  # a sampler stuck on known points: they count from here on
-            running = sum(t.state == TrialState.RUNNING for t in trials)
+            running = sum(t.state == TrialState.RUNNING for t in pending)
             if done + running >= plan.total:
                 return "wait" if running else "stop"
-            if plan.space_size is not None and len(self._finished(trials)) >= plan.space_size:
+            if plan.space_size is not None and self._finished_count(pending) >= plan.space_size:
                 return "wait" if running else "stop"  # every point of a finite space has its value
             if plan.grid is not None:
-                waiting = [t for t in trials if t.state == TrialState.WAITING]
-                if not waiting:
-                    held = {t.user_attrs.get("grid_index") for t in trials if holds_grid_point(t)}
-                    free = [i for i in plan.grid_order or [] if i not in held]
-                    if not free:
+                if not any(t.state == TrialState.WAITING for t in pending):
+                    free = self._free_grid_index(pending)
+                    if free is None:
                         return "wait" if running else "stop"
-                    study.enqueue_trial(plan.grid[free[0]], user_attrs={"grid_index": free[0]})
+                    study.enqueue_trial(plan.grid[free], user_attrs={"grid_index": free})
                 study.sampler = optuna.samplers.RandomSampler(seed=samplers.trial_seed(plan.seed, len(trials)))
             elif trials and is_duplicate(trials[-1]):
                 # the model sampler proposed a known point: on a finite space take a point nobody
                 # holds yet (enqueued), elsewhere one random step away from it
                 study.sampler = optuna.samplers.RandomSampler(seed=samplers.trial_seed(plan.seed, len(trials)))
-                free = self._unheld_point(trials)
-                if free is not None:
-                    study.enqueue_trial(free, user_attrs={"proposed": "an unscored point after a duplicate"})
+                point = self._unheld_point(pending, len(trials))
+                if point is not None:
+                    study.enqueue_trial(point, user_attrs={"proposed": "an unscored point after a duplicate"})
             else:
                 study.sampler = samplers.make_sampler(plan.sampler, plan.seed, len(trials),
                                                       plan.tune.startup_trials)
             trial = study.ask()
-            self.storage.record_heartbeat(trial._trial_id)
+            if not is_journal(self.storage):  # a journal's first heartbeat is the trial's start time
+                beat(self.storage, trial._trial_id)
             trial.set_user_attr("worker", self.name)
             # sampled under the lock: the point is in the storage before another worker samples,
             # so two workers never fit one point at the same moment (see run_trial)
             self._params[trial.number] = self.plan.space.suggest(trial)
             return trial
 
-    # -- running ------------------------------------------------------------------------
+    def _finished_count(self, pending: list[Any]) -> int:
+        """How many distinct points have a completed, fitted trial."""
+        known = self.ledger.finished
+        return len(known) + sum(1 for key in finished_points(pending) if key not in known)
 
-    @staticmethod
-    def _finished(trials: list[Any]) -> dict[str, Any]:
-        return finished_points(trials)
+    def _free_grid_index(self, pending: list[Any]) -> int | None:
+        """The next grid point (seeded order) that no trial holds."""
+        order = self.plan.grid_order or []
+        held = self.ledger.grid_held
+        while self._grid_pos < len(order) and order[self._grid_pos] in held:
+            self._grid_pos += 1  # held by a finished trial: for good
+        held_now = {t.user_attrs.get("grid_index") for t in pending if holds_grid_point(t)}
+        for i in order[self._grid_pos:]:
+            if i not in held and i not in held_now:
+                return i
+        return None
+
+    # -- running ------------------------------------------------------------------------
 
     def _known(self, trial: Any, params: dict[str, Any]) -> Any:
         """The finished trial that scored ``params`` already, if any; a point another worker
@@ -225,11 +250,11 @@ class Worker:
         from optuna.trial import TrialState
 
         point = point_key(params)
-        trials = self.study.get_trials(deepcopy=False)
-        known = self._finished(trials).get(point)
+        pending = self.ledger.update(self.study.get_trials(deepcopy=False))
+        known = self.ledger.finished.get(point) or finished_points(pending).get(point)
         if known is not None:
             return known
-        busy = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
+        busy = [t for t in pending if t.state == TrialState.RUNNING and t.number != trial.number
                 and point_key(t.params) == point]
         if not busy:
             return None
@@ -250,22 +275,23 @@ class Worker:
             if other.state != TrialState.RUNNING:
                 return other if other.state == TrialState.COMPLETE and not is_duplicate(other) else None
 
-    def _unheld_point(self, trials: list[Any]) -> dict[str, Any] | None:
+    def _unheld_point(self, pending: list[Any], count: int) -> dict[str, Any] | None:
         """A point of a finite space that no finished or running trial holds (seeded pick)."""
         from optuna.trial import TrialState
 
         if self.plan.space_size is None:
             return None
         if self._points is None:
-            self._points = self.plan.space.grid()
-        held = {point_key(t.params) for t in trials
-                if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
-        free = [p for p in self._points if point_key(p) not in held]
+            self._points = [(point_key(p), p) for p in self.plan.space.grid()]
+        held = self.ledger.points_held | {
+            point_key(t.params) for t in pending
+            if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
+        free = [p for key, p in self._points if key not in held]
         if not free:
             return None
         import random
 
-        return random.Random(samplers.trial_seed(self.plan.seed, len(trials))).choice(free)
+        return random.Random(samplers.trial_seed(self.plan.seed, count)).choice(free)
 
     def run_trial(self, trial: Any) -> tuple[Any, dict[str, float]]:
         """Sample, then fit and score, the trial; a point a finished trial already scored
