@@ -185,7 +185,7 @@ def overhead(n: int, storage: str | None) -> None:
     fits = [float(t.user_attrs.get("fit_seconds") or 0.0) for t in trials]
     steps = [(ends[i] - ends[i - 1]) - fits[i] for i in range(1, len(ends))]
     bucket = max(1, n // 10)
-    print(f"{n} trials of DummyClassifier (holdout), storage {storage or 'default (SQLite file)'}: "
+    print(f"{n} trials of DummyClassifier (holdout), storage {storage or 'default (the journal file)'}: "
           f"{total:.1f} s in all, {1000 * total / n:.2f} ms per trial; load {load()}")
     print("| trials | ms per trial besides the fit (median) |")
     print("|---|---|")
