@@ -6,7 +6,8 @@ The work: breast_cancer, LogisticRegression(C) behind median imputation + scalin
 kampai builds by default), 3 stratified folds, accuracy, N trials of a seeded sampler.
 The plain loop runs on Optuna's in-memory storage, a SQLite file and a JournalStorage file
 (Optuna's own cost of a durable store, measured apart from kampai's); ``runner tune`` runs
-as a user runs it (default storage, tracking on).
+as a user runs it (default storage, tracking on), and with ``--no-cache`` (the plain loop
+refits the imputer and scaler in every trial; kampai's fold cache fits them once per fold).
 
     .venv/bin/python benchmarks/tiny_trials.py [--trials 300] [--rounds 3] [--sampler random|tpe|grid]
     .venv/bin/python benchmarks/tiny_trials.py --overhead 2000     # per-trial overhead, by trial number
@@ -130,7 +131,8 @@ def plain(storage: str, trials: int, sampler: str) -> None:
 def compare(args: argparse.Namespace) -> None:
     env = dict(os.environ)
     env.pop("KAMPAI_NO_TRACK", None)
-    rows = {name: Series() for name in ("plain Optuna, in memory", "runner tune (default)")}
+    rows = {name: Series() for name in ("plain Optuna, in memory", "runner tune (default)",
+                                        "runner tune --no-cache")}
     if not args.kampai_only:
         rows["plain Optuna, SQLite file"] = Series()
         rows["plain Optuna, JournalStorage file"] = Series()
@@ -140,7 +142,9 @@ def compare(args: argparse.Namespace) -> None:
             config = write_config(folder, args.trials, args.sampler)
             for name in rows:
                 if name.startswith("runner"):
-                    cmd = [RUNNER, "tune", "-c", config, "-q", "--study", f"s{r}"]
+                    cmd = [RUNNER, "tune", "-c", config, "-q", "--study", f"s{r}{'n' if 'no-cache' in name else ''}"]
+                    if "no-cache" in name:  # the same work as the plain loop: preprocessing refitted per trial
+                        cmd.append("--no-cache")
                 else:
                     storage = "memory" if "memory" in name else "sqlite" if "SQLite" in name else "journal"
                     cmd = [PY, __file__, "--plain", storage, "--trials", str(args.trials), "--sampler", args.sampler]
