@@ -55,7 +55,8 @@ def study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A genuine study, tuned here: its database file."""
     monkeypatch.setenv("KAMPAI_BLOCK_PLUGINS", "mlflow")
     (tmp_path / "iris.yaml").write_text(IRIS)
-    code, _out, err = invoke("tune", "-c", "iris.yaml", "--trials", "2", "--sampler", "random", "-q")
+    code, _out, err = invoke("tune", "-c", "iris.yaml", "--trials", "2", "--sampler", "random", "-q",
+                             "--storage", ".kampai/optuna.db")  # a SQLite file, edited below
     assert code == 0, err
     db = tmp_path / ".kampai" / "optuna.db"
     assert db.is_file()

@@ -156,9 +156,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
          choices=TUNE_PRUNERS, doc=_either(TUNE_PRUNERS)),
     _key("tune.study", None, "study name; null = the config's name, else <task>-<estimator>", type=str,
          doc="study name (the same name resumes it)"),
-    _key("tune.storage", None, "Optuna storage URL (postgresql://... for several machines); null = sqlite file "
-         ".kampai/optuna.db under the current folder", type=str,
-         doc="Optuna storage URL; `null` = `.kampai/optuna.db`"),
+    _key("tune.storage", None, "Optuna storage URL (postgresql://... for several machines) or a file (*.journal, "
+         "else sqlite); null = journal file .kampai/optuna.journal (an existing .kampai/optuna.db is kept)",
+         type=str,
+         doc="Optuna storage URL or file; `null` = `.kampai/optuna.journal` (an existing `.kampai/optuna.db` is kept)"),
     _key("tune.jobs", 1, "worker processes on this machine", type=int, minimum=1),
     _key("tune.cache", True, "reuse fitted preprocessing per fold across trials", type=bool),
     _key("tune.cache_dir", None, f"shared by workers and studies; null = {TUNE_CACHE_DIR}", type=str,

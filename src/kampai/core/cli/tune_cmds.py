@@ -29,7 +29,7 @@ def tune(
     jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes on this machine (tune.jobs)."),
     study: str = typer.Option(None, "--study", help="Study name; the same name resumes (tune.study)."),
     storage: str = typer.Option(None, "--storage", help="Optuna storage URL, e.g. postgresql://... "
-                                "(tune.storage; default: sqlite .kampai/optuna.db)."),
+                                "(tune.storage; default: the journal file .kampai/optuna.journal)."),
     refit: bool = typer.Option(None, "--refit/--no-refit", help="Train the best params as a normal run after."),
     cache: bool = typer.Option(None, "--cache/--no-cache", help="Reuse fitted preprocessing per fold (tune.cache)."),
     plots: bool = typer.Option(None, "--plots/--no-plots", help="Write PNG plots after the study (tune.plots)."),

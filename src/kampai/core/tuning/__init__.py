@@ -13,8 +13,14 @@ Modules, small on purpose:
 * :mod:`.storage`   the study storage URL, opening it, and a cross-process study lock
 * :mod:`.cache`     fitted preprocessing per fold, shared by trials and workers
 * :mod:`.objective` one trial: params -> folds -> the metric
-* :mod:`.worker`    the claim/run/tell loop of one worker process
+* :mod:`.prepare`   the checked plan: config, space, data, folds, a probe build
+* :mod:`.resume`    create or load the study, refuse an incompatible resume
+* :mod:`.trials`    what a stored trial counts as (done, duplicate, holding a grid point)
+* :mod:`.worker`    the claim/run/tell loop of one worker
+* :mod:`.processes` a ``--jobs`` worker process and how it dies with its parent
+* :mod:`.launch`    run the workers in this process or as ``--jobs`` processes
 * :mod:`.study`     the orchestration behind ``runner tune`` and ``kampai.tune``
+* :mod:`.from_study` registry mode: a study's best params as a normal run's config
 * :mod:`.report`    progress bar, final table, trial log export and plots
 
 Nothing here imports optuna at module import time.

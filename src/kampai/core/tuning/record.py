@@ -1,6 +1,6 @@
 """What a study records for ``train --from-study``, and how it is trusted again.
 
-The study database (``.kampai/optuna.db``, or any Optuna storage) can be written by anyone
+The study storage (``.kampai/optuna.journal``, or any Optuna storage) can be written by anyone
 who can write the project folder, and its user attributes are plain JSON.  The recorded
 config names classes to build, so it is authenticated like a run: an HMAC with kampai's
 key (:mod:`kampai.core.signing`) over its canonical JSON bytes, stored beside it.  The best

@@ -14,28 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 
-def check_sampler(name: str) -> str:
-    """``name`` checked against ``tune.sampler``'s declaration (the config loader already did:
-    kept for the callers of the 0.1 tuner until they read ``cfg.tune.sampler`` as it is)."""
-    return _declared("tune.sampler", name)
-
-
-def check_pruner(name: str) -> str:
-    """``name`` checked against ``tune.pruner``'s declaration (see :func:`check_sampler`)."""
-    return _declared("tune.pruner", name)
-
-
-def _declared(key: str, value: Any) -> Any:
-    from kampai.core.errors import ConfigError
-    from kampai.core.schema import CORE_SETTINGS
-
-    (setting,) = [s for s in CORE_SETTINGS if s.key == key]
-    problem = setting.problem(value)
-    if problem:
-        raise ConfigError(f"Config key '{key}' {problem}" + ("" if problem.endswith("?") else "."))
-    return value
-
-
 def trial_seed(seed: int, number: int) -> int:
     return (int(seed) * 1_000_003 + int(number)) % (2**32)
 

@@ -68,6 +68,13 @@ class Dimension:
         """A valid value (to check the name against the model before any trial)."""
         return self.choices[0] if self.type == "categorical" else self.low
 
+    def count(self) -> int:
+        """How many values :meth:`grid_values` lists, without listing them (an int range of
+        a billion values is counted, not built)."""
+        if self.type == "int":
+            return len(range(self.low, self.high + 1, self.step or 1))
+        return len(self.grid_values())
+
     def grid_values(self) -> list[Any]:
         if self.type == "categorical":
             return list(self.choices)
@@ -123,6 +130,9 @@ class SearchSpace:
         """Every combination, each once (conditional entries only where they apply)."""
         combos: list[dict[str, Any]] = [{}]
         for dim in self.dims:
+            if dim.count() > MAX_GRID:
+                raise TuneError(f"The grid has more than {MAX_GRID:,} combinations: use a "
+                                "sampler (tpe, random) or coarser steps.")
             values = dim.grid_values()
             grown = []
             for combo in combos:

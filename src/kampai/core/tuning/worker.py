@@ -19,7 +19,6 @@ the number of workers or machines, and a killed worker loses only its running tr
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -36,58 +35,25 @@ from kampai.core.tuning.storage import (
     GRACE_PERIOD,
     HEARTBEAT_INTERVAL,
     StudyLock,
+    beat,
+    is_journal,
     open_storage,
     storage_failure,
+)
+from kampai.core.tuning.trials import (
+    Ledger,
+    counts_as_done,
+    finished_points,
+    holds_grid_point,
+    is_duplicate,
+    point_key,
+    worker_name,
 )
 
 OnTrial = Callable[[Any, dict], None]
 WAIT_SECONDS = 1.0
 #: duplicates that do not use up the study's trials, at least (then they count)
 MIN_FREE_DUPLICATES = 10
-
-
-def finished_points(trials: list[Any]) -> dict[str, Any]:
-    """Completed, fitted trials by their params (the first of each point)."""
-    from optuna.trial import TrialState
-
-    out: dict[str, Any] = {}
-    for t in trials:
-        if t.state == TrialState.COMPLETE and not is_duplicate(t):
-            out.setdefault(_point(t.params), t)
-    return out
-
-
-def _point(params: dict[str, Any]) -> str:
-    """A hashable key of a param set (the same values, whatever their order)."""
-    import json
-
-    return json.dumps(params, sort_keys=True, default=str)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def counts_as_done(trial: Any) -> bool:
-    """Whether a trial uses up one of the study's trials (a duplicate does not: see
-    :meth:`Worker.run_trial`)."""
-    from optuna.trial import TrialState
-
-    if is_duplicate(trial):
-        return False
-    return (trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
-            or (trial.state == TrialState.FAIL and "error" in trial.user_attrs))
-
-
-def is_duplicate(trial: Any) -> bool:
-    """A trial whose params a finished trial had already: its value was reused, not fitted."""
-    return trial.user_attrs.get("duplicate_of") is not None
-
-
-def holds_grid_point(trial: Any) -> bool:
-    from optuna.trial import TrialState
-
-    return counts_as_done(trial) or trial.state in (TrialState.RUNNING, TrialState.WAITING)
 
 
 class _Heartbeat(threading.Thread):
@@ -99,7 +65,7 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(HEARTBEAT_INTERVAL):
             with contextlib.suppress(Exception):
-                self.storage.record_heartbeat(self.trial_id)
+                beat(self.storage, self.trial_id)
 
     def stop(self) -> None:
         self.stopped.set()
@@ -121,24 +87,32 @@ class Worker:
         self.lock = StudyLock(plan.storage_url, plan.study_name)
         self.evaluator = Evaluator(plan)
         self.ran = 0
-        self._points: list[dict[str, Any]] | None = None  # a finite space's points, when needed
+        self._points: list[tuple[str, dict[str, Any]]] | None = None  # a finite space's points, when needed
+        self.ledger = Ledger()
+        self._grid_pos = 0  # grid_order[:_grid_pos] is held by finished trials
         self._params: dict[int, dict[str, Any]] = {}  # what each claimed trial sampled (under the lock)
 
     # -- claiming -----------------------------------------------------------------------
 
     def _reap(self, trials: list[Any]) -> bool:
-        """Fail RUNNING trials whose worker process on this machine is gone."""
+        """Fail RUNNING trials whose worker process on this machine is gone (on a journal,
+        which has no heartbeats of its own, also those of other machines whose ``heartbeat``
+        attribute is older than the grace period)."""
         from optuna.trial import TrialState
 
         reaped = False
         now = datetime.now()
+        journal = is_journal(self.storage)
         for t in trials:
             if t.state != TrialState.RUNNING:
                 continue
             host, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
+            age = (now - t.datetime_start).total_seconds() if t.datetime_start is not None else 0.0
             # killed inside study.ask(): no worker, no heartbeat, so only its age tells
-            orphan = not host and t.datetime_start is not None and \
-                (now - t.datetime_start).total_seconds() > GRACE_PERIOD
+            orphan = not host and age > GRACE_PERIOD
+            if journal and host and host != self.host:
+                last = t.user_attrs.get("heartbeat")
+                orphan = (time.time() - float(last) if isinstance(last, (int, float)) else age) > GRACE_PERIOD
             if orphan or (host == self.host and pid.isdigit() and not pid_alive(int(pid))):
                 self.storage.set_trial_user_attr(t._trial_id, "interrupted", "worker process died")
                 self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
@@ -207,67 +181,81 @@ class Worker:
         import optuna
         from optuna.trial import TrialState
 
-        plan, study = self.plan, self.study
+        plan, study, ledger = self.plan, self.study, self.ledger
         with self.lock:
             trials = study.get_trials(deepcopy=False)
-            if any(t.state == TrialState.RUNNING for t in trials):  # others' (or dead) trials
-                self._reap(trials)
+            pending = ledger.update(trials)  # the open trials (and any finished after them)
+            if any(t.state == TrialState.RUNNING for t in pending):  # others' (or dead) trials
+                self._reap(pending)
                 optuna.storages.fail_stale_trials(study)
                 trials = study.get_trials(deepcopy=False)
-            done = sum(counts_as_done(t) for t in trials)
-            duplicates = sum(is_duplicate(t) for t in trials)
+                pending = ledger.update(trials)
+            done = ledger.done + sum(counts_as_done(t) for t in pending)
+            duplicates = ledger.duplicates + sum(is_duplicate(t) for t in pending)
             if duplicates >= max(plan.total, MIN_FREE_DUPLICATES):
                 done += duplicates  # a sampler stuck on known points: they count from here on
-            running = sum(t.state == TrialState.RUNNING for t in trials)
+            running = sum(t.state == TrialState.RUNNING for t in pending)
             if done + running >= plan.total:
                 return "wait" if running else "stop"
-            if plan.space_size is not None and len(self._finished(trials)) >= plan.space_size:
+            if plan.space_size is not None and self._finished_count(pending) >= plan.space_size:
                 return "wait" if running else "stop"  # every point of a finite space has its value
             if plan.grid is not None:
-                waiting = [t for t in trials if t.state == TrialState.WAITING]
-                if not waiting:
-                    held = {t.user_attrs.get("grid_index") for t in trials if holds_grid_point(t)}
-                    free = [i for i in plan.grid_order or [] if i not in held]
-                    if not free:
+                if not any(t.state == TrialState.WAITING for t in pending):
+                    free = self._free_grid_index(pending)
+                    if free is None:
                         return "wait" if running else "stop"
-                    study.enqueue_trial(plan.grid[free[0]], user_attrs={"grid_index": free[0]})
+                    study.enqueue_trial(plan.grid[free], user_attrs={"grid_index": free})
                 study.sampler = optuna.samplers.RandomSampler(seed=samplers.trial_seed(plan.seed, len(trials)))
             elif trials and is_duplicate(trials[-1]):
                 # the model sampler proposed a known point: on a finite space take a point nobody
                 # holds yet (enqueued), elsewhere one random step away from it
                 study.sampler = optuna.samplers.RandomSampler(seed=samplers.trial_seed(plan.seed, len(trials)))
-                free = self._unheld_point(trials)
-                if free is not None:
-                    study.enqueue_trial(free, user_attrs={"proposed": "an unscored point after a duplicate"})
+                point = self._unheld_point(pending, len(trials))
+                if point is not None:
+                    study.enqueue_trial(point, user_attrs={"proposed": "an unscored point after a duplicate"})
             else:
                 study.sampler = samplers.make_sampler(plan.sampler, plan.seed, len(trials),
                                                       plan.tune.startup_trials)
             trial = study.ask()
-            self.storage.record_heartbeat(trial._trial_id)
+            if not is_journal(self.storage):  # a journal's first heartbeat is the trial's start time
+                beat(self.storage, trial._trial_id)
             trial.set_user_attr("worker", self.name)
             # sampled under the lock: the point is in the storage before another worker samples,
             # so two workers never fit one point at the same moment (see run_trial)
             self._params[trial.number] = self.plan.space.suggest(trial)
             return trial
 
-    # -- running ------------------------------------------------------------------------
+    def _finished_count(self, pending: list[Any]) -> int:
+        """How many distinct points have a completed, fitted trial."""
+        known = self.ledger.finished
+        return len(known) + sum(1 for key in finished_points(pending) if key not in known)
 
-    @staticmethod
-    def _finished(trials: list[Any]) -> dict[str, Any]:
-        return finished_points(trials)
+    def _free_grid_index(self, pending: list[Any]) -> int | None:
+        """The next grid point (seeded order) that no trial holds."""
+        order = self.plan.grid_order or []
+        held = self.ledger.grid_held
+        while self._grid_pos < len(order) and order[self._grid_pos] in held:
+            self._grid_pos += 1  # held by a finished trial: for good
+        held_now = {t.user_attrs.get("grid_index") for t in pending if holds_grid_point(t)}
+        for i in order[self._grid_pos:]:
+            if i not in held and i not in held_now:
+                return i
+        return None
+
+    # -- running ------------------------------------------------------------------------
 
     def _known(self, trial: Any, params: dict[str, Any]) -> Any:
         """The finished trial that scored ``params`` already, if any; a point another worker
         is fitting right now is waited for (then reused), not fitted a second time."""
         from optuna.trial import TrialState
 
-        point = _point(params)
-        trials = self.study.get_trials(deepcopy=False)
-        known = self._finished(trials).get(point)
+        point = point_key(params)
+        pending = self.ledger.update(self.study.get_trials(deepcopy=False))
+        known = self.ledger.finished.get(point) or finished_points(pending).get(point)
         if known is not None:
             return known
-        busy = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
-                and _point(t.params) == point]
+        busy = [t for t in pending if t.state == TrialState.RUNNING and t.number != trial.number
+                and point_key(t.params) == point]
         if not busy:
             return None
         import optuna
@@ -287,22 +275,23 @@ class Worker:
             if other.state != TrialState.RUNNING:
                 return other if other.state == TrialState.COMPLETE and not is_duplicate(other) else None
 
-    def _unheld_point(self, trials: list[Any]) -> dict[str, Any] | None:
+    def _unheld_point(self, pending: list[Any], count: int) -> dict[str, Any] | None:
         """A point of a finite space that no finished or running trial holds (seeded pick)."""
         from optuna.trial import TrialState
 
         if self.plan.space_size is None:
             return None
         if self._points is None:
-            self._points = self.plan.space.grid()
-        held = {_point(t.params) for t in trials
-                if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
-        free = [p for p in self._points if _point(p) not in held]
+            self._points = [(point_key(p), p) for p in self.plan.space.grid()]
+        held = self.ledger.points_held | {
+            point_key(t.params) for t in pending
+            if t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
+        free = [p for key, p in self._points if key not in held]
         if not free:
             return None
         import random
 
-        return random.Random(samplers.trial_seed(self.plan.seed, len(trials))).choice(free)
+        return random.Random(samplers.trial_seed(self.plan.seed, count)).choice(free)
 
     def run_trial(self, trial: Any) -> tuple[Any, dict[str, float]]:
         """Sample, then fit and score, the trial; a point a finished trial already scored
@@ -383,82 +372,3 @@ class Worker:
         finally:
             self.lock.close()
         return self.ran
-
-
-#: seconds an orphaned worker has to mark its trial failed before it is killed outright
-ORPHAN_GRACE = 1.0
-#: how often a worker checks that its main process is alive
-PARENT_POLL = 0.1
-
-
-def _die_with_parent() -> None:
-    """A worker stops when the main process dies, even by SIGKILL, within about a second,
-    whatever it is doing.
-
-    Linux's parent-death signal (SIGTERM) lets it mark its trial failed and leave.  A
-    SIGTERM's Python handler runs only when the main thread is back in Python, though, and a
-    fit can sit in one C call (libsvm, a BLAS routine) for minutes; so a watcher thread
-    checks the parent pid (the parent-death signal also fires when the *thread* that
-    spawned us exits, hence the pid, not only the signal) and, :data:`ORPHAN_GRACE` seconds
-    after the parent is gone, kills the worker outright.  Its trial then stays RUNNING with
-    a dead pid, which the next claim of any worker on this machine marks failed, so the
-    study's total stays exact."""
-    import multiprocessing
-    import signal
-
-    spawner = multiprocessing.parent_process()
-    parent = spawner.pid if spawner is not None else os.getppid()
-    armed = False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        armed = libc.prctl(1, signal.SIGTERM) == 0  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL)
-        if not armed:  # only where the kernel's signal is missing: a second SIGTERM is not due
-            os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(ORPHAN_GRACE)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="kampai-parent-watch", daemon=True).start()
-    if os.getppid() != parent and armed:  # the parent died before the signal was armed
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
-def process_main(plan: Plan, queue: Any) -> None:
-    """Entry point of a ``--jobs`` worker process: results go back to the main process."""
-    import signal
-
-    def stop(*_: Any) -> None:
-        # the main process (or the parent-death signal) asks once: later SIGTERMs are ignored
-        # while the worker marks its trial failed and leaves (SIGKILL still ends it at once)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    # Ctrl-C in a terminal reaches the whole process group: the main process relays it
-    # (SIGTERM, once), so each worker stops exactly once, marking its running trial
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, stop)
-    _die_with_parent()
-    try:
-        if plan.blocked:
-            from kampai.core import host as plugins
-
-            plugins.block(set(plan.blocked))
-        worker = Worker(plan, lambda trial, metrics: queue.put(("trial", trial, metrics)))
-        worker.run()
-        queue.put(("done", os.getpid(), None))
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        queue.put(("interrupted", os.getpid(), None))
-    except KampaiError as exc:
-        queue.put(("error", os.getpid(), (True, str(exc))))
-    except BaseException as exc:
-        import traceback
-
-        queue.put(("error", os.getpid(), (False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")))

@@ -7,7 +7,9 @@ epochs of ``fit_one_cycle`` at lr 1e-2 with early stopping (patience 20) on a 10
 validation part of the training rows, keeping the best epoch.  ``lr: auto`` runs
 ``lr_find`` and uses (and records) its ``valley`` suggestion.
 
-Training uses fast.ai's ``TabularPandas`` (``Categorify``, ``FillMissing``, ``Normalize``);
+Date and time columns (a datetime dtype, or text that parses as dates) become their parts,
+as fast.ai's ``add_datepart`` makes them (:mod:`.dates`; ``dates: false`` keeps them as
+categories).  Training uses fast.ai's ``TabularPandas`` (``Categorify``, ``FillMissing``, ``Normalize``);
 prediction applies the same fitted state (category lists, fill values, means/stds, kept as
 JSON) with numpy and calls the network directly: no per-call DataLoader, and a saved
 model needs no pickle.
@@ -25,7 +27,7 @@ from kampai.plugins.fastai import common
 
 PARAMS: dict[str, Any] = {
     "layers": None, "ps": 0.1, "embed_p": 0.1, "emb_szs": None, "bs": None, "epochs": 30, "lr": 1e-2,
-    "wd": None, "patience": 20, "valid_frac": 0.1, "cat_names": None, "cont_names": None,
+    "wd": None, "patience": 20, "valid_frac": 0.1, "cat_names": None, "cont_names": None, "dates": True,
 }
 
 
@@ -101,7 +103,16 @@ class TabularNet:
         )
         from fastai.torch_core import set_seed
 
+        from kampai.plugins.fastai import dates
+
         s = self.settings
+        parts: dict[str, list[str]] = {}
+        if s.get("dates", True) and s["cat_names"] is None and s["cont_names"] is None:
+            import pandas as pd
+
+            text = [c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
+            parts = dates.parts_of(X, dates.detect(X, [str(c) for c in text]))
+            X = dates.expand(X, parts)
         cat_names, cont_names = self._columns(X)
         frame = self.fastai_frame(X, cat_names, cont_names)
         target = "__target__"
@@ -153,6 +164,8 @@ class TabularNet:
             self.info["lr_find"] = lr
         self._record(learn, to, cat_names, cont_names, classes, layers, config, y_range)
         self.state["labels"] = labels
+        self.state["dates"] = parts
+        self.info["date_columns"] = list(parts)
         self.module = learn.model
         keep = common.best_epoch_callback(int(s["patience"]) if n_valid and s["patience"] else None,
                                           report, report, self.distributed)
@@ -244,6 +257,10 @@ class TabularNet:
         import pandas as pd
 
         st = self.state
+        if st.get("dates"):
+            from kampai.plugins.fastai import dates
+
+            X = dates.expand(X, st["dates"])
         columns = X.columns.tolist()
         if columns != st["cat_names"] + st["cont_names"]:  # else: exactly the inputs, in order
             missing = [c for c in st["cat_names"] + st["cont_names"] if c not in X.columns]

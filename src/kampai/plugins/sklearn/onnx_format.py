@@ -248,12 +248,22 @@ class OnnxPipeline:
         import pandas as pd
 
         feed = {}
-        for name, (column, kind), narrow in zip(self.names, self.columns, self.float32, strict=True):
-            values = X[column]
+        numbers = [i for i, (_, kind) in enumerate(self.columns) if kind == "number"]
+        block = None
+        if numbers and isinstance(X, pd.DataFrame):
+            # every number column in one conversion (a column at a time costs a Series each:
+            # most of a one-row request's time), then a view per input
+            block = X[[self.columns[i][0] for i in numbers]].to_numpy(dtype=np.float64, na_value=np.nan)
+        at = {i: j for j, i in enumerate(numbers)}
+        for i, (name, (column, kind), narrow) in enumerate(zip(self.names, self.columns, self.float32, strict=True)):
             if kind == "number":
                 dtype = np.float32 if narrow else np.float64
-                feed[name] = values.to_numpy(dtype=dtype, na_value=np.nan).reshape(-1, 1)
+                if block is not None:
+                    feed[name] = np.ascontiguousarray(block[:, at[i]:at[i] + 1], dtype=dtype)
+                else:
+                    feed[name] = X[column].to_numpy(dtype=dtype, na_value=np.nan).reshape(-1, 1)
             else:
+                values = X[column]
                 array = values.to_numpy(dtype=object)
                 missing = pd.isna(array)
                 if missing.any():
