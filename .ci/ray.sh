@@ -17,6 +17,7 @@ PORT=${KAMPAI_RAY_PORT:-56379}
 CPUS=${KAMPAI_RAY_CPUS:-2}
 RAY=${RAY:-$ROOT/.venv/bin/ray}
 [ -x "$RAY" ] || RAY=$(command -v ray || true)
+PY=$(dirname "${RAY:-/usr/bin/ray}")/python
 # Ray's session folder holds unix sockets (107-byte path limit): a short one under /tmp
 TMP=${KAMPAI_RAY_TMP:-/tmp/kr-$(printf %s "$DIR" | cksum | cut -c1-8)}
 OBJ=$((150 * 1024 * 1024))    # object store per node
@@ -57,9 +58,8 @@ start() {
 wait_for() {  # wait_for N: until the cluster has N alive nodes (60 s)
   local want=$1 i
   for i in $(seq 120); do
-    if "$ROOT/.venv/bin/python" - "$PORT" "$want" >/dev/null 2>&1 <<'EOF'
+    if "$PY" - "$PORT" "$want" >/dev/null 2>&1 <<'EOF'
 import sys, ray
-from ray.util.state import list_nodes
 ray.init(address=f"127.0.0.1:{sys.argv[1]}", logging_level="ERROR", log_to_driver=False)
 alive = [n for n in ray.nodes() if n["Alive"]]
 sys.exit(0 if len(alive) >= int(sys.argv[2]) else 1)
