@@ -1,0 +1,178 @@
+"""Scale-out on a real local Ray cluster (head + worker node, `ray start` processes; no mocks):
+tuning workers as Ray tasks over two nodes, a killed worker node, a remote `runner train`,
+and batch prediction through Ray Data.
+
+The cluster is $KAMPAI_TEST_RAY (`.ci/ray.sh start`, as .ci/run does); without it a session
+fixture starts its own through the same script and stops it.  Skipped without Ray.
+PostgreSQL studies need $KAMPAI_TEST_PG_URL (.ci/postgres.sh), else those tests skip."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+optuna = pytest.importorskip("optuna")
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RAY_BIN = Path(sys.executable).parent / "ray"
+PG_URL = os.environ.get("KAMPAI_TEST_PG_URL")
+
+SLOW = """
+name: slow
+task: classification
+data: {path: "sklearn:iris"}
+split: {method: stratified_kfold, folds: 2}
+model:
+  estimator: DecisionTreeClassifier
+  preprocess:
+    num: {steps: {slow: {class: "tune_helpers:SlowIdentity", seconds: SECONDS}}}
+  search:
+    max_depth: {type: int, low: 1, high: 8}
+    min_samples_leaf: {type: int, low: 1, high: 10}
+    criterion: [gini, entropy, log_loss]
+tune: {cache: false, plots: false}
+"""
+
+
+def _env() -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(HERE), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "KAMPAI_BLOCK_PLUGINS": "mlflow"}
+
+
+def _runner(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kampai", *args]
+
+
+@pytest.fixture(scope="session")
+def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The test cluster's address: $KAMPAI_TEST_RAY, else one started here (and stopped)."""
+    if os.environ.get("KAMPAI_TEST_RAY"):
+        yield os.environ["KAMPAI_TEST_RAY"]
+        return
+    if not RAY_BIN.exists():
+        pytest.skip("the ray command is not installed beside this Python")
+    state = tmp_path_factory.mktemp("ray")
+    env = {**os.environ, "KAMPAI_RAY_DIR": str(state), "KAMPAI_RAY_PORT": "56479", "RAY": str(RAY_BIN)}
+    out = subprocess.run([str(ROOT / ".ci" / "ray.sh"), "start"], env=env, capture_output=True, text=True,
+                         timeout=180)
+    if out.returncode != 0:
+        pytest.fail(f"the Ray test cluster did not start: {out.stderr[-2000:]}")
+    address = out.stdout.strip().splitlines()[-1].split("=", 1)[1]
+    try:
+        yield address
+    finally:
+        subprocess.run([str(ROOT / ".ci" / "ray.sh"), "stop"], env=env, capture_output=True, timeout=120)
+
+
+def _storage(tmp_path: Path) -> str:
+    """A fresh study storage: a PostgreSQL database's study when available, else SQLite."""
+    return PG_URL or f"sqlite:///{tmp_path / 'study.db'}"
+
+
+def _trials(name: str, url: str) -> list:
+    from kampai.core.tuning.storage import open_storage, resolve_url
+
+    return optuna.load_study(study_name=name, storage=open_storage(resolve_url(url))).get_trials(deepcopy=False)
+
+
+def _counted(trials: list) -> list:
+    from kampai.core.tuning.worker import counts_as_done
+
+    return [t for t in trials if counts_as_done(t)]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not PG_URL, reason="KAMPAI_TEST_PG_URL is not set (see .ci/postgres.sh)")
+def test_twenty_trials_over_two_nodes_on_postgresql(tmp_path: Path, ray_address: str) -> None:
+    (tmp_path / "slow.yaml").write_text(SLOW.replace("SECONDS", "0.05"))
+    name = f"ray-{uuid.uuid4().hex[:8]}"
+    out = subprocess.run(_runner("tune", "-c", "slow.yaml", "--trials", "20", "--jobs", "4", "--study", name,
+                                 "--storage", PG_URL, "--ray", ray_address, "--json"),
+                         cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    trials = _trials(name, PG_URL)
+    assert len(_counted(trials)) == 20
+    assert all(t.state.name != "RUNNING" for t in trials)
+    nodes = {t.user_attrs.get("node") for t in _counted(trials)}
+    assert len(nodes) == 2 and None not in nodes, nodes  # the head and the worker node both ran trials
+
+
+def _extra_node(address: str, state: Path) -> tuple[subprocess.Popen, str]:
+    """A third node joining the cluster, in its own process group: (its process, its node id)."""
+    port = int(address.rsplit(":", 1)[1]) + 60
+    proc = subprocess.Popen(
+        [str(RAY_BIN), "start", "--block", "--address", address, "--num-cpus", "1", "--disable-usage-stats",
+         "--node-ip-address", "127.0.0.1", "--object-store-memory", str(80 * 1024 * 1024),
+         "--memory", str(512 * 1024 * 1024), "--resources", '{"kampai_victim": 1}',
+         "--node-manager-port", str(port), "--object-manager-port", str(port + 1),
+         "--dashboard-agent-listen-port", str(port + 2), "--dashboard-agent-grpc-port", str(port + 3),
+         "--runtime-env-agent-port", str(port + 4), "--metrics-export-port", str(port + 5),
+         "--min-worker-port", str(port + 300), "--max-worker-port", str(port + 340)],
+        stdout=(state / "victim.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    probe = ("import ray,sys; ray.init(address=sys.argv[1], logging_level='ERROR', log_to_driver=False);"
+             "print([n['NodeID'] for n in ray.nodes() if n['Alive'] and 'kampai_victim' in n['Resources']])")
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        out = subprocess.run([sys.executable, "-c", probe, address], capture_output=True, text=True, timeout=60)
+        ids = eval(out.stdout.strip() or "[]")  # a list of hex strings printed by the probe above
+        if ids:
+            return proc, ids[0]
+        time.sleep(1)
+    _kill_group(proc)
+    pytest.fail(f"the extra Ray node did not join: {(state / 'victim.log').read_text()[-2000:]}")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_node_loses_only_its_running_trial(tmp_path: Path, ray_address: str) -> None:
+    (tmp_path / "slow.yaml").write_text(SLOW.replace("SECONDS", "0.6"))
+    url = _storage(tmp_path)
+    name = f"kill-{uuid.uuid4().hex[:8]}"
+    victim, node_id = _extra_node(ray_address, tmp_path)
+    tune = _runner("tune", "-c", "slow.yaml", "--trials", "10", "--jobs", "3", "--study", name, "--storage", url,
+                   "--ray", ray_address, "-q")
+    proc = subprocess.Popen(tune, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 240
+        hit = None
+        while time.time() < deadline and hit is None and proc.poll() is None:
+            time.sleep(0.3)
+            with contextlib.suppress(Exception):
+                hit = next((t for t in _trials(name, url) if t.state.name == "RUNNING"
+                            and str(t.user_attrs.get("node", "")).endswith(node_id[:12])), None)
+        assert hit is not None, "no trial ran on the extra node"
+        _kill_group(victim)  # the node's raylet and agents at once; its workers follow
+        _, err = proc.communicate(timeout=400)
+        assert proc.returncode == 0, err.decode()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if victim.poll() is None:
+            _kill_group(victim)
+    trials = _trials(name, url)
+    assert len(_counted(trials)) == 10
+    lost = [t for t in trials if t.state.name == "FAIL" and "interrupted" in t.user_attrs]
+    assert [t.number for t in lost] in ([], [hit.number]), [(t.number, t.user_attrs) for t in lost]
+    assert all(t.state.name != "RUNNING" for t in trials)
+    # resumed: the study is at its total, a second invocation has nothing left to run
+    again = subprocess.run([*tune[:-1], "--json"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert '"ran": 0' in again.stdout
+    assert len(_counted(_trials(name, url))) == 10
