@@ -19,6 +19,8 @@ def train(
     from_study: str = typer.Option(None, "--from-study", help="Train the best params of this tuning "
                                    "study (its recorded config unless -c/--task is given)."),
     storage: str = typer.Option(None, "--storage", help="The study's storage URL (with --from-study)."),
+    ray: str = typer.Option(None, "--ray", metavar="ADDRESS", help="Train on the Ray cluster at ADDRESS (host:port, "
+                            "ray://host:10001, or auto); the run folder comes back into runs/ (docs/scale.md)."),
     overrides: list[str] = o.Overrides,
 ) -> None:
     """Train, evaluate and save a model; writes runs/<run_id>/."""
@@ -32,7 +34,12 @@ def train(
 
         cfg = study_config(from_study, storage, base=cfg if (config or task) else None,
                            overrides=overrides, runs_dir=runs_dir)
-    run = engine.train(cfg, verbose=not (quiet or json_out))
+    if ray is not None:
+        from kampai.core.scaleout.remote import train_remote
+
+        run = train_remote(cfg, None if ray == "auto" else ray, verbose=not (quiet or json_out))
+    else:
+        run = engine.train(cfg, verbose=not (quiet or json_out))
     if json_out:
         typer.echo(dumps({"run_id": run.run_id, "run_dir": str(run.run_dir),
                                  "metrics": run.metrics}))
@@ -66,6 +73,8 @@ def predict(
     output: Path = typer.Option(None, "--output", "-o", help="Write predictions here, in the format its "
                                 "suffix names (.csv, .parquet, .json, .jsonl; never inside a run folder); "
                                 "default: print CSV to stdout."),
+    ray: str = typer.Option(None, "--ray", metavar="ADDRESS", help="Predict a CSV/Parquet file on every node of "
+                            "the Ray cluster at ADDRESS (host:port, ray://host:10001, or auto; docs/scale.md)."),
 ) -> None:
     """Predict with a trained run; probabilities become proba_<class> columns, forecast
     quantiles q<level> columns."""
@@ -75,7 +84,29 @@ def predict(
     options = {k.removeprefix("predict."): v for k, v in o.plugin_flags().items() if k.startswith("predict.")}
     if output is not None:
         engine.check_predictions_output(output)  # before the model is loaded
-    table = engine.predict(open_run(run), data, horizon=horizon, options=options)
+    opened = open_run(run)
+    from kampai.core import predict_stream
+
+    if data is not None and horizon is None and not options and predict_stream.streams(opened, data, output):
+        # a large file streams in chunks, in order (kampai.core.predict_stream); --ray: on the cluster
+        if ray is not None:
+            from kampai.core.scaleout.batch import predict_on_ray
+
+            tables = predict_on_ray(opened, data, None if ray == "auto" else ray)
+        else:
+            tables = predict_stream.predict_chunks(opened, data)
+        if output is None:
+            predict_stream.echo_csv(tables, lambda text: typer.echo(text, nl=False))
+            return
+        rows = predict_stream.write_stream(tables, output)
+        typer.echo(f"Wrote {rows} predictions to {output}", err=True)
+        return
+    if ray is not None:
+        from kampai.core.errors import KampaiError
+
+        raise KampaiError("--ray predicts a CSV/Parquet file (--data) of a task whose rows are predicted "
+                          "independently, into .csv, .parquet or .jsonl (-o) or stdout.")
+    table = engine.predict(opened, data, horizon=horizon, options=options)
     if output is None:
         typer.echo(table.to_csv(index=False), nl=False)
         return
