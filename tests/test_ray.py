@@ -176,3 +176,86 @@ def test_a_killed_worker_node_loses_only_its_running_trial(tmp_path: Path, ray_a
     assert again.returncode == 0, again.stderr[-3000:]
     assert '"ran": 0' in again.stdout
     assert len(_counted(_trials(name, url))) == 10
+
+
+WINE = """
+name: wine
+seed: 7
+task: classification
+data: {path: data/wine.csv, target: target}
+model: {estimator: RandomForestClassifier, params: {n_estimators: 15}}
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project folder: a config, its data file, and a run trained here (no Ray)."""
+    from sklearn.datasets import load_wine
+
+    root = tmp_path_factory.mktemp("project")
+    (root / "data").mkdir()
+    load_wine(as_frame=True).frame.to_csv(root / "data" / "wine.csv", index=False)
+    (root / "wine.yaml").write_text(WINE)
+    out = subprocess.run(_runner("train", "-c", "wine.yaml", "--json"), cwd=root, env=_env(), capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return root
+
+
+def _json(text: str) -> dict:
+    import json
+
+    return json.loads(text[text.index("{"):])
+
+
+@pytest.mark.slow
+def test_a_remote_run_lands_like_a_local_one(project: Path, ray_address: str) -> None:
+    from kampai.core import verified
+
+    local = sorted((project / "runs").iterdir())[0]
+    out = subprocess.run(_runner("train", "-c", "wine.yaml", "--ray", ray_address, "--json"), cwd=project,
+                         env=_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    remote = Path(project / _json(out.stdout)["run_dir"])
+    assert remote.parent == local.parent and remote != local
+    assert not [p for p in remote.parent.iterdir() if p.name.startswith(".")]  # nothing half-written left
+    verified.check(remote)  # signed with this machine's key
+    for name in ("metrics.json", "predictions.csv", "config.yaml", "signature.json"):
+        assert (remote / name).read_bytes() == (local / name).read_bytes(), name
+    pred = subprocess.run(_runner("predict", str(remote), "--data", "data/wine.csv"), cwd=project, env=_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert pred.returncode == 0 and pred.stdout.count("\n") == 179, pred.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_failed_remote_run_leaves_nothing(project: Path, ray_address: str) -> None:
+    before = sorted(p.name for p in (project / "runs").iterdir())
+    out = subprocess.run(_runner("train", "-c", "wine.yaml", "--ray", ray_address, "model.params.n_estimators=-3"),
+                         cwd=project, env=_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert "n_estimators" in out.stderr and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert sorted(p.name for p in (project / "runs").iterdir()) == before
+
+
+@pytest.mark.slow
+def test_batch_predict_on_ray_equals_runner_predict(project: Path, ray_address: str) -> None:
+    import numpy as np
+    import pandas as pd
+
+    wine = pd.read_csv(project / "data" / "wine.csv").drop(columns="target")
+    rng = np.random.default_rng(0)
+    big = wine.sample(1_000_000, replace=True, random_state=0).reset_index(drop=True)
+    big = big * rng.normal(1, 0.02, big.shape)
+    big.to_parquet(project / "big.parquet")
+    run = str(sorted((project / "runs").iterdir())[0])
+    whole = subprocess.run(  # the whole file at once, as runner predict did before it streamed
+        [sys.executable, "-c", "import sys, kampai; kampai.load_run(sys.argv[1]).predict(sys.argv[2])"
+         ".to_parquet(sys.argv[3])", run, "big.parquet", "whole.parquet"],
+        cwd=project, env=_env(), capture_output=True, text=True, timeout=300)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    for args in ([], ["--ray", ray_address]):
+        out = project / f"out{len(args)}.parquet"
+        done = subprocess.run(_runner("predict", run, "--data", "big.parquet", "-o", str(out), *args), cwd=project,
+                              env=_env(), capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(project / "whole.parquet"))
