@@ -94,12 +94,32 @@ def _counted(trials: list) -> list:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not PG_URL, reason="KAMPAI_TEST_PG_URL is not set (see .ci/postgres.sh)")
-def test_twenty_trials_over_two_nodes_on_postgresql(tmp_path: Path, ray_address: str) -> None:
-    (tmp_path / "slow.yaml").write_text(SLOW.replace("SECONDS", "0.05"))
+def test_twenty_trials_over_two_nodes_on_postgresql_with_a_ctrl_c(tmp_path: Path, ray_address: str) -> None:
+    (tmp_path / "slow.yaml").write_text(SLOW.replace("SECONDS", "0.15"))
     name = f"ray-{uuid.uuid4().hex[:8]}"
-    out = subprocess.run(_runner("tune", "-c", "slow.yaml", "--trials", "20", "--jobs", "4", "--study", name,
-                                 "--storage", PG_URL, "--ray", ray_address, "--json"),
-                         cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    tune = _runner("tune", "-c", "slow.yaml", "--trials", "20", "--jobs", "4", "--study", name,
+                   "--storage", PG_URL, "--ray", ray_address, "--json")
+    proc = subprocess.Popen(tune, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(0.3)
+            with contextlib.suppress(Exception):
+                if len([t for t in _trials(name, PG_URL) if t.state.name == "COMPLETE"]) >= 4:
+                    break
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: every worker marks its running trial and stops
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err.decode()[-3000:]
+    trials = _trials(name, PG_URL)
+    assert all(t.state.name != "RUNNING" for t in trials)
+    assert all("interrupted" in t.user_attrs for t in trials if t.state.name == "FAIL"), \
+        [t.user_attrs for t in trials if t.state.name == "FAIL"]
+    assert len(_counted(trials)) < 20
+    # the same command resumes the study to exactly its total
+    out = subprocess.run(tune, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     trials = _trials(name, PG_URL)
     assert len(_counted(trials)) == 20

@@ -30,6 +30,10 @@ from kampai.core.tuning.objective import Plan
 
 #: attempts Ray makes to re-run a worker task whose node or process died
 TASK_RETRIES = 3
+#: seconds between a worker's checks of the driver's stop flag
+STOP_POLL = 0.5
+#: seconds the workers have to mark their trials interrupted after a Ctrl-C
+STOP_GRACE = 30
 
 
 def worker_count(ray: Any, jobs: int, left: int) -> tuple[int, str]:
@@ -57,9 +61,43 @@ def _node_cache_dir(wanted: str | None) -> str | None:
     return os.path.join(tempfile.gettempdir(), "kampai-tune-cache")
 
 
-def _work(plan: Plan, relay: Any) -> tuple[str, int]:
+class _Stop:
+    """A Ray actor: the driver's Ctrl-C, seen by every worker."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def set(self) -> None:
+        self.stopped = True
+
+    def is_set(self) -> bool:
+        return self.stopped
+
+
+def _on_stop(stop: Any, done: Any) -> None:
+    """A thread of a worker task: when the driver asks to stop, SIGTERM this process; its
+    handler raises KeyboardInterrupt in the worker loop, which marks its trial interrupted
+    (Ray's own cancel cannot interrupt a fit sleeping in a C call)."""
+    import signal
+
+    import ray
+
+    while not done.wait(STOP_POLL):
+        try:
+            stopped = ray.get(stop.is_set.remote(), timeout=10)
+        except Exception:  # the driver is gone with its actor: stop too
+            stopped = True
+        if stopped and not done.is_set():
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
+def _work(plan: Plan, relay: Any, stop: Any) -> tuple[str, int]:
     """One worker, inside a Ray task: run trials until the study's total; every finished
     trial goes to ``relay`` (a Ray queue) for the driver's observers."""
+    import signal
+    import threading
+
     from kampai.core.scaleout.cluster import node_label
     from kampai.core.tuning.worker import Worker
 
@@ -79,9 +117,24 @@ def _work(plan: Plan, relay: Any) -> tuple[str, int]:
                 trial.set_user_attr("node", node)
             return trial
 
-    worker = NodeWorker(plan, lambda trial, metrics: relay.put(("trial", trial, metrics)))
-    ran = worker.run()
-    return node, ran
+    def interrupt(*_: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the worker marks its trial and leaves
+        raise KeyboardInterrupt
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, interrupt) if main else None
+    done = threading.Event()
+    if main:
+        threading.Thread(target=_on_stop, args=(stop, done), name="kampai-ray-stop", daemon=True).start()
+    try:
+        worker = NodeWorker(plan, lambda trial, metrics: relay.put(("trial", trial, metrics)))
+        return node, worker.run()
+    except KeyboardInterrupt:
+        return node, -1
+    finally:
+        done.set()
+        if main:  # the process serves other tasks after this one
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def check_storage(ray: Any, plan: Plan) -> None:
@@ -106,10 +159,11 @@ def run(plan: Plan, ray: Any, jobs: int, on_trial: Any) -> bool:
     from ray.util.queue import Empty, Queue
 
     relay = Queue(actor_options={"num_cpus": 0})
+    stop = ray.remote(_Stop).options(num_cpus=0).remote()
     remote = ray.remote(_work).options(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False,
                                        scheduling_strategy="SPREAD", name="kampai-tune-worker")
     plan_ref = ray.put(plan)
-    refs = [remote.remote(plan_ref, relay) for _ in range(jobs)]
+    refs = [remote.remote(plan_ref, relay, stop) for _ in range(jobs)]
     pending = list(refs)
     interrupted = False
     errors: list[str] = []
@@ -129,7 +183,8 @@ def run(plan: Plan, ray: Any, jobs: int, on_trial: Any) -> bool:
             done, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
             for ref in done:
                 try:
-                    ray.get(ref)
+                    if ray.get(ref)[1] < 0:
+                        interrupted = True
                 except ray.exceptions.TaskCancelledError:
                     interrupted = True
                 except ray.exceptions.RayTaskError as exc:
@@ -151,16 +206,20 @@ def run(plan: Plan, ray: Any, jobs: int, on_trial: Any) -> bool:
             drain(0.1)
     except KeyboardInterrupt:
         interrupted = True
-        for ref in pending:
-            ray.cancel(ref)  # KeyboardInterrupt in each task: it marks its trial interrupted
         with contextlib.suppress(Exception):
-            ray.wait(pending, num_returns=len(pending), timeout=30)
+            stop.set.remote()  # each worker marks its running trial interrupted and returns
+            ray.wait(pending, num_returns=len(pending), timeout=STOP_GRACE)
         with contextlib.suppress(Exception):
             while relay.qsize():
                 drain(0.1)
+        for ref in pending:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)  # still running: its trial's pid dies, the next claim fails it
     finally:
         with contextlib.suppress(Exception):
             ray.kill(relay.actor)
+        with contextlib.suppress(Exception):
+            ray.kill(stop)
     if errors:
         raise TuneError(f"A tuning worker on the Ray cluster failed: {errors[0]}")
     return interrupted
