@@ -279,3 +279,10 @@ def test_batch_predict_on_ray_equals_runner_predict(project: Path, ray_address: 
                               env=_env(), capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
         pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(project / "whole.parquet"))
+
+
+def test_an_unreachable_cluster_is_one_line(project: Path) -> None:
+    out = subprocess.run(_runner("train", "-c", "wine.yaml", "--ray", "127.0.0.1:1"), cwd=project, env=_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "Cannot connect to the Ray cluster at '127.0.0.1:1'" in out.stderr and "Traceback" not in out.stderr

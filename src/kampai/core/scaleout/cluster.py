@@ -60,6 +60,7 @@ def connect(address: str | None, *, working_dir: str | None = None) -> Any:
     kampai on every worker; a :class:`RayError` naming the address when it cannot be reached."""
     ray = import_ray()
     address = address_of(address)
+    _check_reachable(address)
     if ray.is_initialized():
         ray.shutdown()
     try:
@@ -70,6 +71,27 @@ def connect(address: str | None, *, working_dir: str | None = None) -> Any:
         raise RayError(f"Cannot connect to the Ray cluster at '{address}': {first}. Start one with "
                        "`ray start --head` (docs/scale.md) or pass --ray HOST:PORT.") from None
     return ray
+
+
+#: seconds to wait for the cluster's port before saying it cannot be reached (Ray itself waits minutes)
+CONNECT_TIMEOUT = 10
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once, in one line, when ``host:port`` (or ``ray://host:port``) does not answer."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        raise RayError(f"Not a Ray cluster address: '{address}' (use host:port, ray://host:10001 or auto).")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise RayError(f"Cannot connect to the Ray cluster at '{address}': {exc.strerror or exc}. Start one with "
+                       "`ray start --head` (docs/scale.md) or pass --ray HOST:PORT.") from None
 
 
 def alive_nodes(ray: Any) -> list[dict[str, Any]]:
