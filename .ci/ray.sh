@@ -24,9 +24,12 @@ OBJ=$((150 * 1024 * 1024))    # object store per node
 MEM=$((1024 * 1024 * 1024))   # memory resource per node (scheduling bound)
 
 node() {  # node NAME ARGS...: one `ray start --block` in its own process group
+  # each node its own temp dir: two nodes sharing one have their runtime-env agents remove
+  # each other's unpacked working_dir packages
   local name=$1
   shift
-  setsid "$RAY" start --block --disable-usage-stats --temp-dir "$TMP" --node-ip-address 127.0.0.1 --num-cpus "$CPUS" \
+  mkdir -p "$TMP/$name"
+  setsid "$RAY" start --block --disable-usage-stats --temp-dir "$TMP/$name" --node-ip-address 127.0.0.1 --num-cpus "$CPUS" \
     --object-store-memory "$OBJ" --memory "$MEM" "$@" >"$DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$DIR/$name.pid"
 }
@@ -84,7 +87,7 @@ stop() {
     rm -f "$DIR/$name.pid"
   done
   # processes Ray re-parented out of the groups (raylet, gcs_server, workers) carry the session folder
-  for pid in $(pgrep -f -- "$TMP/session" 2>/dev/null || true); do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in $(pgrep -f -- "$TMP/[a-z]*/session" 2>/dev/null || true); do kill -KILL "$pid" 2>/dev/null || true; done
   rm -rf "$TMP"
 }
 

@@ -130,9 +130,14 @@ def test_twenty_trials_over_two_nodes_on_postgresql_with_a_ctrl_c(tmp_path: Path
 
 def _extra_node(address: str, state: Path) -> tuple[subprocess.Popen, str]:
     """A third node joining the cluster, in its own process group: (its process, its node id)."""
+    import tempfile
+
     port = int(address.rsplit(":", 1)[1]) + 60
+    temp = tempfile.mkdtemp(prefix="kv-", dir="/tmp")  # short: Ray's sockets live there (107-byte paths)
+    (state / "victim.tmp").write_text(temp)
     proc = subprocess.Popen(
         [str(RAY_BIN), "start", "--block", "--address", address, "--num-cpus", "1", "--disable-usage-stats",
+         "--temp-dir", temp,
          "--node-ip-address", "127.0.0.1", "--object-store-memory", str(80 * 1024 * 1024),
          "--memory", str(512 * 1024 * 1024), "--resources", '{"kampai_victim": 1}',
          "--node-manager-port", str(port), "--object-manager-port", str(port + 1),
@@ -185,6 +190,9 @@ def test_a_killed_worker_node_loses_only_its_running_trial(tmp_path: Path, ray_a
             proc.kill()
         if victim.poll() is None:
             _kill_group(victim)
+        import shutil
+
+        shutil.rmtree((tmp_path / "victim.tmp").read_text(), ignore_errors=True)
     trials = _trials(name, url)
     assert len(_counted(trials)) == 10
     lost = [t for t in trials if t.state.name == "FAIL" and "interrupted" in t.user_attrs]

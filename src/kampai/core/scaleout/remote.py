@@ -39,8 +39,13 @@ REMOTE_RUNS = ".kampai-remote-runs"
 
 def _stage(cfg: dict[str, Any], staging: Path) -> dict[str, Any]:
     """The config the cluster runs, and the data file copied into ``staging``."""
+    import uuid
+
     from kampai.core.data import is_dataset_name
 
+    # a package of its own: Ray caches working_dir packages by content, and a cached one that a
+    # node has already let go of fails the next task that names it
+    (staging / ".kampai-submission").write_text(uuid.uuid4().hex + "\n")
     remote = json.loads(json.dumps(cfg, default=str))
     runs_dir = Path(str(remote["output"]["runs_dir"]))
     if runs_dir.is_absolute() or ".." in runs_dir.parts:  # the run's config records a folder of the task's own

@@ -153,13 +153,26 @@ def check_storage(ray: Any, plan: Plan) -> None:
                             "postgresql://... (docs/scale.md).")
 
 
+def _driver_node(ray: Any) -> Any:
+    """A scheduling strategy for the node this process is connected through (soft: any node
+    when it cannot be had, e.g. through Ray Client)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    try:
+        return NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
+    except Exception:
+        return "DEFAULT"
+
+
 def run(plan: Plan, ray: Any, jobs: int, on_trial: Any) -> bool:
     """Run ``jobs`` workers as Ray tasks on the connected cluster; relay their trials to
     ``on_trial``; True if interrupted (Ctrl-C)."""
     from ray.util.queue import Empty, Queue
 
-    relay = Queue(actor_options={"num_cpus": 0})
-    stop = ray.remote(_Stop).options(num_cpus=0).remote()
+    # the relay and the stop flag live on the driver's node: a worker node that dies takes neither
+    here = _driver_node(ray)
+    relay = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+    stop = ray.remote(_Stop).options(num_cpus=0, scheduling_strategy=here).remote()
     remote = ray.remote(_work).options(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False,
                                        scheduling_strategy="SPREAD", name="kampai-tune-worker")
     plan_ref = ray.put(plan)
