@@ -196,13 +196,15 @@ def test_a_killed_worker_node_loses_only_its_running_trial(tmp_path: Path, ray_a
     trials = _trials(name, url)
     assert len(_counted(trials)) == 10
     lost = [t for t in trials if t.state.name == "FAIL" and "interrupted" in t.user_attrs]
-    assert [t.number for t in lost] in ([], [hit.number]), [(t.number, t.user_attrs) for t in lost]
+    # at most the one trial the node was running when it died (it may have moved on from `hit`)
+    assert len(lost) <= 1 and all(str(t.user_attrs.get("node", "")).endswith(node_id[:12]) for t in lost), \
+        [(t.number, t.user_attrs) for t in lost]
     assert all(t.state.name != "RUNNING" for t in trials)
     # resumed: the study is at its total, a second invocation has nothing left to run
     again = subprocess.run([*tune[:-1], "--json"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
                            timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert '"ran": 0' in again.stdout
+    assert '"ran": 0' in again.stdout, again.stdout[-2000:]
     assert len(_counted(_trials(name, url))) == 10
 
 

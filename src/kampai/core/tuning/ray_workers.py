@@ -92,6 +92,19 @@ def _on_stop(stop: Any, done: Any) -> None:
             return
 
 
+def _put(relay: Any, item: Any) -> None:
+    """``relay.put(item)``, again while the relay is briefly unavailable (the cluster dropping a
+    dead node); the trial is in the storage whatever happens here."""
+    import ray
+
+    for attempt in range(10):
+        try:
+            relay.put(item)
+            return
+        except ray.exceptions.ActorUnavailableError:
+            time.sleep(0.5 * (attempt + 1))
+
+
 def _work(plan: Plan, relay: Any, stop: Any) -> tuple[str, int]:
     """One worker, inside a Ray task: run trials until the study's total; every finished
     trial goes to ``relay`` (a Ray queue) for the driver's observers."""
@@ -127,7 +140,7 @@ def _work(plan: Plan, relay: Any, stop: Any) -> tuple[str, int]:
     if main:
         threading.Thread(target=_on_stop, args=(stop, done), name="kampai-ray-stop", daemon=True).start()
     try:
-        worker = NodeWorker(plan, lambda trial, metrics: relay.put(("trial", trial, metrics)))
+        worker = NodeWorker(plan, lambda trial, metrics: _put(relay, ("trial", trial, metrics)))
         return node, worker.run()
     except KeyboardInterrupt:
         return node, -1
@@ -185,6 +198,9 @@ def run(plan: Plan, ray: Any, jobs: int, on_trial: Any) -> bool:
         try:
             _kind, trial, metrics = relay.get(timeout=timeout)
         except Empty:
+            return
+        except ray.exceptions.ActorUnavailableError:  # a moment while the cluster drops a dead node
+            time.sleep(timeout)
             return
         on_trial(trial, metrics)
         for item in relay.get_nowait_batch(relay.qsize()) if relay.qsize() else []:
