@@ -166,15 +166,15 @@ def check_storage(ray: Any, plan: Plan) -> None:
                             "postgresql://... (docs/scale.md).")
 
 
-def _driver_node(ray: Any) -> Any:
-    """A scheduling strategy for the node this process is connected through (soft: any node
-    when it cannot be had, e.g. through Ray Client)."""
+def _head_node(ray: Any) -> Any:
+    """A scheduling strategy for the cluster's head node (hard: a busy head still takes the
+    relay; a worker node that dies must not take it along). ``DEFAULT`` if none is found."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    try:
-        return NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
-    except Exception:
-        return "DEFAULT"
+    for node in ray.nodes():
+        if node.get("Alive") and "node:__internal_head__" in (node.get("Resources") or {}):
+            return NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
+    return "DEFAULT"
 
 
 def run(plan: Plan, ray: Any, jobs: int, on_trial: Any) -> bool:
@@ -182,8 +182,8 @@ def run(plan: Plan, ray: Any, jobs: int, on_trial: Any) -> bool:
     ``on_trial``; True if interrupted (Ctrl-C)."""
     from ray.util.queue import Empty, Queue
 
-    # the relay and the stop flag live on the driver's node: a worker node that dies takes neither
-    here = _driver_node(ray)
+    # the relay and the stop flag live on the head node: a worker node that dies takes neither
+    here = _head_node(ray)
     relay = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
     stop = ray.remote(_Stop).options(num_cpus=0, scheduling_strategy=here).remote()
     remote = ray.remote(_work).options(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False,
