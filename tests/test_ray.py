@@ -158,6 +158,22 @@ def _extra_node(address: str, state: Path) -> tuple[subprocess.Popen, str]:
     pytest.fail(f"the extra Ray node did not join: {(state / 'victim.log').read_text()[-2000:]}")
 
 
+def _remove_node_dir(temp: str) -> None:
+    """Remove the killed node's temp dir once no process of that node (named by the dir in its
+    command line: only the node this test started) is left to write into it."""
+    import shutil
+
+    for _ in range(20):
+        left = subprocess.run(["pgrep", "-f", temp], capture_output=True, text=True).stdout.split()
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+        if not left and not os.path.exists(temp):
+            return
+        time.sleep(0.5)
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -190,9 +206,7 @@ def test_a_killed_worker_node_loses_only_its_running_trial(tmp_path: Path, ray_a
             proc.kill()
         if victim.poll() is None:
             _kill_group(victim)
-        import shutil
-
-        shutil.rmtree((tmp_path / "victim.tmp").read_text(), ignore_errors=True)
+        _remove_node_dir((tmp_path / "victim.tmp").read_text())
     trials = _trials(name, url)
     assert len(_counted(trials)) == 10
     lost = [t for t in trials if t.state.name == "FAIL" and "interrupted" in t.user_attrs]
