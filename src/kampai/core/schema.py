@@ -160,7 +160,17 @@ CORE_SETTINGS: tuple[Setting, ...] = (
          "else sqlite); null = journal file .kampai/optuna.journal (an existing .kampai/optuna.db is kept)",
          type=str,
          doc="Optuna storage URL or file; `null` = `.kampai/optuna.journal` (an existing `.kampai/optuna.db` is kept)"),
-    _key("tune.jobs", 1, "worker processes on this machine", type=int, minimum=1),
+    _key("tune.jobs", 1, "worker processes on this machine (tune.backend: ray: workers on the cluster)", type=int,
+         minimum=1, doc="worker processes on this machine; with `tune.backend: ray`, workers on the Ray cluster"),
+    _key("tune.backend", "local", "local | ray: where the workers run (ray: Ray tasks spread over the cluster's "
+         "nodes, --ray)", type=str, choices=("local", "ray"),
+         doc="`local` (worker processes on this machine) or `ray` (kampai's own workers as Ray tasks spread "
+             "over the nodes of a Ray cluster, `--ray ADDRESS`; see [scale.md](scale.md))"),
+    _key("tune.ray_address", None, "the Ray cluster (host:port, ray://host:10001); null = RAY_ADDRESS, else "
+         "a cluster started on this machine", type=str,
+         doc="the Ray cluster for `tune.backend: ray`: `host:port` (from a node of the cluster), "
+             "`ray://host:10001` (Ray Client, from anywhere); `null` = `$RAY_ADDRESS`, else the cluster "
+             "running on this machine (`ray start --head`)"),
     _key("tune.cache", True, "reuse fitted preprocessing per fold across trials", type=bool),
     _key("tune.cache_dir", None, f"shared by workers and studies; null = {TUNE_CACHE_DIR}", type=str,
          doc=f"where that cache lives; `null` = `{TUNE_CACHE_DIR}`"),

@@ -19,6 +19,8 @@ def train(
     from_study: str = typer.Option(None, "--from-study", help="Train the best params of this tuning "
                                    "study (its recorded config unless -c/--task is given)."),
     storage: str = typer.Option(None, "--storage", help="The study's storage URL (with --from-study)."),
+    ray: str = typer.Option(None, "--ray", metavar="ADDRESS", help="Train on the Ray cluster at ADDRESS (host:port, "
+                            "ray://host:10001, or auto); the run folder comes back into runs/ (docs/scale.md)."),
     overrides: list[str] = o.Overrides,
 ) -> None:
     """Train, evaluate and save a model; writes runs/<run_id>/."""
@@ -34,7 +36,15 @@ def train(
                            overrides=overrides, runs_dir=runs_dir)
     from kampai.core.distributed import requested
 
-    if requested(cfg):  # torchrun's workers; rank 0 returns the run
+    if ray is not None and requested(cfg):
+        from kampai.core.errors import KampaiError
+
+        raise KampaiError("--ray trains on a Ray cluster and --nproc-per-node/--nnodes with torchrun: choose one.")
+    if ray is not None:  # a Ray job on the cluster; the run folder comes back verified
+        from kampai.core.scaleout.remote import train_remote
+
+        run = train_remote(cfg, None if ray == "auto" else ray, verbose=not (quiet or json_out))
+    elif requested(cfg):  # torchrun's workers; rank 0 returns the run
         from kampai.core import torchrun
 
         run = torchrun.train(cfg, o.current_argv, verbose=not (quiet or json_out))
@@ -73,6 +83,8 @@ def predict(
     output: Path = typer.Option(None, "--output", "-o", help="Write predictions here, in the format its "
                                 "suffix names (.csv, .parquet, .json, .jsonl; never inside a run folder); "
                                 "default: print CSV to stdout."),
+    ray: str = typer.Option(None, "--ray", metavar="ADDRESS", help="Predict a CSV/Parquet file on every node of "
+                            "the Ray cluster at ADDRESS (host:port, ray://host:10001, or auto; docs/scale.md)."),
 ) -> None:
     """Predict with a trained run; probabilities become proba_<class> columns, forecast
     quantiles q<level> columns."""
@@ -85,7 +97,29 @@ def predict(
     data_options = {k.removeprefix("data."): v for k, v in flags.items() if k.startswith("data.")}
     if output is not None:
         engine.check_predictions_output(output)  # before the model is loaded
-    table = engine.predict(open_run(run), data, options=options, data_options=data_options)
+    opened = open_run(run)
+    from kampai.core import predict_stream
+
+    if data is not None and not options and not data_options and predict_stream.streams(opened, data, output):
+        # a large file streams in chunks, in order (kampai.core.predict_stream); --ray: on the cluster
+        if ray is not None:
+            from kampai.core.scaleout.batch import predict_on_ray
+
+            tables = predict_on_ray(opened, data, None if ray == "auto" else ray)
+        else:
+            tables = predict_stream.predict_chunks(opened, data)
+        if output is None:
+            predict_stream.echo_csv(tables, lambda text: typer.echo(text, nl=False))
+            return
+        rows = predict_stream.write_stream(tables, output)
+        typer.echo(f"Wrote {rows} predictions to {output}", err=True)
+        return
+    if ray is not None:
+        from kampai.core.errors import KampaiError
+
+        raise KampaiError("--ray predicts a CSV/Parquet file (--data) of a task whose rows are predicted "
+                          "independently, into .csv, .parquet or .jsonl (-o) or stdout.")
+    table = engine.predict(opened, data, options=options, data_options=data_options)
     if output is None:
         typer.echo(table.to_csv(index=False), nl=False)
         return

@@ -26,7 +26,11 @@ def tune(
                                   "default: from the metric)."),
     sampler: str = typer.Option(None, "--sampler", help=f"{' | '.join(schema.TUNE_SAMPLERS)} (tune.sampler)."),
     pruner: str = typer.Option(None, "--pruner", help=f"{' | '.join(schema.TUNE_PRUNERS)} (tune.pruner)."),
-    jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes on this machine (tune.jobs)."),
+    jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes on this machine (tune.jobs); "
+                             "with --ray, workers on the cluster."),
+    ray: str = typer.Option(None, "--ray", metavar="ADDRESS", help="Run the workers as Ray tasks on the cluster "
+                            "at ADDRESS (host:port, ray://host:10001, or auto; tune.backend: ray, "
+                            "tune.ray_address; docs/scale.md)."),
     study: str = typer.Option(None, "--study", help="Study name; the same name resumes (tune.study)."),
     storage: str = typer.Option(None, "--storage", help="Optuna storage URL, e.g. postgresql://... "
                                 "(tune.storage; default: the journal file .kampai/optuna.journal)."),
@@ -45,6 +49,8 @@ def tune(
              "tune.direction": direction, "tune.sampler": sampler, "tune.pruner": pruner,
              "tune.jobs": jobs, "tune.study": study, "tune.storage": storage, "tune.refit": refit,
              "tune.cache": cache, "tune.plots": plots}
+    if ray is not None:
+        extra.update({"tune.backend": "ray", "tune.ray_address": None if ray == "auto" else ray})
     cfg = o.build_config(config, task, framework, data, target, model, runs_dir, overrides, extra=extra)
     result = run_tune(cfg, verbose=not (quiet or json_out))
     if json_out:

@@ -103,9 +103,15 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
     done = sum(counts_as_done(x) for x in trials)
     best = best_of(study)
     reporter = Steps(verbose)
-    jobs, capped = worker_count(jobs, plan.total - done)
+    cluster = None
+    if plan.tune.backend == "ray":  # [ray] workers as Ray tasks on a cluster (tuning/ray_workers.py)
+        from kampai.core.tuning import ray_workers
+
+        cluster, (jobs, capped) = ray_workers.start(plan, jobs, plan.total - done)
+    else:
+        jobs, capped = worker_count(jobs, plan.total - done)
     ctx.state["jobs"] = jobs
-    if capped and jobs < cpu_count():
+    if capped and (cluster is not None or jobs < cpu_count()):
         reporter.info(capped)  # fewer trials left than workers asked: nothing to warn about
     elif capped:
         from kampai.core.console import warn
@@ -127,7 +133,10 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
     interrupted = False
     try:
         hook.kampai_before_tune(ctx=ctx, study=study)
-        interrupted = run_in_process(plan, on_trial) if jobs == 1 else run_processes(plan, jobs, on_trial)
+        if cluster is not None:  # [ray]
+            interrupted = ray_workers.run(plan, cluster, jobs, on_trial)
+        else:
+            interrupted = run_in_process(plan, on_trial) if jobs == 1 else run_processes(plan, jobs, on_trial)
     except BaseException as exc:
         progress.stop()
         failure = storage_failure(exc, plan.storage_url)
@@ -136,6 +145,8 @@ def tune(cfg: dict[str, Any], frame: Any = None, *, verbose: bool = True) -> Tun
             raise failure from exc
         raise
     progress.stop()
+    if cluster is not None:  # [ray]
+        cluster.shutdown()
     best = best_of(study)
     # the study's folder is complete before observers see the end of the study (a tracker
     # pushes the folder as it is)
