@@ -191,3 +191,15 @@ def test_a_run_record_loads_its_model_without_the_host() -> None:
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["Ridge", "False"]
+
+
+def test_a_module_over_400_lines_says_why_in_its_docstring() -> None:
+    """Rooms with one job: a module of kampai over 400 lines states its reason (the words
+    '400 lines' in its docstring), so a long module is a decision, never an accident."""
+    root = Path(__file__).resolve().parents[1] / "src" / "kampai"
+    long_and_silent = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text()
+        if text.count("\n") > 400 and "400 lines" not in (ast.get_docstring(ast.parse(text)) or ""):
+            long_and_silent.append(f"{path.relative_to(root)} ({text.count(chr(10))} lines)")
+    assert not long_and_silent, long_and_silent
