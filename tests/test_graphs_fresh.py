@@ -104,6 +104,23 @@ def test_graph_baseline_is_a_linear_model_on_graph_statistics_and_edge_weights()
     assert task.baseline(one_class, data.take(test), seed=0) is None
 
 
+def test_graph_baseline_of_an_integer_target_scores_every_metric() -> None:
+    """Digits 3/5/8 as graph labels: the baseline's labels stay integers, so accuracy is
+    defined (an object array of ints made scikit-learn call it a 'mix of label types': NaN)."""
+    from kampai.plugin.experiments import compute_metrics, resolve_metrics
+
+    task = GraphClassification()
+    graphs, edges = weighted_graphs()
+    graphs = graphs.assign(label=graphs["label"].map({"c0": 3, "c1": 5, "c2": 8}))
+    data = task.prepare(with_edges(graphs, edges), {"target": "label"}, training=True)
+    train, test = _split(len(graphs))
+    _, prediction = task.baseline(data.take(train), data.take(test), seed=0)
+    assert prediction.y.dtype.kind == "i", prediction.y.dtype
+    scores = compute_metrics(resolve_metrics(task, ["accuracy", "f1_macro"]), data.take(test).y, prediction,
+                             data.take(test).X)
+    assert scores["accuracy"] >= 0.9 and scores["f1_macro"] == scores["f1_macro"], scores
+
+
 def test_node_baseline_spreads_labels_over_the_edges() -> None:
     task = NodeClassification()
     frame = karate_networkx()

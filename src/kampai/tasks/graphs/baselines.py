@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kampai.plugin import Prediction, TaskData
+from kampai.plugin.experiments import label_array
 from kampai.plugin.io import to_python
 
 if TYPE_CHECKING:
@@ -32,9 +33,10 @@ def _classes(y: Any) -> list[Any]:
 
 
 def _prediction(proba: np.ndarray, classes: list[Any]) -> Prediction:
-    import numpy as np
 
-    labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)] if len(proba) else np.asarray([], dtype=object)
+    # the labels in their own dtype: an integer target's predictions stay integers, or every
+    # metric is undefined (scikit-learn's "Mix of label input types")
+    labels = label_array(classes)[proba.argmax(axis=1)] if len(proba) else label_array(classes)[:0]
     return Prediction(y=labels, proba=proba, classes=classes)
 
 
