@@ -256,3 +256,30 @@ def test_conformance_kit_checks_a_tasks_baseline() -> None:
         check_task(Wrong())
     with pytest.raises(AssertionError, match="scores no metric"):
         check_task(Empty())
+
+
+def test_a_linear_baseline_keeps_within_its_time_budget_by_sampling_rows() -> None:
+    """The engine gives a fold's baselines ``test.info["baseline_seconds"]``; on more than
+    2,000 training rows the linear baseline is fitted on a timed 1,000-row sample first and
+    refitted on what the rest of the budget allows, and says how many rows it saw."""
+    from kampai.plugin import TaskData
+    from kampai.tasks import reference
+
+    rng = np.random.default_rng(0)
+    n = 6_000
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    y = pd.Series(np.where(X["a"] + 0.3 * rng.normal(size=n) > 0, "yes", "no"))
+    train = TaskData(X=X.iloc[:5_000], y=y.iloc[:5_000])
+    features = ("logistic regression", reference.table_features)
+
+    def run(budget: float | None) -> list:
+        test = TaskData(X=X.iloc[5_000:], y=y.iloc[5_000:], info={} if budget is None else {"baseline_seconds": budget})
+        return reference.classification(train, test, 0, features)
+
+    (name, _), _ = run(None)  # no budget given (a plugin's own engine call): every row
+    assert name == "logistic regression"
+    (name, tight), (other, _) = run(1e-9)  # no time at all: the 1,000-row pilot is the baseline
+    assert name == "logistic regression (1,000 of 5,000 training rows)" and other == "majority class"
+    assert np.mean(tight.y == y.iloc[5_000:].to_numpy()) > 0.85  # still a real reference model
+    (name, _), _ = run(60.0)  # a generous budget: every row again
+    assert name == "logistic regression"

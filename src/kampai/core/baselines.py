@@ -92,7 +92,9 @@ class Tracker:
             return
         start = time.perf_counter()
         try:
-            given = replace(test, info={**test.info, "prediction": prediction})
+            # the seconds this fold's baselines may take: a tenth of the run so far, less spent
+            budget = max(0.0, BUDGET * (start - self.started) - self.seconds)
+            given = replace(test, info={**test.info, "prediction": prediction, "baseline_seconds": budget})
             found = normalized(self.task.baseline(train, given, seed=self.seed))
             if not found:
                 self.enabled = False

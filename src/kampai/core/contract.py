@@ -275,8 +275,9 @@ class Task(ABC):
         writes the reference's as ``baseline_<metric>`` beside the model's in metrics.json and
         warns when the model loses to it (:mod:`kampai.core.baselines`).  ``test.info``
         holds the model's own prediction for ``test`` under ``"prediction"`` (clustering's
-        k-means takes the model's number of clusters from it).  Keep it cheap: the engine
-        gives baselines at most a tenth of the run's time (a row cap on large data)."""
+        k-means takes the model's number of clusters from it) and the seconds the baselines
+        may take under ``"baseline_seconds"`` (a tenth of the run so far): keep within it, e.g.
+        by fitting on a sample of the training rows (the built-in linear baselines do)."""
         return None
 
     def write_artifacts(self, run_dir: Path, data: TaskData, predictions: pd.DataFrame) -> list[Path]:
