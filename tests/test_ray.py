@@ -9,6 +9,7 @@ PostgreSQL studies need $KAMPAI_TEST_PG_URL (.ci/postgres.sh), else those tests 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -145,12 +146,19 @@ def _extra_node(address: str, state: Path) -> tuple[subprocess.Popen, str]:
          "--runtime-env-agent-port", str(port + 4), "--metrics-export-port", str(port + 5),
          "--min-worker-port", str(port + 300), "--max-worker-port", str(port + 340)],
         stdout=(state / "victim.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    probe = ("import ray,sys; ray.init(address=sys.argv[1], logging_level='ERROR', log_to_driver=False);"
-             "print([n['NodeID'] for n in ray.nodes() if n['Alive'] and 'kampai_victim' in n['Resources']])")
+    # the probe's answer is its one line tagged VICTIM (Ray may print its own lines to stdout,
+    # e.g. about a raylet that went away while the probe was connecting: then ask again)
+    probe = ("import json,ray,sys; ray.init(address=sys.argv[1], logging_level='ERROR', log_to_driver=False);"
+             "print('VICTIM', json.dumps([n['NodeID'] for n in ray.nodes() "
+             "if n['Alive'] and 'kampai_victim' in n['Resources']]))")
     deadline = time.time() + 90
     while time.time() < deadline:
-        out = subprocess.run([sys.executable, "-c", probe, address], capture_output=True, text=True, timeout=60)
-        ids = eval(out.stdout.strip() or "[]")  # a list of hex strings printed by the probe above
+        try:
+            out = subprocess.run([sys.executable, "-c", probe, address], capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            continue
+        tagged = [line for line in out.stdout.splitlines() if line.startswith("VICTIM ")]
+        ids = json.loads(tagged[-1].removeprefix("VICTIM ")) if tagged else []
         if ids:
             return proc, ids[0]
         time.sleep(1)
