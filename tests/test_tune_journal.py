@@ -12,20 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tune_helpers import GRID
+
 optuna = pytest.importorskip("optuna")  # the tune extra
 
-GRID = """
-name: grid
-task: classification
-data: {path: "sklearn:iris"}
-split: {method: stratified_kfold, folds: 2}
-model:
-  estimator: DecisionTreeClassifier
-  search:
-    max_depth: {type: int, low: 1, high: 4}
-    criterion: [gini, entropy]
-tune: {sampler: grid, plots: false}
-"""
 
 
 def _runner(cwd: Path, *args: str) -> subprocess.CompletedProcess:

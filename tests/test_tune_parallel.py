@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tune_helpers import GRID
+
 optuna = pytest.importorskip("optuna")  # the tune extra
 
 HERE = Path(__file__).resolve().parent
@@ -32,18 +34,6 @@ model:
     max_depth: {type: int, low: 1, high: 8}
     min_samples_leaf: {type: int, low: 1, high: 10}
 tune: {cache: false, plots: false}
-"""
-GRID = """
-name: grid
-task: classification
-data: {path: "sklearn:iris"}
-split: {method: stratified_kfold, folds: 2}
-model:
-  estimator: DecisionTreeClassifier
-  search:
-    max_depth: {type: int, low: 1, high: 4}
-    criterion: [gini, entropy]
-tune: {sampler: grid, plots: false}
 """
 
 

@@ -8,6 +8,20 @@ import time
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
+#: a 2 x 4 grid study on iris (8 points: exact totals with several workers)
+GRID = """
+name: grid
+task: classification
+data: {path: "sklearn:iris"}
+split: {method: stratified_kfold, folds: 2}
+model:
+  estimator: DecisionTreeClassifier
+  search:
+    max_depth: {type: int, low: 1, high: 4}
+    criterion: [gini, entropy]
+tune: {sampler: grid, plots: false}
+"""
+
 
 class CountingScaler(TransformerMixin, BaseEstimator):
     """Identity; appends one line to $KAMPAI_TEST_FIT_LOG on every fit."""

@@ -36,18 +36,24 @@ if TYPE_CHECKING:
     from kampai.plugin import Graph
 
 
-class NodeClassification(Task):
-    """Predict a label per node of one graph; unlabelled nodes are trained on transductively."""
+class _GraphLabels(Task):
+    """What both graph tasks declare alike: a label to predict from graph tables, scored and
+    drawn as classification is."""
 
-    name = NODE_TASK
-    description = "predict a label per node of a graph (nodes + edges tables; transductive)"
     needs_target = True
-    default_split: ClassVar[dict[str, Any]] = {"method": "node_holdout"}
     default_metrics = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
     input_kind = "graph"
     target_kind = "labels"
     plots = ("confusion", "roc")
     data_keys = DATA_KEYS
+
+
+class NodeClassification(_GraphLabels):
+    """Predict a label per node of one graph; unlabelled nodes are trained on transductively."""
+
+    name = NODE_TASK
+    description = "predict a label per node of a graph (nodes + edges tables; transductive)"
+    default_split: ClassVar[dict[str, Any]] = {"method": "node_holdout"}
     capabilities = frozenset({"predict_options", "evaluation_split"})
 
     def example(self) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -158,18 +164,12 @@ class NodeClassification(Task):
 
 
 
-class GraphClassification(Task):
+class GraphClassification(_GraphLabels):
     """Predict one label per graph of a collection (molecules, brain networks)."""
 
     name = GRAPH_TASK
     description = "predict a label per graph (graphs table + edges table with a graph id)"
-    needs_target = True
     default_split: ClassVar[dict[str, Any]] = {"method": "stratified"}
-    default_metrics = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
-    input_kind = "graph"
-    target_kind = "labels"
-    plots = ("confusion", "roc")
-    data_keys = DATA_KEYS
 
     def example(self) -> tuple[pd.DataFrame, dict[str, Any]]:
         return atlas(max_nodes=6), {"target": "label"}
