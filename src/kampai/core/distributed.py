@@ -120,6 +120,16 @@ def current() -> Distributed | None:
                        local_rank=int(os.environ.get("LOCAL_RANK", 0)), backend=str(dist.get_backend()))
 
 
+def summary() -> dict[str, Any] | None:
+    """What a run's ``meta.json`` records of the process group that trained it (rank 0
+    writes it): world size, machines, backend; None outside one."""
+    group = current()
+    if group is None:
+        return None
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", group.world_size))
+    return {"world_size": group.world_size, "nnodes": max(1, group.world_size // local), "backend": group.backend}
+
+
 class Stopped(BaseException):
     """SIGINT/SIGTERM in a worker (torchrun's agent passes Ctrl-C on): not a
     KeyboardInterrupt, which some frameworks catch to end training early (skorch) and go

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kampai.core import config as config_mod
 from kampai.core import data as data_mod
+from kampai.core import distributed
 from kampai.core import metrics as metrics_mod
 from kampai.core.console import Steps, human_size
 from kampai.core.contract import Prediction, RunContext, TaskData
@@ -188,6 +189,7 @@ def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -
         "fold_metrics": fold_scores if splitter.cv else None,
         "undefined_metrics": undefined_metrics or None,
         "baseline": baseline.meta(),
+        "distributed": distributed.summary(),  # the torchrun process group (--nproc-per-node), else None
         "versions": versions,
         "git": None,  # train() fills it in from its GitProbe
     }, model

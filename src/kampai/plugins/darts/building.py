@@ -111,17 +111,23 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _ddp(trainer: dict[str, Any], settings: dict[str, Any], dist: Any) -> None:
+def _ddp(params: dict[str, Any], settings: dict[str, Any], dist: Any, default_batch: Any) -> None:
     """Lightning's own DDP (``strategy="ddp"``) inside torchrun's process group: this node's
-    ranks as ``devices``, the nodes as ``num_nodes``; Lightning shards the batches.  Training
-    only: :func:`~.training.single_device` takes it out again once the model is fitted."""
+    ranks as ``devices``, the nodes as ``num_nodes``; Lightning shards the batches.  The batch
+    size stays the global one (each rank takes its share, as the torch and PyG frameworks
+    do): the same number of optimizer steps of the same size as one process, so the same
+    settings give the same quality.  Training only: :func:`~.training.single_device` takes
+    it out again once the model is fitted (and puts the global batch size back)."""
     import os
 
+    trainer = params["pl_trainer_kwargs"]
     local = int(os.environ.get("LOCAL_WORLD_SIZE", dist.world_size))
     trainer.update(strategy="ddp", devices=local, num_nodes=max(1, dist.world_size // local))
     if dist.backend == "gloo":
         trainer["accelerator"] = "cpu"
-    settings["distributed"] = True
+    batch = int(params.get("batch_size") or default_batch or 32)
+    params["batch_size"] = max(1, -(-batch // dist.world_size))
+    settings["distributed"] = batch
 
 
 class Building:
@@ -160,7 +166,7 @@ class Building:
         if models.is_torch(cls):
             settings = self._torch_settings(model_cfg, params, device)
             if ctx.distributed is not None:
-                _ddp(params["pl_trainer_kwargs"], settings, ctx.distributed)
+                _ddp(params, settings, ctx.distributed, getattr(valid.get("batch_size"), "default", None))
         elif ctx.distributed is not None:
             raise ConfigError(f"'{cls.__name__}' is not a torch model: it cannot train with torch.distributed "
                               "(--nproc-per-node); use a torch model (NBEATSModel, TiDEModel, TFTModel ...).")

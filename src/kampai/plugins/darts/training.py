@@ -65,8 +65,9 @@ class Training:
             reason = str(exc).rstrip(".")
             raise DataError(f"Darts cannot fit '{model.estimator}' on this data: {reason}{_hint(model, exc)}") from None
         model.series = series
-        if model.settings.pop("distributed", False):
-            single_device(model.model)
+        batch = model.settings.pop("distributed", None)
+        if batch:
+            single_device(model.model, int(batch))
         return model
 
     @staticmethod
@@ -174,13 +175,16 @@ def _statsmodels_line(record: Any) -> str | None:
     return text.splitlines()[0][:200].rstrip(".")
 
 
-def single_device(darts_model: Any) -> None:
+def single_device(darts_model: Any, batch_size: int) -> None:
     """A model fitted under DDP predicts (rank 0, alone) and is saved with one device's
-    trainer settings: Lightning's ``ddp`` strategy would wait for the other ranks."""
+    trainer settings (Lightning's ``ddp`` strategy would wait for the other ranks) and the
+    run's global ``batch_size`` (each rank trained on its share of it)."""
     params = dict(darts_model.trainer_params)
     for key in ("strategy", "devices", "num_nodes"):
         params.pop(key, None)
     darts_model.trainer_params = params
+    darts_model.batch_size = batch_size
+    darts_model.model_params["batch_size"] = batch_size
     trainer = getattr(darts_model, "trainer", None)
     if trainer is not None:  # Darts saves the checkpoint through the fit's trainer: its barrier
         # would wait for ranks that are done (rank 0 alone saves; the other ranks have left)

@@ -41,6 +41,8 @@ class Training:
         if self.distributed:  # Trainer's DDP: a classifier uses every parameter (no extra graph walk)
             kwargs["ddp_find_unused_parameters"] = False
         kwargs.update(s.training)
+        if self.distributed:
+            _global_batch(kwargs)
         if not cuda and (kwargs.get("bf16") or kwargs.get("fp16")) and "bf16" not in s.training:
             kwargs["bf16"] = False
         try:
@@ -106,6 +108,21 @@ class Training:
             self.model.eval()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _global_batch(kwargs: dict[str, Any]) -> None:
+    """Under DDP (``runner train --nproc-per-node N``): ``batch_size`` stays the global batch,
+    each of the N ranks taking its share, as the torch and PyG frameworks do: the same number
+    of optimizer steps of the same size as one process, so the same settings give the same
+    quality.  The loss is each rank's own mean (DDP averages the gradients): transformers'
+    ``average_tokens_across_devices`` would log it multiplied by N, and a classifier's
+    batches hold one label per row anyway."""
+    import torch.distributed as dist
+
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    batch = int(kwargs.get("per_device_train_batch_size") or 8)
+    kwargs["per_device_train_batch_size"] = max(1, -(-batch // world))
+    kwargs.setdefault("average_tokens_across_devices", False)
 
 
 def _accuracy(prediction: Any) -> dict[str, float]:
