@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
 from kampai.core.distributed import BACKEND_ENV, WORKER_ENV, Stopped, in_worker, record_error, worker
@@ -174,7 +175,8 @@ def run_worker(cfg: dict[str, Any], *, verbose: bool, debug: bool = False) -> An
         with worker() as dist:
             if dist.leader:
                 return engine.train(cfg, verbose=verbose)
-            follow(cfg)
+            with open(os.devnull, "w") as devnull, redirect_stdout(devnull), redirect_stderr(devnull):
+                follow(cfg)  # silently: rank 0 alone prints (warnings about the data included)
             return None
     except SystemExit:
         raise
