@@ -20,8 +20,8 @@ from kampai.plugins.mlflow.records import (
     trusted_pending,  # noqa: F401 (tests import it from here)
     warn,
 )
-from kampai.plugins.mlflow.store import experiment_name, tracking_uri
 from kampai.plugins.mlflow.run_data import estimator_params
+from kampai.plugins.mlflow.store import experiment_name, tracking_uri
 from kampai.plugins.mlflow.upload import log_run
 
 #: where StudyTracker.finish leaves, in the study context's state, what its refit links to
