@@ -94,3 +94,21 @@ def test_a_second_pusher_leaves_at_once_and_a_planted_entry_pushes_nothing_of_it
     assert pusher.serve(0) == 1
     assert not push_queue.queued() and not (folder / RECORD).exists()
     assert not os.path.exists(tmp_path / ".kampai" / "mlflow.db") or not runs_of(store(tmp_path))
+
+
+def test_a_live_interpreter_with_mlflow_imported_pushes_in_a_thread(tmp_path: Path, monkeypatch) -> None:
+    import sys
+    import threading
+
+    import mlflow  # noqa: F401 - what makes the in-process push free
+
+    (folder,) = _runs(tmp_path, 1)
+    monkeypatch.setattr(sys, "ps1", ">>> ", raising=False)  # the interactive prompt
+    push_queue.queue_push(folder, store(tmp_path), "live", params={})
+    for thread in threading.enumerate():
+        if thread.name == "kampai-mlflow-push":
+            thread.join(120)
+    assert (folder / RECORD).exists() and not (folder / PENDING).exists()
+    assert not push_queue.pusher_running() and not push_queue.queued()
+    assert "in-process" in (tmp_path / push_queue.LOG).read_text()
+    assert [r.data.tags["kampai.run_id"] for r in runs_of(store(tmp_path))] == [folder.name]

@@ -6,7 +6,8 @@ fitted model's own parameters, so that the pusher need not load the model to log
 One pusher per project (:mod:`.pusher`, holding ``.kampai/mlflow-pusher.lock``) drains the
 queue in one process: it imports MLflow and opens the store once, then lingers
 ``tracking.linger`` seconds for more.  A run starts a pusher only when none holds the lock,
-so a burst of runs pays for one MLflow import, not one per run.
+so a burst of runs pays for one MLflow import, not one per run.  A live interpreter that
+has MLflow imported already (a notebook) pushes in a thread of its own instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -105,15 +108,41 @@ def queue_push(folder: Path, uri: str, experiment: str, kind: str = "run", linge
     ``runner runs sync --wait`` waits for a push in progress."""
     mark_pending(folder, uri, experiment, RuntimeError("queued for the background push"), kind=kind)
     try:
-        write_entry(folder, params)
+        entry = write_entry(folder, params)
     except OSError as exc:
         warn(f"the background push could not be queued ({exc}); run 'runner runs sync' to push {folder}.")
+        return
+    if live() and "mlflow" in sys.modules:  # a notebook with MLflow imported already: no process to start
+        push_in_thread(entry)
         return
     # the entry is in place before the lock is tested: a pusher that holds the lock now looks
     # at the queue again after it lets the lock go (pusher.serve), so no entry is missed
     if pusher_running():
         return
     start_pusher(linger_s)
+
+
+_in_process = threading.Lock()
+
+
+def live() -> bool:
+    """A live interpreter the user keeps (a Jupyter kernel, the interactive prompt), not a
+    command that exits when the run is done."""
+    return "ipykernel" in sys.modules or hasattr(sys, "ps1")
+
+
+def push_in_thread(entry: Path) -> None:
+    """Push one queued folder from a thread of this process (MLflow is imported here already:
+    a live interpreter, a notebook); one such push at a time.  The thread is not a daemon: an
+    interpreter that exits waits for the push rather than abandoning it half-way."""
+
+    def work() -> None:
+        from kampai.plugins.mlflow.pusher import log_to_file, push_entry
+
+        with _in_process:
+            push_entry(entry, say=log_to_file)
+
+    threading.Thread(target=work, name="kampai-mlflow-push").start()
 
 
 def pusher_running(lock: Path = LOCK) -> bool:

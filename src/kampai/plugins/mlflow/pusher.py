@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kampai.plugins.mlflow.push_queue import LOCK, QUEUE_DIR, push_lock, queued, read_entry
 from kampai.plugins.mlflow.records import PENDING, mark_pending, read_pending
@@ -26,11 +27,23 @@ POLL = 0.25
 
 
 def log(message: str) -> None:
+    """A line of this pusher's log (its stdout is ``.kampai/mlflow-push.log``)."""
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     print(f"{stamp} pusher {os.getpid()}: {message}", flush=True)
 
 
-def push_entry(file: Path) -> None:
+def log_to_file(message: str) -> None:
+    """The same line appended to ``.kampai/mlflow-push.log`` (an in-process push: a notebook)."""
+    import contextlib
+
+    from kampai.plugins.mlflow.push_queue import LOG
+
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    with contextlib.suppress(OSError), open(LOG, "a") as out:
+        out.write(f"{stamp} in-process {os.getpid()}: {message}\n")
+
+
+def push_entry(file: Path, say: Any = log) -> None:
     """Push the folder one queue entry names (when it is still pending), then drop the entry.
     A failure leaves the folder pending with the reason, for ``runner runs sync``."""
     from kampai.plugins.mlflow.push import push_one
@@ -43,11 +56,11 @@ def push_entry(file: Path) -> None:
             if info is not None:  # else: pushed by runner runs sync meanwhile, or not ours
                 try:
                     push_one(folder, info, estimator_params=entry["params"])
-                    log(f"pushed {folder}")
+                    say(f"pushed {folder}")
                 except Exception as exc:  # stays pending, with the reason
                     mark_pending(folder, info.get("uri") or tracking_uri(),
                                  info.get("experiment") or DEFAULT_EXPERIMENT, exc, kind=info.get("kind") or "run")
-                    log(f"could not push {folder}: {exc}")
+                    say(f"could not push {folder}: {exc}")
     file.unlink(missing_ok=True)
 
 
