@@ -96,6 +96,7 @@ def test_a_second_pusher_leaves_at_once_and_a_planted_entry_pushes_nothing_of_it
     assert not os.path.exists(tmp_path / ".kampai" / "mlflow.db") or not runs_of(store(tmp_path))
 
 
+@pytest.mark.slow
 def test_a_live_interpreter_with_mlflow_imported_pushes_in_a_thread(tmp_path: Path, monkeypatch) -> None:
     import sys
     import threading
