@@ -70,7 +70,11 @@ def drain(linger: float, queue: Path = QUEUE_DIR) -> int:
     while True:
         entries = queued(queue)
         for file in entries:
-            push_entry(file)
+            try:
+                push_entry(file)
+            except Exception as exc:  # a folder gone meanwhile, a lock that cannot be taken: next
+                log(f"skipped {file.name}: {exc}")
+                file.unlink(missing_ok=True)
             count += 1
         if entries:
             idle_since = time.monotonic()
