@@ -38,19 +38,29 @@ def _cpu() -> float:
 @dataclass
 class Sample:
     wall: float  #: the command itself (what the user waits for at the prompt)
-    cpu_fg: float  #: CPU of the command and the children it waited for
+    cpu_fg: float  #: CPU of the command and the children it waited for (and of background
+    #: processes that ended while a command of a burst ran)
     cpu_all: float  #: CPU of everything it started, background included
     settle: float  #: seconds from the command's exit until its last background process ended
 
 
 def run(cmd: list[str], cwd: str, env: dict[str, str], settle_timeout: float = 300.0) -> Sample:
     """One fresh process of ``cmd``; waits for its detached descendants as well."""
+    return burst([cmd], cwd, env, settle_timeout)
+
+
+def burst(cmds: list[list[str]], cwd: str, env: dict[str, str], settle_timeout: float = 300.0) -> Sample:
+    """Each of ``cmds`` in a fresh process, one after the other (the user's next command
+    starts when the last returned), then their detached descendants are waited for: the
+    sample holds the totals (divide by ``len(cmds)`` for the cost per command)."""
     _arm()
     before = _cpu()
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    wall = time.perf_counter() - start
-    fg = _cpu() - before
+    wall = 0.0
+    for cmd in cmds:
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        wall += time.perf_counter() - start
+    fg = _cpu() - before  # the background processes still running are not in it yet
     end = time.perf_counter()
     while time.perf_counter() - end < settle_timeout:
         try:

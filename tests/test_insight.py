@@ -112,11 +112,30 @@ def test_regression_report_has_residuals_and_no_report_flag() -> None:
     assert code == 2 and "report.after_train" in err
 
 
-def test_report_in_background_by_default(tmp_path: Path) -> None:
+def test_report_on_demand_by_default_and_in_background_when_asked(tmp_path: Path) -> None:
+    """The default draws nothing after a run (it costs the run nothing): the page is rendered
+    when asked for, and again when it is older than the files it shows; the background mode
+    writes the same page from a detached process."""
+    import os
     import time
+
+    import kampai
+    from kampai.plugins.insight import report_path
 
     result = invoke("train", "--task", "classification", "--data", "sklearn:iris", "--json", "-q",
                     "model.params.n_estimators=5")
+    run = Path(result.json()["run_dir"])
+    assert not (run / "report.html").exists()
+    page = report_path(run)
+    assert page == run / "report.html" and page.read_text().count("data:image/png") == 2
+    written = page.stat().st_mtime_ns
+    assert kampai.report(str(run)) == page and page.stat().st_mtime_ns == written  # fresh: kept
+    later = time.time() + 5
+    os.utime(run / "metrics.json", (later, later))  # a file it shows changed: stale, drawn again
+    result = invoke("report", str(run))
+    assert result.code == 0 and page.stat().st_mtime_ns != written
+    result = invoke("train", "--task", "classification", "--data", "sklearn:iris", "--json", "-q",
+                    "model.params.n_estimators=5", "report.after_train=background")
     run = Path(result.json()["run_dir"])
     deadline = time.monotonic() + 120
     while not (run / "report.html").exists() and time.monotonic() < deadline:

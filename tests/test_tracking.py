@@ -175,6 +175,7 @@ def test_the_push_runs_in_the_background_and_nothing_is_lost(tmp_path: Path, mon
     import time
 
     monkeypatch.delenv("KAMPAI_TRACKING__BACKGROUND")
+    monkeypatch.setenv("KAMPAI_TRACKING__LINGER", "0")  # the pusher exits once the queue is empty
     assert cli("train", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB", "-q") == 0
     (folder,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
     deadline = time.time() + 120
@@ -207,6 +208,7 @@ def test_a_study_is_pushed_in_the_background_after_the_study(tmp_path: Path, mon
 
     pytest.importorskip("optuna")
     monkeypatch.delenv("KAMPAI_TRACKING__BACKGROUND")
+    monkeypatch.setenv("KAMPAI_TRACKING__LINGER", "0")  # the pusher exits once the queue is empty
     assert cli("tune", "--task", "classification", "--data", "sklearn:iris", "--model", "GaussianNB",
                "model.search.var_smoothing=[1e-9, 1e-6]", "--trials", "2", "--study", "bg", "-q") == 0
     folder = tmp_path / "studies" / "bg"

@@ -88,7 +88,8 @@ def report_cmd(
     open_it: bool = typer.Option(False, "--open", help="Open it in the web browser."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing."),
 ) -> None:
-    """Write a run's report.html (self-contained) if it has none, print its path, --open it.
+    """Write a run's report.html (self-contained) if it has none or it is older than the run's
+    files, print its path, --open it.
     Of a study folder: the study's page (score vs each hyperparameter, history, top trials)."""
     from kampai.plugins.insight.report import write_report
 

@@ -1,7 +1,8 @@
 """``report.html``: one self-contained page per run (no network: CSS inline, plots as data URIs).
 
-Written by the ``kampai_after_train`` observer once the run folder is in place, or later by
-``runner report RUN`` (older runs, or ``--force`` to rebuild).  ``runner report
+Rendered on demand by ``runner report RUN`` (:func:`report_path`: when the page is missing
+or older than the files it shows; ``--force`` rebuilds it), or after every run by the
+``kampai_after_train`` observer when ``report.after_train`` is ``background`` or ``inline``.  ``runner report
 studies/NAME`` writes the page of a tuning study (score vs each hyperparameter, history,
 importances, top trials); a run refitted from a study (``runner tune --refit``, or
 ``runner report RUN --study studies/NAME``) gets the same as its Tuning section.  The page is not listed in
@@ -266,12 +267,43 @@ def render(run: Any, study: Path | None = None) -> str:
         + "<p class='muted'>Written by kampai's insight plugin (runner report RUN).</p></main></body></html>")
 
 
+#: the files of a run (or study) folder its page shows: a page older than one of them is stale
+SHOWN = ("meta.json", "metrics.json", "config.yaml", "predictions.csv", "trials.csv", "trials.parquet",
+         "best.json", "*.png")
+
+
+def is_stale(path: Path, *folders: Path | None) -> bool:
+    """Whether ``path`` (a report page) is missing or older than a file it shows."""
+    try:
+        written = Path(path).stat().st_mtime
+    except OSError:
+        return True
+    for folder in folders:
+        if folder is None:
+            continue
+        for pattern in SHOWN:
+            for file in Path(folder).glob(pattern):
+                try:
+                    if file.stat().st_mtime > written:
+                        return True
+                except OSError:
+                    continue
+    return False
+
+
+def report_path(run: Any, study: str | Path | None = None) -> Path:
+    """``report.html`` of a run or study folder, rendered first when missing or stale (the
+    default ``report.after_train: demand``: a page is drawn when someone asks for it)."""
+    return write_report(run, force=False, study=study)
+
+
 def write_report(run: Any, force: bool = True, study: str | Path | None = None) -> Path:
     """Write ``report.html`` into the run folder, or into a study folder of ``runner tune``
-    (atomically); return its path.  ``study``: the study folder a run was tuned in."""
+    (atomically); return its path.  ``study``: the study folder a run was tuned in.
+    Without ``force`` a page newer than every file it shows is kept as it is."""
     if isinstance(run, (str, Path)) and is_study(Path(run)):
         path = Path(run) / REPORT
-        if not path.exists() or force:
+        if force or is_stale(path, Path(run)):
             _write(path, render_study(Path(run)))
         return path
     if study is not None:
@@ -281,7 +313,7 @@ def write_report(run: Any, force: bool = True, study: str | Path | None = None) 
 
         run = load_run(run)
     path = Path(run.run_dir) / REPORT
-    if path.exists() and not force:
+    if not force and not is_stale(path, Path(run.run_dir), Path(study) if study else None):
         return path
     _write(path, render(run, study))
     return path

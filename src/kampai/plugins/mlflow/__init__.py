@@ -56,6 +56,9 @@ def kampai_add_settings(settings: Any) -> None:
                          "process (the command does not wait; runner runs sync --wait waits); false: log in "
                          "the foreground", type=bool, option="--track-foreground", option_value=False,
                          commands=("train",)))
+    settings.add(Setting("tracking.linger", 30.0, "seconds the project's background pusher waits for more "
+                         "finished runs before it exits (a burst of runs is pushed by one process that "
+                         "imports MLflow once)", type=(float, int), minimum=0))
     settings.add(Setting("tracking.experiment", None, 'experiment name; null = the config\'s name, else "kampai"',
                          type=str))
     settings.add(Setting("tracking.trials", False, "tuning: also log every trial as a child run of the "

@@ -1,7 +1,8 @@
-"""Pushing pending run (or study) folders to MLflow: the detached background push of one
-finished run (``python -m kampai.plugins.mlflow.push RUN_DIR``, started by ``runner train`` so
-the user does not wait for MLflow; on failure the run stays pending, its marker naming the
-error) and ``runner runs sync`` (every pending folder)."""
+"""Pushing pending run (or study) folders to MLflow: one folder (:func:`push_one`, what the
+project's warm pusher, :mod:`.pusher`, does for each queued folder; ``python -m
+kampai.plugins.mlflow.push RUN_DIR`` pushes one folder in a process of its own) and
+``runner runs sync`` (every pending folder).  On failure a folder stays pending, its marker
+naming the error."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from kampai.plugins.mlflow.studies import log_study_folder
 from kampai.plugins.mlflow.upload import log_run
 
 
-def push_one(folder: Path, marker: dict[str, Any], override_uri: str | None = None) -> None:
-    """Push one pending run or study folder and clear its marker (raises on failure)."""
+def push_one(folder: Path, marker: dict[str, Any], override_uri: str | None = None,
+             estimator_params: dict[str, str] | None = None) -> None:
+    """Push one pending run or study folder and clear its marker (raises on failure).
+    ``estimator_params``: the fitted model's own parameters as the training process read
+    them (a signed queue entry); without them the model is loaded to read them."""
     from kampai.plugin.runs import load_run
 
     uri = override_uri or marker.get("uri") or tracking_uri()
@@ -29,11 +33,13 @@ def push_one(folder: Path, marker: dict[str, Any], override_uri: str | None = No
         run = load_run(folder)
         if not marker.get("experiment"):  # an untrusted record: the run's own (signed) config says
             experiment = experiment_name(run.config)
-        try:
-            model = run.model
-        except Exception:
-            model = None
-        log_run(run, uri, experiment, model=model)
+        model = None
+        if estimator_params is None:
+            try:
+                model = run.model
+            except Exception:
+                model = None
+        log_run(run, uri, experiment, model=model, estimator_params=estimator_params)
     (folder / PENDING).unlink(missing_ok=True)
 
 

@@ -56,9 +56,14 @@ def model_params(model: Any) -> dict[str, Any]:
             if v is None or isinstance(v, (str, int, float, bool))}
 
 
+def estimator_params(model: Any) -> dict[str, str]:
+    """:func:`model_params` as logged (text): what the training process hands the pusher."""
+    return {k: _param_value(v) for k, v in model_params(model).items()}
+
+
 def run_params(config: dict[str, Any], model: Any = None) -> dict[str, str]:
     params = {k: _param_value(v) for k, v in flatten(config).items()}
-    params.update({k: _param_value(v) for k, v in model_params(model).items()})
+    params.update(estimator_params(model))
     return params
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kampai.plugins.mlflow.push_queue import background, queue_push
+from kampai.plugins.mlflow.push_queue import background, linger, queue_push
 from kampai.plugins.mlflow.records import _now, _short, mark_pending, warn, write_record
 from kampai.plugins.mlflow.run_data import TAG_KIND, _finite, _param_value, run_params
 from kampai.plugins.mlflow.store import client, experiment_id, experiment_name, tracking_uri
@@ -81,7 +81,7 @@ class StudyTracker:
     def finish(self, ctx: Any, study: Any, best: Any, status: str = "FINISHED") -> None:
         if self.deferred:
             # the tuner has written the trial log, best.json and the plots by now
-            queue_push(Path(ctx.run_dir), self.uri, self.experiment, kind="study")
+            queue_push(Path(ctx.run_dir), self.uri, self.experiment, kind="study", linger_s=linger(ctx.config))
             return
         if status == "FINISHED" and (ctx.config.get("tune") or {}).get("refit"):
             ctx.state[LINK_KEY] = {"name": str(ctx.run_id), "run_id": self.run_id, "uri": self.uri,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kampai.plugins.mlflow.push_queue import background, push_lock, queue_push
+from kampai.plugins.mlflow.push_queue import background, linger, push_lock, queue_push
 from kampai.plugins.mlflow.records import (
     PENDING,
     _short,
@@ -20,6 +20,7 @@ from kampai.plugins.mlflow.records import (
     trusted_pending,  # noqa: F401 (tests import it from here)
     warn,
 )
+from kampai.plugins.mlflow.run_data import estimator_params
 from kampai.plugins.mlflow.store import experiment_name, tracking_uri
 from kampai.plugins.mlflow.upload import log_run
 
@@ -39,7 +40,9 @@ def track_run(ctx: Any, run: Any) -> None:
             parent = link["run_id"]
             extra["mlflow.parentRunId"] = parent
     if not link and background(cfg):
-        queue_push(run.run_dir, uri, experiment)
+        model = run.loaded_model
+        queue_push(run.run_dir, uri, experiment, linger_s=linger(cfg),
+                   params=None if model is None else estimator_params(model))
         return
     # pending before the push starts: a signal or a crash mid-push abandons only the push;
     # the finished run stays as it is, pending for 'runner runs sync'

@@ -54,16 +54,20 @@ def log_folder(mlflow_client: Any, run_id: str, folder: Path, artifact_path: str
 
 
 def log_run(run: Any, uri: str, experiment: str, model: Any = None,
-            extra_tags: dict[str, str] | None = None) -> dict[str, Any]:
-    """Log one finished kampai run; return (and record in the folder) where it went."""
+            extra_tags: dict[str, str] | None = None,
+            estimator_params: dict[str, str] | None = None) -> dict[str, Any]:
+    """Log one finished kampai run; return (and record in the folder) where it went.
+    ``estimator_params``: the model's own parameters read already (:func:`.run_data.estimator_params`),
+    else they are read from ``model``."""
     mlflow_client = client(uri)
     exp_id = experiment_id(mlflow_client, experiment, uri)
     _drop_unfinished(mlflow_client, exp_id, run.run_id)
     created = mlflow_client.create_run(exp_id, run_name=run.run_id, tags={**run_tags(run), **(extra_tags or {})})
     mlflow_run_id = created.info.run_id
     try:
-        log_batch(mlflow_client, mlflow_run_id, params=run_params(run.config, model),
-                  metrics=run_metrics(run))
+        params = run_params(run.config, model)
+        params.update(estimator_params or {})
+        log_batch(mlflow_client, mlflow_run_id, params=params, metrics=run_metrics(run))
         log_folder(mlflow_client, mlflow_run_id, run.run_dir)
         log_pyfunc(mlflow_client, mlflow_run_id, run)
     except BaseException:
