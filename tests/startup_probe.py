@@ -9,6 +9,7 @@ counted.  RESULT gets JSON: ``{"heavy": module or null, "written": bytes, "secon
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -65,10 +66,8 @@ def main() -> None:
     sys.meta_path.insert(0, _Watch(result))  # main() puts the CLI's own finder before it
     from kampai.core.cli import main as runner
 
-    try:
+    with contextlib.suppress(SystemExit):
         runner(argv)
-    except SystemExit:
-        pass
     _report(result, None)
 
 

@@ -15,8 +15,8 @@ TYPE_CHECKING = False  # no typing (nor pluggy) imported by `import kampai`: run
 if TYPE_CHECKING:
     from typing import Any
 
-    from kampai.core.errors import KampaiError
-    from kampai.core.markers import hookimpl
+    from kampai.core.errors import KampaiError  # noqa: F401  (lazy: __getattr__)
+    from kampai.core.markers import hookimpl  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     if text is not None:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
-        return
+        sys.exit(0)  # as click's --help does
     import signal
     import threading
 
@@ -122,7 +122,7 @@ def _main(argv: list[str]) -> None:
             help_cache.store(argv, text)
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
-        return
+        sys.exit(0)
     root(args=argv, prog_name="runner")
 
 

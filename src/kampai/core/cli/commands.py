@@ -7,7 +7,6 @@ it pandas, scikit-learn ..., inside its body).  :func:`kampai.core.cli.main` run
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import typer

@@ -7,7 +7,8 @@ the built-in and the plugins' alike, :func:`watch` adds a finder in front of
 ``sys.meta_path`` that sees the first import of a library in :data:`HEAVY` and, if the
 command printed nothing yet (:func:`kampai.core.console.started`), prints ``loading
 scikit-learn …`` on stderr just before that import runs.  One line at most; after it the
-finder only returns None (a few hundred nanoseconds an import) until the command ends.  ``-q``/``--quiet``/``--json`` print no such line.
+finder only returns None (a few hundred nanoseconds an import) until the command ends.
+``-q``/``--quiet``/``--json`` print no such line.
 
 The finder only looks: it finds nothing itself (``find_spec`` returns None, so the import
 goes on as without it), and a lookup that is not an import (``importlib.util.find_spec``,
@@ -16,6 +17,7 @@ which plugins use to see whether a library is installed) prints nothing.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -81,8 +83,6 @@ def unwatch() -> None:
     """Stop watching (the command ended)."""
     global _watch
     if _watch is not None:
-        try:
+        with contextlib.suppress(ValueError):
             sys.meta_path.remove(_watch)
-        except ValueError:
-            pass
         _watch = None
