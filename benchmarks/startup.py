@@ -73,7 +73,7 @@ COMMANDS = {
     "registry list": "registry list",
     "registry show": "registry show iris",
     "registry promote": "registry promote iris@1 --stage production",
-    "registry best": "registry best iris",
+    "registry best": "registry best iris --metric accuracy",
     "dvc init": "dvc init -c exp.yaml --dry-run",
     "container build": "container build --framework sklearn --dockerfile-only -t probe:1",
     "container run": "container run --dry-run -- train -c exp.yaml",

@@ -55,7 +55,7 @@ COMMANDS = {
     "registry list": "registry list",
     "registry show": "registry show churn",
     "registry promote": "registry promote churn@1 --stage production",
-    "registry best": "registry best churn",
+    "registry best": "registry best churn --metric accuracy",
     "dvc init": "dvc init -c exp.yaml --dry-run",
     "container build": "container build --framework sklearn --dockerfile-only -t probe:1",
     "container run": "container run --dry-run -- train -c exp.yaml",
@@ -121,7 +121,8 @@ def test_every_command_is_probed() -> None:
             found.append(" ".join(path))
 
     walk(typer.main.get_command(cli.app), [])
-    assert sorted(found) == sorted(COMMANDS)
+    missing = sorted(set(found) - set(COMMANDS))
+    assert not missing, f"add these commands to COMMANDS (and benchmarks/startup.py): {missing}"
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
