@@ -265,3 +265,23 @@ def test_the_help_cache_reads_the_user_cache_folder(monkeypatch: pytest.MonkeyPa
         for var, value in env.items():
             monkeypatch.setenv(var, value)
         assert Path(help_cache._cache_dir()) == cache_dir()
+
+
+def test_help_imports_no_framework_rendered_or_cached(tmp_path: Path) -> None:
+    """``-X importtime`` lists every module ``runner --help`` imports: none of
+    test_imports.HEAVY when rendered (every plugin loaded), and no typer, pluggy or rich
+    from the cache."""
+    from test_imports import HEAVY
+
+    def imported(env: dict[str, str]) -> set[str]:
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "kampai", "--help"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "KAMPAI_CACHE_DIR": str(tmp_path / "cache"), **env})
+        assert done.returncode == 0 and "Commands" in done.stdout, done.stderr[-2000:]
+        return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in done.stderr.splitlines()
+                if line.startswith("import time:") and "|" in line} - {"imported package"}
+
+    rendered = imported({})
+    assert "typer" in rendered and not rendered & set(HEAVY), sorted(rendered & set(HEAVY))
+    cached = imported({})
+    assert not cached & {*HEAVY, "typer", "click", "pluggy", "rich", "omegaconf", "yaml"}, sorted(cached)
