@@ -66,8 +66,9 @@ def main() -> None:
     sys.meta_path.insert(0, _Watch(result))  # main() puts the CLI's own finder before it
     from kampai.core.cli import main as runner
 
+    sys.argv = ["runner", *argv]  # main() reading sys.argv: the command line, as the console script
     with contextlib.suppress(SystemExit):
-        runner(argv)
+        runner()
     _report(result, None)
 
 

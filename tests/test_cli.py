@@ -157,8 +157,8 @@ def test_predict_keeps_target_column_when_present(trained: dict, churn_csv: Path
 
 
 def _one_error_line(stderr: str) -> str:
-    # progress lines (· libraries …, ✓ data loaded ...) may come first; the error itself is one line
-    lines = [line for line in stderr.strip().splitlines() if line.strip() and not line.startswith(("✓", "·"))]
+    # progress lines (✓ data loaded ...) may come first; the error itself is one line
+    lines = [line for line in stderr.strip().splitlines() if line.strip() and not line.startswith("✓")]
     assert len(lines) == 1, stderr
     assert "Traceback" not in stderr
     assert lines[0].startswith("Error: ")

@@ -163,15 +163,25 @@ def test_a_find_spec_lookup_is_not_announced(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == ["looked", "loading scikit-learn …"]
 
 
-def test_train_prints_the_libraries_step_when_it_starts(project: dict[str, str]) -> None:
-    """In a log (not a terminal) the step that imports the framework shows when it starts,
-    then with the time it really took (issue 24)."""
+def test_train_says_when_the_framework_import_starts(project: dict[str, str]) -> None:
+    """In a log (not a terminal) the framework's import shows when it starts, then the
+    libraries step with the time it really took (issue 24)."""
     done = _runner(Path(project["folder"]), "train", "-c", "exp.yaml", "model.params.n_estimators=5")
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
-    assert lines[0] == "· libraries …", lines
-    step = next(line for line in lines if line.startswith("✓ libraries"))
-    assert "sklearn" in step and float(step.rsplit(None, 1)[-1].rstrip("s")) > 0
+    assert lines[0] == "loading scikit-learn …" and lines[1].startswith("✓ libraries"), lines
+    assert "sklearn" in lines[1] and float(lines[1].rsplit(None, 1)[-1].rstrip("s")) > 0
+
+
+def test_a_program_calling_main_gets_no_status_line(project: dict[str, str]) -> None:
+    """main(argv) from a program (the tests' invoke, a notebook) prints only the command's
+    own output: a config mistake stays one line wherever the framework was imported."""
+    code = ("import sys\nfrom kampai.core.cli import main\n"
+            "main(['train', '-c', 'exp.yaml', 'model.params.n_estimators=5'])\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=project["folder"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0].startswith("✓ libraries"), done.stderr
 
 
 # ---------------------------------------------------------------------------------------
@@ -205,7 +215,8 @@ def test_help_comes_from_the_cache_without_typer(tmp_path: Path) -> None:
     assert [f.name.startswith("help-") for f in (tmp_path / "cache").iterdir()].count(True) == 1
     cached, loaded = _help(env, tmp_path)
     assert cached == rendered
-    assert loaded == ["kampai", "kampai.core", "kampai.core.cli", "kampai.core.cli.help_cache"], loaded
+    assert loaded == ["kampai", "kampai.core", "kampai.core.cli", "kampai.core.cli.help_cache",
+                      "kampai.core.envflags"], loaded
     # blocking a plugin, or a narrower terminal, is another help text
     blocked, loaded = _help({**env, "KAMPAI_BLOCK_PLUGINS": "serve"}, tmp_path)
     assert "typer" in loaded and " serve " not in blocked and " serve " in cached

@@ -110,19 +110,18 @@ class Steps:
         """Time a step; the body may set ``detail["text"]`` for the printed line.
 
         ``announce``: a step that may take long before printing anything (importing a
-        framework: seconds, minutes under load) says so when it starts: a terminal shows a
-        spinner while it runs (transient: a step that fails leaves only the error's line),
-        a log or pipe gets a ``· label …`` line, then the ``✓`` line with the time."""
+        framework: seconds, minutes under load) shows a spinner while it runs, in a terminal,
+        drawn at once.  It is transient: a step that fails (a config mistake found on the way)
+        leaves only the error's one line.  A log or pipe gets the ``✓`` line, after the
+        ``loading scikit-learn …`` line ``runner`` prints when the import starts
+        (:mod:`kampai.core.cli.first_line`)."""
         global _live_step
         detail = {"text": ""}
         status: Any = None
-        if announce and self.verbose and self._log is None:
-            if console().is_terminal:
-                status = console().status(f"{label} …")
-                status.start()
-                status.update(f"{label} …")  # drawn now, not at the spinner's first tick
-            else:
-                self.info(f"[dim]· {label} …[/dim]")
+        if announce and self.verbose and console().is_terminal:
+            status = console().status(f"{label} …")
+            status.start()
+            status.update(f"{label} …")  # drawn now, not at the spinner's first tick
         start = time.perf_counter()
         outer, _live_step = _live_step, (label if self.verbose else None)
         try:

@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     (a file-system error naming its path too) and SIGTERM into a clean stop (exit 143)."""
     from kampai.core.cli import help_cache
 
+    command_line = argv is None  # the console script or python -m kampai, not a program's call
     argv = list(sys.argv[1:] if argv is None else argv)
     text = help_cache.cached(argv)
     if text is not None:
@@ -71,7 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     from kampai.core.cli import commands
 
     commands.debug = False  # set by the global --debug option as the command line is parsed
-    first_line.watch(quiet=words.quiet(argv))
+    # a command line's first line before a framework import; a program calling main(argv)
+    # (tests, notebooks) reads the output itself and gets no such line
+    first_line.watch(quiet=not command_line or words.quiet(argv))
     try:
         _main(argv)
     except (Terminated, SystemExit):

@@ -1,14 +1,16 @@
 """Every ``runner`` command says something before it imports a framework.
 
 Importing scikit-learn takes 2 s, PyG 6.5 s on a quiet machine, minutes under load; a
-command that printed nothing yet would look hung.  Commands print their own first line
-where they have one (``runner train``'s ``· libraries …`` step); for every other command,
-the built-in and the plugins' alike, :func:`watch` adds a finder in front of
+command that printed nothing yet would look hung.  In a terminal ``runner train`` shows a
+``libraries …`` spinner while it imports; for every command, the built-in and the plugins'
+alike, and in logs and pipes, :func:`watch` adds a finder in front of
 ``sys.meta_path`` that sees the first import of a library in :data:`HEAVY` and, if the
 command printed nothing yet (:func:`kampai.core.console.started`), prints ``loading
 scikit-learn …`` on stderr just before that import runs.  One line at most; after it the
 finder only returns None (a few hundred nanoseconds an import) until the command ends.
-``-q``/``--quiet``/``--json`` print no such line.
+``-q``/``--quiet``/``--json`` print no such line, nor does ``main(argv)`` called by a
+program (tests, notebooks): the watch is for the command line (``main()`` reading
+``sys.argv``).  A config mistake found before the import stays a one-line error.
 
 The finder only looks: it finds nothing itself (``find_spec`` returns None, so the import
 goes on as without it), and a lookup that is not an import (``importlib.util.find_spec``,

@@ -15,7 +15,7 @@ the command's start-up.  The text is kept in ``help-<key>.json`` in the user cac
 It is text printed as it is, never code: nothing in it is imported or run (a text with
 control characters is neither written nor printed).  It is not written while a plugin is
 broken (its error shows as usual), and ``KAMPAI_NO_PLUGIN_CACHE=1`` always renders.  This
-module imports only ``os`` and ``sys`` (the file is NUL-separated text, not JSON: the json
+module imports only ``os``, ``sys`` and :mod:`kampai.core.envflags` (the file is NUL-separated text, not JSON: the json
 module imports re and enum): a hit costs the interpreter's start and a few hundred ``stat``
 calls, no typer.
 """
@@ -82,8 +82,9 @@ def _printable(text: str) -> bool:
 
 
 def enabled(argv: list[str]) -> bool:
-    return argv in CACHED and os.environ.get("KAMPAI_NO_PLUGIN_CACHE", "").strip().lower() in (
-        "", "0", "false", "no", "off")  # kampai.core.envflags.OFF
+    from kampai.core.envflags import env_flag  # imports only os
+
+    return argv in CACHED and not env_flag("KAMPAI_NO_PLUGIN_CACHE")
 
 
 def cached(argv: list[str]) -> str | None:
