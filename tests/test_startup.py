@@ -222,8 +222,9 @@ def test_help_comes_from_the_cache_without_typer(tmp_path: Path) -> None:
     assert "typer" in loaded and " serve " not in blocked and " serve " in cached
     narrow, _ = _help({**env, "COLUMNS": "60"}, tmp_path)
     assert max(map(len, narrow.splitlines())) <= 60 < max(map(len, cached.splitlines()))
-    _, loaded = _help({**env, "KAMPAI_NO_PLUGIN_CACHE": "1"}, tmp_path)
-    assert "typer" in loaded
+    for switch in ("KAMPAI_NO_PLUGIN_CACHE", "KAMPAI_TRACE_PLUGINS"):
+        _, loaded = _help({**env, switch: "1"}, tmp_path)
+        assert "typer" in loaded, switch
 
 
 def test_a_changed_plugin_renders_the_help_again(tmp_path: Path) -> None:
@@ -260,7 +261,7 @@ def test_a_changed_plugin_renders_the_help_again(tmp_path: Path) -> None:
 def test_a_tampered_cache_entry_is_not_printed(tmp_path: Path) -> None:
     env = {"KAMPAI_CACHE_DIR": str(tmp_path / "cache")}
     rendered, _ = _help(env, tmp_path)
-    entry = next((tmp_path / "cache").glob("help-*.json"))
+    entry = next((tmp_path / "cache").glob("help-*.txt"))
     header, material, text, *files = entry.read_text().split("\0")
     entry.write_text("\0".join([header, material, text + "\x1b]0;owned\x07", *files]))
     again, loaded = _help(env, tmp_path)
@@ -297,3 +298,13 @@ def test_help_imports_no_framework_rendered_or_cached(tmp_path: Path) -> None:
     assert "typer" in rendered and not rendered & set(HEAVY), sorted(rendered & set(HEAVY))
     cached = imported({})
     assert not cached & {*HEAVY, "typer", "click", "pluggy", "rich", "omegaconf", "yaml"}, sorted(cached)
+
+
+def test_cache_clear_removes_the_help_text(tmp_path: Path) -> None:
+    env = {"KAMPAI_CACHE_DIR": str(tmp_path / "cache")}
+    _help(env, tmp_path)
+    assert list((tmp_path / "cache").glob("help-*.txt"))
+    done = subprocess.run([sys.executable, "-m", "kampai", "cache", "clear", "user"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr
+    assert not list((tmp_path / "cache").glob("help-*.txt"))

@@ -2,7 +2,7 @@
 nothing it was made from has changed.
 
 Rendering the help costs typer, click and every plugin (their commands are listed): most of
-the command's start-up.  The text is kept in ``help-<key>.json`` in the user cache
+the command's start-up.  The text is kept in ``help-<key>.txt`` in the user cache
 (:func:`kampai.core.diskcache.cache_dir`) with what it was made from:
 
 * the interpreter, every ``sys.path`` folder and its modification time (installing,
@@ -14,10 +14,11 @@ the command's start-up.  The text is kept in ``help-<key>.json`` in the user cac
 
 It is text printed as it is, never code: nothing in it is imported or run (a text with
 control characters is neither written nor printed).  It is not written while a plugin is
-broken (its error shows as usual), and ``KAMPAI_NO_PLUGIN_CACHE=1`` always renders.  This
-module imports only ``os``, ``sys`` and :mod:`kampai.core.envflags` (the file is NUL-separated text, not JSON: the json
-module imports re and enum): a hit costs the interpreter's start and a few hundred ``stat``
-calls, no typer.
+broken (its error shows as usual); ``KAMPAI_NO_PLUGIN_CACHE=1`` (or tracing the plugins'
+hooks, ``KAMPAI_TRACE_PLUGINS``) always renders.  This module imports only ``os``, ``sys``
+and :mod:`kampai.core.envflags` (the file is NUL-separated text, not JSON: the json module
+imports re and enum): a hit costs the interpreter's start and a few hundred ``stat`` calls,
+no typer.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _file(material: str) -> str:
     digest = 0x811C9DC5  # FNV-1a, 32 bits: a file name (the whole material is compared)
     for byte in material.encode():
         digest = ((digest ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return os.path.join(_cache_dir(), f"help-{digest:08x}.json")
+    return os.path.join(_cache_dir(), f"help-{digest:08x}.txt")
 
 
 def _printable(text: str) -> bool:
@@ -84,7 +85,8 @@ def _printable(text: str) -> bool:
 def enabled(argv: list[str]) -> bool:
     from kampai.core.envflags import env_flag  # imports only os
 
-    return argv in CACHED and not env_flag("KAMPAI_NO_PLUGIN_CACHE")
+    # tracing the plugins' hooks (KAMPAI_TRACE_PLUGINS) wants them called
+    return argv in CACHED and not env_flag("KAMPAI_NO_PLUGIN_CACHE") and not os.environ.get("KAMPAI_TRACE_PLUGINS")
 
 
 def cached(argv: list[str]) -> str | None:
