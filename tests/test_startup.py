@@ -144,6 +144,9 @@ def test_quiet_commands_print_no_status_line(project: dict[str, str]) -> None:
     for quiet in ("-q", "--json"):
         found = probe(project["folder"], ["train", "-c", "exp.yaml", quiet])
         assert found["heavy"] is not None and found["written"] == 0, found
+    # a torchrun worker (runner train --nproc-per-node): the launching command printed its own
+    found = probe(project["folder"], ["train", "-c", "exp.yaml"], env={"KAMPAI_DISTRIBUTED_WORKER": "1"})
+    assert found["heavy"] is not None and found["written"] == 0, found
 
 
 def test_a_find_spec_lookup_is_not_announced(tmp_path: Path) -> None:

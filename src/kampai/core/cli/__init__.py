@@ -12,6 +12,7 @@ shows the traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 TYPE_CHECKING = False  # typing itself costs runner --help a few ms
@@ -73,8 +74,10 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.debug = False  # set by the global --debug option as the command line is parsed
     # a command line's first line before a framework import; a program calling main(argv)
-    # (tests, notebooks) reads the output itself and gets no such line
-    first_line.watch(quiet=not command_line or words.quiet(argv))
+    # (tests, notebooks) reads the output itself and gets no such line, nor do the workers
+    # torchrun starts (runner train --nproc-per-node: the launching command printed its own)
+    worker = os.environ.get("KAMPAI_DISTRIBUTED_WORKER") == "1"  # core.distributed.WORKER_ENV
+    first_line.watch(quiet=not command_line or worker or words.quiet(argv))
     try:
         _main(argv)
     except (Terminated, SystemExit):
