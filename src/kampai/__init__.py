@@ -11,14 +11,17 @@ Attributes are imported on first use so that ``import kampai`` (and the CLI) sta
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # no typing (nor pluggy) imported by `import kampai`: runner --help pays for it
+if TYPE_CHECKING:
+    from typing import Any
 
-from kampai.core.errors import KampaiError
-from kampai.core.markers import hookimpl
+    from kampai.core.errors import KampaiError  # noqa: F401  (lazy: __getattr__)
+    from kampai.core.markers import hookimpl  # noqa: F401
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "KampaiError": "kampai.core.errors", "hookimpl": "kampai.core.markers",  # no pluggy for runner --help
     "train": "kampai.api", "load_run": "kampai.api", "config": "kampai.api", "tune": "kampai.api",
     "Run": "kampai.api", "TaskData": "kampai.core.contract", "Prediction": "kampai.core.contract",
     "Metric": "kampai.core.contract",
@@ -30,7 +33,7 @@ _LAZY.update({
     "report": "kampai.lab.insight", "study": "kampai.lab.studies",
 })
 
-__all__ = ["KampaiError", "hookimpl", *_LAZY]  # hookspec stays kampai's own (kampai.core.markers)
+__all__ = [*_LAZY]  # hookspec stays kampai's own (kampai.core.markers)
 
 
 def __getattr__(name: str) -> Any:

@@ -2,9 +2,10 @@
 of ``runner train --nproc-per-node N``)."""
 
 import os
-import signal
 
 if os.environ.get("KAMPAI_DISTRIBUTED_WORKER") == "1":  # core.distributed.WORKER_ENV
+    import signal  # imported only here: signal imports enum, a cost runner --help does not pay
+
     # a worker stopped by the launcher's agent (Ctrl-C) while it still imports: it ends
     # silently, not with a KeyboardInterrupt traceback per rank; worker() handles it later
     signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -13,6 +13,9 @@ from typing import Any
 
 _console: Any = None
 _warned: set[str] = set()
+#: something was printed on the console (or a status line) since :func:`reset_started`:
+#: :mod:`kampai.core.cli.first_line` then adds no "loading ..." line of its own
+_started = False
 #: the label of the verbose step running now (``runner train`` without --quiet/--json);
 #: None elsewhere: epoch progress (:func:`epoch_progress`) prints only inside one
 _live_step: str | None = None
@@ -24,8 +27,40 @@ def console() -> Any:
     if _console is None:
         from rich.console import Console
 
-        _console = Console(stderr=True, highlight=False, **_notebook_options())
+        class _Console(Console):
+            """Remembers that it printed (:func:`started`)."""
+
+            def print(self, *args: Any, **kwargs: Any) -> None:
+                global _started
+                _started = True
+                super().print(*args, **kwargs)
+
+            def status(self, *args: Any, **kwargs: Any) -> Any:
+                global _started
+                _started = True
+                return super().status(*args, **kwargs)
+
+        _console = _Console(stderr=True, highlight=False, **_notebook_options())
     return _console
+
+
+def started() -> bool:
+    """Whether the command printed anything through this module since :func:`reset_started`."""
+    return _started
+
+
+def reset_started() -> None:
+    """A new command starts (``runner`` in a process that ran one before: tests, notebooks)."""
+    global _started
+    _started = False
+
+
+def status_line(text: str) -> None:
+    """Print ``text`` on stderr as it is (no rich: called while an import is under way)."""
+    global _started
+    _started = True
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def in_kernel() -> bool:
@@ -75,15 +110,18 @@ class Steps:
         """Time a step; the body may set ``detail["text"]`` for the printed line.
 
         ``announce``: a step that may take long before printing anything (importing a
-        framework: seconds, minutes under load) shows a spinner while it runs, in a terminal.
-        It is transient: a step that fails (a config mistake found on the way) leaves only
-        the error's one line, and a log or pipe gets the ``✓`` line alone, as before."""
+        framework: seconds, minutes under load) shows a spinner while it runs, in a terminal,
+        drawn at once.  It is transient: a step that fails (a config mistake found on the way)
+        leaves only the error's one line.  A log or pipe gets the ``✓`` line, after the
+        ``loading scikit-learn …`` line ``runner`` prints when the import starts
+        (:mod:`kampai.core.cli.first_line`)."""
         global _live_step
         detail = {"text": ""}
         status: Any = None
         if announce and self.verbose and console().is_terminal:
             status = console().status(f"{label} …")
             status.start()
+            status.update(f"{label} …")  # drawn now, not at the spinner's first tick
         start = time.perf_counter()
         outer, _live_step = _live_step, (label if self.verbose else None)
         try:
@@ -156,6 +194,8 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    global _started
+    _started = True
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")

@@ -35,7 +35,7 @@ ENTRY_NAMES: dict[str, dict[str, re.Pattern[str]]] = {
              "file": re.compile(rf"[0-9a-f]{{8,}}\.(joblib|sig|lock)|{_TMP}")},
     # the user cache: indexes, entry points, empty stores to copy, bundled image sets
     "user": {"folder": re.compile(r"digits-images"),
-             "file": re.compile(r"entry-points-[0-9a-f]+\.json|[\w.+-]+-estimators-[\w.+-]+\.json"
+             "file": re.compile(r"entry-points-[0-9a-f]+\.json|help-[0-9a-f]+\.txt|[\w.+-]+-estimators-[\w.+-]+\.json"
                                 rf"|optuna-[\w.+-]+-empty\.db|mlflow-[\w.+-]+-empty-store\.db|{_TMP}")},
 }
 

@@ -1,144 +1,34 @@
 """The ``runner`` command line.
 
-Fast to start by design: this package imports only typer; every command imports the
-engine (and through it pandas, scikit-learn ...) inside its body.  Expected failures
-(:class:`kampai.core.errors.KampaiError`) print one line and exit with code 2;
-``--debug`` shows the traceback.
+Fast to start by design: :func:`main` imports nothing but the standard library until it
+knows what was asked.  ``runner --help`` comes from the user cache while nothing it was
+made from changed (:mod:`kampai.core.cli.help_cache`); anything else builds the typer app
+(:mod:`kampai.core.cli.commands`), and every command imports the engine (and through it
+pandas, scikit-learn ...) inside its body, after its first line
+(:mod:`kampai.core.cli.first_line`).  Expected failures
+(:class:`kampai.core.errors.KampaiError`) print one line and exit with code 2; ``--debug``
+shows the traceback.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any
 
-import typer
+TYPE_CHECKING = False  # typing itself costs runner --help a few ms
+if TYPE_CHECKING:
+    from typing import Any
 
-from kampai.core.cli import cache_cmds, inspect_cmds, project_cmds, run_cmds, tune_cmds
-
-app = typer.Typer(
-    name="runner",
-    help="kampai: one engine, many frameworks. Train, evaluate and predict from one config.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help: rich help imports markdown-it (+0.1 s on every --help)
-)
-
-_debug = False
+#: names of :mod:`kampai.core.cli.commands` readable here (``kampai.core.cli.app``)
+_COMMANDS = ("app", "add_plugin_commands", "build_command", "OPTION_COMMANDS")
 
 
-def _version(value: bool) -> None:
-    if value:
-        from importlib.metadata import version
+def __getattr__(name: str) -> Any:
+    if name in _COMMANDS:
+        from kampai.core.cli import commands
 
-        typer.echo(f"kampai {version('kampai')}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _global(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
-    strict_plugins: bool = typer.Option(False, "--strict-plugins", help="An exception in a plugin's "
-                                        "lifecycle hook stops the command (for plugin developers)."),
-    plugin: list[str] = typer.Option(
-        [], "-p", metavar="no:NAME", help="Block a plugin for this command (repeatable), as in pytest."
-    ),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    """Global options."""
-    global _debug
-    _debug = debug
-    from kampai.core import host as host_mod
-
-    host_mod.set_strict(strict_plugins)
-    blocked = set()
-    for item in plugin:
-        if not item.startswith("no:"):
-            raise typer.BadParameter(f"-p takes 'no:NAME' to block a plugin, got '{item}'.")
-        blocked.add(item[3:])
-    from kampai.core import host
-
-    if blocked != host.blocked_names():  # also un-blocks what an earlier main() blocked
-        host.block(blocked)
-
-
-run_cmds.register(app)
-inspect_cmds.register(app)
-tune_cmds.register(app)
-cache_cmds.register(app)
-project_cmds.register(app)
-
-
-def _command_words(argv: list[str]) -> list[str]:
-    """The words that are not global options (or the value of ``-p``)."""
-    skip, words = False, []
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "-p":
-            skip = True
-        elif not arg.startswith("-"):
-            words.append(arg)
-    return words
-
-
-def _command_name(argv: list[str]) -> str | None:
-    """The first word that is not a global option (or the value of ``-p``)."""
-    words = _command_words(argv)
-    return words[0] if words else None
-
-
-#: commands that take the options plugins declare (``kampai_add_settings``)
-OPTION_COMMANDS = ("train", "tune", "config show", "predict")
-
-
-def _blocked_in(argv: list[str]) -> set[str]:
-    return {argv[i + 1][3:] for i, a in enumerate(argv[:-1]) if a == "-p" and argv[i + 1].startswith("no:")}
-
-
-def build_command(argv: list[str]) -> Any:
-    """The click command for ``argv``: the typer app, plus the plugins' options on the
-    command being run (loading plugins only when that command takes them)."""
-    import typer.main
-
-    from kampai.core.cli import options
-
-    root = typer.main.get_command(app)
-    words = _command_words(argv)
-    for path in OPTION_COMMANDS:
-        parts = path.split()
-        if words[:len(parts)] != parts:
-            continue
-        command = root
-        for part in parts:
-            command = command.commands[part]
-        options.add_plugin_options(command, path)
-    return root
-
-
-def add_plugin_commands(argv: list[str]) -> None:
-    """Let plugins add command groups, unless a built-in command was asked for."""
-    # app.command()(train) leaves CommandInfo.name None: the name comes from the function
-    builtin = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands
-               if c.callback is not None} | {g.name for g in app.registered_groups if g.name}
-    name = _command_name(argv)
-    if name is not None and name in builtin:
-        return
-    from kampai.core.host import get_host
-
-    host = get_host()
-    # through pluggy; each implementation is guarded: a broken plugin is marked broken
-    # (runner plugins list) and does not break the CLI (kampai.core.hookcalls)
-    host.hook.kampai_register_commands(app=app)
-    known = builtin | {g.name for g in app.registered_groups if g.name} | {
-        c.name for c in app.registered_commands if c.name}
-    off = host.unloaded()
-    if name is not None and name not in known and off:
-        from kampai.core.errors import UnknownNameError
-
-        raise UnknownNameError(f"No such command '{name}'. It may come from a plugin that is not loaded: "
-                               f"{', '.join(off)} (runner plugins list).")
+        return getattr(commands, name)
+    raise AttributeError(f"module 'kampai.core.cli' has no attribute '{name}'")
 
 
 class Terminated(KeyboardInterrupt):
@@ -161,16 +51,33 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning expected errors into exit code 2
     (a file-system error naming its path too) and SIGTERM into a clean stop (exit 143)."""
+    from kampai.core.cli import help_cache
+
+    command_line = argv is None  # the console script or python -m kampai, not a program's call
+    argv = list(sys.argv[1:] if argv is None else argv)
+    text = help_cache.cached(argv)
+    if text is not None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        sys.exit(0)  # as click's --help does
     import signal
     import threading
 
+    from kampai.core.cli import first_line, words
     from kampai.core.errors import KampaiError
 
     global _terminated
-    argv = list(sys.argv[1:] if argv is None else argv)
     _terminated = False
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    from kampai.core.cli import commands
+
+    commands.debug = False  # set by the global --debug option as the command line is parsed
+    # a command line's first line before a framework import; a program calling main(argv)
+    # (tests, notebooks) reads the output itself and gets no such line, nor do the workers
+    # torchrun starts (runner train --nproc-per-node: the launching command printed its own)
+    worker = os.environ.get("KAMPAI_DISTRIBUTED_WORKER") == "1"  # core.distributed.WORKER_ENV
+    first_line.watch(quiet=not command_line or worker or words.quiet(argv))
     try:
         _main(argv)
     except (Terminated, SystemExit):
@@ -181,15 +88,16 @@ def main(argv: list[str] | None = None) -> None:
         import errno
 
         environment = exc.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM)
-        if _debug or not (exc.filename or environment):
+        if commands.debug or not (exc.filename or environment):
             raise
         where = f"'{exc.filename}'" if exc.filename else "a file (the disk or folder refused the write)"
         _error(f"Cannot use {where}: {exc.strerror or exc}. Nothing was left half-written.", 2)
     except KampaiError as exc:
-        if _debug:
+        if commands.debug:
             raise
         _error(str(exc), exc.exit_code)
     finally:
+        first_line.unwatch()
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
 
@@ -203,15 +111,25 @@ def _error(message: str, code: int) -> None:
 
 def _main(argv: list[str]) -> None:
     from kampai.core import host
+    from kampai.core.cli import commands, help_cache
     from kampai.core.cli.options import current_argv
+    from kampai.core.cli.words import blocked_in
 
     current_argv[:] = argv  # torchrun's workers rerun it (runner train --nproc-per-node)
 
-    blocked = _blocked_in(argv)
+    blocked = blocked_in(argv)
     if blocked != host.blocked_names():  # before plugins add commands and options
         host.block(blocked)
-    add_plugin_commands(argv)
-    build_command(argv)(args=argv, prog_name="runner")
+    commands.add_plugin_commands(argv)
+    root = commands.build_command(argv)
+    if help_cache.enabled(argv):  # runner --help: rendered as click would, then kept
+        text = commands.help_text(root)
+        if not any(info.error for info in host.get_host().infos.values()):
+            help_cache.store(argv, text)
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        sys.exit(0)
+    root(args=argv, prog_name="runner")
 
 
 def _escape(text: str) -> str:
