@@ -100,9 +100,7 @@ class Tracker:
                 self.enabled = False
                 return
             truth = _fixed_width(test.y)
-            scored = {name: metrics_mod.compute(self.metrics, truth, replace(pred, y=_fixed_width(pred.y)), test.X,
-                                                labels=self.labels)
-                      for name, pred in found}
+            scored = {name: self._score(truth, test.X, pred) for name, pred in found}
         except Exception as exc:  # a reference model must never cost the run its own results
             self.enabled = False
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -116,6 +114,16 @@ class Tracker:
             self.scores.setdefault(name, []).append(values)
         self.folds.append(index)
         self.model_scores.append(model_scores)
+
+    def _score(self, truth: Any, X: Any, prediction: Prediction) -> dict[str, float]:
+        """A baseline's metrics on the fold's test rows, or on the sample of them it predicted
+        (``prediction.extra["rows"]``: positions in the test part)."""
+        rows = (prediction.extra or {}).get("rows")
+        if rows is not None:
+            truth = truth.iloc[rows] if hasattr(truth, "iloc") else truth[rows]
+            X = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+        return metrics_mod.compute(self.metrics, truth, replace(prediction, y=_fixed_width(prediction.y)), X,
+                                   labels=self.labels)
 
     def finish(self, scores: dict[str, float]) -> dict[str, float]:
         """``scores`` with ``baseline_<metric>`` of the reference baseline added (the model
