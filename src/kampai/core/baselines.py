@@ -12,7 +12,9 @@ metric (each metric's direction respected).
 Cost: the baselines of the first fold always run (tasks cap their rows); a later fold's
 run only while the baselines' time so far stays under :data:`BUDGET` of the run's time
 since the first fit began, so a cross-validation never pays more than about a tenth for
-them.  Tuning trials never compute them (``ctx.quiet``), nor a run with
+them.  A baseline that predicted a sample of the test rows (``Prediction.extra["rows"]``)
+is scored on those rows; text labels are scored as fixed-width strings (faster to sort, the
+same scores).  Tuning trials never compute them (``ctx.quiet``), nor a run with
 ``output.baseline: false`` (``--no-baseline``).
 """
 
