@@ -208,9 +208,7 @@ def _linear_within(name: str, transformer: Any, fit: TaskData, test: TaskData, s
         return name, linear_classifier(transformer(fit.X), fit.X, fit.y, test.X, seed)
     rows, n_test = None, len(test)
     if n_test > TEST_ROWS:
-        import numpy as np
-
-        rows = np.sort(np.random.default_rng(seed).choice(n_test, TEST_ROWS, replace=False))
+        rows = _stratified(test.y, TEST_ROWS, seed)
         test = test.take(rows)
     if len(fit) <= PILOT_ROWS * 2:
         found = linear_classifier(transformer(fit.X), fit.X, fit.y, test.X, seed)
@@ -225,6 +223,19 @@ def _linear_within(name: str, transformer: Any, fit: TaskData, test: TaskData, s
     part = sample(fit, seed, wanted)
     return _described(name, wanted, len(fit), rows, n_test,
                       linear_classifier(transformer(part.X), part.X, part.y, test.X, seed))
+
+
+def _stratified(y: Any, rows: int, seed: int) -> np.ndarray:
+    """About ``rows`` sorted positions of ``y``, each label's share kept (the test sample's
+    majority-class accuracy is then the whole part's, and every score varies less)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, _ = pd.factorize(pd.Series(np.asarray(y, dtype=object)))
+    rng = np.random.default_rng(seed)
+    parts = [rng.choice(where, round(len(where) * rows / len(codes)), replace=False)
+             for where in (np.flatnonzero(codes == c) for c in np.unique(codes))]
+    return np.sort(np.concatenate(parts))
 
 
 def _described(name: str, used: int, train_rows: int, rows: Any, n_test: int,
