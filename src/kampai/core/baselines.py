@@ -191,12 +191,11 @@ def _fixed_width(y: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    if y is None or getattr(y, "ndim", 1) != 1 or len(y) == 0:
+    if not isinstance(y, (pd.Series, np.ndarray)) or y.ndim != 1 or len(y) == 0:
+        return y  # a task's own structure (interactions, a forecast table) stays as it is
+    if not (pd.api.types.is_object_dtype(y.dtype) or pd.api.types.is_string_dtype(y.dtype)):
         return y
-    dtype = getattr(y, "dtype", None)
-    if dtype is not None and not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
-        return y
-    values = y.to_numpy(dtype=object) if hasattr(y, "to_numpy") else np.asarray(y, dtype=object)
+    values = y.to_numpy(dtype=object) if isinstance(y, pd.Series) else y.astype(object)
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return y
     return values.astype(str)
