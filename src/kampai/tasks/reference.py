@@ -31,7 +31,7 @@ MAX_ROWS = 20_000
 #: one-hot levels per column of the linear baseline (the rarer ones share one column)
 MAX_CATEGORIES = 20
 #: the pixel baseline's image side (grey, squished): 8 x 8 = 64 features (the scikit-learn
-#: framework's own pixel model reads 16 x 16)
+#: framework's own pixel model reads the same, through RBF features)
 PIXELS = 8
 
 
