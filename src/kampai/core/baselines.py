@@ -12,7 +12,9 @@ metric (each metric's direction respected).
 Cost: the baselines of the first fold always run (tasks cap their rows); a later fold's
 run only while the baselines' time so far stays under :data:`BUDGET` of the run's time
 since the first fit began, so a cross-validation never pays more than about a tenth for
-them.  Tuning trials never compute them (``ctx.quiet``), nor a run with
+them.  A baseline that predicted a sample of the test rows (``Prediction.extra["rows"]``)
+is scored on those rows; text labels are scored as fixed-width strings (faster to sort, the
+same scores).  Tuning trials never compute them (``ctx.quiet``), nor a run with
 ``output.baseline: false`` (``--no-baseline``).
 """
 
@@ -99,8 +101,8 @@ class Tracker:
             if not found:
                 self.enabled = False
                 return
-            scored = {name: metrics_mod.compute(self.metrics, test.y, pred, test.X, labels=self.labels)
-                      for name, pred in found}
+            truth = _fixed_width(test.y)
+            scored = {name: self._score(truth, test.X, pred) for name, pred in found}
         except Exception as exc:  # a reference model must never cost the run its own results
             self.enabled = False
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -114,6 +116,16 @@ class Tracker:
             self.scores.setdefault(name, []).append(values)
         self.folds.append(index)
         self.model_scores.append(model_scores)
+
+    def _score(self, truth: Any, X: Any, prediction: Prediction) -> dict[str, float]:
+        """A baseline's metrics on the fold's test rows, or on the sample of them it predicted
+        (``prediction.extra["rows"]``: positions in the test part)."""
+        rows = (prediction.extra or {}).get("rows")
+        if rows is not None:
+            truth = truth.iloc[rows] if hasattr(truth, "iloc") else truth[rows]
+            X = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+        return metrics_mod.compute(self.metrics, truth, replace(prediction, y=_fixed_width(prediction.y)), X,
+                                   labels=self.labels)
 
     def finish(self, scores: dict[str, float]) -> dict[str, float]:
         """``scores`` with ``baseline_<metric>`` of the reference baseline added (the model
@@ -169,6 +181,24 @@ class Tracker:
         if self.result is None and self.error:
             return {"error": self.error}
         return self.result
+
+
+def _fixed_width(y: Any) -> Any:
+    """Text labels as a NumPy fixed-width string array (the same values, so the same scores):
+    scikit-learn's metrics sort the labels a dozen times each, and sorting Python strings
+    (an object array) costs about three times as much: on 10,000 test rows that was most of
+    a text baseline's cost.  Anything else as it is."""
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(y, (pd.Series, np.ndarray)) or y.ndim != 1 or len(y) == 0:
+        return y  # a task's own structure (interactions, a forecast table) stays as it is
+    if not (pd.api.types.is_object_dtype(y.dtype) or pd.api.types.is_string_dtype(y.dtype)):
+        return y
+    values = y.to_numpy(dtype=object) if isinstance(y, pd.Series) else y.astype(object)
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return y
+    return values.astype(str)
 
 
 def _mean(folds: list[dict[str, float]]) -> dict[str, float]:

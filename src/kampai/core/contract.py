@@ -277,7 +277,9 @@ class Task(ABC):
         holds the model's own prediction for ``test`` under ``"prediction"`` (clustering's
         k-means takes the model's number of clusters from it) and the seconds the baselines
         may take under ``"baseline_seconds"`` (a tenth of the run so far): keep within it, e.g.
-        by fitting on a sample of the training rows (the built-in linear baselines do)."""
+        by fitting on a sample of the training rows (the built-in linear baselines do).  A
+        Prediction may cover a sample of the test rows only: its ``extra["rows"]`` then holds
+        their positions in ``test``, and the engine scores it on those rows."""
         return None
 
     def write_artifacts(self, run_dir: Path, data: TaskData, predictions: pd.DataFrame) -> list[Path]:

@@ -34,6 +34,7 @@ from kampai.plugin import (
 from kampai.plugin.runs import file_sha256, open_checked
 from kampai.plugins.implicit.models import (
     DEFAULT_MODEL,
+    DEFAULT_PARAMS,
     GPU_MODELS,
     MODELS,
     OWNED,
@@ -92,8 +93,10 @@ class ImplicitFramework(Framework):
         return DEFAULT_MODEL
 
     def describe(self, estimator: str, ctx: BuildContext) -> dict[str, Any]:
-        return {n: (None if p.default is inspect.Parameter.empty else p.default)
-                for n, p in model_params(canonical(estimator)).items()}
+        name = canonical(estimator)
+        defaults = DEFAULT_PARAMS.get(name, {})
+        return {n: defaults.get(n, None if p.default is inspect.Parameter.empty else p.default)
+                for n, p in model_params(name).items()}
 
     def build(self, task: Any, model_cfg: dict[str, Any], data: TaskData, ctx: BuildContext) -> Recommender:
         name = canonical(model_cfg.get("estimator") or DEFAULT_MODEL)
@@ -107,7 +110,7 @@ class ImplicitFramework(Framework):
         use_gpu = False if name == POPULAR else wants_gpu(name, ctx.device)
         if name == POPULAR:
             return Recommender(estimator=name, params=params)
-        kwargs = dict(params)
+        kwargs = {**DEFAULT_PARAMS.get(name, {}), **params}
         if "random_state" in valid and kwargs.get("random_state") is None:
             kwargs["random_state"] = int(ctx.seed)
         if name in GPU_MODELS:

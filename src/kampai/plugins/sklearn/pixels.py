@@ -1,5 +1,6 @@
 """The scikit-learn framework's default preprocessing on ``image-classification``: image paths
-become resized, flattened pixels (``sklearn-images.yaml``).
+become resized, flattened pixels (:class:`Pixels`), standardized, then RBF-kernel features
+(:class:`RBFFeatures`) for the logistic regression (``sklearn-images.yaml``).
 
 Models saved before this class moved here name it ``kampai.kinds.images:Pixels`` in their
 pickle (or skops file): that path still resolves to this class (``kampai.kinds.images``'s
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.kernel_approximation import Nystroem
 
 from kampai.plugin import Images
 
@@ -41,3 +43,17 @@ class Pixels(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         column = X[IMAGE] if hasattr(X, "columns") else X
         return Images.pixels(column, int(self.size), str(self.mode))
+
+
+class RBFFeatures(Nystroem):
+    """scikit-learn's Nystroem RBF feature map (``gamma`` 1 / features by default) that takes
+    at most as many components as it has training rows, without Nystroem's warning about it:
+    the image default's second step (``sklearn-images.yaml``), which a small image folder
+    (tens of images) would otherwise warn about on every run."""
+
+    def fit(self, X: Any, y: Any = None) -> RBFFeatures:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="n_components > n_samples")
+            return super().fit(X, y)
