@@ -78,7 +78,8 @@ class SklearnFramework(Framework):
     extra = None
     requires = ("sklearn",)
     packages = ("scikit-learn", "scikit-lego", "joblib")
-    capabilities = frozenset({"search_space", "cached_preprocessing", "incremental", "inspect", "labels_only"})
+    capabilities = frozenset({"search_space", "cached_preprocessing", "incremental", "inspect", "labels_only",
+                              "columns"})
 
     def default_estimator(self, task: Any) -> str:
         return DEFAULTS[task.name]
@@ -162,6 +163,13 @@ class SklearnFramework(Framework):
         if is_transductive(estimator):  # how predict labels new rows (transductive.py)
             attach_rule(estimator, transform(data.X))
         return model
+
+    def predict_columns(self, model: Any, columns: dict[str, Any], task: Any) -> Prediction | None:
+        """An ONNX export predicts from the columns themselves (one ONNX Runtime call, no
+        DataFrame); a scikit-learn pipeline needs a DataFrame (None)."""
+        if not hasattr(model, "predict_with_proba"):
+            return None
+        return self.predict(model, TaskData(X=columns), task)
 
     def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
         if hasattr(model, "predict_with_proba"):  # an ONNX export (onnx_format.py): one call

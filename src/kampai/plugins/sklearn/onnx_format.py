@@ -247,6 +247,8 @@ class OnnxPipeline:
         import numpy as np
         import pandas as pd
 
+        if isinstance(X, dict):  # typed columns (a server's row path): no DataFrame at all
+            return self._feed_columns(X)
         feed = {}
         numbers = [i for i, (_, kind) in enumerate(self.columns) if kind == "number"]
         block = None
@@ -269,6 +271,25 @@ class OnnxPipeline:
                 if missing.any():
                     array = array.copy()
                     array[missing] = MISSING
+                feed[name] = array.astype(str).reshape(-1, 1)
+        return feed
+
+    def _feed_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
+        """The feed of typed numpy columns (name -> 1-D array), each as its ``(n, 1)`` input;
+        strings as :meth:`_feed` gives them (a missing one as :data:`MISSING`)."""
+        import numpy as np
+
+        feed = {}
+        for name, (column, kind), narrow in zip(self.names, self.columns, self.float32, strict=True):
+            values = columns[column]
+            if kind == "number":
+                feed[name] = np.asarray(values, dtype=np.float32 if narrow else np.float64).reshape(-1, 1)
+            else:
+                array = np.asarray(values, dtype=object)
+                missing = [v is None or v != v for v in array.tolist()]
+                if any(missing):
+                    array = array.copy()
+                    array[np.asarray(missing)] = MISSING
                 feed[name] = array.astype(str).reshape(-1, 1)
         return feed
 
