@@ -91,7 +91,7 @@ class State:
 
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(PARSE_THREADS)
-        return await anyio.to_thread.run_sync(work, *args, limiter=self._limiter)
+        return await anyio.to_thread.run_sync(work, body, *args, limiter=self._limiter)
 
     def prepare(self, model: ServedModel, rows: Rows | None, horizon: int | None, options: dict[str, Any],
                 status: int = 400) -> tuple[Any, bool]:
