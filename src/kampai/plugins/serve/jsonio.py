@@ -2,8 +2,10 @@
 installs it), the standard library otherwise, with one result either way.
 
 * :func:`loads`: orjson parses a body that is strict JSON; anything it refuses (``NaN``
-  literals, integers past 64 bits, broken bytes) is parsed again by :mod:`json`, so what
-  the server accepts and the error a client reads do not depend on orjson.
+  literals, broken bytes) is parsed again by :mod:`json`, so what the server accepts and the
+  error a client reads do not depend on orjson.  A body holding a run of 19 or more digits
+  goes to :mod:`json` at once: orjson reads an integer past 64 bits as a float, and an
+  integer column must keep its value or be refused naming it.
 * :func:`columns_json`: output columns (name -> array) as a JSON array of records, the one
   writer of the row path and of the full path's tables (:func:`frame_json`): the same
   numbers either way (shortest round-trip digits, NaN as null).
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 try:
@@ -22,11 +25,13 @@ except ImportError:  # pragma: no cover - the serve extra installs it
 
 #: value types the record writer takes as they are (anything else: pandas writes the table)
 PLAIN = (str, int, float, bool, type(None))
+#: an integer literal this long may not fit 64 bits (orjson would make it a float)
+LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 def loads(body: bytes) -> Any:
     """The JSON value of ``body``; :mod:`json`'s exception when it is not JSON."""
-    if orjson is not None:
+    if orjson is not None and not LONG_DIGITS.search(body):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
