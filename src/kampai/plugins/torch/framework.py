@@ -228,6 +228,8 @@ class TorchModel:
     def forward(self, X: Any) -> Any:
         import torch
 
+        if not isinstance(self.module, torch.nn.Module):  # an ONNX export (onnx_export.OnnxNet)
+            return self.module(self.prep.transform(X)).astype(float)
         Xt = torch.from_numpy(self.prep.transform(X))
         device = next(self.module.parameters()).device
         if self.module.training:  # loaded models are in eval mode already: no walk per call
@@ -237,6 +239,13 @@ class TorchModel:
             if self.kind == "classification":
                 out = out.softmax(-1)
         return out.cpu().numpy().astype(float)
+
+    def to_onnx(self, X: Any) -> tuple[bytes, dict[str, Any]]:
+        """``--serializer onnx``: the module exported with ``torch.onnx`` and checked on the
+        rows ``X`` (:mod:`.onnx_export`); ``(graph bytes, model.json)``."""
+        from kampai.plugins.torch.onnx_export import export
+
+        return export(self, X)
 
     def config(self) -> dict[str, Any]:
         return {"format": "kampai-torch", "kind": self.kind, "module": self.module_path,
@@ -341,6 +350,12 @@ class TorchFramework(Framework):
         save_file({k: v.detach().cpu().contiguous() for k, v in model.module.state_dict().items()}, path / WEIGHTS)
         config = {**model.config(), "sha256": file_sha256(path / WEIGHTS)}
         (path / CONFIG).write_text(json.dumps(config, indent=2, default=str))
+
+    def load_onnx(self, data: bytes, info: dict[str, Any]) -> TorchModel:
+        """A model saved with ``--serializer onnx`` (:meth:`TorchModel.to_onnx`), run by ONNX Runtime."""
+        from kampai.plugins.torch.onnx_export import load
+
+        return load(data, info)
 
     def load(self, path: Path) -> TorchModel:
         from kampai.plugin.runs import load_weights
