@@ -135,7 +135,7 @@ class ServedModel:
                 "created": meta.get("created"), "registry": {"name": name, "stage": stage,
                                                              "version": self.version},
                 "signature": self.signature, "metrics": _finite(self.run.metrics),
-                "loaded_at": self.loaded_at}
+                "loaded_at": self.loaded_at, "row_path": self.row_path is not None}
 
     def example_records(self) -> list[dict[str, Any]]:
         """One row of the training predictions' inputs is not kept; a typed placeholder row."""
