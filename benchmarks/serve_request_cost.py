@@ -42,20 +42,21 @@ async def asgi_requests(app: Any, body: bytes, n: int) -> list[float]:
              "path": "/invocations", "raw_path": b"/invocations", "query_string": b"", "root_path": "",
              "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000)}
     walls = []
+    sent: list[dict] = []
+    delivered = [False]
+
+    async def receive() -> dict:
+        if delivered[0]:
+            await asyncio.sleep(3600)
+        delivered[0] = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
     for _ in range(n):
-        sent: list[dict] = []
-        delivered = False
-
-        async def receive() -> dict:
-            nonlocal delivered
-            if delivered:
-                await asyncio.sleep(3600)
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict) -> None:
-            sent.append(message)
-
+        sent.clear()
+        delivered[0] = False
         start = time.perf_counter()
         await app(dict(scope), receive, send)
         walls.append(time.perf_counter() - start)
