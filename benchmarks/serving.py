@@ -179,7 +179,8 @@ def bench(trees: int, data: str, work: Path, env: dict, seconds: int, rounds: in
         "runner serve (joblib)": [*runner, "serve", str(joblib_run), "--no-access-log"],
         "runner serve (onnx)": [*runner, "serve", str(onnx_run), "--no-access-log"],
     }
-    plain_env = {**env, "PLAIN_MODEL": str(joblib_run / "model" / "model.joblib"), "PYTHONPATH": os.pathsep.join(filter(None, [str(work), env.get("PYTHONPATH")]))}
+    plain_env = {**env, "PLAIN_MODEL": str(joblib_run / "model" / "model.joblib"),
+                 "PYTHONPATH": os.pathsep.join(filter(None, [str(work), env.get("PYTHONPATH")]))}
     procs, ports = {}, {}
     results: dict[str, dict[str, list]] = {s: {"c1": [], "c64": [], "server_ms": []} for s in servers}
     try:
