@@ -82,11 +82,16 @@ def main() -> None:
     state = State(options, model)
     records = (model.example_records() * args.rows)[:args.rows]
     body = json.dumps({"dataframe_records": records}).encode()
-    print(f"{run}: {args.rows} row(s), {len(body)}-byte body, row path: {model.row_path is not None}; "
-          f"load {os.getloadavg()[0]:.1f}")
+    print(f"{run}: {args.rows} row(s), {len(body)}-byte body, row path: "
+          f"{getattr(model, 'row_path', None) is not None}; load {os.getloadavg()[0]:.1f}")
+    import inspect
+
+    # the code before the row path took (state, model, body, content type)
+    body_first = next(iter(inspect.signature(_invocation).parameters)) == "body"
 
     def one() -> str:
-        frame, _batchable, horizon, params = _invocation(body, state, model, "application/json")
+        call = (body, state, model) if body_first else (state, model, body)
+        frame, _batchable, horizon, params = _invocation(*call, "application/json")
         return model.predict_json(frame, horizon, params)
 
     for _ in range(100):

@@ -4,9 +4,12 @@ access log and ``--follow``; everything typed from the run's signature.
 Its parts: :mod:`.guard` (token, limits, 500s, access log), :mod:`.batching`,
 :mod:`.prometheus` (``/metrics``), :mod:`.schemas` (typed request models, OpenAPI).
 
-The event loop only moves bytes: reading a body (stopped at the byte limit), parsing it and
-checking it against the signature run in a bounded worker pool (:data:`PARSE_THREADS`),
-the model in another thread, so no request, however hostile, keeps ``/ping`` waiting."""
+The event loop only moves bytes and does bounded work: reading a body (stopped at the byte
+limit); parsing it and checking it against the signature run in a bounded worker pool
+(:data:`PARSE_THREADS`) unless the body is small (:data:`INLINE_BYTES`: tens of microseconds,
+less than the hop to a thread); the model runs in another thread unless its row-path call is
+cheaper than the hop (:func:`.batching.inline`).  So no request, however hostile, keeps
+``/ping`` waiting."""
 
 # no `from __future__ import annotations`: FastAPI reads the endpoint annotations at runtime
 
