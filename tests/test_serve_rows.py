@@ -124,3 +124,21 @@ def test_a_torch_module_exports_to_onnx_checked_at_save_and_is_served(tmp_path: 
         assert r.json()["predictions"] == expected_records(Path(onnx.run_dir), rows.to_dict("records"))
         bad = c.post("/invocations", json={"dataframe_records": [{**rows.iloc[0].to_dict(), "petal width (cm)": "x"}]})
         assert bad.status_code == 400 and "petal width (cm)" in bad.json()["message"]
+
+
+def test_json_in_and_out_do_not_depend_on_orjson() -> None:
+    """orjson reads what json reads, or hands the body to json: big integers keep their value
+    (orjson would read them as floats), NaN literals and errors are json's; output columns
+    are written with shortest round-trip digits and NaN as null."""
+    from kampai.plugins.serve import jsonio
+
+    for text in (b'{"a": [1, 2.5, "x", null, true]}', b'{"a": 18446744073709551616}', b'{"a": -9223372036854775809}',
+                 b'{"a": 123456789012345678901234567890}', b'{"a": NaN}', b'[1e400]'):
+        assert repr(jsonio.loads(text)) == repr(json.loads(text)), text
+    with pytest.raises(ValueError, match="Expecting"):
+        jsonio.loads(b"{oops")
+    columns = {"prediction": np.array(["a", "b"], dtype=object), "p": np.array([0.1 + 0.2, np.nan]),
+               "n": np.array([1, 2])}
+    assert json.loads(jsonio.columns_json(columns)) == [{"prediction": "a", "p": 0.30000000000000004, "n": 1},
+                                                         {"prediction": "b", "p": None, "n": 2}]
+    assert jsonio.columns_json({"t": np.array(["2024-01-01"], dtype="datetime64[ns]")}) is None  # pandas writes it
