@@ -226,10 +226,10 @@ class TorchModel:
         return self
 
     def forward(self, X: Any) -> Any:
+        if getattr(self.module, "session", None) is not None:  # an ONNX export (onnx_export.OnnxNet): no torch
+            return self.module(self.prep.transform(X)).astype(float)
         import torch
 
-        if not isinstance(self.module, torch.nn.Module):  # an ONNX export (onnx_export.OnnxNet)
-            return self.module(self.prep.transform(X)).astype(float)
         Xt = torch.from_numpy(self.prep.transform(X))
         device = next(self.module.parameters()).device
         if self.module.training:  # loaded models are in eval mode already: no walk per call
