@@ -143,3 +143,27 @@ def test_json_in_and_out_do_not_depend_on_orjson() -> None:
     assert json.loads(jsonio.columns_json(columns)) == [{"prediction": "a", "p": 0.30000000000000004, "n": 1},
                                                          {"prediction": "b", "p": None, "n": 2}]
     assert jsonio.columns_json({"t": np.array(["2024-01-01"], dtype="datetime64[ns]")}) is None  # pandas writes it
+
+
+@pytest.mark.parametrize("serializer", [None, "onnx"])
+def test_torch_row_path_gives_the_table_path_numbers(tmp_path: Path, serializer: str | None) -> None:
+    """A torch run (its own format, and ONNX) predicts typed columns (numbers with nulls, a
+    category with nulls and an unseen value) exactly as it predicts the DataFrame."""
+    pytest.importorskip("skorch")
+    import pandas as pd
+
+    from kampai.plugin.runs import row_predictor
+    from kampai.plugins.serve.model import ServedModel
+    from kampai.plugins.serve.rows import Rows
+
+    frame = churn_frame(120, seed=1).drop(columns=["day", "customer"])
+    run = kampai.train(task="classification", data=frame, target="churn", framework="torch",
+                       params={"epochs": 2}, verbose=False,
+                       output={"runs_dir": str(tmp_path), **({"serializer": serializer} if serializer else {})})
+    served = ServedModel.load(str(run.run_dir))
+    columns = served.check_columns(Rows.of_records(ROWS))
+    got = row_predictor(served.run)(columns.arrays)
+    want = kampai.load_run(run.run_dir).predict(pd.DataFrame(ROWS))
+    assert list(got) == list(want.columns)
+    for name in got:
+        assert np.asarray(got[name]).tolist() == want[name].tolist(), name
