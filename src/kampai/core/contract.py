@@ -169,6 +169,7 @@ FRAMEWORK_CAPABILITIES: dict[str, str | None] = {
     "inspect": "inspect",                    # what each preprocessing step outputs (runner inspect)
     "labels_only": "predict_labels",         # predict without probabilities (tuning trials)
     "distributed": None,                     # fit() trains under DDP when ctx.distributed is set
+    "columns": "predict_columns",            # predict from typed input columns, no DataFrame (serving)
 }
 
 #: what a task predicts (``Task.target_kind``): class labels, numbers per row, cluster ids,
@@ -185,6 +186,7 @@ TASK_CAPABILITIES: dict[str, str | None] = {
     "artifacts": "write_artifacts",         # task files in every run folder (plots)
     "evaluation_split": "evaluation_split",  # which part of new data `runner evaluate` scores
     "predict_options": "predict_input",     # runner predict takes the task's own options
+    "rows": "format_columns",               # rows of the signature's inputs need no preparing (serving)
 }
 
 
@@ -202,7 +204,11 @@ class Task(ABC):
       (settings declared under ``predict.``, e.g. recommendation's ``--k``, ``--users``,
       forecasting's ``--horizon``) into what the framework predicts for; data is then
       optional.  ``predict_keys`` names them (the core's message for an option given to a
-      task that takes none says which task takes it).
+      task that takes none says which task takes it);
+    * ``"rows"``: new rows holding exactly the signature's input columns are the model's
+      input as they are (:meth:`prepare` would change nothing), and :meth:`format_columns`
+      gives the columns :meth:`format_predictions` would put in its table, without one (a
+      server's row path, ``kampai.plugin.runs.row_predictor``).
 
     ``data_keys`` / ``split_keys`` are extra keys the task accepts in the ``data`` and
     ``split`` config sections (checked with a did-you-mean).  ``target_kind`` says what the
@@ -246,6 +252,11 @@ class Task(ABC):
     @abstractmethod
     def format_predictions(self, data: TaskData, prediction: Prediction) -> pd.DataFrame:
         """Turn a prediction into the table ``runner predict`` writes."""
+
+    def format_columns(self, prediction: Prediction) -> dict[str, Any]:
+        """Capability ``rows``: the output columns of :meth:`format_predictions` for rows
+        without a target (name -> array, in order), without building a table."""
+        raise NotImplementedError
 
     def signature(self, data: TaskData) -> dict[str, Any]:
         """What a server needs to know about the inputs, without the framework: the
@@ -311,7 +322,9 @@ class Framework(ABC):
     * ``"incremental"``: :meth:`fit_incremental` reports scores along the fit (pruning);
     * ``"inspect"``: :meth:`inspect` shows what each preprocessing step outputs (``runner inspect``);
     * ``"labels_only"``: :meth:`predict_labels` predicts without probabilities (a tuning
-      trial whose metric needs none).
+      trial whose metric needs none);
+    * ``"columns"``: :meth:`predict_columns` predicts from typed numpy columns (a server's
+      one-row request without a DataFrame).
     """
 
     name: ClassVar[str] = ""
@@ -392,6 +405,13 @@ class Framework(ABC):
         (the same ``y``); the tuner calls it when no metric of a trial needs probabilities,
         so a model whose probabilities cost extra work (a second pass over the trees,
         calibration) does not pay for them."""
+        raise NotImplementedError
+
+    def predict_columns(self, model: Any, columns: dict[str, Any], task: Task) -> Prediction | None:
+        """Capability ``columns``: what :meth:`predict` returns for the rows whose input
+        columns are ``columns`` (the signature's input names, in order -> numpy arrays of
+        the training dtypes, checked), without a DataFrame; ``None`` when this loaded
+        model needs one (the caller then builds it and calls :meth:`predict`)."""
         raise NotImplementedError
 
     def inspect(self, model: Any, data: TaskData) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ run's signature first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,6 +170,47 @@ def predict(run: RunRecord, data: Any = None, *, options: dict[str, Any] | None 
         task_data = ctx.task.predict_input(task_data, options, run.config)
     prediction = predict_data(ctx, run.model, task_data)
     return ctx.task.format_predictions(task_data, prediction)
+
+
+#: the hooks that observe a prediction: with an implementation of any, no row path
+PREDICT_HOOKS = ("kampai_before_predict", "kampai_after_predict", "kampai_on_predict_error")
+
+
+def row_predictor(run: RunRecord) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """The run's row path (``runner serve``'s one-row requests): a function from checked
+    input columns (the signature's input names, in order -> numpy arrays of the training
+    dtypes) to the output columns :func:`predict` would put in its table, built without a
+    DataFrame where the framework can (capability ``columns``: an ONNX export) and with one
+    otherwise.  The same model call and the same columns as :func:`predict`; what it skips
+    is what such columns do not need: the task's preparing (capability ``rows``), the
+    signature check (the caller checked them) and the table.
+
+    ``None`` when the run cannot take it: not a table (``input_kind``), a task without
+    ``rows`` or with predict options, inputs other than the signature's, or a plugin that
+    observes predictions (its hooks get the prepared :class:`TaskData` of :func:`predict`)."""
+    signature = _signature(run) or {}
+    ctx = _run_context(run)
+    task, framework = ctx.task, ctx.framework
+    names = [str(c.get("name")) for c in signature.get("inputs") or []]
+    features = run.meta.get("data", {}).get("features")
+    hooks = get_host().pm.hook
+    if (signature.get("input_kind", "table") != "table" or "rows" not in task.capabilities
+            or "predict_options" in task.capabilities or not names or (features and list(features) != names)
+            or any(getattr(hooks, name).get_hookimpls() for name in PREDICT_HOOKS)):
+        return None
+    model = run.model
+    columnar = "columns" in framework.capabilities
+
+    def predict_rows(columns: dict[str, Any]) -> dict[str, Any]:
+        prediction = framework.predict_columns(model, columns, task) if columnar else None
+        if prediction is None:
+            import pandas as pd
+
+            frame = pd.DataFrame(columns, columns=names, copy=False)
+            prediction = framework.predict(model, TaskData(X=frame, info={"features": names}), task)
+        return task.format_columns(prediction)
+
+    return predict_rows
 
 
 def _takers(options: dict[str, Any]) -> str:

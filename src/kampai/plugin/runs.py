@@ -8,6 +8,7 @@ run a user holds (``kampai.Run``: a record that can also ``predict``, ``evaluate
 
 * open: :func:`load_run`, :func:`read_run`, :func:`list_runs`, :data:`RUNS_DIR`,
   :func:`protocol_label`, :func:`check_replaceable_run`;
+* predict: :func:`row_predictor` (a server's row path: typed columns in, output columns out);
 * trust (docs/security.md): :data:`MANIFEST`, :func:`verify_manifest` (a check only),
   :func:`file_sha256`, :func:`open_checked` (a file opened once and hashed through its
   handle), :func:`load_weights`, :func:`seal_files` / :func:`verify_sealed`,
@@ -23,6 +24,7 @@ from kampai.plugin._lazy import lazy_names
 _LAZY = {
     "Run": "kampai.core.trained_run:Run",
     "load_run": "kampai.core.engine",
+    "row_predictor": "kampai.core.trained_run",
     "read_run": "kampai.core.hosted:open_run",
     "list_runs": "kampai.core.hosted",
     "RUNS_DIR": "kampai.core.schema",
@@ -51,6 +53,7 @@ __all__ = [
     "open_checked",
     "protocol_label",
     "read_run",
+    "row_predictor",
     "seal_files",
     "sign_bytes",
     "valid_signature",
@@ -68,7 +71,7 @@ if TYPE_CHECKING:
     from kampai.core.seal import seal_files, verify_sealed
     from kampai.core.signing import sign as sign_bytes
     from kampai.core.signing import valid as valid_signature
-    from kampai.core.trained_run import Run
+    from kampai.core.trained_run import Run, row_predictor
     from kampai.core.verified import open_checked
     from kampai.core.weights import load_weights
 

@@ -15,6 +15,9 @@ class TabularTask(Task):
     """A task on one table: rows are samples, one optional target column."""
 
     default_split: ClassVar[dict[str, Any]] = {"method": "random"}
+    #: ``rows``: a table of exactly the signature's inputs is predicted as it is (a server's
+    #: row path, no DataFrame); the engine takes it only for ``input_kind == "table"``
+    capabilities: ClassVar[frozenset[str]] = frozenset({"rows"})
 
     def target_column(self, data_cfg: dict[str, Any]) -> str | None:
         return data_cfg.get("target") or default_target(data_cfg.get("path"))
@@ -65,14 +68,19 @@ class TabularTask(Task):
     def check(self, data: TaskData, *, training: bool) -> None:
         """Task-specific checks of the prepared data (override)."""
 
+    def format_columns(self, prediction: Prediction) -> dict[str, Any]:
+        """``prediction`` and one ``proba_<class>`` column per class (the table's columns)."""
+        columns = {"prediction": prediction.y}
+        if prediction.proba is not None and prediction.classes is not None:
+            for i, label in enumerate(prediction.classes):
+                columns[f"proba_{label}"] = prediction.proba[:, i]
+        return columns
+
     def format_predictions(self, data: TaskData, prediction: Prediction) -> pd.DataFrame:
         import pandas as pd
 
-        columns = {"prediction": prediction.y}
-        if prediction.proba is not None and prediction.classes is not None:
-            for i, label in enumerate(prediction.classes):  # one frame, not a column insert per class
-                columns[f"proba_{label}"] = prediction.proba[:, i]
-        out = pd.DataFrame(columns, index=data.X.index, copy=False)  # the prediction's own arrays
+        # one frame of the prediction's own arrays, not a column insert per class
+        out = pd.DataFrame(self.format_columns(prediction), index=data.X.index, copy=False)
         if data.y is not None:
             out.insert(0, "target", data.y.to_numpy())
         return out

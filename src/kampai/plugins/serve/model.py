@@ -26,7 +26,9 @@ from typing import Any
 from kampai.plugin import DataError, KampaiError, RunError
 from kampai.plugin.experiments import unknown_categories
 from kampai.plugin.runs import RUNS_DIR
+from kampai.plugins.serve.jsonio import columns_json, frame_json
 from kampai.plugins.serve.rows import (
+    Columns,
     RequestError,
     Rows,
     integer_column,
@@ -66,6 +68,11 @@ class ServedModel:
     signature: dict[str, Any]
     loaded_at: float = field(default_factory=time.time)
     warm: bool = False
+    #: the run's row path (:func:`kampai.plugin.runs.row_predictor`), set by :meth:`warm_up`;
+    #: None: every request goes through ``run.predict``
+    row_path: Any = None
+    #: seconds one row takes on the row path (the median of a few calls at warm-up)
+    row_seconds: float = math.inf
 
     @classmethod
     def load(cls, ref: str, runs_dir: str | Path = RUNS_DIR) -> ServedModel:
@@ -96,7 +103,8 @@ class ServedModel:
 
     @property
     def names(self) -> list[str]:
-        return [c["name"] for c in self.inputs]
+        """The input columns' names (made once: every request reads them)."""
+        return self._schema[0]
 
     @property
     def ahead(self) -> bool:
@@ -127,7 +135,7 @@ class ServedModel:
                 "created": meta.get("created"), "registry": {"name": name, "stage": stage,
                                                              "version": self.version},
                 "signature": self.signature, "metrics": _finite(self.run.metrics),
-                "loaded_at": self.loaded_at}
+                "loaded_at": self.loaded_at, "row_path": self.row_path is not None}
 
     def example_records(self) -> list[dict[str, Any]]:
         """One row of the training predictions' inputs is not kept; a typed placeholder row."""
@@ -165,19 +173,45 @@ class ServedModel:
         return self.check_rows(rows)
 
     def check_rows(self, rows: Rows, status: int = 400) -> Any:
-        """:meth:`check_frame` of :class:`Rows`; a mistake is a :class:`RequestError` with
-        ``status`` (400 on ``/invocations``, 422 on ``/predict``: one rule, two protocols).
+        """:meth:`check_columns` as one DataFrame (what ``run.predict`` takes)."""
+        import pandas as pd
+
+        columns = self.check_columns(rows, status)
+        frame = pd.DataFrame(columns.arrays, columns=list(columns.arrays), copy=False)
+        frame.attrs[WARNINGS] = columns.warnings
+        return frame
+
+    def check_columns(self, rows: Rows, status: int = 400) -> Columns:
+        """The rows of a request as :class:`Columns` of the model's inputs; a mistake is a
+        :class:`RequestError` with ``status`` (400 on ``/invocations``, 422 on
+        ``/predict``: one rule, two protocols).
 
         Strict types: a number column takes JSON numbers only (no ``"5.1"``, no ``true``);
         an integer column takes integers (or integral floats such as ``5.0``) converted
         exactly into the column's training dtype, never through float64, and a value
         outside that dtype's range is refused naming the column."""
-        import pandas as pd
-
         if rows.n == 0:
             raise RequestError("The request holds no rows: send at least one record.", status, "records")
         specs = self.specs
-        names = [s[0] for s in specs]
+        names, known, floats = self._schema
+        if len(rows.columns) == len(names) and known.issuperset(rows.columns):  # all there: out in one go
+            out = _float_block(floats, rows)
+            for name, kind, dtype, nullable, _seen, _choices in specs:
+                if name in out:
+                    continue
+                values = rows.columns[name]
+                if kind == "integer":
+                    out[name] = integer_column(name, values, dtype, nullable, status)
+                elif kind == "number":
+                    out[name] = number_column(name, values, dtype, nullable, status)
+                else:
+                    out[name] = other_column(name, values, kind, nullable, status)
+            if len(out) == len(names) and list(out) != names:
+                out = {name: out[name] for name in names}
+            # unknown categories are predicted, not refused (as `runner predict` does): the
+            # lines go back to the client in the X-Kampai-Warning header
+            warnings = unknown_categories(rows.columns, self.signature) if self._categorical else []
+            return Columns(out, rows.n, warnings)
         missing = [n for n in names if n not in rows.columns]
         if missing:
             raise RequestError(f"Missing input column(s): {shown_names(missing)} "
@@ -187,20 +221,27 @@ class ServedModel:
             unknown = [str(c) for c in rows.columns if c not in known]
             raise RequestError(f"Unknown input column(s): {shown_names(unknown)} "
                                f"(the model takes: {', '.join(names)}).", status, unknown[0][:100])
-        out = {}
-        for name, kind, dtype, nullable, _seen, _choices in specs:
-            values = rows.columns[name]
-            if kind == "integer":
-                out[name] = integer_column(name, values, dtype, nullable, status)
-            elif kind == "number":
-                out[name] = number_column(name, values, dtype, nullable, status)
-            else:
-                out[name] = other_column(name, values, kind, nullable, status)
-        frame = pd.DataFrame(out, columns=names, copy=False)
-        # unknown categories are predicted, not refused (as `runner predict` does): the lines
-        # go back to the client in the X-Kampai-Warning header
-        frame.attrs[WARNINGS] = unknown_categories(rows.columns, self.signature)
-        return frame
+        raise AssertionError("unreachable: the columns are the inputs")  # pragma: no cover
+
+    @property
+    def _schema(self) -> tuple[list[str], frozenset[str], list[str]]:
+        """``(input names, their set, the float64 number columns)``, made once per model."""
+        schema = self.__dict__.get("_schema_cache")
+        if schema is None:
+            specs = self.specs
+            schema = ([s[0] for s in specs], frozenset(s[0] for s in specs),
+                      [s[0] for s in specs if s[1] == "number" and s[2] == "float64"])
+            self.__dict__["_schema_cache"] = schema
+        return schema
+
+    @property
+    def _categorical(self) -> bool:
+        """Whether some input lists the categories seen in training (else no warning can be)."""
+        found = self.__dict__.get("_categorical_cache")
+        if found is None:
+            found = self.__dict__["_categorical_cache"] = any(s[4] is not None for s in self.specs)
+        return found
+
 
     def history_frame(self, records: list[dict[str, Any]] | None) -> Any:
         """Forecasting: new history rows (time column and targets at least), or None."""
@@ -249,20 +290,62 @@ class ServedModel:
 
     def predict_json(self, frame: Any = None, horizon: int | None = None,
                      options: dict[str, Any] | None = None) -> str:
-        """:meth:`predict` as a JSON array of records (what the server sends)."""
+        """:meth:`predict` as a JSON array of records (what the server sends); checked
+        :class:`Columns` go through the row path."""
+        if isinstance(frame, Columns):
+            return self.rows_json(frame)[0]
         return records_json(self.predict(frame, horizon, options))
 
+    def predict_columns(self, columns: Columns) -> dict[str, Any]:
+        """The row path's output columns for checked :class:`Columns`; a model's refusal of
+        the values is a 400, as in :meth:`predict`."""
+        try:
+            return self.row_path(columns.arrays)
+        except (DataError, KampaiError) as exc:
+            raise RequestError(str(exc), 400) from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise RequestError(f"The model refused the input: {exc}", 400) from None
+
+    def rows_json(self, columns: Columns, sizes: list[int] | None = None) -> list[str]:
+        """The predictions of ``columns`` (one model call), as one JSON array of records per
+        part of ``sizes`` rows (a micro-batch's requests; one part by default)."""
+        out = self.predict_columns(columns)
+        texts, start = [], 0
+        for size in sizes or [columns.n]:
+            text = columns_json(out, start, start + size)
+            if text is None:  # values JSON has no type for: as the full path writes them
+                import pandas as pd
+
+                text = records_json(pd.DataFrame({k: v[start:start + size] for k, v in out.items()}))
+            texts.append(text)
+            start += size
+        return texts
+
     def warm_up(self) -> None:
-        """One real prediction before ``/ready`` says yes."""
+        """One real prediction before ``/ready`` says yes, through the row path when the run
+        has one (:func:`kampai.plugin.runs.row_predictor`)."""
         if self.kind in ROW_KINDS and self.inputs and not self.takes_options:
-            self.predict(self.check_rows(Rows.of_records(self.example_records())))
+            from kampai.plugin.runs import row_predictor
+
+            rows = Rows.of_records(self.example_records())
+            self.predict(self.check_rows(rows))
+            self.row_path = row_predictor(self.run) if self.kind == "table" else None
+            if self.row_path is not None:
+                columns = self.check_columns(rows)
+                times = []
+                for _ in range(7):
+                    start = time.perf_counter()
+                    self.predict_columns(columns)
+                    times.append(time.perf_counter() - start)
+                self.row_seconds = sorted(times)[3]
         elif self.ahead:
             self.predict(None, horizon=1)
         self.warm = True
 
 
 def records_json(table: Any) -> str:
-    """A prediction table as a JSON array of records (NaN -> null, dates ISO, 15 digits)."""
+    """A prediction table as a JSON array of records (NaN -> null, dates ISO; numbers as the
+    row path writes them: :func:`~.jsonio.frame_json`)."""
     import pandas as pd
 
     drop = [c for c in ("fold", "target") if c in table.columns]
@@ -270,7 +353,7 @@ def records_json(table: Any) -> str:
         table = table.drop(columns=drop)
     if not isinstance(table.index, pd.RangeIndex) and table.index.name:
         table = table.reset_index()
-    return table.to_json(orient="records", date_format="iso", double_precision=15)
+    return frame_json(table)
 
 
 def records(table: Any) -> list[dict[str, Any]]:
@@ -280,3 +363,28 @@ def records(table: Any) -> list[dict[str, Any]]:
 
 def _finite(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def _float_block(names: list[str], rows: Rows) -> dict[str, Any]:
+    """The float64 number columns of ``rows`` converted together (one array, one finiteness
+    check: a one-row request would otherwise pay numpy's per-call cost per column), or ``{}``
+    when a value needs :func:`number_column`'s rules (null, not a number, not finite): the
+    per-column checks then convert them, and their messages name the value."""
+    import numpy as np
+
+    if not names:
+        return {}
+    columns = rows.columns
+    block = [columns[name] for name in names]
+    for values in block:
+        for v in values:
+            c = v.__class__
+            if c is not float and c is not int:
+                return {}
+    try:
+        array = np.array(block, dtype="float64")
+    except OverflowError:
+        return {}
+    if not np.isfinite(array).all():
+        return {}
+    return dict(zip(names, array, strict=True))

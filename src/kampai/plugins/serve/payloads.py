@@ -21,10 +21,10 @@ bytes) come before any parser sees the body.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from kampai.plugins.serve.jsonio import loads
 from kampai.plugins.serve.rows import RequestError, Rows, shown, too_many_columns
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -60,7 +60,7 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise RequestError("The request body is empty: send a JSON object.", 400, "body")
     try:
-        return json.loads(body)
+        return loads(body)
     except RecursionError:  # raised cleanly by the C scanner at the recursion limit
         raise RequestError("Malformed JSON: nested too deeply.", 400, "body") from None
     except (ValueError, UnicodeDecodeError) as exc:

@@ -71,6 +71,31 @@ class Rows:
         return [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
 
 
+class Columns:
+    """A request's rows checked against the signature: the input columns as numpy arrays of
+    the training dtypes (the signature's order), what the row path predicts without a
+    DataFrame; ``warnings``: the request's lines on unknown categories."""
+
+    __slots__ = ("arrays", "n", "warnings")
+
+    def __init__(self, arrays: dict[str, Any], n: int, warnings: list[str] | None = None) -> None:
+        self.arrays, self.n, self.warnings = arrays, n, warnings or []
+
+    def __len__(self) -> int:
+        return self.n
+
+    @classmethod
+    def concat(cls, parts: list[Columns]) -> Columns:
+        """Several requests' columns as one (a micro-batch), in order."""
+        import numpy as np
+
+        if len(parts) == 1:
+            return parts[0]
+        names = list(parts[0].arrays)
+        return cls({name: np.concatenate([p.arrays[name] for p in parts]) for name in names},
+                   sum(p.n for p in parts))
+
+
 def shown(value: Any, limit: int = 60, quote: bool = True) -> str:
     """A client's value in a message: ``repr`` (or ``str``), cut to ``limit`` characters."""
     try:

@@ -4,9 +4,12 @@ access log and ``--follow``; everything typed from the run's signature.
 Its parts: :mod:`.guard` (token, limits, 500s, access log), :mod:`.batching`,
 :mod:`.prometheus` (``/metrics``), :mod:`.schemas` (typed request models, OpenAPI).
 
-The event loop only moves bytes: reading a body (stopped at the byte limit), parsing it and
-checking it against the signature run in a bounded worker pool (:data:`PARSE_THREADS`),
-the model in another thread, so no request, however hostile, keeps ``/ping`` waiting."""
+The event loop only moves bytes and does bounded work: reading a body (stopped at the byte
+limit); parsing it and checking it against the signature run in a bounded worker pool
+(:data:`PARSE_THREADS`) unless the body is small (:data:`INLINE_BYTES`: tens of microseconds,
+less than the hop to a thread); the model runs in another thread unless its row-path call is
+cheaper than the hop (:func:`.batching.inline`).  So no request, however hostile, keeps
+``/ping`` waiting."""
 
 # no `from __future__ import annotations`: FastAPI reads the endpoint annotations at runtime
 
@@ -19,17 +22,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from kampai.plugin.runs import RUNS_DIR
-from kampai.plugins.serve.batching import Batcher
+from kampai.plugins.serve.batching import Batcher, inline
 from kampai.plugins.serve.guard import Guard, error_body, log_event
 from kampai.plugins.serve.model import ROW_KINDS, WARNINGS, RequestError, Rows, ServedModel
 from kampai.plugins.serve.payloads import Limits, parse_invocation, parse_predict
 from kampai.plugins.serve.prometheus import Metrics
+from kampai.plugins.serve.rows import Columns
 from kampai.plugins.serve.schemas import document_predict, invocation_schema, request_model
 
 log = logging.getLogger("kampai.serve.access")
 # requests parsed and checked at once (each holds a body of up to --max-body-bytes); the
 # others wait for a thread, the event loop does not
 PARSE_THREADS = max(2, min(8, os.cpu_count() or 2))
+#: a body up to this size is parsed and checked on the event loop: bounded work (tens of
+#: microseconds for a few rows) that costs less than the hop to a worker thread and back
+INLINE_BYTES = 4096
 MIN_COLUMNS = 256  # --max-columns by default: twice the model's inputs, at least this
 
 
@@ -76,20 +83,26 @@ class State:
         return Limits(self.options.max_rows,
                       self.options.max_columns or default_max_columns(len(self.model.inputs)))
 
-    async def offload(self, work: Callable[..., Any], *args: Any) -> Any:
-        """``work(*args)`` in the bounded parsing pool: CPU work on a client's bytes never
-        runs on the event loop, and at most :data:`PARSE_THREADS` such jobs run at once."""
+    async def offload(self, work: Callable[..., Any], body: bytes, *args: Any) -> Any:
+        """``work(body, *args)`` in the bounded parsing pool: CPU work on a client's bytes
+        never runs on the event loop, and at most :data:`PARSE_THREADS` such jobs run at
+        once; a body of at most :data:`INLINE_BYTES` is worked on at once, on the loop."""
         import anyio
+
+        if len(body) <= INLINE_BYTES:
+            return work(body, *args)
 
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(PARSE_THREADS)
-        return await anyio.to_thread.run_sync(work, *args, limiter=self._limiter)
+        return await anyio.to_thread.run_sync(work, body, *args, limiter=self._limiter)
 
     def prepare(self, model: ServedModel, rows: Rows | None, horizon: int | None, options: dict[str, Any],
                 status: int = 400) -> tuple[Any, bool]:
         """``(frame, batchable)`` of a parsed request: its rows checked against the
         signature (``status`` for a mistake).  Runs in the parsing pool."""
         if model.kind in ROW_KINDS and rows is not None:
+            if model.row_path is not None and not options and horizon is None:
+                return model.check_columns(rows, status), True  # the row path: no DataFrame
             return model.check_rows(rows, status), not options and horizon is None
         if model.ahead:
             return model.history_frame(None if rows is None else rows.records()), False
@@ -101,7 +114,10 @@ class State:
         if batchable:
             if self.options.batching:
                 return await self.batcher.submit(frame)
-            text = await asyncio.to_thread(model.predict_json, frame)
+            if inline(model, [frame]):
+                text = model.predict_json(frame)
+            else:
+                text = await asyncio.to_thread(model.predict_json, frame)
             self.metrics.batch(len(frame))
             return text
         return await asyncio.to_thread(model.predict_json, frame, horizon, options)
@@ -239,7 +255,7 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
         try:
             body = await body_of(request)
             frame, batchable, horizon, params = await state.offload(
-                _invocation, state, model, body, request.headers.get("content-type", ""))
+                _invocation, body, state, model, request.headers.get("content-type", ""))
         finally:
             state.parsing -= 1
         headers = _warning_headers(frame)
@@ -254,7 +270,7 @@ def create_app(options: ServeOptions, model: "ServedModel | None" = None) -> Any
         state.parsing += 1
         try:
             body = await body_of(request)
-            frame, batchable, horizon, options = await state.offload(_predict_request, state, model, body)
+            frame, batchable, horizon, options = await state.offload(_predict_request, body, state, model)
         finally:
             state.parsing -= 1
         headers = _warning_headers(frame)
@@ -271,14 +287,17 @@ def _warning_headers(frame: Any) -> dict[str, str] | None:
     """The request's warning lines (unknown categories, accepted) as one ``X-Kampai-Warning``
     header, ASCII and one line whatever the client sent; taken off the frame before it is
     batched with others."""
-    lines = frame.attrs.pop(WARNINGS, None) if hasattr(frame, "attrs") else None
+    if isinstance(frame, Columns):
+        lines = frame.warnings
+    else:
+        lines = frame.attrs.pop(WARNINGS, None) if hasattr(frame, "attrs") else None
     if not lines:
         return None
     text = " | ".join(lines).encode("ascii", "backslashreplace").decode("ascii")
     return {"X-Kampai-Warning": text.replace("\r", " ").replace("\n", " ")[:2000]}
 
 
-def _invocation(state: State, model: ServedModel, body: bytes, content_type: str) -> tuple:
+def _invocation(body: bytes, state: State, model: ServedModel, content_type: str) -> tuple:
     """Parse and check one ``/invocations`` body (in the parsing pool)."""
     rows, params = parse_invocation(body, content_type, model.names, state.limits)
     params = dict(params)
@@ -286,7 +305,7 @@ def _invocation(state: State, model: ServedModel, body: bytes, content_type: str
     return (*state.prepare(model, rows, horizon, params), horizon, params)
 
 
-def _predict_request(state: State, model: ServedModel, body: bytes) -> tuple:
+def _predict_request(body: bytes, state: State, model: ServedModel) -> tuple:
     """Parse and check one ``/predict`` body (in the parsing pool): the envelope as its
     schema says, the rows by the same rule as ``/invocations`` (422 here)."""
     rows, horizon, options = parse_predict(body, model.kind in ROW_KINDS and bool(model.inputs)

@@ -19,6 +19,12 @@ joblib (the default) or skops.
 The loaded model is an :class:`OnnxPipeline`: ``predict``, ``predict_proba`` and
 ``predict_with_proba`` (one ONNX Runtime call for both), ``classes_``.  Step inspection and
 refitting need the scikit-learn pipeline itself.
+
+Other frameworks' models (:data:`EXPORTING`): a model object with ``to_onnx(X) -> (graph
+bytes, model.json dict)`` exports itself and checks its export on the rows ``X`` (the torch
+framework's, through ``torch.onnx``); ``model.json`` then names its ``framework``, whose
+``load_onnx(graph bytes, model.json dict)`` loads it.  This module only writes, hashes and
+reads the files for them.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from kampai.plugin import KampaiError, RunError, Serializer, TaskData
 from kampai.plugins.sklearn.model_file import INFO_FILE, checked
 
 MODEL_FILE = "model.onnx"
+#: the frameworks whose models export themselves (``to_onnx``/``load_onnx``), besides scikit-learn
+EXPORTING = ("torch",)
 TOLERANCE = 1e-5
 #: a missing string enters the graph as this (ONNX string tensors hold no NaN)
 MISSING = ""
@@ -247,6 +255,8 @@ class OnnxPipeline:
         import numpy as np
         import pandas as pd
 
+        if isinstance(X, dict):  # typed columns (a server's row path): no DataFrame at all
+            return self._feed_columns(X)
         feed = {}
         numbers = [i for i, (_, kind) in enumerate(self.columns) if kind == "number"]
         block = None
@@ -269,6 +279,25 @@ class OnnxPipeline:
                 if missing.any():
                     array = array.copy()
                     array[missing] = MISSING
+                feed[name] = array.astype(str).reshape(-1, 1)
+        return feed
+
+    def _feed_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
+        """The feed of typed numpy columns (name -> 1-D array), each as its ``(n, 1)`` input;
+        strings as :meth:`_feed` gives them (a missing one as :data:`MISSING`)."""
+        import numpy as np
+
+        feed = {}
+        for name, (column, kind), narrow in zip(self.names, self.columns, self.float32, strict=True):
+            values = columns[column]
+            if kind == "number":
+                feed[name] = np.asarray(values, dtype=np.float32 if narrow else np.float64).reshape(-1, 1)
+            else:
+                array = np.asarray(values, dtype=object)
+                missing = [v is None or v != v for v in array.tolist()]
+                if any(missing):
+                    array = array.copy()
+                    array[np.asarray(missing)] = MISSING
                 feed[name] = array.astype(str).reshape(-1, 1)
         return feed
 
@@ -316,7 +345,10 @@ def save(model: Any, path: Path, example: TaskData | None = None) -> None:
     if example is None or example.X is None or not hasattr(example.X, "dtypes"):
         raise KampaiError("--serializer onnx needs the training table to export the pipeline's inputs "
                           "(tabular tasks only).")
-    data, info = first_exact(model, example.X)  # the engine gives up to 1,000 rows
+    if hasattr(model, "to_onnx"):  # a framework's model exporting itself (torch)
+        data, info = model.to_onnx(example.X)
+    else:
+        data, info = first_exact(model, example.X)  # the engine gives up to 1,000 rows
     file = Path(path) / MODEL_FILE
     file.write_bytes(data)
     info["sha256"] = hashlib.sha256(data).hexdigest()
@@ -327,12 +359,18 @@ def load(path: Path) -> OnnxPipeline:
     handle, info = checked(path, MODEL_FILE)
     with handle:
         data = handle.read()  # the hashed bytes themselves
+    if info.get("framework") in EXPORTING:
+        from kampai.plugin.experiments import registry_of
+
+        return registry_of("frameworks").get(info["framework"]).load_onnx(data, info)
     try:
         return OnnxPipeline(data, info)
     except Exception as exc:
         raise RunError(f"'{Path(path) / MODEL_FILE}' is not a model ONNX Runtime can load: {exc}") from None
 
 
-SERIALIZER = Serializer("onnx", save=save, load=load, frameworks=("sklearn",), check=check, example=True, extra="onnx",
+SERIALIZER = Serializer("onnx", save=save, load=load, frameworks=("sklearn", *EXPORTING), check=check, example=True,
+                        extra="onnx",
                         description="ONNX + ONNX Runtime: no code runs at load, sub-millisecond one-row "
-                                    "predictions; checked against scikit-learn at save (tabular pipelines)")
+                                    "predictions; checked against the model at save (scikit-learn pipelines, "
+                                    "torch modules through torch.onnx)")

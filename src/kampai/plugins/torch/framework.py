@@ -105,6 +105,25 @@ class Prep:
             parts.append(onehot)
         return (np.concatenate(parts, axis=1) if parts else np.zeros((len(X), 0))).astype("float32")
 
+    def transform_columns(self, columns: dict[str, Any]) -> Any:
+        """:meth:`transform` of typed numpy columns (a server's row path): the same numbers
+        (the same float64 operations, then float32) without a DataFrame."""
+        import numpy as np
+
+        n, parts = (len(next(iter(columns.values()))) if columns else 0), []
+        if self.num:
+            values = np.column_stack([np.asarray(columns[c], dtype=float) for c in self.num])
+            values = np.where(np.isnan(values), self.medians, values)
+            parts.append((values - self.means) / self.scales)
+        for c in self.cat:
+            index = {v: i for i, v in enumerate(self.categories[c])}
+            onehot = np.zeros((n, len(index)))
+            hot = [(row, index.get(self.modes[c] if v is None or v != v else str(v)))
+                   for row, v in enumerate(np.asarray(columns[c], dtype=object).tolist())]
+            onehot[[r for r, j in hot if j is not None], [j for _, j in hot if j is not None]] = 1.0
+            parts.append(onehot)
+        return (np.concatenate(parts, axis=1) if parts else np.zeros((n, 0))).astype("float32")
+
 
 @contextmanager
 def _quiet_import() -> Iterator[None]:
@@ -225,10 +244,16 @@ class TorchModel:
         self.distributed = None  # a process group is not part of the model
         return self
 
-    def forward(self, X: Any) -> Any:
+    def forward(self, X: Any) -> Any:  # scores (probabilities for classification) of a DataFrame's rows
+        return self.forward_features(self.prep.transform(X))
+
+    def forward_features(self, features: Any) -> Any:
+        """Scores of prepared float32 features (:meth:`Prep.transform`)."""
+        if getattr(self.module, "session", None) is not None:  # an ONNX export (onnx_export.OnnxNet): no torch
+            return self.module(features).astype(float)
         import torch
 
-        Xt = torch.from_numpy(self.prep.transform(X))
+        Xt = torch.from_numpy(features)
         device = next(self.module.parameters()).device
         if self.module.training:  # loaded models are in eval mode already: no walk per call
             self.module.eval()
@@ -238,10 +263,25 @@ class TorchModel:
                 out = out.softmax(-1)
         return out.cpu().numpy().astype(float)
 
+    def to_onnx(self, X: Any) -> tuple[bytes, dict[str, Any]]:
+        """``--serializer onnx``: the module exported with ``torch.onnx`` and checked on the
+        rows ``X`` (:mod:`.onnx_export`); ``(graph bytes, model.json)``."""
+        from kampai.plugins.torch.onnx_export import export
+
+        return export(self, X)
+
     def config(self) -> dict[str, Any]:
         return {"format": "kampai-torch", "kind": self.kind, "module": self.module_path,
                 "module_kwargs": self.module_kwargs, "train": self.train, "classes": self.classes,
                 "prep": self.prep.__dict__, "info": self.info}
+
+
+def _prediction(model: TorchModel, out: Any) -> Prediction:  # of a module's scores
+    if model.kind == "regression":
+        return Prediction(y=out[:, 0])
+    out /= out.sum(axis=1, keepdims=True)
+    labels = label_array(model.classes)[out.argmax(axis=1)]  # an int target's labels stay ints
+    return Prediction(y=labels, proba=out, classes=list(model.classes))
 
 
 def _accepted(cls: type) -> set[str]:
@@ -263,7 +303,7 @@ class TorchFramework(Framework):
     extra = "torch"
     requires = ("torch", "skorch")
     packages = ("torch", "skorch")
-    capabilities = frozenset({"device", "search_space", "incremental", "distributed"})
+    capabilities = frozenset({"device", "search_space", "incremental", "distributed", "columns"})
 
     def default_estimator(self, task: Any) -> str:
         return "MLP"
@@ -320,12 +360,10 @@ class TorchFramework(Framework):
         return model.fit(data.X, data.y, report=lambda epoch: report(epoch, model))
 
     def predict(self, model: TorchModel, data: TaskData, task: Any) -> Prediction:
-        out = model.forward(data.X)
-        if model.kind == "regression":
-            return Prediction(y=out[:, 0])
-        out /= out.sum(axis=1, keepdims=True)
-        labels = label_array(model.classes)[out.argmax(axis=1)]  # an int target's labels stay ints
-        return Prediction(y=labels, proba=out, classes=list(model.classes))
+        return _prediction(model, model.forward(data.X))
+
+    def predict_columns(self, model: TorchModel, columns: dict[str, Any], task: Any) -> Prediction:
+        return _prediction(model, model.forward_features(model.prep.transform_columns(columns)))
 
     def default_search_space(self, estimator: str, task: Any) -> dict[str, Any]:
         space: dict[str, Any] = {"lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
@@ -341,6 +379,12 @@ class TorchFramework(Framework):
         save_file({k: v.detach().cpu().contiguous() for k, v in model.module.state_dict().items()}, path / WEIGHTS)
         config = {**model.config(), "sha256": file_sha256(path / WEIGHTS)}
         (path / CONFIG).write_text(json.dumps(config, indent=2, default=str))
+
+    def load_onnx(self, data: bytes, info: dict[str, Any]) -> TorchModel:
+        """A model saved with ``--serializer onnx`` (:meth:`TorchModel.to_onnx`), run by ONNX Runtime."""
+        from kampai.plugins.torch.onnx_export import load
+
+        return load(data, info)
 
     def load(self, path: Path) -> TorchModel:
         from kampai.plugin.runs import load_weights
