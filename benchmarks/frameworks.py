@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _whole import Series, load, run  # noqa: E402
+from _whole import Series, load, run
 
 BENCH = str(Path(__file__).parent)
 HEAD = f"import sys, warnings; sys.path.insert(0, {BENCH!r}); warnings.filterwarnings('ignore')\n"
@@ -34,7 +34,8 @@ HEAD = f"import sys, warnings; sys.path.insert(0, {BENCH!r}); warnings.filterwar
 CASES: dict[str, tuple[str, str, str]] = {
     "darts-es": (
         "Darts ExponentialSmoothing, hourly series of 6,000 points (season 24), holdout 24 + refit",
-        "import darts_overhead as b; b.plain('ExponentialSmoothing', 0, {out!r}, csv={data!r} + '/hourly.csv', season=24)",
+        "import darts_overhead as b; "
+        "b.plain('ExponentialSmoothing', 0, {out!r}, csv={data!r} + '/hourly.csv', season=24)",
         "import darts_overhead as b; b.with_kampai('ExponentialSmoothing', 0, {out!r}, csv={data!r} + '/hourly.csv')",
     ),
     "darts-nbeats": (
@@ -58,14 +59,16 @@ CASES: dict[str, tuple[str, str, str]] = {
         "fast.ai tabular, breast cancer, 100 epochs, batch 64",
         "import deep_tabular as b; f, tr, te = b.data(); b.plain_fastai(tr, te, 100, 64, 1e-2)",
         "import deep_tabular as b; f, tr, te = b.data(); "
-        "b.kampai_side('fastai', f, {{'epochs': 100, 'bs': 64, 'lr': 1e-2, 'patience': None, 'layers': [200, 100]}}, {out!r})",
+        "b.kampai_side('fastai', f, {{'epochs': 100, 'bs': 64, 'lr': 1e-2, 'patience': None, "
+        "'layers': [200, 100]}}, {out!r})",
     ),
     "fastai-raw": (
         "fast.ai tabular, raw table (4,000 rows, timestamp text, string categories), 15 epochs",
         "import fastai_raw_table as b; X, y = b.table(4000); b.plain(X, y, 15, 64)",
         "import fastai_raw_table as b, kampai; X, y = b.table(4000); "
         "kampai.train(task='classification', framework='fastai', data=X.assign(label=y), target='label', "
-        "params={{'epochs': 15, 'bs': 64, 'patience': None, 'layers': [200, 100]}}, output={{'runs_dir': {out!r}}}, verbose=False)",
+        "params={{'epochs': 15, 'bs': 64, 'patience': None, 'layers': [200, 100]}}, "
+        "output={{'runs_dir': {out!r}}}, verbose=False)",
     ),
     "skorch": (
         "skorch MLP (torch plugin), breast cancer, 300 epochs, batch 64",
@@ -85,7 +88,6 @@ def prepare(data: Path) -> None:
     """The shared inputs: an hourly series (Darts) and the digits 10-NN graph (PyG)."""
     import numpy as np
     import pandas as pd
-
     from graphs import digits_graph
 
     n = 6000
