@@ -33,7 +33,7 @@ HEAD = f"import sys, warnings; sys.path.insert(0, {BENCH!r}); warnings.filterwar
 #: name -> (what, plain code, kampai code); {out} is a fresh folder, {data} the shared data folder
 CASES: dict[str, tuple[str, str, str]] = {
     "darts-es": (
-        "Darts ExponentialSmoothing, hourly series of 6,000 points (season 24), holdout 24 + refit",
+        "Darts ExponentialSmoothing, hourly series of 16,000 points (season 24), holdout 24 + refit",
         "import darts_overhead as b; "
         "b.plain('ExponentialSmoothing', 0, {out!r}, csv={data!r} + '/hourly.csv', season=24)",
         "import darts_overhead as b; b.with_kampai('ExponentialSmoothing', 0, {out!r}, csv={data!r} + '/hourly.csv')",
@@ -90,7 +90,7 @@ def prepare(data: Path) -> None:
     import pandas as pd
     from graphs import digits_graph
 
-    n = 6000
+    n = 16000
     rng = np.random.default_rng(0)
     values = 10 + 3 * np.sin(np.arange(n) * 2 * np.pi / 24) + np.arange(n) * 1e-3 + rng.normal(0, 0.5, n)
     pd.DataFrame({"time": pd.date_range("2020-01-01", periods=n, freq="h"), "value": values}).to_csv(
