@@ -34,8 +34,9 @@ TRAINER = {"enable_progress_bar": False, "enable_model_summary": False, "logger"
            "enable_checkpointing": False, "accelerator": "cpu"}
 
 
-def plain(model_name: str, epochs: int, out: str) -> float:
-    """What a user writes by hand with Darts + statsmodels + matplotlib; returns MASE."""
+def plain(model_name: str, epochs: int, out: str, csv: str | None = None, season: int = 12) -> float:
+    """What a user writes by hand with Darts + statsmodels + matplotlib; returns MASE.
+    ``csv``: a ``time,value`` file (a regular series of seasonal period ``season``) instead of co2."""
     import logging
     import warnings
 
@@ -46,7 +47,6 @@ def plain(model_name: str, epochs: int, out: str) -> float:
     import numpy as np
     from darts import TimeSeries
     from darts.metrics import mae, mase, rmse
-    from statsmodels.datasets import co2
 
     if model_name == "ExponentialSmoothing":
         from darts.models import ExponentialSmoothing
@@ -57,13 +57,21 @@ def plain(model_name: str, epochs: int, out: str) -> float:
 
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
-    monthly = co2.load_pandas().data["co2"].resample("MS").mean().interpolate()
-    series = TimeSeries.from_series(monthly)
+    if csv:
+        import pandas as pd
+
+        frame = pd.read_csv(csv, parse_dates=["time"])
+        series = TimeSeries.from_dataframe(frame, time_col="time", value_cols="value")
+    else:
+        from statsmodels.datasets import co2
+
+        monthly = co2.load_pandas().data["co2"].resample("MS").mean().interpolate()
+        series = TimeSeries.from_series(monthly)
     train, test = series[:-HORIZON], series[-HORIZON:]
 
     def make():
         if model_name == "ExponentialSmoothing":
-            return ExponentialSmoothing(seasonal_periods=12, random_state=SEED)
+            return ExponentialSmoothing(seasonal_periods=season, random_state=SEED)
         return NBEATSModel(**NBEATS, n_epochs=epochs, random_state=SEED, pl_trainer_kwargs=TRAINER,
                            work_dir=out)
 
@@ -76,7 +84,8 @@ def plain(model_name: str, epochs: int, out: str) -> float:
     model.fit(fit_on)
     forecast = model.predict(HORIZON)
     forecast = scaler.inverse_transform(forecast) if scaler else forecast
-    scores = {"mae": mae(test, forecast), "rmse": rmse(test, forecast), "mase": mase(test, forecast, train, m=12)}
+    scores = {"mae": mae(test, forecast), "rmse": rmse(test, forecast),
+              "mase": mase(test, forecast, train, m=season)}
     final = make()
     final_scaler = Scaler(StandardScaler()) if scaler else None
     final.fit(final_scaler.fit_transform(series) if final_scaler else series)
@@ -91,15 +100,16 @@ def plain(model_name: str, epochs: int, out: str) -> float:
     return float(scores["mase"])
 
 
-def with_kampai(model_name: str, epochs: int, out: str) -> float:
+def with_kampai(model_name: str, epochs: int, out: str, csv: str | None = None) -> float:
     import kampai
 
     params = {k: v for k, v in NBEATS.items() if k != "batch_size"} if model_name == "NBEATS" else {}
     overrides = ["device=cpu", f"model.epochs={epochs}", f"model.batch_size={NBEATS['batch_size']}"] \
         if model_name == "NBEATS" else []
-    run = kampai.train(task="forecasting", framework="darts", data="statsmodels:co2", model=model_name,
+    run = kampai.train(task="forecasting", framework="darts", data=csv or "statsmodels:co2", model=model_name,
                        params=params, verbose=False, seed=SEED, output={"runs_dir": out},
-                       split={"method": "holdout", "horizon": HORIZON}, overrides=overrides)
+                       split={"method": "holdout", "horizon": HORIZON},
+                       overrides=overrides + (["data.target=value", "data.time=time"] if csv else []))
     return float(run.metrics["mase"])
 
 

@@ -74,12 +74,15 @@ def check_serializer(cfg: dict[str, Any], framework: Framework) -> None:
 
 
 def import_libraries(framework: Framework) -> list[str]:
-    """Import what the run will use: the framework's ``requires`` and the splitters' library."""
+    """Import what the run will use: the framework's ``requires`` and pandas.  Not
+    scikit-learn for the splitters: a splitter imports what it uses, and a run that never
+    touches scikit-learn (implicit's leave-last-out, Darts' holdout) does not pay its 1-2 s
+    of imports (docs/benchmarks.md, every framework vs plain)."""
     import importlib
     import warnings
 
     done = []
-    for module in (*framework.requires, "pandas", "sklearn.model_selection"):
+    for module in (*framework.requires, "pandas"):
         try:
             with warnings.catch_warnings():  # torch_geometric (imported by skorch, PyG) scripts
                 # modules with the deprecated torch.jit.script as it loads: not the user's concern

@@ -20,7 +20,9 @@ class FastaiFramework(Framework):
     #: served only where their plugin is on (``-p no:images`` leaves the tabular part working)
     optional_tasks = ("image-classification",)
     extra = "fastai"
-    requires = ("torch", "fastai", "torchvision")
+    #: what every fast.ai run imports; torchvision (vision only) is checked by ``build`` for
+    #: images: a tabular run does not import it (about 1,300 modules: sympy, triton ...)
+    requires = ("torch", "fastai")
     packages = ("fastai", "torch", "torchvision")
     capabilities = frozenset({"device", "search_space", "incremental", "distributed"})
 
@@ -47,6 +49,11 @@ class FastaiFramework(Framework):
             raise ConfigError("fast.ai trains with torch.distributed on CUDA GPUs only (its DistributedDL "
                               "broadcasts CUDA tensors): on CPU, train fast.ai in one process.")
         if task.name == "image-classification":
+            from importlib.util import find_spec
+
+            if find_spec("torchvision") is None:
+                raise ConfigError("fast.ai vision needs torchvision, which is not installed: "
+                                  "pip install 'kampai[fastai]'.")
             from kampai.plugins.fastai.vision import PARAMS, VisionNet, architecture, hub_weights
 
             architecture(estimator)

@@ -89,6 +89,9 @@ def _calendar_periods(values: pd.Series) -> pd.Series | None:
     text = values.dropna().astype(str)
     if text.empty:
         return None
+    head = text.head(20)  # most time columns are dates: a look at a few values rules them out
+    if not any(head.str.match(p, flags=2).all() for p in (*_QUARTER, _WEEK)):
+        return None
     for pattern in _QUARTER:
         parts = text.str.extract(pattern, flags=2)  # re.IGNORECASE
         if parts.notna().all().all():
