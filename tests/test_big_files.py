@@ -38,7 +38,7 @@ def test_reading_keeps_numbers_and_reads_text_without_object_columns(tmp_path: P
     assert read["count"].dtype == np.int64 and read["target"].dtype == np.int64
     # text: pandas' string dtype (Arrow-backed where pyarrow is installed), never an object copy
     assert read["colour"].dtype != object and pd.api.types.is_string_dtype(read["colour"].dtype)
-    assert not any(t.kind == "O" for t in read.dtypes)
+    assert not any(isinstance(t, np.dtype) and t.kind == "O" for t in read.dtypes)  # no numpy object column
     assert read.attrs["path"] == str(path)
     assert data_mod.read_progress() is None  # nothing is being read any more
 
@@ -132,3 +132,17 @@ def test_predicting_a_file_goes_in_chunks(tmp_path: Path) -> None:
     whole = kampai.load_run(run.run_dir).predict(frame.drop(columns="target"))
     chunked = pd.concat(predict_stream.predict_chunks(run, path, rows=120), ignore_index=True)
     pd.testing.assert_frame_equal(chunked, whole.reset_index(drop=True))
+
+
+def test_numeric_looking_text_is_checked_per_distinct_value(capsys: pytest.CaptureFixture[str]) -> None:
+    from kampai.core.checks import check_training
+
+    n = 1000
+    numbers = pd.Series([str(i % 50) for i in range(n)], dtype="str")
+    numbers[[3, 500, 700]] = ["n/a", "?", "n/a"]
+    words = pd.Series(np.array(["red", "green", "blue"])[np.arange(n) % 3], dtype="str")
+    check_training(pd.DataFrame({"amount": numbers, "colour": words, "x": np.arange(n, dtype=float)}))
+    err = capsys.readouterr().err
+    # every row counted, the distinct strays shown in the order they first appear
+    assert "Column 'amount' looks numeric but holds 3 non-numbers ('n/a', '?')" in err, err
+    assert "colour" not in err
