@@ -146,3 +146,18 @@ def test_numeric_looking_text_is_checked_per_distinct_value(capsys: pytest.Captu
     # every row counted, the distinct strays shown in the order they first appear
     assert "Column 'amount' looks numeric but holds 3 non-numbers ('n/a', '?')" in err, err
     assert "colour" not in err
+
+
+def test_predicting_a_file_says_how_many_rows_are_done(tmp_path: Path) -> None:
+    import kampai
+
+    frame = _table(3000)
+    path = tmp_path / "new.csv"
+    frame.drop(columns="target").to_csv(path, index=False)
+    run = kampai.train(data=frame, task="classification", target="target", model="HistGradientBoostingClassifier",
+                       params={"max_iter": 30}, output={"runs_dir": str(tmp_path / "runs"), "baseline": False,
+                                                        "progress_seconds": 0.001}, verbose=False)
+    code, _, err = invoke("predict", str(run.run_dir), "--data", str(path), "-o", str(tmp_path / "out.parquet"))
+    assert code == 0, err
+    assert "… predict new.csv" in err and "rows predicted (" in err, err
+    assert len(pd.read_parquet(tmp_path / "out.parquet")) == 3000

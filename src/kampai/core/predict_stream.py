@@ -138,12 +138,34 @@ def write_stream(tables: Iterable[pd.DataFrame], output: str | Path) -> int:
     return rows
 
 
-def predict_chunks(run: Any, path: str | Path, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """The run's predictions for ``path``, chunk by chunk (this process)."""
-    from kampai.core import engine
+def predict_chunks(run: Any, path: str | Path, rows: int = CHUNK_ROWS, *,
+                   progress: bool = True) -> Iterator[pd.DataFrame]:
+    """The run's predictions for ``path``, chunk by chunk (this process); with ``progress``,
+    a line on stderr at least every ``output.progress_seconds`` of the run's config (rows
+    predicted so far and their rate)."""
+    import time
 
-    for chunk in read_chunks(path, rows):
-        yield engine.predict(run, chunk)
+    from kampai.core import engine
+    from kampai.core.progress import Heartbeat
+    from kampai.core.progress import every as progress_every
+
+    done, started = 0, time.perf_counter()
+
+    def probe() -> str:
+        rate = done / max(time.perf_counter() - started, 1e-9)
+        return f"{done:,} rows predicted ({rate:,.0f} rows/s)"
+
+    def say(line: str) -> None:
+        from kampai.core.console import console
+
+        console().print(line, soft_wrap=True)
+
+    seconds = progress_every(run.config) if progress else 0
+    with Heartbeat(f"predict {Path(path).name}", probe, seconds, say):
+        for chunk in read_chunks(path, rows):
+            table = engine.predict(run, chunk)
+            done += len(table)
+            yield table
 
 
 def echo_csv(tables: Iterable[pd.DataFrame], echo: Callable[[str], None]) -> int:
