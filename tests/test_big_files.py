@@ -161,3 +161,22 @@ def test_predicting_a_file_says_how_many_rows_are_done(tmp_path: Path) -> None:
     assert code == 0, err
     assert "… predict new.csv" in err and "rows predicted (" in err, err
     assert len(pd.read_parquet(tmp_path / "out.parquet")) == 3000
+
+
+def test_reading_a_parquet_file_in_chunks_keeps_memory_flat(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "many-groups.parquet"
+    group = pd.DataFrame(np.random.default_rng(0).normal(size=(50_000, 8)), columns=list("abcdefgh"))
+    with pq.ParquetWriter(path, pa.Table.from_pandas(group, preserve_index=False).schema) as writer:
+        for _ in range(30):  # 30 row groups of 3.2 MB each
+            writer.write_table(pa.Table.from_pandas(group, preserve_index=False))
+    held = []
+    for chunk in predict_stream.read_chunks(path, rows=10_000):
+        held.append(pa.total_allocated_bytes())
+        del chunk
+    assert len(held) == 150
+    # about one row group's bytes at a time, not the file's (96 MB) growing chunk by chunk (pyarrow's
+    # pre_buffer kept every row group read so far: 84 MB more by the end)
+    assert max(held) - min(held) < 3 * group.memory_usage().sum(), held[::10]
