@@ -19,7 +19,7 @@ Each command is a fresh process (peak RSS is the child's ``ru_maxrss``; CPU its 
 pairs alternate, the best of ``--pairs`` is shown with the load average.
 
     .venv/bin/python benchmarks/big_files.py [--rows 10000000] [--format parquet|csv] [--pairs 1]
-        [--only train|predict]
+        [--only train|predict] [--no-plain] [--dir FOLDER]
 """
 
 from __future__ import annotations
@@ -146,6 +146,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1)
     parser.add_argument("--only", choices=("train", "predict"), default=None)
     parser.add_argument("--dir", default=None, help="work folder (kept; default: a temporary one)")
+    parser.add_argument("--no-plain", action="store_true", help="kampai only (a size whose plain script would "
+                        "not fit in memory)")
     args = parser.parse_args()
 
     env = {**os.environ, "KAMPAI_BLOCK_PLUGINS": "mlflow",
@@ -165,6 +167,8 @@ def main() -> None:
         if args.only in (None, "train"):
             train = {"kampai train": [*kampai, "train", "-c", "train.yaml", "--no-report"],
                      "plain train": [sys.executable, "plain_train.py", data.name]}
+            if args.no_plain:
+                del train["plain train"]
             for _ in range(args.pairs):
                 for name, cmd in train.items():
                     results.setdefault(name, []).append(measure(cmd, folder, env))
@@ -179,6 +183,8 @@ def main() -> None:
                                                    "out.parquet"],
                        "plain predict (whole)": [sys.executable, "plain_predict.py", run, data.name,
                                                  "plain.parquet"]}
+            if args.no_plain:
+                del predict["plain predict (whole)"]
             for _ in range(args.pairs):
                 for name, cmd in predict.items():
                     results.setdefault(name, []).append(measure(cmd, folder, env))
