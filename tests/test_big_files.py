@@ -180,3 +180,18 @@ def test_reading_a_parquet_file_in_chunks_keeps_memory_flat(tmp_path: Path) -> N
     # about one row group's bytes at a time, not the file's (96 MB) growing chunk by chunk (pyarrow's
     # pre_buffer kept every row group read so far: 84 MB more by the end)
     assert max(held) - min(held) < 3 * group.memory_usage().sum(), held[::10]
+
+
+def test_reading_ahead_keeps_the_order_and_raises_the_readers_error() -> None:
+    frames = [pd.DataFrame({"i": [i]}) for i in range(5)]
+    assert [int(f["i"].iloc[0]) for f in predict_stream.read_ahead(frames)] == list(range(5))
+
+    def broken():
+        yield frames[0]
+        raise data_mod.DataError("Cannot read 'x.csv': a broken row")
+
+    got = []
+    with pytest.raises(data_mod.DataError, match="a broken row"):
+        for frame in predict_stream.read_ahead(broken()):
+            got.append(frame)
+    assert len(got) == 1

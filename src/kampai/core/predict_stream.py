@@ -140,6 +140,24 @@ def write_stream(tables: Iterable[pd.DataFrame], output: str | Path) -> int:
     return rows
 
 
+def read_ahead(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """``chunks`` in order, the next one read in a thread while the caller works on this one
+    (pyarrow and pandas' parser release the GIL: reading overlaps predicting); at most two
+    chunks in memory, and an error of the reader is raised here, in its place."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    source = iter(chunks)
+    end = object()
+    with ThreadPoolExecutor(1, thread_name_prefix="kampai-read") as pool:
+        pending = pool.submit(next, source, end)
+        while True:
+            chunk = pending.result()
+            if chunk is end:
+                return
+            pending = pool.submit(next, source, end)
+            yield chunk
+
+
 def predict_chunks(run: Any, path: str | Path, rows: int = CHUNK_ROWS, *,
                    progress: bool = True) -> Iterator[pd.DataFrame]:
     """The run's predictions for ``path``, chunk by chunk (this process); with ``progress``,
@@ -164,7 +182,7 @@ def predict_chunks(run: Any, path: str | Path, rows: int = CHUNK_ROWS, *,
 
     seconds = progress_every(run.config) if progress else 0
     with Heartbeat(f"predict {Path(path).name}", probe, seconds, say):
-        for chunk in read_chunks(path, rows):
+        for chunk in read_ahead(read_chunks(path, rows)):
             table = engine.predict(run, chunk)
             done += len(table)
             yield table
