@@ -19,7 +19,7 @@ Each command is a fresh process (peak RSS is the child's ``ru_maxrss``; CPU its 
 pairs alternate, the best of ``--pairs`` is shown with the load average.
 
     .venv/bin/python benchmarks/big_files.py [--rows 10000000] [--format parquet|csv] [--pairs 1]
-        [--only train|predict] [--no-plain] [--dir FOLDER]
+        [--only train|predict] [--no-plain] [--dir FOLDER] [--run RUN]
 """
 
 from __future__ import annotations
@@ -146,6 +146,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1)
     parser.add_argument("--only", choices=("train", "predict"), default=None)
     parser.add_argument("--dir", default=None, help="work folder (kept; default: a temporary one)")
+    parser.add_argument("--run", default=None, help="predict with this run folder (default: the newest run in "
+                        "the work folder, else one trained on the file)")
     parser.add_argument("--no-plain", action="store_true", help="kampai only (a size whose plain script would "
                         "not fit in memory)")
     args = parser.parse_args()
@@ -174,6 +176,8 @@ def main() -> None:
                     results.setdefault(name, []).append(measure(cmd, folder, env))
         if args.only in (None, "predict"):
             runs = sorted((folder / "runs").iterdir()) if (folder / "runs").exists() else []
+            if args.run:
+                runs = [Path(args.run).resolve()]
             if not runs:
                 subprocess.run([*kampai, "train", "-c", "train.yaml", "--no-report", "-q"], cwd=folder, env=env,
                                check=True)
