@@ -74,12 +74,22 @@ def check_training(X: Any) -> None:
         return
     check_finite(X)
     for name in X.select_dtypes(include=["object", "string"]).columns:
-        column = X[name].dropna()
-        if len(column) < 5:
+        column = X[name]
+        present = len(column) - int(column.isna().sum())
+        if present < 5:
             continue
-        bad = _non_numeric(column)
-        if 0 < len(bad) <= 0.1 * len(column):
-            warn(f"Column '{name}' looks numeric but holds {len(bad)} non-numbers ({_examples(bad)}): it is "
+        # each distinct value parsed once, not each row (10M rows of a 20-value column: 20
+        # parses); unique() keeps the order of first appearance, as the examples show them
+        try:
+            values = pd.Series(column.dropna().unique(), dtype=object)
+        except TypeError:  # unhashable cells (lists): each row as it is
+            values = column.dropna()
+        bad = _non_numeric(values)
+        if len(bad) == len(values):  # a column of words: categories, nothing to say
+            continue
+        count = int(column.isin(list(bad)).sum()) if len(bad) else 0
+        if 0 < count <= 0.1 * present:
+            warn(f"Column '{name}' looks numeric but holds {count} non-numbers ({_examples(bad)}): it is "
                  "treated as categories. Clean those cells (or cast the column) to use it as a number.")
 
 

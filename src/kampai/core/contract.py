@@ -379,6 +379,13 @@ class Framework(ABC):
         ``{}`` when the framework cannot tell."""
         return {}
 
+    def fit_progress(self, model: Any) -> str | None:
+        """How far a running :meth:`fit` of ``model`` has come (``"iteration 7/20"``), for the
+        progress line of a long fit (``output.progress_seconds``).  Called from another
+        thread while the fit runs: only read the model, never change it.  ``None`` (the
+        default) when the framework cannot tell: the line then shows the time so far."""
+        return None
+
     # -- capabilities --------------------------------------------------------------------
 
     def default_search_space(self, estimator: str, task: Task) -> dict[str, Any]:

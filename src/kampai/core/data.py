@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kampai.core.errors import DataError, did_you_mean, unknown
 
@@ -53,13 +55,73 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         check_header(file)
     try:
         kwargs = {"sep": "\t"} if file.suffix.lower() == ".tsv" else {}
-        frame = getattr(pd, reader)(file, **kwargs)
+        # through a handle this module can see: read_progress() tells how far the reader is
+        with _reading(file) as handle:
+            frame = getattr(pd, reader)(handle, **kwargs)
     except Exception as exc:
         raise DataError(f"Cannot read '{file}': {exc}") from None
     if frame.empty:
         raise DataError(f"Data file '{file}' holds no rows.")
     frame.attrs["path"] = str(file)  # tasks resolve paths inside the table against its folder
     return frame
+
+
+class _Counted:
+    """A binary file that counts the bytes read through it (:func:`read_progress`)."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle, self.size, self.done = handle, size, 0
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self._handle.read(n)
+        self.done += len(chunk)
+        return chunk
+
+    def read1(self, n: int = -1) -> bytes:
+        chunk = self._handle.read1(n)  # type: ignore[attr-defined]
+        self.done += len(chunk)
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._handle.readinto(buffer)  # type: ignore[attr-defined]
+        self.done += n or 0
+        return n
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._handle)
+
+    def __getattr__(self, name: str) -> Any:  # seek, tell, closed, mode, name ...
+        return getattr(self._handle, name)
+
+
+#: the file :func:`read_frame` is reading now, for :func:`read_progress` (another thread)
+_current: _Counted | None = None
+
+
+@contextmanager
+def _reading(file: Path) -> Iterator[_Counted]:
+    global _current
+    with file.open("rb") as handle:
+        _current = _Counted(handle, file.stat().st_size)
+        try:
+            yield _current
+        finally:
+            _current = None
+
+
+def read_progress() -> str | None:
+    """How much of the file :func:`read_frame` is reading now has been read (``"412 MiB of
+    1.2 GiB read (33%)"``); None when no file is being read.  Called from another thread (the
+    progress line of a long read)."""
+    current = _current
+    if current is None:
+        return None
+    from kampai.core.console import human_size
+
+    done, size = min(current.done, current.size), current.size
+    if done >= size:
+        return f"all {human_size(size)} read, building the table"
+    return f"{human_size(done)} of {human_size(size)} read ({100 * done / size:.0f}%)"
 
 
 def load(data_cfg: dict[str, Any], frame: pd.DataFrame | None = None) -> pd.DataFrame:

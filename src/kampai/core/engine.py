@@ -26,6 +26,8 @@ from kampai.core.host import get_host
 from kampai.core.hosted import model_store
 from kampai.core.lifecycle import build_model, evaluate_data, fit, predict_data, save_model
 from kampai.core.prediction_files import PREDICTION_FORMATS, check_predictions_output, write_predictions
+from kampai.core.progress import every as progress_every
+from kampai.core.progress import step_heartbeat
 from kampai.core.run_config import (
     check_copy_target,
     check_serializer,
@@ -96,7 +98,7 @@ def train(cfg: dict[str, Any], frame: pd.DataFrame | None = None, *,
 
 def _train_into(ctx: RunContext, writer: RunWriter, frame: Any, report: Steps) -> tuple[dict[str, Any], Any]:
     cfg, task, framework = Config.of(ctx.config), ctx.task, ctx.framework
-    with report.step("data loaded") as note:
+    with report.step("data loaded") as note, step_heartbeat(data_mod.read_progress, progress_every(cfg)):
         frame = data_mod.load(cfg["data"], frame)
         fingerprint = data_mod.fingerprint(frame)
         data = task.prepare(frame, cfg["data"], training=True)

@@ -17,6 +17,8 @@ from kampai.core.contract import BuildContext, Prediction, RunContext, TaskData
 from kampai.core.devices import Device
 from kampai.core.host import get_host
 from kampai.core.hosted import model_store
+from kampai.core.progress import every as progress_every
+from kampai.core.progress import step_heartbeat
 from kampai.core.runs import dir_size
 from kampai.core.typed import Config
 
@@ -68,7 +70,9 @@ def fit(ctx: RunContext, model_cfg: dict[str, Any], data: TaskData) -> tuple[Any
     with _observed(ctx, "fit", data=data):
         model = build_model(ctx, model_cfg, data)
         start = time.perf_counter()
-        model = framework.fit(model, data, task)
+        built = model  # what the fit fills in, read by the progress line of a long fit
+        with step_heartbeat(lambda: framework.fit_progress(built), progress_every(ctx.config)):
+            model = framework.fit(model, data, task)
         seconds = time.perf_counter() - start
     _relay(ctx).kampai_after_fit(ctx=ctx, model=model, seconds=seconds)
     return model, seconds

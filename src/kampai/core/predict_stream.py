@@ -58,8 +58,10 @@ def read_chunks(path: str | Path, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFra
         if kind == "parquet":
             import pyarrow.parquet as pq
 
+            # pre_buffer=False: with it (pyarrow's default) the reader keeps every row group's
+            # bytes it has read until the end, and memory grows with the file (10M rows: 1.8 GiB)
             chunks: Iterable[pd.DataFrame] = (batch.to_pandas() for batch in
-                                              pq.ParquetFile(file).iter_batches(batch_size=rows))
+                                              pq.ParquetFile(file, pre_buffer=False).iter_batches(batch_size=rows))
         else:
             from kampai.core.checks import check_header
 
@@ -138,12 +140,57 @@ def write_stream(tables: Iterable[pd.DataFrame], output: str | Path) -> int:
     return rows
 
 
-def predict_chunks(run: Any, path: str | Path, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """The run's predictions for ``path``, chunk by chunk (this process)."""
-    from kampai.core import engine
+def read_ahead(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """``chunks`` in order, the next one read in a thread while the caller works on this one
+    (pyarrow decodes Parquet without the GIL: reading overlaps predicting); at most two chunks
+    in memory, and an error of the reader is raised here, in its place."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    for chunk in read_chunks(path, rows):
-        yield engine.predict(run, chunk)
+    source = iter(chunks)
+    end = object()
+    with ThreadPoolExecutor(1, thread_name_prefix="kampai-read") as pool:
+        pending = pool.submit(next, source, end)
+        while True:
+            chunk = pending.result()
+            if chunk is end:
+                return
+            pending = pool.submit(next, source, end)
+            yield chunk
+
+
+def predict_chunks(run: Any, path: str | Path, rows: int = CHUNK_ROWS, *,
+                   progress: bool = True) -> Iterator[pd.DataFrame]:
+    """The run's predictions for ``path``, chunk by chunk (this process); with ``progress``,
+    a line on stderr at least every ``output.progress_seconds`` of the run's config (rows
+    predicted so far and their rate)."""
+    import time
+
+    from kampai.core import engine
+    from kampai.core.progress import Heartbeat
+    from kampai.core.progress import every as progress_every
+
+    done, started = 0, time.perf_counter()
+
+    def probe() -> str:
+        rate = done / max(time.perf_counter() - started, 1e-9)
+        return f"{done:,} rows predicted ({rate:,.0f} rows/s)"
+
+    def say(line: str) -> None:
+        from kampai.core.console import console
+
+        console().print(line, soft_wrap=True)
+
+    seconds = progress_every(run.config) if progress else 0
+    chunks = read_chunks(path, rows)
+    if STREAMED_INPUTS[Path(path).suffix.lower()] == "parquet":
+        # pyarrow decodes without the GIL; pandas' CSV parser holds it while it converts, and
+        # reading a CSV ahead made the whole slower (2M rows: 11.3 s vs 8.6 s)
+        chunks = read_ahead(chunks)
+    with Heartbeat(f"predict {Path(path).name}", probe, seconds, say):
+        for chunk in chunks:
+            table = engine.predict(run, chunk)
+            done += len(table)
+            yield table
 
 
 def echo_csv(tables: Iterable[pd.DataFrame], echo: Callable[[str], None]) -> int:

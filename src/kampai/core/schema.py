@@ -137,6 +137,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
              "the majority class; regression: ridge and the mean; ...; see [baselines.md](baselines.md)) and "
              "write `baseline_<metric>` beside each metric in `metrics.json`, with a warning when the model "
              "loses to its baseline; `--no-baseline` skips them. Tuning trials never fit them"),
+    _key("output.progress_seconds", 10, "seconds between progress lines inside a long step (reading a file, a "
+         "fit: bytes read, iteration); 0 = none", type=_NUM, minimum=0,
+         doc="inside a step that runs long (reading a big file, a fit), a progress line at least this often: "
+             "how much of the file is read, the fold, the estimator's iteration where the library shows it "
+             "(scikit-learn's HistGradientBoosting) and the time so far; `0` = none. Silent under "
+             "`--quiet`/`--json`"),
     _section("tune", "runner tune / kampai.tune (docs/tuning.md); the space is model.search"),
     _key("tune.trials", None, "total trials of the study (null = 20, or the whole grid); a resumed study runs "
          "until it holds this many finished trials", type=int, minimum=1,

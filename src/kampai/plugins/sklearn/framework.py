@@ -182,6 +182,16 @@ class SklearnFramework(Framework):
             return None
         return self.predict(model, TaskData(X=columns), task)
 
+    def fit_progress(self, model: Any) -> str | None:
+        """The boosting iteration of a HistGradientBoosting model being fitted: its
+        ``_predictors`` list grows by one per iteration (the one piece of scikit-learn's
+        state that changes during a fit and is safe to read from another thread)."""
+        final = model.steps[-1][1] if hasattr(model, "steps") else model
+        done, total = getattr(final, "_predictors", None), getattr(final, "max_iter", None)
+        if isinstance(done, list) and done and isinstance(total, int):
+            return f"iteration {len(done)}/{total}"
+        return None
+
     def predict(self, model: Any, data: TaskData, task: Any) -> Prediction:
         if hasattr(model, "predict_with_proba"):  # an ONNX export (onnx_format.py): one call
             labels, proba = model.predict_with_proba(data.X)
@@ -200,6 +210,10 @@ class SklearnFramework(Framework):
         final, X = model, data.X
         if hasattr(model, "steps") and len(model.steps) > 1:
             final, X = model[-1], model[:-1].transform(data.X)
+        one_pass = _boosting_one_pass(final, X)
+        if one_pass is not None:
+            labels, proba = one_pass
+            return Prediction(y=labels, proba=proba, classes=list(model.classes_))
         proba = _forest_proba(final, X)
         if proba is None:
             proba = final.predict_proba(X)
@@ -266,3 +280,21 @@ def _forest_proba(forest: Any, X: Any) -> Any:
         total += tree.predict_proba(X, check_input=False)
     total /= len(forest.estimators_)
     return total
+
+
+def _boosting_one_pass(estimator: Any, X: Any) -> tuple[Any, Any] | None:
+    """``(labels, proba)`` of a HistGradientBoostingClassifier from one pass over its trees
+    (its ``predict`` and ``predict_proba`` each walk them: half of a big file's predict time),
+    computed exactly as its own two methods do from the raw scores; None for other estimators
+    (or a subclass that overrides either method)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier as HGB
+
+    cls = type(estimator)
+    if not (isinstance(estimator, HGB) and cls.predict is HGB.predict and cls.predict_proba is HGB.predict_proba
+            and hasattr(estimator, "_raw_predict") and hasattr(estimator, "_loss")):
+        return None
+    raw = estimator._raw_predict(X)
+    proba = estimator._loss.predict_proba(raw)
+    # HGB.predict's own rule: "> 0" for two classes (argmax([0.5, 0.5]) is 0), argmax otherwise
+    encoded = (raw.ravel() > 0).astype(int) if raw.shape[1] == 1 else raw.argmax(axis=1)
+    return estimator.classes_[encoded], proba
