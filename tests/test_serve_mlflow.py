@@ -82,9 +82,9 @@ def test_serve_follows_the_registry_alias(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store(tmp_path))
     from test_serve import one_line_exit_2
 
-    assert "Unknown registered model 'nosuch'" in one_line_exit_2("serve", "nosuch@production")
-    assert "no version or alias 'staging'" in one_line_exit_2("serve", "flower@staging")
-    assert "no version or alias '9'" in one_line_exit_2("app", "flower@9")
+    assert "Unknown registered model 'nosuch'" in one_line_exit_2("serve", "nosuch@production", status="MLflow")
+    assert "no version or alias 'staging'" in one_line_exit_2("serve", "flower@staging", status="MLflow")
+    assert "no version or alias '9'" in one_line_exit_2("app", "flower@9", status="MLflow")
     row = dict(zip(COLS, [5.1, 3.5, 1.4, 0.2], strict=True))
     with server("flower@production", "--follow", "--poll-seconds", "0.5") as (c, _):
         meta = c.get("/metadata").json()

@@ -108,8 +108,6 @@ def prepare(ref: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int
     a mistake is one :class:`kampai.plugin.ConfigError` with nothing left open; ``any_port``:
     port 0 takes a free one."""
     from kampai.plugin import ConfigError
-    from kampai.plugins.serve.model import ServedModel
-    from kampai.plugins.serve.server import ServeOptions
 
     most = 2 * (os.cpu_count() or 1)
     if not 1 <= workers <= most:
@@ -125,6 +123,11 @@ def prepare(ref: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int
     check_exposure(host, auth_token, no_auth)
     sock = bind(host, port, any_port=any_port)  # a busy port stops here, before "Serving ..."
     try:
+        # only now the libraries (FastAPI, the model's framework): a mistaken option above is
+        # its one line, with no "loading ..." status line before it
+        from kampai.plugins.serve.model import ServedModel
+        from kampai.plugins.serve.server import ServeOptions
+
         options = ServeOptions(ref=ref, runs_dir=runs_dir, auth_token=auth_token or None,
                                max_body_bytes=max_body_bytes, max_rows=max_rows, max_columns=max_columns,
                                max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
@@ -160,13 +163,13 @@ def serve_cmd(
     runs_dir: str = typer.Option(RUNS_DIR, "--runs-dir"),
 ) -> None:
     """Serve a model over HTTP (FastAPI): /invocations (MLflow's payloads), /predict, /docs."""
-    import uvicorn
-
     sock, options, model = prepare(
         ref, host=host, port=port, workers=workers, auth_token=auth_token, no_auth=no_auth,
         max_batch_size=max_batch_size, max_latency_ms=max_latency_ms, no_batching=no_batching,
         max_body_bytes=max_body_bytes, max_rows=max_rows, max_columns=max_columns, follow=follow,
         poll_seconds=poll_seconds, no_access_log=no_access_log, runs_dir=runs_dir)
+    import uvicorn
+
     from kampai.plugins.serve.server import create_app
 
     _warn_if_flag(ctx)
