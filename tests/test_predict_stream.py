@@ -67,3 +67,40 @@ def test_streams_only_where_rows_are_independent(run_and_data: tuple) -> None:
     assert predict_stream.streams(run, str(root / "wine.csv"), Path("x.parquet"))
     assert not predict_stream.streams(run, str(root / "wine.csv"), Path("x.json"))  # one JSON array: whole
     assert not predict_stream.streams(run, "sklearn:wine", None)  # a bundled dataset is in memory anyway
+
+
+def test_csv_chunks_read_as_the_whole_file_does(tmp_path: Path) -> None:
+    """A chunk infers dtypes from its own rows: text codes that look like numbers, a text
+    column empty in a whole chunk and a float column with only whole numbers in a chunk must
+    still reach the model as the whole file (and training) had them."""
+    import numpy as np
+
+    n = 120
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=n).round(2), "y": rng.normal(size=n)})
+    frame.loc[:19, "x"] = np.arange(20)  # chunk 1: whole numbers only (written as "3" below)
+    frame.loc[60:, "x"] = frame.loc[60:, "x"].where(rng.random(n - 60) > 0.2)  # NaNs only in later chunks
+    frame["code"] = ["07", "12", "31"] * 13 + ["07"] + [["A3", "B1", "12", "07"][i % 4] for i in range(n - 40)]
+    frame["colour"] = ["red", "green", "blue"] * (n // 3)
+    frame.loc[40:59, "colour"] = np.nan  # a chunk without one colour
+    frame["target"] = ((frame["y"] > 0) ^ (frame["code"] == "07")).astype(int)
+    path = tmp_path / "mixed.csv"
+    text = frame.to_csv(index=False)
+    lines = text.splitlines()
+    # the first 20 rows' x as bare integers ("3", not "3.0"): that chunk alone reads as int64
+    for i in range(1, 21):
+        head, _, rest = lines[i].partition(",")
+        lines[i] = f"{int(float(head))},{rest}"
+    path.write_text("\n".join(lines) + "\n")
+    whole_frame = pd.read_csv(path)
+    assert whole_frame["code"].dtype == "str" and whole_frame["x"].dtype == "float64"
+    run = kampai.load_run(kampai.train(
+        data=whole_frame, task="classification", target="target", output={"runs_dir": str(tmp_path / "runs")},
+        model="RandomForestClassifier", params={"n_estimators": 10}, verbose=False).run_dir)
+    whole = run.predict(str(path))
+    chunked = pd.concat(list(predict_stream.predict_chunks(run, path, rows=20, progress=False)), ignore_index=True)
+    pd.testing.assert_frame_equal(chunked, whole)  # same values, same dtypes
+    for chunk in predict_stream.read_chunks(path, 20, ["code", "colour"]):
+        assert chunk["code"].dtype == whole_frame["code"].dtype  # "07" stays "07", never 7
+        assert chunk["colour"].dtype == whole_frame["colour"].dtype  # all empty: NaN text, not float
+    assert (pd.concat(predict_stream.read_chunks(path, 20, ["code"]))["code"] == whole_frame["code"]).all()
