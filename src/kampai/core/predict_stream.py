@@ -192,21 +192,25 @@ def predict_chunks(run: Any, path: str | Path, rows: int = CHUNK_ROWS, *,
         console().print(line, soft_wrap=True)
 
     seconds = progress_every(run.config) if progress else 0
-    text, floats = _training_kinds(run)
     # pyarrow decodes Parquet without the GIL, and pandas (3.1) tokenizes and converts CSV
     # without it: the next chunk is read while this one is predicted (2M CSV rows, 3 pairs
     # in one process at load 3.6: 9.4-14.0 s vs 9.9-16.5 s, CPU 9.5-11.0 s vs 10.0-11.0 s)
-    chunks = read_ahead(read_chunks(path, rows, text))
+    chunks = read_ahead(run_chunks(run, path, rows))
     with Heartbeat(f"predict {Path(path).name}", probe, seconds, say):
         for chunk in chunks:
-            # a float column whose chunk holds no empty cell or decimal reads as integers:
-            # the training dtype, as the whole file (or training) had it
-            ints = [c for c in floats if c in chunk.columns and chunk[c].dtype.kind in "iu"]
-            if ints:
-                chunk = chunk.astype(dict.fromkeys(ints, "float64"))
             table = engine.predict(run, chunk)
             done += len(table)
             yield table
+
+
+def run_chunks(run: Any, path: str | Path, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The file's chunks with the column types the run was trained on (what reading the whole
+    file gives): its text inputs read as text, never guessed per chunk (``07`` stays text),
+    and a float input whose chunk holds no empty cell or decimal back to float64."""
+    text, floats = _training_kinds(run)
+    for chunk in read_chunks(path, rows, text):
+        ints = [c for c in floats if c in chunk.columns and chunk[c].dtype.kind in "iu"]
+        yield chunk.astype(dict.fromkeys(ints, "float64")) if ints else chunk
 
 
 def _training_kinds(run: Any) -> tuple[list[str], list[str]]:

@@ -49,7 +49,7 @@ def predict_on_ray(run: Any, path: str | Path, address: str | None, *, actors: i
                    rows: int | None = None) -> Iterator[pd.DataFrame]:
     """The run's predictions for the file at ``path``, chunk by chunk in input order,
     computed by actors on the Ray cluster at ``address``."""
-    from kampai.core.predict_stream import CHUNK_ROWS, read_chunks
+    from kampai.core.predict_stream import CHUNK_ROWS, run_chunks
     from kampai.core.trained_run import _signature
 
     run.model  # noqa: B018 - loaded and verified here, before anything is shipped
@@ -61,7 +61,7 @@ def predict_on_ray(run: Any, path: str | Path, address: str | None, *, actors: i
         run_ref = ray.put(run)
         pool = [cls.remote(run_ref) for _ in range(count)]
         inflight: deque[Any] = deque()
-        for i, chunk in enumerate(read_chunks(path, rows or CHUNK_ROWS)):
+        for i, chunk in enumerate(run_chunks(run, path, rows or CHUNK_ROWS)):
             inflight.append(pool[i % count].predict.remote(chunk))
             if len(inflight) >= count * IN_FLIGHT:
                 yield _get(ray, inflight.popleft())
