@@ -142,12 +142,12 @@ class Host:
                               f"{did_you_mean(hook, self._spec_names)}")
         if any(getattr(p, "plugin", None) is plugin for p in self.pm.get_plugins()):
             raise ValueError(f"Plugin already registered under a different name: {name}={plugin!r}")
-        for attr in dir(plugin):
+        functions = hookcalls.implementations(self.pm, plugin, name, self._guarded_failed)
+        for attr in functions:  # the hook implementations only (not every name of a module)
             opts = self.pm.parse_hookimpl_opts(plugin, attr)
             why = opts and hookcalls.refusal(name, opts.get("specname") or attr, opts)
             if why:
                 raise PluginError(why)
-        functions = hookcalls.implementations(self.pm, plugin, name, self._guarded_failed)
         registered = hookcalls.Registered(plugin, name, functions)
         try:
             self.pm.register(registered, name=name)
