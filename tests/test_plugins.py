@@ -283,3 +283,27 @@ def test_the_entry_point_index_is_remembered_until_something_is_installed(tmp_pa
     write_distribution(site, "kampai-late", {"late": "kampai_late"}, {"kampai_late": ""})  # pip install
     assert "late" in {ep.name for ep in plugin_index.entry_points("kampai")}
     assert len(list((tmp_path / "cache").glob("entry-points-*.json"))) == 2
+
+
+ONE_FRAMEWORK = '''
+import sys
+from kampai.core.host import get_host
+
+host = get_host()
+host.settings()
+host.framework("sklearn")
+late = sorted(m for m in ("kampai.plugins.pyg.framework", "kampai.plugins.torch.framework",
+                          "kampai.plugins.transformers.framework") if m in sys.modules)
+owner = next(r["owner"] for r in host.settings().rows() if r["key"] == "device")
+print(late, "device" in host.settings(), "pyg" in host.frameworks(), "pyg" in owner, "transformers" in owner)
+'''
+
+
+def test_one_framework_is_looked_up_without_importing_every_framework_plugin() -> None:
+    """A run reads its settings (``device`` exists: a device framework is loaded) and finds its
+    framework by asking the plugins in registration order only until the name is found; the
+    full list and the owner of ``device`` in the schema still name every framework."""
+    done = subprocess.run([sys.executable, "-c", ONE_FRAMEWORK], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "True", "True", "True", "True"]

@@ -82,6 +82,9 @@ class Host:
         self.infos: dict[str, PluginInfo] = {}
         self.blocked = set(blocked or ()) | _env_list("KAMPAI_BLOCK_PLUGINS")
         self._registries: dict[str, r.Registry] = {}
+        #: per registry kind: the registration hook implementations not called yet
+        self._pending: dict[str, list[Any]] = {}
+        self._filling: set[str] = set()
         self._settings: SettingRegistry | None = None
         self._spec_names = {n for n in vars(hookspecs) if n.startswith("kampai_")}
         #: observers' exceptions become errors (``--strict-plugins``, KAMPAI_STRICT_PLUGINS=1)
@@ -139,12 +142,12 @@ class Host:
                               f"{did_you_mean(hook, self._spec_names)}")
         if any(getattr(p, "plugin", None) is plugin for p in self.pm.get_plugins()):
             raise ValueError(f"Plugin already registered under a different name: {name}={plugin!r}")
-        for attr in dir(plugin):
+        functions = hookcalls.implementations(self.pm, plugin, name, self._guarded_failed)
+        for attr in functions:  # the hook implementations only (not every name of a module)
             opts = self.pm.parse_hookimpl_opts(plugin, attr)
             why = opts and hookcalls.refusal(name, opts.get("specname") or attr, opts)
             if why:
                 raise PluginError(why)
-        functions = hookcalls.implementations(self.pm, plugin, name, self._guarded_failed)
         registered = hookcalls.Registered(plugin, name, functions)
         try:
             self.pm.register(registered, name=name)
@@ -201,35 +204,54 @@ class Host:
         """Call a registration hook plugin by plugin in registration order, each through
         pluggy (a subset hook caller holding that plugin alone), each plugin's failure
         marking it broken instead of stopping the others; ``[(plugin, result), ...]``."""
-        hook = getattr(self.pm.hook, hook_name)
-        impls = hook.get_hookimpls()  # registration order (pluggy *calls* them last-first):
-        # the first plugin to register a name keeps it, a later one is marked broken
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()  # registration order (pluggy
+        # *calls* them last-first): the first plugin to register a name keeps it, a later one is
+        # marked broken
+        return [result for impl in impls if (result := self._call_one(hook_name, impl, impls, kwargs))]
+
+    def _call_one(self, hook_name: str, impl: Any, impls: list[Any],
+                  kwargs: dict[str, Any]) -> tuple[str, Any] | None:
+        """One plugin's implementation of a registration hook (:meth:`call_each`); None when
+        it failed (the plugin is then marked broken)."""
+        alone = self.pm.subset_hook_caller(hook_name, [i.plugin for i in impls if i is not impl])
         registry = kwargs.get("registry") or kwargs.get("settings")
-        results = []
-        for impl in impls:
-            alone = self.pm.subset_hook_caller(hook_name, [i.plugin for i in impls if i is not impl])
+        if registry is not None:
+            registry.current_plugin = impl.plugin_name
+        try:
+            return impl.plugin_name, next(iter(alone(**kwargs)), None)
+        except Exception as exc:
+            self.mark_broken(impl.plugin_name, f"{hook_name}: {type(exc).__name__}: {exc}")
+            return None
+        finally:
             if registry is not None:
-                registry.current_plugin = impl.plugin_name
-            try:
-                results.append((impl.plugin_name, next(iter(alone(**kwargs)), None)))
-            except Exception as exc:
-                self.mark_broken(impl.plugin_name, f"{hook_name}: {type(exc).__name__}: {exc}")
-            finally:
-                if registry is not None:
-                    registry.current_plugin = "?"
-        return results
+                registry.current_plugin = "?"
 
     # -- registries ------------------------------------------------------------------------
 
-    def registry(self, kind: str) -> Any:
-        """The registry ``kind`` (tasks, frameworks, ...), built on first use."""
-        if kind not in self._registries:
-            hook_name, factory = REGISTRIES[kind]
+    def registry(self, kind: str, until: Callable[[Any], bool] | None = None) -> Any:
+        """The registry ``kind`` (tasks, frameworks, ...), built on first use by calling its
+        registration hook plugin by plugin, in registration order; with ``until``, only until
+        ``until(registry)`` holds (a run looks up its framework without importing every framework
+        plugin's module; a later use without ``until`` calls the rest).  The order is kept, so a
+        name found is the one a full build gives (the first plugin to register a name keeps it)."""
+        hook_name, factory = REGISTRIES[kind]
+        registry = self._registries.get(kind)
+        if registry is None:
             registry = factory()
             registry.host = self
             self._registries[kind] = registry
-            self.call_each(hook_name, registry=registry)
-        return self._registries[kind]
+            self._pending[kind] = list(getattr(self.pm.hook, hook_name).get_hookimpls())
+        pending = self._pending.get(kind)
+        if not pending or kind in self._filling:
+            return registry
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()  # all: each call leaves the others out
+        self._filling.add(kind)
+        try:
+            while pending and not (until is not None and until(registry)):
+                self._call_one(hook_name, pending.pop(0), impls, {"registry": registry})
+        finally:
+            self._filling.discard(kind)
+        return registry
 
     def tasks(self) -> r.TaskRegistry:
         return self.registry("tasks")
@@ -275,9 +297,11 @@ class Host:
     def framework(self, name: str) -> Framework:
         """The framework ``name``, its library checked: a clear error when the plugin that
         provides it is blocked, broken, or its extra is not installed."""
-        registry = self.frameworks()
+        registry = self.registry("frameworks", until=lambda found: name in found)
         if name not in registry:
-            raise self._missing("framework", name, registry)
+            registry = self.frameworks()  # every plugin called: its did-you-mean and broken plugins
+            if name not in registry:
+                raise self._missing("framework", name, registry)
         framework = registry.get(name)
         from importlib.util import find_spec
 

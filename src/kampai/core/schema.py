@@ -258,13 +258,23 @@ def default_of(key: str) -> Any:
 
 def add_capability_settings(registry: Any, host: Any) -> None:
     """Declare the core keys that exist for what plugins provide: ``device`` when a loaded
-    framework trains on a device, ``output.serializer`` when a plugin registers a serializer."""
+    framework trains on a device, ``output.serializer`` when a plugin registers a serializer.
+
+    The framework plugins are asked only until one with the ``device`` capability answers
+    (each registers its frameworks by importing its framework module): a run of one framework
+    does not import every framework plugin's module to read its options.  The owner that
+    names every device framework (``config show --schema``) is worked out when it is shown.
+    """
     serializers = list(host.serializers())
     if serializers:
         names = ", ".join(serializers)
         owners = ", ".join(host.serializers().provided_by[n] for n in serializers)
         registry.declare(replace(SERIALIZER, help=f"{SERIALIZER.help} ({names})"),
                          f"{CORE_OWNER} (serializer plugins: {owners})")
-    able = [n for n, f in host.frameworks().items() if "device" in f.capabilities]
-    if able:
-        registry.declare(DEVICE, f"{CORE_OWNER} (device frameworks: {', '.join(able)})")
+
+    def able(frameworks: Any) -> list[str]:
+        return [n for n, f in frameworks.items() if "device" in f.capabilities]
+
+    if able(host.registry("frameworks", until=lambda found: bool(able(found)))):
+        registry.declare(DEVICE, f"{CORE_OWNER} (device frameworks)",
+                         owner_of=lambda: f"{CORE_OWNER} (device frameworks: {', '.join(able(host.frameworks()))})")

@@ -17,6 +17,7 @@ prints :meth:`SettingRegistry.rows`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -78,6 +79,7 @@ class SettingRegistry:
 
     def __init__(self) -> None:
         self._settings: dict[str, Setting] = {}
+        self._owner_of: dict[str, Callable[[], str]] = {}
         #: set by the host while a plugin's ``kampai_add_settings`` runs
         self.current_plugin = "?"
 
@@ -89,11 +91,15 @@ class SettingRegistry:
             registry._settings[setting.key] = replace(setting, owner=CORE_OWNER)
         return registry
 
-    def declare(self, setting: Setting, owner: str) -> None:
+    def declare(self, setting: Setting, owner: str, owner_of: Callable[[], str] | None = None) -> None:
         """Declare a key the core owns (``device``, ``output.serializer``: keys that exist when a
-        loaded plugin provides what they configure); nothing when the key already exists."""
+        loaded plugin provides what they configure); nothing when the key already exists.
+        ``owner_of()``, when given, is the longer owner :meth:`rows` shows (it may load every
+        plugin of a kind: only a listing of the schema asks for it)."""
         if setting.key not in self._settings:
             self._settings[setting.key] = replace(setting, owner=owner)
+            if owner_of is not None:
+                self._owner_of[setting.key] = owner_of
 
     def add(self, setting: Setting) -> None:
         """Declare a key (and its option).  Refused (PluginError naming the plugin) when it is
@@ -181,7 +187,8 @@ class SettingRegistry:
         for s in self.items():
             if isinstance(s.default, dict) and any(k.startswith(s.key + ".") for k in self._settings):
                 continue
-            out.append({"key": s.key, "default": s.default, "owner": s.owner, "option": s.option,
+            owner = self._owner_of[s.key]() if s.key in self._owner_of else s.owner
+            out.append({"key": s.key, "default": s.default, "owner": owner, "option": s.option,
                         "help": s.help})
         return out
 
