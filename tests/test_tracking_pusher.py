@@ -114,3 +114,15 @@ def test_a_live_interpreter_with_mlflow_imported_pushes_in_a_thread(tmp_path: Pa
     assert not push_queue.pusher_running() and not push_queue.queued()
     assert "in-process" in (tmp_path / push_queue.LOG).read_text()
     assert [r.data.tags["kampai.run_id"] for r in runs_of(store(tmp_path))] == [folder.name]
+
+
+def test_an_imported_ipykernel_is_not_a_live_kernel() -> None:
+    """A pytest process that ran the notebook tests has ipykernel and IPython imported but no
+    kernel: its runs go to the project's pusher, not to a thread (the burst test above failed
+    in the whole suite when ``live()`` only looked at ``sys.modules``)."""
+    pytest.importorskip("ipykernel")
+    import ipykernel  # noqa: F401
+    import IPython
+
+    assert IPython.get_ipython() is None and not hasattr(__import__("sys"), "ps1")
+    assert not push_queue.live()

@@ -127,8 +127,15 @@ _in_process = threading.Lock()
 
 def live() -> bool:
     """A live interpreter the user keeps (a Jupyter kernel, the interactive prompt), not a
-    command that exits when the run is done."""
-    return "ipykernel" in sys.modules or hasattr(sys, "ps1")
+    command that exits when the run is done.  A kernel is asked for its shell: IPython or
+    ipykernel merely imported (a test run, a library) is not one."""
+    if hasattr(sys, "ps1"):
+        return True
+    ipython = sys.modules.get("IPython")
+    try:
+        return ipython is not None and ipython.get_ipython() is not None
+    except Exception:  # an IPython too old or half-imported: not a kernel we can tell
+        return False
 
 
 def push_in_thread(entry: Path) -> None:
