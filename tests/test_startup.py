@@ -105,23 +105,9 @@ def probe(folder: str | Path, argv: list[str], env: dict[str, str] | None = None
 
 def test_every_command_is_probed() -> None:
     """A new command (built-in or a bundled plugin's) is added to COMMANDS with arguments."""
-    import typer.main
+    from test_notebook_api import _commands
 
-    from kampai.core import cli
-
-    cli.add_plugin_commands([])
-    found: list[str] = []
-
-    def walk(command, path: list[str]) -> None:
-        subs = getattr(command, "commands", None)
-        if subs:
-            for name, sub in subs.items():
-                walk(sub, [*path, name])
-        else:
-            found.append(" ".join(path))
-
-    walk(typer.main.get_command(cli.app), [])
-    missing = sorted(set(found) - set(COMMANDS))
+    missing = sorted(set(_commands()) - set(COMMANDS))
     assert not missing, f"add these commands to COMMANDS (and benchmarks/startup.py): {missing}"
 
 
