@@ -106,7 +106,7 @@ def test_a_live_interpreter_with_mlflow_imported_pushes_in_a_thread(tmp_path: Pa
 
     (folder,) = _runs(tmp_path, 1)
     monkeypatch.setattr(sys, "ps1", ">>> ", raising=False)  # the interactive prompt
-    push_queue.queue_push(folder, store(tmp_path), "live", params={})
+    push_queue.queue_push(folder, store(tmp_path), "live", linger_s=0, params={})
     for thread in threading.enumerate():
         if thread.name == "kampai-mlflow-push":
             thread.join(120)

@@ -42,8 +42,7 @@ def linger(cfg: dict[str, Any]) -> float:
     """``tracking.linger``: seconds the pusher waits for more folders once the queue is empty."""
     from kampai.plugin import Config
 
-    value = Config.of(cfg).section("tracking").linger  # declared with its default and minimum
-    return 30.0 if value is None else float(value)
+    return float(Config.of(cfg).section("tracking").linger)  # declared with its default and minimum
 
 
 def _entry_payload(entry: dict[str, Any]) -> bytes:
@@ -100,7 +99,7 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def queue_push(folder: Path, uri: str, experiment: str, kind: str = "run", linger_s: float = 30.0,
+def queue_push(folder: Path, uri: str, experiment: str, kind: str = "run", *, linger_s: float,
                params: dict[str, str] | None = None) -> None:
     """Keep the finished run (or study) folder pending, queue it, and start the project's
     pusher unless one is running, so the user does not wait for MLflow.  If the push fails
